@@ -1,0 +1,240 @@
+//! A finished frame in CPU memory, as read back from a renderer.
+
+/// Pixel layouts a frame read back from the renderer can have. Names follow DRM fourcc
+/// codes: the bytes of a little-endian 32-bit word, so `Xrgb8888` is stored B, G, R, X.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelFormat {
+    /// DRM_FORMAT_XRGB8888: opaque, alpha byte ignored.
+    Xrgb8888,
+    /// DRM_FORMAT_ARGB8888: premultiplied alpha.
+    Argb8888,
+    /// DRM_FORMAT_XBGR8888: opaque, stored R, G, B, X (what GLES reads back as RGBA).
+    Xbgr8888,
+    /// DRM_FORMAT_ABGR8888: premultiplied alpha, stored R, G, B, A.
+    Abgr8888,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel; every format ghostcomp reads back today is 32-bit.
+    pub fn bytes_per_pixel(self) -> usize {
+        4
+    }
+
+    /// Straight (R, G, B, A) of one stored pixel. Alpha is 255 for the X formats.
+    pub fn rgba(self, px: [u8; 4]) -> [u8; 4] {
+        match self {
+            PixelFormat::Xrgb8888 => [px[2], px[1], px[0], 255],
+            PixelFormat::Argb8888 => unpremultiply([px[2], px[1], px[0], px[3]]),
+            PixelFormat::Xbgr8888 => [px[0], px[1], px[2], 255],
+            PixelFormat::Abgr8888 => unpremultiply(px),
+        }
+    }
+}
+
+fn unpremultiply(px: [u8; 4]) -> [u8; 4] {
+    let a = px[3] as u32;
+    if a == 0 || a == 255 {
+        return px;
+    }
+    let un = |c: u8| ((c as u32 * 255 + a / 2) / a).min(255) as u8;
+    [un(px[0]), un(px[1]), un(px[2]), px[3]]
+}
+
+/// A rectangle in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    /// Left edge.
+    pub x: i32,
+    /// Top edge.
+    pub y: i32,
+    /// Width, must be positive.
+    pub width: i32,
+    /// Height, must be positive.
+    pub height: i32,
+}
+
+/// Why a frame cannot be built or cut as asked.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    /// The byte buffer is shorter than stride × height or the stride is too small.
+    #[error("frame of {width}x{height} with stride {stride} needs more than {len} bytes")]
+    BufferTooSmall {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes per row.
+        stride: usize,
+        /// Bytes given.
+        len: usize,
+    },
+    /// The requested region does not overlap the frame at all, or is empty.
+    #[error("region {0:?} lies outside the {1}x{2} frame")]
+    RegionOutside(Region, u32, u32),
+}
+
+/// Pixels of one output (or a part of one), top row first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: PixelFormat,
+    data: Vec<u8>,
+}
+
+impl Frame {
+    /// Wraps read-back bytes, checking that they cover the whole frame.
+    pub fn new(
+        width: u32,
+        height: u32,
+        stride: usize,
+        format: PixelFormat,
+        data: Vec<u8>,
+    ) -> Result<Self, FrameError> {
+        let row = width as usize * format.bytes_per_pixel();
+        let needed = if height == 0 {
+            0
+        } else {
+            stride * (height as usize - 1) + row
+        };
+        if stride < row || data.len() < needed {
+            return Err(FrameError::BufferTooSmall {
+                width,
+                height,
+                stride,
+                len: data.len(),
+            });
+        }
+        Ok(Self {
+            width,
+            height,
+            stride,
+            format,
+            data,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The stored layout.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Straight RGBA of the pixel at (x, y), or None outside the frame.
+    pub fn pixel(&self, x: u32, y: u32) -> Option<[u8; 4]> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        let bpp = self.format.bytes_per_pixel();
+        let at = y as usize * self.stride + x as usize * bpp;
+        let px = self.data.get(at..at + 4)?;
+        Some(self.format.rgba([px[0], px[1], px[2], px[3]]))
+    }
+
+    /// The part of the frame inside `region`, clipped to the frame's bounds.
+    pub fn crop(&self, region: Region) -> Result<Frame, FrameError> {
+        let outside = FrameError::RegionOutside(region, self.width, self.height);
+        let x0 = region.x.max(0) as i64;
+        let y0 = region.y.max(0) as i64;
+        let x1 = (region.x as i64 + region.width as i64).min(self.width as i64);
+        let y1 = (region.y as i64 + region.height as i64).min(self.height as i64);
+        if region.width <= 0 || region.height <= 0 || x1 <= x0 || y1 <= y0 {
+            return Err(outside);
+        }
+        let bpp = self.format.bytes_per_pixel();
+        let (w, h) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let mut data = Vec::with_capacity(w * h * bpp);
+        for y in y0 as usize..y1 as usize {
+            let start = y * self.stride + x0 as usize * bpp;
+            data.extend_from_slice(&self.data[start..start + w * bpp]);
+        }
+        Frame::new(w as u32, h as u32, w * bpp, self.format, data)
+    }
+
+    /// All pixels as straight RGBA rows, top first, tightly packed.
+    pub fn to_rgba(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.width as usize * self.height as usize * 4);
+        for y in 0..self.height as usize {
+            let row = &self.data[y * self.stride..][..self.width as usize * 4];
+            for px in row.chunks_exact(4) {
+                out.extend_from_slice(&self.format.rgba([px[0], px[1], px[2], px[3]]));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: u32, h: u32) -> Frame {
+        let mut data = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                data.extend_from_slice(&[x as u8, y as u8, 7, 0xff]);
+            }
+            data.extend_from_slice(&[0; 8]); // padding past the row
+        }
+        Frame::new(w, h, w as usize * 4 + 8, PixelFormat::Xrgb8888, data).unwrap()
+    }
+
+    #[test]
+    fn xrgb_pixels_read_as_rgb() {
+        let f = gradient(4, 3);
+        assert_eq!(f.pixel(2, 1), Some([7, 1, 2, 255]));
+        assert_eq!(f.pixel(4, 0), None);
+    }
+
+    #[test]
+    fn crop_clips_to_the_frame() {
+        let f = gradient(10, 10);
+        let c = f
+            .crop(Region {
+                x: 8,
+                y: -2,
+                width: 5,
+                height: 4,
+            })
+            .unwrap();
+        assert_eq!((c.width(), c.height()), (2, 2));
+        assert_eq!(c.pixel(0, 0), Some([7, 0, 8, 255]));
+        assert_eq!(c.pixel(1, 1), Some([7, 1, 9, 255]));
+    }
+
+    #[test]
+    fn crop_outside_is_an_error() {
+        let f = gradient(4, 4);
+        let r = Region {
+            x: 10,
+            y: 0,
+            width: 2,
+            height: 2,
+        };
+        assert_eq!(f.crop(r), Err(FrameError::RegionOutside(r, 4, 4)));
+    }
+
+    #[test]
+    fn short_buffers_are_refused() {
+        assert!(Frame::new(2, 2, 8, PixelFormat::Xrgb8888, vec![0; 15]).is_err());
+        assert!(Frame::new(2, 2, 4, PixelFormat::Xrgb8888, vec![0; 64]).is_err());
+    }
+
+    #[test]
+    fn premultiplied_alpha_is_undone() {
+        assert_eq!(
+            PixelFormat::Argb8888.rgba([0, 0, 64, 128]),
+            [128, 0, 0, 128]
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Display backends, one file each: headless (virtual outputs rendered with pixman) and
+//! winit (a window in the host desktop, rendered with GLES). The KMS backend joins here.
+
+pub mod headless;
+pub mod winit;
+
+use smithay::{
+    backend::allocator::dmabuf::Dmabuf,
+    input::pointer::CursorImageStatus,
+    output::{Mode, Output},
+    reexports::wayland_server::protocol::wl_surface::WlSurface,
+};
+
+use crate::{render::Scene, state::Ghost};
+
+/// The active backend.
+pub enum Backend {
+    /// Virtual outputs, no display hardware.
+    Headless(Box<headless::HeadlessBackend>),
+    /// A window inside another compositor or X server.
+    Winit(Box<winit::WinitBackend>),
+    /// Placeholder while the real backend is being set up (the state must exist first).
+    Starting,
+}
+
+/// The modes an output offers (for wlr-output-management), kept in its user data.
+#[derive(Debug, Clone)]
+pub struct OutputModes {
+    /// Every mode, preferred first.
+    pub modes: Vec<Mode>,
+}
+
+impl Backend {
+    /// Short name for logs and `ghostcomp msg version`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Headless(_) => "headless",
+            Backend::Winit(_) => "winit",
+            Backend::Starting => "starting",
+        }
+    }
+
+    /// Imports a client's dmabuf into the renderer; false when it cannot be used.
+    pub fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
+        match self {
+            Backend::Winit(w) => w.import_dmabuf(dmabuf),
+            // No dmabuf global is advertised on the other backends.
+            _ => false,
+        }
+    }
+
+    /// The client changed the pointer image.
+    pub fn cursor_changed(&mut self, status: &CursorImageStatus) {
+        if let Backend::Winit(w) = self {
+            w.cursor_changed(status);
+        }
+    }
+
+    /// Test input injection over IPC is only allowed where no real user types.
+    pub fn allows_input_injection(&self) -> bool {
+        matches!(self, Backend::Headless(_))
+    }
+}
+
+impl Ghost {
+    /// Asks for a new frame on `output` at its next refresh.
+    pub fn queue_redraw(&mut self, output: &Output) {
+        match &mut self.backend {
+            Backend::Headless(_) => headless::schedule(self, output),
+            Backend::Winit(w) => w.request_redraw(),
+            Backend::Starting => {}
+        }
+    }
+
+    /// Asks for a new frame on every output.
+    pub fn queue_redraw_all(&mut self) {
+        for output in self.outputs() {
+            self.queue_redraw(&output);
+        }
+    }
+
+    /// Asks for a new frame where `root`'s window is shown (everywhere if unknown).
+    pub fn queue_redraw_for_surface(&mut self, root: &WlSurface) {
+        let outputs = self
+            .window_for_surface(root)
+            .map(|w| self.space.outputs_for_element(&w))
+            .filter(|o| !o.is_empty());
+        match outputs {
+            Some(outputs) => {
+                for output in outputs {
+                    self.queue_redraw(&output);
+                }
+            }
+            None => self.queue_redraw_all(),
+        }
+    }
+
+    /// Switches `output` to `mode` (must be one of its modes on real hardware).
+    pub fn set_output_mode(&mut self, output: &Output, mode: Mode) -> anyhow::Result<()> {
+        match &mut self.backend {
+            Backend::Headless(h) => h.set_mode(output, mode)?,
+            Backend::Winit(_) => anyhow::bail!("the nested window's size is set by the host"),
+            Backend::Starting => anyhow::bail!("no backend yet"),
+        }
+        output.change_current_state(Some(mode), None, None, None);
+        self.relayout_after_output_change(output);
+        Ok(())
+    }
+
+    /// Re-fits layer surfaces, maximized and fullscreen windows after an output changed.
+    pub fn relayout_after_output_change(&mut self, output: &Output) {
+        smithay::desktop::layer_map_for_output(output).arrange();
+        let windows: Vec<_> = self.space.elements_for_output(output).cloned().collect();
+        for window in windows {
+            let Some(t) = window.toplevel() else { continue };
+            let states = t.current_state().states;
+            use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
+            if states.contains(State::Fullscreen) {
+                self.set_fullscreen(&window, true, Some(output.clone()));
+            } else if states.contains(State::Maximized) {
+                self.set_maximized(&window, true);
+            }
+        }
+        self.output_management_changed();
+        self.queue_redraw(output);
+    }
+
+    /// Renders `output` without the cursor and reads it back.
+    pub fn screenshot(&mut self, output: &Output) -> anyhow::Result<ghost_capture::Frame> {
+        let scene = Scene::new(&self.space, &self.cursor_status, &self.seat);
+        match &mut self.backend {
+            Backend::Headless(h) => crate::render::capture_output(&scene, h.renderer(), output),
+            Backend::Winit(w) => w.capture(&scene, output),
+            Backend::Starting => anyhow::bail!("no backend yet"),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::backend::headless::OutputSpec;
+
+/// GhostNV Wayland compositor.
+#[derive(Debug, Parser)]
+#[command(name = "ghostcomp", version, about)]
+pub struct Cli {
+    /// Which display backend to run on.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Name of the Wayland socket (in XDG_RUNTIME_DIR); the first free wayland-N if absent.
+    #[arg(long)]
+    pub socket: Option<String>,
+    /// Configuration file (default: $XDG_CONFIG_HOME/ghostcomp/config.toml, then /etc/ghostcomp/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A headless output, WxH@HZ[,scale=S]; repeat for several outputs side by side.
+    #[arg(long = "output", value_parser = parse_output_spec)]
+    pub outputs: Vec<OutputSpec>,
+    /// Run this command once the compositor is ready (e.g. a terminal).
+    #[arg(long, short = 'c', num_args = 1.., allow_hyphen_values = true)]
+    pub command: Option<Vec<String>>,
+    #[command(subcommand)]
+    pub subcommand: Option<Command>,
+}
+
+/// Backends selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// winit inside a desktop session (WAYLAND_DISPLAY or DISPLAY set), else headless.
+    Auto,
+    /// Virtual outputs in memory.
+    Headless,
+    /// A window in the host session.
+    Winit,
+}
+
+/// Subcommands besides running the compositor.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Talk to the running compositor.
+    Msg {
+        /// Print the raw JSON reply.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        request: MsgCommand,
+    },
+    /// Check a configuration file and print its problems.
+    Validate {
+        /// The file (default: the one ghostcomp would load).
+        file: Option<PathBuf>,
+    },
+}
+
+/// Requests `ghostcomp msg` can send.
+#[derive(Debug, Subcommand)]
+pub enum MsgCommand {
+    /// Compositor version and backend.
+    Version,
+    /// Outputs and their modes.
+    Outputs,
+    /// Windows with id, app_id, title, geometry, output and focus.
+    Windows,
+    /// Raise and focus a window.
+    Focus { id: u64 },
+    /// Ask a window to close.
+    Close { id: u64 },
+    /// Save a PNG of an output or a region.
+    Screenshot {
+        /// Output name (default: the first, or the one holding the region).
+        #[arg(long)]
+        output: Option<String>,
+        /// X,Y,W,H in global logical coordinates.
+        #[arg(long, value_parser = parse_region)]
+        region: Option<[i32; 4]>,
+        /// Where to write the PNG.
+        file: PathBuf,
+    },
+    /// Stop the compositor.
+    Quit,
+    /// Synthetic input (headless only): key COMBO | type TEXT | pointer-move X Y | click [BUTTON].
+    Input {
+        #[command(subcommand)]
+        input: InputCommand,
+    },
+}
+
+/// Synthetic input commands.
+#[derive(Debug, Subcommand)]
+pub enum InputCommand {
+    /// Press and release a combo like Super+Return.
+    Key { combo: String },
+    /// Type text (use $'...\n' in the shell for Return).
+    Type { text: String },
+    /// Move the pointer to global coordinates.
+    PointerMove { x: f64, y: f64 },
+    /// Click a button (left, right, middle).
+    Click {
+        #[arg(default_value = "left")]
+        button: String,
+    },
+}
+
+/// Parses `WxH@HZ[,scale=S]`.
+pub fn parse_output_spec(s: &str) -> Result<OutputSpec, String> {
+    let mut parts = s.split(',');
+    let mode: ghost_config::ModeSpec = parts
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    let mut spec = OutputSpec {
+        width: mode.width,
+        height: mode.height,
+        refresh_mhz: mode.refresh_mhz.unwrap_or(60_000),
+        scale: 1.0,
+    };
+    for part in parts {
+        match part.split_once('=') {
+            Some(("scale", v)) => {
+                let scale: f64 = v.parse().map_err(|_| format!("bad scale {v:?}"))?;
+                if !(0.25..=8.0).contains(&scale) {
+                    return Err(format!("scale {scale} is outside 0.25..=8"));
+                }
+                spec.scale = scale;
+            }
+            _ => return Err(format!("unknown output option {part:?} (expected scale=S)")),
+        }
+    }
+    Ok(spec)
+}
+
+fn parse_region(s: &str) -> Result<[i32; 4], String> {
+    let v: Vec<i32> = s
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<i32>()
+                .map_err(|_| format!("bad number {p:?} in region"))
+        })
+        .collect::<Result<_, _>>()?;
+    <[i32; 4]>::try_from(v).map_err(|_| "region is X,Y,W,H".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_specs() {
+        let s = parse_output_spec("2560x1440@144,scale=1.5").unwrap();
+        assert_eq!(
+            (s.width, s.height, s.refresh_mhz, s.scale),
+            (2560, 1440, 144_000, 1.5)
+        );
+        assert_eq!(parse_output_spec("800x600").unwrap().refresh_mhz, 60_000);
+        for bad in ["", "800", "800x600,scale=0", "800x600,foo=1", "800x600@0"] {
+            assert!(parse_output_spec(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn regions() {
+        assert_eq!(parse_region("1,2,3,4").unwrap(), [1, 2, 3, 4]);
+        assert!(parse_region("1,2,3").is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! wl_compositor, wl_subcompositor, wl_shm and wl_buffer.
+
+use smithay::{
+    backend::renderer::utils::on_commit_buffer_handler,
+    delegate_compositor, delegate_shm,
+    reexports::wayland_server::{
+        protocol::{wl_buffer, wl_surface::WlSurface},
+        Client,
+    },
+    wayland::{
+        buffer::BufferHandler,
+        compositor::{
+            get_parent, is_sync_subsurface, CompositorClientState, CompositorHandler,
+            CompositorState,
+        },
+        shm::{ShmHandler, ShmState},
+    },
+};
+
+use crate::state::{ClientState, Ghost};
+
+impl CompositorHandler for Ghost {
+    fn compositor_state(&mut self) -> &mut CompositorState {
+        &mut self.compositor_state
+    }
+
+    fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
+        if let Some(state) = client.get_data::<ClientState>() {
+            return &state.compositor_state;
+        }
+        // Every client is inserted with ClientState; anything else is a bug in ghostcomp.
+        panic!("client without ghostcomp ClientState");
+    }
+
+    fn commit(&mut self, surface: &WlSurface) {
+        on_commit_buffer_handler::<Self>(surface);
+        if is_sync_subsurface(surface) {
+            return;
+        }
+        let mut root = surface.clone();
+        while let Some(parent) = get_parent(&root) {
+            root = parent;
+        }
+        if let Some(window) = self.window_for_surface(&root) {
+            window.on_commit();
+        }
+        self.popups.commit(surface);
+        self.shell_commit(surface, &root);
+        self.queue_redraw_for_surface(&root);
+    }
+}
+delegate_compositor!(Ghost);
+
+impl BufferHandler for Ghost {
+    fn buffer_destroyed(&mut self, _buffer: &wl_buffer::WlBuffer) {}
+}
+
+impl ShmHandler for Ghost {
+    fn shm_state(&self) -> &ShmState {
+        &self.shm_state
+    }
+}
+delegate_shm!(Ghost);

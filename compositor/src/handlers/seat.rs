@@ -1,0 +1,85 @@
+//! wl_seat, wl_data_device and primary selection.
+
+use std::os::fd::OwnedFd;
+
+use smithay::{
+    delegate_data_device, delegate_primary_selection, delegate_seat,
+    input::{pointer::CursorImageStatus, Seat, SeatHandler, SeatState},
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
+    wayland::selection::{
+        data_device::{
+            set_data_device_focus, ClientDndGrabHandler, DataDeviceHandler, DataDeviceState,
+            ServerDndGrabHandler,
+        },
+        primary_selection::{set_primary_focus, PrimarySelectionHandler, PrimarySelectionState},
+        SelectionHandler,
+    },
+};
+
+use crate::state::Ghost;
+
+impl SeatHandler for Ghost {
+    type KeyboardFocus = WlSurface;
+    type PointerFocus = WlSurface;
+    type TouchFocus = WlSurface;
+
+    fn seat_state(&mut self) -> &mut SeatState<Self> {
+        &mut self.seat_state
+    }
+
+    fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&WlSurface>) {
+        let dh = &self.display_handle;
+        let client = focused.and_then(|s| dh.get_client(s.id()).ok());
+        set_data_device_focus(dh, seat, client.clone());
+        set_primary_focus(dh, seat, client);
+    }
+
+    fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {
+        self.cursor_image_changed(image);
+    }
+}
+delegate_seat!(Ghost);
+
+impl smithay::wayland::tablet_manager::TabletSeatHandler for Ghost {
+    fn tablet_tool_image(
+        &mut self,
+        _tool: &smithay::backend::input::TabletToolDescriptor,
+        image: CursorImageStatus,
+    ) {
+        self.cursor_image_changed(image);
+    }
+}
+
+impl Ghost {
+    fn cursor_image_changed(&mut self, image: CursorImageStatus) {
+        self.cursor_status = image;
+        self.backend.cursor_changed(&self.cursor_status);
+        self.queue_redraw_all();
+    }
+}
+
+impl SelectionHandler for Ghost {
+    type SelectionUserData = ();
+}
+
+impl DataDeviceHandler for Ghost {
+    fn data_device_state(&self) -> &DataDeviceState {
+        &self.data_device_state
+    }
+}
+
+impl ClientDndGrabHandler for Ghost {}
+
+impl ServerDndGrabHandler for Ghost {
+    fn send(&mut self, _mime_type: String, _fd: OwnedFd, _seat: Seat<Self>) {
+        // The compositor never offers drag-and-drop data of its own.
+    }
+}
+delegate_data_device!(Ghost);
+
+impl PrimarySelectionHandler for Ghost {
+    fn primary_selection_state(&self) -> &PrimarySelectionState {
+        &self.primary_selection_state
+    }
+}
+delegate_primary_selection!(Ghost);

@@ -1,0 +1,193 @@
+//! xdg-shell (toplevels and popups) and xdg-decoration.
+
+use smithay::{
+    delegate_xdg_decoration, delegate_xdg_shell,
+    desktop::{find_popup_root_surface, get_popup_toplevel_coords, PopupKind, Window},
+    input::Seat,
+    output::Output,
+    reexports::{
+        wayland_protocols::xdg::{
+            decoration::zv1::server::zxdg_toplevel_decoration_v1::Mode as DecorationMode,
+            shell::server::xdg_toplevel,
+        },
+        wayland_server::protocol::{wl_output::WlOutput, wl_seat},
+    },
+    utils::Serial,
+    wayland::shell::xdg::{
+        decoration::XdgDecorationHandler, PopupSurface, PositionerState, ToplevelSurface,
+        XdgShellHandler, XdgShellState,
+    },
+};
+use tracing::warn;
+
+use crate::{
+    shell::{grabs::ResizeEdges, window_data},
+    state::Ghost,
+};
+
+impl XdgShellHandler for Ghost {
+    fn xdg_shell_state(&mut self) -> &mut XdgShellState {
+        &mut self.xdg_shell_state
+    }
+
+    fn new_toplevel(&mut self, surface: ToplevelSurface) {
+        let window = Window::new_wayland_window(surface);
+        self.add_window(window);
+    }
+
+    fn new_popup(&mut self, surface: PopupSurface, _positioner: PositionerState) {
+        self.unconstrain_popup(&surface);
+        if let Err(err) = self.popups.track_popup(PopupKind::Xdg(surface)) {
+            warn!(%err, "could not track a popup");
+        }
+    }
+
+    fn reposition_request(
+        &mut self,
+        surface: PopupSurface,
+        positioner: PositionerState,
+        token: u32,
+    ) {
+        surface.with_pending_state(|state| {
+            state.geometry = positioner.get_geometry();
+            state.positioner = positioner;
+        });
+        self.unconstrain_popup(&surface);
+        surface.send_repositioned(token);
+    }
+
+    fn grab(&mut self, _surface: PopupSurface, _seat: wl_seat::WlSeat, _serial: Serial) {
+        // Popup grabs (menus that close on an outside click) are not implemented yet:
+        // popups stay open until the client dismisses them.
+    }
+
+    fn move_request(&mut self, surface: ToplevelSurface, seat: wl_seat::WlSeat, serial: Serial) {
+        let Some(seat) = Seat::<Ghost>::from_resource(&seat) else {
+            return;
+        };
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.start_move_grab(&seat, &window, Some(serial));
+        }
+    }
+
+    fn resize_request(
+        &mut self,
+        surface: ToplevelSurface,
+        seat: wl_seat::WlSeat,
+        serial: Serial,
+        edges: xdg_toplevel::ResizeEdge,
+    ) {
+        let Some(seat) = Seat::<Ghost>::from_resource(&seat) else {
+            return;
+        };
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.start_resize_grab(&seat, &window, ResizeEdges::from(edges), Some(serial));
+        }
+    }
+
+    fn maximize_request(&mut self, surface: ToplevelSurface) {
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.set_maximized(&window, true);
+        }
+    }
+
+    fn unmaximize_request(&mut self, surface: ToplevelSurface) {
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.set_maximized(&window, false);
+        }
+    }
+
+    fn fullscreen_request(&mut self, surface: ToplevelSurface, output: Option<WlOutput>) {
+        let output = output.as_ref().and_then(Output::from_resource);
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.set_fullscreen(&window, true, output);
+        }
+    }
+
+    fn unfullscreen_request(&mut self, surface: ToplevelSurface) {
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.set_fullscreen(&window, false, None);
+        }
+    }
+
+    fn minimize_request(&mut self, surface: ToplevelSurface) {
+        if let Some(window) = self.window_for_surface(surface.wl_surface()) {
+            self.minimize(&window);
+        }
+    }
+
+    fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
+        self.remove_window(surface.wl_surface());
+    }
+
+    fn title_changed(&mut self, surface: ToplevelSurface) {
+        self.sync_foreign_toplevel(surface.wl_surface());
+    }
+
+    fn app_id_changed(&mut self, surface: ToplevelSurface) {
+        self.sync_foreign_toplevel(surface.wl_surface());
+    }
+}
+delegate_xdg_shell!(Ghost);
+
+impl XdgDecorationHandler for Ghost {
+    fn new_decoration(&mut self, toplevel: ToplevelSurface) {
+        // Clients that ask for decorations at all get server-side ones by default: a
+        // title bar that looks the same for every app and always works.
+        self.set_decoration_mode(&toplevel, DecorationMode::ServerSide);
+    }
+
+    fn request_mode(&mut self, toplevel: ToplevelSurface, mode: DecorationMode) {
+        self.set_decoration_mode(&toplevel, mode);
+    }
+
+    fn unset_mode(&mut self, toplevel: ToplevelSurface) {
+        self.set_decoration_mode(&toplevel, DecorationMode::ServerSide);
+    }
+}
+delegate_xdg_decoration!(Ghost);
+
+impl Ghost {
+    fn set_decoration_mode(&mut self, toplevel: &ToplevelSurface, mode: DecorationMode) {
+        toplevel.with_pending_state(|state| state.decoration_mode = Some(mode));
+        if let Some(window) = self.window_for_surface(toplevel.wl_surface()) {
+            window_data(&window)
+                .server_side_decorations
+                .set(mode == DecorationMode::ServerSide);
+            self.queue_redraw_all();
+        }
+        if toplevel.is_initial_configure_sent() {
+            toplevel.send_pending_configure();
+        }
+    }
+
+    /// Keeps a popup on screen: the positioner's constraint adjustments are applied
+    /// against the output the popup's toplevel is on.
+    fn unconstrain_popup(&self, popup: &PopupSurface) {
+        let kind = PopupKind::Xdg(popup.clone());
+        let Ok(root) = find_popup_root_surface(&kind) else {
+            return;
+        };
+        let Some(window) = self.window_for_surface(&root) else {
+            return;
+        };
+        let Some(window_geo) = self.space.element_geometry(&window) else {
+            return;
+        };
+        let Some(output_geo) = self
+            .space
+            .outputs_for_element(&window)
+            .first()
+            .or_else(|| self.space.outputs().next())
+            .and_then(|o| self.space.output_geometry(o))
+        else {
+            return;
+        };
+        let mut target = output_geo;
+        target.loc -= get_popup_toplevel_coords(&kind);
+        target.loc -= window_geo.loc;
+        popup.with_pending_state(|state| {
+            state.geometry = state.positioner.get_unconstrained_geometry(target);
+        });
+    }
+}

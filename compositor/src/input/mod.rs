@@ -1,0 +1,321 @@
+//! Input: events from the backend (or the IPC test injector) to the focused client, with
+//! the compositor's own bindings and pointer actions (click to focus, Super+drag to move
+//! or resize, title-bar buttons) taken first.
+
+mod bindings;
+mod typing;
+
+pub use typing::KeyboardTyping;
+
+/// The Shift key injected text uses for upper-case letters and symbols.
+pub fn typing_shift() -> smithay::input::keyboard::Keycode {
+    typing::SHIFT
+}
+
+use smithay::{
+    backend::input::{
+        AbsolutePositionEvent, Axis, AxisSource, ButtonState, Event, InputBackend, InputEvent,
+        KeyState, KeyboardKeyEvent, PointerAxisEvent, PointerButtonEvent, PointerMotionEvent,
+    },
+    desktop::{layer_map_for_output, WindowSurfaceType},
+    input::{
+        keyboard::{FilterResult, Keycode},
+        pointer::{AxisFrame, ButtonEvent, MotionEvent, RelativeMotionEvent},
+    },
+    reexports::wayland_server::protocol::wl_surface::WlSurface,
+    utils::{Logical, Point, SERIAL_COUNTER},
+    wayland::{
+        keyboard_shortcuts_inhibit::KeyboardShortcutsInhibitorSeat, shell::wlr_layer::Layer,
+    },
+};
+
+use crate::{
+    shell::{
+        decorations::{self, TitleBarHit},
+        grabs::ResizeEdges,
+    },
+    state::Ghost,
+};
+
+/// Linux input event codes for the buttons ghostcomp acts on.
+pub const BTN_LEFT: u32 = 0x110;
+/// Right mouse button.
+pub const BTN_RIGHT: u32 = 0x111;
+
+impl Ghost {
+    /// Handles one event from a real input backend (winit today, libinput later).
+    pub fn process_input_event<I: InputBackend>(&mut self, event: InputEvent<I>) {
+        match event {
+            InputEvent::Keyboard { event } => {
+                self.keyboard_key(event.key_code(), event.state(), event.time_msec());
+            }
+            InputEvent::PointerMotionAbsolute { event } => {
+                let Some(output) = self.space.outputs().next().cloned() else {
+                    return;
+                };
+                let Some(geo) = self.space.output_geometry(&output) else {
+                    return;
+                };
+                let pos = event.position_transformed(geo.size) + geo.loc.to_f64();
+                self.pointer_motion_to(pos, event.time_msec());
+            }
+            InputEvent::PointerMotion { event } => {
+                let Some(pointer) = self.seat.get_pointer() else {
+                    return;
+                };
+                let pos = pointer.current_location() + event.delta();
+                self.pointer_motion_to(pos, event.time_msec());
+                let under = self.surface_under(pointer.current_location());
+                pointer.relative_motion(
+                    self,
+                    under,
+                    &RelativeMotionEvent {
+                        delta: event.delta(),
+                        delta_unaccel: event.delta_unaccel(),
+                        utime: event.time(),
+                    },
+                );
+                pointer.frame(self);
+            }
+            InputEvent::PointerButton { event } => {
+                self.pointer_button(event.button_code(), event.state(), event.time_msec());
+            }
+            InputEvent::PointerAxis { event } => {
+                let source = event.source();
+                let mut frame = AxisFrame::new(event.time_msec()).source(source);
+                for axis in [Axis::Horizontal, Axis::Vertical] {
+                    let v120 = event.amount_v120(axis);
+                    let amount = event
+                        .amount(axis)
+                        .unwrap_or_else(|| v120.unwrap_or(0.0) * 15.0 / 120.0);
+                    if amount != 0.0 {
+                        frame = frame.value(axis, amount);
+                        if let Some(v) = v120 {
+                            frame = frame.v120(axis, v as i32);
+                        }
+                    } else if source == AxisSource::Finger {
+                        frame = frame.stop(axis);
+                    }
+                }
+                if let Some(pointer) = self.seat.get_pointer() {
+                    pointer.axis(self, frame);
+                    pointer.frame(self);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The client surface at `pos` (global), with its origin in global coordinates.
+    pub fn surface_under(
+        &self,
+        pos: Point<f64, Logical>,
+    ) -> Option<(WlSurface, Point<f64, Logical>)> {
+        let output = self.space.output_under(pos).next()?;
+        let output_geo = self.space.output_geometry(output)?;
+        let map = layer_map_for_output(output);
+        let layer_hit = |layer: Layer| {
+            map.layers_on(layer).find_map(|l| {
+                let geo = map.layer_geometry(l)?;
+                let local = pos - output_geo.loc.to_f64() - geo.loc.to_f64();
+                l.surface_under(local, WindowSurfaceType::ALL)
+                    .map(|(s, p)| (s, (p + geo.loc + output_geo.loc).to_f64()))
+            })
+        };
+        layer_hit(Layer::Overlay)
+            .or_else(|| layer_hit(Layer::Top))
+            .or_else(|| {
+                self.space.element_under(pos).and_then(|(window, loc)| {
+                    window
+                        .surface_under(pos - loc.to_f64(), WindowSurfaceType::ALL)
+                        .map(|(s, p)| (s, (p + loc).to_f64()))
+                })
+            })
+            .or_else(|| layer_hit(Layer::Bottom))
+            .or_else(|| layer_hit(Layer::Background))
+    }
+
+    /// Moves the pointer to `pos` (clamped to the outputs) and updates focus.
+    pub fn pointer_motion_to(&mut self, pos: Point<f64, Logical>, time: u32) {
+        let pos = self.clamp_to_outputs(pos);
+        let under = self.surface_under(pos);
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        pointer.motion(
+            self,
+            under,
+            &MotionEvent {
+                location: pos,
+                serial: SERIAL_COUNTER.next_serial(),
+                time,
+            },
+        );
+        pointer.frame(self);
+        if matches!(
+            self.cursor_status,
+            smithay::input::pointer::CursorImageStatus::Surface(_)
+        ) {
+            self.queue_redraw_all();
+        }
+    }
+
+    fn clamp_to_outputs(&self, pos: Point<f64, Logical>) -> Point<f64, Logical> {
+        if self.space.output_under(pos).next().is_some() {
+            return pos;
+        }
+        // Nearest point of any output.
+        self.space
+            .outputs()
+            .filter_map(|o| self.space.output_geometry(o))
+            .map(|g| {
+                let x = pos.x.clamp(g.loc.x as f64, (g.loc.x + g.size.w - 1) as f64);
+                let y = pos.y.clamp(g.loc.y as f64, (g.loc.y + g.size.h - 1) as f64);
+                Point::from((x, y))
+            })
+            .min_by(|a, b| {
+                let da = (a.x - pos.x).powi(2) + (a.y - pos.y).powi(2);
+                let db = (b.x - pos.x).powi(2) + (b.y - pos.y).powi(2);
+                da.total_cmp(&db)
+            })
+            .unwrap_or(pos)
+    }
+
+    /// A button press or release at the pointer's location.
+    pub fn pointer_button(&mut self, button: u32, state: ButtonState, time: u32) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        let serial = SERIAL_COUNTER.next_serial();
+        if state == ButtonState::Pressed && !pointer.is_grabbed() {
+            let pos = pointer.current_location();
+            let hit = self.space.elements().rev().find_map(|w| {
+                let loc = self.space.element_location(w)?;
+                decorations::hit_test(w, loc, pos).map(|hit| (w.clone(), hit))
+            });
+            if let Some((window, hit)) = hit {
+                self.focus_window(&window);
+                match hit {
+                    TitleBarHit::Close => self.close_window(&window),
+                    TitleBarHit::Bar => {
+                        let seat = self.seat.clone();
+                        pointer.button(
+                            self,
+                            &ButtonEvent {
+                                button,
+                                state,
+                                serial,
+                                time,
+                            },
+                        );
+                        self.start_move_grab(&seat, &window, None);
+                        pointer.frame(self);
+                        return;
+                    }
+                }
+                return;
+            }
+            let window = self.space.element_under(pos).map(|(w, _)| w.clone());
+            match window {
+                Some(window) => {
+                    self.focus_window(&window);
+                    if self.super_held() {
+                        let seat = self.seat.clone();
+                        pointer.button(
+                            self,
+                            &ButtonEvent {
+                                button,
+                                state,
+                                serial,
+                                time,
+                            },
+                        );
+                        if button == BTN_LEFT {
+                            self.start_move_grab(&seat, &window, None);
+                        } else if button == BTN_RIGHT {
+                            let loc = self.space.element_location(&window).unwrap_or_default();
+                            let edges =
+                                ResizeEdges::nearest(pos - loc.to_f64(), window.geometry().size);
+                            self.start_resize_grab(&seat, &window, edges, None);
+                        }
+                        pointer.frame(self);
+                        return;
+                    }
+                }
+                None => self.focus_layer_under(pos),
+            }
+        }
+        pointer.button(
+            self,
+            &ButtonEvent {
+                button,
+                state,
+                serial,
+                time,
+            },
+        );
+        pointer.frame(self);
+    }
+
+    fn focus_layer_under(&mut self, pos: Point<f64, Logical>) {
+        use smithay::wayland::shell::wlr_layer::KeyboardInteractivity;
+        let surface = self.surface_under(pos).map(|(s, _)| s);
+        let Some(surface) = surface else { return };
+        let Some(output) = self.space.output_under(pos).next().cloned() else {
+            return;
+        };
+        let map = layer_map_for_output(&output);
+        let wants_focus = map
+            .layer_for_surface(&surface, WindowSurfaceType::ALL)
+            .is_some_and(|l| {
+                l.cached_state().keyboard_interactivity != KeyboardInteractivity::None
+            });
+        drop(map);
+        if wants_focus {
+            self.set_keyboard_focus(Some(surface));
+        }
+    }
+
+    fn super_held(&self) -> bool {
+        self.seat
+            .get_keyboard()
+            .is_some_and(|k| k.modifier_state().logo)
+    }
+
+    /// A key press or release (`code` is the evdev code + 8, as xkb counts).
+    pub fn keyboard_key(&mut self, code: Keycode, key_state: KeyState, time: u32) {
+        let Some(keyboard) = self.seat.get_keyboard() else {
+            return;
+        };
+        let inhibited = keyboard
+            .current_focus()
+            .and_then(|s| self.seat.keyboard_shortcuts_inhibitor_for_surface(&s))
+            .is_some_and(|i| i.is_active());
+        let action = keyboard.input(
+            self,
+            code,
+            key_state,
+            SERIAL_COUNTER.next_serial(),
+            time,
+            |state, modifiers, keysym| {
+                if key_state != KeyState::Pressed {
+                    return FilterResult::Forward;
+                }
+                match bindings::action_for(
+                    &state.config,
+                    modifiers,
+                    keysym.modified_sym(),
+                    &keysym.raw_syms(),
+                ) {
+                    Some(action) if !inhibited || action.is_escape() => {
+                        FilterResult::Intercept(action)
+                    }
+                    _ => FilterResult::Forward,
+                }
+            },
+        );
+        if let Some(action) = action {
+            self.run_action(action);
+        }
+    }
+}

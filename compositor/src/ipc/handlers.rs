@@ -1,0 +1,278 @@
+//! What each IPC request does.
+
+use std::os::unix::net::UnixStream;
+
+use serde_json::{json, Value};
+use smithay::{
+    backend::input::{ButtonState, KeyState},
+    output::Output,
+    utils::{Logical, Rectangle},
+};
+
+use super::{server::Answer, InputRequest, Reply, Request};
+use crate::{
+    input::{BTN_LEFT, BTN_RIGHT},
+    shell::{title_and_app_id, window_data},
+    state::Ghost,
+};
+
+fn mode_json(mode: &smithay::output::Mode) -> Value {
+    json!({"width": mode.size.w, "height": mode.size.h, "refresh_mhz": mode.refresh})
+}
+
+impl Ghost {
+    /// Carries out one request.
+    pub fn handle_ipc(&mut self, request: Request, stream: UnixStream) -> Answer {
+        let reply = match request {
+            Request::Version => Reply::ok(json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "backend": self.backend.name(),
+                "wayland_socket": self.socket_name.to_string_lossy(),
+            })),
+            Request::Outputs => Reply::ok(self.outputs_json()),
+            Request::Windows => Reply::ok(self.windows_json()),
+            Request::Focus { id } => match self.window_by_id(id) {
+                Some(w) => {
+                    self.focus_window(&w);
+                    Reply::ok(Value::Null)
+                }
+                None => Reply::error(format!("no window with id {id}")),
+            },
+            Request::Close { id } => match self.window_by_id(id) {
+                Some(w) => {
+                    self.close_window(&w);
+                    Reply::ok(Value::Null)
+                }
+                None => Reply::error(format!("no window with id {id}")),
+            },
+            Request::Screenshot {
+                output,
+                region,
+                path,
+            } => {
+                return self.screenshot_request(output, region, path, stream);
+            }
+            Request::Quit => {
+                self.loop_signal.stop();
+                Reply::ok(Value::Null)
+            }
+            Request::Input(input) => self.inject(input),
+        };
+        Answer::Now(reply)
+    }
+
+    fn outputs_json(&self) -> Value {
+        let outputs: Vec<Value> = self
+            .space
+            .outputs()
+            .map(|o| {
+                let geo = self.space.output_geometry(o).unwrap_or_default();
+                let modes = o
+                    .user_data()
+                    .get::<crate::backend::OutputModes>()
+                    .map(|m| m.modes.iter().map(mode_json).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let props = o.physical_properties();
+                json!({
+                    "name": o.name(),
+                    "make": props.make,
+                    "model": props.model,
+                    "enabled": true,
+                    "current_mode": o.current_mode().as_ref().map(mode_json),
+                    "modes": modes,
+                    "scale": o.current_scale().fractional_scale(),
+                    "transform": format!("{:?}", o.current_transform()),
+                    "logical": {"x": geo.loc.x, "y": geo.loc.y, "width": geo.size.w, "height": geo.size.h},
+                })
+            })
+            .collect();
+        Value::Array(outputs)
+    }
+
+    fn windows_json(&self) -> Value {
+        use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
+        let focused = self.focused_window();
+        let mapped = self.space.elements().map(|w| (w, false));
+        let minimized = self.minimized.iter().map(|w| (w, true));
+        let windows: Vec<Value> = mapped
+            .chain(minimized)
+            .filter_map(|(w, is_minimized)| {
+                let toplevel = w.toplevel()?;
+                let (title, app_id) = title_and_app_id(toplevel.wl_surface());
+                let geo = if is_minimized {
+                    window_data(w).restore.borrow().unwrap_or_default()
+                } else {
+                    self.space.element_geometry(w).unwrap_or_default()
+                };
+                let output = self.space.outputs_for_element(w).first().map(|o| o.name());
+                let states = toplevel.current_state().states;
+                Some(json!({
+                    "id": window_data(w).id,
+                    "app_id": app_id,
+                    "title": title,
+                    "geometry": {"x": geo.loc.x, "y": geo.loc.y, "width": geo.size.w, "height": geo.size.h},
+                    "output": output,
+                    "focused": focused.as_ref() == Some(w),
+                    "minimized": is_minimized,
+                    "maximized": states.contains(State::Maximized),
+                    "fullscreen": states.contains(State::Fullscreen),
+                    "server_side_decorations": window_data(w).server_side_decorations.get(),
+                }))
+            })
+            .collect();
+        Value::Array(windows)
+    }
+
+    fn find_output(
+        &self,
+        name: Option<&str>,
+        region: Option<Rectangle<i32, Logical>>,
+    ) -> Result<Output, String> {
+        match (name, region) {
+            (Some(name), _) => self
+                .space
+                .outputs()
+                .find(|o| o.name() == name)
+                .cloned()
+                .ok_or_else(|| format!("no output named {name:?}")),
+            (None, Some(r)) => self
+                .space
+                .outputs()
+                .find(|o| self.space.output_geometry(o).is_some_and(|g| g.overlaps(r)))
+                .cloned()
+                .ok_or_else(|| "the region is outside every output".to_owned()),
+            (None, None) => self
+                .space
+                .outputs()
+                .next()
+                .cloned()
+                .ok_or_else(|| "no outputs".to_owned()),
+        }
+    }
+
+    fn screenshot_request(
+        &mut self,
+        output: Option<String>,
+        region: Option<[i32; 4]>,
+        path: std::path::PathBuf,
+        mut stream: UnixStream,
+    ) -> Answer {
+        if !path.is_absolute() {
+            return Answer::Now(Reply::error("the screenshot path must be absolute"));
+        }
+        let region =
+            region.map(|[x, y, w, h]| Rectangle::<i32, Logical>::new((x, y).into(), (w, h).into()));
+        if region.is_some_and(|r| r.size.w <= 0 || r.size.h <= 0) {
+            return Answer::Now(Reply::error(
+                "the region must have a positive width and height",
+            ));
+        }
+        let output = match self.find_output(output.as_deref(), region) {
+            Ok(o) => o,
+            Err(e) => return Answer::Now(Reply::error(e)),
+        };
+        let frame = match self.screenshot(&output) {
+            Ok(f) => f,
+            Err(e) => return Answer::Now(Reply::error(format!("screenshot failed: {e}"))),
+        };
+        let geo = self.space.output_geometry(&output).unwrap_or_default();
+        let scale = output.current_scale().fractional_scale();
+        let crop = region.map(|r| {
+            let local = r.loc - geo.loc;
+            ghost_capture::Region {
+                x: (local.x as f64 * scale).round() as i32,
+                y: (local.y as f64 * scale).round() as i32,
+                width: (r.size.w as f64 * scale).round() as i32,
+                height: (r.size.h as f64 * scale).round() as i32,
+            }
+        });
+        let name = output.name();
+        // PNG encoding takes long enough to drop frames; a worker thread does it.
+        std::thread::spawn(move || {
+            let result = (|| -> anyhow::Result<Value> {
+                let frame = match crop {
+                    Some(c) => frame.crop(c)?,
+                    None => frame,
+                };
+                let tmp = path.with_extension("png.tmp");
+                let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+                ghost_capture::encode_png(&frame, file)?;
+                std::fs::rename(&tmp, &path)?;
+                Ok(
+                    json!({"path": path, "output": name, "width": frame.width(), "height": frame.height()}),
+                )
+            })();
+            let reply = match result {
+                Ok(v) => Reply::ok(v),
+                Err(e) => Reply::error(format!("screenshot failed: {e}")),
+            };
+            super::server::respond(&mut stream, &reply);
+        });
+        Answer::Deferred
+    }
+
+    fn inject(&mut self, input: InputRequest) -> Reply {
+        if !self.backend.allows_input_injection() {
+            return Reply::error("input injection is only available on the headless backend");
+        }
+        let time = self.now().as_millis() as u32;
+        match input {
+            InputRequest::Key { combo } => {
+                let (mods, key) = match self.typing.parse_combo(&combo) {
+                    Ok(k) => k,
+                    Err(e) => return Reply::error(e.to_string()),
+                };
+                for m in &mods {
+                    self.keyboard_key(*m, KeyState::Pressed, time);
+                }
+                self.keyboard_key(key, KeyState::Pressed, time);
+                self.keyboard_key(key, KeyState::Released, time);
+                for m in mods.iter().rev() {
+                    self.keyboard_key(*m, KeyState::Released, time);
+                }
+            }
+            InputRequest::Type { text } => {
+                let keys: Result<Vec<_>, _> =
+                    text.chars().map(|c| self.typing.key_for_char(c)).collect();
+                let keys = match keys {
+                    Ok(k) => k,
+                    Err(e) => return Reply::error(e.to_string()),
+                };
+                for (key, shift) in keys {
+                    if shift {
+                        self.keyboard_key(crate::input::typing_shift(), KeyState::Pressed, time);
+                    }
+                    self.keyboard_key(key, KeyState::Pressed, time);
+                    self.keyboard_key(key, KeyState::Released, time);
+                    if shift {
+                        self.keyboard_key(crate::input::typing_shift(), KeyState::Released, time);
+                    }
+                }
+            }
+            InputRequest::PointerMove { x, y } => {
+                if !x.is_finite() || !y.is_finite() {
+                    return Reply::error("coordinates must be finite numbers");
+                }
+                self.pointer_motion_to((x, y).into(), time);
+            }
+            InputRequest::Click { button } => {
+                let code = match button.as_str() {
+                    "left" => BTN_LEFT,
+                    "right" => BTN_RIGHT,
+                    "middle" => 0x112,
+                    other => {
+                        return Reply::error(format!(
+                            "unknown button {other:?} (left, right, middle)"
+                        ))
+                    }
+                };
+                self.pointer_button(code, ButtonState::Pressed, time);
+                self.pointer_button(code, ButtonState::Released, time);
+            }
+        }
+        if let Err(e) = self.display_handle.flush_clients() {
+            tracing::debug!(%e, "flush after injected input");
+        }
+        Reply::ok(Value::Null)
+    }
+}

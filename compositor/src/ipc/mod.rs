@@ -1,0 +1,153 @@
+//! IPC: a Unix socket private to the user, one JSON request per line, one JSON reply per
+//! line. `ghostcomp msg` is its client; tests and scripts may speak it directly.
+
+pub mod client;
+mod handlers;
+pub mod server;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A request to the running compositor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    /// Compositor version and backend.
+    Version,
+    /// Every output with its modes.
+    Outputs,
+    /// Every window.
+    Windows,
+    /// Raise and focus a window.
+    Focus {
+        /// Window id from `windows`.
+        id: u64,
+    },
+    /// Ask a window to close.
+    Close {
+        /// Window id from `windows`.
+        id: u64,
+    },
+    /// Write a PNG of an output (or a region of the layout).
+    Screenshot {
+        /// Output name; the first output (or the one holding the region) when absent.
+        output: Option<String>,
+        /// x, y, width, height in global logical coordinates.
+        region: Option<[i32; 4]>,
+        /// Absolute path of the PNG to write.
+        path: PathBuf,
+    },
+    /// Stop the compositor.
+    Quit,
+    /// Synthetic input for tests (headless backend only).
+    Input(InputRequest),
+}
+
+/// Synthetic input, as a user would type and click.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum InputRequest {
+    /// Press and release a key combo such as `Super+Return` or `ctrl+c`.
+    Key {
+        /// The combo.
+        combo: String,
+    },
+    /// Type text through the keymap.
+    Type {
+        /// The text; `\n` presses Return.
+        text: String,
+    },
+    /// Move the pointer to a global position.
+    PointerMove {
+        /// Global x.
+        x: f64,
+        /// Global y.
+        y: f64,
+    },
+    /// Press and release a mouse button at the pointer.
+    Click {
+        /// "left", "right" or "middle".
+        button: String,
+    },
+}
+
+/// The reply to any request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Whether the request was carried out.
+    pub ok: bool,
+    /// What went wrong, when not ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The answer, when ok.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub result: serde_json::Value,
+}
+
+impl Reply {
+    /// A successful reply.
+    pub fn ok(result: serde_json::Value) -> Self {
+        Self {
+            ok: true,
+            error: None,
+            result,
+        }
+    }
+
+    /// A refusal with a reason a person can act on.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            error: Some(message.into()),
+            result: serde_json::Value::Null,
+        }
+    }
+}
+
+/// The socket path for the compositor serving Wayland socket `wayland_socket`.
+pub fn socket_path(runtime_dir: &std::path::Path, wayland_socket: &str) -> PathBuf {
+    runtime_dir.join(format!("ghostcomp.{wayland_socket}.sock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_json() {
+        let reqs = [
+            Request::Version,
+            Request::Focus { id: 3 },
+            Request::Screenshot {
+                output: None,
+                region: Some([1, 2, 3, 4]),
+                path: "/tmp/x.png".into(),
+            },
+            Request::Input(InputRequest::Type {
+                text: "ls\n".into(),
+            }),
+        ];
+        for r in reqs {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), r);
+        }
+        assert_eq!(
+            serde_json::to_string(&Request::Version).unwrap(),
+            r#"{"request":"version"}"#
+        );
+    }
+
+    #[test]
+    fn malformed_requests_are_errors() {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"request":"nope"}"#,
+            r#"{"request":"focus"}"#,
+            r#"{"request":"focus","id":-1}"#,
+        ] {
+            assert!(serde_json::from_str::<Request>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! `ghostcomp`, the GhostNV Wayland compositor: smithay state, protocol handlers, window
+//! management, input, rendering, the headless and nested backends, and IPC. It is the
+//! only crate that sees every other crate of the workspace; the decisions it needs
+//! (config, pacing, colour, planes, capture) come from those crates.
+
+mod backend;
+mod cli;
+mod handlers;
+mod input;
+mod ipc;
+mod protocols;
+mod render;
+mod shell;
+mod state;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::Parser;
+use smithay::reexports::{calloop::EventLoop, wayland_server::Display};
+use tracing::{error, info};
+
+use cli::{BackendChoice, Cli, Command, InputCommand, MsgCommand};
+use ipc::{InputRequest, Request};
+use state::Ghost;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.subcommand {
+        Some(Command::Msg { json, request }) => return msg(json, request),
+        Some(Command::Validate { ref file }) => return validate(file.clone()),
+        None => {}
+    }
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            error!("{err:#}");
+            eprintln!("ghostcomp: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The configuration file ghostcomp reads when none is given.
+fn default_config_path() -> Option<PathBuf> {
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|d| d.join("ghostcomp/config.toml"));
+    user.into_iter()
+        .chain(std::iter::once(PathBuf::from("/etc/ghostcomp/config.toml")))
+        .find(|p| p.exists())
+}
+
+fn load_config(path: Option<PathBuf>) -> anyhow::Result<ghost_config::Config> {
+    match path.or_else(default_config_path) {
+        Some(path) => {
+            info!(path = %path.display(), "loading configuration");
+            Ok(ghost_config::Config::load(&path)?)
+        }
+        None => Ok(ghost_config::Config::default()),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = load_config(cli.config.clone())?;
+    let mut event_loop: EventLoop<Ghost> =
+        EventLoop::try_new().context("cannot create the event loop")?;
+    let display: Display<Ghost> = Display::new().context("cannot create the Wayland display")?;
+    let mut state = Ghost::new(
+        display,
+        event_loop.handle(),
+        event_loop.get_signal(),
+        backend::Backend::Starting,
+        config,
+        cli.socket.as_deref(),
+    )?;
+
+    let in_desktop =
+        std::env::var_os("WAYLAND_DISPLAY").is_some() || std::env::var_os("DISPLAY").is_some();
+    let choice = match cli.backend {
+        BackendChoice::Auto if in_desktop => BackendChoice::Winit,
+        BackendChoice::Auto => BackendChoice::Headless,
+        other => other,
+    };
+    match choice {
+        BackendChoice::Winit => backend::winit::init(&mut state)?,
+        _ => {
+            let specs = if cli.outputs.is_empty() {
+                vec![backend::headless::OutputSpec::default()]
+            } else {
+                cli.outputs.clone()
+            };
+            backend::headless::init(&mut state, &specs)?;
+        }
+    }
+    info!(backend = state.backend.name(), "backend ready");
+
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
+        let path = ipc::socket_path(runtime.as_ref(), &state.socket_name.to_string_lossy());
+        ipc::server::start(&mut state, path)?;
+    } else {
+        tracing::warn!("XDG_RUNTIME_DIR is not set: no IPC socket");
+    }
+    state.output_management_changed();
+
+    for argv in state.config.autostart.clone() {
+        state.spawn(&argv);
+    }
+    if let Some(argv) = &cli.command {
+        state.spawn(argv);
+    }
+    // Scripts wait for this line to know the compositor is ready.
+    info!(
+        wayland_display = %state.socket_name.to_string_lossy(),
+        ipc = ?state.ipc_socket,
+        "ghostcomp ready"
+    );
+
+    event_loop
+        .run(None, &mut state, |state| {
+            state.space.refresh();
+            state.popups.cleanup();
+            let _ = state.display_handle.flush_clients();
+        })
+        .context("event loop failed")?;
+
+    if let Some(path) = &state.ipc_socket {
+        ipc::server::stop(path);
+    }
+    info!("bye");
+    Ok(())
+}
+
+fn msg(json: bool, command: MsgCommand) -> ExitCode {
+    let request = match command {
+        MsgCommand::Version => Request::Version,
+        MsgCommand::Outputs => Request::Outputs,
+        MsgCommand::Windows => Request::Windows,
+        MsgCommand::Focus { id } => Request::Focus { id },
+        MsgCommand::Close { id } => Request::Close { id },
+        MsgCommand::Screenshot {
+            output,
+            region,
+            file,
+        } => {
+            let path = if file.is_absolute() {
+                file
+            } else {
+                match std::env::current_dir() {
+                    Ok(cwd) => cwd.join(file),
+                    Err(e) => {
+                        eprintln!("ghostcomp msg: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            };
+            Request::Screenshot {
+                output,
+                region,
+                path,
+            }
+        }
+        MsgCommand::Quit => Request::Quit,
+        MsgCommand::Input { input } => Request::Input(match input {
+            InputCommand::Key { combo } => InputRequest::Key { combo },
+            InputCommand::Type { text } => InputRequest::Type { text },
+            InputCommand::PointerMove { x, y } => InputRequest::PointerMove { x, y },
+            InputCommand::Click { button } => InputRequest::Click { button },
+        }),
+    };
+    let reply = ipc::client::find_socket().and_then(|socket| ipc::client::send(&socket, &request));
+    match reply {
+        Ok(reply) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reply).unwrap_or_default()
+                );
+            } else if let Some(err) = &reply.error {
+                eprintln!("ghostcomp msg: {err}");
+            } else if !reply.result.is_null() {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reply.result).unwrap_or_default()
+                );
+            }
+            if reply.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            eprintln!("ghostcomp msg: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate(file: Option<PathBuf>) -> ExitCode {
+    let Some(path) = file.or_else(default_config_path) else {
+        println!("ok (no configuration file; built-in defaults)");
+        return ExitCode::SUCCESS;
+    };
+    match ghost_config::Config::load(&path) {
+        Ok(_) => {
+            println!("ok");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            println!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}

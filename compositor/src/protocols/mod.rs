@@ -1,0 +1,3 @@
+//! Protocols smithay 0.7 has no helper for, one file each.
+
+pub mod output_management;

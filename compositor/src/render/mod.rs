@@ -1,0 +1,305 @@
+//! Building an output's scene (front to back) and what happens after a frame: frame
+//! callbacks, presentation feedback, screenshots. Shared by every backend and renderer.
+
+use std::time::Duration;
+
+use smithay::{
+    backend::{
+        allocator::Fourcc,
+        renderer::{
+            damage::OutputDamageTracker,
+            element::{
+                default_primary_scanout_output_compare,
+                solid::SolidColorRenderElement,
+                surface::{render_elements_from_surface_tree, WaylandSurfaceRenderElement},
+                AsRenderElements, Kind, RenderElementStates,
+            },
+            Bind, ExportMem, ImportAll, ImportMem, Offscreen, Renderer, Texture,
+        },
+    },
+    desktop::{
+        layer_map_for_output,
+        utils::{
+            surface_presentation_feedback_flags_from_states, surface_primary_scanout_output,
+            update_surface_primary_scanout_output, with_surfaces_surface_tree,
+            OutputPresentationFeedback,
+        },
+        Space, Window,
+    },
+    input::pointer::{CursorImageStatus, CursorImageSurfaceData},
+    output::Output,
+    reexports::{
+        wayland_protocols::wp::presentation_time::server::wp_presentation_feedback,
+        wayland_server::{protocol::wl_surface::WlSurface, Resource},
+    },
+    utils::{Logical, Physical, Point, Rectangle, Scale, Transform},
+    wayland::{compositor::with_states, presentation::Refresh, shell::wlr_layer::Layer},
+};
+
+use crate::{shell::decorations, state::Ghost};
+
+/// The background where nothing is drawn.
+pub const CLEAR_COLOR: [f32; 4] = [0.07, 0.08, 0.10, 1.0];
+
+smithay::backend::renderer::element::render_elements! {
+    /// Everything that can appear on an output.
+    pub OutputElement<R> where R: ImportAll + ImportMem;
+    /// Client surfaces (windows, popups, layers, cursor).
+    Surface = WaylandSurfaceRenderElement<R>,
+    /// Solid fills (title bars).
+    Solid = SolidColorRenderElement,
+}
+
+/// The parts of the compositor state a frame is drawn from, borrowed apart from the
+/// backend so a backend can render while holding its renderer mutably.
+pub struct Scene<'a> {
+    space: &'a Space<Window>,
+    cursor: Option<(WlSurface, Point<f64, Logical>)>,
+    focused: Option<WlSurface>,
+}
+
+impl<'a> Scene<'a> {
+    /// Borrows what a frame needs from the state's fields.
+    pub fn new(
+        space: &'a Space<Window>,
+        cursor_status: &CursorImageStatus,
+        seat: &smithay::input::Seat<Ghost>,
+    ) -> Self {
+        let pointer = seat.get_pointer().map(|p| p.current_location());
+        let cursor = match (cursor_status, pointer) {
+            (CursorImageStatus::Surface(surface), Some(loc)) if surface.is_alive() => {
+                let hotspot = with_states(surface, |states| {
+                    states
+                        .data_map
+                        .get::<CursorImageSurfaceData>()
+                        .and_then(|d| d.lock().ok().map(|d| d.hotspot))
+                        .unwrap_or_default()
+                });
+                Some((surface.clone(), loc - hotspot.to_f64()))
+            }
+            _ => None,
+        };
+        let focused = seat.get_keyboard().and_then(|k| k.current_focus());
+        Self {
+            space,
+            cursor,
+            focused,
+        }
+    }
+
+    /// Elements of `output`, front to back. The cursor is left out of screenshots.
+    pub fn elements<R>(
+        &self,
+        renderer: &mut R,
+        output: &Output,
+        with_cursor: bool,
+    ) -> Vec<OutputElement<R>>
+    where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Clone + Texture + 'static,
+    {
+        let Some(output_geo) = self.space.output_geometry(output) else {
+            return Vec::new();
+        };
+        let scale = Scale::from(output.current_scale().fractional_scale());
+        let origin = output_geo.loc;
+        let to_physical = |p: Point<i32, Logical>| -> Point<i32, Physical> {
+            (p - origin).to_physical_precise_round(scale)
+        };
+        let mut elements: Vec<OutputElement<R>> = Vec::new();
+
+        if with_cursor {
+            if let Some((surface, loc)) = &self.cursor {
+                let loc = (loc.to_i32_round() - origin).to_physical_precise_round(scale);
+                elements.extend(render_elements_from_surface_tree::<_, OutputElement<R>>(
+                    renderer,
+                    surface,
+                    loc,
+                    scale,
+                    1.0,
+                    Kind::Cursor,
+                ));
+            }
+        }
+
+        let map = layer_map_for_output(output);
+        let layer_elements =
+            |layer: Layer, renderer: &mut R, elements: &mut Vec<OutputElement<R>>| {
+                for surface in map.layers_on(layer).rev() {
+                    let Some(geo) = map.layer_geometry(surface) else {
+                        continue;
+                    };
+                    let loc = geo.loc.to_physical_precise_round(scale);
+                    elements.extend(
+                        AsRenderElements::<R>::render_elements::<WaylandSurfaceRenderElement<R>>(
+                            surface, renderer, loc, scale, 1.0,
+                        )
+                        .into_iter()
+                        .map(OutputElement::Surface),
+                    );
+                }
+            };
+        layer_elements(Layer::Overlay, renderer, &mut elements);
+        layer_elements(Layer::Top, renderer, &mut elements);
+
+        for window in self.space.elements().rev() {
+            let Some(loc) = self.space.element_location(window) else {
+                continue;
+            };
+            let bbox = self.space.element_bbox(window).unwrap_or_default();
+            let bar = decorations::title_bar_rect(window, loc);
+            if !output_geo.overlaps(bbox) && !output_geo.overlaps(bar) {
+                continue;
+            }
+            let focused = window.toplevel().map(|t| t.wl_surface()) == self.focused.as_ref();
+            elements.extend(
+                decorations::title_bar_elements(window, loc, origin, scale, focused)
+                    .into_iter()
+                    .map(OutputElement::Solid),
+            );
+            let render_loc = to_physical(loc - window.geometry().loc);
+            elements.extend(
+                AsRenderElements::<R>::render_elements::<WaylandSurfaceRenderElement<R>>(
+                    window, renderer, render_loc, scale, 1.0,
+                )
+                .into_iter()
+                .map(OutputElement::Surface),
+            );
+        }
+
+        layer_elements(Layer::Bottom, renderer, &mut elements);
+        layer_elements(Layer::Background, renderer, &mut elements);
+        elements
+    }
+}
+
+/// The output's size in physical pixels, after its transform.
+pub fn output_physical_size(output: &Output) -> smithay::utils::Size<i32, Physical> {
+    let mode = output.current_mode().map(|m| m.size).unwrap_or_default();
+    output.current_transform().transform_size(mode)
+}
+
+/// Renders `output` into a fresh offscreen buffer (no cursor) and reads it back.
+pub fn capture_output<R, T>(
+    scene: &Scene<'_>,
+    renderer: &mut R,
+    output: &Output,
+) -> anyhow::Result<ghost_capture::Frame>
+where
+    R: Renderer + ImportAll + ImportMem + Offscreen<T> + Bind<T> + ExportMem,
+    R::TextureId: Clone + Texture + 'static,
+    R::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mode = output
+        .current_mode()
+        .ok_or_else(|| anyhow::anyhow!("output {} has no mode", output.name()))?;
+    let size = mode.size;
+    let scale = output.current_scale().fractional_scale();
+    let transform = output.current_transform();
+    let buffer_size = size.to_logical(1).to_buffer(1, Transform::Normal);
+    let mut buffer = renderer.create_buffer(Fourcc::Abgr8888, buffer_size)?;
+    let elements = scene.elements(renderer, output, false);
+    let mut framebuffer = renderer.bind(&mut buffer)?;
+    let mut tracker = OutputDamageTracker::new(size, scale, transform);
+    tracker
+        .render_output(renderer, &mut framebuffer, 0, &elements, CLEAR_COLOR)
+        .map_err(|e| anyhow::anyhow!("rendering the screenshot failed: {e:?}"))?;
+    let physical = output_physical_size(output);
+    let region = Rectangle::from_size((physical.w, physical.h).into());
+    let mapping = renderer.copy_framebuffer(&framebuffer, region, Fourcc::Abgr8888)?;
+    let bytes = renderer.map_texture(&mapping)?.to_vec();
+    let frame = ghost_capture::Frame::new(
+        physical.w as u32,
+        physical.h as u32,
+        physical.w as usize * 4,
+        ghost_capture::PixelFormat::Abgr8888,
+        bytes,
+    )?;
+    Ok(frame)
+}
+
+impl Ghost {
+    /// After a frame was drawn for `output`: records which output each surface is
+    /// mainly shown on, sends presentation feedback when the frame reached the screen at
+    /// `presented` (monotonic time), and sends frame callbacks.
+    pub fn post_render(
+        &mut self,
+        output: &Output,
+        states: &RenderElementStates,
+        presented: Option<(Duration, Duration, u64)>,
+    ) {
+        let update = |surface: &WlSurface, data: &smithay::wayland::compositor::SurfaceData| {
+            update_surface_primary_scanout_output(
+                surface,
+                output,
+                data,
+                states,
+                default_primary_scanout_output_compare,
+            );
+        };
+        for window in self.space.elements() {
+            window.with_surfaces(update);
+        }
+        let map = layer_map_for_output(output);
+        for layer in map.layers() {
+            layer.with_surfaces(update);
+        }
+        if let CursorImageStatus::Surface(ref surface) = self.cursor_status {
+            with_surfaces_surface_tree(surface, update);
+        }
+
+        if let Some((time, refresh, seq)) = presented {
+            let mut feedback = OutputPresentationFeedback::new(output);
+            for window in self.space.elements() {
+                if self.space.outputs_for_element(window).contains(output) {
+                    window.take_presentation_feedback(
+                        &mut feedback,
+                        surface_primary_scanout_output,
+                        |surface, _| {
+                            surface_presentation_feedback_flags_from_states(surface, states)
+                        },
+                    );
+                }
+            }
+            for layer in map.layers() {
+                layer.take_presentation_feedback(
+                    &mut feedback,
+                    surface_primary_scanout_output,
+                    |surface, _| surface_presentation_feedback_flags_from_states(surface, states),
+                );
+            }
+            feedback.presented::<_, smithay::utils::Monotonic>(
+                time,
+                Refresh::Fixed(refresh),
+                seq,
+                wp_presentation_feedback::Kind::Vsync,
+            );
+        }
+
+        let now = self.now();
+        let throttle = Some(Duration::from_secs(1));
+        for window in self.space.elements() {
+            if self.space.outputs_for_element(window).contains(output) {
+                window.send_frame(output, now, throttle, surface_primary_scanout_output);
+            }
+        }
+        for layer in map.layers() {
+            layer.send_frame(output, now, throttle, surface_primary_scanout_output);
+        }
+        drop(map);
+        if let CursorImageStatus::Surface(ref surface) = self.cursor_status {
+            smithay::desktop::utils::send_frames_surface_tree(
+                surface,
+                output,
+                now,
+                throttle,
+                surface_primary_scanout_output,
+            );
+        }
+        self.space.refresh();
+        self.popups.cleanup();
+        if let Err(err) = self.display_handle.flush_clients() {
+            tracing::warn!(%err, "flushing clients failed");
+        }
+    }
+}

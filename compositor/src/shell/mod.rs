@@ -1,0 +1,475 @@
+//! Window management: a stacking desktop. Windows are placed centred on the output the
+//! pointer is on, focus follows clicks and keyboard cycling, and windows can be moved,
+//! resized, maximized, made fullscreen and minimized.
+
+pub mod decorations;
+pub mod grabs;
+
+use std::{
+    cell::{Cell, RefCell},
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use smithay::{
+    desktop::{layer_map_for_output, PopupKind, Window},
+    output::Output,
+    reexports::{
+        wayland_protocols::xdg::shell::server::xdg_toplevel,
+        wayland_server::{protocol::wl_surface::WlSurface, Resource},
+    },
+    utils::{Logical, Point, Rectangle, SERIAL_COUNTER},
+    wayland::{
+        compositor::with_states,
+        foreign_toplevel_list::ForeignToplevelHandle,
+        shell::{
+            wlr_layer::LayerSurfaceData,
+            xdg::{SurfaceCachedState, XdgToplevelSurfaceData},
+        },
+    },
+};
+
+use crate::state::Ghost;
+use decorations::TITLE_BAR_HEIGHT;
+
+static NEXT_WINDOW_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What ghostcomp remembers about a window beyond what smithay tracks.
+#[derive(Debug)]
+pub struct WindowData {
+    /// Stable id for IPC (`ghostcomp msg focus ID`).
+    pub id: u64,
+    /// Whether the compositor draws the title bar.
+    pub server_side_decorations: Cell<bool>,
+    /// Whether the window has been placed after its first buffer.
+    pub placed: Cell<bool>,
+    /// Geometry to return to when leaving maximized or fullscreen.
+    pub restore: RefCell<Option<Rectangle<i32, Logical>>>,
+    /// The ext-foreign-toplevel-list handle, for task bars.
+    pub foreign: RefCell<Option<ForeignToplevelHandle>>,
+    /// Set while an interactive resize keeps the opposite edges in place.
+    pub resize: Cell<Option<grabs::ResizeAnchor>>,
+    /// The server-side title bar's buffers.
+    pub decorations: RefCell<decorations::TitleBar>,
+}
+
+/// ghostcomp's data of a window (created on first use).
+pub fn window_data(window: &Window) -> &WindowData {
+    window.user_data().insert_if_missing(|| WindowData {
+        id: NEXT_WINDOW_ID.fetch_add(1, Ordering::Relaxed),
+        server_side_decorations: Cell::new(false),
+        placed: Cell::new(false),
+        restore: RefCell::new(None),
+        foreign: RefCell::new(None),
+        resize: Cell::new(None),
+        decorations: RefCell::new(decorations::TitleBar::default()),
+    });
+    // insert_if_missing just ensured it exists.
+    window
+        .user_data()
+        .get::<WindowData>()
+        .expect("window data was just inserted")
+}
+
+/// Title and app_id of a toplevel, empty when unset.
+pub fn title_and_app_id(surface: &WlSurface) -> (String, String) {
+    with_states(surface, |states| {
+        states
+            .data_map
+            .get::<XdgToplevelSurfaceData>()
+            .and_then(|d| d.lock().ok())
+            .map(|d| {
+                (
+                    d.title.clone().unwrap_or_default(),
+                    d.app_id.clone().unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn toplevel_surface(window: &Window) -> Option<WlSurface> {
+    window.toplevel().map(|t| t.wl_surface().clone())
+}
+
+impl Ghost {
+    /// The window whose toplevel surface is `surface`, mapped or minimized.
+    pub fn window_for_surface(&self, surface: &WlSurface) -> Option<Window> {
+        self.space
+            .elements()
+            .chain(self.minimized.iter())
+            .find(|w| toplevel_surface(w).as_ref() == Some(surface))
+            .cloned()
+    }
+
+    /// The window with IPC id `id`.
+    pub fn window_by_id(&self, id: u64) -> Option<Window> {
+        self.space
+            .elements()
+            .chain(self.minimized.iter())
+            .find(|w| window_data(w).id == id)
+            .cloned()
+    }
+
+    /// The output the pointer is on, else the first one.
+    pub fn active_output(&self) -> Option<Output> {
+        let pointer = self.seat.get_pointer()?.current_location();
+        self.space
+            .output_under(pointer)
+            .next()
+            .or_else(|| self.space.outputs().next())
+            .cloned()
+    }
+
+    /// The window with keyboard focus.
+    pub fn focused_window(&self) -> Option<Window> {
+        let focus = self.seat.get_keyboard()?.current_focus()?;
+        self.window_for_surface(&focus)
+    }
+
+    /// A new toplevel: it joins the space now and is placed once its size is known.
+    pub fn add_window(&mut self, window: Window) {
+        let data = window_data(&window);
+        if let Some(surface) = toplevel_surface(&window) {
+            let (title, app_id) = title_and_app_id(&surface);
+            let handle = self
+                .foreign_toplevel_list_state
+                .new_toplevel::<Ghost>(title, app_id);
+            *data.foreign.borrow_mut() = Some(handle);
+        }
+        let origin = self
+            .active_output()
+            .and_then(|o| self.space.output_geometry(&o))
+            .map(|g| g.loc)
+            .unwrap_or_default();
+        self.space.map_element(window, origin, false);
+    }
+
+    /// A toplevel went away: forget it and give focus to the next window.
+    pub fn remove_window(&mut self, surface: &WlSurface) {
+        let Some(window) = self.window_for_surface(surface) else {
+            return;
+        };
+        if let Some(handle) = window_data(&window).foreign.borrow_mut().take() {
+            self.foreign_toplevel_list_state.remove_toplevel(&handle);
+        }
+        let had_focus = self.focused_window().as_ref() == Some(&window);
+        self.space.unmap_elem(&window);
+        self.minimized.retain(|w| w != &window);
+        if had_focus {
+            let next = self.space.elements().last().cloned();
+            match next {
+                Some(next) => self.focus_window(&next),
+                None => self.set_keyboard_focus(None),
+            }
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Called on every commit after smithay's bookkeeping: initial configures, first
+    /// placement of new windows, layer-surface arrangement, and resize anchoring.
+    pub fn shell_commit(&mut self, surface: &WlSurface, root: &WlSurface) {
+        if let Some(window) = self.window_for_surface(surface) {
+            self.toplevel_commit(&window, surface);
+        }
+        if let Some(PopupKind::Xdg(ref xdg)) = self.popups.find_popup(surface) {
+            if !xdg.is_initial_configure_sent() {
+                if let Err(err) = xdg.send_configure() {
+                    tracing::warn!(%err, "initial popup configure failed");
+                }
+            }
+        }
+        self.layer_commit(surface);
+        grabs::resize_commit(self, root);
+    }
+
+    fn toplevel_commit(&mut self, window: &Window, surface: &WlSurface) {
+        let Some(toplevel) = window.toplevel() else {
+            return;
+        };
+        let initial_sent = with_states(surface, |states| {
+            states
+                .data_map
+                .get::<XdgToplevelSurfaceData>()
+                .and_then(|d| d.lock().ok())
+                .is_some_and(|d| d.initial_configure_sent)
+        });
+        if !initial_sent {
+            toplevel.send_configure();
+            return;
+        }
+        let data = window_data(window);
+        let has_buffer = window.geometry().size.w > 0 && window.geometry().size.h > 0;
+        if has_buffer && !data.placed.get() {
+            data.placed.set(true);
+            self.place_new_window(window);
+            self.focus_window(window);
+        }
+    }
+
+    /// Centres a new window on the active output, below its title bar when decorated.
+    fn place_new_window(&mut self, window: &Window) {
+        let Some(output_geo) = self
+            .active_output()
+            .and_then(|o| self.space.output_geometry(&o))
+        else {
+            return;
+        };
+        let size = window.geometry().size;
+        let bar = if window_data(window).server_side_decorations.get() {
+            TITLE_BAR_HEIGHT
+        } else {
+            0
+        };
+        let x = output_geo.loc.x + ((output_geo.size.w - size.w) / 2).max(0);
+        let y = output_geo.loc.y + ((output_geo.size.h - size.h - bar) / 2).max(0) + bar;
+        self.space.map_element(window.clone(), (x, y), false);
+    }
+
+    fn layer_commit(&mut self, surface: &WlSurface) {
+        let output = self.space.outputs().find(|o| {
+            layer_map_for_output(o)
+                .layer_for_surface(surface, smithay::desktop::WindowSurfaceType::TOPLEVEL)
+                .is_some()
+        });
+        let Some(output) = output.cloned() else {
+            return;
+        };
+        let initial_sent = with_states(surface, |states| {
+            states
+                .data_map
+                .get::<LayerSurfaceData>()
+                .and_then(|d| d.lock().ok())
+                .is_some_and(|d| d.initial_configure_sent)
+        });
+        let mut map = layer_map_for_output(&output);
+        map.arrange();
+        if !initial_sent {
+            if let Some(layer) =
+                map.layer_for_surface(surface, smithay::desktop::WindowSurfaceType::TOPLEVEL)
+            {
+                layer.layer_surface().send_configure();
+            }
+        }
+        drop(map);
+        self.queue_redraw(&output);
+    }
+
+    /// Gives keyboard focus to `surface` (or nobody) and updates activated states.
+    pub fn set_keyboard_focus(&mut self, surface: Option<WlSurface>) {
+        let Some(keyboard) = self.seat.get_keyboard() else {
+            return;
+        };
+        keyboard.set_focus(self, surface.clone(), SERIAL_COUNTER.next_serial());
+        for window in self.space.elements() {
+            let active = toplevel_surface(window) == surface;
+            if window.set_activated(active) {
+                if let Some(t) = window.toplevel() {
+                    t.send_pending_configure();
+                }
+            }
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Raises `window`, focuses it, and restores it if minimized.
+    pub fn focus_window(&mut self, window: &Window) {
+        if let Some(pos) = self.minimized.iter().position(|w| w == window) {
+            let w = self.minimized.remove(pos);
+            let loc = window_data(&w).restore.borrow_mut().take().map(|g| g.loc);
+            self.space.map_element(w, loc.unwrap_or_default(), false);
+        }
+        self.space.raise_element(window, false);
+        self.set_keyboard_focus(toplevel_surface(window));
+    }
+
+    /// Focuses the next (or previous) window in stacking order, like Alt+Tab.
+    pub fn cycle_focus(&mut self, forward: bool) {
+        let windows: Vec<Window> = self.space.elements().cloned().collect();
+        if windows.is_empty() {
+            return;
+        }
+        let current = self.focused_window();
+        let target = if forward {
+            // The bottom-most window comes to the top; repeating walks the whole stack.
+            windows.first().cloned()
+        } else {
+            let idx = current
+                .and_then(|c| windows.iter().position(|w| *w == c))
+                .unwrap_or(windows.len() - 1);
+            windows
+                .get(idx.checked_sub(1).unwrap_or(windows.len() - 1))
+                .cloned()
+        };
+        if let Some(target) = target {
+            self.focus_window(&target);
+        }
+    }
+
+    /// Asks a window to close (the client decides).
+    pub fn close_window(&self, window: &Window) {
+        if let Some(t) = window.toplevel() {
+            t.send_close();
+        }
+    }
+
+    /// The area windows may use on `output`: the output minus exclusive layer surfaces.
+    pub fn usable_area(&self, output: &Output) -> Rectangle<i32, Logical> {
+        let geo = self.space.output_geometry(output).unwrap_or_default();
+        let zone = layer_map_for_output(output).non_exclusive_zone();
+        Rectangle::new(geo.loc + zone.loc, zone.size)
+    }
+
+    fn output_for_window(&self, window: &Window) -> Option<Output> {
+        self.space
+            .outputs_for_element(window)
+            .into_iter()
+            .next()
+            .or_else(|| self.active_output())
+    }
+
+    fn remember_geometry(&self, window: &Window) {
+        let data = window_data(window);
+        let mut restore = data.restore.borrow_mut();
+        if restore.is_none() {
+            if let Some(loc) = self.space.element_location(window) {
+                *restore = Some(Rectangle::new(loc, window.geometry().size));
+            }
+        }
+    }
+
+    fn restore_geometry(&mut self, window: &Window) {
+        let Some(geo) = window_data(window).restore.borrow_mut().take() else {
+            return;
+        };
+        if let Some(t) = window.toplevel() {
+            t.with_pending_state(|s| s.size = Some(geo.size));
+        }
+        self.space.map_element(window.clone(), geo.loc, true);
+    }
+
+    /// Maximizes to the usable area of the window's output, or restores.
+    pub fn set_maximized(&mut self, window: &Window, maximized: bool) {
+        let Some(toplevel) = window.toplevel().cloned() else {
+            return;
+        };
+        if maximized {
+            let Some(output) = self.output_for_window(window) else {
+                return;
+            };
+            self.remember_geometry(window);
+            let area = self.usable_area(&output);
+            let bar = if window_data(window).server_side_decorations.get() {
+                TITLE_BAR_HEIGHT
+            } else {
+                0
+            };
+            toplevel.with_pending_state(|s| {
+                s.states.set(xdg_toplevel::State::Maximized);
+                s.size = Some((area.size.w, area.size.h - bar).into());
+            });
+            self.space.map_element(
+                window.clone(),
+                Point::from((area.loc.x, area.loc.y + bar)),
+                true,
+            );
+        } else {
+            toplevel.with_pending_state(|s| {
+                s.states.unset(xdg_toplevel::State::Maximized);
+                s.size = None;
+            });
+            self.restore_geometry(window);
+        }
+        if toplevel.is_initial_configure_sent() {
+            toplevel.send_pending_configure();
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Makes the window cover a whole output (no title bar), or restores it.
+    pub fn set_fullscreen(&mut self, window: &Window, fullscreen: bool, output: Option<Output>) {
+        let Some(toplevel) = window.toplevel().cloned() else {
+            return;
+        };
+        if fullscreen {
+            let Some(output) = output.or_else(|| self.output_for_window(window)) else {
+                return;
+            };
+            let Some(geo) = self.space.output_geometry(&output) else {
+                return;
+            };
+            self.remember_geometry(window);
+            toplevel.with_pending_state(|s| {
+                s.states.set(xdg_toplevel::State::Fullscreen);
+                s.size = Some(geo.size);
+                s.fullscreen_output = toplevel
+                    .wl_surface()
+                    .client()
+                    .and_then(|c| output.client_outputs(&c).next());
+            });
+            self.space.map_element(window.clone(), geo.loc, true);
+        } else {
+            toplevel.with_pending_state(|s| {
+                s.states.unset(xdg_toplevel::State::Fullscreen);
+                s.size = None;
+                s.fullscreen_output = None;
+            });
+            self.restore_geometry(window);
+        }
+        if toplevel.is_initial_configure_sent() {
+            toplevel.send_pending_configure();
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Whether the window is fullscreen (it then has no title bar).
+    pub fn is_fullscreen(window: &Window) -> bool {
+        window.toplevel().is_some_and(|t| {
+            t.current_state()
+                .states
+                .contains(xdg_toplevel::State::Fullscreen)
+        })
+    }
+
+    /// Hides a window until it is focused again (IPC, activation, or focus cycling).
+    pub fn minimize(&mut self, window: &Window) {
+        self.remember_geometry(window);
+        self.space.unmap_elem(window);
+        self.minimized.push(window.clone());
+        if self.focused_window().as_ref() == Some(window) {
+            let next = self.space.elements().last().cloned();
+            match next {
+                Some(next) => self.focus_window(&next),
+                None => self.set_keyboard_focus(None),
+            }
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Tells task bars the window's new title or app_id.
+    pub fn sync_foreign_toplevel(&mut self, surface: &WlSurface) {
+        let Some(window) = self.window_for_surface(surface) else {
+            return;
+        };
+        let (title, app_id) = title_and_app_id(surface);
+        if let Some(handle) = window_data(&window).foreign.borrow().as_ref() {
+            handle.send_title(&title);
+            handle.send_app_id(&app_id);
+            handle.send_done();
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Minimum and maximum size a client asked for (0 = unbounded).
+    pub fn size_limits(
+        surface: &WlSurface,
+    ) -> (
+        smithay::utils::Size<i32, Logical>,
+        smithay::utils::Size<i32, Logical>,
+    ) {
+        with_states(surface, |states| {
+            let mut cached = states.cached_state.get::<SurfaceCachedState>();
+            let current = cached.current();
+            (current.min_size, current.max_size)
+        })
+    }
+}

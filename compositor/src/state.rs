@@ -1,0 +1,274 @@
+//! The compositor's state: every smithay protocol state, the window space, the seat, and
+//! the backend, in one struct the event loop hands to every callback.
+
+use std::{ffi::OsString, sync::Arc, time::Duration};
+
+use smithay::{
+    desktop::{PopupManager, Space, Window},
+    input::{keyboard::XkbConfig, pointer::CursorImageStatus, Seat, SeatState},
+    output::Output,
+    reexports::{
+        calloop::{generic::Generic, Interest, LoopHandle, LoopSignal, Mode, PostAction},
+        wayland_server::{
+            backend::{ClientData, ClientId, DisconnectReason},
+            Client, Display, DisplayHandle,
+        },
+    },
+    utils::{Clock, Monotonic},
+    wayland::{
+        compositor::{CompositorClientState, CompositorState},
+        cursor_shape::CursorShapeManagerState,
+        dmabuf::DmabufState,
+        foreign_toplevel_list::ForeignToplevelListState,
+        fractional_scale::FractionalScaleManagerState,
+        idle_inhibit::IdleInhibitManagerState,
+        keyboard_shortcuts_inhibit::KeyboardShortcutsInhibitState,
+        output::OutputManagerState,
+        pointer_constraints::PointerConstraintsState,
+        presentation::PresentationState,
+        relative_pointer::RelativePointerManagerState,
+        security_context::{SecurityContext, SecurityContextState},
+        selection::{data_device::DataDeviceState, primary_selection::PrimarySelectionState},
+        shell::{
+            wlr_layer::WlrLayerShellState,
+            xdg::{decoration::XdgDecorationState, XdgShellState},
+        },
+        shm::ShmState,
+        single_pixel_buffer::SinglePixelBufferState,
+        socket::ListeningSocketSource,
+        viewporter::ViewporterState,
+        xdg_activation::XdgActivationState,
+    },
+};
+use tracing::{info, warn};
+
+use crate::{
+    backend::Backend, input::KeyboardTyping, protocols::output_management::OutputManagementState,
+};
+
+/// Per-client data: smithay's compositor bookkeeping and, for clients that connected
+/// through a security context, that context (such clients are sandboxed).
+#[derive(Debug, Default)]
+pub struct ClientState {
+    /// smithay's per-client compositor state.
+    pub compositor_state: CompositorClientState,
+    /// Set when the client came through `wp_security_context_v1`.
+    pub security_context: Option<SecurityContext>,
+}
+
+impl ClientData for ClientState {
+    fn initialized(&self, _client_id: ClientId) {}
+    fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
+        if let DisconnectReason::ProtocolError(err) = reason {
+            warn!(?client_id, %err, "client disconnected after a protocol error");
+        }
+    }
+}
+
+/// Whether `client` may see privileged globals (output management, layer shell,
+/// screencopy, virtual input). Sandboxed clients may not.
+pub fn client_is_privileged(client: &Client) -> bool {
+    client
+        .get_data::<ClientState>()
+        .is_none_or(|state| state.security_context.is_none())
+}
+
+/// Everything the compositor knows.
+#[allow(dead_code)] // protocol states that are only held, never read, keep their globals
+pub struct Ghost {
+    /// Handle to the Wayland display, for creating globals and sending events.
+    pub display_handle: DisplayHandle,
+    /// Handle to the event loop, for adding sources (timers, sockets).
+    pub loop_handle: LoopHandle<'static, Ghost>,
+    /// Stops the event loop (quit).
+    pub loop_signal: LoopSignal,
+    /// The monotonic clock presentation timestamps are on.
+    pub clock: Clock<Monotonic>,
+    /// Name of the Wayland socket clients connect to.
+    pub socket_name: OsString,
+    /// Path of the IPC socket.
+    pub ipc_socket: Option<std::path::PathBuf>,
+
+    /// The windows and outputs, laid out in one logical plane.
+    pub space: Space<Window>,
+    /// Outputs switched off through output management (they keep their settings).
+    pub disabled_outputs: Vec<Output>,
+    /// Minimized windows, kept out of the space until restored.
+    pub minimized: Vec<Window>,
+    /// Open popups.
+    pub popups: PopupManager,
+    /// The one seat.
+    pub seat: Seat<Ghost>,
+    /// What the pointer's image is, set by the focused client.
+    pub cursor_status: CursorImageStatus,
+    /// Reverse keymap for injected text.
+    pub typing: KeyboardTyping,
+    /// Settings from the configuration file.
+    pub config: ghost_config::Config,
+
+    /// The display backend (headless or nested).
+    pub backend: Backend,
+
+    // smithay protocol states; some are only held so their globals stay alive.
+    pub compositor_state: CompositorState,
+    pub xdg_shell_state: XdgShellState,
+    pub xdg_decoration_state: XdgDecorationState,
+    pub layer_shell_state: WlrLayerShellState,
+    pub shm_state: ShmState,
+    pub dmabuf_state: DmabufState,
+    pub output_manager_state: OutputManagerState,
+    pub seat_state: SeatState<Ghost>,
+    pub data_device_state: DataDeviceState,
+    pub primary_selection_state: PrimarySelectionState,
+    pub xdg_activation_state: XdgActivationState,
+    pub presentation_state: PresentationState,
+    pub viewporter_state: ViewporterState,
+    pub fractional_scale_state: FractionalScaleManagerState,
+    pub single_pixel_buffer_state: SinglePixelBufferState,
+    pub cursor_shape_state: CursorShapeManagerState,
+    pub pointer_constraints_state: PointerConstraintsState,
+    pub relative_pointer_state: RelativePointerManagerState,
+    pub keyboard_shortcuts_inhibit_state: KeyboardShortcutsInhibitState,
+    pub idle_inhibit_state: IdleInhibitManagerState,
+    pub foreign_toplevel_list_state: ForeignToplevelListState,
+    pub security_context_state: SecurityContextState,
+    pub output_management_state: OutputManagementState,
+}
+
+impl Ghost {
+    /// Creates every global, the seat and the listening socket.
+    pub fn new(
+        display: Display<Ghost>,
+        loop_handle: LoopHandle<'static, Ghost>,
+        loop_signal: LoopSignal,
+        backend: Backend,
+        config: ghost_config::Config,
+        socket_name: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let dh = display.handle();
+        let clock = Clock::new();
+
+        let source = match socket_name {
+            Some(name) => ListeningSocketSource::with_name(name)?,
+            None => ListeningSocketSource::new_auto()?,
+        };
+        let socket_name = source.socket_name().to_os_string();
+        loop_handle
+            .insert_source(source, |stream, _, state| {
+                if let Err(err) = state
+                    .display_handle
+                    .insert_client(stream, Arc::new(ClientState::default()))
+                {
+                    warn!(%err, "could not add a Wayland client");
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("cannot listen on the Wayland socket: {e}"))?;
+        loop_handle
+            .insert_source(
+                Generic::new(display, Interest::READ, Mode::Level),
+                |_, display, state| {
+                    // SAFETY: the display lives inside this event source and is never
+                    // dropped while the source is registered.
+                    let display = unsafe { display.get_mut() };
+                    if let Err(err) = display.dispatch_clients(state) {
+                        warn!(%err, "dispatching clients failed");
+                    }
+                    Ok(PostAction::Continue)
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("cannot watch the Wayland display: {e}"))?;
+        info!(socket = ?socket_name, "listening");
+
+        let privileged = |client: &Client| client_is_privileged(client);
+
+        let compositor_state = CompositorState::new::<Self>(&dh);
+        let xdg_shell_state = XdgShellState::new::<Self>(&dh);
+        let xdg_decoration_state = XdgDecorationState::new::<Self>(&dh);
+        let layer_shell_state = WlrLayerShellState::new_with_filter::<Self, _>(&dh, privileged);
+        let shm_state = ShmState::new::<Self>(&dh, vec![]);
+        let dmabuf_state = DmabufState::new();
+        let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(&dh);
+        let mut seat_state = SeatState::new();
+        let data_device_state = DataDeviceState::new::<Self>(&dh);
+        let primary_selection_state = PrimarySelectionState::new::<Self>(&dh);
+        let xdg_activation_state = XdgActivationState::new::<Self>(&dh);
+        let presentation_state = PresentationState::new::<Self>(&dh, clock.id() as u32);
+        let viewporter_state = ViewporterState::new::<Self>(&dh);
+        let fractional_scale_state = FractionalScaleManagerState::new::<Self>(&dh);
+        let single_pixel_buffer_state = SinglePixelBufferState::new::<Self>(&dh);
+        let cursor_shape_state = CursorShapeManagerState::new::<Self>(&dh);
+        let pointer_constraints_state = PointerConstraintsState::new::<Self>(&dh);
+        let relative_pointer_state = RelativePointerManagerState::new::<Self>(&dh);
+        let keyboard_shortcuts_inhibit_state = KeyboardShortcutsInhibitState::new::<Self>(&dh);
+        let idle_inhibit_state = IdleInhibitManagerState::new::<Self>(&dh);
+        let foreign_toplevel_list_state =
+            ForeignToplevelListState::new_with_filter::<Self>(&dh, privileged);
+        let security_context_state = SecurityContextState::new::<Self, _>(&dh, privileged);
+        let output_management_state = OutputManagementState::new::<Self, _>(&dh, privileged);
+
+        let mut seat = seat_state.new_wl_seat(&dh, "seat0");
+        let input = &config.input;
+        let xkb = XkbConfig {
+            layout: &input.xkb_layout,
+            variant: &input.xkb_variant,
+            options: input.xkb_options.clone(),
+            ..XkbConfig::default()
+        };
+        seat.add_keyboard(xkb, input.repeat_delay, input.repeat_rate)
+            .map_err(|e| anyhow::anyhow!("keyboard setup failed: {e}"))?;
+        seat.add_pointer();
+        seat.add_touch();
+        let typing = KeyboardTyping::new(input)?;
+
+        Ok(Self {
+            display_handle: dh,
+            loop_handle,
+            loop_signal,
+            clock,
+            socket_name,
+            ipc_socket: None,
+            space: Space::default(),
+            disabled_outputs: Vec::new(),
+            minimized: Vec::new(),
+            popups: PopupManager::default(),
+            seat,
+            cursor_status: CursorImageStatus::default_named(),
+            typing,
+            config,
+            backend,
+            compositor_state,
+            xdg_shell_state,
+            xdg_decoration_state,
+            layer_shell_state,
+            shm_state,
+            dmabuf_state,
+            output_manager_state,
+            seat_state,
+            data_device_state,
+            primary_selection_state,
+            xdg_activation_state,
+            presentation_state,
+            viewporter_state,
+            fractional_scale_state,
+            single_pixel_buffer_state,
+            cursor_shape_state,
+            pointer_constraints_state,
+            relative_pointer_state,
+            keyboard_shortcuts_inhibit_state,
+            idle_inhibit_state,
+            foreign_toplevel_list_state,
+            security_context_state,
+            output_management_state,
+        })
+    }
+
+    /// Monotonic time now, as a duration since the clock's epoch (boot).
+    pub fn now(&self) -> Duration {
+        self.clock.now().into()
+    }
+
+    /// The outputs in layout order.
+    pub fn outputs(&self) -> Vec<Output> {
+        self.space.outputs().cloned().collect()
+    }
+}

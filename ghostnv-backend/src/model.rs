@@ -1,0 +1,358 @@
+//! The plain-data device model and its loader from `drm_info -j` JSON.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Why a device description could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Not JSON at all.
+    #[error("device description is not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not shaped like `drm_info -j` output.
+    #[error("device description: {0}")]
+    Shape(String),
+}
+
+/// What a plane is for, from its immutable `type` property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaneKind {
+    /// Scans out the CRTC's main framebuffer.
+    Primary,
+    /// Extra layers composed by the display engine.
+    Overlay,
+    /// The small hardware cursor.
+    Cursor,
+}
+
+/// One KMS plane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaneModel {
+    /// Object id.
+    pub id: u32,
+    /// Primary, overlay or cursor.
+    pub kind: PlaneKind,
+    /// Bit mask of CRTC indices this plane can be used with.
+    pub possible_crtcs: u32,
+    /// fourcc codes the plane scans out (the legacy list).
+    pub formats: Vec<u32>,
+    /// Format → modifiers from IN_FORMATS, where the driver exposes it.
+    pub in_formats: BTreeMap<u32, Vec<u64>>,
+    /// Names of every property, to find them by name rather than id.
+    pub properties: Vec<String>,
+}
+
+/// One CRTC (a display head's scanout engine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrtcModel {
+    /// Object id.
+    pub id: u32,
+    /// Names of every property.
+    pub properties: Vec<String>,
+}
+
+/// A display timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeInfo {
+    /// Active width.
+    pub width: u16,
+    /// Active height.
+    pub height: u16,
+    /// Pixel clock in kHz.
+    pub clock_khz: u32,
+    /// Total width including blanking.
+    pub htotal: u16,
+    /// Total height including blanking.
+    pub vtotal: u16,
+    /// DRM_MODE_TYPE_PREFERRED is set.
+    pub preferred: bool,
+}
+
+impl ModeInfo {
+    /// Exact refresh in millihertz from the timing (vrefresh is rounded to whole Hz).
+    pub fn refresh_mhz(&self) -> i32 {
+        let total = self.htotal as u64 * self.vtotal as u64;
+        if total == 0 {
+            return 0;
+        }
+        ((self.clock_khz as u64 * 1_000_000 + total / 2) / total) as i32
+    }
+}
+
+/// Whether something is plugged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// A display is attached.
+    Connected,
+    /// Nothing is attached.
+    Disconnected,
+    /// The driver cannot tell.
+    Unknown,
+}
+
+/// One connector (a port on the card).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorModel {
+    /// Object id.
+    pub id: u32,
+    /// DRM connector type number (10 = DisplayPort, 11 = HDMI-A, …).
+    pub connector_type: u32,
+    /// Connection status.
+    pub connection: Connection,
+    /// Modes the display offers, in the driver's order.
+    pub modes: Vec<ModeInfo>,
+    /// Names of every property.
+    pub properties: Vec<String>,
+}
+
+/// A whole KMS device as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceModel {
+    /// Driver name, e.g. "nvidia-drm", "i915", "vkms".
+    pub driver: String,
+    /// DRM_CAP_* values by name.
+    pub caps: BTreeMap<String, u64>,
+    /// CRTCs in index order (the order possible_crtcs bits refer to).
+    pub crtcs: Vec<CrtcModel>,
+    /// Connectors.
+    pub connectors: Vec<ConnectorModel>,
+    /// Planes.
+    pub planes: Vec<PlaneModel>,
+}
+
+fn field<'a>(v: &'a Value, key: &str) -> Result<&'a Value, ModelError> {
+    v.get(key)
+        .ok_or_else(|| ModelError::Shape(format!("missing field {key:?}")))
+}
+
+fn uint(v: &Value, key: &str) -> Result<u64, ModelError> {
+    field(v, key)?
+        .as_u64()
+        .ok_or_else(|| ModelError::Shape(format!("field {key:?} is not an unsigned integer")))
+}
+
+fn property_names(v: &Value) -> Vec<String> {
+    v.get("properties")
+        .and_then(Value::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> Result<&'a Vec<Value>, ModelError> {
+    field(v, key)?
+        .as_array()
+        .ok_or_else(|| ModelError::Shape(format!("field {key:?} is not an array")))
+}
+
+fn narrow<T: TryFrom<u64>>(v: u64, what: &str) -> Result<T, ModelError> {
+    T::try_from(v).map_err(|_| ModelError::Shape(format!("{what} {v} is out of range")))
+}
+
+impl DeviceModel {
+    /// Loads the first device of a `drm_info -j` document (keys starting with `_` are
+    /// annotations, not devices).
+    pub fn from_drm_info_json(text: &str) -> Result<Self, ModelError> {
+        let doc: Value = serde_json::from_str(text)?;
+        let devices = doc
+            .as_object()
+            .ok_or_else(|| ModelError::Shape("top level is not an object".into()))?;
+        let (_, dev) = devices
+            .iter()
+            .find(|(k, _)| !k.starts_with('_'))
+            .ok_or_else(|| ModelError::Shape("no device in the document".into()))?;
+        Self::from_device_value(dev)
+    }
+
+    fn from_device_value(dev: &Value) -> Result<Self, ModelError> {
+        let driver_v = field(dev, "driver")?;
+        let driver = field(driver_v, "name")?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let caps = driver_v
+            .get("caps")
+            .and_then(Value::as_object)
+            .map(|o| {
+                o.iter()
+                    .filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let crtcs = array(dev, "crtcs")?
+            .iter()
+            .map(|c| {
+                Ok(CrtcModel {
+                    id: narrow(uint(c, "id")?, "crtc id")?,
+                    properties: property_names(c),
+                })
+            })
+            .collect::<Result<_, ModelError>>()?;
+        let connectors = array(dev, "connectors")?
+            .iter()
+            .map(parse_connector)
+            .collect::<Result<_, _>>()?;
+        let planes = array(dev, "planes")?
+            .iter()
+            .map(parse_plane)
+            .collect::<Result<_, _>>()?;
+        Ok(DeviceModel {
+            driver,
+            caps,
+            crtcs,
+            connectors,
+            planes,
+        })
+    }
+
+    /// The planes usable on the CRTC at `crtc_index`.
+    pub fn planes_for_crtc(&self, crtc_index: usize) -> impl Iterator<Item = &PlaneModel> {
+        let bit = 1u32.checked_shl(crtc_index as u32).unwrap_or(0);
+        self.planes
+            .iter()
+            .filter(move |p| p.possible_crtcs & bit != 0)
+    }
+}
+
+fn parse_connector(c: &Value) -> Result<ConnectorModel, ModelError> {
+    let connection = match uint(c, "status")? {
+        1 => Connection::Connected,
+        2 => Connection::Disconnected,
+        _ => Connection::Unknown,
+    };
+    let modes = array(c, "modes")?
+        .iter()
+        .map(|m| {
+            Ok(ModeInfo {
+                width: narrow(uint(m, "hdisplay")?, "hdisplay")?,
+                height: narrow(uint(m, "vdisplay")?, "vdisplay")?,
+                clock_khz: narrow(uint(m, "clock")?, "clock")?,
+                htotal: narrow(uint(m, "htotal")?, "htotal")?,
+                vtotal: narrow(uint(m, "vtotal")?, "vtotal")?,
+                // DRM_MODE_TYPE_PREFERRED
+                preferred: uint(m, "type")? & (1 << 3) != 0,
+            })
+        })
+        .collect::<Result<_, ModelError>>()?;
+    Ok(ConnectorModel {
+        id: narrow(uint(c, "id")?, "connector id")?,
+        connector_type: narrow(uint(c, "type")?, "connector type")?,
+        connection,
+        modes,
+        properties: property_names(c),
+    })
+}
+
+fn parse_plane(p: &Value) -> Result<PlaneModel, ModelError> {
+    let props = p.get("properties");
+    let kind = match props
+        .and_then(|ps| ps.get("type"))
+        .and_then(|t| t.get("value"))
+        .and_then(Value::as_u64)
+    {
+        Some(0) => PlaneKind::Overlay,
+        Some(1) => PlaneKind::Primary,
+        Some(2) => PlaneKind::Cursor,
+        other => {
+            return Err(ModelError::Shape(format!(
+                "plane has no valid type property ({other:?})"
+            )))
+        }
+    };
+    let formats = array(p, "formats")?
+        .iter()
+        .filter_map(Value::as_u64)
+        .filter_map(|f| u32::try_from(f).ok())
+        .collect();
+    let mut in_formats = BTreeMap::new();
+    if let Some(list) = props
+        .and_then(|ps| ps.get("IN_FORMATS"))
+        .and_then(|f| f.get("data"))
+        .and_then(Value::as_array)
+    {
+        for entry in list {
+            let Some(modifier) = entry.get("modifier").and_then(Value::as_u64) else {
+                continue;
+            };
+            for f in entry
+                .get("formats")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(f) = f.as_u64().and_then(|f| u32::try_from(f).ok()) {
+                    in_formats.entry(f).or_insert_with(Vec::new).push(modifier);
+                }
+            }
+        }
+    }
+    Ok(PlaneModel {
+        id: narrow(uint(p, "id")?, "plane id")?,
+        kind,
+        possible_crtcs: narrow(uint(p, "possible_crtcs")?, "possible_crtcs")?,
+        formats,
+        in_formats,
+        properties: property_names(p),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nvidia() -> DeviceModel {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/drm/nvidia-drm-sim.json"
+        );
+        let text = std::fs::read_to_string(path).expect("nvidia-drm description");
+        DeviceModel::from_drm_info_json(&text).unwrap()
+    }
+
+    #[test]
+    fn nvidia_has_one_primary_overlay_and_cursor_per_head() {
+        let dev = nvidia();
+        assert_eq!(dev.driver, "nvidia-drm");
+        assert_eq!(dev.crtcs.len(), 4);
+        for head in 0..4 {
+            let kinds: Vec<_> = dev.planes_for_crtc(head).map(|p| p.kind).collect();
+            assert_eq!(kinds.len(), 3, "head {head}: {kinds:?}");
+            for k in [PlaneKind::Primary, PlaneKind::Overlay, PlaneKind::Cursor] {
+                assert_eq!(kinds.iter().filter(|x| **x == k).count(), 1);
+            }
+        }
+        assert_eq!(dev.caps.get("CURSOR_WIDTH"), Some(&256));
+        // nvidia-drm has no zpos property on any plane.
+        assert!(dev
+            .planes
+            .iter()
+            .all(|p| !p.properties.iter().any(|n| n == "zpos")));
+    }
+
+    #[test]
+    fn nvidia_monitor_modes_have_exact_refresh() {
+        let dev = nvidia();
+        let dp = dev
+            .connectors
+            .iter()
+            .find(|c| c.connection == Connection::Connected && c.connector_type == 10)
+            .expect("a connected DisplayPort monitor");
+        let preferred = dp.modes.iter().find(|m| m.preferred).unwrap();
+        assert_eq!((preferred.width, preferred.height), (3840, 2160));
+        // 1424.18 MHz over 4400 x 2250 is 143.857 Hz, which drm_info rounds to 144.
+        assert_eq!(preferred.refresh_mhz(), 143_857);
+        assert!(dp.properties.iter().any(|p| p == "vrr_capable"));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for text in [
+            "",
+            "[]",
+            "{}",
+            "{\"/dev/dri/card0\": {}}",
+            "{\"a\": {\"driver\": 3}}",
+        ] {
+            assert!(DeviceModel::from_drm_info_json(text).is_err(), "{text}");
+        }
+    }
+}

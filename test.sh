@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit, property and in-process protocol tests of every crate,
+# and the end-to-end tests that start ghostcomp headless with real Debian clients.
+set -euo pipefail
+cd "$(dirname "$0")"
+./scripts/install-deps.sh
+cargo build -p ghost-compositor
+cargo test --workspace
