@@ -1,1 +1,289 @@
-//! wip
+//! `ghost-tests` holds the end-to-end tests: each starts `ghostcomp --backend headless`
+//! in a private runtime directory, drives real Debian clients (and small Wayland clients of
+//! our own, in [`client`]) against it, and checks what a user would notice: pixels in
+//! screenshots, windows in IPC, files created by typed commands, presentation timing.
+
+pub mod client;
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    os::unix::net::UnixStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// The ghostcomp binary built by `cargo build -p ghost-compositor`.
+pub fn ghostcomp_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("GHOSTCOMP_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/ghostcomp")
+}
+
+/// Fails with a useful message when a Debian client the test drives is missing.
+pub fn require_program(name: &str) -> Result<()> {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false);
+    if !found {
+        bail!("{name} is not installed: run ./scripts/install-deps.sh");
+    }
+    Ok(())
+}
+
+/// Polls `f` every 20 ms until it returns Some, or fails after `timeout`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> Result<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Ok(v);
+        }
+        if Instant::now() > end {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running headless ghostcomp in its own runtime directory; killed on drop.
+pub struct Compositor {
+    child: Child,
+    runtime_dir: PathBuf,
+    socket: String,
+    ipc: PathBuf,
+    clients: Vec<Child>,
+}
+
+/// A decoded screenshot.
+pub struct Image {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    rgb: Vec<u8>,
+}
+
+impl Image {
+    /// RGB at (x, y).
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// All pixels of a rectangle, row by row.
+    pub fn region(&self, x: u32, y: u32, w: u32, h: u32) -> Vec<[u8; 3]> {
+        let mut out = Vec::new();
+        for yy in y..(y + h).min(self.height) {
+            for xx in x..(x + w).min(self.width) {
+                out.push(self.pixel(xx, yy));
+            }
+        }
+        out
+    }
+}
+
+/// Reads an 8-bit RGB or RGBA PNG.
+pub fn read_png(path: &Path) -> Result<Image> {
+    let decoder = png::Decoder::new(std::fs::File::open(path)?);
+    let mut reader = decoder.read_info()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf)?;
+    let rgb = match info.color_type {
+        png::ColorType::Rgb => buf[..info.buffer_size()].to_vec(),
+        png::ColorType::Rgba => buf[..info.buffer_size()]
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        other => bail!("unexpected PNG colour type {other:?}"),
+    };
+    Ok(Image {
+        width: info.width,
+        height: info.height,
+        rgb,
+    })
+}
+
+impl Compositor {
+    /// Starts ghostcomp headless with extra arguments and waits until IPC answers.
+    pub fn start(args: &[&str]) -> Result<Self> {
+        let bin = ghostcomp_bin();
+        if !bin.exists() {
+            bail!(
+                "{} is missing: run `cargo build -p ghost-compositor` first",
+                bin.display()
+            );
+        }
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let runtime_dir =
+            std::env::temp_dir().join(format!("ghost-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&runtime_dir);
+        std::fs::create_dir_all(&runtime_dir)?;
+        std::fs::set_permissions(
+            &runtime_dir,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )?;
+        let socket = format!("ghost-test-{n}");
+        let log = std::fs::File::create(runtime_dir.join("ghostcomp.log"))?;
+        let child = Command::new(&bin)
+            .args(["--backend", "headless", "--socket", &socket])
+            .args(args)
+            .env("XDG_RUNTIME_DIR", &runtime_dir)
+            .env("XDG_CONFIG_HOME", runtime_dir.join("config"))
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DISPLAY")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("cannot start ghostcomp")?;
+        let ipc = runtime_dir.join(format!("ghostcomp.{socket}.sock"));
+        let comp = Self {
+            child,
+            runtime_dir,
+            socket,
+            ipc,
+            clients: Vec::new(),
+        };
+        wait_for(Duration::from_secs(20), "ghostcomp's IPC socket", || {
+            comp.request(json!({"request": "version"})).ok()
+        })?;
+        Ok(comp)
+    }
+
+    /// The private runtime directory (XDG_RUNTIME_DIR of compositor and clients).
+    pub fn runtime_dir(&self) -> &Path {
+        &self.runtime_dir
+    }
+
+    /// The Wayland socket name.
+    pub fn socket(&self) -> &str {
+        &self.socket
+    }
+
+    /// Full path of the Wayland socket.
+    pub fn socket_path(&self) -> PathBuf {
+        self.runtime_dir.join(&self.socket)
+    }
+
+    /// The compositor's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.runtime_dir.join("ghostcomp.log")).unwrap_or_default()
+    }
+
+    /// Whether the compositor process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends one raw IPC line and returns the reply object.
+    pub fn raw_request(&self, line: &str) -> Result<Value> {
+        let mut stream = UnixStream::connect(&self.ipc)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.write_all(line.as_bytes())?;
+        stream.write_all(b"\n")?;
+        let mut reply = String::new();
+        BufReader::new(stream).read_line(&mut reply)?;
+        Ok(serde_json::from_str(&reply)?)
+    }
+
+    /// Sends a request; Err when the compositor refused it.
+    pub fn request(&self, request: Value) -> Result<Value> {
+        let reply = self.raw_request(&request.to_string())?;
+        if reply["ok"] != json!(true) {
+            bail!("request {request} failed: {}", reply["error"]);
+        }
+        Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+    }
+
+    /// `ghostcomp msg windows`.
+    pub fn windows(&self) -> Result<Vec<Value>> {
+        Ok(self
+            .request(json!({"request": "windows"}))?
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Waits for a window whose app_id is `app_id`.
+    pub fn wait_window(&self, app_id: &str) -> Result<Value> {
+        wait_for(
+            Duration::from_secs(20),
+            &format!("a window with app_id {app_id}"),
+            || {
+                self.windows()
+                    .ok()?
+                    .into_iter()
+                    .find(|w| w["app_id"] == app_id && w["geometry"]["width"].as_i64() > Some(0))
+            },
+        )
+    }
+
+    /// Takes a screenshot through IPC and decodes it.
+    pub fn screenshot(&self, extra: Value) -> Result<Image> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = self.runtime_dir.join(format!("shot-{n}.png"));
+        let mut req = json!({"request": "screenshot", "path": path});
+        if let (Some(obj), Some(extra)) = (req.as_object_mut(), extra.as_object()) {
+            obj.extend(extra.clone());
+        }
+        self.request(req)?;
+        read_png(&path)
+    }
+
+    /// Runs `ghostcomp msg ARGS` as a user would, returning stdout.
+    pub fn msg_cli(&self, args: &[&str]) -> Result<std::process::Output> {
+        Ok(Command::new(ghostcomp_bin())
+            .arg("msg")
+            .args(args)
+            .env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            .env("WAYLAND_DISPLAY", &self.socket)
+            .env_remove("GHOSTCOMP_SOCKET")
+            .output()?)
+    }
+
+    /// A command set up to run as a client of this compositor.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            .env("WAYLAND_DISPLAY", &self.socket)
+            .env("GHOSTCOMP_SOCKET", &self.ipc)
+            .env_remove("DISPLAY")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Starts a client that is killed with the compositor.
+    pub fn spawn_client(&mut self, mut cmd: Command) -> Result<()> {
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        self.clients.push(child);
+        Ok(())
+    }
+}
+
+impl Drop for Compositor {
+    fn drop(&mut self) {
+        for c in &mut self.clients {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::env::var_os("GHOST_KEEP_TEST_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.runtime_dir);
+        }
+    }
+}

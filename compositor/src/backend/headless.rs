@@ -91,8 +91,19 @@ impl HeadlessBackend {
         self.outputs.iter_mut().find(|o| &o.output == output)
     }
 
-    /// Resizes an output's buffer and repaces its clock for a new mode.
+    /// Resizes an output's buffer and repaces its clock for a new mode. Virtual outputs
+    /// take any size, so a mode they did not list is added to their modes.
     pub fn set_mode(&mut self, output: &Output, mode: Mode) -> anyhow::Result<()> {
+        if let Some(modes) = output.user_data().get::<OutputModes>() {
+            let mut list = modes
+                .modes
+                .lock()
+                .map_err(|_| anyhow::anyhow!("mode list poisoned"))?;
+            if !list.contains(&mode) {
+                list.push(mode);
+                output.add_mode(mode);
+            }
+        }
         let buffer = self.renderer.create_buffer(
             Fourcc::Xrgb8888,
             mode.size.to_logical(1).to_buffer(1, Transform::Normal),
@@ -170,7 +181,7 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
         );
         output
             .user_data()
-            .insert_if_missing(|| OutputModes { modes });
+            .insert_if_missing(|| OutputModes::new(modes));
         let _global = output.create_global::<Ghost>(&state.display_handle);
         state.space.map_output(&output, position);
         let logical_w = (spec.width as f64 / spec.scale).round() as i32;

@@ -24,10 +24,24 @@ pub enum Backend {
 }
 
 /// The modes an output offers (for wlr-output-management), kept in its user data.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OutputModes {
     /// Every mode, preferred first.
-    pub modes: Vec<Mode>,
+    pub modes: std::sync::Mutex<Vec<Mode>>,
+}
+
+impl OutputModes {
+    /// Wraps a mode list.
+    pub fn new(modes: Vec<Mode>) -> Self {
+        Self {
+            modes: std::sync::Mutex::new(modes),
+        }
+    }
+
+    /// A copy of the list.
+    pub fn list(&self) -> Vec<Mode> {
+        self.modes.lock().map(|m| m.clone()).unwrap_or_default()
+    }
 }
 
 impl Backend {

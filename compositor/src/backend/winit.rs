@@ -97,7 +97,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
     );
     output
         .user_data()
-        .insert_if_missing(|| OutputModes { modes: vec![mode] });
+        .insert_if_missing(|| OutputModes::new(vec![mode]));
     let _global = output.create_global::<Ghost>(&state.display_handle);
     state.space.map_output(&output, (0, 0));
 

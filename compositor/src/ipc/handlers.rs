@@ -70,7 +70,7 @@ impl Ghost {
                 let modes = o
                     .user_data()
                     .get::<crate::backend::OutputModes>()
-                    .map(|m| m.modes.iter().map(mode_json).collect::<Vec<_>>())
+                    .map(|m| m.list().iter().map(mode_json).collect::<Vec<_>>())
                     .unwrap_or_default();
                 let props = o.physical_properties();
                 json!({

@@ -69,7 +69,6 @@ pub struct ConfigData {
 
 /// User data of a configuration head.
 pub struct ConfigHeadData {
-    output: String,
     pending: Arc<Mutex<PendingHead>>,
 }
 
@@ -125,7 +124,7 @@ impl Ghost {
         output
             .user_data()
             .get::<OutputModes>()
-            .map(|m| m.modes.clone())
+            .map(OutputModes::list)
             .unwrap_or_else(|| output.current_mode().into_iter().collect())
     }
 
@@ -451,7 +450,6 @@ impl Dispatch<ZwlrOutputConfigurationV1, ConfigData> for Ghost {
                 data_init.init(
                     id,
                     ConfigHeadData {
-                        output: name.clone(),
                         pending: head_pending.clone(),
                     },
                 );
@@ -556,24 +554,12 @@ impl Dispatch<ZwlrOutputConfigurationHeadV1, ConfigHeadData> for Ghost {
                     return;
                 }
                 let refresh = if refresh == 0 { 60_000 } else { refresh };
-                let mode = Mode {
+                // Whether the output can take it is decided when the configuration is
+                // applied (virtual outputs can; real ones only with their own modes).
+                pending.mode = Some(Mode {
                     size: (width, height).into(),
                     refresh,
-                };
-                let known = state
-                    .managed_outputs()
-                    .into_iter()
-                    .find(|(o, _, _)| o.name() == data.output)
-                    .map(|(o, _, _)| Ghost::output_modes(&o))
-                    .unwrap_or_default();
-                if !known.contains(&mode) {
-                    head.post_error(
-                        Error::InvalidCustomMode,
-                        "custom modes are not supported on this output",
-                    );
-                    return;
-                }
-                pending.mode = Some(mode);
+                });
             }
             Request::SetPosition { x, y } => {
                 if pending.position.is_some() {

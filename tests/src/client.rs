@@ -1,0 +1,380 @@
+//! A small Wayland client of our own, for what no Debian client does: measure
+//! presentation feedback, commit a solid colour of our choosing, break the protocol on
+//! purpose, and create a security context.
+
+use std::{
+    os::{
+        fd::{AsFd, OwnedFd},
+        unix::net::{UnixListener, UnixStream},
+    },
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use wayland_client::{
+    delegate_noop,
+    globals::{registry_queue_init, GlobalList, GlobalListContents},
+    protocol::{
+        wl_buffer::WlBuffer,
+        wl_callback::WlCallback,
+        wl_compositor::WlCompositor,
+        wl_registry::WlRegistry,
+        wl_shm::{self, WlShm},
+        wl_shm_pool::WlShmPool,
+        wl_surface::WlSurface,
+    },
+    Connection, Dispatch, EventQueue, QueueHandle,
+};
+use wayland_protocols::{
+    wp::{
+        presentation_time::client::{
+            wp_presentation::WpPresentation,
+            wp_presentation_feedback::{self, WpPresentationFeedback},
+        },
+        security_context::v1::client::{
+            wp_security_context_manager_v1::WpSecurityContextManagerV1,
+            wp_security_context_v1::WpSecurityContextV1,
+        },
+    },
+    xdg::shell::client::{
+        xdg_surface::{self, XdgSurface},
+        xdg_toplevel::{self, XdgToplevel},
+        xdg_wm_base::{self, XdgWmBase},
+    },
+};
+
+/// One presentation the compositor reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presented {
+    /// Monotonic timestamp in nanoseconds.
+    pub time_ns: u128,
+    /// Refresh period the compositor reported, in nanoseconds.
+    pub refresh_ns: u32,
+    /// vblank sequence number.
+    pub seq: u64,
+}
+
+/// Client state: the objects and what the compositor told us.
+#[derive(Default)]
+pub struct State {
+    configured: bool,
+    configure_size: (i32, i32),
+    frame_done: bool,
+    closed: bool,
+    /// Every presentation, in order.
+    pub presented: Vec<Presented>,
+    /// Feedbacks the compositor discarded.
+    pub discarded: usize,
+}
+
+/// A connected client with the core globals bound.
+pub struct TestClient {
+    /// The connection (check `protocol_error()` after a failure).
+    pub conn: Connection,
+    queue: EventQueue<State>,
+    /// What the compositor told us.
+    pub state: State,
+    globals: GlobalList,
+}
+
+/// A mapped toplevel showing one solid colour.
+pub struct ColorWindow {
+    surface: WlSurface,
+    _xdg_surface: XdgSurface,
+    _toplevel: XdgToplevel,
+    buffers: Vec<WlBuffer>,
+    _pool: WlShmPool,
+    next: usize,
+}
+
+impl TestClient {
+    /// Connects to the Wayland socket at `path`.
+    pub fn connect(path: &Path) -> Result<Self> {
+        let stream =
+            UnixStream::connect(path).with_context(|| format!("connect {}", path.display()))?;
+        let conn = Connection::from_socket(stream)?;
+        let (globals, queue) = registry_queue_init::<State>(&conn)?;
+        Ok(Self {
+            conn,
+            queue,
+            state: State::default(),
+            globals,
+        })
+    }
+
+    /// Names of every global the compositor shows this client.
+    pub fn global_names(&self) -> Vec<String> {
+        self.globals
+            .contents()
+            .clone_list()
+            .into_iter()
+            .map(|g| g.interface)
+            .collect()
+    }
+
+    /// Round trip: everything sent so far is processed and answered.
+    pub fn roundtrip(&mut self) -> Result<()> {
+        self.queue.roundtrip(&mut self.state)?;
+        Ok(())
+    }
+
+    fn qh(&self) -> QueueHandle<State> {
+        self.queue.handle()
+    }
+
+    /// Maps a `width`×`height` toplevel with `app_id`; each commit alternates between
+    /// `colors` (ARGB). Returns once the first buffer is committed.
+    pub fn color_window(
+        &mut self,
+        app_id: &str,
+        width: i32,
+        height: i32,
+        colors: &[u32],
+    ) -> Result<ColorWindow> {
+        let qh = self.qh();
+        let compositor: WlCompositor = self.globals.bind(&qh, 4..=5, ())?;
+        let shm: WlShm = self.globals.bind(&qh, 1..=1, ())?;
+        let wm_base: XdgWmBase = self.globals.bind(&qh, 1..=1, ())?;
+        let surface = compositor.create_surface(&qh, ());
+        let xdg_surface = wm_base.get_xdg_surface(&surface, &qh, ());
+        let toplevel = xdg_surface.get_toplevel(&qh, ());
+        toplevel.set_app_id(app_id.into());
+        toplevel.set_title(app_id.into());
+        surface.commit();
+        while !self.state.configured {
+            self.queue.blocking_dispatch(&mut self.state)?;
+        }
+        let frame_bytes = (width * height * 4) as usize;
+        let fd: OwnedFd = rustix::fs::memfd_create("ghost-test", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let file = std::fs::File::from(fd);
+        file.set_len((frame_bytes * colors.len()) as u64)?;
+        {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(&file);
+            for c in colors {
+                let px = c.to_le_bytes();
+                for _ in 0..width * height {
+                    w.write_all(&px)?;
+                }
+            }
+            w.flush()?;
+        }
+        let pool = shm.create_pool(file.as_fd(), (frame_bytes * colors.len()) as i32, &qh, ());
+        let buffers = (0..colors.len())
+            .map(|i| {
+                pool.create_buffer(
+                    (i * frame_bytes) as i32,
+                    width,
+                    height,
+                    width * 4,
+                    wl_shm::Format::Argb8888,
+                    &qh,
+                    (),
+                )
+            })
+            .collect();
+        let mut window = ColorWindow {
+            surface,
+            _xdg_surface: xdg_surface,
+            _toplevel: toplevel,
+            buffers,
+            _pool: pool,
+            next: 0,
+        };
+        self.commit_next(&mut window, false)?;
+        self.roundtrip()?;
+        Ok(window)
+    }
+
+    /// Attaches the next colour, asks for a frame callback (and presentation feedback).
+    pub fn commit_next(&mut self, window: &mut ColorWindow, feedback: bool) -> Result<()> {
+        let qh = self.qh();
+        let buffer = &window.buffers[window.next % window.buffers.len()];
+        window.next += 1;
+        window.surface.attach(Some(buffer), 0, 0);
+        window.surface.damage_buffer(0, 0, i32::MAX, i32::MAX);
+        window.surface.frame(&qh, ());
+        if feedback {
+            let presentation: WpPresentation = self.globals.bind(&qh, 1..=1, ())?;
+            presentation.feedback(&window.surface, &qh, ());
+        }
+        self.state.frame_done = false;
+        window.surface.commit();
+        self.conn.flush()?;
+        Ok(())
+    }
+
+    /// Commits a new frame on every frame callback for `duration`, with presentation
+    /// feedback; returns how many frames were committed.
+    pub fn animate(&mut self, window: &mut ColorWindow, duration: Duration) -> Result<usize> {
+        let end = Instant::now() + duration;
+        let mut frames = 0;
+        self.commit_next(window, true)?;
+        while Instant::now() < end {
+            self.queue.blocking_dispatch(&mut self.state)?;
+            if self.state.frame_done {
+                self.commit_next(window, true)?;
+                frames += 1;
+            }
+            if self.state.closed {
+                bail!("the compositor closed the window");
+            }
+        }
+        Ok(frames)
+    }
+
+    /// Breaks the protocol: a second xdg_surface for a surface that already has one.
+    pub fn send_protocol_error(&mut self) -> Result<()> {
+        let qh = self.qh();
+        let compositor: WlCompositor = self.globals.bind(&qh, 4..=5, ())?;
+        let wm_base: XdgWmBase = self.globals.bind(&qh, 1..=1, ())?;
+        let surface = compositor.create_surface(&qh, ());
+        let _first = wm_base.get_xdg_surface(&surface, &qh, ());
+        let _second = wm_base.get_xdg_surface(&surface, &qh, ());
+        let _ = self.queue.roundtrip(&mut self.state);
+        Ok(())
+    }
+
+    /// Creates a security context whose clients connect at `listen_path`; the context
+    /// lives while the returned listener is kept.
+    pub fn create_security_context(
+        &mut self,
+        listen_path: &Path,
+        app_id: &str,
+    ) -> Result<(UnixListener, OwnedFd)> {
+        let qh = self.qh();
+        let manager: WpSecurityContextManagerV1 = self.globals.bind(&qh, 1..=1, ())?;
+        let listener = UnixListener::bind(listen_path)?;
+        // The compositor watches the read end; closing our write end ends the context.
+        let (close_read, close_keep) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let context = manager.create_listener(listener.as_fd(), close_read.as_fd(), &qh, ());
+        context.set_sandbox_engine("org.ghostnv.test".into());
+        context.set_app_id(app_id.into());
+        context.commit();
+        self.roundtrip()?;
+        drop(close_read);
+        Ok((listener, close_keep))
+    }
+}
+
+impl Dispatch<WlRegistry, GlobalListContents> for State {
+    fn event(
+        _: &mut Self,
+        _: &WlRegistry,
+        _: wayland_client::protocol::wl_registry::Event,
+        _: &GlobalListContents,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+    }
+}
+
+impl Dispatch<XdgWmBase, ()> for State {
+    fn event(
+        _: &mut Self,
+        base: &XdgWmBase,
+        event: xdg_wm_base::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let xdg_wm_base::Event::Ping { serial } = event {
+            base.pong(serial);
+        }
+    }
+}
+
+impl Dispatch<XdgSurface, ()> for State {
+    fn event(
+        state: &mut Self,
+        surface: &XdgSurface,
+        event: xdg_surface::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let xdg_surface::Event::Configure { serial } = event {
+            surface.ack_configure(serial);
+            state.configured = true;
+        }
+    }
+}
+
+impl Dispatch<XdgToplevel, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &XdgToplevel,
+        event: xdg_toplevel::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            xdg_toplevel::Event::Configure { width, height, .. } => {
+                state.configure_size = (width, height)
+            }
+            xdg_toplevel::Event::Close => state.closed = true,
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<WlCallback, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlCallback,
+        _: wayland_client::protocol::wl_callback::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        state.frame_done = true;
+    }
+}
+
+impl Dispatch<WpPresentationFeedback, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WpPresentationFeedback,
+        event: wp_presentation_feedback::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wp_presentation_feedback::Event::Presented {
+                tv_sec_hi,
+                tv_sec_lo,
+                tv_nsec,
+                refresh,
+                seq_hi,
+                seq_lo,
+                ..
+            } => {
+                let secs = ((tv_sec_hi as u64) << 32) | tv_sec_lo as u64;
+                state.presented.push(Presented {
+                    time_ns: secs as u128 * 1_000_000_000 + tv_nsec as u128,
+                    refresh_ns: refresh,
+                    seq: ((seq_hi as u64) << 32) | seq_lo as u64,
+                });
+            }
+            wp_presentation_feedback::Event::Discarded => state.discarded += 1,
+            _ => {}
+        }
+    }
+}
+
+delegate_noop!(State: ignore WlCompositor);
+delegate_noop!(State: ignore WlSurface);
+delegate_noop!(State: ignore WlShm);
+delegate_noop!(State: ignore WlShmPool);
+delegate_noop!(State: ignore WlBuffer);
+delegate_noop!(State: ignore WpPresentation);
+delegate_noop!(State: ignore WpSecurityContextManagerV1);
+delegate_noop!(State: ignore WpSecurityContextV1);
+
+/// Whether `err` (from a dispatch) means the compositor sent a protocol error.
+pub fn is_protocol_error(conn: &Connection) -> bool {
+    conn.protocol_error().is_some()
+}
