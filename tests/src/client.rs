@@ -119,6 +119,11 @@ impl TestClient {
         Ok(())
     }
 
+    /// Whether the compositor asked the window to close.
+    pub fn state_closed(&self) -> bool {
+        self.state.closed
+    }
+
     fn qh(&self) -> QueueHandle<State> {
         self.queue.handle()
     }
@@ -224,15 +229,14 @@ impl TestClient {
         Ok(frames)
     }
 
-    /// Breaks the protocol: a second xdg_surface for a surface that already has one.
+    /// Breaks the protocol: an shm pool of size zero (wl_shm.error.invalid_stride).
     pub fn send_protocol_error(&mut self) -> Result<()> {
         let qh = self.qh();
-        let compositor: WlCompositor = self.globals.bind(&qh, 4..=5, ())?;
-        let wm_base: XdgWmBase = self.globals.bind(&qh, 1..=1, ())?;
-        let surface = compositor.create_surface(&qh, ());
-        let _first = wm_base.get_xdg_surface(&surface, &qh, ());
-        let _second = wm_base.get_xdg_surface(&surface, &qh, ());
-        let _ = self.queue.roundtrip(&mut self.state);
+        let shm: WlShm = self.globals.bind(&qh, 1..=1, ())?;
+        let fd: OwnedFd = rustix::fs::memfd_create("ghost-bad", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let _pool = shm.create_pool(fd.as_fd(), 0, &qh, ());
+        let result = self.queue.roundtrip(&mut self.state);
+        anyhow::ensure!(result.is_err(), "the compositor accepted a zero-sized pool");
         Ok(())
     }
 
