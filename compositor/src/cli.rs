@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::backend::headless::OutputSpec;
+use ghost_compositor::backend::headless::OutputSpec;
 
 /// GhostNV Wayland compositor.
 #[derive(Debug, Parser)]

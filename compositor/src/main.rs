@@ -1,17 +1,7 @@
-//! `ghostcomp`, the GhostNV Wayland compositor: smithay state, protocol handlers, window
-//! management, input, rendering, the headless and nested backends, and IPC. It is the
-//! only crate that sees every other crate of the workspace; the decisions it needs
-//! (config, pacing, colour, planes, capture) come from those crates.
+//! `ghostcomp`: starts the compositor, or talks to a running one (`ghostcomp msg`), or
+//! checks a configuration file (`ghostcomp validate`).
 
-mod backend;
 mod cli;
-mod handlers;
-mod input;
-mod ipc;
-mod protocols;
-mod render;
-mod shell;
-mod state;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -21,8 +11,11 @@ use smithay::reexports::{calloop::EventLoop, wayland_server::Display};
 use tracing::{error, info};
 
 use cli::{BackendChoice, Cli, Command, InputCommand, MsgCommand};
-use ipc::{InputRequest, Request};
-use state::Ghost;
+use ghost_compositor::{
+    backend,
+    ipc::{self, InputRequest, Request},
+    Ghost,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -81,10 +74,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         display,
         event_loop.handle(),
         event_loop.get_signal(),
-        backend::Backend::Starting,
         config,
-        cli.socket.as_deref(),
     )?;
+    state.listen(cli.socket.as_deref())?;
 
     let in_desktop =
         std::env::var_os("WAYLAND_DISPLAY").is_some() || std::env::var_os("DISPLAY").is_some();
@@ -128,11 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     );
 
     event_loop
-        .run(None, &mut state, |state| {
-            state.space.refresh();
-            state.popups.cleanup();
-            let _ = state.display_handle.flush_clients();
-        })
+        .run(None, &mut state, Ghost::after_dispatch)
         .context("event loop failed")?;
 
     if let Some(path) = &state.ipc_socket {

@@ -136,33 +136,16 @@ pub struct Ghost {
 }
 
 impl Ghost {
-    /// Creates every global, the seat and the listening socket.
+    /// Creates every global and the seat. Clients connect once [`Ghost::listen`] opened
+    /// the socket, or through [`DisplayHandle::insert_client`] (tests).
     pub fn new(
         display: Display<Ghost>,
         loop_handle: LoopHandle<'static, Ghost>,
         loop_signal: LoopSignal,
-        backend: Backend,
         config: ghost_config::Config,
-        socket_name: Option<&str>,
     ) -> anyhow::Result<Self> {
         let dh = display.handle();
         let clock = Clock::new();
-
-        let source = match socket_name {
-            Some(name) => ListeningSocketSource::with_name(name)?,
-            None => ListeningSocketSource::new_auto()?,
-        };
-        let socket_name = source.socket_name().to_os_string();
-        loop_handle
-            .insert_source(source, |stream, _, state| {
-                if let Err(err) = state
-                    .display_handle
-                    .insert_client(stream, Arc::new(ClientState::default()))
-                {
-                    warn!(%err, "could not add a Wayland client");
-                }
-            })
-            .map_err(|e| anyhow::anyhow!("cannot listen on the Wayland socket: {e}"))?;
         loop_handle
             .insert_source(
                 Generic::new(display, Interest::READ, Mode::Level),
@@ -177,7 +160,6 @@ impl Ghost {
                 },
             )
             .map_err(|e| anyhow::anyhow!("cannot watch the Wayland display: {e}"))?;
-        info!(socket = ?socket_name, "listening");
 
         let privileged = |client: &Client| client_is_privileged(client);
 
@@ -225,7 +207,7 @@ impl Ghost {
             loop_handle,
             loop_signal,
             clock,
-            socket_name,
+            socket_name: OsString::new(),
             ipc_socket: None,
             space: Space::default(),
             disabled_outputs: Vec::new(),
@@ -235,7 +217,7 @@ impl Ghost {
             cursor_status: CursorImageStatus::default_named(),
             typing,
             config,
-            backend,
+            backend: Backend::Starting,
             compositor_state,
             xdg_shell_state,
             xdg_decoration_state,
@@ -260,6 +242,38 @@ impl Ghost {
             security_context_state,
             output_management_state,
         })
+    }
+
+    /// Opens the Wayland socket `name` in XDG_RUNTIME_DIR (the first free wayland-N when
+    /// None) and accepts clients on it.
+    pub fn listen(&mut self, name: Option<&str>) -> anyhow::Result<()> {
+        let source = match name {
+            Some(name) => ListeningSocketSource::with_name(name)?,
+            None => ListeningSocketSource::new_auto()?,
+        };
+        self.socket_name = source.socket_name().to_os_string();
+        self.loop_handle
+            .insert_source(source, |stream, _, state| {
+                if let Err(err) = state
+                    .display_handle
+                    .insert_client(stream, Arc::new(ClientState::default()))
+                {
+                    warn!(%err, "could not add a Wayland client");
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("cannot listen on the Wayland socket: {e}"))?;
+        info!(socket = ?self.socket_name, "listening");
+        Ok(())
+    }
+
+    /// Housekeeping after each event-loop iteration: which outputs windows are on,
+    /// dead popups, and flushing what clients were sent.
+    pub fn after_dispatch(&mut self) {
+        self.space.refresh();
+        self.popups.cleanup();
+        if let Err(err) = self.display_handle.flush_clients() {
+            warn!(%err, "flushing clients failed");
+        }
     }
 
     /// Monotonic time now, as a duration since the clock's epoch (boot).

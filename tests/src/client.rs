@@ -8,13 +8,17 @@ use std::{
         unix::net::{UnixListener, UnixStream},
     },
     path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
 use wayland_client::{
     delegate_noop,
-    globals::{registry_queue_init, GlobalList, GlobalListContents},
+    globals::Global,
     protocol::{
         wl_buffer::WlBuffer,
         wl_callback::WlCallback,
@@ -24,7 +28,7 @@ use wayland_client::{
         wl_shm_pool::WlShmPool,
         wl_surface::WlSurface,
     },
-    Connection, Dispatch, EventQueue, QueueHandle,
+    Connection, Dispatch, EventQueue, Proxy, QueueHandle,
 };
 use wayland_protocols::{
     wp::{
@@ -66,57 +70,141 @@ pub struct State {
     pub presented: Vec<Presented>,
     /// Feedbacks the compositor discarded.
     pub discarded: usize,
+    /// The latest configure of the toplevel: size and states.
+    pub toplevel_configure: Option<((i32, i32), Vec<xdg_toplevel::State>)>,
+    registry_globals: Vec<Global>,
+    /// The decoration mode the compositor chose, if asked.
+    pub decoration_mode: Option<u32>,
+    /// The latest layer-surface configure (serial, width, height).
+    pub layer_configure: Option<(u32, u32, u32)>,
+    /// The latest popup configure (x, y, width, height) relative to its parent.
+    pub popup_configure: Option<(i32, i32, i32, i32)>,
+    /// Serial of the latest xdg_surface configure of a popup, to ack.
+    pub popup_serial: Option<u32>,
 }
 
-/// A connected client with the core globals bound.
+/// Runs the compositor's side once (in-process tests, where server and client share a
+/// thread): dispatch its event loop without blocking and flush its clients.
+pub type Pump = Box<dyn FnMut()>;
+
+/// A connected client.
 pub struct TestClient {
     /// The connection (check `protocol_error()` after a failure).
     pub conn: Connection,
     queue: EventQueue<State>,
     /// What the compositor told us.
     pub state: State,
-    globals: GlobalList,
+    registry: WlRegistry,
+    pump: Option<Pump>,
 }
 
 /// A mapped toplevel showing one solid colour.
 pub struct ColorWindow {
-    surface: WlSurface,
-    _xdg_surface: XdgSurface,
-    _toplevel: XdgToplevel,
+    /// The surface.
+    pub surface: WlSurface,
+    /// Its xdg_surface.
+    pub xdg_surface: XdgSurface,
+    /// Its toplevel role.
+    pub toplevel: XdgToplevel,
     buffers: Vec<WlBuffer>,
     _pool: WlShmPool,
     next: usize,
 }
+
+type SyncDone = Arc<AtomicBool>;
 
 impl TestClient {
     /// Connects to the Wayland socket at `path`.
     pub fn connect(path: &Path) -> Result<Self> {
         let stream =
             UnixStream::connect(path).with_context(|| format!("connect {}", path.display()))?;
-        let conn = Connection::from_socket(stream)?;
-        let (globals, queue) = registry_queue_init::<State>(&conn)?;
-        Ok(Self {
+        Self::init(Connection::from_socket(stream)?, None)
+    }
+
+    /// A client on one end of a socket pair whose other end an in-process compositor
+    /// serves; `pump` runs the compositor whenever the client waits.
+    pub fn in_process(stream: UnixStream, pump: Pump) -> Result<Self> {
+        Self::init(Connection::from_socket(stream)?, Some(pump))
+    }
+
+    fn init(conn: Connection, pump: Option<Pump>) -> Result<Self> {
+        let queue = conn.new_event_queue::<State>();
+        let registry = conn.display().get_registry(&queue.handle(), ());
+        let mut client = Self {
             conn,
             queue,
             state: State::default(),
-            globals,
-        })
+            registry,
+            pump,
+        };
+        client.roundtrip()?;
+        Ok(client)
+    }
+
+    /// Binds the global `I` at the highest version in `versions` the compositor has.
+    pub fn bind<I, U>(&self, versions: std::ops::RangeInclusive<u32>, udata: U) -> Result<I>
+    where
+        I: Proxy + 'static,
+        U: Send + Sync + 'static,
+        State: Dispatch<I, U>,
+    {
+        let name = I::interface().name;
+        let global = self
+            .state
+            .registry_globals
+            .iter()
+            .find(|g| g.interface == name)
+            .with_context(|| format!("the compositor has no {name}"))?;
+        let version = global.version.min(*versions.end());
+        anyhow::ensure!(
+            version >= *versions.start(),
+            "{name} version {} is too old",
+            global.version
+        );
+        Ok(self
+            .registry
+            .bind::<I, U, State>(global.name, version, &self.qh(), udata))
     }
 
     /// Names of every global the compositor shows this client.
     pub fn global_names(&self) -> Vec<String> {
-        self.globals
-            .contents()
-            .clone_list()
-            .into_iter()
-            .map(|g| g.interface)
+        self.state
+            .registry_globals
+            .iter()
+            .map(|g| g.interface.clone())
             .collect()
+    }
+
+    /// Waits for events: blocks on the socket, or pumps the in-process compositor once.
+    pub fn wait(&mut self) -> Result<()> {
+        match &mut self.pump {
+            None => {
+                self.queue.blocking_dispatch(&mut self.state)?;
+            }
+            Some(pump) => {
+                self.conn.flush()?;
+                pump();
+                if let Some(guard) = self.conn.prepare_read() {
+                    // Nothing to read is fine: the socket is non-blocking.
+                    let _ = guard.read();
+                }
+                self.queue.dispatch_pending(&mut self.state)?;
+            }
+        }
+        Ok(())
     }
 
     /// Round trip: everything sent so far is processed and answered.
     pub fn roundtrip(&mut self) -> Result<()> {
-        self.queue.roundtrip(&mut self.state)?;
-        Ok(())
+        let done: SyncDone = Arc::new(AtomicBool::new(false));
+        let _sync = self.conn.display().sync(&self.qh(), done.clone());
+        for _ in 0..10_000 {
+            self.wait()?;
+            if done.load(Ordering::Acquire) {
+                return Ok(());
+            }
+        }
+        bail!("the compositor never answered a sync")
     }
 
     /// Whether the compositor asked the window to close.
@@ -124,7 +212,8 @@ impl TestClient {
         self.state.closed
     }
 
-    fn qh(&self) -> QueueHandle<State> {
+    /// The queue handle, for creating objects.
+    pub fn qh(&self) -> QueueHandle<State> {
         self.queue.handle()
     }
 
@@ -138,9 +227,9 @@ impl TestClient {
         colors: &[u32],
     ) -> Result<ColorWindow> {
         let qh = self.qh();
-        let compositor: WlCompositor = self.globals.bind(&qh, 4..=5, ())?;
-        let shm: WlShm = self.globals.bind(&qh, 1..=1, ())?;
-        let wm_base: XdgWmBase = self.globals.bind(&qh, 1..=1, ())?;
+        let compositor: WlCompositor = self.bind(4..=5, ())?;
+        let shm: WlShm = self.bind(1..=1, ())?;
+        let wm_base: XdgWmBase = self.bind(1..=1, ())?;
         let surface = compositor.create_surface(&qh, ());
         let xdg_surface = wm_base.get_xdg_surface(&surface, &qh, ());
         let toplevel = xdg_surface.get_toplevel(&qh, ());
@@ -148,7 +237,7 @@ impl TestClient {
         toplevel.set_title(app_id.into());
         surface.commit();
         while !self.state.configured {
-            self.queue.blocking_dispatch(&mut self.state)?;
+            self.wait()?;
         }
         let frame_bytes = (width * height * 4) as usize;
         let fd: OwnedFd = rustix::fs::memfd_create("ghost-test", rustix::fs::MemfdFlags::CLOEXEC)?;
@@ -181,8 +270,8 @@ impl TestClient {
             .collect();
         let mut window = ColorWindow {
             surface,
-            _xdg_surface: xdg_surface,
-            _toplevel: toplevel,
+            xdg_surface,
+            toplevel,
             buffers,
             _pool: pool,
             next: 0,
@@ -201,7 +290,7 @@ impl TestClient {
         window.surface.damage_buffer(0, 0, i32::MAX, i32::MAX);
         window.surface.frame(&qh, ());
         if feedback {
-            let presentation: WpPresentation = self.globals.bind(&qh, 1..=1, ())?;
+            let presentation: WpPresentation = self.bind(1..=1, ())?;
             presentation.feedback(&window.surface, &qh, ());
         }
         self.state.frame_done = false;
@@ -217,7 +306,7 @@ impl TestClient {
         let mut frames = 0;
         self.commit_next(window, true)?;
         while Instant::now() < end {
-            self.queue.blocking_dispatch(&mut self.state)?;
+            self.wait()?;
             if self.state.frame_done {
                 self.commit_next(window, true)?;
                 frames += 1;
@@ -232,7 +321,7 @@ impl TestClient {
     /// Breaks the protocol: an shm pool of size zero (wl_shm.error.invalid_stride).
     pub fn send_protocol_error(&mut self) -> Result<()> {
         let qh = self.qh();
-        let shm: WlShm = self.globals.bind(&qh, 1..=1, ())?;
+        let shm: WlShm = self.bind(1..=1, ())?;
         let fd: OwnedFd = rustix::fs::memfd_create("ghost-bad", rustix::fs::MemfdFlags::CLOEXEC)?;
         let _pool = shm.create_pool(fd.as_fd(), 0, &qh, ());
         let result = self.queue.roundtrip(&mut self.state);
@@ -248,7 +337,7 @@ impl TestClient {
         app_id: &str,
     ) -> Result<(UnixListener, OwnedFd)> {
         let qh = self.qh();
-        let manager: WpSecurityContextManagerV1 = self.globals.bind(&qh, 1..=1, ())?;
+        let manager: WpSecurityContextManagerV1 = self.bind(1..=1, ())?;
         let listener = UnixListener::bind(listen_path)?;
         // The compositor watches the read end; closing our write end ends the context.
         let (close_read, close_keep) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
@@ -262,15 +351,40 @@ impl TestClient {
     }
 }
 
-impl Dispatch<WlRegistry, GlobalListContents> for State {
+impl Dispatch<WlRegistry, ()> for State {
     fn event(
-        _: &mut Self,
+        state: &mut Self,
         _: &WlRegistry,
-        _: wayland_client::protocol::wl_registry::Event,
-        _: &GlobalListContents,
+        event: wayland_client::protocol::wl_registry::Event,
+        _: &(),
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
+        if let wayland_client::protocol::wl_registry::Event::Global {
+            name,
+            interface,
+            version,
+        } = event
+        {
+            state.registry_globals.push(Global {
+                name,
+                interface,
+                version,
+            });
+        }
+    }
+}
+
+impl Dispatch<WlCallback, SyncDone> for State {
+    fn event(
+        _: &mut Self,
+        _: &WlCallback,
+        _: wayland_client::protocol::wl_callback::Event,
+        done: &SyncDone,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        done.store(true, Ordering::Release);
     }
 }
 
@@ -315,8 +429,18 @@ impl Dispatch<XdgToplevel, ()> for State {
         _: &QueueHandle<Self>,
     ) {
         match event {
-            xdg_toplevel::Event::Configure { width, height, .. } => {
-                state.configure_size = (width, height)
+            xdg_toplevel::Event::Configure {
+                width,
+                height,
+                states,
+            } => {
+                state.configure_size = (width, height);
+                let states = states
+                    .chunks_exact(4)
+                    .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                    .filter_map(|v| xdg_toplevel::State::try_from(v).ok())
+                    .collect();
+                state.toplevel_configure = Some(((width, height), states));
             }
             xdg_toplevel::Event::Close => state.closed = true,
             _ => {}

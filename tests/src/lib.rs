@@ -4,6 +4,10 @@
 //! screenshots, windows in IPC, files created by typed commands, presentation timing.
 
 pub mod client;
+pub mod shell_client;
+
+pub use wayland_client;
+pub use wayland_protocols;
 
 use std::{
     io::{BufRead, BufReader, Write},
