@@ -208,3 +208,26 @@ fn ipc_socket_is_private_and_survives_garbage() -> Result<()> {
     assert!(String::from_utf8_lossy(&version.stdout).contains("headless"));
     Ok(())
 }
+
+fn frames(comp: &Compositor) -> Result<serde_json::Value> {
+    Ok(comp.request(json!({"request": "outputs"}))?[0]["frames"].clone())
+}
+
+#[test]
+fn an_idle_desktop_renders_nothing_and_small_updates_repaint_only_their_damage() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let mut window = client.color_window("org.ghostnv.small", 64, 64, &[0xff00ff00, 0xff0000ff])?;
+    client.animate(&mut window, Duration::from_millis(300))?;
+    // The last frame after an animation step repaints only the 64x64 window.
+    let busy = frames(&comp)?;
+    assert_eq!(busy["last_damage_px"], 64 * 64, "{busy}");
+
+    // Nothing changes for a second: no frame is drawn, no timer wakes the compositor.
+    std::thread::sleep(Duration::from_millis(100));
+    let before = frames(&comp)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let after = frames(&comp)?;
+    assert_eq!(before, after, "an idle desktop rendered frames");
+    Ok(())
+}

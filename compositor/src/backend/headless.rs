@@ -69,6 +69,7 @@ struct VirtualOutput {
     timer: Option<RegistrationToken>,
     scheduled_ns: u64,
     rendered_once: bool,
+    stats: super::FrameStats,
 }
 
 /// Pixman renderer and the virtual outputs.
@@ -85,6 +86,14 @@ impl HeadlessBackend {
     /// The renderer, for screenshots.
     pub fn renderer(&mut self) -> &mut PixmanRenderer {
         &mut self.renderer
+    }
+
+    /// Frame counters of `output`.
+    pub fn stats(&self, output: &Output) -> Option<super::FrameStats> {
+        self.outputs
+            .iter()
+            .find(|o| &o.output == output)
+            .map(|o| o.stats)
     }
 
     fn find(&mut self, output: &Output) -> Option<&mut VirtualOutput> {
@@ -202,6 +211,7 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
             timer: None,
             scheduled_ns: 0,
             rendered_once: false,
+            stats: super::FrameStats::default(),
         });
     }
     state.backend = Backend::Headless(Box::new(HeadlessBackend { renderer, outputs }));
@@ -263,11 +273,20 @@ fn render(state: &mut Ghost, output: &Output) {
                 &elements,
                 CLEAR_COLOR,
             )
-            .map(|r| (r.damage.is_some(), r.states))
+            .map(|r| {
+                (
+                    r.damage.map(|d| {
+                        d.iter()
+                            .map(|r| r.size.w as u64 * r.size.h as u64)
+                            .sum::<u64>()
+                    }),
+                    r.states,
+                )
+            })
             .map_err(|e| anyhow::anyhow!("{e:?}")),
         Err(e) => Err(anyhow::anyhow!("{e:?}")),
     };
-    let (damaged, states) = match result {
+    let (damage, states) = match result {
         Ok(r) => r,
         Err(err) => {
             warn!(%err, output = output.name(), "rendering failed");
@@ -275,6 +294,8 @@ fn render(state: &mut Ghost, output: &Output) {
         }
     };
     v.rendered_once = true;
+    v.stats.record(damage);
+    let damaged = damage.is_some();
     v.clock.presented(vblank);
     let refresh = Duration::from_nanos(v.clock.cycle().period_ns());
     let seq = v.clock.cycle().sequence_of(vblank);

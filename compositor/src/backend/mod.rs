@@ -44,7 +44,40 @@ impl OutputModes {
     }
 }
 
+/// What an output's frames cost: how many were repainted and how much of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    /// Frames that repainted something and were presented.
+    pub presented: u64,
+    /// Wake-ups that found nothing to repaint (frame callbacks only).
+    pub empty: u64,
+    /// Pixels repainted by the last presented frame.
+    pub last_damage_px: u64,
+}
+
+impl FrameStats {
+    /// Counts one frame with `damage_px` repainted pixels (None: nothing changed).
+    pub fn record(&mut self, damage_px: Option<u64>) {
+        match damage_px {
+            Some(px) => {
+                self.presented += 1;
+                self.last_damage_px = px;
+            }
+            None => self.empty += 1,
+        }
+    }
+}
+
 impl Backend {
+    /// Frame counters of `output`, where the backend keeps them.
+    pub fn frame_stats(&self, output: &Output) -> Option<FrameStats> {
+        match self {
+            Backend::Headless(h) => h.stats(output),
+            Backend::Winit(w) => w.stats(output),
+            Backend::Starting => None,
+        }
+    }
+
     /// Short name for logs and `ghostcomp msg version`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -33,6 +33,7 @@ pub struct WinitBackend {
     output: Output,
     tracker: OutputDamageTracker,
     sequence: u64,
+    stats: super::FrameStats,
 }
 
 impl WinitBackend {
@@ -58,6 +59,11 @@ impl WinitBackend {
                 window.set_cursor_visible(false);
             }
         }
+    }
+
+    /// Frame counters of the nested output.
+    pub fn stats(&self, output: &Output) -> Option<super::FrameStats> {
+        (output == &self.output).then_some(self.stats)
     }
 
     /// Renders the output offscreen and reads it back.
@@ -117,6 +123,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         output: output.clone(),
         tracker,
         sequence: 0,
+        stats: super::FrameStats::default(),
     }));
 
     state
@@ -168,6 +175,11 @@ fn render(state: &mut Ghost) {
         }
     };
     let mut presented = None;
+    backend.stats.record(
+        damage
+            .as_ref()
+            .map(|d| d.iter().map(|r| r.size.w as u64 * r.size.h as u64).sum()),
+    );
     if let Some(damage) = damage {
         if let Err(err) = backend.graphics.submit(Some(&damage)) {
             warn!(%err, "presenting the nested output failed");

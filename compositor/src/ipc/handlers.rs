@@ -73,6 +73,7 @@ impl Ghost {
                     .map(|m| m.list().iter().map(mode_json).collect::<Vec<_>>())
                     .unwrap_or_default();
                 let props = o.physical_properties();
+                let stats = self.backend.frame_stats(o).unwrap_or_default();
                 json!({
                     "name": o.name(),
                     "make": props.make,
@@ -83,6 +84,11 @@ impl Ghost {
                     "scale": o.current_scale().fractional_scale(),
                     "transform": format!("{:?}", o.current_transform()),
                     "logical": {"x": geo.loc.x, "y": geo.loc.y, "width": geo.size.w, "height": geo.size.h},
+                    "frames": {
+                        "presented": stats.presented,
+                        "empty": stats.empty,
+                        "last_damage_px": stats.last_damage_px,
+                    },
                 })
             })
             .collect();
