@@ -282,3 +282,31 @@ fn new_windows_open_on_the_output_under_the_pointer() {
         vec!["HEADLESS-2"]
     );
 }
+
+#[test]
+fn windows_of_the_same_size_cascade_instead_of_hiding_each_other() {
+    let f = Fixture::new();
+    let mut c = f.client();
+    let mut windows = Vec::new();
+    for i in 0..10 {
+        windows.push(
+            c.color_window(&format!("w{i}"), 256, 256, &[0xff102030])
+                .unwrap(),
+        );
+    }
+    let locations: Vec<_> = (0..10)
+        .map(|i| geometry_of(&f, &format!("w{i}")).loc)
+        .collect();
+    for (i, a) in locations.iter().enumerate() {
+        for b in &locations[i + 1..] {
+            assert_ne!(a, b, "two windows at the same place: {locations:?}");
+        }
+        let g = Rectangle::new(*a, (256, 256).into());
+        assert!(
+            Rectangle::<i32, smithay::utils::Logical>::from_size((1920, 1080).into())
+                .contains_rect(g)
+        );
+    }
+    assert_eq!(locations[0], Point::from((832, 412)));
+    assert_eq!(locations[1], Point::from((864, 444)));
+}

@@ -87,6 +87,28 @@ pub fn title_and_app_id(surface: &WlSurface) -> (String, String) {
     })
 }
 
+/// The `step`-th cascade position from `centre`: 32 px down-right per step, wrapping to
+/// the output's top-left area when the window would leave the output.
+fn cascade_position(
+    centre: Point<i32, Logical>,
+    step: i32,
+    output: Rectangle<i32, Logical>,
+    size: smithay::utils::Size<i32, Logical>,
+) -> Point<i32, Logical> {
+    const CASCADE: i32 = 32;
+    let room_x = ((output.loc.x + output.size.w - size.w) - centre.x).max(0) / CASCADE;
+    let room_y = ((output.loc.y + output.size.h - size.h) - centre.y).max(0) / CASCADE;
+    let room = room_x.min(room_y).max(1);
+    let lap = step / (room + 1);
+    let along = step % (room + 1);
+    let origin = if lap == 0 {
+        centre
+    } else {
+        output.loc + Point::from((CASCADE * lap, CASCADE * lap))
+    };
+    origin + Point::from((CASCADE * along, CASCADE * along))
+}
+
 fn toplevel_surface(window: &Window) -> Option<WlSurface> {
     window.toplevel().map(|t| t.wl_surface().clone())
 }
@@ -206,7 +228,9 @@ impl Ghost {
         }
     }
 
-    /// Centres a new window on the active output, below its title bar when decorated.
+    /// Centres a new window on the active output, below its title bar when decorated;
+    /// when another window already sits there, cascades down-right so none is hidden
+    /// exactly behind another.
     fn place_new_window(&mut self, window: &Window) {
         let Some(output_geo) = self
             .active_output()
@@ -220,9 +244,24 @@ impl Ghost {
         } else {
             0
         };
-        let x = output_geo.loc.x + ((output_geo.size.w - size.w) / 2).max(0);
-        let y = output_geo.loc.y + ((output_geo.size.h - size.h - bar) / 2).max(0) + bar;
-        self.space.map_element(window.clone(), (x, y), false);
+        let centre = Point::from((
+            output_geo.loc.x + ((output_geo.size.w - size.w) / 2).max(0),
+            output_geo.loc.y + ((output_geo.size.h - size.h - bar) / 2).max(0) + bar,
+        ));
+        let taken: Vec<Point<i32, Logical>> = self
+            .space
+            .elements()
+            .filter(|w| *w != window)
+            .filter_map(|w| self.space.element_location(w))
+            .collect();
+        let mut loc = centre;
+        for step in 1..=64 {
+            if !taken.contains(&loc) {
+                break;
+            }
+            loc = cascade_position(centre, step, output_geo, size);
+        }
+        self.space.map_element(window.clone(), loc, false);
     }
 
     fn layer_commit(&mut self, surface: &WlSurface) {
