@@ -79,6 +79,8 @@ pub struct State {
     pub layer_configure: Option<(u32, u32, u32)>,
     /// The latest popup configure (x, y, width, height) relative to its parent.
     pub popup_configure: Option<(i32, i32, i32, i32)>,
+    /// The preferred fractional scale in 120ths, once sent.
+    pub preferred_scale_120: Option<u32>,
     /// Serial of the latest xdg_surface configure of a popup, to ack.
     pub popup_serial: Option<u32>,
 }

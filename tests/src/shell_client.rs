@@ -13,6 +13,10 @@ use wayland_client::{
     },
     Connection, Dispatch, QueueHandle,
 };
+use wayland_protocols::wp::fractional_scale::v1::client::{
+    wp_fractional_scale_manager_v1::WpFractionalScaleManagerV1,
+    wp_fractional_scale_v1::{self, WpFractionalScaleV1},
+};
 use wayland_protocols::xdg::{
     decoration::zv1::client::{
         zxdg_decoration_manager_v1::ZxdgDecorationManagerV1,
@@ -93,6 +97,13 @@ impl TestClient {
             .ok_or_else(|| anyhow::anyhow!("no decoration configure"))
     }
 
+    /// Subscribes `window` to fractional-scale-v1; the preferred scale (in 120ths)
+    /// arrives in `state.preferred_scale_120`.
+    pub fn watch_fractional_scale(&mut self, window: &ColorWindow) -> Result<WpFractionalScaleV1> {
+        let manager: WpFractionalScaleManagerV1 = self.bind(1..=1, ())?;
+        Ok(manager.get_fractional_scale(&window.surface, &self.qh(), ()))
+    }
+
     /// Maps a layer surface anchored to the top edge, `height` tall, reserving
     /// `exclusive` pixels.
     pub fn top_panel(&mut self, height: u32, exclusive: i32) -> Result<Layer> {
@@ -160,6 +171,21 @@ impl TestClient {
         surface.commit();
         self.roundtrip()?;
         Ok(Popup { surface, popup })
+    }
+}
+
+impl Dispatch<WpFractionalScaleV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WpFractionalScaleV1,
+        event: wp_fractional_scale_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wp_fractional_scale_v1::Event::PreferredScale { scale } = event {
+            state.preferred_scale_120 = Some(scale);
+        }
     }
 }
 
@@ -240,5 +266,6 @@ impl Dispatch<XdgSurface, PopupSurface> for State {
 }
 
 delegate_noop!(State: ignore ZxdgDecorationManagerV1);
+delegate_noop!(State: ignore WpFractionalScaleManagerV1);
 delegate_noop!(State: ignore ZwlrLayerShellV1);
 delegate_noop!(State: ignore XdgPositioner);

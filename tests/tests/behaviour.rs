@@ -231,3 +231,45 @@ fn an_idle_desktop_renders_nothing_and_small_updates_repaint_only_their_damage()
     assert_eq!(before, after, "an idle desktop rendered frames");
     Ok(())
 }
+
+#[test]
+fn clients_learn_the_fractional_scale_of_their_output() -> Result<()> {
+    let comp = Compositor::start(&["--output", "1920x1080@60,scale=1.5"])?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let mut window =
+        client.color_window("org.ghostnv.scaled", 120, 90, &[0xff00ff00, 0xff0000ff])?;
+    let _scale = client.watch_fractional_scale(&window)?;
+    client.animate(&mut window, Duration::from_millis(200))?;
+    assert_eq!(client.state.preferred_scale_120, Some(180));
+    // The output's logical size is its mode divided by the scale.
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(outputs[0]["logical"]["width"], 1280);
+    assert_eq!(outputs[0]["scale"], 1.5);
+    Ok(())
+}
+
+#[test]
+fn programs_started_by_ghostcomp_find_its_ipc_socket() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("ghost-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let out = dir.join("env.txt");
+    let script = format!(
+        "echo \"$GHOSTCOMP_SOCKET $WAYLAND_DISPLAY\" > {}",
+        out.display()
+    );
+    let comp = Compositor::start(&["-c", "sh", "-c", &script])?;
+    let text = wait_for(Duration::from_secs(5), "the child's environment", || {
+        std::fs::read_to_string(&out)
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+    })?;
+    let expected_socket = comp
+        .runtime_dir()
+        .join(format!("ghostcomp.{}.sock", comp.socket()));
+    assert_eq!(
+        text.trim(),
+        format!("{} {}", expected_socket.display(), comp.socket())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -3,6 +3,7 @@
 //! or resize, title-bar buttons) taken first.
 
 mod bindings;
+mod touch;
 mod typing;
 
 pub use typing::KeyboardTyping;
@@ -102,6 +103,11 @@ impl Ghost {
                     pointer.frame(self);
                 }
             }
+            InputEvent::TouchDown { event } => self.touch_down::<I>(event),
+            InputEvent::TouchMotion { event } => self.touch_motion::<I>(event),
+            InputEvent::TouchUp { event } => self.touch_up::<I>(event),
+            InputEvent::TouchFrame { .. } => self.touch_frame(),
+            InputEvent::TouchCancel { .. } => self.touch_cancel(),
             _ => {}
         }
     }

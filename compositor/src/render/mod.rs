@@ -33,7 +33,12 @@ use smithay::{
         wayland_server::{protocol::wl_surface::WlSurface, Resource},
     },
     utils::{Logical, Physical, Point, Rectangle, Scale, Transform},
-    wayland::{compositor::with_states, presentation::Refresh, shell::wlr_layer::Layer},
+    wayland::{
+        compositor::{send_surface_state, with_states},
+        fractional_scale::with_fractional_scale,
+        presentation::Refresh,
+        shell::wlr_layer::Layer,
+    },
 };
 
 use crate::{shell::decorations, state::Ghost};
@@ -228,14 +233,22 @@ impl Ghost {
         states: &RenderElementStates,
         presented: Option<(Duration, Duration, u64)>,
     ) {
+        let scale = output.current_scale();
+        let transform = output.current_transform();
         let update = |surface: &WlSurface, data: &smithay::wayland::compositor::SurfaceData| {
-            update_surface_primary_scanout_output(
+            let primary = update_surface_primary_scanout_output(
                 surface,
                 output,
                 data,
                 states,
                 default_primary_scanout_output_compare,
             );
+            // Surfaces mainly shown on this output learn its scale and transform
+            // (fractional-scale-v1 and wl_surface.preferred_buffer_scale/transform).
+            if primary.as_ref() == Some(output) {
+                with_fractional_scale(data, |fs| fs.set_preferred_scale(scale.fractional_scale()));
+                send_surface_state(surface, data, scale.integer_scale(), transform);
+            }
         };
         for window in self.space.elements() {
             window.with_surfaces(update);
