@@ -82,6 +82,8 @@ pub enum MsgCommand {
         /// Where to write the PNG.
         file: PathBuf,
     },
+    /// Re-read the configuration file and print its problems, if any.
+    Reload,
     /// Stop the compositor.
     Quit,
     /// Synthetic input (headless only): key COMBO | type TEXT | pointer-move X Y | click [BUTTON].

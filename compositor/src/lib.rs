@@ -11,6 +11,8 @@ pub mod input;
 pub mod ipc;
 pub mod protocols;
 pub mod render;
+pub mod screenshot;
+pub mod settings;
 pub mod shell;
 pub mod state;
 

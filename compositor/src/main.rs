@@ -44,29 +44,12 @@ fn init_logging() {
         .init();
 }
 
-/// The configuration file ghostcomp reads when none is given.
-fn default_config_path() -> Option<PathBuf> {
-    let user = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .map(|d| d.join("ghostcomp/config.toml"));
-    user.into_iter()
-        .chain(std::iter::once(PathBuf::from("/etc/ghostcomp/config.toml")))
-        .find(|p| p.exists())
-}
-
-fn load_config(path: Option<PathBuf>) -> anyhow::Result<ghost_config::Config> {
-    match path.or_else(default_config_path) {
-        Some(path) => {
-            info!(path = %path.display(), "loading configuration");
-            Ok(ghost_config::Config::load(&path)?)
-        }
-        None => Ok(ghost_config::Config::default()),
-    }
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = load_config(cli.config.clone())?;
+    let source = ghost_compositor::settings::ConfigSource::new(cli.config.clone());
+    if let Some(path) = &source.path {
+        info!(path = %path.display(), "loading configuration");
+    }
+    let config = source.load()?;
     let mut event_loop: EventLoop<Ghost> =
         EventLoop::try_new().context("cannot create the event loop")?;
     let display: Display<Ghost> = Display::new().context("cannot create the Wayland display")?;
@@ -76,6 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         event_loop.get_signal(),
         config,
     )?;
+    state.config_source = source;
     state.listen(cli.socket.as_deref())?;
 
     let in_desktop =
@@ -105,6 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::warn!("XDG_RUNTIME_DIR is not set: no IPC socket");
     }
     state.output_management_changed();
+    state.watch_config();
 
     for argv in state.config.autostart.clone() {
         state.spawn(&argv);
@@ -159,6 +144,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
                 path,
             }
         }
+        MsgCommand::Reload => Request::Reload,
         MsgCommand::Quit => Request::Quit,
         MsgCommand::Input { input } => Request::Input(match input {
             InputCommand::Key { combo } => InputRequest::Key { combo },
@@ -197,7 +183,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
 }
 
 fn validate(file: Option<PathBuf>) -> ExitCode {
-    let Some(path) = file.or_else(default_config_path) else {
+    let Some(path) = file.or_else(ghost_config::Config::default_path) else {
         println!("ok (no configuration file; built-in defaults)");
         return ExitCode::SUCCESS;
     };

@@ -105,6 +105,10 @@ pub struct Ghost {
     pub typing: KeyboardTyping,
     /// Settings from the configuration file.
     pub config: ghost_config::Config,
+    /// Where the settings came from, for reloads.
+    pub config_source: crate::settings::ConfigSource,
+    /// The notification on screen, if any.
+    pub notification: Option<crate::render::notification::Notification>,
 
     /// The display backend (headless or nested).
     pub backend: Backend,
@@ -193,6 +197,7 @@ impl Ghost {
         let xkb = XkbConfig {
             layout: &input.xkb_layout,
             variant: &input.xkb_variant,
+            model: &input.xkb_model,
             options: input.xkb_options.clone(),
             ..XkbConfig::default()
         };
@@ -217,6 +222,8 @@ impl Ghost {
             cursor_status: CursorImageStatus::default_named(),
             typing,
             config,
+            config_source: crate::settings::ConfigSource::default(),
+            notification: None,
             backend: Backend::Starting,
             compositor_state,
             xdg_shell_state,

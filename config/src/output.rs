@@ -1,23 +1,175 @@
 //! Output settings and the `WxH[@Hz]` mode syntax shared by the file and the command line.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::str::FromStr;
 
-/// Settings for one output, matched by connector name.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// Settings for one output. It matches by connector `name`, or by `make`, `model` and
+/// `serial` (each given one must equal the monitor's), so settings follow a monitor
+/// from port to port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// Connector name, e.g. "DP-1" or "HEADLESS-1".
-    pub name: String,
-    /// The mode to use; the preferred mode when absent.
-    #[serde(default)]
-    pub mode: Option<ModeSpec>,
-    /// Fractional scale (1.0, 1.25, 2.0 …).
-    #[serde(default)]
-    pub scale: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Monitor make (EDID manufacturer), e.g. "Samsung Electric Company".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    /// Monitor model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Monitor serial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// Whether to light the output up.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The mode; the preferred mode when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ModeSetting>,
     /// Top-left corner in the global layout, in logical pixels.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<(i32, i32)>,
+    /// Fractional scale (1.0, 1.25, 2.0 …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// Rotation and flip.
+    #[serde(default)]
+    pub transform: Transform,
+    /// Variable refresh rate policy.
+    #[serde(default)]
+    pub vrr: VrrPolicy,
+    /// HDR signalling.
+    #[serde(default)]
+    pub hdr: Toggle,
+    /// Luminance of SDR white on an HDR output, in cd/m².
+    #[serde(default = "sdr_white")]
+    pub sdr_brightness: f64,
+    /// Largest bits per colour channel to drive the link with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bpc: Option<u8>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn sdr_white() -> f64 {
+    203.0
+}
+
+impl OutputConfig {
+    /// Whether this section applies to the output with these identifiers.
+    pub fn matches(&self, connector: &str, make: &str, model: &str, serial: &str) -> bool {
+        let by_name = self.name.as_deref() == Some(connector);
+        let ids = [
+            (&self.make, make),
+            (&self.model, model),
+            (&self.serial, serial),
+        ];
+        let any_id = ids.iter().any(|(want, _)| want.is_some());
+        let by_ids = any_id
+            && ids
+                .iter()
+                .all(|(want, have)| want.as_deref().is_none_or(|w| w == *have));
+        by_name || by_ids
+    }
+}
+
+/// Output rotation and flip, as wl_output names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transform {
+    /// No rotation.
+    #[default]
+    #[serde(rename = "normal")]
+    Normal,
+    /// 90° counter-clockwise.
+    #[serde(rename = "90")]
+    Rotate90,
+    /// 180°.
+    #[serde(rename = "180")]
+    Rotate180,
+    /// 270° counter-clockwise.
+    #[serde(rename = "270")]
+    Rotate270,
+    /// Mirrored.
+    #[serde(rename = "flipped")]
+    Flipped,
+    /// Mirrored, then 90°.
+    #[serde(rename = "flipped-90")]
+    Flipped90,
+    /// Mirrored, then 180°.
+    #[serde(rename = "flipped-180")]
+    Flipped180,
+    /// Mirrored, then 270°.
+    #[serde(rename = "flipped-270")]
+    Flipped270,
+}
+
+/// When variable refresh is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VrrPolicy {
+    /// Never.
+    #[default]
+    Off,
+    /// Always (where the monitor supports it).
+    On,
+    /// While a fullscreen window is shown.
+    Fullscreen,
+    /// While a window says it shows a game or video (wp_content_type_v1).
+    ContentType,
+}
+
+/// A plain on/off switch written as a word.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Toggle {
+    /// Off.
+    #[default]
+    Off,
+    /// On.
+    On,
+}
+
+/// Which mode an output gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeSetting {
+    /// The monitor's preferred (native) mode.
+    Preferred,
+    /// The highest refresh rate at the largest size.
+    HighestRefresh,
+    /// A size and maybe a refresh rate.
+    Exact(ModeSpec),
+}
+
+impl FromStr for ModeSetting {
+    type Err = OutputSpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "preferred" => Ok(ModeSetting::Preferred),
+            "highest-refresh" => Ok(ModeSetting::HighestRefresh),
+            _ => s.parse().map(ModeSetting::Exact),
+        }
+    }
+}
+
+impl Serialize for ModeSetting {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ModeSetting::Preferred => s.serialize_str("preferred"),
+            ModeSetting::HighestRefresh => s.serialize_str("highest-refresh"),
+            ModeSetting::Exact(m) => s.serialize_str(&m.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ModeSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A mode as a person writes it: `1920x1080` or `1920x1080@59.94`.
@@ -33,7 +185,7 @@ pub struct ModeSpec {
 
 /// Why a mode string was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid mode {input:?}: {reason} (expected WIDTHxHEIGHT or WIDTHxHEIGHT@HZ, e.g. 1920x1080@60)")]
+#[error("invalid mode {input:?}: {reason} (expected \"preferred\", \"highest-refresh\", WIDTHxHEIGHT or WIDTHxHEIGHT@HZ, e.g. 1920x1080@60)")]
 pub struct OutputSpecError {
     input: String,
     reason: &'static str,
@@ -75,10 +227,17 @@ impl FromStr for ModeSpec {
     }
 }
 
-impl<'de> Deserialize<'de> for ModeSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+impl std::fmt::Display for ModeSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)?;
+        if let Some(mhz) = self.refresh_mhz {
+            if mhz % 1000 == 0 {
+                write!(f, "@{}", mhz / 1000)?;
+            } else {
+                write!(f, "@{}", mhz as f64 / 1000.0)?;
+            }
+        }
+        Ok(())
     }
 }
 

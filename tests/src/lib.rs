@@ -120,6 +120,15 @@ pub fn read_png(path: &Path) -> Result<Image> {
 impl Compositor {
     /// Starts ghostcomp headless with extra arguments and waits until IPC answers.
     pub fn start(args: &[&str]) -> Result<Self> {
+        Self::start_inner(args, None)
+    }
+
+    /// Like [`Compositor::start`] with `XDG_CONFIG_HOME` set to `config_home`.
+    pub fn start_with_config_home(args: &[&str], config_home: &Path) -> Result<Self> {
+        Self::start_inner(args, Some(config_home))
+    }
+
+    fn start_inner(args: &[&str], config_home: Option<&Path>) -> Result<Self> {
         let bin = ghostcomp_bin();
         if !bin.exists() {
             bail!(
@@ -142,7 +151,12 @@ impl Compositor {
             .args(["--backend", "headless", "--socket", &socket])
             .args(args)
             .env("XDG_RUNTIME_DIR", &runtime_dir)
-            .env("XDG_CONFIG_HOME", runtime_dir.join("config"))
+            .env(
+                "XDG_CONFIG_HOME",
+                config_home
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| runtime_dir.join("config")),
+            )
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("DISPLAY")
             .env(

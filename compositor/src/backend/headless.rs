@@ -140,20 +140,7 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
     let mut x = 0;
     for (i, spec) in specs.iter().enumerate() {
         let name = format!("HEADLESS-{}", i + 1);
-        let config = state.config.output_named(&name).cloned();
-        let mut spec = *spec;
-        if let Some(c) = &config {
-            if let Some(m) = c.mode {
-                spec.width = m.width;
-                spec.height = m.height;
-                if let Some(r) = m.refresh_mhz {
-                    spec.refresh_mhz = r;
-                }
-            }
-            if let Some(s) = c.scale {
-                spec.scale = s;
-            }
-        }
+        let spec = *spec;
         let output = Output::new(
             name.clone(),
             PhysicalProperties {
@@ -181,7 +168,7 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
             output.add_mode(*m);
         }
         output.set_preferred(mode);
-        let position = config.as_ref().and_then(|c| c.position).unwrap_or((x, 0));
+        let position = (x, 0);
         output.change_current_state(
             Some(mode),
             Some(Transform::Normal),
@@ -215,6 +202,10 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
         });
     }
     state.backend = Backend::Headless(Box::new(HeadlessBackend { renderer, outputs }));
+    // `[[output]]` sections may change modes, scales, positions, or switch outputs off.
+    for output in state.outputs() {
+        state.apply_output_settings(&output);
+    }
     for output in state.outputs() {
         schedule(state, &output);
     }
@@ -252,7 +243,12 @@ pub fn schedule(state: &mut Ghost, output: &Output) {
 
 /// Draws one frame of `output` at its scheduled vblank and tells clients.
 fn render(state: &mut Ghost, output: &Output) {
-    let scene = Scene::new(&state.space, &state.cursor_status, &state.seat);
+    let scene = Scene::new(
+        &state.space,
+        &state.cursor_status,
+        &state.seat,
+        state.notification.as_ref(),
+    );
     let Backend::Headless(backend) = &mut state.backend else {
         return;
     };

@@ -174,7 +174,12 @@ impl Ghost {
 
     /// Renders `output` without the cursor and reads it back.
     pub fn screenshot(&mut self, output: &Output) -> anyhow::Result<ghost_capture::Frame> {
-        let scene = Scene::new(&self.space, &self.cursor_status, &self.seat);
+        let scene = Scene::new(
+            &self.space,
+            &self.cursor_status,
+            &self.seat,
+            self.notification.as_ref(),
+        );
         match &mut self.backend {
             Backend::Headless(h) => crate::render::capture_output(&scene, h.renderer(), output),
             Backend::Winit(w) => w.capture(&scene, output),

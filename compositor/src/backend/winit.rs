@@ -146,11 +146,19 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
             WinitEvent::Focus(_) => {}
         })
         .map_err(|e| anyhow::anyhow!("cannot watch the host window: {e}"))?;
+    for output in state.outputs() {
+        state.apply_output_settings(&output);
+    }
     Ok(())
 }
 
 fn render(state: &mut Ghost) {
-    let scene = Scene::new(&state.space, &state.cursor_status, &state.seat);
+    let scene = Scene::new(
+        &state.space,
+        &state.cursor_status,
+        &state.seat,
+        state.notification.as_ref(),
+    );
     let Backend::Winit(backend) = &mut state.backend else {
         return;
     };

@@ -1,95 +1,73 @@
-//! The compositor's own key bindings and what they do.
+//! The compositor's key bindings (the config's `[bindings]`) and what their actions do.
 
 use std::process::Command;
 
-use smithay::input::keyboard::{keysyms, Keysym, ModifiersState};
+use ghost_config::{Action, Modifiers, ScreenshotTarget};
+use smithay::input::keyboard::{keysyms, xkb, Keysym, ModifiersState};
 use tracing::{info, warn};
 
 use crate::state::Ghost;
 
-/// Something the user asked the compositor (not a client) to do.
+/// What a key press asks of the compositor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Start a program.
-    Spawn(Vec<String>),
-    /// Ask the focused window to close.
-    CloseFocused,
-    /// Focus the next window (Alt+Tab).
-    FocusNext,
-    /// Focus the previous window.
-    FocusPrevious,
-    /// Toggle fullscreen on the focused window.
-    ToggleFullscreen,
-    /// Toggle maximized on the focused window.
-    ToggleMaximized,
-    /// Minimize the focused window.
-    Minimize,
-    /// Leave the compositor. Ctrl+Alt+Backspace works even when a client inhibits shortcuts.
-    Quit {
-        /// Comes from the escape binding that no client can inhibit.
-        escape: bool,
-    },
+pub enum Bound {
+    /// A configured binding.
+    Action(Action),
+    /// Ctrl+Alt+BackSpace: quit, even while a client inhibits shortcuts and whatever
+    /// the configuration binds.
+    Escape,
 }
 
-impl Action {
-    /// Whether the action must work even while a client inhibits shortcuts.
+impl Bound {
+    /// Whether it must work even while a client inhibits shortcuts.
     pub fn is_escape(&self) -> bool {
-        matches!(self, Action::Quit { escape: true })
+        matches!(self, Bound::Escape)
     }
 }
 
-fn terminal() -> Vec<String> {
-    let term = std::env::var("TERMINAL").unwrap_or_else(|_| "foot".into());
-    vec![term]
-}
-
-/// The default bindings (a `[bindings]` config section replaces them in a later change).
+/// The binding for this key press: the unmodified symbols are tried first (so Shift+Tab
+/// is "Shift+Tab", not "Shift+ISO_Left_Tab"), then the modified one.
 pub fn action_for(
-    _config: &ghost_config::Config,
+    config: &ghost_config::Config,
     mods: &ModifiersState,
-    sym: Keysym,
+    modified: Keysym,
     raw: &[Keysym],
-) -> Option<Action> {
-    let has = |k: u32| raw.iter().any(|s| s.raw() == k) || sym.raw() == k;
+) -> Option<Bound> {
+    let has = |k: u32| raw.iter().any(|s| s.raw() == k) || modified.raw() == k;
     if mods.ctrl && mods.alt && has(keysyms::KEY_BackSpace) {
-        return Some(Action::Quit { escape: true });
+        return Some(Bound::Escape);
     }
-    if mods.alt && !mods.logo && has(keysyms::KEY_Tab) {
-        return Some(if mods.shift {
-            Action::FocusPrevious
-        } else {
-            Action::FocusNext
-        });
-    }
-    if !mods.logo {
-        return None;
-    }
-    let action = if has(keysyms::KEY_Return) {
-        Action::Spawn(terminal())
-    } else if has(keysyms::KEY_q) || has(keysyms::KEY_Q) {
-        Action::CloseFocused
-    } else if has(keysyms::KEY_Tab) || has(keysyms::KEY_ISO_Left_Tab) {
-        if mods.shift {
-            Action::FocusPrevious
-        } else {
-            Action::FocusNext
-        }
-    } else if has(keysyms::KEY_f) || has(keysyms::KEY_F) {
-        Action::ToggleFullscreen
-    } else if has(keysyms::KEY_m) || has(keysyms::KEY_M) {
-        Action::ToggleMaximized
-    } else if has(keysyms::KEY_n) || has(keysyms::KEY_N) {
-        Action::Minimize
-    } else if mods.shift && (has(keysyms::KEY_e) || has(keysyms::KEY_E)) {
-        Action::Quit { escape: false }
-    } else {
-        return None;
+    let held = Modifiers {
+        logo: mods.logo,
+        ctrl: mods.ctrl,
+        alt: mods.alt,
+        shift: mods.shift,
     };
-    Some(action)
+    raw.iter()
+        .chain(std::iter::once(&modified))
+        .filter(|s| s.raw() != 0)
+        .find_map(|sym| {
+            config
+                .bindings
+                .action_for(held, &xkb::keysym_get_name(*sym))
+        })
+        .cloned()
+        .map(Bound::Action)
 }
 
 impl Ghost {
-    /// Carries out a binding's action.
+    /// Carries out a binding.
+    pub fn run_bound(&mut self, bound: Bound) {
+        match bound {
+            Bound::Escape => {
+                info!("Ctrl+Alt+BackSpace: quitting");
+                self.loop_signal.stop();
+            }
+            Bound::Action(action) => self.run_action(action),
+        }
+    }
+
+    /// Carries out an action from a binding.
     pub fn run_action(&mut self, action: Action) {
         use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
         let focused = self.focused_window();
@@ -99,22 +77,38 @@ impl Ghost {
                 .and_then(|w| w.toplevel())
                 .is_some_and(|t| t.current_state().states.contains(state))
         };
+        let seat = self.seat.clone();
         match action {
             Action::Spawn(argv) => self.spawn(&argv),
-            Action::CloseFocused => {
+            Action::Close => {
                 if let Some(w) = &focused {
                     self.close_window(w);
                 }
             }
             Action::FocusNext => self.cycle_focus(true),
             Action::FocusPrevious => self.cycle_focus(false),
-            Action::ToggleFullscreen => {
+            Action::Move => {
+                if let Some(w) = &focused {
+                    self.start_move_grab(&seat, w, None);
+                }
+            }
+            Action::Resize => {
+                if let Some(w) = &focused {
+                    let edges = crate::shell::grabs::ResizeEdges {
+                        bottom: true,
+                        right: true,
+                        ..Default::default()
+                    };
+                    self.start_resize_grab(&seat, w, edges, None);
+                }
+            }
+            Action::Fullscreen => {
                 let on = !has_state(State::Fullscreen);
                 if let Some(w) = &focused {
                     self.set_fullscreen(w, on, None);
                 }
             }
-            Action::ToggleMaximized => {
+            Action::Maximize => {
                 let on = !has_state(State::Maximized);
                 if let Some(w) = &focused {
                     self.set_maximized(w, on);
@@ -125,10 +119,54 @@ impl Ghost {
                     self.minimize(w);
                 }
             }
-            Action::Quit { .. } => {
+            Action::Screenshot(target) => self.screenshot_binding(target),
+            Action::ReloadConfig => {
+                let _ = self.reload_config();
+            }
+            Action::Quit => {
                 info!("quit requested");
                 self.loop_signal.stop();
             }
+            Action::FocusWorkspace(_)
+            | Action::MoveToWorkspace(_)
+            | Action::RecordToggle
+            | Action::SaveReplay
+            | Action::Lock => {
+                warn!(
+                    ?action,
+                    "this action is not available in this version of ghostcomp"
+                );
+            }
+        }
+    }
+
+    fn screenshot_binding(&mut self, target: ScreenshotTarget) {
+        let Some(output) = self.active_output() else {
+            return;
+        };
+        let region = match target {
+            ScreenshotTarget::Output => None,
+            ScreenshotTarget::Window => {
+                let Some(window) = self.focused_window() else {
+                    return;
+                };
+                self.space.element_geometry(&window)
+            }
+            ScreenshotTarget::Region => {
+                warn!("region screenshots need the capture picker, which this version lacks");
+                return;
+            }
+        };
+        let path = crate::screenshot::default_screenshot_path();
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let result = self.save_screenshot(&output, region, path, |result| match result {
+            Ok(saved) => info!(path = %saved.path.display(), "screenshot saved"),
+            Err(err) => warn!(%err, "screenshot failed"),
+        });
+        if let Err(err) = result {
+            warn!(%err, "screenshot failed");
         }
     }
 

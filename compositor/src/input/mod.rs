@@ -195,6 +195,11 @@ impl Ghost {
         let serial = SERIAL_COUNTER.next_serial();
         if state == ButtonState::Pressed && !pointer.is_grabbed() {
             let pos = pointer.current_location();
+            if self.notification_hit(pos) {
+                // The click dismisses the notification and goes to nobody else.
+                self.set_notification(None);
+                return;
+            }
             let hit = self.space.elements().rev().find_map(|w| {
                 let loc = self.space.element_location(w)?;
                 decorations::hit_test(w, loc, pos).map(|hit| (w.clone(), hit))
@@ -320,8 +325,8 @@ impl Ghost {
                 }
             },
         );
-        if let Some(action) = action {
-            self.run_action(action);
+        if let Some(bound) = action {
+            self.run_bound(bound);
         }
     }
 }

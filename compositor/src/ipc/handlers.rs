@@ -28,6 +28,9 @@ impl Ghost {
                 "version": env!("CARGO_PKG_VERSION"),
                 "backend": self.backend.name(),
                 "wayland_socket": self.socket_name.to_string_lossy(),
+                "config": self.config_source.path,
+                "config_generation": self.config_source.generation,
+                "config_error": self.config_source.last_error,
             })),
             Request::Outputs => Reply::ok(self.outputs_json()),
             Request::Windows => Reply::ok(self.windows_json()),
@@ -52,6 +55,12 @@ impl Ghost {
             } => {
                 return self.screenshot_request(output, region, path, stream);
             }
+            Request::Reload => match self.reload_config() {
+                Ok(()) => Reply::ok(json!({"generation": self.config_source.generation})),
+                Err(problems) => Reply::error(format!(
+                    "configuration not reloaded; the running one stays:\n{problems}"
+                )),
+            },
             Request::Quit => {
                 self.loop_signal.stop();
                 Reply::ok(Value::Null)
@@ -177,43 +186,21 @@ impl Ghost {
             Ok(o) => o,
             Err(e) => return Answer::Now(Reply::error(e)),
         };
-        let frame = match self.screenshot(&output) {
-            Ok(f) => f,
-            Err(e) => return Answer::Now(Reply::error(format!("screenshot failed: {e}"))),
-        };
-        let geo = self.space.output_geometry(&output).unwrap_or_default();
-        let scale = output.current_scale().fractional_scale();
-        let crop = region.map(|r| {
-            let local = r.loc - geo.loc;
-            ghost_capture::Region {
-                x: (local.x as f64 * scale).round() as i32,
-                y: (local.y as f64 * scale).round() as i32,
-                width: (r.size.w as f64 * scale).round() as i32,
-                height: (r.size.h as f64 * scale).round() as i32,
-            }
-        });
-        let name = output.name();
-        // PNG encoding takes long enough to drop frames; a worker thread does it.
-        std::thread::spawn(move || {
-            let result = (|| -> anyhow::Result<Value> {
-                let frame = match crop {
-                    Some(c) => frame.crop(c)?,
-                    None => frame,
-                };
-                let tmp = path.with_extension("png.tmp");
-                let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                ghost_capture::encode_png(&frame, file)?;
-                std::fs::rename(&tmp, &path)?;
-                Ok(
-                    json!({"path": path, "output": name, "width": frame.width(), "height": frame.height()}),
-                )
-            })();
+        let result = self.save_screenshot(&output, region, path, move |result| {
             let reply = match result {
-                Ok(v) => Reply::ok(v),
+                Ok(saved) => Reply::ok(json!({
+                    "path": saved.path,
+                    "output": saved.output,
+                    "width": saved.width,
+                    "height": saved.height,
+                })),
                 Err(e) => Reply::error(format!("screenshot failed: {e}")),
             };
             super::server::respond(&mut stream, &reply);
         });
+        if let Err(e) = result {
+            return Answer::Now(Reply::error(format!("screenshot failed: {e}")));
+        }
         Answer::Deferred
     }
 

@@ -37,6 +37,8 @@ pub enum Request {
         /// Absolute path of the PNG to write.
         path: PathBuf,
     },
+    /// Re-read the configuration file; the reply carries its problems, if any.
+    Reload,
     /// Stop the compositor.
     Quit,
     /// Synthetic input for tests (headless backend only).

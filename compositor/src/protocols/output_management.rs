@@ -302,14 +302,16 @@ impl Ghost {
         Ok(())
     }
 
-    fn disable_output(&mut self, output: &Output) {
+    /// Takes `output` out of the layout (its settings are kept).
+    pub fn disable_output(&mut self, output: &Output) {
         if self.space.outputs().any(|o| o == output) {
             self.space.unmap_output(output);
             self.disabled_outputs.push(output.clone());
         }
     }
 
-    fn enable_output(&mut self, output: &Output, position: Option<(i32, i32)>) {
+    /// Puts a disabled `output` back into the layout.
+    pub fn enable_output(&mut self, output: &Output, position: Option<(i32, i32)>) {
         if let Some(idx) = self.disabled_outputs.iter().position(|o| o == output) {
             self.disabled_outputs.remove(idx);
             let x = self

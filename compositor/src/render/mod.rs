@@ -10,6 +10,7 @@ use smithay::{
             damage::OutputDamageTracker,
             element::{
                 default_primary_scanout_output_compare,
+                memory::MemoryRenderBufferRenderElement,
                 solid::SolidColorRenderElement,
                 surface::{render_elements_from_surface_tree, WaylandSurfaceRenderElement},
                 AsRenderElements, Kind, RenderElementStates,
@@ -41,7 +42,10 @@ use smithay::{
     },
 };
 
+pub mod notification;
+
 use crate::{shell::decorations, state::Ghost};
+use notification::Notification;
 
 /// The background where nothing is drawn.
 pub const CLEAR_COLOR: [f32; 4] = [0.07, 0.08, 0.10, 1.0];
@@ -53,12 +57,15 @@ smithay::backend::renderer::element::render_elements! {
     Surface = WaylandSurfaceRenderElement<R>,
     /// Solid fills (title bars).
     Solid = SolidColorRenderElement,
+    /// Compositor-drawn images (notifications).
+    Memory = MemoryRenderBufferRenderElement<R>,
 }
 
 /// The parts of the compositor state a frame is drawn from, borrowed apart from the
 /// backend so a backend can render while holding its renderer mutably.
 pub struct Scene<'a> {
     space: &'a Space<Window>,
+    notification: Option<&'a Notification>,
     cursor: Option<(WlSurface, Point<f64, Logical>)>,
     focused: Option<WlSurface>,
 }
@@ -69,6 +76,7 @@ impl<'a> Scene<'a> {
         space: &'a Space<Window>,
         cursor_status: &CursorImageStatus,
         seat: &smithay::input::Seat<Ghost>,
+        notification: Option<&'a Notification>,
     ) -> Self {
         let pointer = seat.get_pointer().map(|p| p.current_location());
         let cursor = match (cursor_status, pointer) {
@@ -87,6 +95,7 @@ impl<'a> Scene<'a> {
         let focused = seat.get_keyboard().and_then(|k| k.current_focus());
         Self {
             space,
+            notification,
             cursor,
             focused,
         }
@@ -101,7 +110,7 @@ impl<'a> Scene<'a> {
     ) -> Vec<OutputElement<R>>
     where
         R: Renderer + ImportAll + ImportMem,
-        R::TextureId: Clone + Texture + 'static,
+        R::TextureId: Clone + Texture + Send + 'static,
     {
         let Some(output_geo) = self.space.output_geometry(output) else {
             return Vec::new();
@@ -124,6 +133,23 @@ impl<'a> Scene<'a> {
                     1.0,
                     Kind::Cursor,
                 ));
+            }
+        }
+
+        if let Some(n) = self.notification {
+            let at = notification::placement(n.size, output_geo);
+            let loc = to_physical(at.loc).to_f64();
+            match MemoryRenderBufferRenderElement::from_buffer(
+                renderer,
+                loc,
+                &n.buffer,
+                None,
+                None,
+                None,
+                Kind::Unspecified,
+            ) {
+                Ok(e) => elements.push(OutputElement::Memory(e)),
+                Err(err) => tracing::warn!(?err, "cannot draw the notification"),
             }
         }
 
@@ -163,9 +189,10 @@ impl<'a> Scene<'a> {
                     .map(OutputElement::Solid),
             );
             let render_loc = to_physical(loc - window.geometry().loc);
+            let alpha = crate::shell::window_data(window).opacity.get();
             elements.extend(
                 AsRenderElements::<R>::render_elements::<WaylandSurfaceRenderElement<R>>(
-                    window, renderer, render_loc, scale, 1.0,
+                    window, renderer, render_loc, scale, alpha,
                 )
                 .into_iter()
                 .map(OutputElement::Surface),
@@ -192,7 +219,7 @@ pub fn capture_output<R, T>(
 ) -> anyhow::Result<ghost_capture::Frame>
 where
     R: Renderer + ImportAll + ImportMem + Offscreen<T> + Bind<T> + ExportMem,
-    R::TextureId: Clone + Texture + 'static,
+    R::TextureId: Clone + Texture + Send + 'static,
     R::Error: std::error::Error + Send + Sync + 'static,
 {
     let mode = output

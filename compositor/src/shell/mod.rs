@@ -4,6 +4,7 @@
 
 pub mod decorations;
 pub mod grabs;
+mod rules;
 
 use std::{
     cell::{Cell, RefCell},
@@ -50,6 +51,8 @@ pub struct WindowData {
     pub resize: Cell<Option<grabs::ResizeAnchor>>,
     /// The server-side title bar's buffers.
     pub decorations: RefCell<decorations::TitleBar>,
+    /// Opacity from window rules.
+    pub opacity: Cell<f32>,
 }
 
 /// ghostcomp's data of a window (created on first use).
@@ -62,6 +65,7 @@ pub fn window_data(window: &Window) -> &WindowData {
         foreign: RefCell::new(None),
         resize: Cell::new(None),
         decorations: RefCell::new(decorations::TitleBar::default()),
+        opacity: Cell::new(1.0),
     });
     // insert_if_missing just ensured it exists.
     window
@@ -224,6 +228,7 @@ impl Ghost {
         if has_buffer && !data.placed.get() {
             data.placed.set(true);
             self.place_new_window(window);
+            self.apply_open_rules(window);
             self.focus_window(window);
         }
     }
@@ -484,11 +489,12 @@ impl Ghost {
         self.queue_redraw_all();
     }
 
-    /// Tells task bars the window's new title or app_id.
+    /// Tells task bars the window's new title or app_id (and re-checks rules).
     pub fn sync_foreign_toplevel(&mut self, surface: &WlSurface) {
         let Some(window) = self.window_for_surface(surface) else {
             return;
         };
+        self.apply_live_rules(&window);
         let (title, app_id) = title_and_app_id(surface);
         if let Some(handle) = window_data(&window).foreign.borrow().as_ref() {
             handle.send_title(&title);

@@ -1,0 +1,273 @@
+//! The configuration at run time: loading, applying, and hot reload. A file that does
+//! not parse never replaces the running settings: its problems are logged, returned to
+//! `ghostcomp msg reload`, and shown on screen until dismissed or fixed.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use ghost_config::{Config, ModeSetting};
+use inotify::{Inotify, WatchMask};
+use smithay::{
+    input::keyboard::XkbConfig,
+    output::{Mode, Output, Scale},
+    reexports::calloop::{
+        generic::Generic,
+        timer::{TimeoutAction, Timer},
+        Interest, Mode as TriggerMode, PostAction,
+    },
+    utils::Transform,
+};
+use tracing::{info, warn};
+
+use crate::{backend::OutputModes, input::KeyboardTyping, state::Ghost};
+
+/// Where the running configuration came from and what went wrong last.
+#[derive(Debug, Default)]
+pub struct ConfigSource {
+    /// The file read (None: built-in defaults).
+    pub path: Option<PathBuf>,
+    /// Bumped on every successful (re)load, so scripts can wait for one.
+    pub generation: u64,
+    /// Problems of the last attempt, shown on screen until dismissed.
+    pub last_error: Option<String>,
+    reload_pending: bool,
+}
+
+impl ConfigSource {
+    /// The source for a file given on the command line, else the default search path.
+    pub fn new(explicit: Option<PathBuf>) -> Self {
+        Self {
+            path: explicit.or_else(Config::default_path),
+            ..Self::default()
+        }
+    }
+
+    /// The path hot reload watches: the file in use, or the user's file to be.
+    fn watched(&self) -> Option<PathBuf> {
+        self.path.clone().or_else(Config::user_path)
+    }
+
+    /// Reads the configuration (defaults when there is no file).
+    pub fn load(&self) -> Result<Config, ghost_config::ConfigError> {
+        match &self.path {
+            Some(path) if path.exists() => Config::load(path),
+            _ => Ok(Config::default()),
+        }
+    }
+}
+
+fn to_transform(t: ghost_config::Transform) -> Transform {
+    use ghost_config::Transform as T;
+    match t {
+        T::Normal => Transform::Normal,
+        T::Rotate90 => Transform::_90,
+        T::Rotate180 => Transform::_180,
+        T::Rotate270 => Transform::_270,
+        T::Flipped => Transform::Flipped,
+        T::Flipped90 => Transform::Flipped90,
+        T::Flipped180 => Transform::Flipped180,
+        T::Flipped270 => Transform::Flipped270,
+    }
+}
+
+impl Ghost {
+    /// Applies the matching `[[output]]` section (if any) to `output`.
+    pub fn apply_output_settings(&mut self, output: &Output) {
+        let props = output.physical_properties();
+        let Some(section) = self
+            .config
+            .output_for(&output.name(), &props.make, &props.model, "")
+            .cloned()
+        else {
+            return;
+        };
+        if !section.enabled {
+            self.disable_output(output);
+            self.output_management_changed();
+            return;
+        }
+        self.enable_output(output, section.position);
+        let modes = output
+            .user_data()
+            .get::<OutputModes>()
+            .map(OutputModes::list)
+            .unwrap_or_default();
+        let current = output.current_mode();
+        let wanted = match section.mode {
+            None => None,
+            Some(ModeSetting::Preferred) => output.preferred_mode(),
+            Some(ModeSetting::HighestRefresh) => modes
+                .iter()
+                .copied()
+                .max_by_key(|m| (m.size.w * m.size.h, m.refresh)),
+            Some(ModeSetting::Exact(spec)) => {
+                let same_size = modes
+                    .iter()
+                    .copied()
+                    .filter(|m| m.size.w == spec.width && m.size.h == spec.height);
+                let refresh = spec.refresh_mhz.unwrap_or(60_000);
+                same_size
+                    .min_by_key(|m| (m.refresh - refresh).abs())
+                    .or(Some(Mode {
+                        size: (spec.width, spec.height).into(),
+                        refresh,
+                    }))
+            }
+        };
+        if let Some(mode) = wanted.filter(|m| Some(*m) != current) {
+            if let Err(err) = self.set_output_mode(output, mode) {
+                warn!(%err, output = output.name(), "configured mode refused; keeping the current one");
+            }
+        }
+        output.change_current_state(
+            None,
+            Some(to_transform(section.transform)),
+            section.scale.map(Scale::Fractional),
+            None,
+        );
+        if let Some(pos) = section.position {
+            self.space.map_output(output, pos);
+        }
+        self.relayout_after_output_change(output);
+    }
+
+    /// Makes `config` the running configuration and applies what changed.
+    pub fn apply_config(&mut self, config: Config) {
+        let old = std::mem::replace(&mut self.config, config);
+        let input = self.config.input.clone();
+        if input != old.input {
+            if let Some(keyboard) = self.seat.get_keyboard() {
+                let xkb = XkbConfig {
+                    layout: &input.xkb_layout,
+                    variant: &input.xkb_variant,
+                    model: &input.xkb_model,
+                    options: input.xkb_options.clone(),
+                    ..XkbConfig::default()
+                };
+                if let Err(err) = keyboard.set_xkb_config(self, xkb) {
+                    warn!(%err, "the configured keymap does not compile; keeping the old one");
+                }
+                keyboard.change_repeat_info(input.repeat_rate, input.repeat_delay);
+            }
+            match KeyboardTyping::new(&input) {
+                Ok(t) => self.typing = t,
+                Err(err) => warn!(%err, "keymap for injected text unchanged"),
+            }
+        }
+        if self.config.output != old.output {
+            let mut outputs = self.outputs();
+            outputs.extend(self.disabled_outputs.clone());
+            for output in outputs {
+                self.apply_output_settings(&output);
+            }
+        }
+        if self.config.window_rule != old.window_rule {
+            let windows: Vec<_> = self.space.elements().cloned().collect();
+            for window in windows {
+                self.apply_live_rules(&window);
+            }
+        }
+        self.queue_redraw_all();
+    }
+
+    /// Re-reads the file. On success the new settings apply; on failure the running ones
+    /// stay, and the problems are logged, shown on screen and returned.
+    pub fn reload_config(&mut self) -> Result<(), String> {
+        self.config_source.reload_pending = false;
+        match self.config_source.load() {
+            Ok(config) => {
+                self.config_source.generation += 1;
+                self.config_source.last_error = None;
+                self.set_notification(None);
+                self.apply_config(config);
+                info!(
+                    generation = self.config_source.generation,
+                    "configuration reloaded"
+                );
+                Ok(())
+            }
+            Err(err) => {
+                let text = err.to_string();
+                warn!("configuration not reloaded; keeping the running one:\n{text}");
+                self.config_source.last_error = Some(text.clone());
+                self.set_notification(Some(format!("Configuration not reloaded\n{text}")));
+                Err(text)
+            }
+        }
+    }
+
+    /// Watches the configuration file's folder, so editors that replace the file are
+    /// seen too, and reloads shortly after it changes.
+    pub fn watch_config(&mut self) {
+        let Some(path) = self.config_source.watched() else {
+            return;
+        };
+        let (Some(dir), Some(name)) = (
+            path.parent().map(Path::to_owned),
+            path.file_name().map(|n| n.to_owned()),
+        ) else {
+            return;
+        };
+        let inotify = match Inotify::init() {
+            Ok(i) => i,
+            Err(err) => {
+                warn!(%err, "no hot reload: inotify unavailable");
+                return;
+            }
+        };
+        let mask =
+            WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::CREATE | WatchMask::DELETE;
+        if let Err(err) = inotify.watches().add(&dir, mask) {
+            warn!(%err, dir = %dir.display(), "no hot reload: cannot watch the configuration folder");
+            return;
+        }
+        if self.config_source.path.is_none() {
+            self.config_source.path = Some(path.clone());
+        }
+        let source = Generic::new(inotify, Interest::READ, TriggerMode::Level);
+        let result = self
+            .loop_handle
+            .insert_source(source, move |_, inotify, state| {
+                let mut buffer = [0u8; 4096];
+                // SAFETY: the inotify instance is only read here and never closed while registered.
+                let inotify = unsafe { inotify.get_mut() };
+                let mut ours = false;
+                while let Ok(events) = inotify.read_events(&mut buffer) {
+                    let mut any = false;
+                    for event in events {
+                        any = true;
+                        ours |= event.name == Some(name.as_os_str());
+                    }
+                    if !any {
+                        break;
+                    }
+                }
+                if ours {
+                    state.schedule_config_reload();
+                }
+                Ok(PostAction::Continue)
+            });
+        match result {
+            Ok(_) => info!(path = %path.display(), "watching the configuration for changes"),
+            Err(err) => warn!(%err, "no hot reload"),
+        }
+    }
+
+    /// Reloads 50 ms from now, once however many events an editor's save makes.
+    fn schedule_config_reload(&mut self) {
+        if self.config_source.reload_pending {
+            return;
+        }
+        self.config_source.reload_pending = true;
+        let timer = Timer::from_duration(Duration::from_millis(50));
+        if let Err(err) = self.loop_handle.insert_source(timer, |_, _, state| {
+            let _ = state.reload_config();
+            TimeoutAction::Drop
+        }) {
+            warn!(%err, "cannot schedule a configuration reload");
+            self.config_source.reload_pending = false;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `[[window_rule]]`s: settings for windows whose app_id and title match. Rules that
+//! decide how a window opens (output, maximized, fullscreen) apply once, when it maps;
+//! rules that describe how it looks (opacity) follow title changes and config reloads.
+
+use smithay::desktop::Window;
+
+use super::{title_and_app_id, window_data};
+use crate::state::Ghost;
+
+impl Ghost {
+    fn matching_rules(&self, window: &Window) -> Vec<ghost_config::WindowRule> {
+        let Some(toplevel) = window.toplevel() else {
+            return Vec::new();
+        };
+        let (title, app_id) = title_and_app_id(toplevel.wl_surface());
+        self.config
+            .window_rule
+            .iter()
+            .filter(|r| r.matches(&app_id, &title))
+            .cloned()
+            .collect()
+    }
+
+    /// Applies the rules that decide how a window opens; later rules win.
+    pub fn apply_open_rules(&mut self, window: &Window) {
+        let rules = self.matching_rules(window);
+        let mut output = None;
+        let mut maximized = None;
+        let mut fullscreen = None;
+        for r in &rules {
+            output = r.output.clone().or(output);
+            maximized = r.maximized.or(maximized);
+            fullscreen = r.fullscreen.or(fullscreen);
+        }
+        if let Some(name) = output {
+            let target = self.space.outputs().find(|o| o.name() == name).cloned();
+            if let (Some(target), Some(current)) = (target, self.space.element_location(window)) {
+                let from = self.space.outputs_for_element(window).into_iter().next();
+                let from_origin = from
+                    .and_then(|o| self.space.output_geometry(&o))
+                    .map(|g| g.loc)
+                    .unwrap_or_default();
+                if let Some(to) = self.space.output_geometry(&target) {
+                    self.space
+                        .map_element(window.clone(), to.loc + (current - from_origin), false);
+                }
+            }
+        }
+        self.apply_live_rules(window);
+        if fullscreen == Some(true) {
+            self.set_fullscreen(window, true, None);
+        } else if maximized == Some(true) {
+            self.set_maximized(window, true);
+        }
+    }
+
+    /// Applies the rules that describe how a window looks.
+    pub fn apply_live_rules(&mut self, window: &Window) {
+        let opacity = self
+            .matching_rules(window)
+            .iter()
+            .filter_map(|r| r.opacity)
+            .next_back()
+            .unwrap_or(1.0);
+        let data = window_data(window);
+        if (data.opacity.get() - opacity as f32).abs() > f32::EPSILON {
+            data.opacity.set(opacity as f32);
+            self.queue_redraw_all();
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The sections besides outputs and bindings.
+
+use serde::{Deserialize, Serialize};
+
+/// Pointer acceleration profile (libinput).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccelProfile {
+    /// Faster movements go further.
+    #[default]
+    Adaptive,
+    /// Constant factor.
+    Flat,
+}
+
+/// `[input]`: keyboard and pointer settings for every device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputConfig {
+    /// XKB layout, e.g. "us" or "de,us".
+    pub xkb_layout: String,
+    /// XKB variant, e.g. "nodeadkeys".
+    pub xkb_variant: String,
+    /// XKB options, e.g. "ctrl:nocaps".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xkb_options: Option<String>,
+    /// XKB model, e.g. "pc105".
+    pub xkb_model: String,
+    /// Key repeats per second.
+    pub repeat_rate: i32,
+    /// Milliseconds before a held key repeats.
+    pub repeat_delay: i32,
+    /// Pointer acceleration profile.
+    pub accel_profile: AccelProfile,
+    /// Pointer speed, -1.0 (slowest) to 1.0.
+    pub accel_speed: f64,
+    /// Content follows the fingers when scrolling.
+    pub natural_scroll: bool,
+    /// A tap on a touchpad clicks.
+    pub tap_to_click: bool,
+    /// Settings for devices matched by name, overriding the ones above.
+    pub device: Vec<DeviceConfig>,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        Self {
+            xkb_layout: String::new(),
+            xkb_variant: String::new(),
+            xkb_options: None,
+            xkb_model: String::new(),
+            repeat_rate: 25,
+            repeat_delay: 600,
+            accel_profile: AccelProfile::Adaptive,
+            accel_speed: 0.0,
+            natural_scroll: false,
+            tap_to_click: true,
+            device: Vec::new(),
+        }
+    }
+}
+
+/// `[[input.device]]`: pointer settings of one device (by its libinput name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// The device name, e.g. "SynPS/2 Synaptics TouchPad".
+    pub name: String,
+    /// Overrides `[input].accel_profile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel_profile: Option<AccelProfile>,
+    /// Overrides `[input].accel_speed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel_speed: Option<f64>,
+    /// Overrides `[input].natural_scroll`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub natural_scroll: Option<bool>,
+    /// Overrides `[input].tap_to_click`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tap_to_click: Option<bool>,
+}
+
+/// `[[window_rule]]`: settings for windows whose app_id and title match.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowRule {
+    /// Regex the app_id must match (anywhere; anchor with ^…$).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// Regex the title must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Open floating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floating: Option<bool>,
+    /// Open maximized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximized: Option<bool>,
+    /// Open fullscreen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fullscreen: Option<bool>,
+    /// Open on this output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Opacity, 0.0 to 1.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opacity: Option<f64>,
+    /// VRR policy while this window is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrr: Option<crate::VrrPolicy>,
+    /// Drawn black in every screen capture, never on the local screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_out_from_screencast: Option<bool>,
+}
+
+impl WindowRule {
+    /// Whether the rule applies to a window (regexes are checked when the file loads).
+    pub fn matches(&self, app_id: &str, title: &str) -> bool {
+        let test = |pattern: &Option<String>, text: &str| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| regex::Regex::new(p).is_ok_and(|r| r.is_match(text)))
+        };
+        test(&self.app_id, app_id) && test(&self.title, title)
+    }
+}
+
+/// How the cursor appears in screencasts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CursorMode {
+    /// Not shown.
+    Hidden,
+    /// Drawn into the frames.
+    #[default]
+    Embedded,
+    /// Sent beside the frames as metadata.
+    Metadata,
+}
+
+/// Video encoders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoder {
+    /// NVIDIA's hardware encoder.
+    Nvenc,
+    /// VA-API hardware encoders (Intel, AMD).
+    Vaapi,
+    /// CPU encoding.
+    Software,
+}
+
+/// `[capture]`: screencast and recording defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// Cursor in screencasts.
+    pub cursor_mode: CursorMode,
+    /// Highest frame rate of a screencast.
+    pub max_fps: u32,
+    /// Encoders to try, first that works wins.
+    pub encoders: Vec<Encoder>,
+    /// Encoding quality, 1 (smallest) to 100 (best).
+    pub quality: u32,
+    /// Seconds kept in the replay buffer (0 = off).
+    pub replay_seconds: u32,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        Self {
+            cursor_mode: CursorMode::Embedded,
+            max_fps: 60,
+            encoders: vec![Encoder::Nvenc, Encoder::Vaapi, Encoder::Software],
+            quality: 80,
+            replay_seconds: 0,
+        }
+    }
+}
+
+/// Noise suppression strength.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseSuppression {
+    /// Off.
+    Off,
+    /// Gentle.
+    Low,
+    /// Balanced.
+    #[default]
+    Medium,
+    /// Strong.
+    High,
+}
+
+/// `[voice]`: microphone processing for screen-share sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// Noise suppression.
+    pub noise_suppression: NoiseSuppression,
+    /// Echo cancellation.
+    pub echo_cancellation: bool,
+    /// PipeWire node name of the microphone (the default source when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_mic: Option<String>,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        Self {
+            noise_suppression: NoiseSuppression::Medium,
+            echo_cancellation: true,
+            default_mic: None,
+        }
+    }
+}
+
+/// When Xwayland runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum XwaylandMode {
+    /// Never.
+    Off,
+    /// Started when the first X11 client connects.
+    #[default]
+    OnDemand,
+    /// Started with the compositor.
+    Always,
+}
+
+/// How X11 windows look on scaled outputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum XwaylandScaling {
+    /// Rendered at scale 1 and upscaled (blurry but right-sized).
+    #[default]
+    Upscale,
+    /// Rendered at the output's resolution (sharp; the app must scale itself).
+    Native,
+}
+
+/// `[xwayland]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XwaylandConfig {
+    /// When it runs.
+    pub mode: XwaylandMode,
+    /// How its windows are scaled.
+    pub scaling: XwaylandScaling,
+}
+
+/// `[debug]`: ways out when a hardware feature misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DebugConfig {
+    /// Scan fullscreen windows out directly.
+    pub direct_scanout: bool,
+    /// Put windows and video on overlay planes.
+    pub overlay_planes: bool,
+    /// Use the hardware cursor plane.
+    pub cursor_plane: bool,
+}
+
+impl Default for DebugConfig {
+    fn default() -> Self {
+        Self {
+            direct_scanout: true,
+            overlay_planes: true,
+            cursor_plane: true,
+        }
+    }
+}
