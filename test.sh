@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 cargo build -p ghost-compositor
+# A short fuzz run of every parser of outside input (FUZZ_SECONDS=0 skips it).
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then ./scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; fi
 cargo test --workspace

@@ -45,11 +45,20 @@ fn init_logging() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let socket = Ghost::bind_socket(cli.socket.as_deref())?;
     let source = ghost_compositor::settings::ConfigSource::new(cli.config.clone());
     if let Some(path) = &source.path {
         info!(path = %path.display(), "loading configuration");
     }
-    let config = source.load()?;
+    // A broken file does not keep the desktop from starting: defaults apply, and the
+    // problems are logged and shown on screen.
+    let (config, startup_problems) = match source.load() {
+        Ok(config) => (config, None),
+        Err(err) => {
+            tracing::warn!("configuration not loaded; using the defaults:\n{err}");
+            (ghost_config::Config::default(), Some(err.to_string()))
+        }
+    };
     let mut event_loop: EventLoop<Ghost> =
         EventLoop::try_new().context("cannot create the event loop")?;
     let display: Display<Ghost> = Display::new().context("cannot create the Wayland display")?;
@@ -60,7 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config,
     )?;
     state.config_source = source;
-    state.listen(cli.socket.as_deref())?;
+    state.listen(socket)?;
 
     let in_desktop =
         std::env::var_os("WAYLAND_DISPLAY").is_some() || std::env::var_os("DISPLAY").is_some();
@@ -90,6 +99,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     state.output_management_changed();
     state.watch_config();
+    if let Some(problems) = startup_problems {
+        state.config_source.last_error = Some(problems.clone());
+        state.set_notification(Some(format!(
+            "Configuration not loaded; using the defaults (click to dismiss)\n{problems}"
+        )));
+    }
 
     for argv in state.config.autostart.clone() {
         state.spawn(&argv);

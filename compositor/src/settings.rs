@@ -21,7 +21,7 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-use crate::{backend::OutputModes, input::KeyboardTyping, state::Ghost};
+use crate::{backend::OutputModes, state::Ghost};
 
 /// Where the running configuration came from and what went wrong last.
 #[derive(Debug, Default)]
@@ -151,10 +151,7 @@ impl Ghost {
                 }
                 keyboard.change_repeat_info(input.repeat_rate, input.repeat_delay);
             }
-            match KeyboardTyping::new(&input) {
-                Ok(t) => self.typing = t,
-                Err(err) => warn!(%err, "keymap for injected text unchanged"),
-            }
+            self.typing = None;
         }
         if self.config.output != old.output {
             let mut outputs = self.outputs();
@@ -192,7 +189,9 @@ impl Ghost {
                 let text = err.to_string();
                 warn!("configuration not reloaded; keeping the running one:\n{text}");
                 self.config_source.last_error = Some(text.clone());
-                self.set_notification(Some(format!("Configuration not reloaded\n{text}")));
+                self.set_notification(Some(format!(
+                    "Configuration not reloaded (click to dismiss)\n{text}"
+                )));
                 Err(text)
             }
         }

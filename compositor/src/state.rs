@@ -101,8 +101,8 @@ pub struct Ghost {
     pub seat: Seat<Ghost>,
     /// What the pointer's image is, set by the focused client.
     pub cursor_status: CursorImageStatus,
-    /// Reverse keymap for injected text.
-    pub typing: KeyboardTyping,
+    /// Reverse keymap for injected text, built on first use (only tests inject).
+    pub typing: Option<KeyboardTyping>,
     /// Settings from the configuration file.
     pub config: ghost_config::Config,
     /// Where the settings came from, for reloads.
@@ -205,7 +205,6 @@ impl Ghost {
             .map_err(|e| anyhow::anyhow!("keyboard setup failed: {e}"))?;
         seat.add_pointer();
         seat.add_touch();
-        let typing = KeyboardTyping::new(input)?;
 
         Ok(Self {
             display_handle: dh,
@@ -220,7 +219,7 @@ impl Ghost {
             popups: PopupManager::default(),
             seat,
             cursor_status: CursorImageStatus::default_named(),
-            typing,
+            typing: None,
             config,
             config_source: crate::settings::ConfigSource::default(),
             notification: None,
@@ -252,12 +251,17 @@ impl Ghost {
     }
 
     /// Opens the Wayland socket `name` in XDG_RUNTIME_DIR (the first free wayland-N when
-    /// None) and accepts clients on it.
-    pub fn listen(&mut self, name: Option<&str>) -> anyhow::Result<()> {
-        let source = match name {
+    /// None). Done first thing, so clients started alongside find it at once; they wait
+    /// in its backlog until [`Ghost::listen`] accepts them.
+    pub fn bind_socket(name: Option<&str>) -> anyhow::Result<ListeningSocketSource> {
+        Ok(match name {
             Some(name) => ListeningSocketSource::with_name(name)?,
             None => ListeningSocketSource::new_auto()?,
-        };
+        })
+    }
+
+    /// Accepts clients on a socket from [`Ghost::bind_socket`].
+    pub fn listen(&mut self, source: ListeningSocketSource) -> anyhow::Result<()> {
         self.socket_name = source.socket_name().to_os_string();
         self.loop_handle
             .insert_source(source, |stream, _, state| {

@@ -209,9 +209,18 @@ impl Ghost {
             return Reply::error("input injection is only available on the headless backend");
         }
         let time = self.now().as_millis() as u32;
+        if self.typing.is_none() {
+            match crate::input::KeyboardTyping::new(&self.config.input) {
+                Ok(t) => self.typing = Some(t),
+                Err(e) => return Reply::error(format!("no keymap to type with: {e}")),
+            }
+        }
+        let Some(typing) = self.typing.as_ref() else {
+            return Reply::error("no keymap to type with");
+        };
         match input {
             InputRequest::Key { combo } => {
-                let (mods, key) = match self.typing.parse_combo(&combo) {
+                let (mods, key) = match typing.parse_combo(&combo) {
                     Ok(k) => k,
                     Err(e) => return Reply::error(e.to_string()),
                 };
@@ -226,7 +235,7 @@ impl Ghost {
             }
             InputRequest::Type { text } => {
                 let keys: Result<Vec<_>, _> =
-                    text.chars().map(|c| self.typing.key_for_char(c)).collect();
+                    text.chars().map(|c| typing.key_for_char(c)).collect();
                 let keys = match keys {
                     Ok(k) => k,
                     Err(e) => return Reply::error(e.to_string()),
