@@ -12,7 +12,7 @@ RUNTIME=(
   libegl1-mesa libgl1-mesa-dri
 )
 TEST_CLIENTS=(
-  weston foot wayland-utils grim wlr-randr fonts-dejavu-core
+  weston foot wayland-utils grim wlr-randr fonts-dejavu-core xvfb xauth
 )
 
 missing=()

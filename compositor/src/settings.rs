@@ -209,6 +209,12 @@ impl Ghost {
         ) else {
             return;
         };
+        // The user's folder is created so a first config file written later is seen.
+        if self.config_source.path.is_none() {
+            if let Err(err) = std::fs::create_dir_all(&dir) {
+                warn!(%err, dir = %dir.display(), "cannot create the configuration folder");
+            }
+        }
         let inotify = match Inotify::init() {
             Ok(i) => i,
             Err(err) => {

@@ -128,7 +128,27 @@ impl Compositor {
         Self::start_inner(args, Some(config_home))
     }
 
+    /// Starts ghostcomp nested (winit) inside the X server at `display`, rendering with
+    /// Mesa's software GL.
+    pub fn start_nested(display: &str) -> Result<Self> {
+        Self::launch(
+            &[],
+            None,
+            "winit",
+            &[("DISPLAY", display), ("LIBGL_ALWAYS_SOFTWARE", "1")],
+        )
+    }
+
     fn start_inner(args: &[&str], config_home: Option<&Path>) -> Result<Self> {
+        Self::launch(args, config_home, "headless", &[])
+    }
+
+    fn launch(
+        args: &[&str],
+        config_home: Option<&Path>,
+        backend: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let bin = ghostcomp_bin();
         if !bin.exists() {
             bail!(
@@ -148,7 +168,7 @@ impl Compositor {
         let socket = format!("ghost-test-{n}");
         let log = std::fs::File::create(runtime_dir.join("ghostcomp.log"))?;
         let child = Command::new(&bin)
-            .args(["--backend", "headless", "--socket", &socket])
+            .args(["--backend", backend, "--socket", &socket])
             .args(args)
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env(
@@ -159,6 +179,7 @@ impl Compositor {
             )
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("DISPLAY")
+            .envs(env.iter().copied())
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

@@ -205,13 +205,9 @@ impl<'a> Scene<'a> {
     }
 }
 
-/// The output's size in physical pixels, after its transform.
-pub fn output_physical_size(output: &Output) -> smithay::utils::Size<i32, Physical> {
-    let mode = output.current_mode().map(|m| m.size).unwrap_or_default();
-    output.current_transform().transform_size(mode)
-}
-
-/// Renders `output` into a fresh offscreen buffer (no cursor) and reads it back.
+/// Renders `output` into a fresh offscreen buffer (no cursor) and reads it back, upright
+/// as a person sees the output: the output's transform is undone, so a screen rotated
+/// to portrait gives a portrait picture.
 pub fn capture_output<R, T>(
     scene: &Scene<'_>,
     renderer: &mut R,
@@ -225,25 +221,23 @@ where
     let mode = output
         .current_mode()
         .ok_or_else(|| anyhow::anyhow!("output {} has no mode", output.name()))?;
-    let size = mode.size;
+    let size = output.current_transform().transform_size(mode.size);
     let scale = output.current_scale().fractional_scale();
-    let transform = output.current_transform();
     let buffer_size = size.to_logical(1).to_buffer(1, Transform::Normal);
     let mut buffer = renderer.create_buffer(Fourcc::Abgr8888, buffer_size)?;
     let elements = scene.elements(renderer, output, false);
     let mut framebuffer = renderer.bind(&mut buffer)?;
-    let mut tracker = OutputDamageTracker::new(size, scale, transform);
+    let mut tracker = OutputDamageTracker::new(size, scale, Transform::Normal);
     tracker
         .render_output(renderer, &mut framebuffer, 0, &elements, CLEAR_COLOR)
         .map_err(|e| anyhow::anyhow!("rendering the screenshot failed: {e:?}"))?;
-    let physical = output_physical_size(output);
-    let region = Rectangle::from_size((physical.w, physical.h).into());
+    let region = Rectangle::from_size((size.w, size.h).into());
     let mapping = renderer.copy_framebuffer(&framebuffer, region, Fourcc::Abgr8888)?;
     let bytes = renderer.map_texture(&mapping)?.to_vec();
     let frame = ghost_capture::Frame::new(
-        physical.w as u32,
-        physical.h as u32,
-        physical.w as usize * 4,
+        size.w as u32,
+        size.h as u32,
+        size.w as usize * 4,
         ghost_capture::PixelFormat::Abgr8888,
         bytes,
     )?;
