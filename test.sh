@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit, property and in-process protocol tests of every crate,
-# and the end-to-end tests that start ghostcomp headless with real Debian clients.
+# Runs the whole test suite: a short fuzz run of the config parser, the Wayland
+# conformance suite (WLCS), unit, property and in-process protocol tests of every crate,
+# and the end-to-end tests that start ghostcomp with real Debian clients.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 cargo build -p ghost-compositor
 # A short fuzz run of every parser of outside input (FUZZ_SECONDS=0 skips it).
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then ./scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; fi
+# The Wayland conformance suite against ghostcomp, checked against
+# tests/wlcs/expected-failures.txt (WLCS=0 skips it).
+if [ "${WLCS:-1}" != 0 ]; then ./tests/wlcs/run.sh; fi
 cargo test --workspace

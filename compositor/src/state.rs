@@ -101,6 +101,9 @@ pub struct Ghost {
     pub seat: Seat<Ghost>,
     /// What the pointer's image is, set by the focused client.
     pub cursor_status: CursorImageStatus,
+    /// Keep the pointer on the outputs (real pointers); a test harness whose virtual
+    /// pointer goes anywhere turns this off.
+    pub clamp_pointer: bool,
     /// Reverse keymap for injected text, built on first use (only tests inject).
     pub typing: Option<KeyboardTyping>,
     /// Settings from the configuration file.
@@ -219,6 +222,7 @@ impl Ghost {
             popups: PopupManager::default(),
             seat,
             cursor_status: CursorImageStatus::default_named(),
+            clamp_pointer: true,
             typing: None,
             config,
             config_source: crate::settings::ConfigSource::default(),

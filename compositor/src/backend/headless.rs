@@ -110,7 +110,6 @@ impl HeadlessBackend {
                 .map_err(|_| anyhow::anyhow!("mode list poisoned"))?;
             if !list.contains(&mode) {
                 list.push(mode);
-                output.add_mode(mode);
             }
         }
         let buffer = self.renderer.create_buffer(
@@ -164,9 +163,9 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
                 modes.push(m);
             }
         }
-        for m in &modes {
-            output.add_mode(*m);
-        }
+        // wl_output advertises only the current mode (other modes are deprecated
+        // there and confuse clients); wlr-output-management lists them all.
+        output.add_mode(mode);
         output.set_preferred(mode);
         let position = (x, 0);
         output.change_current_state(

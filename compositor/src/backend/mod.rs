@@ -149,6 +149,10 @@ impl Ghost {
             Backend::Winit(_) => anyhow::bail!("the nested window's size is set by the host"),
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
+        if let Some(old) = output.current_mode() {
+            output.delete_mode(old);
+        }
+        output.add_mode(mode);
         output.change_current_state(Some(mode), None, None, None);
         self.relayout_after_output_change(output);
         Ok(())

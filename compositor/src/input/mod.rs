@@ -113,14 +113,17 @@ impl Ghost {
     }
 
     /// The client surface at `pos` (global), with its origin in global coordinates.
+    /// Layer surfaces are looked up on the output under `pos`; windows anywhere (they
+    /// may hang off every output).
     pub fn surface_under(
         &self,
         pos: Point<f64, Logical>,
     ) -> Option<(WlSurface, Point<f64, Logical>)> {
-        let output = self.space.output_under(pos).next()?;
-        let output_geo = self.space.output_geometry(output)?;
-        let map = layer_map_for_output(output);
+        let output = self.space.output_under(pos).next();
+        let output_geo = output.and_then(|o| self.space.output_geometry(o));
+        let map = output.map(layer_map_for_output);
         let layer_hit = |layer: Layer| {
+            let (map, output_geo) = (map.as_ref()?, output_geo?);
             map.layers_on(layer).find_map(|l| {
                 let geo = map.layer_geometry(l)?;
                 let local = pos - output_geo.loc.to_f64() - geo.loc.to_f64();
@@ -167,7 +170,7 @@ impl Ghost {
     }
 
     fn clamp_to_outputs(&self, pos: Point<f64, Logical>) -> Point<f64, Logical> {
-        if self.space.output_under(pos).next().is_some() {
+        if !self.clamp_pointer || self.space.output_under(pos).next().is_some() {
             return pos;
         }
         // Nearest point of any output.

@@ -1,8 +1,8 @@
 //! Touch: a finger down focuses the window under it (like a click) and the touch goes to
-//! the surface under the first finger until it lifts.
+//! the surface under the finger.
 
 use smithay::{
-    backend::input::{AbsolutePositionEvent, Event, InputBackend, TouchEvent},
+    backend::input::{AbsolutePositionEvent, Event, InputBackend, TouchEvent, TouchSlot},
     input::touch::{DownEvent, MotionEvent, UpEvent},
     utils::{Logical, Point, SERIAL_COUNTER},
 };
@@ -19,11 +19,27 @@ impl Ghost {
         Some(event.position_transformed(geo.size) + geo.loc.to_f64())
     }
 
-    /// A finger touched the screen.
+    /// A finger touched the screen (backend event).
     pub fn touch_down<B: InputBackend>(&mut self, event: B::TouchDownEvent) {
-        let Some(pos) = self.touch_position(&event) else {
-            return;
-        };
+        if let Some(pos) = self.touch_position(&event) {
+            self.touch_down_at(event.slot(), pos, event.time_msec());
+        }
+    }
+
+    /// A finger moved (backend event).
+    pub fn touch_motion<B: InputBackend>(&mut self, event: B::TouchMotionEvent) {
+        if let Some(pos) = self.touch_position(&event) {
+            self.touch_motion_at(event.slot(), pos, event.time_msec());
+        }
+    }
+
+    /// A finger lifted (backend event).
+    pub fn touch_up<B: InputBackend>(&mut self, event: B::TouchUpEvent) {
+        self.touch_up_slot(event.slot(), event.time_msec());
+    }
+
+    /// A finger touched the screen at `pos` (global).
+    pub fn touch_down_at(&mut self, slot: TouchSlot, pos: Point<f64, Logical>, time: u32) {
         if let Some((window, _)) = self.space.element_under(pos).map(|(w, l)| (w.clone(), l)) {
             self.focus_window(&window);
         }
@@ -35,19 +51,16 @@ impl Ghost {
             self,
             under,
             &DownEvent {
-                slot: event.slot(),
+                slot,
                 location: pos,
                 serial: SERIAL_COUNTER.next_serial(),
-                time: event.time_msec(),
+                time,
             },
         );
     }
 
-    /// A finger moved.
-    pub fn touch_motion<B: InputBackend>(&mut self, event: B::TouchMotionEvent) {
-        let Some(pos) = self.touch_position(&event) else {
-            return;
-        };
+    /// A finger moved to `pos` (global).
+    pub fn touch_motion_at(&mut self, slot: TouchSlot, pos: Point<f64, Logical>, time: u32) {
         let under = self.surface_under(pos);
         let Some(touch) = self.seat.get_touch() else {
             return;
@@ -56,24 +69,24 @@ impl Ghost {
             self,
             under,
             &MotionEvent {
-                slot: event.slot(),
+                slot,
                 location: pos,
-                time: event.time_msec(),
+                time,
             },
         );
     }
 
     /// A finger lifted.
-    pub fn touch_up<B: InputBackend>(&mut self, event: B::TouchUpEvent) {
+    pub fn touch_up_slot(&mut self, slot: TouchSlot, time: u32) {
         let Some(touch) = self.seat.get_touch() else {
             return;
         };
         touch.up(
             self,
             &UpEvent {
-                slot: event.slot(),
+                slot,
                 serial: SERIAL_COUNTER.next_serial(),
-                time: event.time_msec(),
+                time,
             },
         );
     }
