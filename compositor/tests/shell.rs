@@ -310,3 +310,50 @@ fn windows_of_the_same_size_cascade_instead_of_hiding_each_other() {
     assert_eq!(locations[0], Point::from((832, 412)));
     assert_eq!(locations[1], Point::from((864, 444)));
 }
+
+#[test]
+fn window_rules_open_windows_maximized_on_their_output_and_set_opacity() {
+    let spec = OutputSpec::default();
+    let f = Fixture::with_outputs(&[spec, spec]);
+    f.state().config.window_rule = vec![ghost_config::WindowRule {
+        app_id: Some("^org\\.example\\.ruled$".into()),
+        maximized: Some(true),
+        output: Some("HEADLESS-2".into()),
+        opacity: Some(0.5),
+        ..Default::default()
+    }];
+    let mut c = f.client();
+    let _ruled = c
+        .color_window("org.example.ruled", 300, 200, &[0xff102030])
+        .unwrap();
+    c.roundtrip().unwrap();
+    let (size, states) = c.state.toplevel_configure.clone().unwrap();
+    assert!(states.contains(&State::Maximized), "{states:?}");
+    assert_eq!(size, (1920, 1080));
+    assert_eq!(
+        geometry_of(&f, "org.example.ruled").loc,
+        Point::from((1920, 0))
+    );
+    {
+        let state = f.state();
+        let window = state.space.elements().next().cloned().unwrap();
+        assert_eq!(window_data(&window).opacity.get(), 0.5);
+    }
+    // A window the rule does not match opens normally.
+    let mut other = f.client();
+    let _plain = other
+        .color_window("org.example.other", 300, 200, &[0xff102030])
+        .unwrap();
+    let state = f.state();
+    let plain = state
+        .space
+        .elements()
+        .find(|w| {
+            w.toplevel().is_some_and(|t| {
+                ghost_compositor::shell::title_and_app_id(t.wl_surface()).1 == "org.example.other"
+            })
+        })
+        .cloned()
+        .unwrap();
+    assert_eq!(window_data(&plain).opacity.get(), 1.0);
+}

@@ -80,3 +80,16 @@ fn nested_in_x11_shows_clients_upright() -> Result<()> {
     assert_ne!(shot.pixel(10, h - 10), [0x20, 0x30, 0x40]);
     Ok(())
 }
+
+#[test]
+fn input_injection_is_refused_outside_the_headless_backend() -> Result<()> {
+    let (_x, display) = xvfb()?;
+    let comp = Compositor::start_nested(&display)?;
+    let reply = comp.raw_request(r#"{"request":"input","action":"type","text":"x"}"#)?;
+    assert_eq!(reply["ok"], false);
+    assert!(reply["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("headless"));
+    Ok(())
+}

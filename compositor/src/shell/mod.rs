@@ -363,11 +363,16 @@ impl Ghost {
         Rectangle::new(geo.loc + zone.loc, zone.size)
     }
 
+    /// The output the window is on: the one under its centre, computed from where it is
+    /// now (the space's own list is only refreshed between event-loop iterations).
     fn output_for_window(&self, window: &Window) -> Option<Output> {
         self.space
-            .outputs_for_element(window)
-            .into_iter()
-            .next()
+            .element_geometry(window)
+            .and_then(|g| {
+                let centre = g.loc.to_f64() + g.size.to_f64().downscale(2.0).to_point();
+                self.space.output_under(centre).next().cloned()
+            })
+            .or_else(|| self.space.outputs_for_element(window).into_iter().next())
             .or_else(|| self.active_output())
     }
 
