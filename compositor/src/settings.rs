@@ -58,6 +58,17 @@ impl ConfigSource {
     }
 }
 
+/// The seat's keymap settings from `[input]`.
+pub fn xkb_config(input: &ghost_config::InputConfig) -> XkbConfig<'_> {
+    XkbConfig {
+        layout: &input.xkb_layout,
+        variant: &input.xkb_variant,
+        model: &input.xkb_model,
+        options: input.xkb_options.clone(),
+        ..XkbConfig::default()
+    }
+}
+
 fn to_transform(t: ghost_config::Transform) -> Transform {
     use ghost_config::Transform as T;
     match t {
@@ -139,14 +150,7 @@ impl Ghost {
         let input = self.config.input.clone();
         if input != old.input {
             if let Some(keyboard) = self.seat.get_keyboard() {
-                let xkb = XkbConfig {
-                    layout: &input.xkb_layout,
-                    variant: &input.xkb_variant,
-                    model: &input.xkb_model,
-                    options: input.xkb_options.clone(),
-                    ..XkbConfig::default()
-                };
-                if let Err(err) = keyboard.set_xkb_config(self, xkb) {
+                if let Err(err) = keyboard.set_xkb_config(self, xkb_config(&input)) {
                     warn!(%err, "the configured keymap does not compile; keeping the old one");
                 }
                 keyboard.change_repeat_info(input.repeat_rate, input.repeat_delay);

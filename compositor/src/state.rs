@@ -5,7 +5,7 @@ use std::{ffi::OsString, sync::Arc, time::Duration};
 
 use smithay::{
     desktop::{PopupManager, Space, Window},
-    input::{keyboard::XkbConfig, pointer::CursorImageStatus, Seat, SeatState},
+    input::{pointer::CursorImageStatus, Seat, SeatState},
     output::Output,
     reexports::{
         calloop::{generic::Generic, Interest, LoopHandle, LoopSignal, Mode, PostAction},
@@ -197,15 +197,12 @@ impl Ghost {
 
         let mut seat = seat_state.new_wl_seat(&dh, "seat0");
         let input = &config.input;
-        let xkb = XkbConfig {
-            layout: &input.xkb_layout,
-            variant: &input.xkb_variant,
-            model: &input.xkb_model,
-            options: input.xkb_options.clone(),
-            ..XkbConfig::default()
-        };
-        seat.add_keyboard(xkb, input.repeat_delay, input.repeat_rate)
-            .map_err(|e| anyhow::anyhow!("keyboard setup failed: {e}"))?;
+        seat.add_keyboard(
+            crate::settings::xkb_config(input),
+            input.repeat_delay,
+            input.repeat_rate,
+        )
+        .map_err(|e| anyhow::anyhow!("keyboard setup failed: {e}"))?;
         seat.add_pointer();
         seat.add_touch();
 

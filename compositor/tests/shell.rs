@@ -19,18 +19,7 @@ const BTN_LEFT: u32 = 0x110;
 const BTN_RIGHT: u32 = 0x111;
 
 fn geometry_of(fixture: &Fixture, app_id: &str) -> Rectangle<i32, smithay::utils::Logical> {
-    let state = fixture.state();
-    let window = state
-        .space
-        .elements()
-        .find(|w| {
-            w.toplevel().is_some_and(|t| {
-                ghost_compositor::shell::title_and_app_id(t.wl_surface()).1 == app_id
-            })
-        })
-        .cloned()
-        .expect("window mapped");
-    state.space.element_geometry(&window).expect("geometry")
+    geometry_of_locked(&fixture.state(), app_id)
 }
 
 fn focused_app_id(fixture: &Fixture) -> Option<String> {

@@ -162,9 +162,8 @@ pub enum Action {
     Lock,
 }
 
-/// The action names, for suggestions.
-pub const ACTION_NAMES: &[&str] = &[
-    "spawn",
+/// Actions written as a bare word: `"close"`.
+pub const UNIT_ACTIONS: &[&str] = &[
     "close",
     "focus-next",
     "focus-previous",
@@ -173,15 +172,25 @@ pub const ACTION_NAMES: &[&str] = &[
     "maximize",
     "fullscreen",
     "minimize",
-    "focus-workspace",
-    "move-to-workspace",
-    "screenshot",
     "record-toggle",
     "save-replay",
     "reload-config",
     "quit",
     "lock",
 ];
+
+/// Actions that take a value: `{ spawn = ["foot"] }`.
+pub const VALUE_ACTIONS: &[&str] = &[
+    "spawn",
+    "focus-workspace",
+    "move-to-workspace",
+    "screenshot",
+];
+
+/// Every action name, for suggestions.
+pub fn action_names() -> impl Iterator<Item = &'static str> {
+    UNIT_ACTIONS.iter().chain(VALUE_ACTIONS).copied()
+}
 
 /// One binding.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use toml_edit::{Item, TableLike, Value};
 
 use crate::{
-    bindings::{KeyCombo, ACTION_NAMES},
+    bindings::{action_names, KeyCombo, UNIT_ACTIONS, VALUE_ACTIONS},
     error::Problem,
     schema::{suggest, Field, Kind},
     ModeSetting,
@@ -317,22 +317,6 @@ fn check_table_rules(
     }
 }
 
-const UNIT_ACTIONS: &[&str] = &[
-    "close",
-    "focus-next",
-    "focus-previous",
-    "move",
-    "resize",
-    "maximize",
-    "fullscreen",
-    "minimize",
-    "record-toggle",
-    "save-replay",
-    "reload-config",
-    "quit",
-    "lock",
-];
-
 fn check_bindings(table: &dyn TableLike, out: &mut Vec<Problem>) {
     let mut seen: HashMap<KeyCombo, usize> = HashMap::new();
     for (name, item) in table.iter() {
@@ -366,10 +350,10 @@ fn check_action(
     let value = item.as_value();
     if let Some(word) = value.and_then(Value::as_str) {
         if !UNIT_ACTIONS.contains(&word) {
-            let hint = if ACTION_NAMES.contains(&word) {
+            let hint = if VALUE_ACTIONS.contains(&word) {
                 Some(format!("`{word}` needs a value, e.g. {{ {word} = … }}"))
             } else {
-                did_you_mean(word, ACTION_NAMES.iter().copied())
+                did_you_mean(word, action_names())
             };
             out.push(
                 Problem::new(span, format!("unknown action {word:?} for {combo:?}"))
@@ -419,7 +403,7 @@ fn check_action(
                     t.key(other).and_then(|k| k.span()).or(span),
                     format!("unknown action `{other}` for {combo:?}"),
                 )
-                .with_help(did_you_mean(other, ACTION_NAMES.iter().copied())),
+                .with_help(did_you_mean(other, action_names())),
             );
             return;
         }
