@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh
-cargo build -p ghost-compositor
+# One build with the features every later step uses, so nothing is compiled twice.
+cargo build --workspace --all-targets
 # A short fuzz run of every parser of outside input (FUZZ_SECONDS=0 skips it).
 if [ "${FUZZ_SECONDS:-30}" != 0 ]; then ./scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; fi
 # The Wayland conformance suite against ghostcomp, checked against

@@ -12,7 +12,7 @@ if [ ! -x "$WLCS_BIN" ]; then
   $SUDO apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends wlcs >&2
 fi
-cargo build -q -p ghost-wlcs
+cargo build -q --workspace --all-targets
 SO="$PWD/target/debug/libghost_wlcs.so"
 OUT="$PWD/target/wlcs"
 rm -rf "$OUT"; mkdir -p "$OUT"
