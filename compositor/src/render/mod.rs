@@ -330,10 +330,7 @@ impl Ghost {
                 surface_primary_scanout_output,
             );
         }
-        self.space.refresh();
-        self.popups.cleanup();
-        if let Err(err) = self.display_handle.flush_clients() {
-            tracing::warn!(%err, "flushing clients failed");
-        }
+        // Ghost::after_dispatch refreshes the space and flushes clients once this
+        // event-loop iteration ends.
     }
 }
