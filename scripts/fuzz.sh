@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets (cargo fuzz, libFuzzer) for SECONDS each (default 30), seeded
-# with <crate>/fuzz/seeds/<target>/. cargo-fuzz drives nightly-only compiler flags; on the
+# with <crate>/fuzz/seeds/<target>/ (and, for EDIDs, the real monitors' EDIDs in
+# ../shared/data/edid when that folder is there). cargo-fuzz drives nightly-only compiler flags; on the
 # stable toolchain RUSTC_BOOTSTRAP=1 lets it, as the project's own test tooling.
 # Exits non-zero on any crash, which leaves the input under <crate>/fuzz/artifacts/.
 set -euo pipefail
@@ -8,10 +9,11 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-30}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
-run() { # crate-dir target
+run() { # crate-dir target [extra seed dir]
   local work log rc=0
   work=$(mktemp -d); log=$(mktemp)
   cp "$1/fuzz/seeds/$2"/* "$work/"
+  if [ -n "${3:-}" ] && [ -d "$3" ]; then cp "$3"/*.bin "$work/"; fi
   (cd "$1" && cargo fuzz run "$2" "$work" -- -max_total_time="$SECONDS_EACH" -print_final_stats=1) >"$log" 2>&1 || rc=$?
   echo "fuzz $1/$2:"
   grep -E '^(stat::number_of_executed_units|Done [0-9]+ runs)' "$log" || true
@@ -20,3 +22,4 @@ run() { # crate-dir target
   return "$rc"
 }
 run config parse
+run kms edid ../shared/data/edid

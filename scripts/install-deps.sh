@@ -27,6 +27,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
+# libdisplay-info (EDID/DisplayID decoding) is only in bookworm-backports on Debian 12.
+# Add that source when the machine lacks it, then take the library from it.
+BACKPORTED=(libdisplay-info-dev)
+need_backports=()
+for p in "${BACKPORTED[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_backports+=("$p")
+done
+if [ ${#need_backports[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  if [ "$codename" = bookworm ]; then
+    if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "adding the bookworm-backports package source" >&2
+      printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
+        "Suites: bookworm-backports" "Components: main" \
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
+        $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+    fi
+    $SUDO apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+      -t bookworm-backports "${need_backports[@]}" >&2
+  else
+    # Newer releases carry it in their main suite.
+    $SUDO apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_backports[@]}" >&2
+  fi
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
   exit 1

@@ -56,6 +56,18 @@ pub enum Command {
         /// The file (default: the one ghostcomp would load).
         file: Option<PathBuf>,
     },
+    /// Decode a monitor's EDID: from a file, `-` for standard input, or a connector.
+    Edid {
+        /// The EDID file, or `-` to read standard input.
+        #[arg(required_unless_present = "connector", conflicts_with = "connector")]
+        file: Option<PathBuf>,
+        /// Read the EDID the kernel has for this connector (e.g. DP-1).
+        #[arg(long)]
+        connector: Option<String>,
+        /// Print every decoded field as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Requests `ghostcomp msg` can send.

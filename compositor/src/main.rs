@@ -2,6 +2,7 @@
 //! checks a configuration file (`ghostcomp validate`).
 
 mod cli;
+mod edid;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -22,6 +23,11 @@ fn main() -> ExitCode {
     match cli.subcommand {
         Some(Command::Msg { json, request }) => return msg(json, request),
         Some(Command::Validate { ref file }) => return validate(file.clone()),
+        Some(Command::Edid {
+            ref file,
+            ref connector,
+            json,
+        }) => return edid::run(file.as_deref(), connector.as_deref(), json),
         None => {}
     }
     init_logging();

@@ -3,8 +3,10 @@
 //! atomic commit. It reads devices through `ghostnv-backend`'s plain-data model and calls
 //! the pure crates for decisions, so the logic here is tested against simulated devices.
 //!
-//! Today it holds mode selection: which of a connector's modes an output gets.
+//! Today it holds display identification ([`display_info`]) and mode selection.
 
+pub mod display_info;
 pub mod mode;
 
+pub use display_info::{DisplayInfo, OutputIdentity};
 pub use mode::{select_mode, ModeRequest};

@@ -1,0 +1,13 @@
+//! EDID bytes from a monitor → DisplayInfo, its summary, JSON form and identity.
+#![no_main]
+
+use ghost_kms::{DisplayInfo, OutputIdentity};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let info = DisplayInfo::parse(data);
+    let _ = info.summary();
+    let _ = serde_json::to_string(&info);
+    let _ = info.preferred_mode();
+    let _ = OutputIdentity::new("DP-1", Some(&info)).key();
+});

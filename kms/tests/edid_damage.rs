@@ -1,0 +1,85 @@
+//! Damaged copies of real EDIDs (truncated, bit-flipped, wrong counts, bad checksums)
+//! still decode: no panic, the problems are listed, and what was intact survives.
+
+use std::path::PathBuf;
+
+use ghost_kms::DisplayInfo;
+use proptest::prelude::*;
+
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = std::env::var_os("GHOST_EDID_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/edid")
+        });
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .collect();
+    files.sort();
+    files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+}
+
+#[test]
+fn a_bad_extension_checksum_keeps_the_base_block_facts() {
+    for edid in corpus().iter().filter(|e| e.len() >= 256 && e[126] >= 1) {
+        let clean = DisplayInfo::parse(edid);
+        let mut broken = edid.clone();
+        broken[128 + 60] ^= 0x55;
+        let info = DisplayInfo::parse(&broken);
+        assert_eq!(info.vendor, clean.vendor);
+        assert_eq!(info.product_code, clean.product_code);
+        assert_eq!(info.serial, clean.serial);
+        assert!(!info.problems.is_empty());
+    }
+}
+
+#[test]
+fn truncation_to_the_base_block_reports_the_missing_extensions() {
+    for edid in corpus().iter().filter(|e| e[126] >= 1) {
+        let info = DisplayInfo::parse(&edid[..128]);
+        assert!(info.edid_version.is_some());
+        assert!(
+            info.problems.iter().any(|p| p.contains("declares")),
+            "{:?}",
+            info.problems
+        );
+        assert!(info.preferred_mode().is_some() || info.modes.is_empty());
+    }
+}
+
+#[test]
+fn no_edid_at_all_gives_defaults_and_a_problem() {
+    for data in [&[][..], &[0u8; 64][..], &[0x55u8; 256][..]] {
+        let info = DisplayInfo::parse(data);
+        assert_eq!(info.edid_version, None);
+        assert!(info.modes.is_empty());
+        assert_eq!(info.problems.len(), 1);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_damage_never_panics(
+        pick in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..16),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let files = corpus();
+        let mut edid = files[pick.index(files.len())].clone();
+        for (at, value) in flips {
+            let at = at.index(edid.len());
+            edid[at] = value;
+        }
+        let keep = cut.index(edid.len() + 1);
+        edid.truncate(keep.max(edid.len() / 2));
+        let info = DisplayInfo::parse(&edid);
+        // The summary and the JSON form are what users see; both must render.
+        let _ = info.summary();
+        prop_assert!(serde_json::to_string(&info).is_ok());
+    }
+}
