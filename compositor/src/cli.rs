@@ -13,6 +13,10 @@ pub struct Cli {
     /// Which display backend to run on.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    /// Renderer of the headless backend: pixman (CPU, SDR), gles (EGL device, colour
+    /// managed, HDR), or auto (gles when a configured output has hdr = "on").
+    #[arg(long, value_enum, default_value_t = RendererArg::Auto)]
+    pub renderer: RendererArg,
     /// Name of the Wayland socket (in XDG_RUNTIME_DIR); the first free wayland-N if absent.
     #[arg(long)]
     pub socket: Option<String>,
@@ -27,6 +31,17 @@ pub struct Cli {
     pub command: Option<Vec<String>>,
     #[command(subcommand)]
     pub subcommand: Option<Command>,
+}
+
+/// Headless renderers selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RendererArg {
+    /// gles when an output is configured for HDR, else pixman.
+    Auto,
+    /// pixman on the CPU.
+    Pixman,
+    /// GLES on an EGL device (a GPU or Mesa's llvmpipe).
+    Gles,
 }
 
 /// Backends selectable on the command line.
@@ -91,6 +106,10 @@ pub enum MsgCommand {
         /// X,Y,W,H in global logical coordinates.
         #[arg(long, value_parser = parse_region)]
         region: Option<[i32; 4]>,
+        /// Write an HDR output as a 16-bit PNG of its PQ/BT.2020 signal (cICP-tagged)
+        /// instead of tone-mapped sRGB.
+        #[arg(long)]
+        hdr: bool,
         /// Where to write the PNG.
         file: PathBuf,
     },

@@ -83,22 +83,8 @@ pub fn run(file: Option<&Path>, connector: Option<&str>, json: bool) -> ExitCode
             object.insert("preferred_mode".into(), preferred.into());
             object.insert("make".into(), info.make().into());
         }
-        emit(&format!("{value:#}\n"))
+        crate::emit(&format!("{value:#}\n"))
     } else {
-        emit(&info.summary())
-    }
-}
-
-/// Prints `text`; a closed pipe (`| head`) is not an error worth a panic.
-fn emit(text: &str) -> ExitCode {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ghostcomp edid: {e}");
-            ExitCode::FAILURE
-        }
+        crate::emit(&info.summary())
     }
 }

@@ -11,7 +11,7 @@ use clap::Parser;
 use smithay::reexports::{calloop::EventLoop, wayland_server::Display};
 use tracing::{error, info};
 
-use cli::{BackendChoice, Cli, Command, InputCommand, MsgCommand};
+use cli::{BackendChoice, Cli, Command, InputCommand, MsgCommand, RendererArg};
 use ghost_compositor::{
     backend,
     ipc::{self, InputRequest, Request},
@@ -92,7 +92,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 cli.outputs.clone()
             };
-            backend::headless::init(&mut state, &specs)?;
+            let renderer = match cli.renderer {
+                RendererArg::Auto => backend::headless::RendererChoice::Auto,
+                RendererArg::Pixman => backend::headless::RendererChoice::Pixman,
+                RendererArg::Gles => backend::headless::RendererChoice::Gles,
+            };
+            backend::headless::init_with(&mut state, &specs, renderer)?;
         }
     }
     info!(backend = state.backend.name(), "backend ready");
@@ -146,6 +151,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         MsgCommand::Screenshot {
             output,
             region,
+            hdr,
             file,
         } => {
             let path = if file.is_absolute() {
@@ -163,6 +169,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
                 output,
                 region,
                 path,
+                hdr,
             }
         }
         MsgCommand::Reload => Request::Reload,
@@ -178,17 +185,17 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
     match reply {
         Ok(reply) => {
             if json {
-                println!(
-                    "{}",
+                emit(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&reply).unwrap_or_default()
-                );
+                ));
             } else if let Some(err) = &reply.error {
                 eprintln!("ghostcomp msg: {err}");
             } else if !reply.result.is_null() {
-                println!(
-                    "{}",
+                emit(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&reply.result).unwrap_or_default()
-                );
+                ));
             }
             if reply.ok {
                 ExitCode::SUCCESS
@@ -215,6 +222,20 @@ fn validate(file: Option<PathBuf>) -> ExitCode {
         }
         Err(err) => {
             println!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `text`; a closed pipe (`| head`) is not an error worth a panic.
+pub fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ghostcomp: {e}");
             ExitCode::FAILURE
         }
     }

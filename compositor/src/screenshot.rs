@@ -8,7 +8,7 @@ use smithay::{
     utils::{Logical, Rectangle},
 };
 
-use crate::state::Ghost;
+use crate::{backend::Captured, state::Ghost};
 
 /// A screenshot written to disk.
 #[derive(Debug, Clone)]
@@ -26,15 +26,17 @@ pub struct Saved {
 impl Ghost {
     /// Renders `output` and, on a worker thread, writes the part inside `region`
     /// (global logical coordinates; the whole output when None) to `path` as PNG, then
-    /// calls `done` on that thread.
+    /// calls `done` on that thread. With `hdr`, an HDR output is written as a 16-bit
+    /// PNG of its PQ/BT.2020 signal; otherwise as 8-bit sRGB (tone mapped if HDR).
     pub fn save_screenshot(
         &mut self,
         output: &Output,
         region: Option<Rectangle<i32, Logical>>,
         path: PathBuf,
+        hdr: bool,
         done: impl FnOnce(anyhow::Result<Saved>) + Send + 'static,
     ) -> anyhow::Result<()> {
-        let frame = self.screenshot(output)?;
+        let captured = self.screenshot(output, hdr)?;
         let geo = self.space.output_geometry(output).unwrap_or_default();
         let scale = output.current_scale().fractional_scale();
         let crop = region.map(|r| {
@@ -49,19 +51,32 @@ impl Ghost {
         let name = output.name();
         std::thread::spawn(move || {
             let result = (|| -> anyhow::Result<Saved> {
-                let frame = match crop {
-                    Some(c) => frame.crop(c)?,
-                    None => frame,
-                };
                 let tmp = path.with_extension("png.tmp");
                 let file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                ghost_capture::encode_png(&frame, file)?;
+                let (width, height) = match captured {
+                    Captured::Sdr(frame) => {
+                        let frame = match crop {
+                            Some(c) => frame.crop(c)?,
+                            None => frame,
+                        };
+                        ghost_capture::encode_png(&frame, file)?;
+                        (frame.width(), frame.height())
+                    }
+                    Captured::Hdr(frame) => {
+                        let frame = match crop {
+                            Some(c) => frame.crop(c)?,
+                            None => frame,
+                        };
+                        ghost_capture::encode_png_hdr(&frame, file)?;
+                        (frame.width(), frame.height())
+                    }
+                };
                 std::fs::rename(&tmp, &path)?;
                 Ok(Saved {
                     path,
                     output: name,
-                    width: frame.width(),
-                    height: frame.height(),
+                    width,
+                    height,
                 })
             })();
             done(result);

@@ -87,11 +87,12 @@ impl Ghost {
     /// Applies the matching `[[output]]` section (if any) to `output`.
     pub fn apply_output_settings(&mut self, output: &Output) {
         let props = output.physical_properties();
-        let Some(section) = self
+        let section = self
             .config
             .output_for(&output.name(), &props.make, &props.model, "")
-            .cloned()
-        else {
+            .cloned();
+        self.apply_output_colour(output, section.as_ref());
+        let Some(section) = section else {
             return;
         };
         if !section.enabled {
@@ -142,6 +143,53 @@ impl Ghost {
             self.space.map_output(output, pos);
         }
         self.relayout_after_output_change(output);
+    }
+
+    /// Drives `output` in HDR (PQ, BT.2020, with the configured luminances) when its
+    /// section says `hdr = "on"` and the renderer can, else in sRGB.
+    fn apply_output_colour(
+        &mut self,
+        output: &Output,
+        section: Option<&ghost_config::OutputConfig>,
+    ) {
+        use ghost_hdr::{ImageDescription, Luminances};
+        let wants_hdr = section.is_some_and(|s| s.hdr == ghost_config::Toggle::On);
+        let deep = section
+            .and_then(|s| s.max_bpc)
+            .is_some_and(|bits| bits > 10);
+        output
+            .user_data()
+            .insert_if_missing_threadsafe(crate::backend::headless::DeepColour::default);
+        if let Some(d) = output
+            .user_data()
+            .get::<crate::backend::headless::DeepColour>()
+        {
+            d.0.store(deep, std::sync::atomic::Ordering::Relaxed);
+        }
+        let description = match section {
+            Some(s) if wants_hdr && self.backend.supports_hdr() => {
+                let max = s.max_luminance.unwrap_or(1000.0);
+                let min = s.min_luminance.unwrap_or(0.005).min(max / 2.0);
+                ImageDescription {
+                    luminances: Luminances {
+                        min,
+                        max,
+                        reference: s.sdr_brightness.clamp(min * 2.0, max),
+                    },
+                    ..ImageDescription::bt2100_pq()
+                }
+            }
+            _ => {
+                if wants_hdr {
+                    warn!(
+                        output = output.name(),
+                        "HDR needs the GLES renderer (--renderer gles); the output stays SDR"
+                    );
+                }
+                ImageDescription::srgb()
+            }
+        };
+        self.set_output_description(output, description);
     }
 
     /// Makes `config` the running configuration and applies what changed.

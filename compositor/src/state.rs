@@ -43,7 +43,9 @@ use smithay::{
 use tracing::{info, warn};
 
 use crate::{
-    backend::Backend, input::KeyboardTyping, protocols::output_management::OutputManagementState,
+    backend::Backend,
+    input::KeyboardTyping,
+    protocols::{color_management::ColorManagementState, output_management::OutputManagementState},
 };
 
 /// Per-client data: smithay's compositor bookkeeping and, for clients that connected
@@ -140,6 +142,7 @@ pub struct Ghost {
     pub foreign_toplevel_list_state: ForeignToplevelListState,
     pub security_context_state: SecurityContextState,
     pub output_management_state: OutputManagementState,
+    pub color_management_state: ColorManagementState,
 }
 
 impl Ghost {
@@ -194,6 +197,7 @@ impl Ghost {
             ForeignToplevelListState::new_with_filter::<Self>(&dh, privileged);
         let security_context_state = SecurityContextState::new::<Self, _>(&dh, privileged);
         let output_management_state = OutputManagementState::new::<Self, _>(&dh, privileged);
+        let color_management_state = ColorManagementState::new::<Self>(&dh);
 
         let mut seat = seat_state.new_wl_seat(&dh, "seat0");
         let input = &config.input;
@@ -248,6 +252,7 @@ impl Ghost {
             foreign_toplevel_list_state,
             security_context_state,
             output_management_state,
+            color_management_state,
         })
     }
 

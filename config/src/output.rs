@@ -48,6 +48,13 @@ pub struct OutputConfig {
     /// Largest bits per colour channel to drive the link with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bpc: Option<u8>,
+    /// Peak luminance in cd/m², overriding the EDID (monitors often understate or
+    /// overstate it); tone mapping targets this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_luminance: Option<f64>,
+    /// Black luminance in cd/m², overriding the EDID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_luminance: Option<f64>,
 }
 
 fn yes() -> bool {

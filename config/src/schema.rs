@@ -92,6 +92,8 @@ pub const OUTPUT: &[Field] = &[
     f("hdr", Kind::Enum(&["off", "on"])),
     f("sdr_brightness", Kind::Float(1.0, 10_000.0)),
     f("max_bpc", Kind::Int(6, 16)),
+    f("max_luminance", Kind::Float(1.0, 10_000.0)),
+    f("min_luminance", Kind::Float(0.0, 100.0)),
 ];
 
 /// Pointer settings, shared by `[input]` and `[[input.device]]`.

@@ -169,6 +169,8 @@ fn arb_output() -> impl Strategy<Value = OutputConfig> {
                 hdr: Toggle::Off,
                 sdr_brightness: 203.0,
                 max_bpc,
+                max_luminance: None,
+                min_luminance: None,
             },
         )
 }

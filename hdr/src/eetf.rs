@@ -40,6 +40,18 @@ impl Eetf {
         }
     }
 
+    /// The constants a shader needs, in PQ signal units: source black, source span,
+    /// normalised target black (minLum), normalised target peak (maxLum) and the knee.
+    pub fn params(&self) -> [f64; 5] {
+        [
+            self.source_black_pq,
+            self.source_span_pq,
+            self.min_lum,
+            self.max_lum,
+            self.knee,
+        ]
+    }
+
     /// The knee (KS): normalised signals below it pass unchanged (apart from the black lift).
     pub fn knee(&self) -> f64 {
         self.knee

@@ -60,6 +60,13 @@ impl Primaries {
         blue: xy(0.150, 0.060),
         white: D65,
     };
+    /// DCI-P3 as cinema projects it (SMPTE RP 431-2: the P3 primaries with the DCI white).
+    pub const DCI_P3: Primaries = Primaries {
+        red: xy(0.680, 0.320),
+        green: xy(0.265, 0.690),
+        blue: xy(0.150, 0.060),
+        white: xy(0.314, 0.351),
+    };
     /// Adobe RGB (1998).
     pub const ADOBE_RGB: Primaries = Primaries {
         red: xy(0.64, 0.33),

@@ -1,14 +1,23 @@
-//! The headless backend: virtual outputs rendered with pixman into memory, paced by a
-//! frame clock at the output's exact refresh rate. Nothing is shown; screenshots and
-//! screencopy read the frames. Idle outputs arm no timer, so an idle desktop uses no CPU.
+//! The headless backend: virtual outputs rendered into memory, paced by a frame clock at
+//! the output's exact refresh rate. Nothing is shown; screenshots and screencopy read
+//! the frames. Idle outputs arm no timer, so an idle desktop uses no CPU.
+//!
+//! Two renderers: pixman (CPU, SDR only, the default) and GLES on an EGL device (a GPU,
+//! or Mesa's llvmpipe), which runs the colour-managed path of `render::colour` and so
+//! drives HDR outputs. `--renderer gles` picks it, and `auto` does when a configured
+//! output has `hdr = "on"`.
 
 use std::time::{Duration, Instant};
 
+use ghost_hdr::ImageDescription;
 use ghost_vrr::{FrameClock, RefreshCycle};
 use smithay::{
     backend::{
         allocator::Fourcc,
-        renderer::{damage::OutputDamageTracker, pixman::PixmanRenderer, Bind, Offscreen},
+        renderer::{
+            damage::OutputDamageTracker, gles::GlesRenderer, pixman::PixmanRenderer, Bind,
+            Offscreen,
+        },
     },
     output::{Mode, Output, PhysicalProperties, Scale, Subpixel},
     reexports::{
@@ -24,9 +33,62 @@ use tracing::{debug, warn};
 
 use super::{Backend, OutputModes};
 use crate::{
-    render::{Scene, CLEAR_COLOR},
+    protocols::color_management::output_description,
+    render::{
+        colour::{self, ColourPrograms, ColourTargets, ReadBack},
+        Scene, CLEAR_COLOR,
+    },
     state::Ghost,
 };
+
+/// Which renderer the headless outputs use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RendererChoice {
+    /// GLES when a configured output wants HDR, else pixman.
+    #[default]
+    Auto,
+    /// pixman on the CPU: SDR only.
+    Pixman,
+    /// GLES on an EGL device, colour-managed.
+    Gles,
+}
+
+/// The GLES renderer with the colour path's shaders.
+pub struct GlesParts {
+    renderer: GlesRenderer,
+    programs: ColourPrograms,
+}
+
+enum Renderers {
+    Pixman(PixmanRenderer),
+    Gles(Box<GlesParts>),
+}
+
+enum OutputBuffer {
+    Pixman(Image<'static, 'static>),
+    /// Allocated at the first frame, in the format the output's description needs.
+    Gles(Option<ColourTargets>),
+}
+
+/// Whether an HDR output gets a half-float buffer (config `max_bpc` above 10) rather
+/// than 10 bits per channel.
+#[derive(Debug, Default)]
+pub struct DeepColour(pub std::sync::atomic::AtomicBool);
+
+fn target_format(output: &Output, description: &ImageDescription) -> Fourcc {
+    if !description.transfer.is_hdr() {
+        return Fourcc::Abgr8888;
+    }
+    let deep = output
+        .user_data()
+        .get::<DeepColour>()
+        .is_some_and(|d| d.0.load(std::sync::atomic::Ordering::Relaxed));
+    if deep {
+        Fourcc::Abgr16161616f
+    } else {
+        Fourcc::Abgr2101010
+    }
+}
 
 /// An output as asked for on the command line or in the config.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,7 +125,9 @@ const COMMON_MODES: [(i32, i32); 5] = [
 
 struct VirtualOutput {
     output: Output,
-    buffer: Image<'static, 'static>,
+    buffer: OutputBuffer,
+    /// Identity of the colour description the last frame was drawn for.
+    drawn_for: u32,
     tracker: OutputDamageTracker,
     clock: FrameClock,
     timer: Option<RegistrationToken>,
@@ -72,9 +136,9 @@ struct VirtualOutput {
     stats: super::FrameStats,
 }
 
-/// Pixman renderer and the virtual outputs.
+/// The renderer and the virtual outputs.
 pub struct HeadlessBackend {
-    renderer: PixmanRenderer,
+    renderer: Renderers,
     outputs: Vec<VirtualOutput>,
 }
 
@@ -83,9 +147,33 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl HeadlessBackend {
-    /// The renderer, for screenshots.
-    pub fn renderer(&mut self) -> &mut PixmanRenderer {
-        &mut self.renderer
+    /// Whether outputs can be driven in HDR (the GLES renderer runs).
+    pub fn supports_hdr(&self) -> bool {
+        matches!(self.renderer, Renderers::Gles(_))
+    }
+
+    /// Renders `output` without the cursor for a screenshot: 8-bit sRGB (HDR outputs
+    /// tone mapped to SDR), or with `hdr` the PQ/BT.2020 signal of an HDR output.
+    pub fn capture(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &Output,
+        hdr: bool,
+    ) -> anyhow::Result<super::Captured> {
+        match &mut self.renderer {
+            Renderers::Pixman(r) => {
+                if hdr {
+                    anyhow::bail!(
+                        "output {} is not HDR (pixman renders SDR only)",
+                        output.name()
+                    );
+                }
+                Ok(super::Captured::Sdr(crate::render::capture_output(
+                    scene, r, output,
+                )?))
+            }
+            Renderers::Gles(g) => capture_colour(scene, g, output, hdr),
+        }
     }
 
     /// Frame counters of `output`.
@@ -112,10 +200,13 @@ impl HeadlessBackend {
                 list.push(mode);
             }
         }
-        let buffer = self.renderer.create_buffer(
-            Fourcc::Xrgb8888,
-            mode.size.to_logical(1).to_buffer(1, Transform::Normal),
-        )?;
+        let buffer = match &mut self.renderer {
+            Renderers::Pixman(r) => OutputBuffer::Pixman(r.create_buffer(
+                Fourcc::Xrgb8888,
+                mode.size.to_logical(1).to_buffer(1, Transform::Normal),
+            )?),
+            Renderers::Gles(_) => OutputBuffer::Gles(None),
+        };
         let Some(v) = self.outputs.iter_mut().find(|o| &o.output == output) else {
             anyhow::bail!("unknown output {}", output.name());
         };
@@ -131,9 +222,42 @@ impl HeadlessBackend {
     }
 }
 
-/// Creates the headless backend with one virtual output per spec, laid out left to right.
+/// Creates the headless backend with one virtual output per spec, laid out left to
+/// right, choosing the renderer automatically.
 pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
-    let mut renderer = PixmanRenderer::new()?;
+    init_with(state, specs, RendererChoice::Auto)
+}
+
+fn gles_parts() -> anyhow::Result<GlesParts> {
+    let mut renderer = colour::headless_renderer()?;
+    let programs = ColourPrograms::compile(&mut renderer)?;
+    Ok(GlesParts { renderer, programs })
+}
+
+/// [`init`] with an explicit renderer. GLES that cannot start falls back to pixman
+/// (with a warning) unless it was asked for by name.
+pub fn init_with(
+    state: &mut Ghost,
+    specs: &[OutputSpec],
+    choice: RendererChoice,
+) -> anyhow::Result<()> {
+    let wants_hdr = state
+        .config
+        .output
+        .iter()
+        .any(|o| o.hdr == ghost_config::Toggle::On);
+    let mut renderer = match choice {
+        RendererChoice::Pixman => Renderers::Pixman(PixmanRenderer::new()?),
+        RendererChoice::Gles => Renderers::Gles(Box::new(gles_parts()?)),
+        RendererChoice::Auto if wants_hdr => match gles_parts() {
+            Ok(parts) => Renderers::Gles(Box::new(parts)),
+            Err(err) => {
+                warn!(%err, "no GLES renderer for HDR outputs; they stay SDR on pixman");
+                Renderers::Pixman(PixmanRenderer::new()?)
+            }
+        },
+        RendererChoice::Auto => Renderers::Pixman(PixmanRenderer::new()?),
+    };
     let now = nanos(state.now());
     let mut outputs = Vec::new();
     let mut x = 0;
@@ -183,15 +307,19 @@ pub fn init(state: &mut Ghost, specs: &[OutputSpec]) -> anyhow::Result<()> {
         x = position.0 + logical_w;
 
         let size: Size<i32, Physical> = mode.size;
-        let buffer = renderer.create_buffer(
-            Fourcc::Xrgb8888,
-            size.to_logical(1).to_buffer(1, Transform::Normal),
-        )?;
+        let buffer = match &mut renderer {
+            Renderers::Pixman(r) => OutputBuffer::Pixman(r.create_buffer(
+                Fourcc::Xrgb8888,
+                size.to_logical(1).to_buffer(1, Transform::Normal),
+            )?),
+            Renderers::Gles(_) => OutputBuffer::Gles(None),
+        };
         let tracker = OutputDamageTracker::from_output(&output);
         let clock = FrameClock::new(RefreshCycle::from_millihertz(spec.refresh_mhz, now)?);
         outputs.push(VirtualOutput {
             output,
             buffer,
+            drawn_for: 0,
             tracker,
             clock,
             timer: None,
@@ -256,30 +384,36 @@ fn render(state: &mut Ghost, output: &Output) {
     };
     v.timer = None;
     let vblank = v.scheduled_ns;
-    let elements = scene.elements(&mut backend.renderer, output, true);
-    let age = usize::from(v.rendered_once);
-    let result = match backend.renderer.bind(&mut v.buffer) {
-        Ok(mut framebuffer) => v
-            .tracker
-            .render_output(
-                &mut backend.renderer,
-                &mut framebuffer,
-                age,
-                &elements,
-                CLEAR_COLOR,
-            )
-            .map(|r| {
-                (
-                    r.damage.map(|d| {
-                        d.iter()
-                            .map(|r| r.size.w as u64 * r.size.h as u64)
-                            .sum::<u64>()
-                    }),
-                    r.states,
-                )
-            })
-            .map_err(|e| anyhow::anyhow!("{e:?}")),
-        Err(e) => Err(anyhow::anyhow!("{e:?}")),
+    let result = match (&mut backend.renderer, &mut v.buffer) {
+        (Renderers::Pixman(renderer), OutputBuffer::Pixman(buffer)) => {
+            let elements = scene.elements(renderer, output, true);
+            let age = usize::from(v.rendered_once);
+            match renderer.bind(buffer) {
+                Ok(mut framebuffer) => v
+                    .tracker
+                    .render_output(renderer, &mut framebuffer, age, &elements, CLEAR_COLOR)
+                    .map(|r| (r.damage.map(|d| area(d)), r.states))
+                    .map_err(|e| anyhow::anyhow!("{e:?}")),
+                Err(e) => Err(anyhow::anyhow!("{e:?}")),
+            }
+        }
+        (Renderers::Gles(parts), OutputBuffer::Gles(targets)) => {
+            let (description, identity) = output_description(output);
+            let age = usize::from(v.rendered_once && v.drawn_for == identity);
+            let elements = scene.elements(&mut parts.renderer, output, true);
+            match v.tracker.damage_output(age, &elements) {
+                Ok((Some(damage), states)) => {
+                    let px = area(damage);
+                    let drawn =
+                        draw_colour(parts, &scene, output, &elements, &description, targets);
+                    v.drawn_for = identity;
+                    drawn.map(|()| (Some(px), states))
+                }
+                Ok((None, states)) => Ok((None, states)),
+                Err(e) => Err(anyhow::anyhow!("{e:?}")),
+            }
+        }
+        _ => Err(anyhow::anyhow!("renderer and buffer disagree")),
     };
     let (damage, states) = match result {
         Ok(r) => r,
@@ -297,4 +431,122 @@ fn render(state: &mut Ghost, output: &Output) {
     debug!(output = output.name(), damaged, "frame");
     let presented = damaged.then_some((Duration::from_nanos(vblank), refresh, seq));
     state.post_render(output, &states, presented);
+}
+
+fn area(damage: &[smithay::utils::Rectangle<i32, Physical>]) -> u64 {
+    damage
+        .iter()
+        .map(|r| r.size.w as u64 * r.size.h as u64)
+        .sum()
+}
+
+/// One colour-managed frame into the output's targets, (re)allocated when the mode or
+/// the description's format changed.
+fn draw_colour(
+    parts: &mut GlesParts,
+    scene: &Scene<'_>,
+    output: &Output,
+    elements: &[crate::render::OutputElement<GlesRenderer>],
+    description: &ImageDescription,
+    targets: &mut Option<ColourTargets>,
+) -> anyhow::Result<()> {
+    let Some(mode) = output.current_mode() else {
+        anyhow::bail!("output {} has no mode", output.name());
+    };
+    let format = target_format(output, description);
+    let size = output.current_transform().transform_size(mode.size);
+    let stale = targets.as_ref().is_none_or(|t| {
+        use smithay::backend::renderer::Texture;
+        t.format != format
+            || (t.target.width() as i32, t.target.height() as i32) != (size.w, size.h)
+    });
+    if stale {
+        *targets = Some(ColourTargets::new(&mut parts.renderer, size, format)?);
+    }
+    let Some(targets) = targets.as_mut() else {
+        anyhow::bail!("no render targets");
+    };
+    let descriptions = scene.surface_descriptions(output);
+    colour::render(
+        &mut parts.renderer,
+        &parts.programs,
+        elements,
+        &descriptions,
+        description,
+        output.current_scale().fractional_scale(),
+        targets,
+    )?;
+    Ok(())
+}
+
+/// A screenshot through the colour path.
+fn capture_colour(
+    scene: &Scene<'_>,
+    parts: &mut GlesParts,
+    output: &Output,
+    hdr: bool,
+) -> anyhow::Result<super::Captured> {
+    let Some(mode) = output.current_mode() else {
+        anyhow::bail!("output {} has no mode", output.name());
+    };
+    let (description, _) = output_description(output);
+    if hdr && !description.transfer.is_hdr() {
+        anyhow::bail!("output {} is not in HDR mode", output.name());
+    }
+    let size = output.current_transform().transform_size(mode.size);
+    let format = target_format(output, &description);
+    let mut targets = ColourTargets::new(&mut parts.renderer, size, format)?;
+    let elements = scene.elements(&mut parts.renderer, output, false);
+    let descriptions = scene.surface_descriptions(output);
+    colour::render(
+        &mut parts.renderer,
+        &parts.programs,
+        &elements,
+        &descriptions,
+        &description,
+        output.current_scale().fractional_scale(),
+        &mut targets,
+    )?;
+    let (w, h) = (size.w as u32, size.h as u32);
+    match colour::read_back(&mut parts.renderer, &mut targets)? {
+        ReadBack::Rgba8(bytes) => Ok(super::Captured::Sdr(ghost_capture::Frame::new(
+            w,
+            h,
+            w as usize * 4,
+            ghost_capture::PixelFormat::Abgr8888,
+            bytes,
+        )?)),
+        ReadBack::Signal(signal) if hdr => {
+            let rgb = signal
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)
+                .collect();
+            Ok(super::Captured::Hdr(ghost_capture::HdrFrame::new(
+                w, h, rgb,
+            )?))
+        }
+        ReadBack::Signal(signal) => {
+            // Tone map the HDR signal to an sRGB picture on the CPU, with the same
+            // pipeline an SDR output would use for this content.
+            let sdr = ImageDescription::srgb();
+            let decode = ghost_hdr::Pipeline::decode(&description, &sdr);
+            let encode = ghost_hdr::Pipeline::encode(&sdr);
+            let bytes = signal
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let c = encode.apply(decode.apply([p[0], p[1], p[2]].map(f64::from)));
+                    let q = c.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
+                    [q[0], q[1], q[2], 255]
+                })
+                .collect();
+            Ok(super::Captured::Sdr(ghost_capture::Frame::new(
+                w,
+                h,
+                w as usize * 4,
+                ghost_capture::PixelFormat::Abgr8888,
+                bytes,
+            )?))
+        }
+    }
 }

@@ -23,6 +23,14 @@ pub enum Backend {
     Starting,
 }
 
+/// A screenshot as read back: an 8-bit sRGB picture, or an HDR output's signal.
+pub enum Captured {
+    /// 8-bit sRGB (HDR outputs tone mapped).
+    Sdr(ghost_capture::Frame),
+    /// 16-bit PQ / BT.2020 signal of an HDR output.
+    Hdr(ghost_capture::HdrFrame),
+}
+
 /// The modes an output offers (for wlr-output-management), kept in its user data.
 #[derive(Debug)]
 pub struct OutputModes {
@@ -103,6 +111,11 @@ impl Backend {
         }
     }
 
+    /// Whether outputs can be driven in HDR.
+    pub fn supports_hdr(&self) -> bool {
+        matches!(self, Backend::Headless(h) if h.supports_hdr())
+    }
+
     /// Test input injection over IPC is only allowed where no real user types.
     pub fn allows_input_injection(&self) -> bool {
         matches!(self, Backend::Headless(_))
@@ -176,8 +189,9 @@ impl Ghost {
         self.queue_redraw(output);
     }
 
-    /// Renders `output` without the cursor and reads it back.
-    pub fn screenshot(&mut self, output: &Output) -> anyhow::Result<ghost_capture::Frame> {
+    /// Renders `output` without the cursor and reads it back: 8-bit sRGB, or with `hdr`
+    /// the signal of an HDR output.
+    pub fn screenshot(&mut self, output: &Output, hdr: bool) -> anyhow::Result<Captured> {
         let scene = Scene::new(
             &self.space,
             &self.cursor_status,
@@ -185,8 +199,9 @@ impl Ghost {
             self.notification.as_ref(),
         );
         match &mut self.backend {
-            Backend::Headless(h) => crate::render::capture_output(&scene, h.renderer(), output),
-            Backend::Winit(w) => w.capture(&scene, output),
+            Backend::Headless(h) => h.capture(&scene, output, hdr),
+            Backend::Winit(_) if hdr => anyhow::bail!("the nested window is SDR"),
+            Backend::Winit(w) => Ok(Captured::Sdr(w.capture(&scene, output)?)),
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
     }

@@ -161,7 +161,7 @@ impl Ghost {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let result = self.save_screenshot(&output, region, path, |result| match result {
+        let result = self.save_screenshot(&output, region, path, false, |result| match result {
             Ok(saved) => info!(path = %saved.path.display(), "screenshot saved"),
             Err(err) => warn!(%err, "screenshot failed"),
         });

@@ -52,8 +52,9 @@ impl Ghost {
                 output,
                 region,
                 path,
+                hdr,
             } => {
-                return self.screenshot_request(output, region, path, stream);
+                return self.screenshot_request(output, region, path, hdr, stream);
             }
             Request::Reload => match self.reload_config() {
                 Ok(()) => Reply::ok(json!({"generation": self.config_source.generation})),
@@ -170,6 +171,7 @@ impl Ghost {
         output: Option<String>,
         region: Option<[i32; 4]>,
         path: std::path::PathBuf,
+        hdr: bool,
         mut stream: UnixStream,
     ) -> Answer {
         if !path.is_absolute() {
@@ -186,7 +188,7 @@ impl Ghost {
             Ok(o) => o,
             Err(e) => return Answer::Now(Reply::error(e)),
         };
-        let result = self.save_screenshot(&output, region, path, move |result| {
+        let result = self.save_screenshot(&output, region, path, hdr, move |result| {
             let reply = match result {
                 Ok(saved) => Reply::ok(json!({
                     "path": saved.path,

@@ -36,6 +36,9 @@ pub enum Request {
         region: Option<[i32; 4]>,
         /// Absolute path of the PNG to write.
         path: PathBuf,
+        /// Write an HDR output's PQ/BT.2020 signal as a 16-bit PNG instead of sRGB.
+        #[serde(default)]
+        hdr: bool,
     },
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
@@ -124,6 +127,7 @@ mod tests {
                 output: None,
                 region: Some([1, 2, 3, 4]),
                 path: "/tmp/x.png".into(),
+                hdr: true,
             },
             Request::Input(InputRequest::Type {
                 text: "ls\n".into(),

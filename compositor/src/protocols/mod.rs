@@ -1,3 +1,4 @@
 //! Protocols smithay 0.7 has no helper for, one file each.
 
+pub mod color_management;
 pub mod output_management;

@@ -42,6 +42,7 @@ use smithay::{
     },
 };
 
+pub mod colour;
 pub mod notification;
 
 use crate::{shell::decorations, state::Ghost};
@@ -202,6 +203,45 @@ impl<'a> Scene<'a> {
         layer_elements(Layer::Bottom, renderer, &mut elements);
         layer_elements(Layer::Background, renderer, &mut elements);
         elements
+    }
+}
+
+impl Scene<'_> {
+    /// The surfaces on `output` that set a colour description (the rest are sRGB),
+    /// keyed by the id their render elements carry.
+    pub fn surface_descriptions(
+        &self,
+        output: &Output,
+    ) -> std::collections::HashMap<
+        smithay::backend::renderer::element::Id,
+        ghost_hdr::ImageDescription,
+    > {
+        use crate::protocols::color_management::SurfaceColour;
+        let mut out = std::collections::HashMap::new();
+        let mut visit =
+            |surface: &WlSurface, states: &smithay::wayland::compositor::SurfaceData| {
+                let current = states
+                    .cached_state
+                    .get::<SurfaceColour>()
+                    .current()
+                    .description;
+                if let Some((description, _)) = current {
+                    out.insert(
+                        smithay::backend::renderer::element::Id::from_wayland_resource(surface),
+                        description,
+                    );
+                }
+            };
+        for window in self.space.elements() {
+            window.with_surfaces(&mut visit);
+        }
+        for layer in layer_map_for_output(output).layers() {
+            layer.with_surfaces(&mut visit);
+        }
+        if let Some((cursor, _)) = &self.cursor {
+            with_surfaces_surface_tree(cursor, &mut visit);
+        }
+        out
     }
 }
 
