@@ -83,6 +83,8 @@ pub struct State {
     pub preferred_scale_120: Option<u32>,
     /// Serial of the latest xdg_surface configure of a popup, to ack.
     pub popup_serial: Option<u32>,
+    /// wp_color_management_v1 events.
+    pub colour: crate::colour_client::ColourEvents,
 }
 
 /// Runs the compositor's side once (in-process tests, where server and client share a

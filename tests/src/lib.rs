@@ -4,6 +4,7 @@
 //! screenshots, windows in IPC, files created by typed commands, presentation timing.
 
 pub mod client;
+pub mod colour_client;
 pub mod shell_client;
 
 pub use wayland_client;
@@ -114,6 +115,55 @@ pub fn read_png(path: &Path) -> Result<Image> {
         width: info.width,
         height: info.height,
         rgb,
+    })
+}
+
+/// A decoded 16-bit RGB screenshot (an HDR output's signal) and its cICP code points.
+pub struct Image16 {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    rgb: Vec<u16>,
+    /// The cICP chunk: primaries, transfer, matrix, full range.
+    pub cicp: Option<[u8; 4]>,
+}
+
+impl Image16 {
+    /// RGB at (x, y).
+    pub fn pixel(&self, x: u32, y: u32) -> [u16; 3] {
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+}
+
+/// Reads a 16-bit RGB PNG and its cICP chunk.
+pub fn read_png16(path: &Path) -> Result<Image16> {
+    let bytes = std::fs::read(path)?;
+    let cicp = bytes
+        .windows(4)
+        .position(|w| w == b"cICP")
+        .and_then(|at| bytes.get(at + 4..at + 8))
+        .map(|c| [c[0], c[1], c[2], c[3]]);
+    let mut reader = png::Decoder::new(bytes.as_slice()).read_info()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf)?;
+    if info.bit_depth != png::BitDepth::Sixteen || info.color_type != png::ColorType::Rgb {
+        bail!(
+            "not a 16-bit RGB PNG: {:?} {:?}",
+            info.bit_depth,
+            info.color_type
+        );
+    }
+    let rgb = buf[..info.buffer_size()]
+        .chunks_exact(2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .collect();
+    Ok(Image16 {
+        width: info.width,
+        height: info.height,
+        rgb,
+        cicp,
     })
 }
 
@@ -281,6 +331,14 @@ impl Compositor {
         }
         self.request(req)?;
         read_png(&path)
+    }
+
+    /// Takes an HDR screenshot (`--hdr`: the 16-bit PQ signal) through IPC.
+    pub fn screenshot_hdr(&self) -> Result<Image16> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = self.runtime_dir.join(format!("shot-hdr-{n}.png"));
+        self.request(json!({"request": "screenshot", "path": path, "hdr": true}))?;
+        read_png16(&path)
     }
 
     /// Runs `ghostcomp msg ARGS` as a user would, returning stdout.

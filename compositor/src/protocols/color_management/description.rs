@@ -311,7 +311,7 @@ impl Dispatch<WpImageDescriptionCreatorParamsV1, CreatorData> for Ghost {
 
 impl Dispatch<WpImageDescriptionV1, DescriptionData> for Ghost {
     fn request(
-        _state: &mut Self,
+        state: &mut Self,
         _client: &Client,
         object: &WpImageDescriptionV1,
         request: wp_image_description_v1::Request,
@@ -333,7 +333,12 @@ impl Dispatch<WpImageDescriptionV1, DescriptionData> for Ghost {
                 return;
             };
             let info = data_init.init(information, ());
-            send_information(&info, &description);
+            // `done` destroys the object; sending it while the request that created the
+            // object is still being dispatched makes wayland-backend panic, so the
+            // information goes out right after this dispatch.
+            state
+                .loop_handle
+                .insert_idle(move |_| send_information(&info, &description));
         }
     }
 }

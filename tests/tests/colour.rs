@@ -1,0 +1,271 @@
+//! End to end: colour management on the GLES renderer (Mesa's llvmpipe here). Real
+//! clients of our own set image descriptions through wp_color_management_v1; the
+//! screenshots are compared with the CPU reference of ghost-hdr.
+//!
+//! Tolerances: 8-bit pictures within 2 code values (the shader runs in f32, the
+//! reference in f64, and the SDR picture of an HDR output passes through a 10-bit
+//! signal first); the 10-bit PQ signal within 1.5 code values.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use ghost_hdr::{ImageDescription, Luminances, Pipeline};
+use ghost_tests::{
+    client::TestClient,
+    wayland_client::protocol::wl_output::WlOutput,
+    wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
+        Primaries, TransferFunction,
+    },
+    Compositor,
+};
+
+const COLOUR: u32 = 0xff_c0_60_30;
+const SIGNAL: [f64; 3] = [192.0 / 255.0, 96.0 / 255.0, 48.0 / 255.0];
+
+fn config_home(name: &str, hdr: bool) -> Result<PathBuf> {
+    let home = std::env::temp_dir().join(format!("ghost-colour-{name}-{}", std::process::id()));
+    let dir = home.join("ghostcomp");
+    std::fs::create_dir_all(&dir)?;
+    let hdr = if hdr { "on" } else { "off" };
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("[[output]]\nname = \"HEADLESS-1\"\nhdr = \"{hdr}\"\nmax_luminance = 600.0\nmin_luminance = 0.005\n"),
+    )?;
+    Ok(home)
+}
+
+fn hdr_output() -> ImageDescription {
+    ImageDescription {
+        luminances: Luminances {
+            min: 0.005,
+            max: 600.0,
+            reference: 203.0,
+        },
+        ..ImageDescription::bt2100_pq()
+    }
+}
+
+fn expected(client: &ImageDescription, output: &ImageDescription) -> [f64; 3] {
+    Pipeline::encode(output).apply(Pipeline::decode(client, output).apply(SIGNAL))
+}
+
+/// A point 8 px inside the top-left corner of the window with `app_id` (windows are
+/// cascaded, so later windows cover the rest of earlier ones).
+fn inside(comp: &Compositor, app_id: &str) -> Result<(u32, u32)> {
+    let w = comp.wait_window(app_id)?;
+    let g = &w["geometry"];
+    let x = g["x"].as_i64().context("x")? + 8;
+    let y = g["y"].as_i64().context("y")? + 8;
+    Ok((x as u32, y as u32))
+}
+
+/// Maps an sRGB window and a PQ window (BT.2020 primaries) showing the same numbers.
+fn two_clients(comp: &Compositor) -> Result<TestClient> {
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let _srgb = client.color_window("srgb-client", 64, 64, &[COLOUR])?;
+    let (description, ready) = client.parametric(
+        &manager,
+        Primaries::Bt2020,
+        TransferFunction::St2084Pq,
+        None,
+    )?;
+    client.wait_ready(&ready)?.map_err(anyhow::Error::msg)?;
+    let mut pq = client.color_window("pq-client", 64, 64, &[COLOUR])?;
+    let _surface = client.set_surface_description(&manager, &pq, &description);
+    client.commit_next(&mut pq, false)?;
+    client.roundtrip()?;
+    std::mem::forget(pq);
+    std::mem::forget(_surface);
+    Ok(client)
+}
+
+fn assert_close(what: &str, got: [f64; 3], want: [f64; 3], tolerance: f64) {
+    for i in 0..3 {
+        assert!(
+            (got[i] - want[i]).abs() <= tolerance,
+            "{what}: got {got:?}, want {want:?} (± {tolerance})"
+        );
+    }
+}
+
+fn start(name: &str, hdr: bool) -> Result<Compositor> {
+    let home = config_home(name, hdr)?;
+    Compositor::start_with_config_home(&["--renderer", "gles", "--output", "480x240@60"], &home)
+}
+
+fn settle(comp: &Compositor) -> Result<()> {
+    // One frame after the last commit is enough; ask twice to be sure it was drawn.
+    comp.request(serde_json::json!({"request": "outputs"}))?;
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    Ok(())
+}
+
+#[test]
+fn srgb_and_pq_clients_on_an_hdr_output_match_the_cpu_reference() -> Result<()> {
+    let comp = start("hdr", true)?;
+    let _client = two_clients(&comp)?;
+    let srgb_at = inside(&comp, "srgb-client")?;
+    let pq_at = inside(&comp, "pq-client")?;
+    settle(&comp)?;
+    let output = hdr_output();
+
+    let signal = comp.screenshot_hdr()?;
+    assert_eq!(signal.cicp, Some([9, 16, 0, 1]), "tagged BT.2020 + PQ");
+    let read = |at: (u32, u32)| signal.pixel(at.0, at.1).map(|v| f64::from(v) / 65535.0);
+    let srgb_want = expected(&ImageDescription::srgb(), &output);
+    let pq_want = expected(&ImageDescription::bt2100_pq(), &output);
+    assert_close(
+        "sRGB client, PQ signal",
+        read(srgb_at),
+        srgb_want,
+        1.5 / 1023.0,
+    );
+    assert_close("PQ client, PQ signal", read(pq_at), pq_want, 1.5 / 1023.0);
+    // SDR white sits at the configured reference luminance, not at the panel's peak.
+    let white = Pipeline::encode(&output)
+        .apply(Pipeline::decode(&ImageDescription::srgb(), &output).apply([1.0; 3]));
+    assert!((ghost_hdr::transfer::pq_eotf(white[0]) - 203.0).abs() < 0.01);
+
+    // The default screenshot is sRGB: the 10-bit signal tone and gamut mapped by the
+    // reference pipeline (saturated colours near the sRGB edge are softly compressed).
+    let sdr = comp.screenshot(serde_json::json!({}))?;
+    let px = |at: (u32, u32)| sdr.pixel(at.0, at.1).map(|v| f64::from(v) / 255.0);
+    let back = ImageDescription::srgb();
+    for (what, at) in [("sRGB client", srgb_at), ("PQ client", pq_at)] {
+        let quantised = read(at).map(|v| (v * 1023.0).round() / 1023.0);
+        let want = Pipeline::encode(&back).apply(Pipeline::decode(&output, &back).apply(quantised));
+        assert_close(
+            &format!("{what} in the SDR screenshot"),
+            px(at),
+            want,
+            2.0 / 255.0,
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn srgb_and_pq_clients_on_an_sdr_output_match_the_cpu_reference() -> Result<()> {
+    let comp = start("sdr", false)?;
+    let _client = two_clients(&comp)?;
+    let srgb_at = inside(&comp, "srgb-client")?;
+    let pq_at = inside(&comp, "pq-client")?;
+    settle(&comp)?;
+    let output = ImageDescription::srgb();
+    let shot = comp.screenshot(serde_json::json!({}))?;
+    let px = |at: (u32, u32)| shot.pixel(at.0, at.1).map(|v| f64::from(v) / 255.0);
+    assert_close("sRGB client", px(srgb_at), SIGNAL, 1.0 / 255.0);
+    let pq_want = expected(&ImageDescription::bt2100_pq(), &output);
+    assert_close("PQ client, tone mapped", px(pq_at), pq_want, 2.0 / 255.0);
+    assert!(
+        comp.screenshot_hdr().is_err(),
+        "an SDR output has no HDR screenshot"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_protocol_round_trips() -> Result<()> {
+    let comp = start("protocol", true)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let supported = client.state.colour.supported.clone();
+    assert_eq!(supported.intents, vec![0], "perceptual only");
+    assert!(supported.features.contains(&1), "parametric");
+    assert!(!supported.features.contains(&0), "no ICC");
+    assert!(supported
+        .transfers
+        .contains(&(TransferFunction::St2084Pq as u32)));
+    assert!(supported.primaries.contains(&(Primaries::Bt2020 as u32)));
+
+    // The output says what it is driven with: PQ, BT.2020, the configured luminances.
+    let output: WlOutput = client.bind(1..=4, ())?;
+    client.roundtrip()?;
+    let (_object, output_identity, info) = client.output_information(&manager, &output)?;
+    assert_eq!(info.tf_named, Some(TransferFunction::St2084Pq as u32));
+    assert_eq!(info.primaries_named, Some(Primaries::Bt2020 as u32));
+    assert_eq!(info.luminances, Some((50, 600, 203)));
+    assert_eq!(info.primaries.map(|p| p[0]), Some(708_000));
+
+    // A surface on that output prefers exactly that description.
+    let window = client.color_window("feedback-client", 32, 32, &[COLOUR])?;
+    let (_feedback, preferred) = client.preferred(&manager, &window)?;
+    assert_eq!(preferred, output_identity);
+
+    // A client's own description becomes ready; luminances in the wrong order fail.
+    let (description, ready) = client.parametric(
+        &manager,
+        Primaries::DisplayP3,
+        TransferFunction::Gamma22,
+        Some((2000, 300, 100)),
+    )?;
+    assert!(client.wait_ready(&ready)?.is_ok());
+    let _surface = client.set_surface_description(&manager, &window, &description);
+    window.surface.commit();
+    client.roundtrip()?;
+
+    // Asking for information on a client-made description is a protocol error.
+    let _ = client.information(&description);
+    assert!(ghost_tests::client::is_protocol_error(&client.conn));
+    assert!(comp.windows().is_ok(), "the compositor survives");
+    Ok(())
+}
+
+#[test]
+fn icc_and_a_second_surface_object_are_protocol_errors() -> Result<()> {
+    let comp = start("errors", true)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let window = client.color_window("twice", 32, 32, &[COLOUR])?;
+    let _a = manager.get_surface(&window.surface, &client.qh(), ());
+    let _b = manager.get_surface(&window.surface, &client.qh(), ());
+    assert!(client.roundtrip().is_err());
+    assert!(ghost_tests::client::is_protocol_error(&client.conn));
+
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let _icc = manager.create_icc_creator(&client.qh(), ());
+    assert!(client.roundtrip().is_err());
+    assert!(comp.windows().is_ok(), "the compositor survives");
+    Ok(())
+}
+
+#[test]
+fn switching_hdr_off_in_the_config_tells_clients() -> Result<()> {
+    let home = config_home("switch", true)?;
+    let comp = Compositor::start_with_config_home(
+        &["--renderer", "gles", "--output", "480x240@60"],
+        &home,
+    )?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let output: WlOutput = client.bind(1..=4, ())?;
+    client.roundtrip()?;
+    let (_object, before, info) = client.output_information(&manager, &output)?;
+    assert_eq!(info.tf_named, Some(TransferFunction::St2084Pq as u32));
+    let window = client.color_window("switch-client", 32, 32, &[COLOUR])?;
+    let (_feedback, preferred) = client.preferred(&manager, &window)?;
+    assert_eq!(preferred, before);
+
+    let config = home.join("ghostcomp/config.toml");
+    let tmp = home.join("ghostcomp/.config.toml.new");
+    std::fs::write(&tmp, "[[output]]\nname = \"HEADLESS-1\"\nhdr = \"off\"\n")?;
+    std::fs::rename(&tmp, &config)?;
+    for _ in 0..500 {
+        client.roundtrip()?;
+        if client.state.colour.output_changes > 0
+            && !client.state.colour.preferred_changes.is_empty()
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(client.state.colour.output_changes, 1);
+    let (_object, after, info) = client.output_information(&manager, &output)?;
+    assert_ne!(after, before);
+    assert_eq!(client.state.colour.preferred_changes, vec![after]);
+    assert_eq!(info.tf_named, Some(TransferFunction::Srgb as u32));
+    assert_eq!(info.primaries_named, Some(Primaries::Srgb as u32));
+    Ok(())
+}
