@@ -83,3 +83,18 @@ proptest! {
         prop_assert!(serde_json::to_string(&info).is_ok());
     }
 }
+
+#[test]
+fn hdr_luminances_come_from_the_edid_unless_overridden() {
+    // The AORUS FV43U states 1037 cd/m² peak and 0.052 black.
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/edid/FA288C851DB4.bin");
+    let info = DisplayInfo::parse(&std::fs::read(path).expect("sample"));
+    let l = info.hdr_luminances(None, None, 203.0);
+    assert!((l.max - 1037.47).abs() < 0.01 && (l.min - 0.0517).abs() < 0.001);
+    assert_eq!(l.reference, 203.0);
+    let l = info.hdr_luminances(Some(600.0), Some(0.1), 250.0);
+    assert_eq!((l.max, l.min, l.reference), (600.0, 0.1, 250.0));
+    let p = info.colour.primaries.expect("primaries").to_primaries();
+    assert!((p.red.x - 0.6943).abs() < 0.001);
+}

@@ -92,6 +92,45 @@ pub struct Chromaticity {
     pub white: [f64; 2],
 }
 
+impl Chromaticity {
+    /// The panel's primaries as the colour pipeline uses them (white included), so an
+    /// output can be described by what it really shows.
+    pub fn to_primaries(&self) -> ghost_hdr::primaries::Primaries {
+        let xy = |c: [f64; 2]| ghost_hdr::primaries::Xy { x: c[0], y: c[1] };
+        ghost_hdr::primaries::Primaries {
+            red: xy(self.red),
+            green: xy(self.green),
+            blue: xy(self.blue),
+            white: xy(self.white),
+        }
+    }
+}
+
+impl DisplayInfo {
+    /// The luminances to drive an HDR output with: the EDID's desired content
+    /// luminances, each replaced by the user's override when given, with SDR white at
+    /// `reference` (the `sdr_brightness` setting). Absent values fall back to 1000 cd/m²
+    /// peak and 0.005 cd/m² black, the common HDR10 mastering range.
+    pub fn hdr_luminances(
+        &self,
+        max_override: Option<f64>,
+        min_override: Option<f64>,
+        reference: f64,
+    ) -> ghost_hdr::Luminances {
+        let edid = self.colour.luminance.unwrap_or_default();
+        let max = max_override.or(edid.max).unwrap_or(1000.0).max(1.0);
+        let min = min_override
+            .or(edid.min)
+            .unwrap_or(0.005)
+            .clamp(0.0, max / 2.0);
+        ghost_hdr::Luminances {
+            min,
+            max,
+            reference: reference.clamp(min * 2.0 + f64::EPSILON, max),
+        }
+    }
+}
+
 /// Colour capabilities.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Colour {
