@@ -16,9 +16,12 @@ use smithay::{
     },
     utils::{Clock, Monotonic},
     wayland::{
+        commit_timing::CommitTimingManagerState,
         compositor::{CompositorClientState, CompositorState},
+        content_type::ContentTypeState,
         cursor_shape::CursorShapeManagerState,
         dmabuf::DmabufState,
+        fifo::FifoManagerState,
         foreign_toplevel_list::ForeignToplevelListState,
         fractional_scale::FractionalScaleManagerState,
         idle_inhibit::IdleInhibitManagerState,
@@ -45,7 +48,10 @@ use tracing::{info, warn};
 use crate::{
     backend::Backend,
     input::KeyboardTyping,
-    protocols::{color_management::ColorManagementState, output_management::OutputManagementState},
+    protocols::{
+        color_management::ColorManagementState, output_management::OutputManagementState,
+        tearing_control::TearingControlState,
+    },
 };
 
 /// Per-client data: smithay's compositor bookkeeping and, for clients that connected
@@ -143,6 +149,10 @@ pub struct Ghost {
     pub security_context_state: SecurityContextState,
     pub output_management_state: OutputManagementState,
     pub color_management_state: ColorManagementState,
+    pub tearing_control_state: TearingControlState,
+    pub fifo_state: FifoManagerState,
+    pub commit_timing_state: CommitTimingManagerState,
+    pub content_type_state: ContentTypeState,
 }
 
 impl Ghost {
@@ -198,6 +208,10 @@ impl Ghost {
         let security_context_state = SecurityContextState::new::<Self, _>(&dh, privileged);
         let output_management_state = OutputManagementState::new::<Self, _>(&dh, privileged);
         let color_management_state = ColorManagementState::new::<Self>(&dh);
+        let tearing_control_state = TearingControlState::new::<Self>(&dh);
+        let fifo_state = FifoManagerState::new::<Self>(&dh);
+        let commit_timing_state = CommitTimingManagerState::new::<Self>(&dh);
+        let content_type_state = ContentTypeState::new::<Self>(&dh);
 
         let mut seat = seat_state.new_wl_seat(&dh, "seat0");
         let input = &config.input;
@@ -253,6 +267,10 @@ impl Ghost {
             security_context_state,
             output_management_state,
             color_management_state,
+            tearing_control_state,
+            fifo_state,
+            commit_timing_state,
+            content_type_state,
         })
     }
 

@@ -98,3 +98,16 @@ fn hdr_luminances_come_from_the_edid_unless_overridden() {
     let p = info.colour.primaries.expect("primaries").to_primaries();
     assert!((p.red.x - 0.6943).abs() < 0.001);
 }
+
+/// Found by the fuzzer: a DisplayID type I timing with the reserved stereo value 3 made
+/// the decoder binding panic. It decodes now, timing included.
+#[test]
+fn a_reserved_stereo_value_in_displayid_decodes() {
+    let bytes = include_bytes!("data/displayid-reserved-stereo.bin");
+    let info = DisplayInfo::parse(bytes);
+    assert!(!info
+        .problems
+        .iter()
+        .any(|p| p == ghost_kms::display_info::DECODER_FAULT));
+    assert!(info.edid_version.is_some());
+}

@@ -285,6 +285,11 @@ impl TestClient {
         Ok(window)
     }
 
+    /// Whether a frame callback arrived since the last commit.
+    pub fn frame_done(&self) -> bool {
+        self.state.frame_done
+    }
+
     /// Attaches the next colour, asks for a frame callback (and presentation feedback).
     pub fn commit_next(&mut self, window: &mut ColorWindow, feedback: bool) -> Result<()> {
         let qh = self.qh();

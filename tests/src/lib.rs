@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod colour_client;
+pub mod pacing_client;
 pub mod shell_client;
 
 pub use wayland_client;

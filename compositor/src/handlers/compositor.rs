@@ -32,6 +32,10 @@ impl CompositorHandler for Ghost {
         panic!("client without ghostcomp ClientState");
     }
 
+    fn new_surface(&mut self, surface: &WlSurface) {
+        self.watch_paced_commits(surface);
+    }
+
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
         if is_sync_subsurface(surface) {

@@ -2,6 +2,7 @@
 
 mod compositor;
 mod layer_shell;
+pub mod pacing;
 mod seat;
 mod xdg_shell;
 

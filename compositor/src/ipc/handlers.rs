@@ -94,6 +94,9 @@ impl Ghost {
                     "scale": o.current_scale().fractional_scale(),
                     "transform": format!("{:?}", o.current_transform()),
                     "logical": {"x": geo.loc.x, "y": geo.loc.y, "width": geo.size.w, "height": geo.size.h},
+                    "colour": {
+                        "hdr": crate::protocols::color_management::output_description(o).0.transfer.is_hdr(),
+                    },
                     "frames": {
                         "presented": stats.presented,
                         "empty": stats.empty,
@@ -133,6 +136,8 @@ impl Ghost {
                     "maximized": states.contains(State::Maximized),
                     "fullscreen": states.contains(State::Fullscreen),
                     "server_side_decorations": window_data(w).server_side_decorations.get(),
+                    "content_type": crate::handlers::pacing::content_type(toplevel.wl_surface()),
+                    "allows_tearing": crate::protocols::tearing_control::allows_tearing(toplevel.wl_surface()),
                 }))
             })
             .collect();

@@ -2,3 +2,4 @@
 
 pub mod color_management;
 pub mod output_management;
+pub mod tearing_control;

@@ -370,6 +370,7 @@ impl Ghost {
                 surface_primary_scanout_output,
             );
         }
+        self.release_frame_barriers(output);
         // Ghost::after_dispatch refreshes the space and flushes clients once this
         // event-loop iteration ends.
     }

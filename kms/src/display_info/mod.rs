@@ -17,6 +17,7 @@ use serde::Serialize;
 
 pub use identity::OutputIdentity;
 pub use modes::{Mode, ModeSource};
+pub use parse::DECODER_FAULT;
 pub use raw::{AdaptiveSyncRange, FrlRate};
 
 /// Everything decoded from one EDID.

@@ -2,9 +2,7 @@
 
 use libdisplay_info::{
     cta::VideoFormat,
-    cvt,
-    displayid::TypeIIIVIITiming,
-    dmt,
+    cvt, dmt,
     edid::{DetailedTimingDef, DetailedTimingDefStereo, EstablishedTimings, StandardTimingRef},
     gtf,
 };
@@ -196,29 +194,6 @@ impl Mode {
             source: ModeSource::HdmiVic { vic },
             ..Self::vic(cta)?
         })
-    }
-
-    /// A DisplayID type I/VII timing decoded by libdisplay-info.
-    pub(super) fn displayid(timing: &TypeIIIVIITiming) -> Option<Self> {
-        let raw = RawTiming {
-            pixel_clock_khz: (timing.pixel_clock_mhz * 1000.0).round() as u64,
-            h: [
-                u32::try_from(timing.horiz_active).ok()?,
-                u32::try_from(timing.horiz_blank).ok()?,
-                0,
-                0,
-            ],
-            v: [
-                u32::try_from(timing.vert_active).ok()?,
-                u32::try_from(timing.vert_blank).ok()?,
-                0,
-                0,
-            ],
-            interlaced: timing.interlaced,
-            preferred: timing.preferred,
-            invalid: false,
-        };
-        Self::raw(&raw)
     }
 
     /// A DisplayID timing decoded from raw bytes.

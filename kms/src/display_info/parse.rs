@@ -2,7 +2,6 @@
 
 use libdisplay_info::{
     cta::CTA,
-    displayid::DisplayId,
     edid::{DisplayDescriptorTag, Edid, ExtensionTag},
     info::Info,
 };
@@ -14,6 +13,9 @@ use super::{
     Chromaticity, Colorimetry, DisplayInfo, Eotfs, Link, Luminance, Manufactured, Serial, Vendor,
     VrrRange, VrrSource,
 };
+
+/// The problem recorded when the decoder binding panicked (the fuzz target fails on it).
+pub const DECODER_FAULT: &str = "the EDID decoder failed on this data; only raw blocks were read";
 
 /// Range limits only count as a variable-refresh range when the descriptor says the
 /// display takes any rate inside them and the span is wide enough to be useful.
@@ -69,8 +71,23 @@ pub(super) fn parse(data: &[u8]) -> DisplayInfo {
     };
     let mut continuous = false;
     if let Some(edid) = info.edid() {
-        continuous = fill_base(&mut out, &edid);
-        fill_extensions(&mut out, &edid);
+        // The binding crate turns values the C library passes through unchecked into
+        // panics (`unreachable!`); a monitor must never take the compositor down, so a
+        // panic there drops what that walk decoded and is reported as a problem.
+        let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut part = DisplayInfo::default();
+            let continuous = fill_base(&mut part, &edid);
+            fill_extensions(&mut part, &edid);
+            (part, continuous)
+        }));
+        match walked {
+            Ok((part, c)) => {
+                continuous = c;
+                let problems = std::mem::take(&mut out.problems);
+                out = DisplayInfo { problems, ..part };
+            }
+            Err(_) => out.problems.push(DECODER_FAULT.to_owned()),
+        }
     }
     fill_colour(&mut out, &info, &raw);
     fill_raw(&mut out, &raw);
@@ -205,45 +222,26 @@ fn cvt_code_modes(code: &libdisplay_info::edid::CvtTimingCode) -> Vec<Mode> {
 
 fn fill_extensions(out: &mut DisplayInfo, edid: &Edid<'_>) {
     let mut native_dtds = 0usize;
-    for extension in edid.extensions() {
-        match extension.tag() {
-            ExtensionTag::CEA => {
-                let Some(cta) = CTA::from_extension(extension) else {
-                    continue;
-                };
-                native_dtds =
-                    native_dtds.max(usize::try_from(cta.flags().native_dtds).unwrap_or(0));
-                for data_block in cta.data_blocks() {
-                    for svd in data_block.svds() {
-                        if let Some(mut mode) = Mode::vic(svd.vic) {
-                            mode.native = svd.native;
-                            out.modes.push(mode);
-                        }
-                    }
-                    for svd in data_block.ycbcr420_svds() {
-                        if let Some(mut mode) = Mode::vic(svd.vic) {
-                            mode.ycbcr420_only = true;
-                            out.modes.push(mode);
-                        }
-                    }
-                    if let Some(timing) = data_block.did_type_vii_timing() {
-                        out.modes.extend(Mode::displayid(&timing));
-                    }
+    let cta_blocks = edid
+        .extensions()
+        .iter()
+        .filter(|e| e.tag() == ExtensionTag::CEA)
+        .filter_map(CTA::from_extension);
+    for cta in cta_blocks {
+        native_dtds = native_dtds.max(usize::try_from(cta.flags().native_dtds).unwrap_or(0));
+        for data_block in cta.data_blocks() {
+            for svd in data_block.svds() {
+                if let Some(mut mode) = Mode::vic(svd.vic) {
+                    mode.native = svd.native;
+                    out.modes.push(mode);
                 }
             }
-            ExtensionTag::DisplayId => {
-                let Some(displayid) = DisplayId::from_extension(extension) else {
-                    continue;
-                };
-                for data_block in displayid.data_blocks() {
-                    out.modes.extend(
-                        data_block
-                            .type_i_timings()
-                            .filter_map(|t| Mode::displayid(&t)),
-                    );
+            for svd in data_block.ycbcr420_svds() {
+                if let Some(mut mode) = Mode::vic(svd.vic) {
+                    mode.ycbcr420_only = true;
+                    out.modes.push(mode);
                 }
             }
-            _ => {}
         }
     }
     // CTA-861: the first `native_dtds` detailed timings of the whole EDID are native.
@@ -298,7 +296,7 @@ fn fill_raw(out: &mut DisplayInfo, raw: &RawBlocks) {
         .collect();
     out.modes.splice(first_raw..first_raw, cta_dtds);
     out.modes
-        .extend(raw.displayid2_timings.iter().filter_map(Mode::raw));
+        .extend(raw.displayid_timings.iter().filter_map(Mode::raw));
     if let Some(hdmi) = &raw.hdmi {
         out.modes
             .extend(hdmi.vics.iter().filter_map(|v| Mode::hdmi_vic(*v)));

@@ -105,8 +105,8 @@ pub struct RawBlocks {
     pub range_limits: Option<RangeLimits>,
     /// Detailed timings of CTA-861 and VTB blocks, with their block index.
     pub cta_dtds: Vec<(u8, RawTiming)>,
-    /// DisplayID 2.x type VII timings.
-    pub displayid2_timings: Vec<RawTiming>,
+    /// DisplayID detailed timings: type I (1.x), type VII (2.x and in CTA blocks).
+    pub displayid_timings: Vec<RawTiming>,
     /// DisplayID 2.x Adaptive-Sync descriptors, in order.
     pub adaptive_sync: Vec<AdaptiveSyncRange>,
     /// DisplayID 2.x display parameters: native bits per colour channel.
@@ -176,6 +176,10 @@ impl RawBlocks {
                     }
                 }
                 7 if !body.is_empty() => match body[0] {
+                    // DisplayID type VII timings carried in a CTA block (CTA-861-H 7.5.17).
+                    0x22 if body.len() >= 22 => self
+                        .displayid_timings
+                        .extend(body[2..].chunks_exact(20).map(|d| type_vii(d, 1))),
                     0x06 if body.len() >= 3 => {
                         let block = hdr_static(&body[1..]);
                         match &mut self.hdr_static {
@@ -215,9 +219,14 @@ impl RawBlocks {
             let body = &bytes[3..(3 + len).min(bytes.len())];
             bytes = &bytes[(3 + len).min(bytes.len())..];
             match tag {
+                // Type I (DisplayID 1.x, 10 kHz clock) and type VII (2.x, 1 kHz clock)
+                // detailed timings share one layout.
+                0x03 if !version_2 => self
+                    .displayid_timings
+                    .extend(body.chunks_exact(20).map(|d| type_vii(d, 10))),
                 0x22 if version_2 => self
-                    .displayid2_timings
-                    .extend(body.chunks_exact(20).map(type_vii)),
+                    .displayid_timings
+                    .extend(body.chunks_exact(20).map(|d| type_vii(d, 1))),
                 0x21 if version_2 && body.len() >= 28 => {
                     let bits = body[27] & 0x07;
                     if bits <= 5 {
@@ -418,11 +427,12 @@ fn detailed_timing(d: &[u8]) -> Option<RawTiming> {
     })
 }
 
-fn type_vii(d: &[u8]) -> RawTiming {
+/// A 20-byte DisplayID detailed timing; `khz_per_unit` is 10 for type I, 1 for type VII.
+fn type_vii(d: &[u8], khz_per_unit: u64) -> RawTiming {
     let word = |at: usize| u32::from(d[at]) | u32::from(d[at + 1]) << 8;
     let clock = u64::from(d[0]) | u64::from(d[1]) << 8 | u64::from(d[2]) << 16;
     RawTiming {
-        pixel_clock_khz: clock + 1,
+        pixel_clock_khz: (clock + 1) * khz_per_unit,
         h: [
             word(4) + 1,
             word(6) + 1,
@@ -471,6 +481,6 @@ mod tests {
         let mut raw = RawBlocks::default();
         raw.cta_data_blocks(&[0x7f, 0x03]);
         raw.displayid_section(&[0x20, 0xff, 0x00, 0x00, 0x22, 0x00, 0x30]);
-        assert!(raw.displayid2_timings.is_empty());
+        assert!(raw.displayid_timings.is_empty());
     }
 }
