@@ -5,10 +5,23 @@
 //! device through the plain-data [`DeviceModel`], so the same logic runs against real
 //! hardware and against a description of hardware we do not have.
 //!
-//! Today it holds the device model and its loader from `drm_info -j` JSON.
+//! Today it holds the device model with its loaders (`drm_info -j` JSON, and the
+//! `drm_info` text dumps through [`drm_info_text`]), property kinds, the simulated
+//! device that checks and records atomic requests, and the driver quirk table.
 
+pub mod drm_info_text;
 pub mod model;
+pub mod property;
+pub mod quirks;
+pub mod sim;
 
 pub use model::{
-    Connection, ConnectorModel, CrtcModel, DeviceModel, ModeInfo, ModelError, PlaneKind, PlaneModel,
+    Connection, ConnectorModel, CrtcModel, DeviceModel, ModeInfo, ModelError, PlaneKind,
+    PlaneModel, Properties,
 };
+pub use property::{Property, PropertyKind};
+
+/// DRM_FORMAT_MOD_LINEAR.
+pub const MODIFIER_LINEAR: u64 = 0;
+/// DRM_FORMAT_MOD_INVALID: "implicit", the driver picks.
+pub const MODIFIER_INVALID: u64 = 0x00ff_ffff_ffff_ffff;

@@ -3,6 +3,11 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use crate::property::Property;
+
+/// Properties of one object, by name.
+pub type Properties = BTreeMap<String, Property>;
+
 /// Why a device description could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -38,8 +43,21 @@ pub struct PlaneModel {
     pub formats: Vec<u32>,
     /// Format → modifiers from IN_FORMATS, where the driver exposes it.
     pub in_formats: BTreeMap<u32, Vec<u64>>,
-    /// Names of every property, to find them by name rather than id.
-    pub properties: Vec<String>,
+    /// Every property, by name.
+    pub properties: Properties,
+}
+
+impl PlaneModel {
+    /// Whether the plane scans out `format` with `modifier` (IN_FORMATS where the
+    /// driver has it, else the legacy list, which means linear only).
+    pub fn supports(&self, format: u32, modifier: u64) -> bool {
+        if self.in_formats.is_empty() {
+            return modifier == crate::MODIFIER_LINEAR && self.formats.contains(&format);
+        }
+        self.in_formats
+            .get(&format)
+            .is_some_and(|mods| mods.contains(&modifier))
+    }
 }
 
 /// One CRTC (a display head's scanout engine).
@@ -47,8 +65,8 @@ pub struct PlaneModel {
 pub struct CrtcModel {
     /// Object id.
     pub id: u32,
-    /// Names of every property.
-    pub properties: Vec<String>,
+    /// Every property, by name.
+    pub properties: Properties,
 }
 
 /// A display timing.
@@ -101,8 +119,10 @@ pub struct ConnectorModel {
     pub connection: Connection,
     /// Modes the display offers, in the driver's order.
     pub modes: Vec<ModeInfo>,
-    /// Names of every property.
-    pub properties: Vec<String>,
+    /// Bit mask of CRTC indices the connector can be driven by (through its encoders).
+    pub possible_crtcs: u32,
+    /// Every property, by name.
+    pub properties: Properties,
 }
 
 /// A whole KMS device as plain data.
@@ -131,10 +151,14 @@ fn uint(v: &Value, key: &str) -> Result<u64, ModelError> {
         .ok_or_else(|| ModelError::Shape(format!("field {key:?} is not an unsigned integer")))
 }
 
-fn property_names(v: &Value) -> Vec<String> {
+fn properties(v: &Value) -> Properties {
     v.get("properties")
         .and_then(Value::as_object)
-        .map(|o| o.keys().cloned().collect())
+        .map(|o| {
+            o.iter()
+                .filter_map(|(name, p)| Some((name.clone(), Property::from_drm_info(p)?)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -183,13 +207,25 @@ impl DeviceModel {
             .map(|c| {
                 Ok(CrtcModel {
                     id: narrow(uint(c, "id")?, "crtc id")?,
-                    properties: property_names(c),
+                    properties: properties(c),
                 })
             })
             .collect::<Result<_, ModelError>>()?;
+        // encoder id → possible CRTCs, for each connector's reach
+        let encoders: BTreeMap<u64, u32> = dev
+            .get("encoders")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let id = e.get("id")?.as_u64()?;
+                let crtcs = u32::try_from(e.get("possible_crtcs")?.as_u64()?).ok()?;
+                Some((id, crtcs))
+            })
+            .collect();
         let connectors = array(dev, "connectors")?
             .iter()
-            .map(parse_connector)
+            .map(|c| parse_connector(c, &encoders))
             .collect::<Result<_, _>>()?;
         let planes = array(dev, "planes")?
             .iter()
@@ -213,7 +249,14 @@ impl DeviceModel {
     }
 }
 
-fn parse_connector(c: &Value) -> Result<ConnectorModel, ModelError> {
+fn parse_connector(c: &Value, encoders: &BTreeMap<u64, u32>) -> Result<ConnectorModel, ModelError> {
+    let possible_crtcs = c
+        .get("encoders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| encoders.get(&e.as_u64()?))
+        .fold(0, |mask, crtcs| mask | crtcs);
     let connection = match uint(c, "status")? {
         1 => Connection::Connected,
         2 => Connection::Disconnected,
@@ -238,7 +281,8 @@ fn parse_connector(c: &Value) -> Result<ConnectorModel, ModelError> {
         connector_type: narrow(uint(c, "type")?, "connector type")?,
         connection,
         modes,
-        properties: property_names(c),
+        possible_crtcs,
+        properties: properties(c),
     })
 }
 
@@ -291,7 +335,7 @@ fn parse_plane(p: &Value) -> Result<PlaneModel, ModelError> {
         possible_crtcs: narrow(uint(p, "possible_crtcs")?, "possible_crtcs")?,
         formats,
         in_formats,
-        properties: property_names(p),
+        properties: properties(p),
     })
 }
 
@@ -325,7 +369,7 @@ mod tests {
         assert!(dev
             .planes
             .iter()
-            .all(|p| !p.properties.iter().any(|n| n == "zpos")));
+            .all(|p| !p.properties.contains_key("zpos")));
     }
 
     #[test]
@@ -340,7 +384,7 @@ mod tests {
         assert_eq!((preferred.width, preferred.height), (3840, 2160));
         // 1424.18 MHz over 4400 x 2250 is 143.857 Hz, which drm_info rounds to 144.
         assert_eq!(preferred.refresh_mhz(), 143_857);
-        assert!(dp.properties.iter().any(|p| p == "vrr_capable"));
+        assert!(dp.properties.contains_key("vrr_capable"));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! atomic commit. It reads devices through `ghostnv-backend`'s plain-data model and calls
 //! the pure crates for decisions, so the logic here is tested against simulated devices.
 //!
-//! Today it holds display identification ([`display_info`]) and mode selection.
+//! Today it holds display identification ([`display_info`]), CRTC allocation and
+//! hotplug comparison ([`allocate`]), and mode selection.
 
+pub mod allocate;
 pub mod display_info;
 pub mod mode;
 
