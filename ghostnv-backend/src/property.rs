@@ -55,6 +55,8 @@ impl Property {
             PropertyKind::Range { min, max } => (*min..=*max).contains(&value),
             PropertyKind::SignedRange { min, max } => (*min..=*max).contains(&(value as i64)),
             PropertyKind::Enum(values) => values.iter().any(|(_, v)| *v == value),
+            // Bit names unknown (read through an API that does not give them).
+            PropertyKind::Bitmask(bits) if bits.is_empty() => true,
             PropertyKind::Bitmask(bits) => {
                 let allowed = bits.iter().fold(0u64, |m, (_, bit)| {
                     m | 1u64.checked_shl(*bit as u32).unwrap_or(0)

@@ -1,0 +1,525 @@
+//! A real KMS device: opened from a DRM node, described as a [`DeviceModel`] (the same
+//! shape the simulated devices use), and driven with atomic requests built by property
+//! name. Framebuffers here are dumb buffers (CPU-written, what vkms and simpledrm have);
+//! GBM buffers join with the GPU commit loop.
+
+use std::{
+    collections::BTreeMap,
+    fs::{File, OpenOptions},
+    os::fd::{AsFd, BorrowedFd},
+    path::Path,
+};
+
+use drm::{
+    buffer::DrmFourcc,
+    control::{
+        atomic::AtomicModeReq, connector, crtc, dumbbuffer::DumbBuffer, framebuffer, property,
+        AtomicCommitFlags, Device as ControlDevice, Mode, ResourceHandle,
+    },
+    ClientCapability, Device as BasicDevice, DriverCapability,
+};
+
+use crate::{
+    model::{ConnectorModel, CrtcModel, DeviceModel, ModeInfo, PlaneKind, PlaneModel, Properties},
+    property::{Property, PropertyKind},
+    sim::{AtomicRequest, Refusal},
+    Connection,
+};
+
+/// Why talking to the device failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// An ioctl or open failed.
+    #[error("{0}: {1}")]
+    Io(&'static str, std::io::Error),
+    /// The request names something the device does not have.
+    #[error("request refused before submission: {0}")]
+    Refused(#[from] Refusal),
+}
+
+fn io(what: &'static str) -> impl Fn(std::io::Error) -> DeviceError {
+    move |e| DeviceError::Io(what, e)
+}
+
+/// An open DRM primary node with atomic modesetting enabled.
+pub struct KmsDevice {
+    file: File,
+    /// What the device has, read at open.
+    pub model: DeviceModel,
+    modes: BTreeMap<u32, Mode>,
+}
+
+impl AsFd for KmsDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+impl BasicDevice for KmsDevice {}
+impl ControlDevice for KmsDevice {}
+
+fn properties_of<T: ResourceHandle>(dev: &KmsDevice, handle: T) -> Properties {
+    let Ok(set) = dev.get_properties(handle) else {
+        return Properties::new();
+    };
+    let (ids, values) = set.as_props_and_values();
+    let mut out = Properties::new();
+    for (id, value) in ids.iter().zip(values) {
+        let Ok(info) = dev.get_property(*id) else {
+            continue;
+        };
+        let kind = match info.value_type() {
+            property::ValueType::UnsignedRange(min, max) => PropertyKind::Range { min, max },
+            property::ValueType::Boolean => PropertyKind::Range { min: 0, max: 1 },
+            property::ValueType::SignedRange(min, max) => PropertyKind::SignedRange { min, max },
+            property::ValueType::Enum(values) => {
+                let (raw, entries) = values.values();
+                PropertyKind::Enum(
+                    raw.iter()
+                        .zip(entries)
+                        .map(|(v, e)| (e.name().to_string_lossy().into_owned(), *v))
+                        .collect(),
+                )
+            }
+            // drm 0.14 does not hand out bitmask names; an empty list accepts any bits.
+            property::ValueType::Bitmask => PropertyKind::Bitmask(Vec::new()),
+            property::ValueType::Blob => PropertyKind::Blob,
+            property::ValueType::CRTC => PropertyKind::Object("CRTC".into()),
+            property::ValueType::Framebuffer => PropertyKind::Object("framebuffer".into()),
+            _ => PropertyKind::Object(String::new()),
+        };
+        out.insert(
+            info.name().to_string_lossy().into_owned(),
+            Property {
+                id: u32::from(*id),
+                kind,
+                value: *value,
+                immutable: !info.mutable(),
+                atomic: info.atomic(),
+            },
+        );
+    }
+    out
+}
+
+/// IN_FORMATS (struct drm_format_modifier_blob): format → modifiers.
+fn in_formats(blob: &[u8]) -> BTreeMap<u32, Vec<u64>> {
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(blob.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut out = BTreeMap::new();
+    let (Some(count_formats), Some(formats_offset), Some(count_mods), Some(mods_offset)) =
+        (word(8), word(12), word(16), word(20))
+    else {
+        return out;
+    };
+    let formats: Vec<u32> = (0..count_formats as usize)
+        .filter_map(|i| word(formats_offset as usize + 4 * i))
+        .collect();
+    for m in 0..count_mods as usize {
+        // struct drm_format_modifier { u64 formats; u32 offset; u32 pad; u64 modifier; }
+        let at = mods_offset as usize + 24 * m;
+        let Some(bits) = blob
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_ne_bytes)
+        else {
+            continue;
+        };
+        let (Some(offset), Some(modifier)) = (
+            word(at + 8),
+            blob.get(at + 16..at + 24)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_ne_bytes),
+        ) else {
+            continue;
+        };
+        for bit in 0..64usize {
+            if bits & (1 << bit) != 0 {
+                if let Some(format) = formats.get(offset as usize + bit) {
+                    out.entry(*format).or_insert_with(Vec::new).push(modifier);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn mode_info(mode: &Mode) -> ModeInfo {
+    let (width, height) = mode.size();
+    ModeInfo {
+        width,
+        height,
+        clock_khz: mode.clock(),
+        htotal: mode.hsync().2,
+        vtotal: mode.vsync().2,
+        preferred: mode
+            .mode_type()
+            .contains(drm::control::ModeTypeFlags::PREFERRED),
+    }
+}
+
+impl KmsDevice {
+    /// Opens `path` (e.g. /dev/dri/card0) and reads what it has.
+    pub fn open(path: &Path) -> Result<Self, DeviceError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io("open"))?;
+        let mut dev = Self {
+            file,
+            model: DeviceModel {
+                driver: String::new(),
+                caps: BTreeMap::new(),
+                crtcs: Vec::new(),
+                connectors: Vec::new(),
+                planes: Vec::new(),
+            },
+            modes: BTreeMap::new(),
+        };
+        dev.set_client_capability(ClientCapability::UniversalPlanes, true)
+            .map_err(io("universal planes"))?;
+        dev.set_client_capability(ClientCapability::Atomic, true)
+            .map_err(io("atomic"))?;
+        // Writeback connectors are only listed to clients that ask.
+        let _ = dev.set_client_capability(ClientCapability::WritebackConnectors, true);
+        dev.model = dev.read_model()?;
+        Ok(dev)
+    }
+
+    fn read_model(&mut self) -> Result<DeviceModel, DeviceError> {
+        let driver = self
+            .get_driver()
+            .map(|d| d.name().to_string_lossy().into_owned())
+            .map_err(io("driver"))?;
+        let mut caps = BTreeMap::new();
+        for (name, cap) in [
+            ("DUMB_BUFFER", DriverCapability::DumbBuffer),
+            ("ASYNC_PAGE_FLIP", DriverCapability::ASyncPageFlip),
+            ("CURSOR_WIDTH", DriverCapability::CursorWidth),
+            ("CURSOR_HEIGHT", DriverCapability::CursorHeight),
+            ("ADDFB2_MODIFIERS", DriverCapability::AddFB2Modifiers),
+            ("TIMESTAMP_MONOTONIC", DriverCapability::MonotonicTimestamp),
+            ("SYNCOBJ_TIMELINE", DriverCapability::TimelineSyncObj),
+        ] {
+            if let Ok(v) = self.get_driver_capability(cap) {
+                caps.insert(name.to_owned(), v);
+            }
+        }
+        let resources = self.resource_handles().map_err(io("resources"))?;
+        let crtc_handles: Vec<crtc::Handle> = resources.crtcs().to_vec();
+        let mask = |list: Vec<crtc::Handle>| -> u32 {
+            crtc_handles
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| list.contains(h))
+                .fold(0, |m, (i, _)| m | 1 << i)
+        };
+        let crtcs = crtc_handles
+            .iter()
+            .map(|h| CrtcModel {
+                id: u32::from(*h),
+                properties: properties_of(self, *h),
+            })
+            .collect();
+        let mut connectors = Vec::new();
+        for handle in resources.connectors() {
+            let info = self.get_connector(*handle, true).map_err(io("connector"))?;
+            let mut reach = 0;
+            for encoder in info.encoders() {
+                if let Ok(e) = self.get_encoder(*encoder) {
+                    reach |= mask(resources.filter_crtcs(e.possible_crtcs()));
+                }
+            }
+            for mode in info.modes() {
+                self.modes.entry(u32::from(*handle)).or_insert(*mode);
+            }
+            connectors.push(ConnectorModel {
+                id: u32::from(*handle),
+                connector_type: info.interface() as u32,
+                connection: match info.state() {
+                    connector::State::Connected => Connection::Connected,
+                    connector::State::Disconnected => Connection::Disconnected,
+                    connector::State::Unknown => Connection::Unknown,
+                },
+                modes: info.modes().iter().map(mode_info).collect(),
+                possible_crtcs: reach,
+                properties: properties_of(self, *handle),
+            });
+        }
+        let mut planes = Vec::new();
+        for handle in self.plane_handles().map_err(io("planes"))? {
+            let info = self.get_plane(handle).map_err(io("plane"))?;
+            let properties = properties_of(self, handle);
+            let kind = match properties.get("type").map(|p| p.value) {
+                Some(1) => PlaneKind::Primary,
+                Some(2) => PlaneKind::Cursor,
+                _ => PlaneKind::Overlay,
+            };
+            let formats_blob = properties
+                .get("IN_FORMATS")
+                .and_then(|p| self.get_property_blob(p.value).ok())
+                .map(|b| in_formats(&b))
+                .unwrap_or_default();
+            planes.push(PlaneModel {
+                id: u32::from(handle),
+                kind,
+                possible_crtcs: mask(resources.filter_crtcs(info.possible_crtcs())),
+                formats: info.formats().to_vec(),
+                in_formats: formats_blob,
+                properties,
+            });
+        }
+        Ok(DeviceModel {
+            driver,
+            caps,
+            crtcs,
+            connectors,
+            planes,
+        })
+    }
+
+    /// The kernel's mode of `connector` that matches `mode` (size, clock and totals).
+    pub fn kernel_mode(&self, connector: u32, mode: &ModeInfo) -> Option<Mode> {
+        let info = self
+            .get_connector(
+                connector::Handle::from(drm::control::RawResourceHandle::new(connector)?),
+                false,
+            )
+            .ok()?;
+        info.modes().iter().find(|m| mode_info(m) == *mode).copied()
+    }
+
+    /// A dumb buffer of `width`×`height` XRGB8888 filled by `fill(x, y) -> 0xAARRGGBB`,
+    /// with its framebuffer.
+    pub fn dumb_framebuffer(
+        &self,
+        width: u32,
+        height: u32,
+        format: DrmFourcc,
+        fill: impl Fn(u32, u32) -> u32,
+    ) -> Result<(DumbBuffer, framebuffer::Handle), DeviceError> {
+        let mut buffer = self
+            .create_dumb_buffer((width, height), format, 32)
+            .map_err(io("dumb buffer"))?;
+        {
+            use drm::buffer::Buffer;
+            let pitch = buffer.pitch() as usize;
+            let mut map = self.map_dumb_buffer(&mut buffer).map_err(io("map"))?;
+            for y in 0..height {
+                for x in 0..width {
+                    let at = y as usize * pitch + x as usize * 4;
+                    if let Some(px) = map.as_mut().get_mut(at..at + 4) {
+                        px.copy_from_slice(&fill(x, y).to_le_bytes());
+                    }
+                }
+            }
+        }
+        let fb = self
+            .add_framebuffer(&buffer, 24, 32)
+            .map_err(io("framebuffer"))?;
+        Ok((buffer, fb))
+    }
+
+    /// The pixels of a dumb buffer as 0xAARRGGBB words, rows top first.
+    pub fn read_dumb(&self, buffer: &mut DumbBuffer) -> Result<Vec<u32>, DeviceError> {
+        use drm::buffer::Buffer;
+        let (width, height) = buffer.size();
+        let pitch = buffer.pitch() as usize;
+        let map = self.map_dumb_buffer(buffer).map_err(io("map"))?;
+        let mut out = Vec::with_capacity(width as usize * height as usize);
+        for y in 0..height as usize {
+            for x in 0..width as usize {
+                let at = y * pitch + x * 4;
+                let px = map.as_ref().get(at..at + 4).unwrap_or(&[0; 4]);
+                out.push(u32::from_le_bytes([px[0], px[1], px[2], px[3]]));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Submits `request`: every value is set through the property of that name, so
+    /// no id is hard-coded. `fbs` maps plane ids to the framebuffer to show.
+    pub fn submit(
+        &self,
+        request: &AtomicRequest,
+        fbs: &BTreeMap<u32, framebuffer::Handle>,
+        writeback: Option<(u32, framebuffer::Handle)>,
+        test_only: bool,
+    ) -> Result<(), DeviceError> {
+        let mut req = AtomicModeReq::new();
+        let prop = |props: &Properties,
+                    object: u32,
+                    name: &str|
+         -> Result<property::Handle, DeviceError> {
+            props
+                .get(name)
+                .and_then(|p| drm::control::RawResourceHandle::new(p.id))
+                .map(property::Handle::from)
+                .ok_or(DeviceError::Refused(Refusal::NoProperty(
+                    object,
+                    name.to_owned(),
+                )))
+        };
+        for c in &request.crtcs {
+            let crtc = self
+                .model
+                .crtcs
+                .iter()
+                .find(|k| k.id == c.crtc)
+                .ok_or(Refusal::NoObject(c.crtc))?;
+            let handle = crtc::Handle::from(raw(c.crtc)?);
+            match &c.mode {
+                Some(mode) => {
+                    let connector = *c.connectors.first().ok_or(Refusal::NoObject(0))?;
+                    let kernel = self
+                        .kernel_mode(connector, mode)
+                        .ok_or(Refusal::NoObject(connector))?;
+                    let blob = self
+                        .create_property_blob(&kernel)
+                        .map_err(io("mode blob"))?;
+                    req.add_property(handle, prop(&crtc.properties, c.crtc, "MODE_ID")?, blob);
+                    req.add_property(
+                        handle,
+                        prop(&crtc.properties, c.crtc, "ACTIVE")?,
+                        property::Value::Boolean(true),
+                    );
+                    for id in &c.connectors {
+                        let k = self
+                            .model
+                            .connectors
+                            .iter()
+                            .find(|k| k.id == *id)
+                            .ok_or(Refusal::NoObject(*id))?;
+                        req.add_property(
+                            connector::Handle::from(raw(*id)?),
+                            prop(&k.properties, *id, "CRTC_ID")?,
+                            property::Value::CRTC(Some(handle)),
+                        );
+                    }
+                }
+                None => {
+                    req.add_property(
+                        handle,
+                        prop(&crtc.properties, c.crtc, "ACTIVE")?,
+                        property::Value::Boolean(false),
+                    );
+                }
+            }
+        }
+        for p in &request.planes {
+            let model = self
+                .model
+                .planes
+                .iter()
+                .find(|m| m.id == p.plane)
+                .ok_or(Refusal::NoObject(p.plane))?;
+            let handle = drm::control::plane::Handle::from(raw(p.plane)?);
+            let set = |req: &mut AtomicModeReq,
+                       name: &str,
+                       value: property::Value<'static>|
+             -> Result<(), DeviceError> {
+                req.add_property(handle, prop(&model.properties, p.plane, name)?, value);
+                Ok(())
+            };
+            match p.crtc {
+                Some(crtc) => {
+                    let fb = fbs
+                        .get(&p.plane)
+                        .copied()
+                        .ok_or(Refusal::NoObject(p.plane))?;
+                    set(&mut req, "FB_ID", property::Value::Framebuffer(Some(fb)))?;
+                    set(
+                        &mut req,
+                        "CRTC_ID",
+                        property::Value::CRTC(Some(crtc::Handle::from(raw(crtc)?))),
+                    )?;
+                    let (sx, sy, sw, sh) = p.src;
+                    // SRC_* are 16.16 fixed point.
+                    set(
+                        &mut req,
+                        "SRC_X",
+                        property::Value::UnsignedRange(u64::from(sx) << 16),
+                    )?;
+                    set(
+                        &mut req,
+                        "SRC_Y",
+                        property::Value::UnsignedRange(u64::from(sy) << 16),
+                    )?;
+                    set(
+                        &mut req,
+                        "SRC_W",
+                        property::Value::UnsignedRange(u64::from(sw) << 16),
+                    )?;
+                    set(
+                        &mut req,
+                        "SRC_H",
+                        property::Value::UnsignedRange(u64::from(sh) << 16),
+                    )?;
+                    let (dx, dy, dw, dh) = p.dst;
+                    set(
+                        &mut req,
+                        "CRTC_X",
+                        property::Value::SignedRange(i64::from(dx)),
+                    )?;
+                    set(
+                        &mut req,
+                        "CRTC_Y",
+                        property::Value::SignedRange(i64::from(dy)),
+                    )?;
+                    set(
+                        &mut req,
+                        "CRTC_W",
+                        property::Value::UnsignedRange(u64::from(dw)),
+                    )?;
+                    set(
+                        &mut req,
+                        "CRTC_H",
+                        property::Value::UnsignedRange(u64::from(dh)),
+                    )?;
+                }
+                None => {
+                    set(&mut req, "FB_ID", property::Value::Framebuffer(None))?;
+                    set(&mut req, "CRTC_ID", property::Value::CRTC(None))?;
+                }
+            }
+        }
+        if let Some((connector, fb)) = writeback {
+            let k = self
+                .model
+                .connectors
+                .iter()
+                .find(|k| k.id == connector)
+                .ok_or(Refusal::NoObject(connector))?;
+            let crtc = request
+                .crtcs
+                .first()
+                .map(|c| c.crtc)
+                .ok_or(Refusal::NoObject(0))?;
+            let handle = connector::Handle::from(raw(connector)?);
+            req.add_property(
+                handle,
+                prop(&k.properties, connector, "CRTC_ID")?,
+                property::Value::CRTC(Some(crtc::Handle::from(raw(crtc)?))),
+            );
+            req.add_property(
+                handle,
+                prop(&k.properties, connector, "WRITEBACK_FB_ID")?,
+                property::Value::Framebuffer(Some(fb)),
+            );
+        }
+        let mut flags = AtomicCommitFlags::empty();
+        if request.allow_modeset {
+            flags |= AtomicCommitFlags::ALLOW_MODESET;
+        }
+        if test_only {
+            flags |= AtomicCommitFlags::TEST_ONLY;
+        }
+        self.atomic_commit(flags, req).map_err(io("atomic commit"))
+    }
+}
+
+fn raw(id: u32) -> Result<drm::control::RawResourceHandle, Refusal> {
+    drm::control::RawResourceHandle::new(id).ok_or(Refusal::NoObject(id))
+}

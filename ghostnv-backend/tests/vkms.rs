@@ -1,0 +1,171 @@
+//! On a real kernel DRM driver (vkms in the test VM; `scripts/kms-vm-test.sh` runs
+//! this with `--ignored`): the device model read through ioctls, an atomic modeset
+//! with primary, overlay and cursor planes built by property name, and the writeback
+//! connector's copy of what was scanned out, checked pixel by pixel. The simulated
+//! device built from the same model must agree with the driver on what it refuses.
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use drm::buffer::DrmFourcc;
+use ghostnv_backend::{
+    device::KmsDevice,
+    sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState, SimDevice},
+    Connection, PlaneKind, MODIFIER_LINEAR,
+};
+
+const BACKGROUND: u32 = 0xff20_4060;
+const OVERLAY: u32 = 0xffe0_3020;
+const CURSOR: u32 = 0xff30_e040;
+const XRGB8888: u32 = 0x3432_5258;
+const ARGB8888: u32 = 0x3432_5241;
+
+fn node() -> PathBuf {
+    std::env::var_os("GHOST_KMS_NODE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/dev/dri/card0"))
+}
+
+#[test]
+#[ignore = "needs a real KMS device: run scripts/kms-vm-test.sh"]
+fn vkms_shows_three_planes_and_writeback_reads_them_back() {
+    let dev = KmsDevice::open(&node()).expect("open the DRM node");
+    let model = dev.model.clone();
+    eprintln!(
+        "driver {}: {} CRTCs, {} planes, {} connectors",
+        model.driver,
+        model.crtcs.len(),
+        model.planes.len(),
+        model.connectors.len()
+    );
+    let output = model
+        .connectors
+        .iter()
+        .find(|c| {
+            c.connection == Connection::Connected && c.connector_type != 18 && !c.modes.is_empty()
+        })
+        .expect("a connected output");
+    let writeback = model
+        .connectors
+        .iter()
+        .find(|c| c.connector_type == 18)
+        .expect("a writeback connector");
+    let mode = output
+        .modes
+        .iter()
+        .find(|m| m.preferred)
+        .unwrap_or(&output.modes[0])
+        .clone();
+    let (w, h) = (u32::from(mode.width), u32::from(mode.height));
+    let crtc_index = (0..model.crtcs.len())
+        .find(|i| output.possible_crtcs & (1 << i) != 0)
+        .expect("a CRTC for the output");
+    let crtc = model.crtcs[crtc_index].id;
+    let plane = |kind: PlaneKind| {
+        model
+            .planes_for_crtc(crtc_index)
+            .find(|p| p.kind == kind)
+            .unwrap_or_else(|| panic!("a {kind:?} plane"))
+            .id
+    };
+    let (primary, overlay, cursor) = (
+        plane(PlaneKind::Primary),
+        plane(PlaneKind::Overlay),
+        plane(PlaneKind::Cursor),
+    );
+
+    let (_bg, bg_fb) = dev
+        .dumb_framebuffer(w, h, DrmFourcc::Xrgb8888, |_, _| BACKGROUND)
+        .expect("background");
+    let (_ov, ov_fb) = dev
+        .dumb_framebuffer(128, 96, DrmFourcc::Xrgb8888, |_, _| OVERLAY)
+        .expect("overlay");
+    let (_cu, cu_fb) = dev
+        .dumb_framebuffer(64, 64, DrmFourcc::Argb8888, |_, _| CURSOR)
+        .expect("cursor");
+    let (mut wb, wb_fb) = dev
+        .dumb_framebuffer(w, h, DrmFourcc::Xrgb8888, |_, _| 0)
+        .expect("writeback");
+    let fbs: BTreeMap<u32, drm::control::framebuffer::Handle> =
+        [(primary, bg_fb), (overlay, ov_fb), (cursor, cu_fb)].into();
+
+    let fb = |format, width, height| Framebuffer {
+        format,
+        modifier: MODIFIER_LINEAR,
+        width,
+        height,
+    };
+    let request = AtomicRequest {
+        crtcs: vec![CrtcState {
+            crtc,
+            mode: Some(mode.clone()),
+            connectors: vec![output.id],
+        }],
+        planes: vec![
+            PlaneState {
+                plane: primary,
+                crtc: Some(crtc),
+                fb: fb(XRGB8888, w, h),
+                src: (0, 0, w, h),
+                dst: (0, 0, w, h),
+            },
+            PlaneState {
+                plane: overlay,
+                crtc: Some(crtc),
+                fb: fb(XRGB8888, 128, 96),
+                src: (0, 0, 128, 96),
+                dst: (100, 80, 128, 96),
+            },
+            PlaneState {
+                plane: cursor,
+                crtc: Some(crtc),
+                fb: fb(ARGB8888, 64, 64),
+                src: (0, 0, 64, 64),
+                dst: (400, 300, 64, 64),
+            },
+        ],
+        allow_modeset: true,
+        ..AtomicRequest::default()
+    };
+    let mut sim = SimDevice::new(model.clone());
+    sim.test(&request)
+        .expect("the simulated device accepts the request");
+    dev.submit(&request, &fbs, Some((writeback.id, wb_fb)), true)
+        .expect("TEST_ONLY");
+    dev.submit(&request, &fbs, Some((writeback.id, wb_fb)), false)
+        .expect("commit");
+    sim.commit(&request)
+        .expect("the simulated device takes the same commit");
+    std::thread::sleep(Duration::from_millis(300));
+    let frame = dev.read_dumb(&mut wb).expect("read the writeback buffer");
+    let at = |x: u32, y: u32| frame[(y * w + x) as usize] & 0x00ff_ffff;
+    assert_eq!(at(10, 10), BACKGROUND & 0x00ff_ffff, "background");
+    assert_eq!(at(150, 120), OVERLAY & 0x00ff_ffff, "overlay");
+    assert_eq!(at(420, 320), CURSOR & 0x00ff_ffff, "cursor");
+    assert_eq!(
+        at(99, 79),
+        BACKGROUND & 0x00ff_ffff,
+        "just outside the overlay"
+    );
+
+    // What the driver refuses, the simulated device refuses too: a scaled primary.
+    let scaled = AtomicRequest {
+        crtcs: Vec::new(),
+        planes: vec![PlaneState {
+            plane: primary,
+            crtc: Some(crtc),
+            fb: fb(XRGB8888, w, h),
+            src: (0, 0, w / 2, h / 2),
+            dst: (0, 0, w, h),
+        }],
+        allow_modeset: false,
+        ..AtomicRequest::default()
+    };
+    let driver = dev.submit(&scaled, &fbs, None, true);
+    let simulated = sim.test(&scaled);
+    eprintln!("scaled primary: driver {driver:?}, simulated {simulated:?}");
+    assert!(driver.is_err(), "vkms has no scaler");
+    assert!(
+        matches!(simulated, Err(ghostnv_backend::sim::Refusal::Scaling(_))),
+        "{simulated:?}"
+    );
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the tests that need a real kernel DRM driver: vkms in the QEMU VM of
+# ../shared/kms-vm (a Debian kernel; CPU emulation when the host has no KVM).
+# Prints how long the VM part took. Needs root for apt (image build) like test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VM=../shared/kms-vm
+if [ ! -x "$VM/run.sh" ] && [ ! -f "$VM/run.sh" ]; then
+  echo "kms-vm-test: $VM is missing" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# qemu-system-x86 has to match qemu-utils; where qemu-utils came from bookworm-backports
+# (as on our build machines), take qemu-system-x86 from there too, or apt refuses.
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+  if dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q bpo; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+      -t bookworm-backports qemu-system-x86 >&2
+  fi
+fi
+exe=$(cargo test -p ghostnv-backend --test vkms --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    if m.get("executable") and m.get("target", {}).get("name") == "vkms": print(m["executable"])')
+[ -n "$exe" ] || { echo "kms-vm-test: no test executable" >&2; exit 1; }
+export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
+start=$(date +%s)
+bash "$VM/run.sh" "$exe" --ignored --test-threads=1 --nocapture
+echo "kms-vm-test: the VM tests took $(( $(date +%s) - start )) s (image build included on first use)"
