@@ -19,14 +19,21 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
       -t bookworm-backports qemu-system-x86 >&2
   fi
 fi
-exe=$(cargo test -p ghostnv-backend --test vkms --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
+# Test executables that need the real device: crate and test target.
+tests=("ghostnv-backend vkms" "ghost-kms vkms_setup")
+export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
+start=$(date +%s)
+for t in "${tests[@]}"; do
+  read -r crate target <<<"$t"
+  exe=$(cargo test -p "$crate" --test "$target" --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+target = sys.argv[1]
 for line in sys.stdin:
     try: m = json.loads(line)
     except ValueError: continue
-    if m.get("executable") and m.get("target", {}).get("name") == "vkms": print(m["executable"])')
-[ -n "$exe" ] || { echo "kms-vm-test: no test executable" >&2; exit 1; }
-export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
-start=$(date +%s)
-bash "$VM/run.sh" "$exe" --ignored --test-threads=1 --nocapture
+    if m.get("executable") and m.get("target", {}).get("name") == target: print(m["executable"])' "$target")
+  [ -n "$exe" ] || { echo "kms-vm-test: no test executable for $crate/$target" >&2; exit 1; }
+  echo "kms-vm-test: $crate/$target"
+  bash "$VM/run.sh" "$exe" --ignored --test-threads=1 --nocapture
+done
 echo "kms-vm-test: the VM tests took $(( $(date +%s) - start )) s (image build included on first use)"

@@ -316,8 +316,10 @@ impl KmsDevice {
                 }
             }
         }
+        // ADDFB2 with the buffer's own format (legacy ADDFB would make any 32-bit buffer
+        // XRGB8888 and hide format refusals).
         let fb = self
-            .add_framebuffer(&buffer, 24, 32)
+            .add_planar_framebuffer(&OnePlane(&buffer), drm::control::FbCmd2Flags::empty())
             .map_err(io("framebuffer"))?;
         Ok((buffer, fb))
     }
@@ -517,6 +519,35 @@ impl KmsDevice {
             flags |= AtomicCommitFlags::TEST_ONLY;
         }
         self.atomic_commit(flags, req).map_err(io("atomic commit"))
+    }
+}
+
+/// A single-plane buffer as ADDFB2 wants it.
+struct OnePlane<'a>(&'a DumbBuffer);
+
+impl drm::buffer::PlanarBuffer for OnePlane<'_> {
+    fn size(&self) -> (u32, u32) {
+        drm::buffer::Buffer::size(self.0)
+    }
+
+    fn format(&self) -> DrmFourcc {
+        drm::buffer::Buffer::format(self.0)
+    }
+
+    fn modifier(&self) -> Option<drm::buffer::DrmModifier> {
+        None
+    }
+
+    fn pitches(&self) -> [u32; 4] {
+        [drm::buffer::Buffer::pitch(self.0), 0, 0, 0]
+    }
+
+    fn handles(&self) -> [Option<drm::buffer::Handle>; 4] {
+        [Some(drm::buffer::Buffer::handle(self.0)), None, None, None]
+    }
+
+    fn offsets(&self) -> [u32; 4] {
+        [0; 4]
     }
 }
 

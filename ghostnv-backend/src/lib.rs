@@ -9,6 +9,7 @@
 //! `drm_info` text dumps through [`drm_info_text`]), property kinds, the simulated
 //! device that checks and records atomic requests, and the driver quirk table.
 
+pub mod commit;
 pub mod device;
 pub mod drm_info_text;
 pub mod model;

@@ -4,11 +4,13 @@
 //! the pure crates for decisions, so the logic here is tested against simulated devices.
 //!
 //! Today it holds display identification ([`display_info`]), CRTC allocation and
-//! hotplug comparison ([`allocate`]), and mode selection.
+//! hotplug comparison ([`allocate`]), output setup with TEST_ONLY fallbacks
+//! ([`setup`]), and mode selection.
 
 pub mod allocate;
 pub mod display_info;
 pub mod mode;
+pub mod setup;
 
 pub use display_info::{DisplayInfo, OutputIdentity};
 pub use mode::{select_mode, ModeRequest};

@@ -1,0 +1,201 @@
+//! Lighting every connected output in one atomic modeset, with fallbacks: each choice
+//! (buffer format, mode, the set of outputs) is tried with TEST_ONLY before the real
+//! commit, and a refusal steps down to the next safer choice instead of leaving the
+//! screens black. The same code runs on simulated devices and real ones.
+
+use std::collections::BTreeMap;
+
+use ghostnv_backend::{
+    commit::Committer,
+    sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState},
+    Connection, DeviceModel, ModeInfo, PlaneKind, MODIFIER_LINEAR,
+};
+
+use crate::allocate::allocate_crtcs;
+
+/// XRGB2101010: 10 bits a channel, for HDR and deep colour.
+pub const XRGB2101010: u32 = 0x3033_5258;
+/// XRGB8888: what every display engine scans out.
+pub const XRGB8888: u32 = 0x3432_5258;
+
+/// What one output ended up with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LitOutput {
+    /// Connector id.
+    pub connector: u32,
+    /// CRTC id.
+    pub crtc: u32,
+    /// Primary plane id.
+    pub plane: u32,
+    /// The mode.
+    pub mode: ModeInfo,
+    /// The primary buffer's format.
+    pub format: u32,
+}
+
+/// What the caller wants for one connector.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputWish {
+    /// A mode; the preferred one when None or when the device refuses it.
+    pub mode: Option<ModeInfo>,
+    /// Formats to try first (e.g. XRGB2101010 for deep colour); XRGB8888 always follows.
+    pub formats: Vec<u32>,
+}
+
+/// Why nothing could be lit.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// No connected connector with modes.
+    #[error("no connected display")]
+    NothingConnected,
+    /// Every fallback was refused; the last reason.
+    #[error("the device refused every configuration: {0}")]
+    Refused(String),
+}
+
+fn primary(model: &DeviceModel, crtc: u32) -> Option<u32> {
+    let index = model.crtcs.iter().position(|c| c.id == crtc)?;
+    model
+        .planes_for_crtc(index)
+        .find(|p| p.kind == PlaneKind::Primary)
+        .map(|p| p.id)
+}
+
+fn request(model: &DeviceModel, outputs: &[LitOutput]) -> AtomicRequest {
+    let mut r = AtomicRequest {
+        allow_modeset: true,
+        ..AtomicRequest::default()
+    };
+    for o in outputs {
+        let (w, h) = (u32::from(o.mode.width), u32::from(o.mode.height));
+        r.crtcs.push(CrtcState {
+            crtc: o.crtc,
+            mode: Some(o.mode.clone()),
+            connectors: vec![o.connector],
+        });
+        r.planes.push(PlaneState {
+            plane: o.plane,
+            crtc: Some(o.crtc),
+            fb: Framebuffer {
+                format: o.format,
+                modifier: MODIFIER_LINEAR,
+                width: w,
+                height: h,
+            },
+            src: (0, 0, w, h),
+            dst: (0, 0, w, h),
+        });
+    }
+    // CRTCs nobody uses are switched off in the same commit.
+    for c in &model.crtcs {
+        if !outputs.iter().any(|o| o.crtc == c.id) {
+            r.crtcs.push(CrtcState {
+                crtc: c.id,
+                mode: None,
+                connectors: Vec::new(),
+            });
+        }
+    }
+    r
+}
+
+/// Lights every connected connector (as many as the device can drive at once), with
+/// `wishes` per connector id, keeping `current` connector → CRTC pairs where possible.
+/// Per output it steps down from the wished format to XRGB8888 and from the wished mode
+/// to the preferred one; if the whole set is still refused, it drops outputs from the
+/// last until the rest lights. Returns what was committed.
+pub fn light_outputs<C: Committer>(
+    device: &mut C,
+    wishes: &BTreeMap<u32, OutputWish>,
+    current: &BTreeMap<u32, u32>,
+) -> Result<Vec<LitOutput>, SetupError> {
+    let model = device.model().clone();
+    let connected: Vec<u32> = model
+        .connectors
+        .iter()
+        .filter(|c| c.connection == Connection::Connected && !c.modes.is_empty())
+        .filter(|c| c.connector_type != 18) // writeback connectors are not displays
+        .map(|c| c.id)
+        .collect();
+    if connected.is_empty() {
+        return Err(SetupError::NothingConnected);
+    }
+    let pairs = allocate_crtcs(&model, &connected, current);
+    // Candidate settings per output, best first.
+    let mut candidates: Vec<Vec<LitOutput>> = Vec::new();
+    for (connector, crtc) in &pairs {
+        let Some(plane) = primary(&model, *crtc) else {
+            continue;
+        };
+        let Some(k) = model.connectors.iter().find(|k| k.id == *connector) else {
+            continue;
+        };
+        let preferred = k
+            .modes
+            .iter()
+            .find(|m| m.preferred)
+            .unwrap_or(&k.modes[0])
+            .clone();
+        let wish = wishes.get(connector).cloned().unwrap_or_default();
+        let mut modes = Vec::new();
+        if let Some(m) = wish.mode.filter(|m| k.modes.contains(m)) {
+            modes.push(m);
+        }
+        if !modes.contains(&preferred) {
+            modes.push(preferred);
+        }
+        let mut formats = wish.formats.clone();
+        if !formats.contains(&XRGB8888) {
+            formats.push(XRGB8888);
+        }
+        let mut options = Vec::new();
+        for mode in &modes {
+            for format in &formats {
+                options.push(LitOutput {
+                    connector: *connector,
+                    crtc: *crtc,
+                    plane,
+                    mode: mode.clone(),
+                    format: *format,
+                });
+            }
+        }
+        candidates.push(options);
+    }
+    let mut last = String::from("no candidate");
+    // Drop outputs from the end until the set fits.
+    for count in (1..=candidates.len()).rev() {
+        let set = &candidates[..count];
+        // Settle each output in turn: its best option that the device accepts together
+        // with the choices already settled and the safest choice for the rest.
+        let mut chosen: Vec<LitOutput> = set.iter().map(|o| o[o.len() - 1].clone()).collect();
+        let mut ok = true;
+        for (i, options) in set.iter().enumerate() {
+            let mut settled = false;
+            for option in options {
+                chosen[i] = option.clone();
+                match device.test(&request(&model, &chosen)) {
+                    Ok(()) => {
+                        settled = true;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(connector = option.connector, format = option.format, %e, "refused");
+                        last = e;
+                    }
+                }
+            }
+            if !settled {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            match device.commit(&request(&model, &chosen)) {
+                Ok(()) => return Ok(chosen),
+                Err(e) => last = e,
+            }
+        }
+    }
+    Err(SetupError::Refused(last))
+}
