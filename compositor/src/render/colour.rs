@@ -10,7 +10,7 @@ use ghost_hdr::{ImageDescription, Pipeline, Step, Transfer};
 use smithay::{
     backend::{
         allocator::Fourcc,
-        egl::{EGLContext, EGLDevice, EGLDisplay},
+        egl::{native::EGLSurfacelessDisplay, EGLContext, EGLDevice, EGLDisplay},
         renderer::{
             element::{Element, Id, RenderElement},
             gles::{
@@ -30,19 +30,34 @@ const DECODE_SHADER: &str = include_str!("shaders/decode.frag");
 const ENCODE_SHADER: &str = include_str!("shaders/encode.frag");
 
 /// A GLES renderer without any window system: the first EGL device with a render node
-/// (a real GPU), else a software one (Mesa's llvmpipe).
+/// (a real GPU), else a software one (Mesa's llvmpipe), else EGL's surfaceless
+/// platform (NVIDIA's EGL offers devices only through EGL_EXT_device_base, which the
+/// device enumeration here does not take).
 pub fn headless_renderer() -> anyhow::Result<GlesRenderer> {
-    let devices: Vec<EGLDevice> = EGLDevice::enumerate()?.collect();
-    let device = devices
-        .iter()
-        .find(|d| !d.is_software())
-        .or_else(|| devices.first())
-        .ok_or_else(|| anyhow::anyhow!("no EGL device"))?
-        .clone();
-    info!(software = device.is_software(), "headless GLES renderer");
-    // SAFETY: the display is created from a device EGL just enumerated, and lives as
-    // long as the context and renderer made from it.
-    let display = unsafe { EGLDisplay::new(device)? };
+    let device = EGLDevice::enumerate().ok().and_then(|devices| {
+        let devices: Vec<EGLDevice> = devices.collect();
+        devices
+            .iter()
+            .find(|d| !d.is_software())
+            .or_else(|| devices.first())
+            .cloned()
+    });
+    // SAFETY: the display is made from a device EGL just enumerated (or EGL's default
+    // display on the surfaceless platform) and lives as long as the context and
+    // renderer made from it.
+    let display = match device {
+        Some(device) => {
+            info!(
+                software = device.is_software(),
+                "headless GLES renderer on an EGL device"
+            );
+            unsafe { EGLDisplay::new(device)? }
+        }
+        None => {
+            info!("headless GLES renderer on the surfaceless EGL platform");
+            unsafe { EGLDisplay::new(EGLSurfacelessDisplay)? }
+        }
+    };
     let context = EGLContext::new(&display)?;
     // SAFETY: the context is fresh and owned by the renderer from here on.
     Ok(unsafe { GlesRenderer::new(context)? })
@@ -376,7 +391,34 @@ mod tests {
     /// value at 8 bits, 0.0015 of full scale for PQ (≈ 1.5 code values at 10 bits).
     #[test]
     fn the_background_matches_the_cpu_reference_on_sdr_and_hdr_outputs() {
+        if let Ok(devices) = EGLDevice::enumerate() {
+            for d in devices {
+                eprintln!(
+                    "EGL device: software {}, extensions {:?}",
+                    d.is_software(),
+                    d.extensions()
+                );
+            }
+        }
         let mut renderer = headless_renderer().expect("an EGL device (Mesa's llvmpipe will do)");
+        {
+            use smithay::backend::renderer::gles::ffi;
+            let name = renderer.with_context(|gl| {
+                // SAFETY: GetString(RENDERER) returns a static NUL-terminated string
+                // owned by the GL implementation, or null.
+                unsafe {
+                    let p = gl.GetString(ffi::RENDERER);
+                    if p.is_null() {
+                        String::new()
+                    } else {
+                        std::ffi::CStr::from_ptr(p.cast())
+                            .to_string_lossy()
+                            .into_owned()
+                    }
+                }
+            });
+            eprintln!("GL renderer: {name:?}");
+        }
         let programs = ColourPrograms::compile(&mut renderer).expect("shaders compile");
         let reference = |output: &ImageDescription| {
             let srgb = ImageDescription::srgb();
