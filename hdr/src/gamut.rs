@@ -50,8 +50,10 @@ impl GamutCompression {
         if limits.iter().all(|l| *l <= 1.0 + 1e-9) {
             return None;
         }
-        // Channels the source never pushes out of gamut still get a valid curve.
-        let limits = limits.map(|l| l.max(1.0 + 1e-6));
+        // The edges are sampled, so the true largest distance can sit a hair beyond the
+        // largest sample: a small margin keeps every source colour inside. Channels the
+        // source never pushes out of gamut still get a valid curve.
+        let limits = limits.map(|l| (l * 1.002).max(1.0 + 1e-6));
         let scales = limits.map(|limit| {
             (limit - THRESHOLD)
                 / (((1.0 - THRESHOLD) / (limit - THRESHOLD)).powf(-POWER) - 1.0).powf(1.0 / POWER)
@@ -109,7 +111,25 @@ mod tests {
         assert!(GamutCompression::between(&Primaries::BT709, &Primaries::BT2020).is_none());
     }
 
+    #[test]
+    fn the_red_green_edge_stays_in_gamut() {
+        // Found by the property test below before the limits had a margin.
+        let comp = GamutCompression::between(&Primaries::BT2020, &Primaries::BT709).unwrap();
+        let m = Primaries::BT2020.conversion_to(&Primaries::BT709);
+        let out = comp.apply(mul_vec(
+            &m,
+            [
+                0.707_138_048_300_250_3 / 2.0,
+                0.737_191_226_322_910_1 / 2.0,
+                0.0,
+            ],
+        ));
+        assert!(out.iter().all(|v| *v >= -1e-9), "{out:?}");
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
         #[test]
         fn in_gamut_colours_near_neutral_are_untouched(r in 0.2f64..1.0, g in 0.2f64..1.0, b in 0.2f64..1.0) {
             let c = GamutCompression::between(&Primaries::BT2020, &Primaries::BT709).unwrap();
@@ -120,15 +140,17 @@ mod tests {
         }
 
         #[test]
-        fn compression_is_monotonic_and_stays_in_gamut(a in 0.0f64..2.0, b in 0.0f64..2.0) {
-            let c = GamutCompression::between(&Primaries::BT2020, &Primaries::BT709).unwrap();
+        fn compression_is_monotonic_and_stays_in_gamut(a in 0.0f64..2.0, b in 0.0f64..2.0, c in 0.0f64..2.0) {
+            let comp = GamutCompression::between(&Primaries::BT2020, &Primaries::BT709).unwrap();
             let (lo, hi) = (a.min(b), a.max(b));
-            for scale in c.scales {
+            for scale in comp.scales {
                 prop_assert!(compress(lo, scale) <= compress(hi, scale) + 1e-12);
             }
             let m = Primaries::BT2020.conversion_to(&Primaries::BT709);
-            let out = c.apply(mul_vec(&m, [a / 2.0, b / 2.0, 0.0]));
-            prop_assert!(out.iter().all(|v| *v >= -1e-9));
+            for rgb in [[a / 2.0, b / 2.0, 0.0], [0.0, a / 2.0, b / 2.0], [b / 2.0, 0.0, a / 2.0], [a / 2.0, b / 2.0, c / 2.0]] {
+                let out = comp.apply(mul_vec(&m, rgb));
+                prop_assert!(out.iter().all(|v| *v >= -1e-9), "{rgb:?} -> {out:?}");
+            }
         }
     }
 }
