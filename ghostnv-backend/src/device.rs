@@ -235,8 +235,15 @@ impl KmsDevice {
             for mode in info.modes() {
                 self.modes.entry(u32::from(*handle)).or_insert(*mode);
             }
+            let properties = properties_of(self, *handle);
+            let edid = properties
+                .get("EDID")
+                .filter(|p| p.value != 0)
+                .and_then(|p| self.get_property_blob(p.value).ok())
+                .filter(|bytes| !bytes.is_empty());
             connectors.push(ConnectorModel {
                 id: u32::from(*handle),
+                edid,
                 connector_type: info.interface() as u32,
                 connection: match info.state() {
                     connector::State::Connected => Connection::Connected,
@@ -245,7 +252,7 @@ impl KmsDevice {
                 },
                 modes: info.modes().iter().map(mode_info).collect(),
                 possible_crtcs: reach,
-                properties: properties_of(self, *handle),
+                properties,
             });
         }
         let mut planes = Vec::new();

@@ -121,6 +121,8 @@ pub struct ConnectorModel {
     pub modes: Vec<ModeInfo>,
     /// Bit mask of CRTC indices the connector can be driven by (through its encoders).
     pub possible_crtcs: u32,
+    /// The display's EDID, when one is attached and the source carries the blob.
+    pub edid: Option<Vec<u8>>,
     /// Every property, by name.
     pub properties: Properties,
 }
@@ -282,6 +284,15 @@ fn parse_connector(c: &Value, encoders: &BTreeMap<u64, u32>) -> Result<Connector
         connection,
         modes,
         possible_crtcs,
+        // drm_info -j gives a blob's bytes as base64 in "value".
+        edid: c
+            .pointer("/properties/EDID/value")
+            .and_then(Value::as_str)
+            .and_then(|b64| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(b64).ok()
+            })
+            .filter(|bytes| !bytes.is_empty()),
         properties: properties(c),
     })
 }

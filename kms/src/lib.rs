@@ -5,12 +5,13 @@
 //!
 //! Today it holds display identification ([`display_info`]), CRTC allocation and
 //! hotplug comparison ([`allocate`]), output setup with TEST_ONLY fallbacks
-//! ([`setup`]), and mode selection.
+//! ([`setup`]), VRR_ENABLED and async-flip decisions ([`vrr`]), and mode selection.
 
 pub mod allocate;
 pub mod display_info;
 pub mod mode;
 pub mod setup;
+pub mod vrr;
 
 pub use display_info::{DisplayInfo, OutputIdentity};
 pub use mode::{select_mode, ModeRequest};
