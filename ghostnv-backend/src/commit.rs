@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use drm::{buffer::DrmFourcc, control::framebuffer};
 
 use crate::{
-    device::{DeviceError, KmsDevice},
+    device::{DeviceError, KmsDevice, Submit},
     model::DeviceModel,
     sim::{AtomicRequest, SimDevice},
 };
@@ -88,14 +88,14 @@ impl Committer for DumbCommitter {
     fn test(&mut self, request: &AtomicRequest) -> Result<(), String> {
         let fbs = self.framebuffers(request)?;
         self.device
-            .submit(request, &fbs, None, true)
+            .submit(request, &fbs, None, Submit::TestOnly)
             .map_err(|e| e.to_string())
     }
 
     fn commit(&mut self, request: &AtomicRequest) -> Result<(), String> {
         let fbs = self.framebuffers(request)?;
         self.device
-            .submit(request, &fbs, None, false)
+            .submit(request, &fbs, None, Submit::Blocking)
             .map_err(|e| e.to_string())
     }
 }

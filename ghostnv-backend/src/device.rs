@@ -331,6 +331,18 @@ impl KmsDevice {
         Ok((buffer, fb))
     }
 
+    /// Blocks until the next page-flip event: the CRTC, the vblank sequence and the
+    /// vblank time (CLOCK_MONOTONIC) the kernel stamped it with.
+    pub fn wait_flip(&self) -> Result<(u32, u32, std::time::Duration), DeviceError> {
+        loop {
+            for event in self.receive_events().map_err(io("events"))? {
+                if let drm::control::Event::PageFlip(flip) = event {
+                    return Ok((u32::from(flip.crtc), flip.frame, flip.duration));
+                }
+            }
+        }
+    }
+
     /// The pixels of a dumb buffer as 0xAARRGGBB words, rows top first.
     pub fn read_dumb(&self, buffer: &mut DumbBuffer) -> Result<Vec<u32>, DeviceError> {
         use drm::buffer::Buffer;
@@ -355,7 +367,7 @@ impl KmsDevice {
         request: &AtomicRequest,
         fbs: &BTreeMap<u32, framebuffer::Handle>,
         writeback: Option<(u32, framebuffer::Handle)>,
-        test_only: bool,
+        mode: Submit,
     ) -> Result<(), DeviceError> {
         let mut req = AtomicModeReq::new();
         let prop = |props: &Properties,
@@ -522,8 +534,12 @@ impl KmsDevice {
         if request.allow_modeset {
             flags |= AtomicCommitFlags::ALLOW_MODESET;
         }
-        if test_only {
-            flags |= AtomicCommitFlags::TEST_ONLY;
+        match mode {
+            Submit::TestOnly => flags |= AtomicCommitFlags::TEST_ONLY,
+            Submit::Blocking => {}
+            Submit::Flip => {
+                flags |= AtomicCommitFlags::NONBLOCK | AtomicCommitFlags::PAGE_FLIP_EVENT
+            }
         }
         self.atomic_commit(flags, req).map_err(io("atomic commit"))
     }
@@ -556,6 +572,17 @@ impl drm::buffer::PlanarBuffer for OnePlane<'_> {
     fn offsets(&self) -> [u32; 4] {
         [0; 4]
     }
+}
+
+/// How to submit a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submit {
+    /// DRM_MODE_ATOMIC_TEST_ONLY: check, change nothing.
+    TestOnly,
+    /// Apply and return when done.
+    Blocking,
+    /// Apply at the next vblank without waiting, and send a page-flip event then.
+    Flip,
 }
 
 fn raw(id: u32) -> Result<drm::control::RawResourceHandle, Refusal> {
