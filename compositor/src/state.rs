@@ -50,7 +50,7 @@ use crate::{
     input::KeyboardTyping,
     protocols::{
         color_management::ColorManagementState, output_management::OutputManagementState,
-        tearing_control::TearingControlState,
+        screencopy::ScreencopyState, tearing_control::TearingControlState,
     },
 };
 
@@ -150,6 +150,7 @@ pub struct Ghost {
     pub output_management_state: OutputManagementState,
     pub color_management_state: ColorManagementState,
     pub tearing_control_state: TearingControlState,
+    pub screencopy_state: ScreencopyState,
     pub fifo_state: FifoManagerState,
     pub commit_timing_state: CommitTimingManagerState,
     pub content_type_state: ContentTypeState,
@@ -209,6 +210,7 @@ impl Ghost {
         let output_management_state = OutputManagementState::new::<Self, _>(&dh, privileged);
         let color_management_state = ColorManagementState::new::<Self>(&dh);
         let tearing_control_state = TearingControlState::new::<Self>(&dh);
+        let screencopy_state = ScreencopyState::new::<Self, _>(&dh, privileged);
         let fifo_state = FifoManagerState::new::<Self>(&dh);
         let commit_timing_state = CommitTimingManagerState::new::<Self>(&dh);
         let content_type_state = ContentTypeState::new::<Self>(&dh);
@@ -268,6 +270,7 @@ impl Ghost {
             output_management_state,
             color_management_state,
             tearing_control_state,
+            screencopy_state,
             fifo_state,
             commit_timing_state,
             content_type_state,

@@ -137,6 +137,12 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "zwlr_output_manager_v1",
     "ext_foreign_toplevel_list_v1",
     "wp_security_context_manager_v1",
+    "zwlr_screencopy_manager_v1",
+    "wp_color_manager_v1",
+    "wp_fifo_manager_v1",
+    "wp_commit_timing_manager_v1",
+    "wp_content_type_manager_v1",
+    "wp_tearing_control_manager_v1",
 ];
 
 const PRIVILEGED_GLOBALS: &[&str] = &[
@@ -144,6 +150,7 @@ const PRIVILEGED_GLOBALS: &[&str] = &[
     "zwlr_layer_shell_v1",
     "ext_foreign_toplevel_list_v1",
     "wp_security_context_manager_v1",
+    "zwlr_screencopy_manager_v1",
 ];
 
 fn wayland_info_interfaces(cmd: &mut Command) -> Result<Vec<String>> {
@@ -297,5 +304,64 @@ fn wlr_randr_custom_modes_resize_virtual_outputs_and_nonsense_is_refused() -> Re
     );
     let outputs = comp.request(json!({"request": "outputs"}))?;
     assert_eq!(outputs[0]["current_mode"]["width"], 1000);
+    Ok(())
+}
+
+/// grim reads the screen through wlr-screencopy: its picture is the compositor's own
+/// screenshot, pixel for pixel, whole and for a region.
+#[test]
+fn grim_captures_exactly_what_the_screenshot_shows() -> Result<()> {
+    require_program("grim")?;
+    require_program("weston-simple-shm")?;
+    let mut comp = Compositor::start(&["--output", "640x480@60"])?;
+    comp.spawn_client(comp.command("weston-simple-shm"))?;
+    let window = comp.wait_window("org.freedesktop.weston.simple-shm")?;
+    // weston-simple-shm animates: compare grim with a screenshot of a still scene.
+    comp.request(json!({"request": "close", "id": window["id"]}))?;
+    std::thread::sleep(Duration::from_millis(200));
+    let mut own = ghost_tests::client::TestClient::connect(&comp.socket_path())?;
+    let _window = own.color_window("still", 200, 120, &[0xff_33_66_99])?;
+    let still = comp.wait_window("still")?;
+    let (sx, sy, _, _) = geometry(&still);
+    std::thread::sleep(Duration::from_millis(100));
+
+    let whole = comp.runtime_dir().join("grim.png");
+    let out = comp.command("grim").arg(&whole).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "grim: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let grabbed = ghost_tests::read_png(&whole)?;
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!((grabbed.width, grabbed.height), (shot.width, shot.height));
+    assert_eq!(
+        grabbed.region(0, 0, 640, 480),
+        shot.region(0, 0, 640, 480),
+        "grim differs from the screenshot"
+    );
+    assert_eq!(
+        grabbed.pixel(sx as u32 + 10, sy as u32 + 10),
+        [0x33, 0x66, 0x99]
+    );
+
+    let part = comp.runtime_dir().join("grim-region.png");
+    let geometry_arg = format!("{},{} 50x40", sx + 5, sy + 5);
+    let out = comp
+        .command("grim")
+        .args(["-g", &geometry_arg])
+        .arg(&part)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "grim -g: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let region = ghost_tests::read_png(&part)?;
+    assert_eq!((region.width, region.height), (50, 40));
+    assert!(region
+        .region(0, 0, 50, 40)
+        .iter()
+        .all(|p| *p == [0x33, 0x66, 0x99]));
     Ok(())
 }

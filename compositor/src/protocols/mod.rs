@@ -2,4 +2,5 @@
 
 pub mod color_management;
 pub mod output_management;
+pub mod screencopy;
 pub mod tearing_control;

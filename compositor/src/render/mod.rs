@@ -371,6 +371,9 @@ impl Ghost {
             );
         }
         self.release_frame_barriers(output);
+        if presented.is_some() {
+            self.screencopy_after_repaint(output);
+        }
         // Ghost::after_dispatch refreshes the space and flushes clients once this
         // event-loop iteration ends.
     }
