@@ -26,6 +26,9 @@ fn devices() -> Vec<(String, DeviceModel)> {
         std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("devices")).expect("devices")
     {
         let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).expect("device file");
         let name = path
             .file_stem()

@@ -15,6 +15,7 @@ fn devices() -> Vec<DeviceModel> {
     let mut out: Vec<DeviceModel> = std::fs::read_dir(root.join("../ghostnv-backend/devices"))
         .expect("devices")
         .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
         .map(|e| std::fs::read_to_string(e.path()).expect("read"))
         .map(|t| DeviceModel::from_drm_info_json(&t).expect("loads"))
         .collect();
