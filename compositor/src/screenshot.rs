@@ -36,7 +36,7 @@ impl Ghost {
         hdr: bool,
         done: impl FnOnce(anyhow::Result<Saved>) + Send + 'static,
     ) -> anyhow::Result<()> {
-        let captured = self.screenshot(output, hdr)?;
+        let captured = self.screenshot(output, hdr, false)?;
         let geo = self.space.output_geometry(output).unwrap_or_default();
         let scale = output.current_scale().fractional_scale();
         let crop = region.map(|r| {

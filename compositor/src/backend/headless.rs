@@ -496,7 +496,7 @@ fn capture_colour(
     let size = output.current_transform().transform_size(mode.size);
     let format = target_format(output, &description);
     let mut targets = ColourTargets::new(&mut parts.renderer, size, format)?;
-    let elements = scene.elements(&mut parts.renderer, output, false);
+    let elements = scene.elements(&mut parts.renderer, output, scene.capture_cursor);
     let descriptions = scene.surface_descriptions(output);
     colour::render(
         &mut parts.renderer,

@@ -189,15 +189,21 @@ impl Ghost {
         self.queue_redraw(output);
     }
 
-    /// Renders `output` without the cursor and reads it back: 8-bit sRGB, or with `hdr`
-    /// the signal of an HDR output.
-    pub fn screenshot(&mut self, output: &Output, hdr: bool) -> anyhow::Result<Captured> {
-        let scene = Scene::new(
+    /// Renders `output` and reads it back: 8-bit sRGB, or with `hdr` the signal of an
+    /// HDR output; the cursor is drawn in only with `cursor`.
+    pub fn screenshot(
+        &mut self,
+        output: &Output,
+        hdr: bool,
+        cursor: bool,
+    ) -> anyhow::Result<Captured> {
+        let mut scene = Scene::new(
             &self.space,
             &self.cursor_status,
             &self.seat,
             self.notification.as_ref(),
         );
+        scene.capture_cursor = cursor;
         match &mut self.backend {
             Backend::Headless(h) => h.capture(&scene, output, hdr),
             Backend::Winit(_) if hdr => anyhow::bail!("the nested window is SDR"),

@@ -38,6 +38,8 @@ pub struct FrameData {
     output: Option<Output>,
     /// x, y, width, height within the output's picture.
     region: (i32, i32, i32, i32),
+    /// The client asked for the cursor to be drawn in.
+    cursor: bool,
     used: AtomicBool,
 }
 
@@ -98,10 +100,17 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
         _dh: &DisplayHandle,
         data_init: &mut DataInit<'_, Self>,
     ) {
-        let (frame, output, region) = match request {
-            zwlr_screencopy_manager_v1::Request::CaptureOutput { frame, output, .. } => {
-                (frame, Output::from_resource(&output), None)
-            }
+        let (frame, output, region, cursor) = match request {
+            zwlr_screencopy_manager_v1::Request::CaptureOutput {
+                frame,
+                output,
+                overlay_cursor,
+            } => (
+                frame,
+                Output::from_resource(&output),
+                None,
+                overlay_cursor != 0,
+            ),
             zwlr_screencopy_manager_v1::Request::CaptureOutputRegion {
                 frame,
                 output,
@@ -109,11 +118,12 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
                 y,
                 width,
                 height,
-                ..
+                overlay_cursor,
             } => (
                 frame,
                 Output::from_resource(&output),
                 Some((x, y, width, height)),
+                overlay_cursor != 0,
             ),
             _ => return,
         };
@@ -135,6 +145,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
             FrameData {
                 output: output.clone(),
                 region: region.unwrap_or_default(),
+                cursor,
                 used: AtomicBool::new(false),
             },
         );
@@ -202,7 +213,7 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for Ghost {
             }
             (Some(output), false) => {
                 let output = output.clone();
-                state.copy_frame(&output, frame, &buffer, data.region, false);
+                state.copy_frame(&output, frame, &buffer, data, false);
             }
             (None, _) => frame.failed(),
         }
@@ -216,10 +227,11 @@ impl Ghost {
         output: &Output,
         frame: &ZwlrScreencopyFrameV1,
         buffer: &WlBuffer,
-        region: (i32, i32, i32, i32),
+        data: &FrameData,
         damaged: bool,
     ) {
-        let picture = match self.screenshot(output, false) {
+        let region = data.region;
+        let picture = match self.screenshot(output, false, data.cursor) {
             Ok(crate::backend::Captured::Sdr(picture)) => picture,
             Ok(crate::backend::Captured::Hdr(_)) | Err(_) => {
                 frame.failed();
@@ -297,11 +309,10 @@ impl Ghost {
             if !frame.is_alive() {
                 continue;
             }
-            let region = frame
-                .data::<FrameData>()
-                .map(|d| d.region)
-                .unwrap_or_default();
-            self.copy_frame(output, &frame, &buffer, region, true);
+            let Some(data) = frame.data::<FrameData>() else {
+                continue;
+            };
+            self.copy_frame(output, &frame, &buffer, data, true);
         }
     }
 }

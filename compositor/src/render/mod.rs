@@ -65,6 +65,8 @@ smithay::backend::renderer::element::render_elements! {
 /// The parts of the compositor state a frame is drawn from, borrowed apart from the
 /// backend so a backend can render while holding its renderer mutably.
 pub struct Scene<'a> {
+    /// Whether captures (screenshots, screencopy) include the cursor.
+    pub capture_cursor: bool,
     space: &'a Space<Window>,
     notification: Option<&'a Notification>,
     cursor: Option<(WlSurface, Point<f64, Logical>)>,
@@ -95,6 +97,7 @@ impl<'a> Scene<'a> {
         };
         let focused = seat.get_keyboard().and_then(|k| k.current_focus());
         Self {
+            capture_cursor: false,
             space,
             notification,
             cursor,
@@ -245,7 +248,8 @@ impl Scene<'_> {
     }
 }
 
-/// Renders `output` into a fresh offscreen buffer (no cursor) and reads it back, upright
+/// Renders `output` into a fresh offscreen buffer (the cursor only when the scene's
+/// `capture_cursor` says so) and reads it back, upright
 /// as a person sees the output: the output's transform is undone, so a screen rotated
 /// to portrait gives a portrait picture.
 pub fn capture_output<R, T>(
@@ -265,7 +269,7 @@ where
     let scale = output.current_scale().fractional_scale();
     let buffer_size = size.to_logical(1).to_buffer(1, Transform::Normal);
     let mut buffer = renderer.create_buffer(Fourcc::Abgr8888, buffer_size)?;
-    let elements = scene.elements(renderer, output, false);
+    let elements = scene.elements(renderer, output, scene.capture_cursor);
     let mut framebuffer = renderer.bind(&mut buffer)?;
     let mut tracker = OutputDamageTracker::new(size, scale, Transform::Normal);
     tracker
