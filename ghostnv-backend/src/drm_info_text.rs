@@ -340,8 +340,10 @@ pub fn to_json(text: &str) -> Result<Value, ModelError> {
         .iter()
         .map(|p| {
             let crtcs = index_set(p.value("CRTCs").unwrap_or("{}"));
+            // Newer drm_info nests the legacy format list under "Legacy info".
             let formats: Vec<u64> = p
                 .child("Formats")
+                .or_else(|| p.child("Legacy info").and_then(|l| l.child("Formats")))
                 .map(|f| {
                     f.children
                         .iter()

@@ -100,6 +100,13 @@ fn the_dumps_describe_what_drm_info_printed() {
         .enum_value("rotate-180")
         .is_some());
     assert_eq!(coffee.connectors[0].properties["max bpc"].value, 12);
+    // Newer drm_info nests the legacy formats under "Legacy info"; they are still read.
+    let kaby = DeviceModel::from_drm_info_text(
+        &std::fs::read_to_string(shared("intel_i915_kabylake_8086-5927_drm_info.txt"))
+            .expect("dump"),
+    )
+    .expect("loads");
+    assert!(kaby.planes.iter().all(|p| !p.formats.is_empty()));
 }
 
 fn first_output(dev: &DeviceModel) -> Option<(u32, u32, ghostnv_backend::ModeInfo)> {

@@ -4,8 +4,12 @@
 //! configuration is checked through a [`TestCommit`] implementation (TEST_ONLY atomic
 //! commits on hardware), and a decision comes out.
 //!
-//! Today it decides the cursor: whether a cursor image can be shown on a hardware cursor
-//! plane of the given limits, checked by a test commit.
+//! Today it decides the cursor (whether an image fits a hardware cursor plane) and,
+//! in [`assign`], which top layers of a scene go onto cursor and overlay planes and
+//! whether a fullscreen opaque layer is scanned out directly, with a test budget and a
+//! cache by scene shape.
+
+pub mod assign;
 
 /// Limits of a hardware cursor plane (DRM_CAP_CURSOR_WIDTH/HEIGHT and driver rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,413 @@
+//! Plane assignment: on random scenes and devices that accept at random, the picture the
+//! planes show equals full composition pixel for pixel; on the simulated devices
+//! (Intel dumps, nvidia-drm) the chosen assignment is one the device accepts; a steady
+//! scene costs no test after its first frame.
+
+use std::path::Path;
+
+use ghost_planes::assign::{exact, Assigner, Assignment, Kind, Layer, Plane, PlaneTest, Rect};
+use ghostnv_backend::{
+    sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState, SimDevice},
+    Connection, DeviceModel, PlaneKind,
+};
+use proptest::prelude::*;
+
+const XRGB: u32 = 0x3432_5258;
+const ARGB: u32 = 0x3432_5241;
+const W: u32 = 32;
+const H: u32 = 24;
+
+/// Colour of each layer (premultiplied); layers are top to bottom.
+fn colour(i: usize, opaque: bool) -> [f64; 4] {
+    let a = if opaque { 1.0 } else { 0.5 };
+    [
+        0.1 * (i + 1) as f64 * a,
+        0.3 * a,
+        (1.0 - 0.1 * i as f64) * a,
+        a,
+    ]
+}
+
+fn over(dst: [f64; 4], src: [f64; 4]) -> [f64; 4] {
+    [0, 1, 2, 3].map(|c| src[c] + dst[c] * (1.0 - src[3]))
+}
+
+fn covers(l: &Layer, x: i32, y: i32) -> bool {
+    x >= l.dst.x && y >= l.dst.y && x < l.dst.x + l.dst.w as i32 && y < l.dst.y + l.dst.h as i32
+}
+
+const BACKGROUND: [f64; 4] = [0.05, 0.05, 0.05, 1.0];
+
+fn pixels(f: impl Fn(i32, i32) -> [f64; 4]) -> Vec<[f64; 4]> {
+    (0..H as i32)
+        .flat_map(|y| (0..W as i32).map(move |x| (x, y)))
+        .map(|(x, y)| f(x, y))
+        .collect()
+}
+
+/// Full composition: every layer blended bottom to top over the background.
+fn full(layers: &[Layer]) -> Vec<[f64; 4]> {
+    pixels(|x, y| {
+        layers
+            .iter()
+            .enumerate()
+            .rev()
+            .fold(BACKGROUND, |px, (i, l)| {
+                if covers(l, x, y) {
+                    over(px, colour(i, l.opaque))
+                } else {
+                    px
+                }
+            })
+    })
+}
+
+/// What the planes show: the primary (composited layers, or one layer scanned out),
+/// then each plane's layer in z-order.
+fn with_planes(layers: &[Layer], a: &Assignment) -> Vec<[f64; 4]> {
+    let index = |id: u64| layers.iter().position(|l| l.id == id).unwrap_or(0);
+    pixels(|x, y| {
+        let mut px = match a.primary {
+            Some(id) => colour(index(id), layers[index(id)].opaque),
+            None => layers
+                .iter()
+                .enumerate()
+                .rev()
+                .fold(BACKGROUND, |px, (i, l)| {
+                    let composited = a.composited(layers).any(|c| c.id == l.id);
+                    if composited && covers(l, x, y) {
+                        over(px, colour(i, l.opaque))
+                    } else {
+                        px
+                    }
+                }),
+        };
+        for (_, id) in &a.planes {
+            let i = index(*id);
+            if covers(&layers[i], x, y) {
+                px = over(px, colour(i, layers[i].opaque));
+            }
+        }
+        px
+    })
+}
+
+fn planes(overlays: usize) -> Vec<Plane> {
+    let formats = vec![(XRGB, 0), (ARGB, 0)];
+    let mut out = vec![Plane {
+        id: 1,
+        kind: Kind::Primary,
+        formats: formats.clone(),
+        scaling: false,
+    }];
+    for i in 0..overlays {
+        out.push(Plane {
+            id: 10 + i as u32,
+            kind: Kind::Overlay,
+            formats: formats.clone(),
+            scaling: false,
+        });
+    }
+    out.push(Plane {
+        id: 99,
+        kind: Kind::Cursor,
+        formats: vec![(ARGB, 0)],
+        scaling: false,
+    });
+    out
+}
+
+/// A device that accepts three requests in four, at random.
+struct Random(u64);
+
+impl PlaneTest for Random {
+    fn test(&mut self, _: &[Layer], _: &Assignment) -> bool {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 62 != 0
+    }
+}
+
+type RawLayer = (i32, i32, u32, u32, bool, bool, bool);
+
+fn arb_layer() -> impl Strategy<Value = RawLayer> {
+    (
+        0i32..W as i32,
+        0i32..H as i32,
+        1u32..W,
+        1u32..H,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn every_assignment_shows_the_fully_composited_picture(
+        raw in prop::collection::vec(arb_layer(), 1..7),
+        overlays in 0usize..4,
+        cursor_on_top in any::<bool>(),
+        fullscreen_bottom in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mut layers: Vec<Layer> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, (x, y, w, h, opaque, scanout, scaled))| Layer {
+                id: i as u64 + 1,
+                dst: Rect { x: *x, y: *y, w: *w, h: *h },
+                buffer: if *scaled { (w * 2, h * 2) } else { (*w, *h) },
+                format: scanout.then_some((if *opaque { XRGB } else { ARGB }, 0)),
+                opaque: *opaque,
+                cursor: false,
+            })
+            .collect();
+        if cursor_on_top {
+            layers[0].cursor = true;
+            layers[0].format = Some((ARGB, 0));
+            layers[0].opaque = false;
+        }
+        if fullscreen_bottom {
+            let last = layers.len() - 1;
+            layers[last].dst = Rect { x: 0, y: 0, w: W, h: H };
+            layers[last].buffer = (W, H);
+            layers[last].opaque = true;
+            layers[last].format = Some((XRGB, 0));
+        }
+        let mut assigner = Assigner::new(8);
+        let a = assigner.assign(&layers, &planes(overlays), (W, H), &mut Random(seed));
+        prop_assert!(exact(&layers, &a));
+        prop_assert_eq!(with_planes(&layers, &a), full(&layers), "{:?}", a);
+        // The same scene again: no test, same answer.
+        let again = assigner.assign(&layers, &planes(overlays), (W, H), &mut Random(seed));
+        prop_assert_eq!(assigner.last_tests, 0);
+        prop_assert_eq!(again, a);
+    }
+}
+
+/// A simulated device as a PlaneTest: the assignment becomes an atomic request.
+struct Sim {
+    dev: SimDevice,
+    crtc: u32,
+    connector: u32,
+    mode: ghostnv_backend::ModeInfo,
+    primary: u32,
+}
+
+impl PlaneTest for Sim {
+    fn test(&mut self, layers: &[Layer], a: &Assignment) -> bool {
+        let (w, h) = (u32::from(self.mode.width), u32::from(self.mode.height));
+        let layer = |id: u64| layers.iter().find(|l| l.id == id);
+        let state = |plane: u32, l: &Layer| PlaneState {
+            plane,
+            crtc: Some(self.crtc),
+            fb: Framebuffer {
+                format: l.format.map_or(XRGB, |f| f.0),
+                modifier: 0,
+                width: l.buffer.0,
+                height: l.buffer.1,
+            },
+            src: (0, 0, l.buffer.0, l.buffer.1),
+            dst: (l.dst.x, l.dst.y, l.dst.w, l.dst.h),
+        };
+        let mut planes = vec![match a.primary.and_then(layer) {
+            Some(l) => state(self.primary, l),
+            None => PlaneState {
+                plane: self.primary,
+                crtc: Some(self.crtc),
+                fb: Framebuffer {
+                    format: XRGB,
+                    modifier: 0,
+                    width: w,
+                    height: h,
+                },
+                src: (0, 0, w, h),
+                dst: (0, 0, w, h),
+            },
+        }];
+        for (plane, id) in &a.planes {
+            if let Some(l) = layer(*id) {
+                planes.push(state(*plane, l));
+            }
+        }
+        let request = AtomicRequest {
+            crtcs: vec![CrtcState {
+                crtc: self.crtc,
+                mode: Some(self.mode.clone()),
+                connectors: vec![self.connector],
+            }],
+            planes,
+            allow_modeset: true,
+            ..AtomicRequest::default()
+        };
+        self.dev.test(&request).is_ok()
+    }
+}
+
+fn devices() -> Vec<DeviceModel> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<DeviceModel> = std::fs::read_dir(root.join("../ghostnv-backend/devices"))
+        .expect("devices")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| {
+            DeviceModel::from_drm_info_json(&std::fs::read_to_string(e.path()).expect("read"))
+                .expect("loads")
+        })
+        .collect();
+    let nvidia = std::fs::read_to_string(root.join("../../shared/data/drm/nvidia-drm-sim.json"))
+        .expect("nvidia");
+    out.push(DeviceModel::from_drm_info_json(&nvidia).expect("loads"));
+    out
+}
+
+#[test]
+fn video_and_cursor_leave_composition_on_every_simulated_device() {
+    for model in devices() {
+        let connector = model
+            .connectors
+            .iter()
+            .find(|c| c.connection == Connection::Connected && !c.modes.is_empty())
+            .expect("output");
+        let mode = connector
+            .modes
+            .iter()
+            .find(|m| m.preferred)
+            .unwrap_or(&connector.modes[0])
+            .clone();
+        let index = (0..model.crtcs.len())
+            .find(|i| connector.possible_crtcs & (1 << i) != 0)
+            .expect("crtc");
+        let crtc = model.crtcs[index].id;
+        let planes: Vec<Plane> = model
+            .planes_for_crtc(index)
+            .map(|p| Plane {
+                id: p.id,
+                kind: match p.kind {
+                    PlaneKind::Primary => Kind::Primary,
+                    PlaneKind::Overlay => Kind::Overlay,
+                    PlaneKind::Cursor => Kind::Cursor,
+                },
+                formats: p
+                    .formats
+                    .iter()
+                    .filter(|f| p.supports(**f, 0))
+                    .map(|f| (*f, 0))
+                    .collect(),
+                scaling: false,
+            })
+            .collect();
+        let primary = planes
+            .iter()
+            .find(|p| p.kind == Kind::Primary)
+            .expect("primary")
+            .id;
+        let (w, h) = (u32::from(mode.width), u32::from(mode.height));
+        let mut dev = SimDevice::new(model.clone());
+        dev.commit(&AtomicRequest {
+            crtcs: vec![CrtcState {
+                crtc,
+                mode: Some(mode.clone()),
+                connectors: vec![connector.id],
+            }],
+            planes: vec![PlaneState {
+                plane: primary,
+                crtc: Some(crtc),
+                fb: Framebuffer {
+                    format: XRGB,
+                    modifier: 0,
+                    width: w,
+                    height: h,
+                },
+                src: (0, 0, w, h),
+                dst: (0, 0, w, h),
+            }],
+            allow_modeset: true,
+            ..AtomicRequest::default()
+        })
+        .expect("modeset");
+        let mut sim = Sim {
+            dev,
+            crtc,
+            connector: connector.id,
+            mode,
+            primary,
+        };
+        // A cursor, a video (opaque, scanout-able) above a desktop window (shm).
+        let layers = vec![
+            Layer {
+                id: 1,
+                dst: Rect {
+                    x: 100,
+                    y: 100,
+                    w: 64,
+                    h: 64,
+                },
+                buffer: (64, 64),
+                format: Some((ARGB, 0)),
+                opaque: false,
+                cursor: true,
+            },
+            Layer {
+                id: 2,
+                dst: Rect {
+                    x: 200,
+                    y: 150,
+                    w: 640,
+                    h: 360,
+                },
+                buffer: (640, 360),
+                format: Some((XRGB, 0)),
+                opaque: true,
+                cursor: false,
+            },
+            Layer {
+                id: 3,
+                dst: Rect {
+                    x: 0,
+                    y: 0,
+                    w: w / 2,
+                    h: h / 2,
+                },
+                buffer: (w / 2, h / 2),
+                format: None,
+                opaque: true,
+                cursor: false,
+            },
+        ];
+        let mut assigner = Assigner::new(8);
+        let a = assigner.assign(&layers, &planes, (w, h), &mut sim);
+        eprintln!(
+            "{}: {a:?} after {} tests",
+            model.driver, assigner.last_tests
+        );
+        let cursor_plane = planes.iter().any(|p| p.kind == Kind::Cursor);
+        let overlay = planes
+            .iter()
+            .any(|p| p.kind == Kind::Overlay && p.formats.contains(&(XRGB, 0)));
+        assert_eq!(
+            a.planes.iter().any(|(_, id)| *id == 1),
+            cursor_plane,
+            "{}: the cursor",
+            model.driver
+        );
+        assert_eq!(
+            a.planes.iter().any(|(_, id)| *id == 2),
+            overlay && cursor_plane,
+            "{}: the video",
+            model.driver
+        );
+        assert!(
+            sim.test(&layers, &a),
+            "{}: the device takes it",
+            model.driver
+        );
+        assigner.assign(&layers, &planes, (w, h), &mut sim);
+        assert_eq!(assigner.last_tests, 0, "a steady scene costs no test");
+    }
+}
