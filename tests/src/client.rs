@@ -183,7 +183,26 @@ impl TestClient {
     pub fn wait(&mut self) -> Result<()> {
         match &mut self.pump {
             None => {
-                self.queue.blocking_dispatch(&mut self.state)?;
+                // Like blocking_dispatch, but a compositor that never answers fails the
+                // test after 10 s instead of hanging it.
+                self.conn.flush()?;
+                if self.queue.dispatch_pending(&mut self.state)? > 0 {
+                    return Ok(());
+                }
+                if let Some(guard) = self.queue.prepare_read() {
+                    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+                    let fd = guard.connection_fd();
+                    let mut fds = [PollFd::new(&fd, PollFlags::IN | PollFlags::ERR)];
+                    let timeout = Timespec {
+                        tv_sec: 10,
+                        tv_nsec: 0,
+                    };
+                    if poll(&mut fds, Some(&timeout))? == 0 {
+                        bail!("the compositor sent nothing for 10 s");
+                    }
+                    guard.read()?;
+                }
+                self.queue.dispatch_pending(&mut self.state)?;
             }
             Some(pump) => {
                 self.conn.flush()?;

@@ -289,6 +289,24 @@ where
 }
 
 impl Ghost {
+    /// Whether `window` shows on `output`: what the space recorded at its last refresh,
+    /// or, for a window mapped since (its commit and the frame can fall in one
+    /// event-loop iteration, before the refresh), whether it overlaps the output. The
+    /// frame that first draws a window must also send it a frame callback, or a client
+    /// waiting for one waits forever.
+    fn window_on_output(&self, window: &Window, output: &Output) -> bool {
+        if self.space.outputs_for_element(window).contains(output) {
+            return true;
+        }
+        let (Some(bbox), Some(geo)) = (
+            self.space.element_bbox(window),
+            self.space.output_geometry(output),
+        ) else {
+            return false;
+        };
+        bbox.overlaps(geo)
+    }
+
     /// After a frame was drawn for `output`: records which output each surface is
     /// mainly shown on, sends presentation feedback when the frame reached the screen at
     /// `presented` (monotonic time), and sends frame callbacks.
@@ -329,7 +347,7 @@ impl Ghost {
         if let Some((time, refresh, seq)) = presented {
             let mut feedback = OutputPresentationFeedback::new(output);
             for window in self.space.elements() {
-                if self.space.outputs_for_element(window).contains(output) {
+                if self.window_on_output(window, output) {
                     window.take_presentation_feedback(
                         &mut feedback,
                         surface_primary_scanout_output,
@@ -357,7 +375,7 @@ impl Ghost {
         let now = self.now();
         let throttle = Some(Duration::from_secs(1));
         for window in self.space.elements() {
-            if self.space.outputs_for_element(window).contains(output) {
+            if self.window_on_output(window, output) {
                 window.send_frame(output, now, throttle, surface_primary_scanout_output);
             }
         }
