@@ -37,35 +37,8 @@ fn json_has_every_field_a_user_asks_about() {
         .any(|m| m["width"] == 3840 && m["source"]["kind"] == "display-id"));
 }
 
-#[test]
-fn stdin_and_hex_text_give_the_same_summary() {
-    let bytes = std::fs::read(sample()).expect("sample");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x} ")).collect();
-    let run = |input: Vec<u8>| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ghostcomp"))
-            .args(["edid", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run ghostcomp");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(&input)
-            .expect("write");
-        let out = child.wait_with_output().expect("wait");
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).expect("UTF-8")
-    };
-    let from_bytes = run(bytes);
-    assert!(from_bytes.contains("AORUS FV43U"));
-    assert!(from_bytes.contains("VRR: 48-144 Hz (HDMI VRR)"));
-    assert_eq!(run(hex.into_bytes()), from_bytes);
-}
-
-#[test]
-fn garbage_prints_its_problem_and_succeeds() {
+/// Runs `ghostcomp edid -` with `input` on standard input; asserts success.
+fn edid_from_stdin(input: &[u8]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ghostcomp"))
         .args(["edid", "-"])
         .stdin(Stdio::piped())
@@ -76,9 +49,25 @@ fn garbage_prints_its_problem_and_succeeds() {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(b"not an edid")
+        .write_all(input)
         .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Problem: 11 bytes"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn stdin_and_hex_text_give_the_same_summary() {
+    let bytes = std::fs::read(sample()).expect("sample");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x} ")).collect();
+    let run = |input: Vec<u8>| edid_from_stdin(&input);
+    let from_bytes = run(bytes);
+    assert!(from_bytes.contains("AORUS FV43U"));
+    assert!(from_bytes.contains("VRR: 48-144 Hz (HDMI VRR)"));
+    assert_eq!(run(hex.into_bytes()), from_bytes);
+}
+
+#[test]
+fn garbage_prints_its_problem_and_succeeds() {
+    assert!(edid_from_stdin(b"not an edid").contains("Problem: 11 bytes"));
 }

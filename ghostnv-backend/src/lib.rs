@@ -19,7 +19,7 @@ pub mod sim;
 
 pub use model::{
     Connection, ConnectorModel, CrtcModel, DeviceModel, ModeInfo, ModelError, PlaneKind,
-    PlaneModel, Properties,
+    PlaneModel, Properties, CONNECTOR_WRITEBACK,
 };
 pub use property::{Property, PropertyKind};
 

@@ -127,6 +127,27 @@ pub struct ConnectorModel {
     pub properties: Properties,
 }
 
+impl ConnectorModel {
+    /// The mode the display prefers (the driver's preferred flag), else its first.
+    pub fn preferred_mode(&self) -> Option<&ModeInfo> {
+        self.modes
+            .iter()
+            .find(|m| m.preferred)
+            .or(self.modes.first())
+    }
+
+    /// Whether a display is attached that can be lit (writeback connectors are not
+    /// displays).
+    pub fn is_display(&self) -> bool {
+        self.connection == Connection::Connected
+            && self.connector_type != CONNECTOR_WRITEBACK
+            && !self.modes.is_empty()
+    }
+}
+
+/// DRM_MODE_CONNECTOR_WRITEBACK.
+pub const CONNECTOR_WRITEBACK: u32 = 18;
+
 /// A whole KMS device as plain data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceModel {
@@ -240,6 +261,37 @@ impl DeviceModel {
             connectors,
             planes,
         })
+    }
+
+    /// Every device description (`*.json`, `drm_info -j` shaped) in `dir`, with its file
+    /// stem, sorted by name: the simulated devices' folder.
+    pub fn load_dir(dir: &std::path::Path) -> Result<Vec<(String, Self)>, ModelError> {
+        let mut out = Vec::new();
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| ModelError::Shape(format!("{}: {e}", dir.display())))?;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ModelError::Shape(format!("{}: {e}", path.display())))?;
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            out.push((name, Self::from_drm_info_json(&text)?));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The first attached display and the index of the first CRTC that can drive it.
+    pub fn first_display(&self) -> Option<(&ConnectorModel, usize)> {
+        let connector = self.connectors.iter().find(|c| c.is_display())?;
+        let index = (0..self.crtcs.len()).find(|i| connector.possible_crtcs & (1 << i) != 0)?;
+        Some((connector, index))
     }
 
     /// The planes usable on the CRTC at `crtc_index`.

@@ -19,31 +19,16 @@ fn shared(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Every device: the text dumps (through the converter) and the nvidia-drm description.
+/// Every device: the converted text dumps and the nvidia-drm description.
 fn devices() -> Vec<(String, DeviceModel)> {
-    let mut out = Vec::new();
-    for entry in
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("devices")).expect("devices")
-    {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|x| x != "json") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).expect("device file");
-        let name = path
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        out.push((name, DeviceModel::from_drm_info_json(&text).expect("loads")));
-    }
+    let mut out = DeviceModel::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("devices"))
+        .expect("device files");
     let nvidia =
         std::fs::read_to_string(shared("nvidia-drm-sim.json")).expect("nvidia description");
     out.push((
         "nvidia-drm".into(),
         DeviceModel::from_drm_info_json(&nvidia).expect("loads"),
     ));
-    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 
@@ -110,18 +95,12 @@ fn the_dumps_describe_what_drm_info_printed() {
 }
 
 fn first_output(dev: &DeviceModel) -> Option<(u32, u32, ghostnv_backend::ModeInfo)> {
-    let connector = dev
-        .connectors
-        .iter()
-        .find(|c| c.connection == Connection::Connected && !c.modes.is_empty())?;
-    let index = (0..dev.crtcs.len()).find(|i| connector.possible_crtcs & (1 << i) != 0)?;
-    let mode = connector
-        .modes
-        .iter()
-        .find(|m| m.preferred)
-        .unwrap_or(&connector.modes[0])
-        .clone();
-    Some((connector.id, dev.crtcs[index].id, mode))
+    let (connector, index) = dev.first_display()?;
+    Some((
+        connector.id,
+        dev.crtcs[index].id,
+        connector.preferred_mode()?.clone(),
+    ))
 }
 
 fn primary_on(dev: &DeviceModel, crtc: u32, mode: &ghostnv_backend::ModeInfo) -> PlaneState {

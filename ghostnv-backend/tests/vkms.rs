@@ -10,7 +10,7 @@ use drm::buffer::DrmFourcc;
 use ghostnv_backend::{
     device::{KmsDevice, Submit},
     sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState, SimDevice},
-    Connection, PlaneKind, MODIFIER_LINEAR,
+    PlaneKind, MODIFIER_LINEAR,
 };
 
 const BACKGROUND: u32 = 0xff20_4060;
@@ -37,28 +37,14 @@ fn vkms_shows_three_planes_and_writeback_reads_them_back() {
         model.planes.len(),
         model.connectors.len()
     );
-    let output = model
-        .connectors
-        .iter()
-        .find(|c| {
-            c.connection == Connection::Connected && c.connector_type != 18 && !c.modes.is_empty()
-        })
-        .expect("a connected output");
     let writeback = model
         .connectors
         .iter()
-        .find(|c| c.connector_type == 18)
+        .find(|c| c.connector_type == ghostnv_backend::CONNECTOR_WRITEBACK)
         .expect("a writeback connector");
-    let mode = output
-        .modes
-        .iter()
-        .find(|m| m.preferred)
-        .unwrap_or(&output.modes[0])
-        .clone();
+    let (output, crtc_index) = model.first_display().expect("a connected output");
+    let mode = output.preferred_mode().expect("a mode").clone();
     let (w, h) = (u32::from(mode.width), u32::from(mode.height));
-    let crtc_index = (0..model.crtcs.len())
-        .find(|i| output.possible_crtcs & (1 << i) != 0)
-        .expect("a CRTC for the output");
     let crtc = model.crtcs[crtc_index].id;
     let plane = |kind: PlaneKind| {
         model
@@ -190,23 +176,9 @@ fn vkms_shows_three_planes_and_writeback_reads_them_back() {
 fn page_flips_land_on_every_vblank() {
     let dev = KmsDevice::open(&node()).expect("open the DRM node");
     let model = dev.model.clone();
-    let output = model
-        .connectors
-        .iter()
-        .find(|c| {
-            c.connection == Connection::Connected && c.connector_type != 18 && !c.modes.is_empty()
-        })
-        .expect("a connected output");
-    let mode = output
-        .modes
-        .iter()
-        .find(|m| m.preferred)
-        .unwrap_or(&output.modes[0])
-        .clone();
+    let (output, crtc_index) = model.first_display().expect("a connected output");
+    let mode = output.preferred_mode().expect("a mode").clone();
     let (w, h) = (u32::from(mode.width), u32::from(mode.height));
-    let crtc_index = (0..model.crtcs.len())
-        .find(|i| output.possible_crtcs & (1 << i) != 0)
-        .expect("crtc");
     let crtc = model.crtcs[crtc_index].id;
     let primary = model
         .planes_for_crtc(crtc_index)

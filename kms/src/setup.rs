@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use ghostnv_backend::{
     commit::Committer,
     sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState},
-    Connection, DeviceModel, ModeInfo, PlaneKind, MODIFIER_LINEAR,
+    DeviceModel, ModeInfo, PlaneKind, MODIFIER_LINEAR,
 };
 
 use crate::allocate::allocate_crtcs;
@@ -113,8 +113,7 @@ pub fn light_outputs<C: Committer>(
     let connected: Vec<u32> = model
         .connectors
         .iter()
-        .filter(|c| c.connection == Connection::Connected && !c.modes.is_empty())
-        .filter(|c| c.connector_type != 18) // writeback connectors are not displays
+        .filter(|c| c.is_display())
         .map(|c| c.id)
         .collect();
     if connected.is_empty() {
@@ -130,12 +129,9 @@ pub fn light_outputs<C: Committer>(
         let Some(k) = model.connectors.iter().find(|k| k.id == *connector) else {
             continue;
         };
-        let preferred = k
-            .modes
-            .iter()
-            .find(|m| m.preferred)
-            .unwrap_or(&k.modes[0])
-            .clone();
+        let Some(preferred) = k.preferred_mode().cloned() else {
+            continue;
+        };
         let wish = wishes.get(connector).cloned().unwrap_or_default();
         let mut modes = Vec::new();
         if let Some(m) = wish.mode.filter(|m| k.modes.contains(m)) {

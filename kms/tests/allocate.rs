@@ -12,12 +12,10 @@ use proptest::prelude::*;
 
 fn devices() -> Vec<DeviceModel> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out: Vec<DeviceModel> = std::fs::read_dir(root.join("../ghostnv-backend/devices"))
-        .expect("devices")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .map(|e| std::fs::read_to_string(e.path()).expect("read"))
-        .map(|t| DeviceModel::from_drm_info_json(&t).expect("loads"))
+    let mut out: Vec<DeviceModel> = DeviceModel::load_dir(&root.join("../ghostnv-backend/devices"))
+        .expect("device files")
+        .into_iter()
+        .map(|(_, model)| model)
         .collect();
     let nvidia = std::fs::read_to_string(root.join("../../shared/data/drm/nvidia-drm-sim.json"));
     out.push(DeviceModel::from_drm_info_json(&nvidia.expect("nvidia")).expect("loads"));

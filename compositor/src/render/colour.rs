@@ -60,7 +60,33 @@ pub fn headless_renderer() -> anyhow::Result<GlesRenderer> {
     };
     let context = EGLContext::new(&display)?;
     // SAFETY: the context is fresh and owned by the renderer from here on.
-    Ok(unsafe { GlesRenderer::new(context)? })
+    let mut renderer = unsafe { GlesRenderer::new(context)? };
+    info!(
+        gl = renderer_name(&mut renderer),
+        "headless GLES renderer ready"
+    );
+    Ok(renderer)
+}
+
+/// The GL implementation's renderer string ("llvmpipe …", "NVIDIA H200/PCIe/SSE2").
+pub fn renderer_name(renderer: &mut GlesRenderer) -> String {
+    use smithay::backend::renderer::gles::ffi;
+    renderer
+        .with_context(|gl| {
+            // SAFETY: GetString(RENDERER) returns a static NUL-terminated string owned by
+            // the GL implementation, or null.
+            unsafe {
+                let p = gl.GetString(ffi::RENDERER);
+                if p.is_null() {
+                    String::new()
+                } else {
+                    std::ffi::CStr::from_ptr(p.cast())
+                        .to_string_lossy()
+                        .into_owned()
+                }
+            }
+        })
+        .unwrap_or_default()
 }
 
 /// The two shader programs of the colour path.
@@ -391,34 +417,8 @@ mod tests {
     /// value at 8 bits, 0.0015 of full scale for PQ (≈ 1.5 code values at 10 bits).
     #[test]
     fn the_background_matches_the_cpu_reference_on_sdr_and_hdr_outputs() {
-        if let Ok(devices) = EGLDevice::enumerate() {
-            for d in devices {
-                eprintln!(
-                    "EGL device: software {}, extensions {:?}",
-                    d.is_software(),
-                    d.extensions()
-                );
-            }
-        }
         let mut renderer = headless_renderer().expect("an EGL device (Mesa's llvmpipe will do)");
-        {
-            use smithay::backend::renderer::gles::ffi;
-            let name = renderer.with_context(|gl| {
-                // SAFETY: GetString(RENDERER) returns a static NUL-terminated string
-                // owned by the GL implementation, or null.
-                unsafe {
-                    let p = gl.GetString(ffi::RENDERER);
-                    if p.is_null() {
-                        String::new()
-                    } else {
-                        std::ffi::CStr::from_ptr(p.cast())
-                            .to_string_lossy()
-                            .into_owned()
-                    }
-                }
-            });
-            eprintln!("GL renderer: {name:?}");
-        }
+        assert!(!renderer_name(&mut renderer).is_empty());
         let programs = ColourPrograms::compile(&mut renderer).expect("shaders compile");
         let reference = |output: &ImageDescription| {
             let srgb = ImageDescription::srgb();

@@ -86,6 +86,26 @@ fn named_from_primaries(p: &Primaries) -> Option<NamedPrimaries> {
         .find(|n| primaries_from_named(*n).as_ref() == Some(p))
 }
 
+/// Primaries from the eight chromaticity coordinates the requests carry.
+#[allow(clippy::too_many_arguments)]
+fn primaries(
+    r_x: i32,
+    r_y: i32,
+    g_x: i32,
+    g_y: i32,
+    b_x: i32,
+    b_y: i32,
+    w_x: i32,
+    w_y: i32,
+) -> Primaries {
+    Primaries {
+        red: xy(r_x, r_y),
+        green: xy(g_x, g_y),
+        blue: xy(b_x, b_y),
+        white: xy(w_x, w_y),
+    }
+}
+
 /// The protocol sends chromaticities × 1 000 000.
 fn xy(x: i32, y: i32) -> Xy {
     Xy {
@@ -201,12 +221,7 @@ impl Dispatch<WpImageDescriptionCreatorParamsV1, CreatorData> for Ghost {
                 w_x,
                 w_y,
             } => {
-                let p = Primaries {
-                    red: xy(r_x, r_y),
-                    green: xy(g_x, g_y),
-                    blue: xy(b_x, b_y),
-                    white: xy(w_x, w_y),
-                };
+                let p = primaries(r_x, r_y, g_x, g_y, b_x, b_y, w_x, w_y);
                 if parts.primaries.replace(p).is_some() {
                     already(creator, "the primaries");
                 }
@@ -239,12 +254,7 @@ impl Dispatch<WpImageDescriptionCreatorParamsV1, CreatorData> for Ghost {
                 w_x,
                 w_y,
             } => {
-                let p = Primaries {
-                    red: xy(r_x, r_y),
-                    green: xy(g_x, g_y),
-                    blue: xy(b_x, b_y),
-                    white: xy(w_x, w_y),
-                };
+                let p = primaries(r_x, r_y, g_x, g_y, b_x, b_y, w_x, w_y);
                 if parts.mastering_primaries.replace(p).is_some() {
                     already(creator, "the mastering primaries");
                 }
