@@ -47,12 +47,16 @@ pub enum RendererArg {
 /// Backends selectable on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
-    /// winit inside a desktop session (WAYLAND_DISPLAY or DISPLAY set), else headless.
+    /// winit inside a desktop session (WAYLAND_DISPLAY or DISPLAY set), KMS from a
+    /// virtual terminal, else headless.
     Auto,
     /// Virtual outputs in memory.
     Headless,
     /// A window in the host session.
     Winit,
+    /// The machine's displays through kernel modesetting (from a virtual terminal, or
+    /// as root with LIBSEAT_BACKEND=noop).
+    Kms,
 }
 
 /// Subcommands besides running the compositor.
@@ -110,8 +114,21 @@ pub enum MsgCommand {
         /// instead of tone-mapped sRGB.
         #[arg(long)]
         hdr: bool,
+        /// Read back what the display engine scanned out, through the device's
+        /// writeback connector (KMS devices that have one), instead of rendering.
+        #[arg(long, conflicts_with = "hdr")]
+        writeback: bool,
         /// Where to write the PNG.
         file: PathBuf,
+    },
+    /// Switch an output's display off or on (DPMS), keeping its mode and windows.
+    Power {
+        /// Output name (default: every output).
+        #[arg(long)]
+        output: Option<String>,
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
     },
     /// Re-read the configuration file and print its problems, if any.
     Reload,

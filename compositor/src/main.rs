@@ -81,10 +81,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         std::env::var_os("WAYLAND_DISPLAY").is_some() || std::env::var_os("DISPLAY").is_some();
     let choice = match cli.backend {
         BackendChoice::Auto if in_desktop => BackendChoice::Winit,
+        BackendChoice::Auto if on_virtual_terminal() => BackendChoice::Kms,
         BackendChoice::Auto => BackendChoice::Headless,
         other => other,
     };
+    let choice = match choice {
+        BackendChoice::Kms => match backend::kms::init(&mut state) {
+            Ok(()) => BackendChoice::Kms,
+            Err(err) if cli.backend == BackendChoice::Auto => {
+                tracing::warn!("no KMS ({err:#}); running headless");
+                BackendChoice::Headless
+            }
+            Err(err) => return Err(err),
+        },
+        other => other,
+    };
     match choice {
+        BackendChoice::Kms => {}
         BackendChoice::Winit => backend::winit::init(&mut state)?,
         _ => {
             let specs = if cli.outputs.is_empty() {
@@ -141,6 +154,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Started from a Linux virtual terminal (a text console, not a terminal emulator) on a
+/// machine with a KMS device: then the displays are ours to drive.
+fn on_virtual_terminal() -> bool {
+    let has_drm = std::fs::read_dir("/dev/dri")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with("card"))
+        })
+        .unwrap_or(false);
+    if !has_drm {
+        return false;
+    }
+    if std::env::var("XDG_SESSION_TYPE").is_ok_and(|t| t == "tty") {
+        return true;
+    }
+    // /dev/tty1…63 are virtual terminals; pseudo-terminals are /dev/pts/N.
+    std::fs::read_link("/proc/self/fd/0")
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+        .and_then(|p| p.strip_prefix("/dev/tty").map(str::to_owned))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn msg(json: bool, command: MsgCommand) -> ExitCode {
     let request = match command {
         MsgCommand::Version => Request::Version,
@@ -148,10 +184,15 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         MsgCommand::Windows => Request::Windows,
         MsgCommand::Focus { id } => Request::Focus { id },
         MsgCommand::Close { id } => Request::Close { id },
+        MsgCommand::Power { output, state } => Request::Power {
+            output,
+            on: state == "on",
+        },
         MsgCommand::Screenshot {
             output,
             region,
             hdr,
+            writeback,
             file,
         } => {
             let path = if file.is_absolute() {
@@ -170,6 +211,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
                 region,
                 path,
                 hdr,
+                writeback,
             }
         }
         MsgCommand::Reload => Request::Reload,

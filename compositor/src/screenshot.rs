@@ -10,6 +10,18 @@ use smithay::{
 
 use crate::{backend::Captured, state::Ghost};
 
+/// Where a screenshot's pixels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// Rendered again for the picture, 8-bit sRGB.
+    #[default]
+    Render,
+    /// Rendered again; an HDR output's PQ/BT.2020 signal as 16-bit.
+    RenderHdr,
+    /// Read back from the display engine (KMS writeback): what was scanned out.
+    Writeback,
+}
+
 /// A screenshot written to disk.
 #[derive(Debug, Clone)]
 pub struct Saved {
@@ -26,17 +38,24 @@ pub struct Saved {
 impl Ghost {
     /// Renders `output` and, on a worker thread, writes the part inside `region`
     /// (global logical coordinates; the whole output when None) to `path` as PNG, then
-    /// calls `done` on that thread. With `hdr`, an HDR output is written as a 16-bit
-    /// PNG of its PQ/BT.2020 signal; otherwise as 8-bit sRGB (tone mapped if HDR).
+    /// calls `done` on that thread. `source` says how the pixels are obtained: an HDR
+    /// output's signal is written as a 16-bit PNG, the rest as 8-bit sRGB.
     pub fn save_screenshot(
         &mut self,
         output: &Output,
         region: Option<Rectangle<i32, Logical>>,
         path: PathBuf,
-        hdr: bool,
+        source: Source,
         done: impl FnOnce(anyhow::Result<Saved>) + Send + 'static,
     ) -> anyhow::Result<()> {
-        let captured = self.screenshot(output, hdr, false)?;
+        let captured = match source {
+            Source::Render => self.screenshot(output, false, false)?,
+            Source::RenderHdr => self.screenshot(output, true, false)?,
+            Source::Writeback => match &mut self.backend {
+                crate::backend::Backend::Kms(k) => Captured::Sdr(k.writeback(output)?),
+                _ => anyhow::bail!("writeback needs the KMS backend"),
+            },
+        };
         let geo = self.space.output_geometry(output).unwrap_or_default();
         let scale = output.current_scale().fractional_scale();
         let crop = region.map(|r| {

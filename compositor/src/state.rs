@@ -120,6 +120,8 @@ pub struct Ghost {
     pub config_source: crate::settings::ConfigSource,
     /// The notification on screen, if any.
     pub notification: Option<crate::render::notification::Notification>,
+    /// The arrow drawn for named pointer shapes where no host draws the pointer.
+    pub default_cursor: Option<crate::render::cursor::DefaultCursor>,
 
     /// The display backend (headless or nested).
     pub backend: Backend,
@@ -244,6 +246,7 @@ impl Ghost {
             config,
             config_source: crate::settings::ConfigSource::default(),
             notification: None,
+            default_cursor: None,
             backend: Backend::Starting,
             compositor_state,
             xdg_shell_state,

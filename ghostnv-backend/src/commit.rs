@@ -89,6 +89,7 @@ impl Committer for DumbCommitter {
         let fbs = self.framebuffers(request)?;
         self.device
             .submit(request, &fbs, None, Submit::TestOnly)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 
@@ -96,6 +97,7 @@ impl Committer for DumbCommitter {
         let fbs = self.framebuffers(request)?;
         self.device
             .submit(request, &fbs, None, Submit::Blocking)
+            .map(drop)
             .map_err(|e| e.to_string())
     }
 }

@@ -6,8 +6,9 @@
 use std::{
     collections::BTreeMap,
     fs::{File, OpenOptions},
-    os::fd::{AsFd, BorrowedFd},
+    os::fd::{AsFd, BorrowedFd, OwnedFd},
     path::Path,
+    time::Duration,
 };
 
 use drm::{
@@ -167,8 +168,14 @@ impl KmsDevice {
             .write(true)
             .open(path)
             .map_err(io("open"))?;
+        Self::from_fd(file.into())
+    }
+
+    /// Takes a node a session opened for us (libseat hands out file descriptors, so
+    /// the compositor never needs the right to open /dev/dri itself).
+    pub fn from_fd(fd: OwnedFd) -> Result<Self, DeviceError> {
         let mut dev = Self {
-            file,
+            file: File::from(fd),
             model: DeviceModel {
                 driver: String::new(),
                 caps: BTreeMap::new(),
@@ -186,6 +193,13 @@ impl KmsDevice {
         let _ = dev.set_client_capability(ClientCapability::WritebackConnectors, true);
         dev.model = dev.read_model()?;
         Ok(dev)
+    }
+
+    /// Reads the device again (after a hotplug or a VT switch).
+    pub fn reread(&mut self) -> Result<(), DeviceError> {
+        self.modes.clear();
+        self.model = self.read_model()?;
+        Ok(())
     }
 
     fn read_model(&mut self) -> Result<DeviceModel, DeviceError> {
@@ -245,6 +259,7 @@ impl KmsDevice {
                 id: u32::from(*handle),
                 edid,
                 connector_type: info.interface() as u32,
+                type_index: info.interface_id(),
                 connection: match info.state() {
                     connector::State::Connected => Connection::Connected,
                     connector::State::Disconnected => Connection::Disconnected,
@@ -343,6 +358,68 @@ impl KmsDevice {
         }
     }
 
+    /// The page-flip events waiting on the node (call when it is readable): CRTC,
+    /// vblank sequence and vblank time each.
+    pub fn flip_events(&self) -> Result<Vec<Flipped>, DeviceError> {
+        Ok(self
+            .receive_events()
+            .map_err(io("events"))?
+            .filter_map(|event| match event {
+                drm::control::Event::PageFlip(flip) => Some(Flipped {
+                    crtc: u32::from(flip.crtc),
+                    sequence: flip.frame,
+                    time: flip.duration,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Frees a framebuffer and its dumb buffer (nothing may scan it out any more).
+    pub fn destroy_dumb(&self, buffer: DumbBuffer, fb: framebuffer::Handle) {
+        if let Err(err) = self.destroy_framebuffer(fb) {
+            tracing::debug!(%err, "framebuffer already gone");
+        }
+        if let Err(err) = self.destroy_dumb_buffer(buffer) {
+            tracing::debug!(%err, "dumb buffer already gone");
+        }
+    }
+
+    /// Copies rectangles of `source` (rows of `stride` bytes, 4 bytes a pixel, the
+    /// buffer's own size) into a dumb buffer: how a CPU-rendered frame reaches scanout.
+    pub fn write_dumb(
+        &self,
+        buffer: &mut DumbBuffer,
+        source: &[u8],
+        stride: usize,
+        rects: &[(u32, u32, u32, u32)],
+    ) -> Result<(), DeviceError> {
+        use drm::buffer::Buffer;
+        let (width, height) = buffer.size();
+        let pitch = buffer.pitch() as usize;
+        let mut map = self.map_dumb_buffer(buffer).map_err(io("map"))?;
+        let dst = map.as_mut();
+        for &(x, y, w, h) in rects {
+            let x0 = x.min(width) as usize;
+            let x1 = (x.saturating_add(w)).min(width) as usize;
+            let y0 = y.min(height) as usize;
+            let y1 = (y.saturating_add(h)).min(height) as usize;
+            if x0 >= x1 {
+                continue;
+            }
+            for row in y0..y1 {
+                let (Some(to), Some(from)) = (
+                    dst.get_mut(row * pitch + x0 * 4..row * pitch + x1 * 4),
+                    source.get(row * stride + x0 * 4..row * stride + x1 * 4),
+                ) else {
+                    continue;
+                };
+                to.copy_from_slice(from);
+            }
+        }
+        Ok(())
+    }
+
     /// The pixels of a dumb buffer as 0xAARRGGBB words, rows top first.
     pub fn read_dumb(&self, buffer: &mut DumbBuffer) -> Result<Vec<u32>, DeviceError> {
         use drm::buffer::Buffer;
@@ -361,14 +438,16 @@ impl KmsDevice {
     }
 
     /// Submits `request`: every value is set through the property of that name, so
-    /// no id is hard-coded. `fbs` maps plane ids to the framebuffer to show.
+    /// no id is hard-coded. `fbs` maps plane ids to the framebuffer to show. With a
+    /// writeback connector and buffer, returns the fence that signals once the frame
+    /// has been written.
     pub fn submit(
         &self,
         request: &AtomicRequest,
         fbs: &BTreeMap<u32, framebuffer::Handle>,
         writeback: Option<(u32, framebuffer::Handle)>,
         mode: Submit,
-    ) -> Result<(), DeviceError> {
+    ) -> Result<Option<OwnedFd>, DeviceError> {
         let mut req = AtomicModeReq::new();
         let prop = |props: &Properties,
                     object: u32,
@@ -506,6 +585,10 @@ impl KmsDevice {
                 }
             }
         }
+        for (object, name, value) in &request.properties {
+            self.add_named(&mut req, *object, name, *value)?;
+        }
+        let mut fence: i32 = -1;
         if let Some((connector, fb)) = writeback {
             let k = self
                 .model
@@ -529,6 +612,12 @@ impl KmsDevice {
                 prop(&k.properties, connector, "WRITEBACK_FB_ID")?,
                 property::Value::Framebuffer(Some(fb)),
             );
+            if let Ok(p) = prop(&k.properties, connector, "WRITEBACK_OUT_FENCE_PTR") {
+                // The kernel writes the fence's file descriptor through this pointer
+                // during the ioctl below; `fence` lives until after it.
+                let at = std::ptr::addr_of_mut!(fence) as u64;
+                req.add_property(handle, p, property::Value::UnsignedRange(at));
+            }
         }
         let mut flags = AtomicCommitFlags::empty();
         if request.allow_modeset {
@@ -541,7 +630,70 @@ impl KmsDevice {
                 flags |= AtomicCommitFlags::NONBLOCK | AtomicCommitFlags::PAGE_FLIP_EVENT
             }
         }
-        self.atomic_commit(flags, req).map_err(io("atomic commit"))
+        if request.async_flip {
+            flags |= AtomicCommitFlags::PAGE_FLIP_ASYNC;
+        }
+        self.atomic_commit(flags, req)
+            .map_err(io("atomic commit"))?;
+        if fence < 0 {
+            return Ok(None);
+        }
+        // SAFETY: the kernel created this file descriptor for us in the commit above
+        // and nothing else owns it.
+        Ok(Some(unsafe {
+            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fence)
+        }))
+    }
+
+    /// Adds `name` = `value` on any object (CRTC, connector or plane) by property name.
+    fn add_named(
+        &self,
+        req: &mut AtomicModeReq,
+        object: u32,
+        name: &str,
+        value: u64,
+    ) -> Result<(), DeviceError> {
+        let model = &self.model;
+        let properties = model
+            .crtcs
+            .iter()
+            .find(|c| c.id == object)
+            .map(|c| &c.properties)
+            .or_else(|| {
+                model
+                    .connectors
+                    .iter()
+                    .find(|c| c.id == object)
+                    .map(|c| &c.properties)
+            })
+            .or_else(|| {
+                model
+                    .planes
+                    .iter()
+                    .find(|p| p.id == object)
+                    .map(|p| &p.properties)
+            })
+            .ok_or(Refusal::NoObject(object))?;
+        let id = properties
+            .get(name)
+            .and_then(|p| drm::control::RawResourceHandle::new(p.id))
+            .ok_or_else(|| Refusal::NoProperty(object, name.to_owned()))?;
+        let handle = raw(object)?;
+        req.add_raw_property(handle, property::Handle::from(id), value);
+        Ok(())
+    }
+
+    /// Waits until a writeback fence signals (the frame is in memory), up to `timeout`.
+    pub fn wait_fence(fence: &OwnedFd, timeout: Duration) -> Result<bool, DeviceError> {
+        let mut fds = [rustix::event::PollFd::new(
+            fence,
+            rustix::event::PollFlags::IN,
+        )];
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let ready = rustix::event::poll(&mut fds, ms).map_err(|e| {
+            DeviceError::Io("fence", std::io::Error::from_raw_os_error(e.raw_os_error()))
+        })?;
+        Ok(ready > 0)
     }
 }
 
@@ -572,6 +724,17 @@ impl drm::buffer::PlanarBuffer for OnePlane<'_> {
     fn offsets(&self) -> [u32; 4] {
         [0; 4]
     }
+}
+
+/// A page flip completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flipped {
+    /// The CRTC.
+    pub crtc: u32,
+    /// Its vblank counter.
+    pub sequence: u32,
+    /// The vblank time, CLOCK_MONOTONIC.
+    pub time: Duration,
 }
 
 /// How to submit a request.

@@ -18,8 +18,8 @@ pub mod quirks;
 pub mod sim;
 
 pub use model::{
-    Connection, ConnectorModel, CrtcModel, DeviceModel, ModeInfo, ModelError, PlaneKind,
-    PlaneModel, Properties, CONNECTOR_WRITEBACK,
+    connector_type_name, Connection, ConnectorModel, CrtcModel, DeviceModel, ModeInfo, ModelError,
+    PlaneKind, PlaneModel, Properties, CONNECTOR_WRITEBACK,
 };
 pub use property::{Property, PropertyKind};
 

@@ -115,6 +115,8 @@ pub struct ConnectorModel {
     pub id: u32,
     /// DRM connector type number (10 = DisplayPort, 11 = HDMI-A, …).
     pub connector_type: u32,
+    /// The number after the type in the kernel's name (the 1 of "DP-1").
+    pub type_index: u32,
     /// Connection status.
     pub connection: Connection,
     /// Modes the display offers, in the driver's order.
@@ -128,6 +130,15 @@ pub struct ConnectorModel {
 }
 
 impl ConnectorModel {
+    /// The kernel's name, e.g. "DP-1", which users write in `[[output]]` sections.
+    pub fn name(&self) -> String {
+        format!(
+            "{}-{}",
+            connector_type_name(self.connector_type),
+            self.type_index
+        )
+    }
+
     /// The mode the display prefers (the driver's preferred flag), else its first.
     pub fn preferred_mode(&self) -> Option<&ModeInfo> {
         self.modes
@@ -147,6 +158,33 @@ impl ConnectorModel {
 
 /// DRM_MODE_CONNECTOR_WRITEBACK.
 pub const CONNECTOR_WRITEBACK: u32 = 18;
+
+/// The kernel's short name of a DRM connector type (drm_connector_enum_list).
+pub fn connector_type_name(connector_type: u32) -> &'static str {
+    match connector_type {
+        1 => "VGA",
+        2 => "DVI-I",
+        3 => "DVI-D",
+        4 => "DVI-A",
+        5 => "Composite",
+        6 => "SVIDEO",
+        7 => "LVDS",
+        8 => "Component",
+        9 => "DIN",
+        10 => "DP",
+        11 => "HDMI-A",
+        12 => "HDMI-B",
+        13 => "TV",
+        14 => "eDP",
+        15 => "Virtual",
+        16 => "DSI",
+        17 => "DPI",
+        18 => "Writeback",
+        19 => "SPI",
+        20 => "USB",
+        _ => "Unknown",
+    }
+}
 
 /// A whole KMS device as plain data.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,9 +284,17 @@ impl DeviceModel {
                 Some((id, crtcs))
             })
             .collect();
+        // drm_info does not record the kernel's per-type numbers; the kernel hands them
+        // out in creation order, which is the order listed.
+        let mut seen_types: BTreeMap<u64, u32> = BTreeMap::new();
         let connectors = array(dev, "connectors")?
             .iter()
-            .map(|c| parse_connector(c, &encoders))
+            .map(|c| {
+                let kind = c.get("type").and_then(Value::as_u64).unwrap_or(0);
+                let index = seen_types.entry(kind).or_insert(0);
+                *index += 1;
+                parse_connector(c, &encoders, *index)
+            })
             .collect::<Result<_, _>>()?;
         let planes = array(dev, "planes")?
             .iter()
@@ -303,7 +349,11 @@ impl DeviceModel {
     }
 }
 
-fn parse_connector(c: &Value, encoders: &BTreeMap<u64, u32>) -> Result<ConnectorModel, ModelError> {
+fn parse_connector(
+    c: &Value,
+    encoders: &BTreeMap<u64, u32>,
+    type_index: u32,
+) -> Result<ConnectorModel, ModelError> {
     let possible_crtcs = c
         .get("encoders")
         .and_then(Value::as_array)
@@ -333,6 +383,7 @@ fn parse_connector(c: &Value, encoders: &BTreeMap<u64, u32>) -> Result<Connector
     Ok(ConnectorModel {
         id: narrow(uint(c, "id")?, "connector id")?,
         connector_type: narrow(uint(c, "type")?, "connector type")?,
+        type_index,
         connection,
         modes,
         possible_crtcs,

@@ -10,6 +10,7 @@
 pub mod allocate;
 pub mod display_info;
 pub mod mode;
+pub mod scanout;
 pub mod setup;
 pub mod vrr;
 

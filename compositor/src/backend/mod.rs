@@ -1,7 +1,9 @@
 //! Display backends, one file each: headless (virtual outputs rendered with pixman) and
-//! winit (a window in the host desktop, rendered with GLES). The KMS backend joins here.
+//! winit (a window in the host desktop, rendered with GLES), and KMS (the displays of
+//! the machine, from a virtual terminal).
 
 pub mod headless;
+pub mod kms;
 pub mod winit;
 
 use smithay::{
@@ -19,6 +21,8 @@ pub enum Backend {
     Headless(Box<headless::HeadlessBackend>),
     /// A window inside another compositor or X server.
     Winit(Box<winit::WinitBackend>),
+    /// The machine's own displays through kernel modesetting.
+    Kms(Box<kms::KmsBackend>),
     /// Placeholder while the real backend is being set up (the state must exist first).
     Starting,
 }
@@ -82,6 +86,7 @@ impl Backend {
         match self {
             Backend::Headless(h) => h.stats(output),
             Backend::Winit(w) => w.stats(output),
+            Backend::Kms(k) => k.stats(output),
             Backend::Starting => None,
         }
     }
@@ -91,6 +96,7 @@ impl Backend {
         match self {
             Backend::Headless(_) => "headless",
             Backend::Winit(_) => "winit",
+            Backend::Kms(_) => "kms",
             Backend::Starting => "starting",
         }
     }
@@ -116,6 +122,14 @@ impl Backend {
         matches!(self, Backend::Headless(h) if h.supports_hdr())
     }
 
+    /// Switches virtual terminals, where the session has them.
+    pub fn change_vt(&mut self, vt: i32) {
+        match self {
+            Backend::Kms(k) => k.change_vt(vt),
+            _ => tracing::debug!(vt, "no virtual terminals on this backend"),
+        }
+    }
+
     /// Test input injection over IPC is only allowed where no real user types.
     pub fn allows_input_injection(&self) -> bool {
         matches!(self, Backend::Headless(_))
@@ -128,6 +142,7 @@ impl Ghost {
         match &mut self.backend {
             Backend::Headless(_) => headless::schedule(self, output),
             Backend::Winit(w) => w.request_redraw(),
+            Backend::Kms(_) => kms::schedule(self, output),
             Backend::Starting => {}
         }
     }
@@ -160,6 +175,7 @@ impl Ghost {
         match &mut self.backend {
             Backend::Headless(h) => h.set_mode(output, mode)?,
             Backend::Winit(_) => anyhow::bail!("the nested window's size is set by the host"),
+            Backend::Kms(_) => kms::set_mode(self, output, mode)?,
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
         if let Some(old) = output.current_mode() {
@@ -208,6 +224,8 @@ impl Ghost {
             Backend::Headless(h) => h.capture(&scene, output, hdr),
             Backend::Winit(_) if hdr => anyhow::bail!("the nested window is SDR"),
             Backend::Winit(w) => Ok(Captured::Sdr(w.capture(&scene, output)?)),
+            Backend::Kms(_) if hdr => anyhow::bail!("KMS outputs are SDR"),
+            Backend::Kms(k) => Ok(Captured::Sdr(k.capture(&scene, output)?)),
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
     }

@@ -16,12 +16,15 @@ pub enum Bound {
     /// Ctrl+Alt+BackSpace: quit, even while a client inhibits shortcuts and whatever
     /// the configuration binds.
     Escape,
+    /// Ctrl+Alt+F1…F12 (XF86Switch_VT_n): switch to that virtual terminal, on a session
+    /// that has them.
+    SwitchVt(i32),
 }
 
 impl Bound {
     /// Whether it must work even while a client inhibits shortcuts.
     pub fn is_escape(&self) -> bool {
-        matches!(self, Bound::Escape)
+        matches!(self, Bound::Escape | Bound::SwitchVt(_))
     }
 }
 
@@ -36,6 +39,16 @@ pub fn action_for(
     let has = |k: u32| raw.iter().any(|s| s.raw() == k) || modified.raw() == k;
     if mods.ctrl && mods.alt && has(keysyms::KEY_BackSpace) {
         return Some(Bound::Escape);
+    }
+    // xkb turns Ctrl+Alt+Fn into XF86Switch_VT_n.
+    if let Some(sym) = raw
+        .iter()
+        .chain(std::iter::once(&modified))
+        .find(|s| (keysyms::KEY_XF86Switch_VT_1..=keysyms::KEY_XF86Switch_VT_12).contains(&s.raw()))
+    {
+        return Some(Bound::SwitchVt(
+            (sym.raw() - keysyms::KEY_XF86Switch_VT_1 + 1) as i32,
+        ));
     }
     let held = Modifiers {
         logo: mods.logo,
@@ -64,6 +77,7 @@ impl Ghost {
                 self.loop_signal.stop();
             }
             Bound::Action(action) => self.run_action(action),
+            Bound::SwitchVt(vt) => self.backend.change_vt(vt),
         }
     }
 
@@ -161,10 +175,16 @@ impl Ghost {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let result = self.save_screenshot(&output, region, path, false, |result| match result {
-            Ok(saved) => info!(path = %saved.path.display(), "screenshot saved"),
-            Err(err) => warn!(%err, "screenshot failed"),
-        });
+        let result = self.save_screenshot(
+            &output,
+            region,
+            path,
+            crate::screenshot::Source::Render,
+            |result| match result {
+                Ok(saved) => info!(path = %saved.path.display(), "screenshot saved"),
+                Err(err) => warn!(%err, "screenshot failed"),
+            },
+        );
         if let Err(err) = result {
             warn!(%err, "screenshot failed");
         }

@@ -53,9 +53,16 @@ impl Ghost {
                 region,
                 path,
                 hdr,
+                writeback,
             } => {
-                return self.screenshot_request(output, region, path, hdr, stream);
+                let source = match (hdr, writeback) {
+                    (_, true) => crate::screenshot::Source::Writeback,
+                    (true, false) => crate::screenshot::Source::RenderHdr,
+                    (false, false) => crate::screenshot::Source::Render,
+                };
+                return self.screenshot_request(output, region, path, source, stream);
             }
+            Request::Power { output, on } => self.power(output.as_deref(), on),
             Request::Reload => match self.reload_config() {
                 Ok(()) => Reply::ok(json!({"generation": self.config_source.generation})),
                 Err(problems) => Reply::error(format!(
@@ -84,7 +91,12 @@ impl Ghost {
                     .unwrap_or_default();
                 let props = o.physical_properties();
                 let stats = self.backend.frame_stats(o).unwrap_or_default();
+                let kms = match &self.backend {
+                    crate::backend::Backend::Kms(k) => k.describe(o),
+                    _ => None,
+                };
                 json!({
+                    "kms": kms,
                     "name": o.name(),
                     "make": props.make,
                     "model": props.model,
@@ -176,7 +188,7 @@ impl Ghost {
         output: Option<String>,
         region: Option<[i32; 4]>,
         path: std::path::PathBuf,
-        hdr: bool,
+        source: crate::screenshot::Source,
         mut stream: UnixStream,
     ) -> Answer {
         if !path.is_absolute() {
@@ -193,7 +205,7 @@ impl Ghost {
             Ok(o) => o,
             Err(e) => return Answer::Now(Reply::error(e)),
         };
-        let result = self.save_screenshot(&output, region, path, hdr, move |result| {
+        let result = self.save_screenshot(&output, region, path, source, move |result| {
             let reply = match result {
                 Ok(saved) => Reply::ok(json!({
                     "path": saved.path,
@@ -209,6 +221,25 @@ impl Ghost {
             return Answer::Now(Reply::error(format!("screenshot failed: {e}")));
         }
         Answer::Deferred
+    }
+
+    fn power(&mut self, name: Option<&str>, on: bool) -> Reply {
+        let outputs: Vec<_> = self
+            .outputs()
+            .into_iter()
+            .filter(|o| name.is_none_or(|n| o.name() == n))
+            .collect();
+        if outputs.is_empty() {
+            return Reply::error(format!("no output {}", name.unwrap_or_default()));
+        }
+        for output in &outputs {
+            if let Err(e) = crate::backend::kms::set_power(self, output, on) {
+                return Reply::error(format!("{}: {e:#}", output.name()));
+            }
+        }
+        Reply::ok(
+            json!({"outputs": outputs.iter().map(|o| o.name()).collect::<Vec<_>>(), "on": on}),
+        )
     }
 
     fn inject(&mut self, input: InputRequest) -> Reply {

@@ -39,6 +39,16 @@ pub enum Request {
         /// Write an HDR output's PQ/BT.2020 signal as a 16-bit PNG instead of sRGB.
         #[serde(default)]
         hdr: bool,
+        /// Read back what the display engine scanned out (KMS writeback).
+        #[serde(default)]
+        writeback: bool,
+    },
+    /// Switch displays off or on (DPMS).
+    Power {
+        /// Output name; every output when absent.
+        output: Option<String>,
+        /// On or off.
+        on: bool,
     },
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
@@ -128,6 +138,11 @@ mod tests {
                 region: Some([1, 2, 3, 4]),
                 path: "/tmp/x.png".into(),
                 hdr: true,
+                writeback: false,
+            },
+            Request::Power {
+                output: Some("DP-1".into()),
+                on: false,
             },
             Request::Input(InputRequest::Type {
                 text: "ls\n".into(),

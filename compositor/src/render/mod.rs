@@ -43,6 +43,7 @@ use smithay::{
 };
 
 pub mod colour;
+pub mod cursor;
 pub mod notification;
 
 use crate::{shell::decorations, state::Ghost};
@@ -70,6 +71,9 @@ pub struct Scene<'a> {
     space: &'a Space<Window>,
     notification: Option<&'a Notification>,
     cursor: Option<(WlSurface, Point<f64, Logical>)>,
+    /// Where the pointer is, when it shows a named shape (no client surface).
+    named_at: Option<Point<f64, Logical>>,
+    default_cursor: Option<&'a cursor::DefaultCursor>,
     focused: Option<WlSurface>,
 }
 
@@ -96,13 +100,25 @@ impl<'a> Scene<'a> {
             _ => None,
         };
         let focused = seat.get_keyboard().and_then(|k| k.current_focus());
+        let named_at = match cursor_status {
+            CursorImageStatus::Named(_) => pointer,
+            _ => None,
+        };
         Self {
             capture_cursor: false,
             space,
             notification,
             cursor,
+            named_at,
+            default_cursor: None,
             focused,
         }
+    }
+
+    /// Draws `cursor` for named pointer shapes (backends where nobody else draws one).
+    pub fn with_default_cursor(mut self, cursor: Option<&'a cursor::DefaultCursor>) -> Self {
+        self.default_cursor = cursor;
+        self
     }
 
     /// Elements of `output`, front to back. The cursor is left out of screenshots.
@@ -137,6 +153,23 @@ impl<'a> Scene<'a> {
                     1.0,
                     Kind::Cursor,
                 ));
+            }
+            if let (Some(at), Some(arrow)) = (self.named_at, self.default_cursor) {
+                let loc: Point<f64, Physical> = (at.to_i32_round() - arrow.hotspot - origin)
+                    .to_physical_precise_round::<f64, i32>(scale)
+                    .to_f64();
+                match MemoryRenderBufferRenderElement::from_buffer(
+                    renderer,
+                    loc,
+                    &arrow.buffer,
+                    None,
+                    None,
+                    None,
+                    Kind::Cursor,
+                ) {
+                    Ok(e) => elements.push(OutputElement::Memory(e)),
+                    Err(err) => tracing::warn!(?err, "cannot draw the pointer"),
+                }
             }
         }
 

@@ -1,0 +1,316 @@
+//! Keeping the compositor's outputs in step with the lit heads: a display that came
+//! gets an output (named after its connector, with make, model and size from its
+//! EDID), one that went takes its output away and its windows move to a remaining
+//! one, and a relit head (new mode, new buffers) is drawn again in full.
+
+use anyhow::Context;
+use ghost_kms::{setup::OutputWish, DisplayInfo};
+use ghostnv_backend::ModeInfo;
+use smithay::{
+    backend::{
+        allocator::Fourcc,
+        renderer::{damage::OutputDamageTracker, Offscreen},
+    },
+    output::{Mode, Output, PhysicalProperties, Subpixel},
+    utils::{Logical, Rectangle, Transform},
+};
+use tracing::{info, warn};
+
+use super::{Backend, KmsOutput};
+use crate::{backend::OutputModes, state::Ghost};
+
+fn to_mode(m: &ModeInfo) -> Mode {
+    Mode {
+        size: (i32::from(m.width), i32::from(m.height)).into(),
+        refresh: m.refresh_mhz(),
+    }
+}
+
+/// What an output is made from.
+struct HeadView {
+    connector: u32,
+    crtc: u32,
+    name: String,
+    mode: ModeInfo,
+    modes: Vec<ModeInfo>,
+    edid: Option<Vec<u8>>,
+}
+
+fn physical(edid: Option<&[u8]>) -> PhysicalProperties {
+    let info = edid.map(DisplayInfo::parse);
+    let make = info
+        .as_ref()
+        .map(|i| {
+            i.vendor
+                .name
+                .clone()
+                .unwrap_or_else(|| i.vendor.pnp_id.clone())
+        })
+        .unwrap_or_else(|| "Unknown".into());
+    let model = info
+        .as_ref()
+        .map(|i| {
+            i.model
+                .clone()
+                .unwrap_or_else(|| format!("{:#06x}", i.product_code))
+        })
+        .unwrap_or_else(|| "Unknown".into());
+    let size = info
+        .as_ref()
+        .and_then(|i| i.physical_size_mm)
+        .map(|(w, h)| (w as i32, h as i32))
+        .unwrap_or((0, 0));
+    PhysicalProperties {
+        size: size.into(),
+        subpixel: Subpixel::Unknown,
+        make,
+        model,
+    }
+}
+
+/// Brings the outputs in line with the scanout's heads, then redraws everything.
+pub fn sync(state: &mut Ghost) {
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let model = backend.scanout.model();
+    let heads: Vec<HeadView> = backend
+        .scanout
+        .heads()
+        .iter()
+        .filter_map(|h| {
+            let c = model.connectors.iter().find(|c| c.id == h.lit.connector)?;
+            Some(HeadView {
+                connector: c.id,
+                crtc: h.lit.crtc,
+                name: c.name(),
+                mode: h.lit.mode.clone(),
+                modes: c.modes.clone(),
+                edid: c.edid.clone(),
+            })
+        })
+        .collect();
+
+    // Outputs whose display went away.
+    let mut gone = Vec::new();
+    backend.outputs.retain(|o| {
+        let keep = heads.iter().any(|h| h.connector == o.connector);
+        if !keep {
+            gone.push((o.output.clone(), o.global.clone()));
+        }
+        keep
+    });
+    for (output, global) in gone {
+        info!(output = output.name(), "display disconnected");
+        state.space.unmap_output(&output);
+        state.disabled_outputs.retain(|o| o != &output);
+        state.display_handle.remove_global::<Ghost>(global);
+    }
+
+    let mut added = Vec::new();
+    for head in heads {
+        let Backend::Kms(backend) = &mut state.backend else {
+            return;
+        };
+        let mode = to_mode(&head.mode);
+        if let Some(o) = backend
+            .outputs
+            .iter_mut()
+            .find(|o| o.connector == head.connector)
+        {
+            o.crtc = head.crtc;
+            o.redraw = false;
+            o.in_flight = None;
+            o.rendered_once = false;
+            if o.output.current_mode() != Some(mode) {
+                match backend.renderer.create_buffer(
+                    Fourcc::Xrgb8888,
+                    mode.size.to_logical(1).to_buffer(1, Transform::Normal),
+                ) {
+                    Ok(image) => o.image = image,
+                    Err(err) => warn!(%err, "no buffer for the new mode"),
+                }
+                if let Some(old) = o.output.current_mode() {
+                    o.output.delete_mode(old);
+                }
+                o.output.add_mode(mode);
+                o.output.change_current_state(Some(mode), None, None, None);
+                o.tracker = OutputDamageTracker::from_output(&o.output);
+            }
+            o.period = period(&head.mode);
+            continue;
+        }
+        let output = Output::new(head.name.clone(), physical(head.edid.as_deref()));
+        let preferred = head
+            .modes
+            .iter()
+            .find(|m| m.preferred)
+            .map(to_mode)
+            .unwrap_or(mode);
+        let mut modes: Vec<Mode> = vec![preferred];
+        for m in head.modes.iter().map(to_mode) {
+            if !modes.contains(&m) {
+                modes.push(m);
+            }
+        }
+        output.add_mode(mode);
+        output.set_preferred(preferred);
+        let x = state
+            .space
+            .outputs()
+            .filter_map(|o| state.space.output_geometry(o))
+            .map(|g| g.loc.x + g.size.w)
+            .max()
+            .unwrap_or(0);
+        output.change_current_state(
+            Some(mode),
+            Some(Transform::Normal),
+            None,
+            Some((x, 0).into()),
+        );
+        output
+            .user_data()
+            .insert_if_missing(|| OutputModes::new(modes));
+        let global = output.create_global::<Ghost>(&state.display_handle);
+        state.space.map_output(&output, (x, 0));
+        let image = match backend.renderer.create_buffer(
+            Fourcc::Xrgb8888,
+            mode.size.to_logical(1).to_buffer(1, Transform::Normal),
+        ) {
+            Ok(image) => image,
+            Err(err) => {
+                warn!(%err, output = head.name, "no buffer to draw into");
+                continue;
+            }
+        };
+        info!(
+            output = head.name,
+            width = mode.size.w,
+            height = mode.size.h,
+            refresh_mhz = mode.refresh,
+            "display lit"
+        );
+        backend.outputs.push(KmsOutput {
+            tracker: OutputDamageTracker::from_output(&output),
+            output: output.clone(),
+            global,
+            connector: head.connector,
+            crtc: head.crtc,
+            image,
+            rendered_once: false,
+            redraw: false,
+            scheduled: false,
+            idle_timer: None,
+            in_flight: None,
+            last_vblank: None,
+            period: period(&head.mode),
+            failures: 0,
+            stats: Default::default(),
+        });
+        added.push(output);
+    }
+    for output in added {
+        state.apply_output_settings(&output);
+    }
+    rescue_windows(state);
+    state.output_management_changed();
+    state.queue_redraw_all();
+}
+
+fn period(mode: &ModeInfo) -> std::time::Duration {
+    let mhz = mode.refresh_mhz().max(1) as u64;
+    std::time::Duration::from_nanos(1_000_000_000_000 / mhz)
+}
+
+/// Windows left outside every output (their display went away) move onto the first.
+fn rescue_windows(state: &mut Ghost) {
+    let areas: Vec<Rectangle<i32, Logical>> = state
+        .space
+        .outputs()
+        .filter_map(|o| state.space.output_geometry(o))
+        .collect();
+    let Some(first) = areas.first().copied() else {
+        return;
+    };
+    let stranded: Vec<_> = state
+        .space
+        .elements()
+        .filter(|w| {
+            state
+                .space
+                .element_geometry(w)
+                .is_some_and(|g| !areas.iter().any(|a| a.overlaps(g)))
+        })
+        .cloned()
+        .collect();
+    for (i, window) in stranded.into_iter().enumerate() {
+        let offset = 40 * (i as i32 + 1);
+        state
+            .space
+            .map_element(window, (first.loc.x + offset, first.loc.y + offset), false);
+    }
+}
+
+/// Lights the displays again with the last wishes (after frames kept failing).
+pub fn relight(state: &mut Ghost) {
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let wishes = backend.scanout.wishes().clone();
+    match backend.scanout.light(wishes) {
+        Ok(()) => info!("displays lit again after refused frames"),
+        Err(err) => warn!(%err, "displays could not be lit again"),
+    }
+    for o in &mut backend.outputs {
+        o.failures = 0;
+    }
+    sync(state);
+}
+
+/// Switches `output` to `mode` with a tested modeset. A mode the driver refuses leaves
+/// the display on a mode it takes (its preferred one) and reports the refusal.
+pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Result<()> {
+    let Backend::Kms(backend) = &mut state.backend else {
+        anyhow::bail!("not a KMS output");
+    };
+    let connector = backend
+        .find(output)
+        .map(|o| o.connector)
+        .context("unknown output")?;
+    let info = backend
+        .scanout
+        .model()
+        .connectors
+        .iter()
+        .find(|c| c.id == connector)
+        .and_then(|c| c.modes.iter().find(|m| to_mode(m) == mode).cloned())
+        .with_context(|| {
+            format!(
+                "the display does not offer {}x{}@{:.3}",
+                mode.size.w,
+                mode.size.h,
+                f64::from(mode.refresh) / 1000.0
+            )
+        })?;
+    let mut wishes = backend.scanout.wishes().clone();
+    wishes.insert(
+        connector,
+        OutputWish {
+            mode: Some(info.clone()),
+            formats: Vec::new(),
+        },
+    );
+    let lit = backend.scanout.light(wishes);
+    let got = backend
+        .scanout
+        .heads()
+        .iter()
+        .find(|h| h.lit.connector == connector)
+        .map(|h| h.lit.mode.clone());
+    sync(state);
+    lit.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if got.as_ref() != Some(&info) {
+        anyhow::bail!("the driver refused the mode; the display kept a mode it takes");
+    }
+    Ok(())
+}

@@ -1,0 +1,570 @@
+//! The commit loop on a real device: every lit output (a head) has two dumb buffers
+//! that take turns on its primary plane. A frame is copied into the buffer that is not
+//! being scanned out (only the parts that changed since that buffer last got a frame),
+//! flipped with a non-blocking atomic commit, and the page-flip event with the vblank's
+//! time and sequence says when it reached the screen. Lighting outputs goes through
+//! [`light_outputs`], so a configuration the driver refuses steps down to one it takes;
+//! a frame the driver refuses is retried without its extra properties, and the outputs
+//! keep showing the last good frame meanwhile.
+//!
+//! Dumb buffers are what devices without a render node offer (vkms, simpledrm); GPU
+//! buffers join here when the GLES path drives real GPUs.
+
+use std::{collections::BTreeMap, os::fd::AsFd, time::Duration};
+
+use drm::{
+    buffer::DrmFourcc,
+    control::{dumbbuffer::DumbBuffer, framebuffer},
+};
+use ghostnv_backend::{
+    commit::Committer,
+    device::{DeviceError, Flipped, KmsDevice, Submit},
+    sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState},
+    DeviceModel, ModeInfo, CONNECTOR_WRITEBACK, MODIFIER_LINEAR,
+};
+use tracing::{debug, warn};
+
+use crate::{
+    allocate::{hotplug, Hotplug},
+    setup::{light_outputs, LitOutput, OutputWish, SetupError},
+};
+
+/// A rectangle of a frame: x, y, width, height in pixels.
+pub type Rect = (u32, u32, u32, u32);
+
+/// Why a frame was not flipped.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The output is waiting for a flip, switched off, or the session is away.
+    #[error("the output cannot take a frame now")]
+    Busy,
+    /// No lit output on that CRTC.
+    #[error("no output on CRTC {0}")]
+    NoHead(u32),
+    /// The driver refused the frame, also without its extra properties.
+    #[error("the driver refused the frame: {0}")]
+    Refused(DeviceError),
+    /// Copying into the buffer failed.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+}
+
+/// What a buffer still lacks of the newest frame.
+#[derive(Debug, Clone, PartialEq)]
+enum Stale {
+    /// Everything (a new buffer, or too many pieces to track).
+    All,
+    /// These rectangles.
+    Parts(Vec<Rect>),
+}
+
+impl Stale {
+    /// More than this many rectangles are merged into a full copy.
+    const MAX_PARTS: usize = 16;
+
+    fn add(&mut self, damage: &[Rect]) {
+        if let Stale::Parts(parts) = self {
+            parts.extend_from_slice(damage);
+            if parts.len() > Self::MAX_PARTS {
+                *self = Stale::All;
+            }
+        }
+    }
+}
+
+struct Slot {
+    buffer: DumbBuffer,
+    fb: framebuffer::Handle,
+    stale: Stale,
+}
+
+/// One lit output: its connector, CRTC, primary plane, mode and buffers.
+pub struct Head {
+    /// What was lit.
+    pub lit: LitOutput,
+    slots: Vec<Slot>,
+    /// The slot the next frame goes into (the other one is on screen).
+    back: usize,
+    /// A flip was submitted and its event has not arrived.
+    pub flip_pending: bool,
+    /// The CRTC is on (DPMS).
+    pub active: bool,
+    /// Properties every frame sets (VRR_ENABLED and the like): (object, name, value).
+    pub properties: Vec<(u32, String, u64)>,
+    /// Frames whose extra properties the driver refused (they went without).
+    pub refused_properties: u64,
+}
+
+impl Head {
+    fn front(&self) -> &Slot {
+        &self.slots[1 - self.back]
+    }
+}
+
+/// The device and its heads.
+pub struct Scanout {
+    device: KmsDevice,
+    heads: Vec<Head>,
+    wishes: BTreeMap<u32, OutputWish>,
+    /// Flip events read while waiting for something else, handed out by [`Self::dispatch`].
+    early: Vec<Flipped>,
+    paused: bool,
+}
+
+/// Makes dumb buffers for the candidates `light_outputs` tries and keeps them, so the
+/// one that is committed becomes the head's first front buffer.
+struct LightCommitter<'a> {
+    device: &'a KmsDevice,
+    made: BTreeMap<(u32, u32, u32, u32), (DumbBuffer, framebuffer::Handle)>,
+}
+
+impl LightCommitter<'_> {
+    fn framebuffers(
+        &mut self,
+        request: &AtomicRequest,
+    ) -> Result<BTreeMap<u32, framebuffer::Handle>, String> {
+        let mut out = BTreeMap::new();
+        for p in request.planes.iter().filter(|p| p.crtc.is_some()) {
+            let key = (p.plane, p.fb.width, p.fb.height, p.fb.format);
+            if !self.made.contains_key(&key) {
+                let format = DrmFourcc::try_from(p.fb.format)
+                    .map_err(|_| format!("unknown format {:#x}", p.fb.format))?;
+                let made = self
+                    .device
+                    .dumb_framebuffer(p.fb.width, p.fb.height, format, |_, _| 0xff00_0000)
+                    .map_err(|e| e.to_string())?;
+                self.made.insert(key, made);
+            }
+            if let Some((_, fb)) = self.made.get(&key) {
+                out.insert(p.plane, *fb);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Committer for LightCommitter<'_> {
+    fn model(&self) -> &DeviceModel {
+        &self.device.model
+    }
+
+    fn test(&mut self, request: &AtomicRequest) -> Result<(), String> {
+        let fbs = self.framebuffers(request)?;
+        self.device
+            .submit(request, &fbs, None, Submit::TestOnly)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    fn commit(&mut self, request: &AtomicRequest) -> Result<(), String> {
+        let fbs = self.framebuffers(request)?;
+        self.device
+            .submit(request, &fbs, None, Submit::Blocking)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
+    let (w, h) = (
+        u32::from(head.lit.mode.width),
+        u32::from(head.lit.mode.height),
+    );
+    AtomicRequest {
+        planes: vec![PlaneState {
+            plane: head.lit.plane,
+            crtc: Some(head.lit.crtc),
+            fb: Framebuffer {
+                format: head.lit.format,
+                modifier: MODIFIER_LINEAR,
+                width: w,
+                height: h,
+            },
+            src: (0, 0, w, h),
+            dst: (0, 0, w, h),
+        }],
+        properties: if with_properties {
+            head.properties.clone()
+        } else {
+            Vec::new()
+        },
+        ..AtomicRequest::default()
+    }
+}
+
+fn scan(model: &DeviceModel) -> Vec<(u32, bool, Vec<u8>)> {
+    model
+        .connectors
+        .iter()
+        .filter(|c| c.connector_type != CONNECTOR_WRITEBACK)
+        .map(|c| (c.id, c.is_display(), c.edid.clone().unwrap_or_default()))
+        .collect()
+}
+
+impl Scanout {
+    /// Wraps an open device; nothing is lit yet.
+    pub fn new(device: KmsDevice) -> Self {
+        Self {
+            device,
+            heads: Vec::new(),
+            wishes: BTreeMap::new(),
+            early: Vec::new(),
+            paused: false,
+        }
+    }
+
+    /// What the device has.
+    pub fn model(&self) -> &DeviceModel {
+        &self.device.model
+    }
+
+    /// The device node, to watch for flip events.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.device.as_fd()
+    }
+
+    /// The lit outputs.
+    pub fn heads(&self) -> &[Head] {
+        &self.heads
+    }
+
+    /// The head on `crtc`.
+    pub fn head_mut(&mut self, crtc: u32) -> Option<&mut Head> {
+        self.heads.iter_mut().find(|h| h.lit.crtc == crtc)
+    }
+
+    /// Lights every connected display in one modeset, with `wishes` per connector id
+    /// (mode, formats), stepping down where the driver refuses. On failure the heads
+    /// lit before stay as they were. Waits for flips in flight first.
+    pub fn light(&mut self, wishes: BTreeMap<u32, OutputWish>) -> Result<(), SetupError> {
+        self.settle();
+        let current: BTreeMap<u32, u32> = self
+            .heads
+            .iter()
+            .map(|h| (h.lit.connector, h.lit.crtc))
+            .collect();
+        let mut committer = LightCommitter {
+            device: &self.device,
+            made: BTreeMap::new(),
+        };
+        let lit = light_outputs(&mut committer, &wishes, &current);
+        let mut made = std::mem::take(&mut committer.made);
+        let lit = match lit {
+            Ok(lit) => lit,
+            Err(err) => {
+                for (_, (buffer, fb)) in made {
+                    self.device.destroy_dumb(buffer, fb);
+                }
+                return Err(err);
+            }
+        };
+        self.wishes = wishes;
+        let old = std::mem::take(&mut self.heads);
+        for lit in lit {
+            let (w, h) = (u32::from(lit.mode.width), u32::from(lit.mode.height));
+            let Some((buffer, fb)) = made.remove(&(lit.plane, w, h, lit.format)) else {
+                continue;
+            };
+            let format = DrmFourcc::try_from(lit.format).unwrap_or(DrmFourcc::Xrgb8888);
+            let back = match self
+                .device
+                .dumb_framebuffer(w, h, format, |_, _| 0xff00_0000)
+            {
+                Ok(b) => b,
+                Err(err) => {
+                    warn!(%err, connector = lit.connector, "no second buffer; the output stays still");
+                    (buffer, fb)
+                }
+            };
+            let front = Slot {
+                buffer,
+                fb,
+                stale: Stale::All,
+            };
+            let back = Slot {
+                buffer: back.0,
+                fb: back.1,
+                stale: Stale::All,
+            };
+            self.heads.push(Head {
+                lit,
+                // The back buffer is slot 0; slot 1 is on screen.
+                slots: vec![back, front],
+                back: 0,
+                flip_pending: false,
+                active: true,
+                properties: Vec::new(),
+                refused_properties: 0,
+            });
+        }
+        // The modeset replaced every old buffer on screen.
+        for head in old {
+            for slot in head.slots {
+                self.device.destroy_dumb(slot.buffer, slot.fb);
+            }
+        }
+        for (_, (buffer, fb)) in made {
+            self.device.destroy_dumb(buffer, fb);
+        }
+        Ok(())
+    }
+
+    /// The wishes of the last successful [`Self::light`].
+    pub fn wishes(&self) -> &BTreeMap<u32, OutputWish> {
+        &self.wishes
+    }
+
+    /// Blocks until no flip is in flight (their events are kept for [`Self::dispatch`]).
+    fn settle(&mut self) {
+        while self.heads.iter().any(|h| h.flip_pending) {
+            match self.device.wait_flip() {
+                Ok((crtc, sequence, time)) => {
+                    let flipped = Flipped {
+                        crtc,
+                        sequence,
+                        time,
+                    };
+                    self.flip_done(crtc);
+                    self.early.push(flipped);
+                }
+                Err(err) => {
+                    warn!(%err, "waiting for a page flip failed");
+                    for head in &mut self.heads {
+                        head.flip_pending = false;
+                    }
+                }
+            }
+        }
+    }
+
+    fn flip_done(&mut self, crtc: u32) -> bool {
+        match self.heads.iter_mut().find(|h| h.lit.crtc == crtc) {
+            Some(head) if head.flip_pending => {
+                head.flip_pending = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads the device's events (call when its node is readable): the flips that
+    /// completed, for outputs that were waiting on them.
+    pub fn dispatch(&mut self) -> Vec<Flipped> {
+        let mut done = std::mem::take(&mut self.early);
+        match self.device.flip_events() {
+            Ok(events) => {
+                for event in events {
+                    if self.flip_done(event.crtc) {
+                        done.push(event);
+                    }
+                }
+            }
+            Err(err) => debug!(%err, "no events"),
+        }
+        done
+    }
+
+    /// Puts a frame on `crtc`'s output: `source` is the whole frame (rows of `stride`
+    /// bytes in the head's format), `damage` what changed since the previous frame.
+    pub fn present(
+        &mut self,
+        crtc: u32,
+        source: &[u8],
+        stride: usize,
+        damage: &[Rect],
+    ) -> Result<(), FrameError> {
+        let paused = self.paused;
+        let device = &self.device;
+        let head = self
+            .heads
+            .iter_mut()
+            .find(|h| h.lit.crtc == crtc)
+            .ok_or(FrameError::NoHead(crtc))?;
+        if paused || head.flip_pending || !head.active {
+            return Err(FrameError::Busy);
+        }
+        for slot in &mut head.slots {
+            slot.stale.add(damage);
+        }
+        let back = head.back;
+        let (w, h) = (
+            u32::from(head.lit.mode.width),
+            u32::from(head.lit.mode.height),
+        );
+        let slot = &mut head.slots[back];
+        let rects = match &slot.stale {
+            Stale::All => vec![(0, 0, w, h)],
+            Stale::Parts(parts) => parts.clone(),
+        };
+        device.write_dumb(&mut slot.buffer, source, stride, &rects)?;
+        slot.stale = Stale::Parts(Vec::new());
+        let fb = slot.fb;
+        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
+        let request = primary_request(head, true);
+        let result = device.submit(&request, &fbs, None, Submit::Flip);
+        let result = match result {
+            Err(err) if !head.properties.is_empty() => {
+                // A property the driver will not take this frame (VRR on a link that
+                // lost it, say) must not freeze the output: flip without it.
+                debug!(%err, "frame refused with its properties; flipping without");
+                head.refused_properties += 1;
+                let plain = primary_request(head, false);
+                device.submit(&plain, &fbs, None, Submit::Flip)
+            }
+            other => other,
+        };
+        result.map_err(FrameError::Refused)?;
+        head.flip_pending = true;
+        head.back = 1 - back;
+        Ok(())
+    }
+
+    /// Stops committing (the session went to another VT; we are no longer DRM master).
+    pub fn pause(&mut self) {
+        self.paused = true;
+        for head in &mut self.heads {
+            head.flip_pending = false;
+        }
+    }
+
+    /// Whether the session is away.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Takes the device back after a VT switch: reads it again (a display may have
+    /// changed meanwhile) and relights everything, since whoever had it may have left
+    /// any state behind. Returns what changed among the connectors.
+    pub fn resume(&mut self) -> Result<Hotplug, SetupError> {
+        self.paused = false;
+        self.rescan_inner(true)
+    }
+
+    /// After a udev change event: reads the connectors again and relights when a
+    /// display came, went or was swapped. Returns the difference.
+    pub fn rescan(&mut self) -> Result<Hotplug, SetupError> {
+        self.rescan_inner(false)
+    }
+
+    fn rescan_inner(&mut self, always: bool) -> Result<Hotplug, SetupError> {
+        let before = scan(&self.device.model);
+        if let Err(err) = self.device.reread() {
+            warn!(%err, "cannot read the device again");
+        }
+        let after = scan(&self.device.model);
+        let changes = hotplug(&before, &after);
+        let changed = !changes.connected.is_empty()
+            || !changes.disconnected.is_empty()
+            || !changes.replaced.is_empty();
+        if changed || always {
+            if self.paused {
+                return Ok(changes);
+            }
+            let wishes = self.wishes.clone();
+            match self.light(wishes) {
+                Ok(()) => {}
+                Err(SetupError::NothingConnected) => {
+                    self.heads.clear();
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Switches `crtc`'s output on or off (DPMS) without forgetting its mode.
+    pub fn set_active(&mut self, crtc: u32, on: bool) -> Result<(), FrameError> {
+        self.settle();
+        let device = &self.device;
+        let head = self
+            .heads
+            .iter_mut()
+            .find(|h| h.lit.crtc == crtc)
+            .ok_or(FrameError::NoHead(crtc))?;
+        if head.active == on {
+            return Ok(());
+        }
+        let mut request = primary_request(head, false);
+        request.allow_modeset = true;
+        request
+            .properties
+            .push((crtc, "ACTIVE".to_owned(), u64::from(on)));
+        if !on {
+            // The planes go with the CRTC.
+            request.planes.clear();
+        }
+        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
+        device
+            .submit(&request, &fbs, None, Submit::Blocking)
+            .map_err(FrameError::Refused)?;
+        head.active = on;
+        Ok(())
+    }
+
+    /// What `crtc` scans out right now, read back through the device's writeback
+    /// connector: (width, height, 0xAARRGGBB pixels). Blocks for a frame or two.
+    pub fn writeback(&mut self, crtc: u32) -> Result<(u32, u32, Vec<u32>), String> {
+        self.settle();
+        let model = &self.device.model;
+        let index = model
+            .crtcs
+            .iter()
+            .position(|c| c.id == crtc)
+            .ok_or_else(|| format!("no CRTC {crtc}"))?;
+        let connector = model
+            .connectors
+            .iter()
+            .find(|c| {
+                c.connector_type == CONNECTOR_WRITEBACK && c.possible_crtcs & (1 << index) != 0
+            })
+            .map(|c| c.id)
+            .ok_or("the device has no writeback connector for this output")?;
+        let head = self
+            .heads
+            .iter()
+            .find(|h| h.lit.crtc == crtc)
+            .ok_or_else(|| format!("no output on CRTC {crtc}"))?;
+        if !head.active {
+            return Err("the output is switched off".into());
+        }
+        let mode: ModeInfo = head.lit.mode.clone();
+        let (w, h) = (u32::from(mode.width), u32::from(mode.height));
+        let (mut buffer, fb) = self
+            .device
+            .dumb_framebuffer(w, h, DrmFourcc::Xrgb8888, |_, _| 0)
+            .map_err(|e| e.to_string())?;
+        let mut request = primary_request(head, false);
+        // Routing the writeback connector to the CRTC is a modeset in the kernel's
+        // eyes, though the mode itself stays.
+        request.allow_modeset = true;
+        request.crtcs.push(CrtcState {
+            crtc,
+            mode: Some(mode),
+            connectors: vec![head.lit.connector],
+        });
+        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
+        let result = self
+            .device
+            .submit(&request, &fbs, Some((connector, fb)), Submit::Blocking);
+        let pixels = match result {
+            Ok(Some(fence)) => match KmsDevice::wait_fence(&fence, Duration::from_secs(3)) {
+                Ok(true) => self
+                    .device
+                    .read_dumb(&mut buffer)
+                    .map_err(|e| e.to_string()),
+                Ok(false) => Err("the writeback did not finish in 3 s".to_owned()),
+                Err(e) => Err(e.to_string()),
+            },
+            Ok(None) => {
+                // No fence property: the frame is written by the vblank after next.
+                std::thread::sleep(Duration::from_millis(100));
+                self.device
+                    .read_dumb(&mut buffer)
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        self.device.destroy_dumb(buffer, fb);
+        pixels.map(|p| (w, h, p))
+    }
+}
