@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: a short fuzz run of the config parser, the Wayland
-# conformance suite (WLCS), unit, property and in-process protocol tests of every crate,
+# conformance suite (WLCS), the KMS tests in a VM, unit, property and in-process protocol tests of every crate,
 # and the end-to-end tests that start ghostcomp with real Debian clients.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,4 +12,7 @@ if [ "${FUZZ_SECONDS:-30}" != 0 ]; then ./scripts/fuzz.sh "${FUZZ_SECONDS:-30}";
 # The Wayland conformance suite against ghostcomp, checked against
 # tests/wlcs/expected-failures.txt (WLCS=0 skips it).
 if [ "${WLCS:-1}" != 0 ]; then ./tests/wlcs/run.sh; fi
+# ghostcomp and the device layer on a real kernel DRM driver (vkms) in a QEMU VM, with
+# uinput devices and writeback readback (KMS_VM=0 skips it).
+if [ "${KMS_VM:-1}" != 0 ]; then ./scripts/kms-vm-test.sh; fi
 cargo test --workspace

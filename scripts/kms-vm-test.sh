@@ -20,9 +20,20 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
   fi
 fi
 # Test executables that need the real device: crate and test target.
-tests=("ghostnv-backend vkms" "ghost-kms vkms_setup")
+tests=("ghostnv-backend vkms" "ghost-kms vkms_setup" "ghost-tests kms_vm")
+# One of them only: scripts/kms-vm-test.sh ghost-tests/kms_vm
+if [ $# -gt 0 ]; then tests=("${1%%/*} ${1#*/}"); fi
 export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
 start=$(date +%s)
+# ghostcomp itself, its libraries, xkb data and wlr-randr go in as one folder.
+cargo build -p ghost-compositor >&2
+bundle=$(mktemp -d /tmp/ghost-kms-bundle.XXXXXX)
+trap 'rm -rf "$bundle"' EXIT
+bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr
+G=/kmsvm/files/ghostcomp
+export KMSVM_FILES="$bundle/ghostcomp"
+export KMSVM_ENV="GHOSTCOMP_BIN=$G/bin/ghostcomp PATH=$G/bin:/usr/bin:/usr/sbin:/bin:/sbin LD_LIBRARY_PATH=/kmsvm/lib:$G/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu XKB_CONFIG_ROOT=$G/xkb NO_COLOR=1 ${KMSVM_EXTRA_ENV:-}"
+export KMSVM_TIMEOUT=${KMSVM_TIMEOUT:-600}
 for t in "${tests[@]}"; do
   read -r crate target <<<"$t"
   exe=$(cargo test -p "$crate" --test "$target" --no-run --message-format=json 2>/dev/null |
@@ -34,6 +45,8 @@ for line in sys.stdin:
     if m.get("executable") and m.get("target", {}).get("name") == target: print(m["executable"])' "$target")
   [ -n "$exe" ] || { echo "kms-vm-test: no test executable for $crate/$target" >&2; exit 1; }
   echo "kms-vm-test: $crate/$target"
-  bash "$VM/run.sh" "$exe" --ignored --test-threads=1 --nocapture
+  # Stripped, so the guest's initramfs stays small.
+  strip -o "$bundle/$target" "$exe"
+  bash "$VM/run.sh" "$bundle/$target" --ignored --test-threads=1 --nocapture
 done
 echo "kms-vm-test: the VM tests took $(( $(date +%s) - start )) s (image build included on first use)"

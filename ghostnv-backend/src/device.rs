@@ -349,13 +349,32 @@ impl KmsDevice {
     /// Blocks until the next page-flip event: the CRTC, the vblank sequence and the
     /// vblank time (CLOCK_MONOTONIC) the kernel stamped it with.
     pub fn wait_flip(&self) -> Result<(u32, u32, std::time::Duration), DeviceError> {
-        loop {
+        // A node a session opened may be non-blocking: wait for it to be readable. A
+        // flip that takes seconds will not come.
+        for _ in 0..3 {
+            let mut fds = [rustix::event::PollFd::new(
+                &self.file,
+                rustix::event::PollFlags::IN,
+            )];
+            let ready = rustix::event::poll(&mut fds, 1000).map_err(|e| {
+                DeviceError::Io(
+                    "events",
+                    std::io::Error::from_raw_os_error(e.raw_os_error()),
+                )
+            })?;
+            if ready == 0 {
+                continue;
+            }
             for event in self.receive_events().map_err(io("events"))? {
                 if let drm::control::Event::PageFlip(flip) = event {
                     return Ok((u32::from(flip.crtc), flip.frame, flip.duration));
                 }
             }
         }
+        Err(DeviceError::Io(
+            "events",
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "no page flip in 3 s"),
+        ))
     }
 
     /// The page-flip events waiting on the node (call when it is readable): CRTC,

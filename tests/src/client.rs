@@ -85,6 +85,8 @@ pub struct State {
     pub popup_serial: Option<u32>,
     /// wp_color_management_v1 events.
     pub colour: crate::colour_client::ColourEvents,
+    /// Seat events (after `watch_seat`).
+    pub seat: crate::seat_client::SeatEvents,
 }
 
 /// Runs the compositor's side once (in-process tests, where server and client share a

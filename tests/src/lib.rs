@@ -6,6 +6,7 @@
 pub mod client;
 pub mod colour_client;
 pub mod pacing_client;
+pub mod seat_client;
 pub mod shell_client;
 
 pub use wayland_client;
@@ -190,6 +191,17 @@ impl Compositor {
         )
     }
 
+    /// Starts ghostcomp on the machine's KMS device (as root, through libseat's noop
+    /// backend), with `XDG_CONFIG_HOME` at `config_home`.
+    pub fn start_kms(config_home: &Path) -> Result<Self> {
+        Self::launch(
+            &[],
+            Some(config_home),
+            "kms",
+            &[("LIBSEAT_BACKEND", "noop")],
+        )
+    }
+
     fn start_inner(args: &[&str], config_home: Option<&Path>) -> Result<Self> {
         Self::launch(args, config_home, "headless", &[])
     }
@@ -248,9 +260,12 @@ impl Compositor {
             ipc,
             clients: Vec::new(),
         };
-        wait_for(Duration::from_secs(20), "ghostcomp's IPC socket", || {
+        let up = wait_for(Duration::from_secs(20), "ghostcomp's IPC socket", || {
             comp.request(json!({"request": "version"})).ok()
-        })?;
+        });
+        if let Err(err) = up {
+            bail!("{err}; ghostcomp's log:\n{}", comp.log());
+        }
         Ok(comp)
     }
 

@@ -148,6 +148,7 @@ impl Ghost {
     pub fn pointer_motion_to(&mut self, pos: Point<f64, Logical>, time: u32) {
         let pos = self.clamp_to_outputs(pos);
         let under = self.surface_under(pos);
+        let over_desktop = under.is_none();
         let Some(pointer) = self.seat.get_pointer() else {
             return;
         };
@@ -161,10 +162,18 @@ impl Ghost {
             },
         );
         pointer.frame(self);
-        if matches!(
-            self.cursor_status,
-            smithay::input::pointer::CursorImageStatus::Surface(_)
-        ) {
+        use smithay::input::pointer::{CursorIcon, CursorImageStatus};
+        // Over the desktop nobody sets a cursor: the compositor's own arrow shows.
+        if over_desktop && !matches!(self.cursor_status, CursorImageStatus::Named(_)) {
+            self.cursor_status = CursorImageStatus::Named(CursorIcon::Default);
+            self.backend.cursor_changed(&self.cursor_status);
+        }
+        let drawn = match self.cursor_status {
+            CursorImageStatus::Surface(_) => true,
+            CursorImageStatus::Named(_) => self.default_cursor.is_some(),
+            CursorImageStatus::Hidden => false,
+        };
+        if drawn {
             self.queue_redraw_all();
         }
     }

@@ -3,15 +3,18 @@
 //! without one (an initramfs, a container) the event nodes are added by path. New
 //! pointers and touchpads get the `[input]` settings.
 
-use std::path::Path;
+use std::{os::fd::OwnedFd, path::Path};
 
 use smithay::{
     backend::{
         input::InputEvent,
-        libinput::{LibinputInputBackend, LibinputSessionInterface},
+        libinput::LibinputInputBackend,
         session::{libseat::LibSeatSession, Session},
     },
-    reexports::input::{self as libinput, AccelProfile, Libinput},
+    reexports::{
+        input::{self as libinput, AccelProfile, Libinput, LibinputInterface},
+        rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags},
+    },
 };
 use tracing::{debug, info, warn};
 
@@ -22,10 +25,45 @@ fn udev_daemon_running() -> bool {
     Path::new("/run/udev/control").exists()
 }
 
+/// Opens input devices through the session with the flags libinput asks for: libseat
+/// opens them its own way (blocking, on some backends), and one blocking read of an
+/// evdev node would stall the whole compositor.
+struct SessionOpener(LibSeatSession);
+
+impl LibinputInterface for SessionOpener {
+    fn open_restricted(&mut self, path: &Path, flags: i32) -> Result<OwnedFd, i32> {
+        let fd = self
+            .0
+            .open(path, OFlags::from_bits_truncate(flags as u32))
+            .map_err(|err| {
+                warn!(path = %path.display(), %err, "cannot open an input device");
+                libc_eperm()
+            })?;
+        let wanted = OFlags::from_bits_truncate(flags as u32) & OFlags::NONBLOCK;
+        if let Ok(current) = fcntl_getfl(&fd) {
+            if let Err(err) = fcntl_setfl(&fd, current | wanted) {
+                warn!(%err, "cannot make an input device non-blocking");
+            }
+        }
+        Ok(fd)
+    }
+
+    fn close_restricted(&mut self, fd: OwnedFd) {
+        if let Err(err) = self.0.close(fd) {
+            debug!(%err, "closing an input device");
+        }
+    }
+}
+
+/// EPERM, what libinput expects when a device may not be opened.
+fn libc_eperm() -> i32 {
+    1
+}
+
 /// Creates the libinput context, adds the seat's devices and feeds their events to the
 /// compositor.
 pub fn start(state: &mut Ghost, session: &LibSeatSession) -> anyhow::Result<Libinput> {
-    let interface = LibinputSessionInterface::from(session.clone());
+    let interface = SessionOpener(session.clone());
     let mut context = if udev_daemon_running() {
         let mut context = Libinput::new_with_udev(interface);
         context
@@ -70,6 +108,7 @@ fn add_event_nodes(context: &mut Libinput) {
     nodes.sort();
     for node in nodes {
         let Some(path) = node.to_str() else { continue };
+        debug!(path, "adding input node");
         match context.path_add_device(path) {
             Some(device) => info!(path, name = device.name(), "input device"),
             None => debug!(path, "libinput did not take this node"),

@@ -228,6 +228,8 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         Err(err) => warn!(%err, "no udev monitor: display hotplug will not be seen"),
     }
     let libinput = input::start(state, &session)?;
+    // Nobody else draws the pointer on a bare display.
+    state.default_cursor = Some(crate::render::cursor::DefaultCursor::arrow());
 
     state.backend = Backend::Kms(Box::new(KmsBackend {
         session,

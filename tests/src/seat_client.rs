@@ -1,0 +1,120 @@
+//! The seat as a client sees it: which surface has keyboard and pointer focus, the
+//! keys that arrived and where the pointer is, so input tests check what the
+//! focused application receives.
+
+use anyhow::Result;
+use wayland_client::{
+    protocol::{
+        wl_keyboard::{self, WlKeyboard},
+        wl_pointer::{self, WlPointer},
+        wl_seat::{self, WlSeat},
+        wl_surface::WlSurface,
+    },
+    Connection, Dispatch, QueueHandle, WEnum,
+};
+
+use crate::client::{State, TestClient};
+
+/// What the seat told us.
+#[derive(Debug, Default)]
+pub struct SeatEvents {
+    /// The surface with keyboard focus.
+    pub keyboard_focus: Option<WlSurface>,
+    /// Key presses (evdev codes) while focused, in order.
+    pub pressed: Vec<u32>,
+    /// The surface under the pointer.
+    pub pointer_focus: Option<WlSurface>,
+    /// Pointer position on that surface.
+    pub pointer_at: (f64, f64),
+    /// Button presses (evdev codes).
+    pub buttons: Vec<u32>,
+}
+
+impl TestClient {
+    /// Binds the seat and asks for its keyboard and pointer.
+    pub fn watch_seat(&mut self) -> Result<WlSeat> {
+        let seat: WlSeat = self.bind(1..=7, ())?;
+        self.roundtrip()?;
+        Ok(seat)
+    }
+}
+
+impl Dispatch<WlSeat, ()> for State {
+    fn event(
+        _: &mut Self,
+        seat: &WlSeat,
+        event: wl_seat::Event,
+        _: &(),
+        _: &Connection,
+        qh: &QueueHandle<Self>,
+    ) {
+        if let wl_seat::Event::Capabilities {
+            capabilities: WEnum::Value(caps),
+        } = event
+        {
+            if caps.contains(wl_seat::Capability::Keyboard) {
+                seat.get_keyboard(qh, ());
+            }
+            if caps.contains(wl_seat::Capability::Pointer) {
+                seat.get_pointer(qh, ());
+            }
+        }
+    }
+}
+
+impl Dispatch<WlKeyboard, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlKeyboard,
+        event: wl_keyboard::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wl_keyboard::Event::Enter { surface, .. } => state.seat.keyboard_focus = Some(surface),
+            wl_keyboard::Event::Leave { .. } => state.seat.keyboard_focus = None,
+            wl_keyboard::Event::Key {
+                key,
+                state: WEnum::Value(wl_keyboard::KeyState::Pressed),
+                ..
+            } => state.seat.pressed.push(key),
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<WlPointer, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlPointer,
+        event: wl_pointer::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wl_pointer::Event::Enter {
+                surface,
+                surface_x,
+                surface_y,
+                ..
+            } => {
+                state.seat.pointer_focus = Some(surface);
+                state.seat.pointer_at = (surface_x, surface_y);
+            }
+            wl_pointer::Event::Leave { .. } => state.seat.pointer_focus = None,
+            wl_pointer::Event::Motion {
+                surface_x,
+                surface_y,
+                ..
+            } => state.seat.pointer_at = (surface_x, surface_y),
+            wl_pointer::Event::Button {
+                button,
+                state: WEnum::Value(wl_pointer::ButtonState::Pressed),
+                ..
+            } => state.seat.buttons.push(button),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! ghostcomp on a real kernel DRM driver: vkms in the test VM (`scripts/kms-vm-test.sh`
+//! runs these with `--ignored`, as root, with ghostcomp and wlr-randr bundled in).
+//! Input comes from uinput devices the test creates, through libinput, and pictures
+//! come back through the device's writeback connector: what the display engine
+//! really scanned out.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use evdev::{
+    uinput::{VirtualDevice, VirtualDeviceBuilder},
+    AttributeSet, EventType, InputEvent, Key, RelativeAxisType,
+};
+use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
+use serde_json::json;
+
+const WINDOW: u32 = 0xffe0_3020;
+const WINDOW_RGB: [u8; 3] = [0xe0, 0x30, 0x20];
+/// CLEAR_COLOR in 8-bit sRGB.
+const BACKGROUND_RGB: [u8; 3] = [18, 20, 26];
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 2)
+}
+
+/// Stands in for udev's input_id builtin, which the VM does not run: libinput only
+/// takes devices udev initialised and tagged.
+fn register_with_udev(device: &mut VirtualDevice, kinds: &[&str]) -> Result<PathBuf> {
+    let node = device
+        .enumerate_dev_nodes_blocking()?
+        .filter_map(Result::ok)
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("event"))
+        })
+        .context("the uinput device has no event node")?;
+    let rdev = std::os::unix::fs::MetadataExt::rdev(&std::fs::metadata(&node)?);
+    let (major, minor) = (rustix::fs::major(rdev), rustix::fs::minor(rdev));
+    std::fs::create_dir_all("/run/udev/data")?;
+    let mut db = String::from("I:1\nE:ID_INPUT=1\n");
+    for kind in kinds {
+        db.push_str(&format!("E:ID_INPUT_{kind}=1\n"));
+    }
+    std::fs::write(format!("/run/udev/data/c{major}:{minor}"), db)?;
+    Ok(node)
+}
+
+struct Devices {
+    keyboard: VirtualDevice,
+    mouse: VirtualDevice,
+}
+
+impl Devices {
+    fn create() -> Result<Self> {
+        let mut keys = AttributeSet::<Key>::new();
+        for k in [
+            Key::KEY_H,
+            Key::KEY_I,
+            Key::KEY_A,
+            Key::KEY_LEFTCTRL,
+            Key::KEY_LEFTALT,
+            Key::KEY_LEFTSHIFT,
+            Key::KEY_ENTER,
+        ] {
+            keys.insert(k);
+        }
+        let mut keyboard = VirtualDeviceBuilder::new()?
+            .name("ghost test keyboard")
+            .with_keys(&keys)?
+            .build()?;
+        let mut buttons = AttributeSet::<Key>::new();
+        buttons.insert(Key::BTN_LEFT);
+        buttons.insert(Key::BTN_RIGHT);
+        let mut axes = AttributeSet::<RelativeAxisType>::new();
+        axes.insert(RelativeAxisType::REL_X);
+        axes.insert(RelativeAxisType::REL_Y);
+        let mut mouse = VirtualDeviceBuilder::new()?
+            .name("ghost test mouse")
+            .with_keys(&buttons)?
+            .with_relative_axes(&axes)?
+            .build()?;
+        register_with_udev(&mut keyboard, &["KEYBOARD", "KEY"])?;
+        register_with_udev(&mut mouse, &["MOUSE"])?;
+        Ok(Self { keyboard, mouse })
+    }
+
+    /// Moves the pointer by (dx, dy) in steps a real mouse would send.
+    fn move_by(&mut self, mut dx: i32, mut dy: i32) -> Result<()> {
+        while dx != 0 || dy != 0 {
+            let sx = dx.clamp(-40, 40);
+            let sy = dy.clamp(-40, 40);
+            self.mouse.emit(&[
+                InputEvent::new(EventType::RELATIVE, RelativeAxisType::REL_X.0, sx),
+                InputEvent::new(EventType::RELATIVE, RelativeAxisType::REL_Y.0, sy),
+            ])?;
+            dx -= sx;
+            dy -= sy;
+            std::thread::sleep(Duration::from_millis(4));
+        }
+        Ok(())
+    }
+
+    fn click(&mut self) -> Result<()> {
+        for value in [1, 0] {
+            self.mouse
+                .emit(&[InputEvent::new(EventType::KEY, Key::BTN_LEFT.code(), value)])?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn tap(&mut self, key: Key) -> Result<()> {
+        for value in [1, 0] {
+            self.keyboard
+                .emit(&[InputEvent::new(EventType::KEY, key.code(), value)])?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+/// A config folder with flat pointer acceleration, so uinput deltas are pixels.
+fn config_home(dir: &Path) -> Result<PathBuf> {
+    let home = dir.join("config");
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[input]\naccel_profile = \"flat\"\naccel_speed = 0.0\n",
+    )?;
+    Ok(home)
+}
+
+fn writeback(comp: &Compositor) -> Result<Image> {
+    comp.screenshot(json!({"writeback": true}))
+}
+
+/// Takes writeback frames until `check` accepts one (frames land a vblank or two after
+/// the input that changed them).
+fn writeback_until(comp: &Compositor, what: &str, check: impl Fn(&Image) -> bool) -> Result<Image> {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let frame = writeback(comp)?;
+        if check(&frame) {
+            return Ok(frame);
+        }
+        if Instant::now() > end {
+            bail!("the scanned-out frame never showed {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn kms_node_present() -> bool {
+    Path::new("/dev/dri/card0").exists()
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let started = Instant::now();
+    let mut devices = Devices::create()?;
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    eprintln!("ghostcomp up on KMS after {:?}", started.elapsed());
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    let output = &outputs[0];
+    assert_eq!(output["name"], "Virtual-1", "{outputs:#}");
+    assert_eq!(output["kms"]["driver"], "vkms", "{outputs:#}");
+    let (width, height) = (
+        output["current_mode"]["width"].as_u64().unwrap_or(0) as u32,
+        output["current_mode"]["height"].as_u64().unwrap_or(0) as u32,
+    );
+
+    // A window of a known colour appears where IPC says it is.
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    client.watch_seat()?;
+    let window = client.color_window("kms-test", 300, 200, &[WINDOW])?;
+    let info = comp.wait_window("kms-test")?;
+    let geo = &info["geometry"];
+    let (wx, wy) = (
+        geo["x"].as_i64().unwrap_or(0) as i32,
+        geo["y"].as_i64().unwrap_or(0) as i32,
+    );
+    let centre = ((wx + 150) as u32, (wy + 100) as u32);
+    let frame = writeback_until(&comp, "the window", |f| {
+        close(f.pixel(centre.0, centre.1), WINDOW_RGB)
+    })?;
+    assert_eq!((frame.width, frame.height), (width, height));
+    assert!(
+        close(frame.pixel(width - 3, height - 3), BACKGROUND_RGB),
+        "background at the bottom-right corner: {:?}",
+        frame.pixel(width - 3, height - 3)
+    );
+
+    // The mouse: to the top-left corner (the pointer stops at the edge), then onto the
+    // window, and a click there.
+    devices.move_by(-4000, -4000)?;
+    devices.move_by(centre.0 as i32, centre.1 as i32)?;
+    wait_for(Duration::from_secs(10), "the pointer on the window", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
+    })?;
+    let (px, py) = client.state.seat.pointer_at;
+    assert!(
+        (px - 150.0).abs() <= 1.0 && (py - 100.0).abs() <= 1.0,
+        "pointer at {px},{py} in the window, expected its centre"
+    );
+    devices.click()?;
+    wait_for(
+        Duration::from_secs(10),
+        "the click and keyboard focus",
+        || {
+            client.roundtrip().ok()?;
+            let s = &client.state.seat;
+            (s.buttons.contains(&0x110) && s.keyboard_focus.as_ref() == Some(&window.surface))
+                .then_some(())
+        },
+    )?;
+
+    // Typing reaches the focused window.
+    devices.tap(Key::KEY_H)?;
+    devices.tap(Key::KEY_I)?;
+    wait_for(Duration::from_secs(10), "typed keys", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pressed == [Key::KEY_H.code() as u32, Key::KEY_I.code() as u32])
+            .then_some(())
+    })?;
+
+    // The pointer over the background: the arrow is drawn there, outline and fill.
+    let (cx, cy) = (60u32, height - 120);
+    devices.move_by(cx as i32 - centre.0 as i32, cy as i32 - centre.1 as i32)?;
+    let frame = writeback_until(&comp, "the pointer over the background", |f| {
+        close(f.pixel(cx, cy + 5), [0, 0, 0]) && close(f.pixel(cx + 1, cy + 5), [255, 255, 255])
+    })?;
+    assert!(close(frame.pixel(cx + 30, cy + 5), BACKGROUND_RGB));
+    assert!(close(frame.pixel(centre.0, centre.1), WINDOW_RGB));
+
+    // Rendering again agrees with what was scanned out (cursor aside).
+    let rendered = comp.screenshot(json!({}))?;
+    for (x, y) in [(centre.0, centre.1), (width - 3, height - 3), (5, 5)] {
+        assert!(close(rendered.pixel(x, y), frame.pixel(x, y)), "at {x},{y}");
+    }
+    eprintln!("KMS desktop test took {:?}", started.elapsed());
+    drop(window);
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_mode_change_through_output_management_reaches_the_display() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    ghost_tests::require_program("wlr-randr")?;
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let before = writeback(&comp)?;
+    assert_eq!((before.width, before.height), (1024, 768));
+    let out = comp
+        .command("wlr-randr")
+        .args(["--output", "Virtual-1", "--mode", "800x600@60.317Hz"])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "wlr-randr failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = writeback_until(&comp, "the 800x600 mode", |f| {
+        (f.width, f.height) == (800, 600)
+    })?;
+    assert!(close(after.pixel(799, 599), BACKGROUND_RGB));
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(outputs[0]["current_mode"]["width"], 800);
+    assert_eq!(outputs[0]["current_mode"]["height"], 600);
+
+    // Switched off and on again (DPMS), the display shows the desktop again.
+    comp.request(json!({"request": "power", "on": false}))?;
+    let off = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(off[0]["kms"]["active"], false);
+    assert!(
+        writeback(&comp).is_err(),
+        "a switched-off output has no frame"
+    );
+    comp.request(json!({"request": "power", "on": true}))?;
+    writeback_until(&comp, "the desktop after power on", |f| {
+        close(f.pixel(400, 300), BACKGROUND_RGB)
+    })?;
+    Ok(())
+}
