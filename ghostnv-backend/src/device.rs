@@ -414,29 +414,44 @@ impl KmsDevice {
         rects: &[(u32, u32, u32, u32)],
     ) -> Result<(), DeviceError> {
         use drm::buffer::Buffer;
-        let (width, height) = buffer.size();
+        let size = buffer.size();
         let pitch = buffer.pitch() as usize;
         let mut map = self.map_dumb_buffer(buffer).map_err(io("map"))?;
-        let dst = map.as_mut();
-        for &(x, y, w, h) in rects {
-            let x0 = x.min(width) as usize;
-            let x1 = (x.saturating_add(w)).min(width) as usize;
-            let y0 = y.min(height) as usize;
-            let y1 = (y.saturating_add(h)).min(height) as usize;
-            if x0 >= x1 {
-                continue;
-            }
-            for row in y0..y1 {
-                let (Some(to), Some(from)) = (
-                    dst.get_mut(row * pitch + x0 * 4..row * pitch + x1 * 4),
-                    source.get(row * stride + x0 * 4..row * stride + x1 * 4),
-                ) else {
-                    continue;
-                };
-                to.copy_from_slice(from);
-            }
-        }
+        copy_rects(map.as_mut(), pitch, size, source, stride, rects);
         Ok(())
+    }
+
+    /// Maps a dumb buffer for as long as the returned mapping lives, so copying a
+    /// frame into it costs no mmap and no page faults each time.
+    pub fn map_persistent(&self, buffer: &DumbBuffer) -> Result<MappedBuffer, DeviceError> {
+        use drm::buffer::Buffer;
+        let handle = u32::from(Buffer::handle(buffer));
+        let info = drm_ffi::mode::dumbbuffer::map(self.as_fd(), handle, 0, 0).map_err(io("map"))?;
+        let (_, height) = Buffer::size(buffer);
+        let pitch = Buffer::pitch(buffer) as usize;
+        let len = pitch * height as usize;
+        // SAFETY: a fresh shared mapping of the buffer's whole length at the offset the
+        // kernel gave for it; nothing else in this process maps that range, and the
+        // mapping is only released by `MappedBuffer`'s drop.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::SHARED,
+                self.as_fd(),
+                info.offset,
+            )
+        }
+        .map_err(|e| {
+            DeviceError::Io("mmap", std::io::Error::from_raw_os_error(e.raw_os_error()))
+        })?;
+        Ok(MappedBuffer {
+            ptr: ptr.cast(),
+            len,
+            pitch,
+            size: Buffer::size(buffer),
+        })
     }
 
     /// The pixels of a dumb buffer as 0xAARRGGBB words, rows top first.
@@ -713,6 +728,63 @@ impl KmsDevice {
             DeviceError::Io("fence", std::io::Error::from_raw_os_error(e.raw_os_error()))
         })?;
         Ok(ready > 0)
+    }
+}
+
+/// Copies rectangles (x, y, w, h) of `source` into `dst`, clipped to `size`.
+fn copy_rects(
+    dst: &mut [u8],
+    pitch: usize,
+    (width, height): (u32, u32),
+    source: &[u8],
+    stride: usize,
+    rects: &[(u32, u32, u32, u32)],
+) {
+    for &(x, y, w, h) in rects {
+        let x0 = x.min(width) as usize;
+        let x1 = (x.saturating_add(w)).min(width) as usize;
+        let y0 = y.min(height) as usize;
+        let y1 = (y.saturating_add(h)).min(height) as usize;
+        if x0 >= x1 {
+            continue;
+        }
+        for row in y0..y1 {
+            let (Some(to), Some(from)) = (
+                dst.get_mut(row * pitch + x0 * 4..row * pitch + x1 * 4),
+                source.get(row * stride + x0 * 4..row * stride + x1 * 4),
+            ) else {
+                continue;
+            };
+            to.copy_from_slice(from);
+        }
+    }
+}
+
+/// A dumb buffer mapped into memory until this is dropped.
+pub struct MappedBuffer {
+    ptr: *mut u8,
+    len: usize,
+    pitch: usize,
+    size: (u32, u32),
+}
+
+impl MappedBuffer {
+    /// Copies rectangles (x, y, w, h) of `source` (rows of `stride` bytes) in.
+    pub fn write(&mut self, source: &[u8], stride: usize, rects: &[(u32, u32, u32, u32)]) {
+        // SAFETY: `ptr` is a live mapping of `len` bytes made by `map_persistent` and
+        // only unmapped in drop; `&mut self` makes this the only view of it.
+        let dst = unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) };
+        copy_rects(dst, self.pitch, self.size, source, stride, rects);
+    }
+}
+
+impl Drop for MappedBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was made by `map_persistent` with this pointer and length
+        // and nothing refers to it once its owner is dropped.
+        if let Err(err) = unsafe { rustix::mm::munmap(self.ptr.cast(), self.len) } {
+            tracing::warn!(%err, "munmap of a scanout buffer failed");
+        }
     }
 }
 

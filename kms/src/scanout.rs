@@ -18,7 +18,7 @@ use drm::{
 };
 use ghostnv_backend::{
     commit::Committer,
-    device::{DeviceError, Flipped, KmsDevice, Submit},
+    device::{DeviceError, Flipped, KmsDevice, MappedBuffer, Submit},
     sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState},
     DeviceModel, ModeInfo, CONNECTOR_WRITEBACK, MODIFIER_LINEAR,
 };
@@ -27,6 +27,7 @@ use tracing::{debug, warn};
 use crate::{
     allocate::{hotplug, Hotplug},
     setup::{light_outputs, LitOutput, OutputWish, SetupError},
+    vrr::async_flip_allowed,
 };
 
 /// A rectangle of a frame: x, y, width, height in pixels.
@@ -73,9 +74,31 @@ impl Stale {
 }
 
 struct Slot {
+    /// The buffer mapped for writing (None where mapping failed: mapped per frame).
+    map: Option<MappedBuffer>,
     buffer: DumbBuffer,
     fb: framebuffer::Handle,
     stale: Stale,
+}
+
+impl Slot {
+    fn new(device: &KmsDevice, buffer: DumbBuffer, fb: framebuffer::Handle) -> Self {
+        let map = device
+            .map_persistent(&buffer)
+            .map_err(|err| debug!(%err, "no lasting mapping; mapping per frame"))
+            .ok();
+        Self {
+            map,
+            buffer,
+            fb,
+            stale: Stale::All,
+        }
+    }
+
+    fn destroy(mut self, device: &KmsDevice) {
+        drop(self.map.take());
+        device.destroy_dumb(self.buffer, self.fb);
+    }
 }
 
 /// One lit output: its connector, CRTC, primary plane, mode and buffers.
@@ -93,6 +116,13 @@ pub struct Head {
     pub properties: Vec<(u32, String, u64)>,
     /// Frames whose extra properties the driver refused (they went without).
     pub refused_properties: u64,
+    /// The properties as last committed: a frame only carries the ones that changed
+    /// (a request with properties cannot be an asynchronous flip).
+    committed: Vec<(u32, String, u64)>,
+    /// The last frame was an asynchronous (tearing) flip.
+    pub last_async: bool,
+    /// Asynchronous flips the driver refused (they went synchronous).
+    pub refused_async: u64,
 }
 
 impl Head {
@@ -166,6 +196,15 @@ impl Committer for LightCommitter<'_> {
 }
 
 fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
+    let properties = if with_properties {
+        head.properties
+            .iter()
+            .filter(|p| !head.committed.contains(p))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (w, h) = (
         u32::from(head.lit.mode.width),
         u32::from(head.lit.mode.height),
@@ -183,11 +222,7 @@ fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
             src: (0, 0, w, h),
             dst: (0, 0, w, h),
         }],
-        properties: if with_properties {
-            head.properties.clone()
-        } else {
-            Vec::new()
-        },
+        properties,
         ..AtomicRequest::default()
     }
 }
@@ -276,16 +311,8 @@ impl Scanout {
                     (buffer, fb)
                 }
             };
-            let front = Slot {
-                buffer,
-                fb,
-                stale: Stale::All,
-            };
-            let back = Slot {
-                buffer: back.0,
-                fb: back.1,
-                stale: Stale::All,
-            };
+            let front = Slot::new(&self.device, buffer, fb);
+            let back = Slot::new(&self.device, back.0, back.1);
             self.heads.push(Head {
                 lit,
                 // The back buffer is slot 0; slot 1 is on screen.
@@ -295,12 +322,15 @@ impl Scanout {
                 active: true,
                 properties: Vec::new(),
                 refused_properties: 0,
+                committed: Vec::new(),
+                last_async: false,
+                refused_async: 0,
             });
         }
         // The modeset replaced every old buffer on screen.
         for head in old {
             for slot in head.slots {
-                self.device.destroy_dumb(slot.buffer, slot.fb);
+                slot.destroy(&self.device);
             }
         }
         for (_, (buffer, fb)) in made {
@@ -366,12 +396,15 @@ impl Scanout {
 
     /// Puts a frame on `crtc`'s output: `source` is the whole frame (rows of `stride`
     /// bytes in the head's format), `damage` what changed since the previous frame.
+    /// With `tearing`, the flip is asynchronous where the device can and the frame
+    /// changes nothing but the primary plane's buffer.
     pub fn present(
         &mut self,
         crtc: u32,
         source: &[u8],
         stride: usize,
         damage: &[Rect],
+        tearing: bool,
     ) -> Result<(), FrameError> {
         let paused = self.paused;
         let device = &self.device;
@@ -396,24 +429,41 @@ impl Scanout {
             Stale::All => vec![(0, 0, w, h)],
             Stale::Parts(parts) => parts.clone(),
         };
-        device.write_dumb(&mut slot.buffer, source, stride, &rects)?;
+        match &mut slot.map {
+            Some(map) => map.write(source, stride, &rects),
+            None => device.write_dumb(&mut slot.buffer, source, stride, &rects)?,
+        }
         slot.stale = Stale::Parts(Vec::new());
         let fb = slot.fb;
         let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
-        let request = primary_request(head, true);
-        let result = device.submit(&request, &fbs, None, Submit::Flip);
-        let result = match result {
-            Err(err) if !head.properties.is_empty() => {
+        let mut request = primary_request(head, true);
+        request.async_flip = async_flip_allowed(&device.model, &request, tearing);
+        let mut result = device.submit(&request, &fbs, None, Submit::Flip);
+        if result.is_err() && request.async_flip {
+            // Tearing is a wish; a refused asynchronous flip goes at the vblank.
+            head.refused_async += 1;
+            request.async_flip = false;
+            result = device.submit(&request, &fbs, None, Submit::Flip);
+        }
+        let sent_properties = match result {
+            Err(err) if !request.properties.is_empty() => {
                 // A property the driver will not take this frame (VRR on a link that
                 // lost it, say) must not freeze the output: flip without it.
                 debug!(%err, "frame refused with its properties; flipping without");
                 head.refused_properties += 1;
                 let plain = primary_request(head, false);
-                device.submit(&plain, &fbs, None, Submit::Flip)
+                device
+                    .submit(&plain, &fbs, None, Submit::Flip)
+                    .map_err(FrameError::Refused)?;
+                false
             }
-            other => other,
+            Err(err) => return Err(FrameError::Refused(err)),
+            Ok(_) => true,
         };
-        result.map_err(FrameError::Refused)?;
+        if sent_properties {
+            head.committed = head.properties.clone();
+        }
+        head.last_async = request.async_flip;
         head.flip_pending = true;
         head.back = 1 - back;
         Ok(())

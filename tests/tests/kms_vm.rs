@@ -237,6 +237,14 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
     devices.move_by(cx as i32 - centre.0 as i32, cy as i32 - centre.1 as i32)?;
     let frame = writeback_until(&comp, "the pointer over the background", |f| {
         close(f.pixel(cx, cy + 5), [0, 0, 0]) && close(f.pixel(cx + 1, cy + 5), [255, 255, 255])
+    })
+    .map_err(|e| {
+        let f = writeback(&comp);
+        let around: Vec<_> = f
+            .iter()
+            .flat_map(|f| (0..8).map(move |d| f.pixel(cx - 2 + d, cy + 5)))
+            .collect();
+        anyhow::anyhow!("{e}: pixels {around:?}; log:\n{}", comp.log())
     })?;
     assert!(close(frame.pixel(cx + 30, cy + 5), BACKGROUND_RGB));
     assert!(close(frame.pixel(centre.0, centre.1), WINDOW_RGB));
@@ -290,5 +298,73 @@ fn kms_mode_change_through_output_management_reaches_the_display() -> Result<()>
     writeback_until(&comp, "the desktop after power on", |f| {
         close(f.pixel(400, 300), BACKGROUND_RGB)
     })?;
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_presentation_lands_on_every_vblank_for_300_frames() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-pace-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let mut window = client.color_window("kms-pace", 256, 256, &[WINDOW, 0xff20_60e0])?;
+    comp.wait_window("kms-pace")?;
+    // Warm up, then a window that changes every frame for 330 frames.
+    client.animate(&mut window, Duration::from_millis(500))?;
+    client.state.presented.clear();
+    while client.state.presented.len() < 331 {
+        client.commit_next(&mut window, true)?;
+        while !client.frame_done() {
+            client.wait()?;
+        }
+    }
+    let presented = &client.state.presented[client.state.presented.len() - 301..];
+    let refresh = presented[0].refresh_ns as f64 / 1e6;
+    assert!((refresh - 16.666).abs() < 0.01, "refresh {refresh} ms");
+    let intervals: Vec<f64> = presented
+        .windows(2)
+        .map(|p| (p[1].time_ns - p[0].time_ns) as f64 / 1e6)
+        .collect();
+    let seq_steps: Vec<u64> = presented.windows(2).map(|p| p[1].seq - p[0].seq).collect();
+    let mut sorted = intervals.clone();
+    sorted.sort_by(f64::total_cmp);
+    let within = intervals
+        .iter()
+        .filter(|i| (**i - refresh).abs() <= 1.0)
+        .count();
+    eprintln!(
+        "300 presentations on vkms: refresh {refresh:.3} ms, intervals min {:.3} median {:.3} max {:.3} ms, {within} of 300 within ±1 ms, vblank steps {:?}",
+        sorted[0],
+        sorted[150],
+        sorted[299],
+        {
+            let mut steps = std::collections::BTreeMap::new();
+            for s in &seq_steps {
+                *steps.entry(*s).or_insert(0) += 1;
+            }
+            steps
+        }
+    );
+    // Every presentation is stamped with a vblank of the display's own grid.
+    for (interval, steps) in intervals.iter().zip(&seq_steps) {
+        let grid = *steps as f64 * refresh;
+        assert!(
+            (interval - grid).abs() < 0.05,
+            "an interval of {interval:.3} ms is not {steps} refreshes"
+        );
+    }
+    assert_eq!(
+        within,
+        300,
+        "every frame presented one refresh after the last; log:\n{}",
+        comp.log()
+            .lines()
+            .filter(|l| l.contains("frame"))
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     Ok(())
 }

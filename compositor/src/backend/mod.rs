@@ -122,6 +122,20 @@ impl Backend {
         matches!(self, Backend::Headless(h) if h.supports_hdr())
     }
 
+    /// How presentation feedback describes this backend's frames: KMS page-flip events
+    /// carry the display engine's own vblank time, the others a clock's.
+    pub fn presentation_kind(
+        &self,
+    ) -> smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback::Kind
+    {
+        use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback::Kind;
+        match self {
+            Backend::Kms(_) => Kind::Vsync | Kind::HwClock | Kind::HwCompletion,
+            Backend::Headless(_) => Kind::Vsync,
+            Backend::Winit(_) | Backend::Starting => Kind::empty(),
+        }
+    }
+
     /// Switches virtual terminals, where the session has them.
     pub fn change_vt(&mut self, vt: i32) {
         match self {

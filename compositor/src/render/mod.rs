@@ -29,10 +29,7 @@ use smithay::{
     },
     input::pointer::{CursorImageStatus, CursorImageSurfaceData},
     output::Output,
-    reexports::{
-        wayland_protocols::wp::presentation_time::server::wp_presentation_feedback,
-        wayland_server::{protocol::wl_surface::WlSurface, Resource},
-    },
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     utils::{Logical, Physical, Point, Rectangle, Scale, Transform},
     wayland::{
         compositor::{send_surface_state, with_states},
@@ -397,11 +394,12 @@ impl Ghost {
                     |surface, _| surface_presentation_feedback_flags_from_states(surface, states),
                 );
             }
+            let kind = self.backend.presentation_kind();
             feedback.presented::<_, smithay::utils::Monotonic>(
                 time,
                 Refresh::Fixed(refresh),
                 seq,
-                wp_presentation_feedback::Kind::Vsync,
+                kind,
             );
         }
 

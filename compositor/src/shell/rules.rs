@@ -8,7 +8,7 @@ use super::{title_and_app_id, window_data};
 use crate::state::Ghost;
 
 impl Ghost {
-    fn matching_rules(&self, window: &Window) -> Vec<ghost_config::WindowRule> {
+    pub(crate) fn matching_rules(&self, window: &Window) -> Vec<ghost_config::WindowRule> {
         let Some(toplevel) = window.toplevel() else {
             return Vec::new();
         };

@@ -11,6 +11,7 @@
 
 mod input;
 mod outputs;
+pub mod pacing;
 
 use std::{
     path::PathBuf,
@@ -70,6 +71,10 @@ struct KmsOutput {
     period: Duration,
     failures: u32,
     stats: FrameStats,
+    /// What the display's EDID says (its VRR range decides VRR capability too).
+    display: Option<ghost_kms::DisplayInfo>,
+    /// VRR is on for the frames now.
+    vrr: bool,
 }
 
 /// The session, the device and its outputs, and the input devices.
@@ -155,6 +160,17 @@ impl KmsBackend {
                 serde_json::json!({"object": obj, "name": name, "value": value})
             }).collect::<Vec<_>>(),
             "refused_property_frames": head.refused_properties,
+            "vrr": {
+                "capable": ghost_kms::vrr::vrr_capable(self.scanout.model(), o.connector, o.crtc)
+                    && o.display.as_ref().is_none_or(|d| d.vrr.range.is_some()),
+                "range_hz": o.display.as_ref().and_then(|d| d.vrr.range.as_ref()).map(|r| [r.min_hz, r.max_hz]),
+                "enabled": o.vrr,
+            },
+            "tearing": {
+                "async_flips": self.scanout.model().caps.get("ASYNC_PAGE_FLIP") == Some(&1),
+                "last_frame_async": head.last_async,
+                "refused_async_frames": head.refused_async,
+            },
         }))
     }
 }
@@ -284,6 +300,8 @@ pub fn schedule(state: &mut Ghost, output: &Output) {
 }
 
 fn render(state: &mut Ghost, output: &Output) {
+    let started = Instant::now();
+    let wishes = state.frame_scene(output);
     let scene = Scene::new(
         &state.space,
         &state.cursor_status,
@@ -348,13 +366,24 @@ fn render(state: &mut Ghost, output: &Output) {
             )
         })
         .collect();
+    let rendered_at = Instant::now();
+    let vrr = set_frame_properties(&mut backend.scanout, o, &wishes);
+    o.vrr = vrr;
     let stride = o.image.stride();
     let len = stride * o.image.height();
     // SAFETY: the image owns its pixels (created by pixman with its own storage) and
     // lives in `o` for this whole block; nothing renders into it until the slice is
     // gone at the end of this statement.
     let pixels = unsafe { std::slice::from_raw_parts(o.image.data() as *const u8, len) };
-    let result = backend.scanout.present(o.crtc, pixels, stride, &rects);
+    let result = backend
+        .scanout
+        .present(o.crtc, pixels, stride, &rects, wishes.tearing);
+    debug!(
+        output = output.name(),
+        render_us = rendered_at.duration_since(started).as_micros() as u64,
+        copy_and_flip_us = rendered_at.elapsed().as_micros() as u64,
+        "frame"
+    );
     match result {
         Ok(()) => {
             o.failures = 0;
@@ -379,6 +408,28 @@ fn render(state: &mut Ghost, output: &Output) {
             }
         }
     }
+}
+
+/// Puts VRR_ENABLED (where the CRTC has it) on the head's frame properties, as the
+/// policy, the display and the fullscreen window decide. Returns whether VRR is on.
+fn set_frame_properties(scanout: &mut Scanout, o: &KmsOutput, wishes: &pacing::FrameScene) -> bool {
+    let mut scratch = ghostnv_backend::sim::AtomicRequest::default();
+    let on = ghost_kms::vrr::apply_vrr(
+        &mut scratch,
+        scanout.model(),
+        o.connector,
+        o.crtc,
+        ghost_kms::vrr::VrrInputs {
+            policy: wishes.policy,
+            fullscreen: wishes.fullscreen,
+            content: wishes.content,
+            display: o.display.as_ref(),
+        },
+    );
+    if let Some(head) = scanout.head_mut(o.crtc) {
+        head.properties = scratch.properties;
+    }
+    on
 }
 
 /// A frame that put nothing new on screen still answers frame callbacks, at the

@@ -206,6 +206,8 @@ pub fn sync(state: &mut Ghost) {
             period: period(&head.mode),
             failures: 0,
             stats: Default::default(),
+            display: head.edid.as_deref().map(DisplayInfo::parse),
+            vrr: false,
         });
         added.push(output);
     }
