@@ -469,6 +469,28 @@ impl Scanout {
         Ok(())
     }
 
+    /// Shows the frame on screen once more (low-framerate compensation under VRR: the
+    /// panel gets a refresh without a new frame).
+    pub fn repeat(&mut self, crtc: u32) -> Result<(), FrameError> {
+        let paused = self.paused;
+        let device = &self.device;
+        let head = self
+            .heads
+            .iter_mut()
+            .find(|h| h.lit.crtc == crtc)
+            .ok_or(FrameError::NoHead(crtc))?;
+        if paused || head.flip_pending || !head.active {
+            return Err(FrameError::Busy);
+        }
+        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
+        let request = primary_request(head, false);
+        device
+            .submit(&request, &fbs, None, Submit::Flip)
+            .map_err(FrameError::Refused)?;
+        head.flip_pending = true;
+        Ok(())
+    }
+
     /// Stops committing (the session went to another VT; we are no longer DRM master).
     pub fn pause(&mut self) {
         self.paused = true;

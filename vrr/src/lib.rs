@@ -9,11 +9,14 @@
 //! - [`vrr`]: variable refresh pacing: present client frames as soon as they are ready
 //!   within the panel's range, compositor-side low-framerate compensation, and cursor
 //!   updates that ride client frames instead of driving the refresh;
-//! - [`policy`]: when VRR is on (off / on / fullscreen / by content type).
+//! - [`policy`]: when VRR is on (off / on / fullscreen / by content type);
+//! - [`schedule`]: when a real output composites, combining the two: as late as the
+//!   prediction allows at a fixed refresh, as the pacer says with VRR.
 
 pub mod cycle;
 pub mod policy;
 pub mod predict;
+pub mod schedule;
 pub mod vrr;
 
 pub use cycle::{FrameClock, RefreshCycle, RefreshError, NANOS_PER_SEC};

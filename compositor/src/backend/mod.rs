@@ -161,6 +161,16 @@ impl Ghost {
         }
     }
 
+    /// The pointer moved: redraw where a cursor is drawn (with VRR, riding client
+    /// frames on KMS).
+    pub fn queue_cursor_redraw(&mut self) {
+        if let Backend::Kms(_) = self.backend {
+            kms::cursor_moved(self);
+        } else {
+            self.queue_redraw_all();
+        }
+    }
+
     /// Asks for a new frame on every output.
     pub fn queue_redraw_all(&mut self) {
         for output in self.outputs() {

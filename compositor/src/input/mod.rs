@@ -174,7 +174,7 @@ impl Ghost {
             CursorImageStatus::Hidden => false,
         };
         if drawn {
-            self.queue_redraw_all();
+            self.queue_cursor_redraw();
         }
     }
 

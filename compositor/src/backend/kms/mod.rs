@@ -9,33 +9,29 @@
 //! client asks for one and no flip is in flight; the page-flip event stamps
 //! presentation feedback with the vblank's time and sequence.
 
+mod frame;
 mod input;
 mod outputs;
 pub mod pacing;
 
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+pub use frame::{cursor_moved, schedule};
+
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use ghost_kms::scanout::{FrameError, Scanout};
-use ghostnv_backend::device::{Flipped, KmsDevice};
+use ghost_kms::scanout::Scanout;
+use ghostnv_backend::device::KmsDevice;
 use smithay::{
     backend::{
         renderer::{
-            damage::OutputDamageTracker, element::RenderElementStates, pixman::PixmanRenderer, Bind,
+            damage::OutputDamageTracker, element::RenderElementStates, pixman::PixmanRenderer,
         },
         session::{libseat::LibSeatSession, Event as SessionEvent, Session},
         udev::{self, UdevBackend, UdevEvent},
     },
     output::{Mode, Output},
     reexports::{
-        calloop::{
-            generic::Generic,
-            timer::{TimeoutAction, Timer},
-            Interest, Mode as FdMode, PostAction, RegistrationToken,
-        },
+        calloop::{generic::Generic, Interest, Mode as FdMode, PostAction, RegistrationToken},
         input::Libinput,
         pixman::Image,
         rustix::fs::OFlags,
@@ -45,10 +41,7 @@ use smithay::{
 use tracing::{debug, info, warn};
 
 use super::{Backend, FrameStats};
-use crate::{
-    render::{Scene, CLEAR_COLOR},
-    state::Ghost,
-};
+use crate::{render::Scene, state::Ghost};
 
 /// One lit display.
 struct KmsOutput {
@@ -59,14 +52,15 @@ struct KmsOutput {
     image: Image<'static, 'static>,
     tracker: OutputDamageTracker,
     rendered_once: bool,
-    /// A frame was asked for while a flip was in flight.
-    redraw: bool,
-    /// A render is queued on the event loop.
-    scheduled: bool,
+    /// When frames start.
+    scheduler: ghost_vrr::schedule::FrameScheduler,
+    /// The armed start of the next frame: its time (ns) and timer.
+    start_timer: Option<(u64, RegistrationToken)>,
     /// Frame callbacks for a frame that changed nothing wait for this timer.
     idle_timer: Option<RegistrationToken>,
-    /// The element states of the frame on its way to the screen.
-    in_flight: Option<RenderElementStates>,
+    /// The frame on its way to the screen: its element states (none for a repeat)
+    /// and what it shows.
+    in_flight: Option<(Option<RenderElementStates>, ghost_vrr::vrr::Flip)>,
     last_vblank: Option<Duration>,
     period: Duration,
     failures: u32,
@@ -221,7 +215,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         .insert_source(
             Generic::new(watch, Interest::READ, FdMode::Level),
             |_, _, state| {
-                on_device_events(state);
+                frame::on_device_events(state);
                 Ok(PostAction::Continue)
             },
         )
@@ -273,237 +267,6 @@ fn first_card_node() -> Option<PathBuf> {
         .collect();
     cards.sort();
     cards.into_iter().next()
-}
-
-/// Asks for a frame of `output`: drawn on the next turn of the event loop, or when the
-/// flip in flight completes.
-pub fn schedule(state: &mut Ghost, output: &Output) {
-    let Backend::Kms(backend) = &mut state.backend else {
-        return;
-    };
-    let Some(o) = backend.find_mut(output) else {
-        return;
-    };
-    if o.scheduled {
-        return;
-    }
-    o.scheduled = true;
-    let output = output.clone();
-    state.loop_handle.insert_idle(move |state| {
-        if let Backend::Kms(backend) = &mut state.backend {
-            if let Some(o) = backend.find_mut(&output) {
-                o.scheduled = false;
-            }
-        }
-        render(state, &output);
-    });
-}
-
-fn render(state: &mut Ghost, output: &Output) {
-    let started = Instant::now();
-    let wishes = state.frame_scene(output);
-    let scene = Scene::new(
-        &state.space,
-        &state.cursor_status,
-        &state.seat,
-        state.notification.as_ref(),
-    )
-    .with_default_cursor(state.default_cursor.as_ref());
-    let Backend::Kms(backend) = &mut state.backend else {
-        return;
-    };
-    let paused = backend.scanout.paused();
-    let Some(o) = backend.outputs.iter_mut().find(|o| &o.output == output) else {
-        return;
-    };
-    let head = backend
-        .scanout
-        .heads()
-        .iter()
-        .find(|h| h.lit.crtc == o.crtc);
-    if paused || head.is_none_or(|h| h.flip_pending || !h.active) {
-        o.redraw = true;
-        return;
-    }
-    let elements = scene.elements(&mut backend.renderer, output, true);
-    let age = usize::from(o.rendered_once);
-    let drawn = match backend.renderer.bind(&mut o.image) {
-        Ok(mut framebuffer) => o
-            .tracker
-            .render_output(
-                &mut backend.renderer,
-                &mut framebuffer,
-                age,
-                &elements,
-                CLEAR_COLOR,
-            )
-            .map(|r| (r.damage.cloned(), r.states))
-            .map_err(|e| anyhow::anyhow!("{e:?}")),
-        Err(e) => Err(anyhow::anyhow!("{e:?}")),
-    };
-    drop(elements);
-    let (damage, states) = match drawn {
-        Ok(r) => r,
-        Err(err) => {
-            warn!(%err, output = output.name(), "rendering failed");
-            return;
-        }
-    };
-    o.rendered_once = true;
-    let Some(damage) = damage else {
-        o.stats.record(None);
-        idle_frame(state, output, states);
-        return;
-    };
-    let rects: Vec<_> = damage
-        .iter()
-        .map(|r| {
-            (
-                r.loc.x.max(0) as u32,
-                r.loc.y.max(0) as u32,
-                r.size.w.max(0) as u32,
-                r.size.h.max(0) as u32,
-            )
-        })
-        .collect();
-    let rendered_at = Instant::now();
-    let vrr = set_frame_properties(&mut backend.scanout, o, &wishes);
-    o.vrr = vrr;
-    let stride = o.image.stride();
-    let len = stride * o.image.height();
-    // SAFETY: the image owns its pixels (created by pixman with its own storage) and
-    // lives in `o` for this whole block; nothing renders into it until the slice is
-    // gone at the end of this statement.
-    let pixels = unsafe { std::slice::from_raw_parts(o.image.data() as *const u8, len) };
-    let result = backend
-        .scanout
-        .present(o.crtc, pixels, stride, &rects, wishes.tearing);
-    debug!(
-        output = output.name(),
-        render_us = rendered_at.duration_since(started).as_micros() as u64,
-        copy_and_flip_us = rendered_at.elapsed().as_micros() as u64,
-        "frame"
-    );
-    match result {
-        Ok(()) => {
-            o.failures = 0;
-            o.in_flight = Some(states);
-            o.stats.record(Some(
-                rects.iter().map(|r| u64::from(r.2) * u64::from(r.3)).sum(),
-            ));
-        }
-        Err(FrameError::Busy) => {
-            // Drawn but not shown: draw everything again for the next chance.
-            o.rendered_once = false;
-            o.redraw = true;
-        }
-        Err(err) => {
-            o.failures += 1;
-            o.rendered_once = false;
-            warn!(%err, output = output.name(), failures = o.failures, "frame not shown");
-            let relight = o.failures >= 3;
-            idle_frame(state, output, states);
-            if relight {
-                outputs::relight(state);
-            }
-        }
-    }
-}
-
-/// Puts VRR_ENABLED (where the CRTC has it) on the head's frame properties, as the
-/// policy, the display and the fullscreen window decide. Returns whether VRR is on.
-fn set_frame_properties(scanout: &mut Scanout, o: &KmsOutput, wishes: &pacing::FrameScene) -> bool {
-    let mut scratch = ghostnv_backend::sim::AtomicRequest::default();
-    let on = ghost_kms::vrr::apply_vrr(
-        &mut scratch,
-        scanout.model(),
-        o.connector,
-        o.crtc,
-        ghost_kms::vrr::VrrInputs {
-            policy: wishes.policy,
-            fullscreen: wishes.fullscreen,
-            content: wishes.content,
-            display: o.display.as_ref(),
-        },
-    );
-    if let Some(head) = scanout.head_mut(o.crtc) {
-        head.properties = scratch.properties;
-    }
-    on
-}
-
-/// A frame that put nothing new on screen still answers frame callbacks, at the
-/// output's next vblank (so a client that commits without changes is paced, not spun).
-fn idle_frame(state: &mut Ghost, output: &Output, states: RenderElementStates) {
-    let now = state.now();
-    let Backend::Kms(backend) = &mut state.backend else {
-        return;
-    };
-    let Some(o) = backend.find_mut(output) else {
-        return;
-    };
-    if o.idle_timer.is_some() {
-        return;
-    }
-    let period = o.period.max(Duration::from_millis(1));
-    let wait = match o.last_vblank {
-        Some(last) if last <= now => {
-            let since = (now - last).as_nanos() % period.as_nanos();
-            period - Duration::from_nanos(since as u64)
-        }
-        _ => period,
-    };
-    let output = output.clone();
-    let token = state.loop_handle.insert_source(
-        Timer::from_deadline(Instant::now() + wait),
-        move |_, _, state| {
-            if let Backend::Kms(backend) = &mut state.backend {
-                if let Some(o) = backend.find_mut(&output) {
-                    o.idle_timer = None;
-                }
-            }
-            state.post_render(&output, &states, None);
-            TimeoutAction::Drop
-        },
-    );
-    match token {
-        Ok(token) => o.idle_timer = Some(token),
-        Err(err) => warn!(%err, "cannot arm the frame-callback timer"),
-    }
-}
-
-fn on_device_events(state: &mut Ghost) {
-    let Backend::Kms(backend) = &mut state.backend else {
-        return;
-    };
-    let flips: Vec<Flipped> = backend.scanout.dispatch();
-    for flip in flips {
-        flip_done(state, flip);
-    }
-}
-
-fn flip_done(state: &mut Ghost, flip: Flipped) {
-    let Backend::Kms(backend) = &mut state.backend else {
-        return;
-    };
-    let Some(o) = backend.outputs.iter_mut().find(|o| o.crtc == flip.crtc) else {
-        return;
-    };
-    o.last_vblank = Some(flip.time);
-    let output = o.output.clone();
-    let period = o.period;
-    let redraw = std::mem::take(&mut o.redraw);
-    if let Some(states) = o.in_flight.take() {
-        debug!(output = output.name(), seq = flip.sequence, "flipped");
-        state.post_render(
-            &output,
-            &states,
-            Some((flip.time, period, u64::from(flip.sequence))),
-        );
-    }
-    if redraw {
-        schedule(state, &output);
-    }
 }
 
 fn on_session_event(state: &mut Ghost, event: SessionEvent) {

@@ -119,8 +119,8 @@ pub fn sync(state: &mut Ghost) {
             .find(|o| o.connector == head.connector)
         {
             o.crtc = head.crtc;
-            o.redraw = false;
             o.in_flight = None;
+            o.scheduler.set_period(period(&head.mode).as_nanos() as u64);
             o.rendered_once = false;
             if o.output.current_mode() != Some(mode) {
                 match backend.renderer.create_buffer(
@@ -198,8 +198,8 @@ pub fn sync(state: &mut Ghost) {
             crtc: head.crtc,
             image,
             rendered_once: false,
-            redraw: false,
-            scheduled: false,
+            scheduler: super::frame::scheduler(period(&head.mode)),
+            start_timer: None,
             idle_timer: None,
             in_flight: None,
             last_vblank: None,

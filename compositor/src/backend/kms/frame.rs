@@ -1,0 +1,348 @@
+//! The frame loop of a KMS output. Requests for a frame go to the output's
+//! [`FrameScheduler`]: at a fixed refresh compositing starts as late as the predicted
+//! render time allows before the next vblank; with VRR the pacer decides (client
+//! frames at once, repeats for slow clients, the cursor riding client frames). One
+//! flip is in flight at a time; its page-flip event stamps presentation feedback and
+//! lets the next frame start.
+
+use std::time::{Duration, Instant};
+
+use ghost_kms::scanout::{FrameError, Scanout};
+use ghost_vrr::{
+    schedule::{FrameScheduler, Want},
+    vrr::{Flip, VrrRange},
+};
+use ghostnv_backend::device::Flipped;
+use smithay::{
+    backend::renderer::{element::RenderElementStates, Bind},
+    output::Output,
+    reexports::calloop::timer::{TimeoutAction, Timer},
+};
+use tracing::{debug, warn};
+
+use super::{outputs, pacing, KmsOutput};
+use crate::{
+    backend::Backend,
+    render::{Scene, CLEAR_COLOR},
+    state::Ghost,
+};
+
+fn nanos(d: Duration) -> u64 {
+    d.as_nanos().min(u128::from(u64::MAX)) as u64
+}
+
+/// A scheduler for a head refreshing every `period`.
+pub fn scheduler(period: Duration) -> FrameScheduler {
+    FrameScheduler::new(nanos(period))
+}
+
+/// Asks for a frame of `output` because its content changed.
+pub fn schedule(state: &mut Ghost, output: &Output) {
+    request(state, output, Want::Content);
+}
+
+/// The pointer moved: every output that shows our cursor gets a frame, which with
+/// VRR rides the next client frame rather than driving the refresh.
+pub fn cursor_moved(state: &mut Ghost) {
+    for output in state.outputs() {
+        request(state, &output, Want::Cursor);
+    }
+}
+
+fn request(state: &mut Ghost, output: &Output, want: Want) {
+    let now = nanos(state.now());
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let Some(o) = backend.find_mut(output) else {
+        return;
+    };
+    o.scheduler.request(want, now);
+    arm(state, output);
+}
+
+/// Arms the start of the next frame where the scheduler wants one and no flip is in
+/// flight (the flip's event arms it otherwise).
+fn arm(state: &mut Ghost, output: &Output) {
+    let now = nanos(state.now());
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let busy = backend.scanout.paused();
+    let Some(o) = backend.outputs.iter_mut().find(|o| &o.output == output) else {
+        return;
+    };
+    let in_flight = backend
+        .scanout
+        .heads()
+        .iter()
+        .find(|h| h.lit.crtc == o.crtc)
+        .is_none_or(|h| h.flip_pending || !h.active);
+    if busy || in_flight {
+        return;
+    }
+    let Some((start, flip)) = o.scheduler.next_start(now) else {
+        return;
+    };
+    if let Some((armed, token)) = o.start_timer.take() {
+        if armed <= start {
+            o.start_timer = Some((armed, token));
+            return;
+        }
+        state.loop_handle.remove(token);
+    }
+    let wait = Duration::from_nanos(start.saturating_sub(now));
+    let target = output.clone();
+    let token = state.loop_handle.insert_source(
+        Timer::from_deadline(Instant::now() + wait),
+        move |_, _, state| {
+            if let Backend::Kms(backend) = &mut state.backend {
+                if let Some(o) = backend.find_mut(&target) {
+                    o.start_timer = None;
+                }
+            }
+            match flip {
+                Flip::Repeat => repeat(state, &target),
+                Flip::Client | Flip::Cursor => render(state, &target, flip),
+            }
+            TimeoutAction::Drop
+        },
+    );
+    o.scheduler.armed(start);
+    match token {
+        Ok(token) => o.start_timer = Some((start, token)),
+        Err(err) => warn!(%err, "cannot arm the frame timer"),
+    }
+}
+
+/// Low-framerate compensation: the frame on screen goes out again.
+fn repeat(state: &mut Ghost, output: &Output) {
+    let now = nanos(state.now());
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let Some(o) = backend.outputs.iter_mut().find(|o| &o.output == output) else {
+        return;
+    };
+    o.scheduler.started(now);
+    match backend.scanout.repeat(o.crtc) {
+        Ok(()) => {
+            o.in_flight = Some((None, Flip::Repeat));
+            o.scheduler.submitted(now);
+        }
+        Err(err) => {
+            debug!(%err, "no repeat flip");
+            o.scheduler.nothing_to_flip();
+        }
+    }
+}
+
+fn render(state: &mut Ghost, output: &Output, flip: Flip) {
+    let started = Instant::now();
+    let now = nanos(state.now());
+    let wishes = state.frame_scene(output);
+    let scene = Scene::new(
+        &state.space,
+        &state.cursor_status,
+        &state.seat,
+        state.notification.as_ref(),
+    )
+    .with_default_cursor(state.default_cursor.as_ref());
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let Some(o) = backend.outputs.iter_mut().find(|o| &o.output == output) else {
+        return;
+    };
+    o.scheduler.started(now);
+    let elements = scene.elements(&mut backend.renderer, output, true);
+    let age = usize::from(o.rendered_once);
+    let drawn = match backend.renderer.bind(&mut o.image) {
+        Ok(mut framebuffer) => o
+            .tracker
+            .render_output(
+                &mut backend.renderer,
+                &mut framebuffer,
+                age,
+                &elements,
+                CLEAR_COLOR,
+            )
+            .map(|r| (r.damage.cloned(), r.states))
+            .map_err(|e| anyhow::anyhow!("{e:?}")),
+        Err(e) => Err(anyhow::anyhow!("{e:?}")),
+    };
+    drop(elements);
+    let (damage, states) = match drawn {
+        Ok(r) => r,
+        Err(err) => {
+            warn!(%err, output = output.name(), "rendering failed");
+            o.scheduler.nothing_to_flip();
+            return;
+        }
+    };
+    o.rendered_once = true;
+    let Some(damage) = damage else {
+        o.stats.record(None);
+        o.scheduler.nothing_to_flip();
+        idle_frame(state, output, states);
+        return;
+    };
+    let rects: Vec<_> = damage
+        .iter()
+        .map(|r| {
+            (
+                r.loc.x.max(0) as u32,
+                r.loc.y.max(0) as u32,
+                r.size.w.max(0) as u32,
+                r.size.h.max(0) as u32,
+            )
+        })
+        .collect();
+    let rendered_at = Instant::now();
+    let vrr = set_frame_properties(&mut backend.scanout, o, &wishes);
+    o.vrr = vrr;
+    let range = o
+        .display
+        .as_ref()
+        .and_then(|d| d.vrr.range.as_ref())
+        .and_then(|r| VrrRange::from_hz(f64::from(r.min_hz), f64::from(r.max_hz)).ok());
+    o.scheduler.set_vrr(range.filter(|_| vrr));
+    let stride = o.image.stride();
+    let len = stride * o.image.height();
+    // SAFETY: the image owns its pixels (created by pixman with its own storage) and
+    // lives in `o` for this whole block; nothing renders into it until the slice is
+    // gone at the end of this statement.
+    let pixels = unsafe { std::slice::from_raw_parts(o.image.data() as *const u8, len) };
+    let result = backend
+        .scanout
+        .present(o.crtc, pixels, stride, &rects, wishes.tearing);
+    debug!(
+        output = output.name(),
+        render_us = rendered_at.duration_since(started).as_micros() as u64,
+        copy_and_flip_us = rendered_at.elapsed().as_micros() as u64,
+        "frame"
+    );
+    match result {
+        Ok(()) => {
+            o.failures = 0;
+            o.scheduler.submitted(now + nanos(started.elapsed()));
+            o.in_flight = Some((Some(states), flip));
+            o.stats.record(Some(
+                rects.iter().map(|r| u64::from(r.2) * u64::from(r.3)).sum(),
+            ));
+        }
+        Err(FrameError::Busy) => {
+            // Drawn but not shown: draw everything again at the next chance.
+            o.rendered_once = false;
+            o.scheduler.nothing_to_flip();
+            o.scheduler.request(Want::Content, now);
+        }
+        Err(err) => {
+            o.failures += 1;
+            o.rendered_once = false;
+            o.scheduler.nothing_to_flip();
+            warn!(%err, output = output.name(), failures = o.failures, "frame not shown");
+            let relight = o.failures >= 3;
+            idle_frame(state, output, states);
+            if relight {
+                outputs::relight(state);
+            }
+        }
+    }
+}
+
+/// Puts VRR_ENABLED (where the CRTC has it) on the head's frame properties, as the
+/// policy, the display and the fullscreen window decide. Returns whether VRR is on.
+fn set_frame_properties(scanout: &mut Scanout, o: &KmsOutput, wishes: &pacing::FrameScene) -> bool {
+    let mut scratch = ghostnv_backend::sim::AtomicRequest::default();
+    let on = ghost_kms::vrr::apply_vrr(
+        &mut scratch,
+        scanout.model(),
+        o.connector,
+        o.crtc,
+        ghost_kms::vrr::VrrInputs {
+            policy: wishes.policy,
+            fullscreen: wishes.fullscreen,
+            content: wishes.content,
+            display: o.display.as_ref(),
+        },
+    );
+    if let Some(head) = scanout.head_mut(o.crtc) {
+        head.properties = scratch.properties;
+    }
+    on
+}
+
+/// A frame that put nothing new on screen still answers frame callbacks, at the
+/// output's next vblank (so a client that commits without changes is paced, not spun).
+fn idle_frame(state: &mut Ghost, output: &Output, states: RenderElementStates) {
+    let now = state.now();
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let Some(o) = backend.find_mut(output) else {
+        return;
+    };
+    if o.idle_timer.is_some() {
+        return;
+    }
+    let period = o.period.max(Duration::from_millis(1));
+    let wait = match o.last_vblank {
+        Some(last) if last <= now => {
+            let since = (now - last).as_nanos() % period.as_nanos();
+            period - Duration::from_nanos(since as u64)
+        }
+        _ => period,
+    };
+    let output = output.clone();
+    let token = state.loop_handle.insert_source(
+        Timer::from_deadline(Instant::now() + wait),
+        move |_, _, state| {
+            if let Backend::Kms(backend) = &mut state.backend {
+                if let Some(o) = backend.find_mut(&output) {
+                    o.idle_timer = None;
+                }
+            }
+            state.post_render(&output, &states, None);
+            TimeoutAction::Drop
+        },
+    );
+    match token {
+        Ok(token) => o.idle_timer = Some(token),
+        Err(err) => warn!(%err, "cannot arm the frame-callback timer"),
+    }
+}
+
+/// The DRM node is readable: hand out the completed flips.
+pub fn on_device_events(state: &mut Ghost) {
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let flips: Vec<Flipped> = backend.scanout.dispatch();
+    for flip in flips {
+        flip_done(state, flip);
+    }
+}
+
+fn flip_done(state: &mut Ghost, flip: Flipped) {
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let Some(o) = backend.outputs.iter_mut().find(|o| o.crtc == flip.crtc) else {
+        return;
+    };
+    o.last_vblank = Some(flip.time);
+    let output = o.output.clone();
+    let period = o.period;
+    let (states, kind) = o.in_flight.take().unwrap_or((None, Flip::Client));
+    o.scheduler.flipped(nanos(flip.time), kind);
+    if let Some(states) = states {
+        debug!(output = output.name(), seq = flip.sequence, "flipped");
+        state.post_render(
+            &output,
+            &states,
+            Some((flip.time, period, u64::from(flip.sequence))),
+        );
+    }
+    arm(state, &output);
+}
