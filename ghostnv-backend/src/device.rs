@@ -195,6 +195,18 @@ impl KmsDevice {
         Ok(dev)
     }
 
+    /// The driver's name and version as the kernel reports them, e.g. "vkms 1.0.0".
+    pub fn driver_version(&self) -> Option<String> {
+        let d = self.get_driver().ok()?;
+        Some(format!(
+            "{} {}.{}.{}",
+            d.name().to_string_lossy(),
+            d.version.0,
+            d.version.1,
+            d.version.2
+        ))
+    }
+
     /// Reads the device again (after a hotplug or a VT switch).
     pub fn reread(&mut self) -> Result<(), DeviceError> {
         self.modes.clear();
@@ -216,6 +228,7 @@ impl KmsDevice {
             ("ADDFB2_MODIFIERS", DriverCapability::AddFB2Modifiers),
             ("TIMESTAMP_MONOTONIC", DriverCapability::MonotonicTimestamp),
             ("SYNCOBJ_TIMELINE", DriverCapability::TimelineSyncObj),
+            ("PRIME", DriverCapability::Prime),
         ] {
             if let Ok(v) = self.get_driver_capability(cap) {
                 caps.insert(name.to_owned(), v);

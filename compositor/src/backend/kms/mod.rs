@@ -79,6 +79,9 @@ pub struct KmsBackend {
     outputs: Vec<KmsOutput>,
     libinput: Libinput,
     node: PathBuf,
+    /// What sysfs says of the device (render node, PCI ids, boot GPU).
+    gpu: Option<ghostnv_backend::discover::GpuNode>,
+    driver_version: String,
 }
 
 impl KmsBackend {
@@ -145,6 +148,10 @@ impl KmsBackend {
         Some(serde_json::json!({
             "device": self.node.display().to_string(),
             "driver": self.scanout.model().driver,
+            "driver_version": self.driver_version,
+            "render_node": self.gpu.as_ref().and_then(|g| g.render.as_ref()).map(|p| p.display().to_string()),
+            "pci_id": self.gpu.as_ref().and_then(|g| g.pci).map(|(v, d)| format!("{v:04x}:{d:04x}")),
+            "boot_vga": self.gpu.as_ref().is_some_and(|g| g.boot_vga),
             "connector": o.connector,
             "crtc": o.crtc,
             "primary_plane": head.lit.plane,
@@ -179,19 +186,20 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         )
     })?;
     let seat = session.seat();
+    let gpus = ghostnv_backend::discover::discover(
+        std::path::Path::new("/sys/class/drm"),
+        std::path::Path::new("/dev/dri"),
+    );
     let node = match std::env::var_os("GHOSTCOMP_DRM_DEVICE") {
         Some(path) => PathBuf::from(path),
-        None => udev::primary_gpu(&seat)
-            .ok()
-            .flatten()
-            .or_else(|| {
-                udev::all_gpus(&seat)
-                    .ok()
-                    .and_then(|all| all.into_iter().next())
-            })
-            .or_else(first_card_node)
-            .context("no KMS device on this seat")?,
+        // The boot GPU first (what the firmware showed its screen on).
+        None => gpus
+            .first()
+            .map(|g| g.card.clone())
+            .or_else(|| udev::primary_gpu(&seat).ok().flatten())
+            .context("no KMS device on this machine")?,
     };
+    let gpu = gpus.iter().find(|g| g.card == node).cloned();
     let fd = session
         .open(
             &node,
@@ -200,7 +208,8 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open {}", node.display()))?;
     let device = KmsDevice::from_fd(fd)
         .with_context(|| format!("{} is not an atomic KMS device", node.display()))?;
-    info!(node = %node.display(), driver = device.model.driver, "KMS device");
+    let driver_version = device.driver_version().unwrap_or_default();
+    info!(node = %node.display(), driver = driver_version, ?gpu, "KMS device");
     let mut scanout = Scanout::new(device);
     scanout
         .light(Default::default())
@@ -248,25 +257,11 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         outputs: Vec::new(),
         libinput,
         node,
+        gpu,
+        driver_version,
     }));
     outputs::sync(state);
     Ok(())
-}
-
-/// The first /dev/dri/cardN, for systems where udev knows no devices (no daemon ran).
-fn first_card_node() -> Option<PathBuf> {
-    let mut cards: Vec<PathBuf> = std::fs::read_dir("/dev/dri")
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("card"))
-        })
-        .collect();
-    cards.sort();
-    cards.into_iter().next()
 }
 
 fn on_session_event(state: &mut Ghost, event: SessionEvent) {
