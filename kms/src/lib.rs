@@ -8,11 +8,13 @@
 //! ([`setup`]), VRR_ENABLED and async-flip decisions ([`vrr`]), and mode selection.
 
 pub mod allocate;
+pub mod cursor;
 pub mod display_info;
 pub mod mode;
 pub mod scanout;
 pub mod setup;
 pub mod vrr;
+pub mod writeback;
 
 pub use display_info::{DisplayInfo, OutputIdentity};
 pub use mode::{select_mode, ModeRequest};

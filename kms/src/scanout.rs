@@ -10,7 +10,7 @@
 //! Dumb buffers are what devices without a render node offer (vkms, simpledrm); GPU
 //! buffers join here when the GLES path drives real GPUs.
 
-use std::{collections::BTreeMap, os::fd::AsFd, time::Duration};
+use std::{collections::BTreeMap, os::fd::AsFd};
 
 use drm::{
     buffer::DrmFourcc,
@@ -19,13 +19,16 @@ use drm::{
 use ghostnv_backend::{
     commit::Committer,
     device::{DeviceError, Flipped, KmsDevice, MappedBuffer, Submit},
-    sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState},
-    DeviceModel, ModeInfo, CONNECTOR_WRITEBACK, MODIFIER_LINEAR,
+    sim::{AtomicRequest, Framebuffer, PlaneState},
+    DeviceModel, CONNECTOR_WRITEBACK, MODIFIER_LINEAR,
 };
 use tracing::{debug, warn};
 
+use ghost_planes::assign::Assigner;
+
 use crate::{
     allocate::{hotplug, Hotplug},
+    cursor::HwCursor,
     setup::{light_outputs, LitOutput, OutputWish, SetupError},
     vrr::async_flip_allowed,
 };
@@ -123,9 +126,17 @@ pub struct Head {
     pub last_async: bool,
     /// Asynchronous flips the driver refused (they went synchronous).
     pub refused_async: u64,
+    /// The cursor plane, while it shows the pointer.
+    pub cursor: Option<HwCursor>,
+    /// The device refused the cursor plane: the pointer is composited on this head.
+    pub cursor_refused: bool,
 }
 
 impl Head {
+    pub(crate) fn front_fb(&self) -> framebuffer::Handle {
+        self.front().fb
+    }
+
     fn front(&self) -> &Slot {
         &self.slots[1 - self.back]
     }
@@ -133,12 +144,14 @@ impl Head {
 
 /// The device and its heads.
 pub struct Scanout {
-    device: KmsDevice,
-    heads: Vec<Head>,
+    pub(crate) device: KmsDevice,
+    pub(crate) heads: Vec<Head>,
     wishes: BTreeMap<u32, OutputWish>,
     /// Flip events read while waiting for something else, handed out by [`Self::dispatch`].
     early: Vec<Flipped>,
-    paused: bool,
+    pub(crate) paused: bool,
+    /// Plane decisions, cached by shape.
+    pub(crate) assigner: Assigner,
 }
 
 /// Makes dumb buffers for the candidates `light_outputs` tries and keeps them, so the
@@ -195,7 +208,7 @@ impl Committer for LightCommitter<'_> {
     }
 }
 
-fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
+pub(crate) fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
     let properties = if with_properties {
         head.properties
             .iter()
@@ -245,6 +258,7 @@ impl Scanout {
             wishes: BTreeMap::new(),
             early: Vec::new(),
             paused: false,
+            assigner: Assigner::new(4),
         }
     }
 
@@ -325,10 +339,15 @@ impl Scanout {
                 committed: Vec::new(),
                 last_async: false,
                 refused_async: 0,
+                cursor: None,
+                cursor_refused: false,
             });
         }
         // The modeset replaced every old buffer on screen.
-        for head in old {
+        for mut head in old {
+            if let Some(cursor) = head.cursor.take() {
+                cursor.destroy(&self.device);
+            }
             for slot in head.slots {
                 slot.destroy(&self.device);
             }
@@ -345,7 +364,7 @@ impl Scanout {
     }
 
     /// Blocks until no flip is in flight (their events are kept for [`Self::dispatch`]).
-    fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         while self.heads.iter().any(|h| h.flip_pending) {
             match self.device.wait_flip() {
                 Ok((crtc, sequence, time)) => {
@@ -435,8 +454,9 @@ impl Scanout {
         }
         slot.stale = Stale::Parts(Vec::new());
         let fb = slot.fb;
-        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
+        let mut fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
         let mut request = primary_request(head, true);
+        crate::cursor::add_to_request(head, &mut request, &mut fbs);
         request.async_flip = async_flip_allowed(&device.model, &request, tearing);
         let mut result = device.submit(&request, &fbs, None, Submit::Flip);
         if result.is_err() && request.async_flip {
@@ -451,7 +471,8 @@ impl Scanout {
                 // lost it, say) must not freeze the output: flip without it.
                 debug!(%err, "frame refused with its properties; flipping without");
                 head.refused_properties += 1;
-                let plain = primary_request(head, false);
+                let mut plain = primary_request(head, false);
+                crate::cursor::add_to_request(head, &mut plain, &mut fbs);
                 device
                     .submit(&plain, &fbs, None, Submit::Flip)
                     .map_err(FrameError::Refused)?;
@@ -462,6 +483,9 @@ impl Scanout {
         };
         if sent_properties {
             head.committed = head.properties.clone();
+        }
+        if let Some(cursor) = &mut head.cursor {
+            cursor.dirty = false;
         }
         head.last_async = request.async_flip;
         head.flip_pending = true;
@@ -571,72 +595,5 @@ impl Scanout {
             .map_err(FrameError::Refused)?;
         head.active = on;
         Ok(())
-    }
-
-    /// What `crtc` scans out right now, read back through the device's writeback
-    /// connector: (width, height, 0xAARRGGBB pixels). Blocks for a frame or two.
-    pub fn writeback(&mut self, crtc: u32) -> Result<(u32, u32, Vec<u32>), String> {
-        self.settle();
-        let model = &self.device.model;
-        let index = model
-            .crtcs
-            .iter()
-            .position(|c| c.id == crtc)
-            .ok_or_else(|| format!("no CRTC {crtc}"))?;
-        let connector = model
-            .connectors
-            .iter()
-            .find(|c| {
-                c.connector_type == CONNECTOR_WRITEBACK && c.possible_crtcs & (1 << index) != 0
-            })
-            .map(|c| c.id)
-            .ok_or("the device has no writeback connector for this output")?;
-        let head = self
-            .heads
-            .iter()
-            .find(|h| h.lit.crtc == crtc)
-            .ok_or_else(|| format!("no output on CRTC {crtc}"))?;
-        if !head.active {
-            return Err("the output is switched off".into());
-        }
-        let mode: ModeInfo = head.lit.mode.clone();
-        let (w, h) = (u32::from(mode.width), u32::from(mode.height));
-        let (mut buffer, fb) = self
-            .device
-            .dumb_framebuffer(w, h, DrmFourcc::Xrgb8888, |_, _| 0)
-            .map_err(|e| e.to_string())?;
-        let mut request = primary_request(head, false);
-        // Routing the writeback connector to the CRTC is a modeset in the kernel's
-        // eyes, though the mode itself stays.
-        request.allow_modeset = true;
-        request.crtcs.push(CrtcState {
-            crtc,
-            mode: Some(mode),
-            connectors: vec![head.lit.connector],
-        });
-        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
-        let result = self
-            .device
-            .submit(&request, &fbs, Some((connector, fb)), Submit::Blocking);
-        let pixels = match result {
-            Ok(Some(fence)) => match KmsDevice::wait_fence(&fence, Duration::from_secs(3)) {
-                Ok(true) => self
-                    .device
-                    .read_dumb(&mut buffer)
-                    .map_err(|e| e.to_string()),
-                Ok(false) => Err("the writeback did not finish in 3 s".to_owned()),
-                Err(e) => Err(e.to_string()),
-            },
-            Ok(None) => {
-                // No fence property: the frame is written by the vblank after next.
-                std::thread::sleep(Duration::from_millis(100));
-                self.device
-                    .read_dumb(&mut buffer)
-                    .map_err(|e| e.to_string())
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        self.device.destroy_dumb(buffer, fb);
-        pixels.map(|p| (w, h, p))
     }
 }

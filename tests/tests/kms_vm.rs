@@ -259,6 +259,25 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
     let (tx, ty) = tip(&frame).context("the arrow")?;
     eprintln!("arrow tip at {tx},{ty}, aimed at {cx},{cy}");
     let (cx, cy) = (tx, ty);
+    // The arrow is on the cursor plane: moving it repaints nothing.
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(
+        outputs[0]["kms"]["cursor_plane"]["visible"], true,
+        "{outputs:#}"
+    );
+    let presented = |v: &serde_json::Value| v[0]["frames"]["presented"].as_u64().unwrap_or(0);
+    let before = presented(&outputs);
+    devices.move_by(16, 0)?;
+    writeback_until(&comp, "the arrow moved on its plane", |f| {
+        tip(f) == Some((cx + 16, cy))
+    })?;
+    let after = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(
+        presented(&after),
+        before,
+        "a pointer move on the cursor plane repainted the output"
+    );
+    let (cx, cy) = (cx + 16, cy);
     assert!(close(frame.pixel(cx + 30, cy + 5), BACKGROUND_RGB));
     assert!(close(frame.pixel(centre.0, centre.1), WINDOW_RGB));
 

@@ -33,8 +33,10 @@ const ARROW: [&str; 19] = [
 /// The arrow image and where in it the pointer's position is.
 #[derive(Debug)]
 pub struct DefaultCursor {
-    /// The pixels.
+    /// The pixels, for the renderer.
     pub buffer: MemoryRenderBuffer,
+    /// The same pixels for a hardware cursor plane.
+    pub image: ghost_kms::cursor::CursorImage,
     /// The tip of the arrow.
     pub hotspot: Point<i32, Logical>,
 }
@@ -60,6 +62,12 @@ impl DefaultCursor {
             }
         }
         Self {
+            image: ghost_kms::cursor::CursorImage {
+                pixels: pixels.clone(),
+                width: w as u32,
+                height: h as u32,
+                serial: 1,
+            },
             buffer: MemoryRenderBuffer::from_slice(
                 &pixels,
                 Fourcc::Argb8888,

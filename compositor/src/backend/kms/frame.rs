@@ -41,11 +41,73 @@ pub fn schedule(state: &mut Ghost, output: &Output) {
     request(state, output, Want::Content);
 }
 
-/// The pointer moved: every output that shows our cursor gets a frame, which with
-/// VRR rides the next client frame rather than driving the refresh.
+/// The pointer moved. Where the cursor plane shows it, the plane moves in a commit of
+/// its own and nothing is redrawn; elsewhere the output gets a frame, which with VRR
+/// rides the next client frame rather than driving the refresh.
 pub fn cursor_moved(state: &mut Ghost) {
     for output in state.outputs() {
-        request(state, &output, Want::Cursor);
+        if place_cursor(state, &output) {
+            commit_cursor(state, &output);
+        } else {
+            request(state, &output, Want::Cursor);
+        }
+    }
+}
+
+/// Puts the pointer on `output`'s cursor plane when it shows our arrow there (or takes
+/// it off when the pointer is elsewhere or a client draws it). Returns true when the
+/// plane shows it, false when the frame must composite it.
+fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
+    use smithay::input::pointer::CursorImageStatus;
+    let image = state
+        .default_cursor
+        .as_ref()
+        .map(|c| (c.image.clone(), c.hotspot));
+    let pointer = state.seat.get_pointer().map(|p| p.current_location());
+    let geometry = state.space.output_geometry(output);
+    let named = matches!(state.cursor_status, CursorImageStatus::Named(_));
+    let Backend::Kms(backend) = &mut state.backend else {
+        return false;
+    };
+    let Some(o) = backend.find(output) else {
+        return false;
+    };
+    let crtc = o.crtc;
+    let scale = output.current_scale().fractional_scale();
+    let placed = match (named, image, pointer, geometry) {
+        (true, Some((image, hotspot)), Some(at), Some(geo)) if geo.to_f64().contains(at) => {
+            let local = (at - geo.loc.to_f64()).to_physical(scale);
+            let top_left = (
+                local.x.round() as i32 - hotspot.x,
+                local.y.round() as i32 - hotspot.y,
+            );
+            backend.scanout.set_cursor(crtc, Some(&image), top_left)
+        }
+        // Not on this output, hidden, or a client's surface (composited): off the plane.
+        (named, ..) => backend.scanout.set_cursor(crtc, None, (0, 0)) && named,
+    };
+    placed && named
+}
+
+/// Commits a moved cursor plane now, or after the flip in flight.
+fn commit_cursor(state: &mut Ghost, output: &Output) {
+    let Backend::Kms(backend) = &mut state.backend else {
+        return;
+    };
+    let Some(o) = backend.outputs.iter_mut().find(|o| &o.output == output) else {
+        return;
+    };
+    match backend.scanout.commit_cursor(o.crtc) {
+        Ok(true) => o.in_flight = Some((None, Flip::Cursor)),
+        Ok(false) => {}
+        Err(err) => {
+            // The plane would not move: composite the pointer from now on.
+            warn!(%err, "cursor plane commit refused; drawing the pointer instead");
+            if let Some(head) = backend.scanout.head_mut(o.crtc) {
+                head.cursor_refused = true;
+            }
+            request(state, output, Want::Cursor);
+        }
     }
 }
 
@@ -140,6 +202,23 @@ fn repeat(state: &mut Ghost, output: &Output) {
 fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     let started = Instant::now();
     let now = nanos(state.now());
+    if let Backend::Kms(backend) = &mut state.backend {
+        // A cursor commit may be in flight: this frame goes after it.
+        let busy = backend.find(output).is_some_and(|o| {
+            backend
+                .scanout
+                .heads()
+                .iter()
+                .any(|h| h.lit.crtc == o.crtc && h.flip_pending)
+        });
+        if busy {
+            if let Some(o) = backend.find_mut(output) {
+                o.scheduler.request(Want::Content, now);
+            }
+            return;
+        }
+    }
+    let cursor_on_plane = place_cursor(state, output);
     let wishes = state.frame_scene(output);
     let scene = Scene::new(
         &state.space,
@@ -147,7 +226,11 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         &state.seat,
         state.notification.as_ref(),
     )
-    .with_default_cursor(state.default_cursor.as_ref());
+    .with_default_cursor(if cursor_on_plane {
+        None
+    } else {
+        state.default_cursor.as_ref()
+    });
     let Backend::Kms(backend) = &mut state.backend else {
         return;
     };
@@ -185,6 +268,8 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         o.stats.record(None);
         o.scheduler.nothing_to_flip();
         idle_frame(state, output, states);
+        // The pointer may have moved on its plane with nothing else changing.
+        commit_cursor(state, output);
         return;
     };
     let rects: Vec<_> = damage
@@ -345,4 +430,15 @@ fn flip_done(state: &mut Ghost, flip: Flipped) {
         );
     }
     arm(state, &output);
+    // A pointer move that waited for this flip goes now, unless a frame is armed to
+    // take it along.
+    let armed = match &state.backend {
+        Backend::Kms(backend) => backend
+            .find(&output)
+            .is_some_and(|o| o.start_timer.is_some()),
+        _ => true,
+    };
+    if !armed {
+        commit_cursor(state, &output);
+    }
 }

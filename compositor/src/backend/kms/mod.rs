@@ -161,6 +161,11 @@ impl KmsBackend {
                 serde_json::json!({"object": obj, "name": name, "value": value})
             }).collect::<Vec<_>>(),
             "refused_property_frames": head.refused_properties,
+            "cursor_plane": head.cursor.as_ref().map(|c| serde_json::json!({
+                "plane": c.plane,
+                "side": c.side,
+                "visible": c.visible,
+            })),
             "vrr": {
                 "capable": ghost_kms::vrr::vrr_capable(self.scanout.model(), o.connector, o.crtc)
                     && o.display.as_ref().is_none_or(|d| d.vrr.range.is_some()),
