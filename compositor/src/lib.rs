@@ -1,12 +1,13 @@
 //! `ghost-compositor`: the smithay compositor behind the `ghostcomp` binary: state,
-//! Wayland protocol handlers, window management, input, rendering, the headless and
-//! nested backends, and IPC. It is the only crate that sees every other crate of the
+//! Wayland protocol handlers, window management, input, rendering, the headless,
+//! nested and KMS backends, idle blanking, and IPC. It is the only crate that sees every other crate of the
 //! workspace; the decisions it needs (config, pacing, colour, planes, capture) come from
 //! those crates. The binary (`main.rs`) is a thin command line over this library, and
 //! tests drive the library in-process with a Wayland client on a socket pair.
 
 pub mod backend;
 pub mod handlers;
+pub mod idle;
 pub mod input;
 pub mod ipc;
 pub mod protocols;

@@ -231,6 +231,7 @@ impl Ghost {
                 self.config_source.last_error = None;
                 self.set_notification(None);
                 self.apply_config(config);
+                self.arm_idle_timer();
                 info!(
                     generation = self.config_source.generation,
                     "configuration reloaded"

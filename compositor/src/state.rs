@@ -122,6 +122,8 @@ pub struct Ghost {
     pub notification: Option<crate::render::notification::Notification>,
     /// The arrow drawn for named pointer shapes where no host draws the pointer.
     pub default_cursor: Option<crate::render::cursor::DefaultCursor>,
+    /// When the displays go off for lack of input.
+    pub idle: crate::idle::IdleState,
 
     /// The display backend (headless or nested).
     pub backend: Backend,
@@ -247,6 +249,7 @@ impl Ghost {
             config_source: crate::settings::ConfigSource::default(),
             notification: None,
             default_cursor: None,
+            idle: Default::default(),
             backend: Backend::Starting,
             compositor_state,
             xdg_shell_state,

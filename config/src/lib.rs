@@ -22,8 +22,9 @@ pub use output::{
     ModeSetting, ModeSpec, OutputConfig, OutputSpecError, Toggle, Transform, VrrPolicy,
 };
 pub use sections::{
-    AccelProfile, CaptureConfig, CursorMode, DebugConfig, DeviceConfig, Encoder, InputConfig,
-    NoiseSuppression, VoiceConfig, WindowRule, XwaylandConfig, XwaylandMode, XwaylandScaling,
+    AccelProfile, CaptureConfig, CursorMode, DebugConfig, DeviceConfig, Encoder, IdleConfig,
+    InputConfig, NoiseSuppression, VoiceConfig, WindowRule, XwaylandConfig, XwaylandMode,
+    XwaylandScaling,
 };
 
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,8 @@ pub struct Config {
     pub environment: BTreeMap<String, String>,
     /// Commands started once when the compositor is ready, each an argv list.
     pub autostart: Vec<Vec<String>>,
+    /// Blanking the displays when idle.
+    pub idle: IdleConfig,
     /// Switches for hardware features that misbehave.
     pub debug: DebugConfig,
 }

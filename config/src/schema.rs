@@ -163,6 +163,9 @@ pub const XWAYLAND: &[Field] = &[
     f("scaling", Kind::Enum(XWAYLAND_SCALING)),
 ];
 
+/// `[idle]`.
+pub const IDLE: &[Field] = &[f("blank_after", Kind::Int(0, 86_400))];
+
 /// `[debug]`.
 pub const DEBUG: &[Field] = &[
     f("direct_scanout", Kind::Bool),
@@ -181,6 +184,7 @@ pub const ROOT: &[Field] = &[
     f("xwayland", Kind::Table(XWAYLAND)),
     f("environment", Kind::StrMap),
     f("autostart", Kind::CommandList),
+    f("idle", Kind::Table(IDLE)),
     f("debug", Kind::Table(DEBUG)),
 ];
 

@@ -250,6 +250,21 @@ pub struct XwaylandConfig {
     pub scaling: XwaylandScaling,
 }
 
+/// `[idle]`: what happens when nobody touches the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdleConfig {
+    /// Seconds without input before the displays are switched off (0: never). A
+    /// client that inhibits idling (a video player) keeps them on; any input wakes them.
+    pub blank_after: u32,
+}
+
+impl Default for IdleConfig {
+    fn default() -> Self {
+        Self { blank_after: 600 }
+    }
+}
+
 /// `[debug]`: ways out when a hardware feature misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

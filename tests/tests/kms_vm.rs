@@ -128,11 +128,16 @@ impl Devices {
 
 /// A config folder with flat pointer acceleration, so uinput deltas are pixels.
 fn config_home(dir: &Path) -> Result<PathBuf> {
+    config_home_with(dir, "")
+}
+
+/// [`config_home`] with more settings appended.
+fn config_home_with(dir: &Path, extra: &str) -> Result<PathBuf> {
     let home = dir.join("config");
     std::fs::create_dir_all(home.join("ghostcomp"))?;
     std::fs::write(
         home.join("ghostcomp/config.toml"),
-        "[input]\naccel_profile = \"flat\"\naccel_speed = 0.0\n",
+        format!("[input]\naccel_profile = \"flat\"\naccel_speed = 0.0\n{extra}"),
     )?;
     Ok(home)
 }
@@ -421,5 +426,34 @@ fn kms_presentation_lands_on_every_vblank_for_300_frames() -> Result<()> {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_idle_switches_the_display_off_and_a_key_wakes_it() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let mut devices = Devices::create()?;
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-idle-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let started = Instant::now();
+    let comp = Compositor::start_kms(&config_home_with(&scratch, "[idle]\nblank_after = 2\n")?)?;
+    let active = |comp: &Compositor| -> Option<bool> {
+        comp.request(json!({"request": "outputs"})).ok()?[0]["kms"]["active"].as_bool()
+    };
+    wait_for(Duration::from_secs(15), "the display to go off", || {
+        (active(&comp) == Some(false)).then_some(())
+    })?;
+    eprintln!(
+        "display off within {:?} of starting ghostcomp",
+        started.elapsed()
+    );
+    devices.tap(Key::KEY_A)?;
+    wait_for(Duration::from_secs(10), "a key to wake the display", || {
+        (active(&comp) == Some(true)).then_some(())
+    })?;
+    writeback_until(&comp, "the desktop after waking", |f| {
+        close(f.pixel(500, 400), BACKGROUND_RGB)
+    })?;
     Ok(())
 }

@@ -108,9 +108,11 @@ delegate_keyboard_shortcuts_inhibit!(Ghost);
 impl IdleInhibitHandler for Ghost {
     fn inhibit(&mut self, surface: WlSurface) {
         debug!(?surface, "idle inhibited");
+        self.inhibit_idle(surface);
     }
     fn uninhibit(&mut self, surface: WlSurface) {
         debug!(?surface, "idle inhibition lifted");
+        self.uninhibit_idle(&surface);
     }
 }
 delegate_idle_inhibit!(Ghost);

@@ -46,6 +46,12 @@ pub const BTN_RIGHT: u32 = 0x111;
 impl Ghost {
     /// Handles one event from a real input backend (winit today, libinput later).
     pub fn process_input_event<I: InputBackend>(&mut self, event: InputEvent<I>) {
+        if !matches!(
+            event,
+            InputEvent::DeviceAdded { .. } | InputEvent::DeviceRemoved { .. }
+        ) {
+            self.note_input_activity();
+        }
         match event {
             InputEvent::Keyboard { event } => {
                 self.keyboard_key(event.key_code(), event.state(), event.time_msec());

@@ -65,7 +65,9 @@ fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
         .map(|c| (c.image.clone(), c.hotspot));
     let pointer = state.seat.get_pointer().map(|p| p.current_location());
     let geometry = state.space.output_geometry(output);
-    let named = matches!(state.cursor_status, CursorImageStatus::Named(_));
+    // `[debug] cursor_plane = false` composites the pointer everywhere.
+    let named = matches!(state.cursor_status, CursorImageStatus::Named(_))
+        && state.config.debug.cursor_plane;
     let Backend::Kms(backend) = &mut state.backend else {
         return false;
     };

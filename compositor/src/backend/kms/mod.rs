@@ -266,6 +266,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         driver_version,
     }));
     outputs::sync(state);
+    state.arm_idle_timer();
     Ok(())
 }
 
