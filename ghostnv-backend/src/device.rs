@@ -174,6 +174,15 @@ impl KmsDevice {
     /// Takes a node a session opened for us (libseat hands out file descriptors, so
     /// the compositor never needs the right to open /dev/dri itself).
     pub fn from_fd(fd: OwnedFd) -> Result<Self, DeviceError> {
+        // Events are read when the node is readable, and a read must never wait: one
+        // that found its event already taken (by a wait for a flip) would block the
+        // whole compositor until some later flip.
+        let flags = rustix::fs::fcntl_getfl(&fd).map_err(|e| {
+            DeviceError::Io("fcntl", std::io::Error::from_raw_os_error(e.raw_os_error()))
+        })?;
+        rustix::fs::fcntl_setfl(&fd, flags | rustix::fs::OFlags::NONBLOCK).map_err(|e| {
+            DeviceError::Io("fcntl", std::io::Error::from_raw_os_error(e.raw_os_error()))
+        })?;
         let mut dev = Self {
             file: File::from(fd),
             model: DeviceModel {
@@ -378,7 +387,12 @@ impl KmsDevice {
             if ready == 0 {
                 continue;
             }
-            for event in self.receive_events().map_err(io("events"))? {
+            let events = match self.receive_events() {
+                Ok(events) => events,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(DeviceError::Io("events", e)),
+            };
+            for event in events {
                 if let drm::control::Event::PageFlip(flip) = event {
                     return Ok((u32::from(flip.crtc), flip.frame, flip.duration));
                 }
@@ -393,9 +407,12 @@ impl KmsDevice {
     /// The page-flip events waiting on the node (call when it is readable): CRTC,
     /// vblank sequence and vblank time each.
     pub fn flip_events(&self) -> Result<Vec<Flipped>, DeviceError> {
-        Ok(self
-            .receive_events()
-            .map_err(io("events"))?
+        let events = match self.receive_events() {
+            Ok(events) => events,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(Vec::new()),
+            Err(e) => return Err(DeviceError::Io("events", e)),
+        };
+        Ok(events
             .filter_map(|event| match event {
                 drm::control::Event::PageFlip(flip) => Some(Flipped {
                     crtc: u32::from(flip.crtc),

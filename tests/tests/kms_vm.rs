@@ -265,7 +265,9 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
     eprintln!("arrow tip at {tx},{ty}, aimed at {cx},{cy}");
     let (cx, cy) = (tx, ty);
     // The arrow is on the cursor plane: moving it repaints nothing.
-    let outputs = comp.request(json!({"request": "outputs"}))?;
+    let outputs = comp
+        .request(json!({"request": "outputs"}))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
     assert_eq!(
         outputs[0]["kms"]["cursor_plane"]["visible"], true,
         "{outputs:#}"
@@ -275,7 +277,8 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
     devices.move_by(16, 0)?;
     writeback_until(&comp, "the arrow moved on its plane", |f| {
         tip(f) == Some((cx + 16, cy))
-    })?;
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
     let after = comp.request(json!({"request": "outputs"}))?;
     assert_eq!(
         presented(&after),
