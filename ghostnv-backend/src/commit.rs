@@ -35,24 +35,35 @@ impl Committer for SimDevice {
     }
 }
 
-/// A real device with dumb-buffer framebuffers made on demand for each plane's buffer
-/// shape (size and format), filled with one colour.
-pub struct DumbCommitter {
+/// The buffers a [`DumbCommitter`] made, by (plane, width, height, format).
+pub type MadeBuffers =
+    BTreeMap<(u32, u32, u32, u32), (drm::control::dumbbuffer::DumbBuffer, framebuffer::Handle)>;
+
+/// A real device with a dumb-buffer framebuffer made on demand for each plane and
+/// buffer shape a request names, filled with one colour. The buffers outlive the
+/// committer ([`Self::into_buffers`]), so the one a modeset put on screen can go on
+/// being shown.
+pub struct DumbCommitter<'a> {
     /// The device.
-    pub device: KmsDevice,
-    buffers: BTreeMap<(u32, u32, u32), (drm::control::dumbbuffer::DumbBuffer, framebuffer::Handle)>,
+    pub device: &'a KmsDevice,
+    buffers: MadeBuffers,
     /// The colour new buffers are filled with (0xAARRGGBB).
     pub fill: u32,
 }
 
-impl DumbCommitter {
-    /// Wraps an open device.
-    pub fn new(device: KmsDevice, fill: u32) -> Self {
+impl<'a> DumbCommitter<'a> {
+    /// Commits to `device`.
+    pub fn new(device: &'a KmsDevice, fill: u32) -> Self {
         Self {
             device,
             buffers: BTreeMap::new(),
             fill,
         }
+    }
+
+    /// Every buffer made, for the caller to keep or free.
+    pub fn into_buffers(self) -> MadeBuffers {
+        self.buffers
     }
 
     fn framebuffers(
@@ -61,7 +72,7 @@ impl DumbCommitter {
     ) -> Result<BTreeMap<u32, framebuffer::Handle>, String> {
         let mut out = BTreeMap::new();
         for p in request.planes.iter().filter(|p| p.crtc.is_some()) {
-            let key = (p.fb.width, p.fb.height, p.fb.format);
+            let key = (p.plane, p.fb.width, p.fb.height, p.fb.format);
             if !self.buffers.contains_key(&key) {
                 let format = DrmFourcc::try_from(p.fb.format)
                     .map_err(|_| format!("unknown format {:#x}", p.fb.format))?;
@@ -80,7 +91,7 @@ impl DumbCommitter {
     }
 }
 
-impl Committer for DumbCommitter {
+impl Committer for DumbCommitter<'_> {
     fn model(&self) -> &DeviceModel {
         &self.device.model
     }

@@ -384,15 +384,11 @@ impl Scanout {
     /// Returns false when there was nothing to commit or a flip is in flight (the
     /// change then goes with the next frame, or a later call).
     pub fn commit_cursor(&mut self, crtc: u32) -> Result<bool, FrameError> {
-        let paused = self.paused;
-        let device = &self.device;
-        let head = self
-            .heads
-            .iter_mut()
-            .find(|h| h.lit.crtc == crtc)
-            .ok_or(FrameError::NoHead(crtc))?;
-        let dirty = head.cursor.as_ref().is_some_and(|c| c.dirty);
-        if paused || head.flip_pending || !head.active || !dirty {
+        let (device, head) = match self.ready_head(crtc) {
+            Err(FrameError::Busy) => return Ok(false),
+            other => other?,
+        };
+        if !head.cursor.as_ref().is_some_and(|c| c.dirty) {
             return Ok(false);
         }
         let mut request = AtomicRequest::default();

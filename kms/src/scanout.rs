@@ -17,7 +17,7 @@ use drm::{
     control::{dumbbuffer::DumbBuffer, framebuffer},
 };
 use ghostnv_backend::{
-    commit::Committer,
+    commit::DumbCommitter,
     device::{DeviceError, Flipped, KmsDevice, MappedBuffer, Submit},
     sim::{AtomicRequest, Framebuffer, PlaneState},
     DeviceModel, CONNECTOR_WRITEBACK, MODIFIER_LINEAR,
@@ -154,60 +154,6 @@ pub struct Scanout {
     pub(crate) assigner: Assigner,
 }
 
-/// Makes dumb buffers for the candidates `light_outputs` tries and keeps them, so the
-/// one that is committed becomes the head's first front buffer.
-struct LightCommitter<'a> {
-    device: &'a KmsDevice,
-    made: BTreeMap<(u32, u32, u32, u32), (DumbBuffer, framebuffer::Handle)>,
-}
-
-impl LightCommitter<'_> {
-    fn framebuffers(
-        &mut self,
-        request: &AtomicRequest,
-    ) -> Result<BTreeMap<u32, framebuffer::Handle>, String> {
-        let mut out = BTreeMap::new();
-        for p in request.planes.iter().filter(|p| p.crtc.is_some()) {
-            let key = (p.plane, p.fb.width, p.fb.height, p.fb.format);
-            if !self.made.contains_key(&key) {
-                let format = DrmFourcc::try_from(p.fb.format)
-                    .map_err(|_| format!("unknown format {:#x}", p.fb.format))?;
-                let made = self
-                    .device
-                    .dumb_framebuffer(p.fb.width, p.fb.height, format, |_, _| 0xff00_0000)
-                    .map_err(|e| e.to_string())?;
-                self.made.insert(key, made);
-            }
-            if let Some((_, fb)) = self.made.get(&key) {
-                out.insert(p.plane, *fb);
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl Committer for LightCommitter<'_> {
-    fn model(&self) -> &DeviceModel {
-        &self.device.model
-    }
-
-    fn test(&mut self, request: &AtomicRequest) -> Result<(), String> {
-        let fbs = self.framebuffers(request)?;
-        self.device
-            .submit(request, &fbs, None, Submit::TestOnly)
-            .map(drop)
-            .map_err(|e| e.to_string())
-    }
-
-    fn commit(&mut self, request: &AtomicRequest) -> Result<(), String> {
-        let fbs = self.framebuffers(request)?;
-        self.device
-            .submit(request, &fbs, None, Submit::Blocking)
-            .map(drop)
-            .map_err(|e| e.to_string())
-    }
-}
-
 pub(crate) fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
     let properties = if with_properties {
         head.properties
@@ -292,12 +238,10 @@ impl Scanout {
             .iter()
             .map(|h| (h.lit.connector, h.lit.crtc))
             .collect();
-        let mut committer = LightCommitter {
-            device: &self.device,
-            made: BTreeMap::new(),
-        };
+        // The buffer the modeset puts on screen becomes the head's first front buffer.
+        let mut committer = DumbCommitter::new(&self.device, 0xff00_0000);
         let lit = light_outputs(&mut committer, &wishes, &current);
-        let mut made = std::mem::take(&mut committer.made);
+        let mut made = committer.into_buffers();
         let lit = match lit {
             Ok(lit) => lit,
             Err(err) => {
@@ -413,6 +357,20 @@ impl Scanout {
         done
     }
 
+    /// The head on `crtc` with the device, when it can take a commit now (the session
+    /// is here, no flip is in flight, the CRTC is on).
+    pub(crate) fn ready_head(&mut self, crtc: u32) -> Result<(&KmsDevice, &mut Head), FrameError> {
+        let head = self
+            .heads
+            .iter_mut()
+            .find(|h| h.lit.crtc == crtc)
+            .ok_or(FrameError::NoHead(crtc))?;
+        if self.paused || head.flip_pending || !head.active {
+            return Err(FrameError::Busy);
+        }
+        Ok((&self.device, head))
+    }
+
     /// Puts a frame on `crtc`'s output: `source` is the whole frame (rows of `stride`
     /// bytes in the head's format), `damage` what changed since the previous frame.
     /// With `tearing`, the flip is asynchronous where the device can and the frame
@@ -425,16 +383,7 @@ impl Scanout {
         damage: &[Rect],
         tearing: bool,
     ) -> Result<(), FrameError> {
-        let paused = self.paused;
-        let device = &self.device;
-        let head = self
-            .heads
-            .iter_mut()
-            .find(|h| h.lit.crtc == crtc)
-            .ok_or(FrameError::NoHead(crtc))?;
-        if paused || head.flip_pending || !head.active {
-            return Err(FrameError::Busy);
-        }
+        let (device, head) = self.ready_head(crtc)?;
         for slot in &mut head.slots {
             slot.stale.add(damage);
         }
@@ -496,16 +445,7 @@ impl Scanout {
     /// Shows the frame on screen once more (low-framerate compensation under VRR: the
     /// panel gets a refresh without a new frame).
     pub fn repeat(&mut self, crtc: u32) -> Result<(), FrameError> {
-        let paused = self.paused;
-        let device = &self.device;
-        let head = self
-            .heads
-            .iter_mut()
-            .find(|h| h.lit.crtc == crtc)
-            .ok_or(FrameError::NoHead(crtc))?;
-        if paused || head.flip_pending || !head.active {
-            return Err(FrameError::Busy);
-        }
+        let (device, head) = self.ready_head(crtc)?;
         let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
         let request = primary_request(head, false);
         device

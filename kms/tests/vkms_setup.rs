@@ -33,7 +33,7 @@ fn a_format_vkms_refuses_falls_back_and_the_output_lights() {
             )
         })
         .collect();
-    let mut committer = DumbCommitter::new(device, 0xff10_2030);
+    let mut committer = DumbCommitter::new(&device, 0xff10_2030);
     let lit = light_outputs(&mut committer, &wishes, &BTreeMap::new()).expect("a lit output");
     eprintln!("lit: {lit:?} (primary has XRGB2101010: {primary_has_deep})");
     assert_eq!(lit.len(), 1);

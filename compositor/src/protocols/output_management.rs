@@ -314,15 +314,19 @@ impl Ghost {
     pub fn enable_output(&mut self, output: &Output, position: Option<(i32, i32)>) {
         if let Some(idx) = self.disabled_outputs.iter().position(|o| o == output) {
             self.disabled_outputs.remove(idx);
-            let x = self
-                .space
-                .outputs()
-                .filter_map(|o| self.space.output_geometry(o))
-                .map(|g| g.loc.x + g.size.w)
-                .max()
-                .unwrap_or(0);
+            let x = self.layout_right_edge();
             self.space.map_output(output, position.unwrap_or((x, 0)));
         }
+    }
+
+    /// Where the layout ends on the right: a new output goes there.
+    pub fn layout_right_edge(&self) -> i32 {
+        self.space
+            .outputs()
+            .filter_map(|o| self.space.output_geometry(o))
+            .map(|g| g.loc.x + g.size.w)
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -53,6 +53,8 @@ pub struct WindowData {
     pub decorations: RefCell<decorations::TitleBar>,
     /// Opacity from window rules.
     pub opacity: Cell<f32>,
+    /// VRR policy from window rules (kept here so a frame need not match rules).
+    pub vrr: Cell<Option<ghost_config::VrrPolicy>>,
 }
 
 /// ghostcomp's data of a window (created on first use).
@@ -66,6 +68,7 @@ pub fn window_data(window: &Window) -> &WindowData {
         resize: Cell::new(None),
         decorations: RefCell::new(decorations::TitleBar::default()),
         opacity: Cell::new(1.0),
+        vrr: Cell::new(None),
     });
     // insert_if_missing just ensured it exists.
     window

@@ -1,6 +1,6 @@
 //! `[[window_rule]]`s: settings for windows whose app_id and title match. Rules that
 //! decide how a window opens (output, maximized, fullscreen) apply once, when it maps;
-//! rules that describe how it looks (opacity) follow title changes and config reloads.
+//! rules that describe how it looks or is paced (opacity, VRR) follow title changes and config reloads.
 
 use smithay::desktop::Window;
 
@@ -8,7 +8,7 @@ use super::{title_and_app_id, window_data};
 use crate::state::Ghost;
 
 impl Ghost {
-    pub(crate) fn matching_rules(&self, window: &Window) -> Vec<ghost_config::WindowRule> {
+    fn matching_rules(&self, window: &Window) -> Vec<ghost_config::WindowRule> {
         let Some(toplevel) = window.toplevel() else {
             return Vec::new();
         };
@@ -56,13 +56,14 @@ impl Ghost {
 
     /// Applies the rules that describe how a window looks.
     pub fn apply_live_rules(&mut self, window: &Window) {
-        let opacity = self
-            .matching_rules(window)
+        let rules = self.matching_rules(window);
+        let opacity = rules
             .iter()
             .filter_map(|r| r.opacity)
             .next_back()
             .unwrap_or(1.0);
         let data = window_data(window);
+        data.vrr.set(rules.iter().filter_map(|r| r.vrr).next_back());
         if (data.opacity.get() - opacity as f32).abs() > f32::EPSILON {
             data.opacity.set(opacity as f32);
             self.queue_redraw_all();

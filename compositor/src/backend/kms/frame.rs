@@ -59,15 +59,13 @@ pub fn cursor_moved(state: &mut Ghost) {
 /// plane shows it, false when the frame must composite it.
 fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
     use smithay::input::pointer::CursorImageStatus;
-    let image = state
-        .default_cursor
-        .as_ref()
-        .map(|c| (c.image.clone(), c.hotspot));
     let pointer = state.seat.get_pointer().map(|p| p.current_location());
     let geometry = state.space.output_geometry(output);
     // `[debug] cursor_plane = false` composites the pointer everywhere.
     let named = matches!(state.cursor_status, CursorImageStatus::Named(_))
         && state.config.debug.cursor_plane;
+    // Disjoint fields of the state: the arrow is borrowed, not copied, each frame.
+    let arrow = state.default_cursor.as_ref();
     let Backend::Kms(backend) = &mut state.backend else {
         return false;
     };
@@ -76,14 +74,16 @@ fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
     };
     let crtc = o.crtc;
     let scale = output.current_scale().fractional_scale();
-    let placed = match (named, image, pointer, geometry) {
-        (true, Some((image, hotspot)), Some(at), Some(geo)) if geo.to_f64().contains(at) => {
+    let placed = match (named, arrow, pointer, geometry) {
+        (true, Some(arrow), Some(at), Some(geo)) if geo.to_f64().contains(at) => {
             let local = (at - geo.loc.to_f64()).to_physical(scale);
             let top_left = (
-                local.x.round() as i32 - hotspot.x,
-                local.y.round() as i32 - hotspot.y,
+                local.x.round() as i32 - arrow.hotspot.x,
+                local.y.round() as i32 - arrow.hotspot.y,
             );
-            backend.scanout.set_cursor(crtc, Some(&image), top_left)
+            backend
+                .scanout
+                .set_cursor(crtc, Some(&arrow.image), top_left)
         }
         // Not on this output, hidden, or a client's surface (composited): off the plane.
         (named, ..) => backend.scanout.set_cursor(crtc, None, (0, 0)) && named,

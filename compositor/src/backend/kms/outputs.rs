@@ -109,6 +109,7 @@ pub fn sync(state: &mut Ghost) {
 
     let mut added = Vec::new();
     for head in heads {
+        let x = state.layout_right_edge();
         let Backend::Kms(backend) = &mut state.backend else {
             return;
         };
@@ -155,13 +156,6 @@ pub fn sync(state: &mut Ghost) {
         }
         output.add_mode(mode);
         output.set_preferred(preferred);
-        let x = state
-            .space
-            .outputs()
-            .filter_map(|o| state.space.output_geometry(o))
-            .map(|g| g.loc.x + g.size.w)
-            .max()
-            .unwrap_or(0);
         output.change_current_state(
             Some(mode),
             Some(Transform::Normal),

@@ -73,11 +73,7 @@ impl Ghost {
                 tearing: false,
             };
         };
-        let rule = self
-            .matching_rules(&window)
-            .iter()
-            .filter_map(|r| r.vrr)
-            .next_back();
+        let rule = crate::shell::window_data(&window).vrr.get();
         let surface = window.toplevel().map(|t| t.wl_surface().clone());
         FrameScene {
             policy: policy(rule.unwrap_or(output_policy)),
