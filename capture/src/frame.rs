@@ -31,6 +31,28 @@ impl PixelFormat {
     }
 }
 
+impl PixelFormat {
+    /// (R, G, B, A) of one stored pixel with alpha still premultiplied; 255 for X.
+    fn premultiplied_rgba(self, px: [u8; 4]) -> [u8; 4] {
+        match self {
+            PixelFormat::Xrgb8888 => [px[2], px[1], px[0], 255],
+            PixelFormat::Argb8888 => [px[2], px[1], px[0], px[3]],
+            PixelFormat::Xbgr8888 => [px[0], px[1], px[2], 255],
+            PixelFormat::Abgr8888 => px,
+        }
+    }
+
+    /// The stored bytes of a premultiplied (R, G, B, A) pixel.
+    fn store(self, [r, g, b, a]: [u8; 4]) -> [u8; 4] {
+        match self {
+            PixelFormat::Xrgb8888 => [b, g, r, 255],
+            PixelFormat::Argb8888 => [b, g, r, a],
+            PixelFormat::Xbgr8888 => [r, g, b, 255],
+            PixelFormat::Abgr8888 => [r, g, b, a],
+        }
+    }
+}
+
 fn unpremultiply(px: [u8; 4]) -> [u8; 4] {
     let a = px[3] as u32;
     if a == 0 || a == 255 {
@@ -113,6 +135,41 @@ impl Frame {
             format,
             data,
         })
+    }
+
+    /// The bytes of row `y` (width × 4 of them), or None past the last row.
+    pub fn row(&self, y: u32) -> Option<&[u8]> {
+        if y >= self.height {
+            return None;
+        }
+        let start = y as usize * self.stride;
+        self.data
+            .get(start..start + self.width as usize * self.format.bytes_per_pixel())
+    }
+
+    /// Copies the frame into a client's buffer of the same size laid out as `format`
+    /// with `stride` bytes per row, converting the channel order (alpha stays
+    /// premultiplied, as wl_shm's alpha formats are). Returns false, writing nothing,
+    /// when `dst` is too small.
+    pub fn copy_into(&self, dst: &mut [u8], stride: usize, format: PixelFormat) -> bool {
+        let row = self.width as usize * 4;
+        let rows = self.height as usize;
+        if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
+            return false;
+        }
+        for y in 0..rows {
+            let src = &self.data[y * self.stride..y * self.stride + row];
+            let out = &mut dst[y * stride..y * stride + row];
+            if format == self.format {
+                out.copy_from_slice(src);
+                continue;
+            }
+            for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                let premultiplied = self.format.premultiplied_rgba([s[0], s[1], s[2], s[3]]);
+                o.copy_from_slice(&format.store(premultiplied));
+            }
+        }
+        true
     }
 
     /// Width in pixels.
@@ -228,6 +285,20 @@ mod tests {
     fn short_buffers_are_refused() {
         assert!(Frame::new(2, 2, 8, PixelFormat::Xrgb8888, vec![0; 15]).is_err());
         assert!(Frame::new(2, 2, 4, PixelFormat::Xrgb8888, vec![0; 64]).is_err());
+    }
+
+    #[test]
+    fn copies_convert_channel_order_and_keep_premultiplied_alpha() {
+        // One premultiplied half-transparent red pixel, stored R, G, B, A.
+        let frame = Frame::new(1, 1, 4, PixelFormat::Abgr8888, vec![128, 0, 0, 128]).unwrap();
+        let mut out = [0u8; 8];
+        assert!(frame.copy_into(&mut out, 8, PixelFormat::Argb8888));
+        assert_eq!(out[..4], [0, 0, 128, 128]);
+        assert!(frame.copy_into(&mut out, 4, PixelFormat::Xrgb8888));
+        assert_eq!(out[..4], [0, 0, 128, 255]);
+        assert!(!frame.copy_into(&mut out[..3], 4, PixelFormat::Xrgb8888));
+        assert_eq!(frame.row(0), Some(&[128u8, 0, 0, 128][..]));
+        assert_eq!(frame.row(1), None);
     }
 
     #[test]

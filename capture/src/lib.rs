@@ -4,13 +4,16 @@
 //! finished frames; this crate decides how they are cut, converted and delivered, so that
 //! every consumer (IPC screenshot, screencopy, a stream) sees the same pixels.
 //!
-//! Today it holds the CPU frame model and screenshot encoding (8-bit sRGB PNG, and
+//! Today it holds the CPU frame model (with conversion into clients' buffer layouts),
+//! damage between successive captures, and screenshot encoding (8-bit sRGB PNG, and
 //! 16-bit PQ/BT.2020 PNG for HDR outputs) that `ghostcomp msg screenshot` uses.
 
+pub mod damage;
 pub mod frame;
 pub mod hdr;
 pub mod screenshot;
 
+pub use damage::changed_regions;
 pub use frame::{Frame, FrameError, PixelFormat, Region};
 pub use hdr::{encode_png_hdr, HdrFrame};
 pub use screenshot::{encode_png, ScreenshotError};

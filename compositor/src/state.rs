@@ -122,6 +122,8 @@ pub struct Ghost {
     pub notification: Option<crate::render::notification::Notification>,
     /// The arrow drawn for named pointer shapes where no host draws the pointer.
     pub default_cursor: Option<crate::render::cursor::DefaultCursor>,
+    /// The arrow captures draw for named pointer shapes on every backend.
+    pub capture_arrow: crate::render::cursor::DefaultCursor,
     /// When the displays go off for lack of input.
     pub idle: crate::idle::IdleState,
 
@@ -155,6 +157,8 @@ pub struct Ghost {
     pub color_management_state: ColorManagementState,
     pub tearing_control_state: TearingControlState,
     pub screencopy_state: ScreencopyState,
+    /// ext-image-copy-capture sessions and their waiting frames.
+    pub image_copy_state: crate::protocols::image_copy_capture::ImageCopyCaptureState,
     pub fifo_state: FifoManagerState,
     pub commit_timing_state: CommitTimingManagerState,
     pub content_type_state: ContentTypeState,
@@ -215,6 +219,8 @@ impl Ghost {
         let color_management_state = ColorManagementState::new::<Self>(&dh);
         let tearing_control_state = TearingControlState::new::<Self>(&dh);
         let screencopy_state = ScreencopyState::new::<Self, _>(&dh, privileged);
+        let image_copy_state =
+            crate::protocols::image_copy_capture::ImageCopyCaptureState::new(&dh, privileged);
         let fifo_state = FifoManagerState::new::<Self>(&dh);
         let commit_timing_state = CommitTimingManagerState::new::<Self>(&dh);
         let content_type_state = ContentTypeState::new::<Self>(&dh);
@@ -249,6 +255,7 @@ impl Ghost {
             config_source: crate::settings::ConfigSource::default(),
             notification: None,
             default_cursor: None,
+            capture_arrow: crate::render::cursor::DefaultCursor::arrow(),
             idle: Default::default(),
             backend: Backend::Starting,
             compositor_state,
@@ -277,6 +284,7 @@ impl Ghost {
             color_management_state,
             tearing_control_state,
             screencopy_state,
+            image_copy_state,
             fifo_state,
             commit_timing_state,
             content_type_state,

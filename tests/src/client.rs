@@ -87,6 +87,12 @@ pub struct State {
     pub colour: crate::colour_client::ColourEvents,
     /// Seat events (after `watch_seat`).
     pub seat: crate::seat_client::SeatEvents,
+    /// Toplevels ext-foreign-toplevel-list announced (after `list_toplevels`), with
+    /// their app_ids.
+    pub toplevels: Vec<(
+        wayland_protocols::ext::foreign_toplevel_list::v1::client::ext_foreign_toplevel_handle_v1::ExtForeignToplevelHandleV1,
+        String,
+    )>,
 }
 
 /// Runs the compositor's side once (in-process tests, where server and client share a

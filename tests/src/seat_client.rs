@@ -28,6 +28,8 @@ pub struct SeatEvents {
     pub pointer_at: (f64, f64),
     /// Button presses (evdev codes).
     pub buttons: Vec<u32>,
+    /// The seat's pointer, once the compositor offered one.
+    pub pointer: Option<WlPointer>,
 }
 
 impl TestClient {
@@ -41,7 +43,7 @@ impl TestClient {
 
 impl Dispatch<WlSeat, ()> for State {
     fn event(
-        _: &mut Self,
+        state: &mut Self,
         seat: &WlSeat,
         event: wl_seat::Event,
         _: &(),
@@ -56,7 +58,7 @@ impl Dispatch<WlSeat, ()> for State {
                 seat.get_keyboard(qh, ());
             }
             if caps.contains(wl_seat::Capability::Pointer) {
-                seat.get_pointer(qh, ());
+                state.seat.pointer = Some(seat.get_pointer(qh, ()));
             }
         }
     }

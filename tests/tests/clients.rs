@@ -143,6 +143,9 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "wp_commit_timing_manager_v1",
     "wp_content_type_manager_v1",
     "wp_tearing_control_manager_v1",
+    "ext_image_copy_capture_manager_v1",
+    "ext_output_image_capture_source_manager_v1",
+    "ext_foreign_toplevel_image_capture_source_manager_v1",
 ];
 
 const PRIVILEGED_GLOBALS: &[&str] = &[
@@ -151,6 +154,9 @@ const PRIVILEGED_GLOBALS: &[&str] = &[
     "ext_foreign_toplevel_list_v1",
     "wp_security_context_manager_v1",
     "zwlr_screencopy_manager_v1",
+    "ext_image_copy_capture_manager_v1",
+    "ext_output_image_capture_source_manager_v1",
+    "ext_foreign_toplevel_image_capture_source_manager_v1",
 ];
 
 fn wayland_info_interfaces(cmd: &mut Command) -> Result<Vec<String>> {

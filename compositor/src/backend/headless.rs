@@ -486,16 +486,16 @@ fn capture_colour(
     output: &Output,
     hdr: bool,
 ) -> anyhow::Result<super::Captured> {
-    let Some(mode) = output.current_mode() else {
-        anyhow::bail!("output {} has no mode", output.name());
-    };
     let (description, _) = output_description(output);
     if hdr && !description.transfer.is_hdr() {
         anyhow::bail!("output {} is not in HDR mode", output.name());
     }
-    let size = output.current_transform().transform_size(mode.size);
+    let Some(size) = scene.capture_size(output) else {
+        anyhow::bail!("nothing of {} to capture", output.name());
+    };
     let format = target_format(output, &description);
     let mut targets = ColourTargets::new(&mut parts.renderer, size, format)?;
+    targets.clear = scene.clear_color();
     let elements = scene.elements(&mut parts.renderer, output, scene.capture_cursor);
     let descriptions = scene.surface_descriptions(output);
     colour::render(

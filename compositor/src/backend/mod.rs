@@ -8,6 +8,7 @@ pub mod winit;
 
 use smithay::{
     backend::allocator::dmabuf::Dmabuf,
+    desktop::Window,
     input::pointer::CursorImageStatus,
     output::{Mode, Output},
     reexports::wayland_server::protocol::wl_surface::WlSurface,
@@ -150,6 +151,17 @@ impl Backend {
     }
 }
 
+/// What a capture shows, drawn at an output's scale and in its colours.
+#[derive(Debug, Clone, Copy)]
+pub enum Shows<'a> {
+    /// The whole output.
+    Output,
+    /// One window alone, its geometry being the picture.
+    Window(&'a Window),
+    /// The pointer's image alone.
+    Cursor,
+}
+
 impl Ghost {
     /// Asks for a new frame on `output` at its next refresh.
     pub fn queue_redraw(&mut self, output: &Output) {
@@ -229,21 +241,105 @@ impl Ghost {
         self.queue_redraw(output);
     }
 
-    /// Renders `output` and reads it back: 8-bit sRGB, or with `hdr` the signal of an
-    /// HDR output; the cursor is drawn in only with `cursor`.
+    /// Renders `output` for the user's own screenshot (`ghostcomp msg screenshot`, the
+    /// screenshot binding) and reads it back: 8-bit sRGB, or with `hdr` the signal of an
+    /// HDR output; the cursor is drawn in only with `cursor`. Like the screen itself it
+    /// shows windows that are blocked out of captures clients make.
     pub fn screenshot(
         &mut self,
         output: &Output,
         hdr: bool,
         cursor: bool,
     ) -> anyhow::Result<Captured> {
-        let mut scene = Scene::new(
+        self.render_picture(output, Shows::Output, hdr, cursor, false)
+    }
+
+    /// The scene a capture of `shows` draws from.
+    fn capture_scene(&self, shows: Shows<'_>, cursor: bool) -> Scene<'_> {
+        Self::capture_scene_of(
             &self.space,
             &self.cursor_status,
             &self.seat,
             self.notification.as_ref(),
-        );
+            &self.capture_arrow,
+            shows,
+            cursor,
+        )
+    }
+
+    /// [`Ghost::capture_scene`] from borrowed fields, so the backend stays free to
+    /// borrow mutably for the rendering.
+    fn capture_scene_of<'a>(
+        space: &'a smithay::desktop::Space<Window>,
+        cursor_status: &CursorImageStatus,
+        seat: &smithay::input::Seat<Ghost>,
+        notification: Option<&'a crate::render::notification::Notification>,
+        arrow: &'a crate::render::cursor::DefaultCursor,
+        shows: Shows<'_>,
+        cursor: bool,
+    ) -> Scene<'a> {
+        let mut scene =
+            Scene::new(space, cursor_status, seat, notification).with_default_cursor(Some(arrow));
         scene.capture_cursor = cursor;
+        scene.block_out = true;
+        match shows {
+            Shows::Output => {}
+            Shows::Window(window) => scene.only_window = Some(window.clone()),
+            Shows::Cursor => scene.only_cursor = true,
+        }
+        scene
+    }
+
+    /// The picture size a capture of `shows` at `output`'s scale has now; None when it
+    /// shows nothing (a hidden pointer, an unmapped window).
+    pub fn capture_size(
+        &self,
+        output: &Output,
+        shows: Shows<'_>,
+    ) -> Option<smithay::utils::Size<i32, smithay::utils::Physical>> {
+        self.capture_scene(shows, false).capture_size(output)
+    }
+
+    /// Where the pointer's image is (global logical) and its hotspot, as captures draw it.
+    pub fn capture_cursor_image(
+        &self,
+    ) -> Option<(
+        smithay::utils::Rectangle<i32, smithay::utils::Logical>,
+        smithay::utils::Point<i32, smithay::utils::Logical>,
+    )> {
+        self.capture_scene(Shows::Cursor, false).cursor_image()
+    }
+
+    /// Renders what a client's capture (screencopy, a stream) shows and reads it back,
+    /// at `output`'s scale and in its colours: windows blocked out of captures are black.
+    pub fn capture(
+        &mut self,
+        output: &Output,
+        shows: Shows<'_>,
+        hdr: bool,
+        cursor: bool,
+    ) -> anyhow::Result<Captured> {
+        self.render_picture(output, shows, hdr, cursor, true)
+    }
+
+    fn render_picture(
+        &mut self,
+        output: &Output,
+        shows: Shows<'_>,
+        hdr: bool,
+        cursor: bool,
+        block_out: bool,
+    ) -> anyhow::Result<Captured> {
+        let mut scene = Self::capture_scene_of(
+            &self.space,
+            &self.cursor_status,
+            &self.seat,
+            self.notification.as_ref(),
+            &self.capture_arrow,
+            shows,
+            cursor,
+        );
+        scene.block_out = block_out;
         match &mut self.backend {
             Backend::Headless(h) => h.capture(&scene, output, hdr),
             Backend::Winit(_) if hdr => anyhow::bail!("the nested window is SDR"),

@@ -179,8 +179,11 @@ impl Ghost {
             CursorImageStatus::Named(_) => self.default_cursor.is_some(),
             CursorImageStatus::Hidden => false,
         };
+        self.update_cursor_sessions();
         if drawn {
             self.queue_cursor_redraw();
+        } else if self.image_copy_state.follows_pointer() {
+            self.queue_redraw_all();
         }
     }
 

@@ -1,6 +1,8 @@
 //! Protocols smithay 0.7 has no helper for, one file each.
 
 pub mod color_management;
+pub mod image_capture_source;
+pub mod image_copy_capture;
 pub mod output_management;
 pub mod screencopy;
 pub mod tearing_control;

@@ -307,6 +307,7 @@ impl Ghost {
         if self.space.outputs().any(|o| o == output) {
             self.space.unmap_output(output);
             self.disabled_outputs.push(output.clone());
+            self.image_copy_sources_changed();
         }
     }
 

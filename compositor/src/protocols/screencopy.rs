@@ -1,5 +1,6 @@
 //! wlr-screencopy-unstable-v1: what grim, wf-recorder and OBS's wlrobs read the screen
-//! with. Frames are rendered through the same path as screenshots (no cursor) and copied
+//! with. Frames are rendered through the same path as screenshots (the cursor only when
+//! asked, windows blocked out of captures black) and copied
 //! into the client's shm buffer; `copy_with_damage` waits for the output's next repaint.
 //! Screen contents are private: sandboxed clients never see the global.
 
@@ -24,7 +25,7 @@ use smithay::{
 };
 use tracing::warn;
 
-use crate::state::Ghost;
+use crate::{backend::Shows, state::Ghost};
 
 const VERSION: u32 = 3;
 
@@ -231,7 +232,7 @@ impl Ghost {
         damaged: bool,
     ) {
         let region = data.region;
-        let picture = match self.screenshot(output, false, data.cursor) {
+        let picture = match self.capture(output, Shows::Output, false, data.cursor) {
             Ok(crate::backend::Captured::Sdr(picture)) => picture,
             Ok(crate::backend::Captured::Hdr(_)) | Err(_) => {
                 frame.failed();

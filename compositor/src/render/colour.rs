@@ -231,6 +231,9 @@ pub struct ColourTargets {
     pub target: GlesTexture,
     /// The target's format.
     pub format: Fourcc,
+    /// What shows where nothing is drawn (sRGB): the desktop's background, or
+    /// transparency for a window captured alone.
+    pub clear: [f32; 4],
 }
 
 impl ColourTargets {
@@ -245,6 +248,7 @@ impl ColourTargets {
         Ok(Self {
             blend: renderer.create_buffer(Fourcc::Abgr16161616f, buffer)?,
             target: renderer.create_buffer(format, buffer)?,
+            clear: super::CLEAR_COLOR,
             format,
         })
     }
@@ -274,7 +278,7 @@ pub fn render(
     {
         let mut framebuffer = renderer.bind(&mut targets.blend)?;
         let mut frame = renderer.render(&mut framebuffer, physical, Transform::Normal)?;
-        frame.clear(linear(super::CLEAR_COLOR), &[full])?;
+        frame.clear(linear(targets.clear), &[full])?;
         let scale = Scale::from(scale);
         let mut uniforms_for: HashMap<Option<Id>, Vec<Uniform<'static>>> = HashMap::new();
         for element in elements.iter().rev() {

@@ -30,7 +30,7 @@ use smithay::{
     input::pointer::{CursorImageStatus, CursorImageSurfaceData},
     output::Output,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
-    utils::{Logical, Physical, Point, Rectangle, Scale, Transform},
+    utils::{Logical, Physical, Point, Rectangle, Scale, Size, Transform},
     wayland::{
         compositor::{send_surface_state, with_states},
         fractional_scale::with_fractional_scale,
@@ -65,6 +65,15 @@ smithay::backend::renderer::element::render_elements! {
 pub struct Scene<'a> {
     /// Whether captures (screenshots, screencopy) include the cursor.
     pub capture_cursor: bool,
+    /// Draws windows that `block_out_from_screencast` rules mark as black boxes: set for
+    /// every picture that leaves the compositor, never for the screen itself.
+    pub block_out: bool,
+    /// Captures this window alone (a toplevel capture source), its geometry being the
+    /// whole picture; None captures the output.
+    pub only_window: Option<Window>,
+    /// Captures the pointer's image alone (cursor capture sessions).
+    pub only_cursor: bool,
+    pointer: Option<Point<f64, Logical>>,
     space: &'a Space<Window>,
     notification: Option<&'a Notification>,
     cursor: Option<(WlSurface, Point<f64, Logical>)>,
@@ -103,6 +112,10 @@ impl<'a> Scene<'a> {
         };
         Self {
             capture_cursor: false,
+            block_out: false,
+            only_window: None,
+            only_cursor: false,
+            pointer,
             space,
             notification,
             cursor,
@@ -133,6 +146,16 @@ impl<'a> Scene<'a> {
             return Vec::new();
         };
         let scale = Scale::from(output.current_scale().fractional_scale());
+        if let Some(window) = &self.only_window {
+            return self.window_alone(renderer, window, scale, with_cursor);
+        }
+        if self.only_cursor {
+            let mut elements = Vec::new();
+            if let Some((image, _)) = self.cursor_image() {
+                self.cursor_elements(renderer, image.loc, scale, &mut elements);
+            }
+            return elements;
+        }
         let origin = output_geo.loc;
         let to_physical = |p: Point<i32, Logical>| -> Point<i32, Physical> {
             (p - origin).to_physical_precise_round(scale)
@@ -140,34 +163,7 @@ impl<'a> Scene<'a> {
         let mut elements: Vec<OutputElement<R>> = Vec::new();
 
         if with_cursor {
-            if let Some((surface, loc)) = &self.cursor {
-                let loc = (loc.to_i32_round() - origin).to_physical_precise_round(scale);
-                elements.extend(render_elements_from_surface_tree::<_, OutputElement<R>>(
-                    renderer,
-                    surface,
-                    loc,
-                    scale,
-                    1.0,
-                    Kind::Cursor,
-                ));
-            }
-            if let (Some(at), Some(arrow)) = (self.named_at, self.default_cursor) {
-                let loc: Point<f64, Physical> = (at.to_i32_round() - arrow.hotspot - origin)
-                    .to_physical_precise_round::<f64, i32>(scale)
-                    .to_f64();
-                match MemoryRenderBufferRenderElement::from_buffer(
-                    renderer,
-                    loc,
-                    &arrow.buffer,
-                    None,
-                    None,
-                    None,
-                    Kind::Cursor,
-                ) {
-                    Ok(e) => elements.push(OutputElement::Memory(e)),
-                    Err(err) => tracing::warn!(?err, "cannot draw the pointer"),
-                }
-            }
+            self.cursor_elements(renderer, origin, scale, &mut elements);
         }
 
         if let Some(n) = self.notification {
@@ -222,20 +218,163 @@ impl<'a> Scene<'a> {
                     .into_iter()
                     .map(OutputElement::Solid),
             );
-            let render_loc = to_physical(loc - window.geometry().loc);
-            let alpha = crate::shell::window_data(window).opacity.get();
-            elements.extend(
-                AsRenderElements::<R>::render_elements::<WaylandSurfaceRenderElement<R>>(
-                    window, renderer, render_loc, scale, alpha,
-                )
-                .into_iter()
-                .map(OutputElement::Surface),
-            );
+            self.window_content(renderer, window, loc - origin, scale, &mut elements);
         }
 
         layer_elements(Layer::Bottom, renderer, &mut elements);
         layer_elements(Layer::Background, renderer, &mut elements);
         elements
+    }
+}
+
+impl Scene<'_> {
+    /// The pointer's elements with `origin` (global logical) at the picture's top left.
+    fn cursor_elements<R>(
+        &self,
+        renderer: &mut R,
+        origin: Point<i32, Logical>,
+        scale: Scale<f64>,
+        elements: &mut Vec<OutputElement<R>>,
+    ) where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Clone + Texture + Send + 'static,
+    {
+        if let Some((surface, loc)) = &self.cursor {
+            let loc = (loc.to_i32_round() - origin).to_physical_precise_round(scale);
+            elements.extend(render_elements_from_surface_tree::<_, OutputElement<R>>(
+                renderer,
+                surface,
+                loc,
+                scale,
+                1.0,
+                Kind::Cursor,
+            ));
+        }
+        if let (Some(at), Some(arrow)) = (self.named_at, self.default_cursor) {
+            let loc: Point<f64, Physical> = (at.to_i32_round() - arrow.hotspot - origin)
+                .to_physical_precise_round::<f64, i32>(scale)
+                .to_f64();
+            match MemoryRenderBufferRenderElement::from_buffer(
+                renderer,
+                loc,
+                &arrow.buffer,
+                None,
+                None,
+                None,
+                Kind::Cursor,
+            ) {
+                Ok(e) => elements.push(OutputElement::Memory(e)),
+                Err(err) => tracing::warn!(?err, "cannot draw the pointer"),
+            }
+        }
+    }
+
+    /// A window's surfaces (popups included) with its geometry's top left at `at`
+    /// (logical, from the picture's top left), or a black box in their place when the
+    /// window is blocked out of this picture.
+    fn window_content<R>(
+        &self,
+        renderer: &mut R,
+        window: &Window,
+        at: Point<i32, Logical>,
+        scale: Scale<f64>,
+        elements: &mut Vec<OutputElement<R>>,
+    ) where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Clone + Texture + Send + 'static,
+    {
+        let data = crate::shell::window_data(window);
+        if self.block_out && data.block_out.get() {
+            let size = window.geometry().size.to_physical_precise_round(scale);
+            elements.push(OutputElement::Solid(SolidColorRenderElement::new(
+                data.block_out_id.clone(),
+                Rectangle::new(at.to_physical_precise_round(scale), size),
+                smithay::backend::renderer::utils::CommitCounter::default(),
+                [0.0, 0.0, 0.0, 1.0],
+                Kind::Unspecified,
+            )));
+            return;
+        }
+        let render_loc = (at - window.geometry().loc).to_physical_precise_round(scale);
+        elements.extend(
+            AsRenderElements::<R>::render_elements::<WaylandSurfaceRenderElement<R>>(
+                window,
+                renderer,
+                render_loc,
+                scale,
+                data.opacity.get(),
+            )
+            .into_iter()
+            .map(OutputElement::Surface),
+        );
+    }
+
+    /// Elements of a toplevel capture: the window alone, its geometry's top left at the
+    /// picture's origin, and the pointer when asked and over it.
+    fn window_alone<R>(
+        &self,
+        renderer: &mut R,
+        window: &Window,
+        scale: Scale<f64>,
+        with_cursor: bool,
+    ) -> Vec<OutputElement<R>>
+    where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Clone + Texture + Send + 'static,
+    {
+        let mut elements = Vec::new();
+        let Some(loc) = self.space.element_location(window) else {
+            return elements;
+        };
+        if with_cursor {
+            self.cursor_elements(renderer, loc, scale, &mut elements);
+        }
+        self.window_content(renderer, window, (0, 0).into(), scale, &mut elements);
+        elements
+    }
+
+    /// The size of the picture a capture of `output` (or of the scene's single window
+    /// or cursor, at `output`'s scale) has, upright; None when there is nothing to show.
+    pub fn capture_size(&self, output: &Output) -> Option<Size<i32, Physical>> {
+        let scale = output.current_scale().fractional_scale();
+        let logical = if let Some(window) = &self.only_window {
+            window.geometry().size
+        } else if self.only_cursor {
+            self.cursor_image()?.0.size
+        } else {
+            let mode = output.current_mode()?;
+            return Some(output.current_transform().transform_size(mode.size));
+        };
+        let size = logical.to_physical_precise_round(scale);
+        (size.w > 0 && size.h > 0).then_some(size)
+    }
+
+    /// Where the pointer's image is drawn (global logical) and its hotspot within it;
+    /// None while the pointer is hidden or shows a shape nobody draws.
+    pub fn cursor_image(&self) -> Option<(Rectangle<i32, Logical>, Point<i32, Logical>)> {
+        let pointer = self.pointer?.to_i32_round();
+        if let Some((surface, loc)) = &self.cursor {
+            let bbox = smithay::desktop::utils::bbox_from_surface_tree(surface, (0, 0));
+            let top_left = loc.to_i32_round() + bbox.loc;
+            return Some((Rectangle::new(top_left, bbox.size), pointer - top_left));
+        }
+        let arrow = self.default_cursor?;
+        self.named_at?;
+        let size = (arrow.image.width as i32, arrow.image.height as i32);
+        Some((
+            Rectangle::new(pointer - arrow.hotspot, size.into()),
+            arrow.hotspot,
+        ))
+    }
+
+    /// What shows where nothing is drawn: the desktop's background, or transparency
+    /// around a window or pointer captured alone.
+    pub fn clear_color(&self) -> [f32; 4] {
+        if self.only_window.is_some() || self.only_cursor {
+            [0.0, 0.0, 0.0, 0.0]
+        } else {
+            CLEAR_COLOR
+        }
     }
 }
 
@@ -292,10 +431,9 @@ where
     R::TextureId: Clone + Texture + Send + 'static,
     R::Error: std::error::Error + Send + Sync + 'static,
 {
-    let mode = output
-        .current_mode()
-        .ok_or_else(|| anyhow::anyhow!("output {} has no mode", output.name()))?;
-    let size = output.current_transform().transform_size(mode.size);
+    let size = scene
+        .capture_size(output)
+        .ok_or_else(|| anyhow::anyhow!("nothing of {} to capture", output.name()))?;
     let scale = output.current_scale().fractional_scale();
     let buffer_size = size.to_logical(1).to_buffer(1, Transform::Normal);
     let mut buffer = renderer.create_buffer(Fourcc::Abgr8888, buffer_size)?;
@@ -303,7 +441,13 @@ where
     let mut framebuffer = renderer.bind(&mut buffer)?;
     let mut tracker = OutputDamageTracker::new(size, scale, Transform::Normal);
     tracker
-        .render_output(renderer, &mut framebuffer, 0, &elements, CLEAR_COLOR)
+        .render_output(
+            renderer,
+            &mut framebuffer,
+            0,
+            &elements,
+            scene.clear_color(),
+        )
         .map_err(|e| anyhow::anyhow!("rendering the screenshot failed: {e:?}"))?;
     let region = Rectangle::from_size((size.w, size.h).into());
     let mapping = renderer.copy_framebuffer(&framebuffer, region, Fourcc::Abgr8888)?;
@@ -427,6 +571,7 @@ impl Ghost {
         if presented.is_some() {
             self.screencopy_after_repaint(output);
         }
+        self.image_copy_after_repaint(output);
         // Ghost::after_dispatch refreshes the space and flushes clients once this
         // event-loop iteration ends.
     }

@@ -55,6 +55,10 @@ pub struct WindowData {
     pub opacity: Cell<f32>,
     /// VRR policy from window rules (kept here so a frame need not match rules).
     pub vrr: Cell<Option<ghost_config::VrrPolicy>>,
+    /// Drawn black in every capture (`block_out_from_screencast` rules).
+    pub block_out: Cell<bool>,
+    /// Render element id of the black box, stable so capture damage stays small.
+    pub block_out_id: smithay::backend::renderer::element::Id,
 }
 
 /// ghostcomp's data of a window (created on first use).
@@ -69,6 +73,8 @@ pub fn window_data(window: &Window) -> &WindowData {
         decorations: RefCell::new(decorations::TitleBar::default()),
         opacity: Cell::new(1.0),
         vrr: Cell::new(None),
+        block_out: Cell::new(false),
+        block_out_id: smithay::backend::renderer::element::Id::new(),
     });
     // insert_if_missing just ensured it exists.
     window
@@ -191,6 +197,7 @@ impl Ghost {
                 None => self.set_keyboard_focus(None),
             }
         }
+        self.image_copy_sources_changed();
         self.queue_redraw_all();
     }
 

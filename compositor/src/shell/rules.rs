@@ -1,6 +1,7 @@
 //! `[[window_rule]]`s: settings for windows whose app_id and title match. Rules that
 //! decide how a window opens (output, maximized, fullscreen) apply once, when it maps;
-//! rules that describe how it looks or is paced (opacity, VRR) follow title changes and config reloads.
+//! rules that describe how it looks, is captured or is paced (opacity, blocking
+//! out of captures, VRR) follow title changes and config reloads.
 
 use smithay::desktop::Window;
 
@@ -64,6 +65,13 @@ impl Ghost {
             .unwrap_or(1.0);
         let data = window_data(window);
         data.vrr.set(rules.iter().filter_map(|r| r.vrr).next_back());
+        data.block_out.set(
+            rules
+                .iter()
+                .filter_map(|r| r.block_out_from_screencast)
+                .next_back()
+                .unwrap_or(false),
+        );
         if (data.opacity.get() - opacity as f32).abs() > f32::EPSILON {
             data.opacity.set(opacity as f32);
             self.queue_redraw_all();

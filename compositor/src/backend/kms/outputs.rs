@@ -105,6 +105,7 @@ pub fn sync(state: &mut Ghost) {
         state.space.unmap_output(&output);
         state.disabled_outputs.retain(|o| o != &output);
         state.display_handle.remove_global::<Ghost>(global);
+        state.image_copy_sources_changed();
     }
 
     let mut added = Vec::new();

@@ -1,0 +1,398 @@
+//! ext-image-copy-capture: what a capturing application (grim 1.5, wayvnc, a portal
+//! backend) receives — output, toplevel and cursor captures with their damage, windows
+//! blocked out of captures, and protocol errors that cost only the offender.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Result;
+use ghost_tests::{
+    capture_client::{Capture, FrameEvents},
+    client::{is_protocol_error, TestClient},
+    wait_for,
+    wayland_client::protocol::{wl_output::WlOutput, wl_shm},
+    Compositor,
+};
+use serde_json::{json, Value};
+
+const RED: u32 = 0xff_ff_00_00;
+const GREEN: u32 = 0xff_00_ff_00;
+const BLUE: u32 = 0xff_00_00_ff;
+
+fn geometry(window: &Value) -> (i64, i64, i64, i64) {
+    let g = &window["geometry"];
+    let n = |k: &str| g[k].as_i64().unwrap_or(0);
+    (n("x"), n("y"), n("width"), n("height"))
+}
+
+fn rgb_at(rgba: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
+    let i = ((y * width + x) * 4) as usize;
+    [rgba[i], rgba[i + 1], rgba[i + 2]]
+}
+
+fn capturer(comp: &Compositor) -> Result<(TestClient, WlOutput)> {
+    let client = TestClient::connect(&comp.socket_path())?;
+    let output: WlOutput = client.bind(1..=4, ())?;
+    Ok((client, output))
+}
+
+#[test]
+fn output_capture_equals_the_screenshot_and_later_frames_wait_for_a_change() -> Result<()> {
+    let comp = Compositor::start(&["--output", "640x480@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let mut window = app.color_window("capture.red", 200, 120, &[RED, GREEN])?;
+    let (x, y, w, h) = geometry(&comp.wait_window("capture.red")?);
+    std::thread::sleep(Duration::from_millis(100));
+
+    let (mut cap, output) = capturer(&comp)?;
+    let session = cap.capture_output(&output, false)?;
+    {
+        let e = session.events.lock().expect("events");
+        assert_eq!(e.size, Some((640, 480)));
+        for format in [wl_shm::Format::Xrgb8888, wl_shm::Format::Argb8888] {
+            assert!(e.shm_formats.contains(&format), "{format:?} offered");
+        }
+    }
+    let (width, height, rgba, damage) = cap
+        .capture_frame(
+            &session,
+            wl_shm::Format::Xrgb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    assert_eq!(
+        damage,
+        vec![(0, 0, 640, 480)],
+        "the first frame is all damage"
+    );
+    let shot = comp.screenshot(json!({}))?;
+    for yy in 0..height {
+        for xx in 0..width {
+            assert_eq!(
+                rgb_at(&rgba, width, xx, yy),
+                shot.pixel(xx, yy),
+                "pixel {xx},{yy}"
+            );
+        }
+    }
+    assert_eq!(
+        rgb_at(&rgba, width, x as u32 + 5, y as u32 + 5),
+        [0xff, 0, 0]
+    );
+
+    // Nothing changes: the next frame waits.
+    let pending = match cap.capture_frame(
+        &session,
+        wl_shm::Format::Xrgb8888,
+        None,
+        Duration::from_millis(400),
+    )? {
+        Capture::Pending(p) => p,
+        other => anyhow::bail!("an unchanged screen answered a frame: {other:?}"),
+    };
+    // The window turns green: the frame arrives, damaged where the window is.
+    app.commit_next(&mut window, false)?;
+    app.roundtrip()?;
+    let (_, _, rgba, damage) = cap.collect(pending, Duration::from_secs(5))?.ready()?;
+    assert_eq!(
+        rgb_at(&rgba, width, x as u32 + 5, y as u32 + 5),
+        [0, 0xff, 0]
+    );
+    assert!(!damage.is_empty());
+    let tile = 32;
+    for &(dx, dy, dw, dh) in &damage {
+        let (dx, dy, dw, dh) = (i64::from(dx), i64::from(dy), i64::from(dw), i64::from(dh));
+        let inside =
+            dx >= x - tile && dy >= y - tile && dx + dw <= x + w + tile && dy + dh <= y + h + tile;
+        assert!(
+            inside,
+            "damage {dx},{dy} {dw}x{dh} lies outside the window {x},{y} {w}x{h}"
+        );
+    }
+    let damaged: i64 = damage.iter().map(|(_, _, w, h)| i64::from(w * h)).sum();
+    assert!(damaged < 640 * 480 / 4, "damage covers {damaged} pixels");
+    Ok(())
+}
+
+#[test]
+fn toplevel_capture_shows_the_window_alone_and_stops_when_it_closes() -> Result<()> {
+    let comp = Compositor::start(&["--output", "640x480@60"])?;
+    let mut blue = TestClient::connect(&comp.socket_path())?;
+    let _b = blue.color_window("capture.blue", 160, 100, &[BLUE])?;
+    comp.wait_window("capture.blue")?;
+    // A bigger window on top covers the blue one.
+    let mut red = TestClient::connect(&comp.socket_path())?;
+    let _r = red.color_window("capture.cover", 400, 300, &[RED])?;
+    comp.wait_window("capture.cover")?;
+    std::thread::sleep(Duration::from_millis(100));
+
+    let (mut cap, _output) = capturer(&comp)?;
+    cap.list_toplevels()?;
+    let session = cap.capture_toplevel("capture.blue")?;
+    assert_eq!(
+        session.events.lock().expect("events").size,
+        Some((160, 100))
+    );
+    let (width, height, rgba, _) = cap
+        .capture_frame(
+            &session,
+            wl_shm::Format::Argb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    assert_eq!((width, height), (160, 100));
+    assert!(
+        rgba.chunks_exact(4).all(|p| p == [0, 0, 0xff, 0xff]),
+        "every pixel is the blue window's, none of the window above it"
+    );
+
+    drop(blue);
+    wait_for(Duration::from_secs(5), "the session to stop", || {
+        cap.roundtrip().ok()?;
+        session.events.lock().ok()?.stopped.then_some(())
+    })?;
+    match cap.capture_frame(
+        &session,
+        wl_shm::Format::Argb8888,
+        None,
+        Duration::from_secs(5),
+    )? {
+        Capture::Failed(reason) => assert_eq!(reason, 2, "fails as stopped"),
+        other => anyhow::bail!("a stopped session captured: {other:?}"),
+    }
+    Ok(())
+}
+
+fn block_out_config() -> Result<PathBuf> {
+    let home = std::env::temp_dir().join(format!("ghost-capture-home-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[[window_rule]]\napp_id = \"^capture\\\\.secret$\"\nblock_out_from_screencast = true\n",
+    )?;
+    Ok(home)
+}
+
+#[test]
+fn blocked_out_windows_are_black_in_every_capture_but_not_on_screen() -> Result<()> {
+    let home = block_out_config()?;
+    let comp = Compositor::start_with_config_home(&["--output", "640x480@60"], &home)?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("capture.secret", 200, 120, &[RED])?;
+    let (x, y, w, h) = geometry(&comp.wait_window("capture.secret")?);
+    std::thread::sleep(Duration::from_millis(100));
+    let (cx, cy) = ((x + w / 2) as u32, (y + h / 2) as u32);
+
+    // The user's own screenshot shows the screen as it is.
+    assert_eq!(comp.screenshot(json!({}))?.pixel(cx, cy), [0xff, 0, 0]);
+
+    let (mut cap, output) = capturer(&comp)?;
+    let session = cap.capture_output(&output, false)?;
+    let (width, _, rgba, _) = cap
+        .capture_frame(
+            &session,
+            wl_shm::Format::Xrgb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    for (px, py) in [
+        (cx, cy),
+        (x as u32, y as u32),
+        ((x + w - 1) as u32, (y + h - 1) as u32),
+    ] {
+        assert_eq!(
+            rgb_at(&rgba, width, px, py),
+            [0, 0, 0],
+            "blocked out at {px},{py}"
+        );
+    }
+    cap.list_toplevels()?;
+    let alone = cap.capture_toplevel("capture.secret")?;
+    let (_, _, rgba, _) = cap
+        .capture_frame(
+            &alone,
+            wl_shm::Format::Xrgb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    assert!(rgba.chunks_exact(4).all(|p| p[..3] == [0, 0, 0]));
+
+    // wlr-screencopy (grim) blocks it out too.
+    if ghost_tests::require_program("grim").is_ok() {
+        let path = comp.runtime_dir().join("blocked.png");
+        let out = comp.command("grim").arg(&path).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "grim: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(ghost_tests::read_png(&path)?.pixel(cx, cy), [0, 0, 0]);
+    }
+    Ok(())
+}
+
+#[test]
+fn cursor_sessions_follow_the_pointer_and_capture_its_image() -> Result<()> {
+    let comp = Compositor::start(&["--output", "640x480@60"])?;
+    let (mut cap, output) = capturer(&comp)?;
+    cap.watch_seat()?;
+    let pointer = cap.state.seat.pointer.clone().expect("a pointer");
+    comp.request(json!({"request": "input", "action": "pointer-move", "x": 100, "y": 50}))?;
+    let source = cap.output_source(&output)?;
+    let cursor = cap.capture_cursor(&source, &pointer)?;
+    comp.request(json!({"request": "input", "action": "pointer-move", "x": 120, "y": 60}))?;
+    wait_for(Duration::from_secs(5), "the pointer's position", || {
+        cap.roundtrip().ok()?;
+        let e = cursor.events.lock().ok()?;
+        (e.inside && e.position == Some((120, 60))).then_some(())
+    })?;
+
+    // The pointer's image: the compositor's arrow, its tip at the hotspot.
+    let (width, height, rgba, _) = cap
+        .capture_frame(
+            &cursor.image,
+            wl_shm::Format::Argb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    assert!(
+        width >= 8 && height >= 8,
+        "an arrow-sized image, got {width}x{height}"
+    );
+    assert_eq!(cursor.events.lock().expect("events").hotspot, Some((0, 0)));
+    let at = |x: u32, y: u32| &rgba[((y * width + x) * 4) as usize..][..4];
+    assert_eq!(at(0, 0), [0, 0, 0, 0xff], "the outline at the tip");
+    assert_eq!(at(1, 3), [0xff, 0xff, 0xff, 0xff], "the fill");
+    assert_eq!(at(width - 1, 0)[3], 0, "transparent beside the tip");
+
+    // Painted into an output capture where the pointer is; left out otherwise.
+    let painted = cap.capture_output(&output, true)?;
+    let (w, _, rgba, _) = cap
+        .capture_frame(
+            &painted,
+            wl_shm::Format::Xrgb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    assert_eq!(rgb_at(&rgba, w, 121, 63), [0xff, 0xff, 0xff]);
+    let plain = cap.capture_output(&output, false)?;
+    let (w, _, rgba, _) = cap
+        .capture_frame(
+            &plain,
+            wl_shm::Format::Xrgb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    assert_ne!(rgb_at(&rgba, w, 121, 63), [0xff, 0xff, 0xff]);
+
+    // Over a window's source: the position is relative to the window, and moving off
+    // the window is a leave.
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("capture.under", 200, 120, &[BLUE])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("capture.under")?);
+    cap.list_toplevels()?;
+    let over_window = cap.toplevel_source("capture.under")?;
+    let follower = cap.capture_cursor(&over_window, &pointer)?;
+    comp.request(json!({"request": "input", "action": "pointer-move", "x": x + 30, "y": y + 20}))?;
+    wait_for(
+        Duration::from_secs(5),
+        "the pointer over the window",
+        || {
+            cap.roundtrip().ok()?;
+            let e = follower.events.lock().ok()?;
+            (e.inside && e.position == Some((30, 20))).then_some(())
+        },
+    )?;
+    comp.request(
+        json!({"request": "input", "action": "pointer-move", "x": x + 400, "y": y + 300}),
+    )?;
+    wait_for(
+        Duration::from_secs(5),
+        "the pointer to leave the window",
+        || {
+            cap.roundtrip().ok()?;
+            let e = follower.events.lock().ok()?;
+            (!e.inside && e.leaves == 1).then_some(())
+        },
+    )?;
+    Ok(())
+}
+
+#[test]
+fn capture_misuse_is_a_protocol_error_for_the_offender_only() -> Result<()> {
+    let comp = Compositor::start(&["--output", "320x240@60"])?;
+
+    // A buffer of the wrong size fails the frame; the session goes on.
+    let (mut cap, output) = capturer(&comp)?;
+    let session = cap.capture_output(&output, false)?;
+    match cap.capture_frame(
+        &session,
+        wl_shm::Format::Xrgb8888,
+        Some((100, 100)),
+        Duration::from_secs(5),
+    )? {
+        Capture::Failed(reason) => assert_eq!(reason, 1, "buffer_constraints"),
+        other => anyhow::bail!("a wrong-sized buffer was captured: {other:?}"),
+    }
+    cap.capture_frame(
+        &session,
+        wl_shm::Format::Xrgb8888,
+        None,
+        Duration::from_secs(5),
+    )?
+    .ready()?;
+
+    type Misuse = fn(&ghost_tests::capture_client::CaptureSession, &TestClient);
+    let misuses: [(&str, Misuse); 3] = [
+        ("two frames at once", |s, c| {
+            let qh = c.qh();
+            let _a = s.session.create_frame(
+                &qh,
+                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
+            );
+            let _b = s.session.create_frame(
+                &qh,
+                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
+            );
+        }),
+        ("capture without a buffer", |s, c| {
+            let f = s.session.create_frame(
+                &c.qh(),
+                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
+            );
+            f.capture();
+        }),
+        ("negative damage", |s, c| {
+            let f = s.session.create_frame(
+                &c.qh(),
+                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
+            );
+            f.damage_buffer(-1, 0, 10, 10);
+        }),
+    ];
+    for (what, misuse) in misuses {
+        let (mut bad, output) = capturer(&comp)?;
+        let s = bad.capture_output(&output, false)?;
+        misuse(&s, &bad);
+        assert!(bad.roundtrip().is_err(), "{what}: disconnected");
+        assert!(is_protocol_error(&bad.conn), "{what}: as a protocol error");
+    }
+    // The well-behaved capturer still captures.
+    match cap.capture_frame(
+        &session,
+        wl_shm::Format::Xrgb8888,
+        None,
+        Duration::from_millis(300),
+    )? {
+        Capture::Pending(_) | Capture::Ready { .. } => {}
+        Capture::Failed(r) => anyhow::bail!("the good session failed ({r})"),
+    }
+    assert!(comp.windows().is_ok(), "the compositor survives");
+    Ok(())
+}
