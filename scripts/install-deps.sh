@@ -7,12 +7,15 @@ BUILD=(
   build-essential pkg-config
   libwayland-dev libxkbcommon-dev xkb-data libpixman-1-dev libudev-dev libinput-dev
   libgbm-dev libseat-dev libegl-dev libgles-dev libdrm-dev
+  libpipewire-0.3-dev libclang-dev
 )
 RUNTIME=(
   libegl1-mesa libgl1-mesa-dri
 )
 TEST_CLIENTS=(
   weston foot wayland-utils grim wlr-randr fonts-dejavu-core xvfb xauth
+  pipewire pipewire-bin wireplumber xdg-desktop-portal dbus dbus-bin
+  gstreamer1.0-pipewire gstreamer1.0-plugins-base python3-dbus python3-gi gir1.2-gstreamer-1.0
 )
 
 missing=()

@@ -32,6 +32,25 @@ impl PixelFormat {
 }
 
 impl PixelFormat {
+    fn red_first(self) -> bool {
+        matches!(self, PixelFormat::Xbgr8888 | PixelFormat::Abgr8888)
+    }
+
+    fn has_alpha(self) -> bool {
+        matches!(self, PixelFormat::Argb8888 | PixelFormat::Abgr8888)
+    }
+
+    /// How this layout's bytes become `to`'s with 32-bit word operations: whether red
+    /// and blue trade places. An X format's padding may then carry the source's alpha,
+    /// which X formats ignore. None when pixels need converting one by one (padding
+    /// would become alpha).
+    fn reorder(self, to: PixelFormat) -> Option<bool> {
+        if !self.has_alpha() && to.has_alpha() {
+            return None;
+        }
+        Some(self.red_first() != to.red_first())
+    }
+
     /// (R, G, B, A) of one stored pixel with alpha still premultiplied; 255 for X.
     fn premultiplied_rgba(self, px: [u8; 4]) -> [u8; 4] {
         match self {
@@ -160,9 +179,18 @@ impl Frame {
         for y in 0..rows {
             let src = &self.data[y * self.stride..y * self.stride + row];
             let out = &mut dst[y * stride..y * stride + row];
-            if format == self.format {
-                out.copy_from_slice(src);
-                continue;
+            match self.format.reorder(format) {
+                Some(false) => {
+                    out.copy_from_slice(src);
+                    continue;
+                }
+                Some(true) => {
+                    for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                        o.copy_from_slice(&[s[2], s[1], s[0], s[3]]);
+                    }
+                    continue;
+                }
+                None => {}
             }
             for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
                 let premultiplied = self.format.premultiplied_rgba([s[0], s[1], s[2], s[3]]);
@@ -295,7 +323,10 @@ mod tests {
         assert!(frame.copy_into(&mut out, 8, PixelFormat::Argb8888));
         assert_eq!(out[..4], [0, 0, 128, 128]);
         assert!(frame.copy_into(&mut out, 4, PixelFormat::Xrgb8888));
-        assert_eq!(out[..4], [0, 0, 128, 255]);
+        assert_eq!(out[..3], [0, 0, 128], "the padding byte is ignored");
+        let opaque = Frame::new(1, 1, 4, PixelFormat::Xrgb8888, vec![1, 2, 3, 0]).unwrap();
+        assert!(opaque.copy_into(&mut out, 4, PixelFormat::Abgr8888));
+        assert_eq!(out[..4], [3, 2, 1, 255], "padding never becomes alpha");
         assert!(!frame.copy_into(&mut out[..3], 4, PixelFormat::Xrgb8888));
         assert_eq!(frame.row(0), Some(&[128u8, 0, 0, 128][..]));
         assert_eq!(frame.row(1), None);

@@ -11,6 +11,7 @@
 pub mod damage;
 pub mod frame;
 pub mod hdr;
+pub mod pipewire;
 pub mod screenshot;
 
 pub use damage::changed_regions;

@@ -130,6 +130,22 @@ pub enum MsgCommand {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
+    /// Screen casts running now (PipeWire node, source, requester, frames).
+    Casts,
+    /// Start a screen cast of an output (or a window) and print its PipeWire node.
+    CastStart {
+        /// Output name (default: the first output).
+        #[arg(long, conflicts_with = "window")]
+        output: Option<String>,
+        /// Window id from `windows`.
+        #[arg(long)]
+        window: Option<u64>,
+        /// hidden, embedded or metadata (default: `[capture] cursor_mode`).
+        #[arg(long, value_parser = ["hidden", "embedded", "metadata"])]
+        cursor: Option<String>,
+    },
+    /// End a screen cast.
+    CastStop { id: u64 },
     /// Re-read the configuration file and print its problems, if any.
     Reload,
     /// Stop the compositor.

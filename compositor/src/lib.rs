@@ -6,6 +6,7 @@
 //! tests drive the library in-process with a Wayland client on a socket pair.
 
 pub mod backend;
+pub mod casts;
 pub mod handlers;
 pub mod idle;
 pub mod input;

@@ -214,6 +214,22 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
                 writeback,
             }
         }
+        MsgCommand::Casts => Request::Casts,
+        MsgCommand::CastStart {
+            output,
+            window,
+            cursor,
+        } => Request::CastStart {
+            output,
+            window,
+            cursor: cursor.map(|c| match c.as_str() {
+                "hidden" => ghost_config::CursorMode::Hidden,
+                "metadata" => ghost_config::CursorMode::Metadata,
+                _ => ghost_config::CursorMode::Embedded,
+            }),
+            requester: Some("ghostcomp msg".into()),
+        },
+        MsgCommand::CastStop { id } => Request::CastStop { id },
         MsgCommand::Reload => Request::Reload,
         MsgCommand::Quit => Request::Quit,
         MsgCommand::Input { input } => Request::Input(match input {

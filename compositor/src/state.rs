@@ -157,6 +157,8 @@ pub struct Ghost {
     pub color_management_state: ColorManagementState,
     pub tearing_control_state: TearingControlState,
     pub screencopy_state: ScreencopyState,
+    /// Screen casts (PipeWire streams) and the connection they use.
+    pub casts: crate::casts::Casts,
     /// ext-image-copy-capture sessions and their waiting frames.
     pub image_copy_state: crate::protocols::image_copy_capture::ImageCopyCaptureState,
     pub fifo_state: FifoManagerState,
@@ -285,6 +287,7 @@ impl Ghost {
             tearing_control_state,
             screencopy_state,
             image_copy_state,
+            casts: Default::default(),
             fifo_state,
             commit_timing_state,
             content_type_state,

@@ -182,7 +182,7 @@ impl Ghost {
         self.update_cursor_sessions();
         if drawn {
             self.queue_cursor_redraw();
-        } else if self.image_copy_state.follows_pointer() {
+        } else if self.image_copy_state.follows_pointer() || self.casts.follow_pointer() {
             self.queue_redraw_all();
         }
     }

@@ -63,6 +63,38 @@ impl Ghost {
                 return self.screenshot_request(output, region, path, source, stream);
             }
             Request::Power { output, on } => self.power(output.as_deref(), on),
+            Request::CastStart {
+                output,
+                window,
+                cursor,
+                requester,
+            } => {
+                let source = match (window, output) {
+                    (Some(id), _) => Some(crate::casts::CastSource::Window(id)),
+                    (None, Some(name)) => Some(crate::casts::CastSource::Output(name)),
+                    (None, None) => self
+                        .space
+                        .outputs()
+                        .next()
+                        .map(|o| crate::casts::CastSource::Output(o.name())),
+                };
+                match source {
+                    Some(source) => match self.start_cast(
+                        source,
+                        cursor,
+                        requester.unwrap_or_else(|| "ipc".into()),
+                    ) {
+                        Ok(v) => Reply::ok(v),
+                        Err(e) => Reply::error(format!("{e:#}")),
+                    },
+                    None => Reply::error("there is no output to cast"),
+                }
+            }
+            Request::CastStop { id } => match self.stop_cast(id) {
+                true => Reply::ok(Value::Null),
+                false => Reply::error(format!("no cast with id {id}")),
+            },
+            Request::Casts => Reply::ok(self.casts_json()),
             Request::Reload => match self.reload_config() {
                 Ok(()) => Reply::ok(json!({"generation": self.config_source.generation})),
                 Err(problems) => Reply::error(format!(

@@ -50,6 +50,26 @@ pub enum Request {
         /// On or off.
         on: bool,
     },
+    /// Start a screen cast (a PipeWire stream) of an output or a window; the reply names
+    /// the PipeWire node.
+    CastStart {
+        /// Output name (when no window is given: the first output if absent).
+        output: Option<String>,
+        /// Window id from `windows`.
+        window: Option<u64>,
+        /// "hidden", "embedded" or "metadata"; `[capture] cursor_mode` when absent.
+        cursor: Option<ghost_config::CursorMode>,
+        /// Who asks, shown by `casts`.
+        #[serde(default)]
+        requester: Option<String>,
+    },
+    /// End a screen cast.
+    CastStop {
+        /// Cast id from `casts` or `cast-start`.
+        id: u64,
+    },
+    /// Every running screen cast.
+    Casts,
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
     /// Stop the compositor.
@@ -147,6 +167,14 @@ mod tests {
             Request::Input(InputRequest::Type {
                 text: "ls\n".into(),
             }),
+            Request::CastStart {
+                output: None,
+                window: Some(4),
+                cursor: Some(ghost_config::CursorMode::Metadata),
+                requester: Some("org.example.App".into()),
+            },
+            Request::CastStop { id: 2 },
+            Request::Casts,
         ];
         for r in reqs {
             let text = serde_json::to_string(&r).unwrap();

@@ -624,5 +624,6 @@ impl Ghost {
             }
         }
         self.update_cursor_sessions();
+        self.casts_sources_changed();
     }
 }

@@ -572,6 +572,7 @@ impl Ghost {
             self.screencopy_after_repaint(output);
         }
         self.image_copy_after_repaint(output);
+        self.casts_after_repaint(output);
         // Ghost::after_dispatch refreshes the space and flushes clients once this
         // event-loop iteration ends.
     }

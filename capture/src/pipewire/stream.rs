@@ -1,0 +1,276 @@
+//! One cast: a PipeWire video stream that drives itself (the compositor decides when a
+//! frame exists), its negotiated format, and the copy of each frame into a buffer.
+
+use std::{cell::RefCell, rc::Rc, time::Duration};
+
+use pipewire as pw;
+use pw::{
+    spa::{
+        param::{
+            format::{MediaSubtype, MediaType},
+            format_utils,
+            video::{VideoFormat, VideoInfoRaw},
+            ParamType,
+        },
+        pod::Pod,
+        utils::Direction,
+    },
+    stream::{StreamFlags, StreamState},
+};
+
+use super::{meta, params, CastError, CastSpec, CursorMeta};
+use crate::frame::{Frame, PixelFormat, Region};
+
+/// Where a cast stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CastState {
+    /// Waiting for PipeWire or a consumer.
+    Connecting,
+    /// Connected; no consumer is pulling frames.
+    Paused,
+    /// A consumer takes frames.
+    Streaming,
+    /// PipeWire reported an error.
+    Failed(String),
+}
+
+/// What happened to a frame offered to a cast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Sent.
+    Sent,
+    /// Not streaming (no consumer, or the format is not agreed yet).
+    Idle,
+    /// Every buffer is with the consumer: this frame is dropped.
+    NoBuffer,
+    /// The frame's size differs from the negotiated one: resize first.
+    WrongSize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Negotiated {
+    layout: PixelFormat,
+    width: u32,
+    height: u32,
+}
+
+struct Shared {
+    node_id: Option<u32>,
+    state: CastState,
+    format: Option<Negotiated>,
+}
+
+/// A running cast.
+pub struct Cast {
+    stream: pw::stream::Stream,
+    _listener: pw::stream::StreamListener<()>,
+    shared: Rc<RefCell<Shared>>,
+    max_fps: u32,
+    last_frame: Option<Duration>,
+    frames: u64,
+    /// The pointer image the consumer has, to send it again only when it changes.
+    sent_cursor: Option<(u32, u32, Vec<u8>)>,
+}
+
+fn layout(format: VideoFormat) -> Option<PixelFormat> {
+    Some(match format {
+        VideoFormat::BGRx => PixelFormat::Xrgb8888,
+        VideoFormat::BGRA => PixelFormat::Argb8888,
+        VideoFormat::RGBx => PixelFormat::Xbgr8888,
+        VideoFormat::RGBA => PixelFormat::Abgr8888,
+        _ => return None,
+    })
+}
+
+impl Cast {
+    /// Creates the stream and offers its formats; the node id follows shortly.
+    pub fn new(core: &pw::core::Core, spec: &CastSpec) -> Result<Self, CastError> {
+        let properties = pw::properties::properties! {
+            *pw::keys::MEDIA_CLASS => "Video/Source",
+            *pw::keys::MEDIA_TYPE => "Video",
+            *pw::keys::MEDIA_CATEGORY => "Capture",
+            *pw::keys::MEDIA_ROLE => "Screen",
+            *pw::keys::NODE_NAME => "ghostcomp-cast",
+            *pw::keys::NODE_DESCRIPTION => spec.name.as_str(),
+        };
+        let stream = pw::stream::Stream::new(core, &spec.name, properties)
+            .map_err(|e| CastError::Stream(e.to_string()))?;
+        let shared = Rc::new(RefCell::new(Shared {
+            node_id: None,
+            state: CastState::Connecting,
+            format: None,
+        }));
+        let on_state = shared.clone();
+        let on_param = shared.clone();
+        let listener = stream
+            .add_local_listener::<()>()
+            .state_changed(move |stream, _, _old, new| {
+                let mut s = on_state.borrow_mut();
+                s.state = match new {
+                    StreamState::Error(message) => CastState::Failed(message),
+                    StreamState::Streaming => CastState::Streaming,
+                    StreamState::Paused => CastState::Paused,
+                    StreamState::Unconnected | StreamState::Connecting => CastState::Connecting,
+                };
+                let node = stream.node_id();
+                if node != u32::MAX {
+                    s.node_id = Some(node);
+                }
+                tracing::debug!(state = ?s.state, node = ?s.node_id, "cast stream state");
+            })
+            .param_changed(move |stream, _, id, param| {
+                let Some(param) = param else { return };
+                if id != ParamType::Format.as_raw() {
+                    return;
+                }
+                let Ok((MediaType::Video, MediaSubtype::Raw)) = format_utils::parse_format(param)
+                else {
+                    return;
+                };
+                let mut info = VideoInfoRaw::new();
+                if info.parse(param).is_err() {
+                    return;
+                }
+                let Some(layout) = layout(info.format()) else {
+                    tracing::warn!(format = ?info.format(), "a consumer chose a format not offered");
+                    return;
+                };
+                let size = info.size();
+                on_param.borrow_mut().format = Some(Negotiated {
+                    layout,
+                    width: size.width,
+                    height: size.height,
+                });
+                tracing::debug!(?layout, size.width, size.height, "cast format agreed");
+                let buffers = params::buffers(size.width * 4, size.height);
+                let metas = params::metas();
+                let mut pods: Vec<&Pod> = Vec::new();
+                pods.extend(params::as_pod(&buffers));
+                pods.extend(metas.iter().filter_map(|m| params::as_pod(m)));
+                if let Err(err) = stream.update_params(&mut pods) {
+                    tracing::warn!(%err, "cannot set the cast's buffer parameters");
+                }
+            })
+            .register()
+            .map_err(|e| CastError::Stream(e.to_string()))?;
+        let format = params::enum_format(spec.width, spec.height, spec.max_fps);
+        let mut offer: Vec<&Pod> = params::as_pod(&format).into_iter().collect();
+        stream
+            .connect(
+                Direction::Output,
+                None,
+                StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
+                &mut offer,
+            )
+            .map_err(|e| CastError::Stream(e.to_string()))?;
+        Ok(Self {
+            stream,
+            _listener: listener,
+            shared,
+            max_fps: spec.max_fps.max(1),
+            last_frame: None,
+            frames: 0,
+            sent_cursor: None,
+        })
+    }
+
+    pub fn node_id(&self) -> Option<u32> {
+        self.shared.borrow().node_id
+    }
+
+    pub fn state(&self) -> CastState {
+        self.shared.borrow().state.clone()
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    pub fn wants_frame(&self, now: Duration) -> bool {
+        if self.shared.borrow().state != CastState::Streaming {
+            return false;
+        }
+        // A little slack, so a 60 Hz output feeding a 60 fps cast does not lose every
+        // other frame to timer jitter.
+        let interval = Duration::from_secs(1) / self.max_fps;
+        let slack = interval / 8;
+        self.last_frame
+            .is_none_or(|last| now.saturating_sub(last) + slack >= interval)
+    }
+
+    pub fn resize(&mut self, width: u32, height: u32) -> Result<(), CastError> {
+        let format = params::enum_format(width, height, self.max_fps);
+        let mut offer: Vec<&Pod> = params::as_pod(&format).into_iter().collect();
+        self.shared.borrow_mut().format = None;
+        self.stream
+            .update_params(&mut offer)
+            .map_err(|e| CastError::Stream(e.to_string()))
+    }
+
+    pub fn push(
+        &mut self,
+        frame: &Frame,
+        damage: &[Region],
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+    ) -> Pushed {
+        let Some(format) = self.shared.borrow().format else {
+            return Pushed::Idle;
+        };
+        if self.shared.borrow().state != CastState::Streaming {
+            return Pushed::Idle;
+        }
+        if (frame.width(), frame.height()) != (format.width, format.height) {
+            return Pushed::WrongSize;
+        }
+        // SAFETY: dequeue hands us a buffer the stream owns until we queue it back
+        // below, or null when none is free.
+        let raw = unsafe { self.stream.dequeue_raw_buffer() };
+        if raw.is_null() {
+            return Pushed::NoBuffer;
+        }
+        let new_image = cursor.is_some_and(|c| {
+            self.sent_cursor
+                .as_ref()
+                .is_none_or(|(w, h, px)| (*w, *h, px) != (c.width, c.height, &c.rgba))
+        });
+        // SAFETY: `raw` is a dequeued pw_buffer: its spa_buffer, datas and metas are valid
+        // and mapped (MAP_BUFFERS) until it is queued again, and nobody else touches them.
+        unsafe {
+            let buffer = (*raw).buffer;
+            if !buffer.is_null() && (*buffer).n_datas > 0 {
+                let data = &mut *(*buffer).datas;
+                let stride = format.width as usize * 4;
+                let size = stride * format.height as usize;
+                if !data.data.is_null() && data.maxsize as usize >= size && !data.chunk.is_null() {
+                    let bytes = std::slice::from_raw_parts_mut(data.data.cast::<u8>(), size);
+                    frame.copy_into(bytes, stride, format.layout);
+                    (*data.chunk).offset = 0;
+                    (*data.chunk).size = size as u32;
+                    (*data.chunk).stride = stride as i32;
+                    (*data.chunk).flags = 0;
+                }
+                meta::write_header(buffer, now.as_nanos() as i64, self.frames);
+                meta::write_damage(buffer, damage);
+                if let Some(c) = cursor {
+                    meta::write_cursor(buffer, c, new_image);
+                }
+            }
+            self.stream.queue_raw_buffer(raw);
+        }
+        if let (true, Some(c)) = (new_image, cursor) {
+            self.sent_cursor = Some((c.width, c.height, c.rgba.clone()));
+        }
+        self.frames += 1;
+        self.last_frame = Some(now);
+        Pushed::Sent
+    }
+}
+
+impl Drop for Cast {
+    fn drop(&mut self) {
+        if let Err(err) = self.stream.disconnect() {
+            tracing::debug!(%err, "disconnecting a cast");
+        }
+    }
+}

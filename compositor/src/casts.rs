@@ -1,0 +1,363 @@
+//! Screen casts: PipeWire video streams of an output or a window, produced in the
+//! compositor (see `ghost_capture::pipewire`). The portal backend (`ghostcomp portal`)
+//! starts and stops them over IPC; `ghostcomp msg casts` lists them and `msg cast-stop`
+//! ends one. A frame is sent after a repaint that changed what the cast shows, at most
+//! `[capture] max_fps` a second; windows blocked out of captures are black.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use ghost_capture::pipewire::{CastSpec, CastState, Caster, CursorMeta, Pushed};
+use ghost_config::CursorMode;
+use serde_json::{json, Value};
+use smithay::{
+    desktop::Window,
+    output::Output,
+    reexports::calloop::{generic::Generic, Interest, Mode as FdMode, PostAction},
+};
+
+use crate::{backend::Shows, shell::window_data, state::Ghost};
+
+/// What a cast shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CastSource {
+    /// An output, by name.
+    Output(String),
+    /// A window, by IPC id; the cast follows it as it moves.
+    Window(u64),
+}
+
+/// One running cast.
+struct Cast {
+    id: u64,
+    source: CastSource,
+    cursor: CursorMode,
+    /// Who asked (the portal's app id, or "ipc").
+    requester: String,
+    size: (u32, u32),
+    last: Option<ghost_capture::Frame>,
+    last_cursor: Option<CursorMeta>,
+}
+
+/// The PipeWire connection (made on the first cast) and the casts.
+#[derive(Default)]
+pub struct Casts {
+    caster: Option<Caster>,
+    casts: Vec<Cast>,
+}
+
+impl Casts {
+    /// Whether some cast shows the pointer, so pointer moves must lead to frames.
+    pub fn follow_pointer(&self) -> bool {
+        self.casts.iter().any(|c| c.cursor != CursorMode::Hidden)
+    }
+
+    /// Whether anything is being cast (the on-screen indicator shows then).
+    pub fn active(&self) -> bool {
+        !self.casts.is_empty()
+    }
+}
+
+impl Ghost {
+    fn caster(&mut self) -> anyhow::Result<&mut Caster> {
+        if self.casts.caster.as_ref().is_some_and(|c| c.is_broken()) {
+            self.casts.caster = None;
+            self.casts.casts.clear();
+        }
+        if self.casts.caster.is_none() {
+            let caster = Caster::connect()?;
+            let fd = caster
+                .fd()
+                .try_clone_to_owned()
+                .context("cannot watch PipeWire")?;
+            self.loop_handle
+                .insert_source(
+                    Generic::new(fd, Interest::READ, FdMode::Level),
+                    |_, _, state| {
+                        state.dispatch_casts();
+                        Ok(PostAction::Continue)
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!("cannot watch PipeWire: {e}"))?;
+            self.casts.caster = Some(caster);
+        }
+        self.casts.caster.as_mut().context("no PipeWire connection")
+    }
+
+    fn dispatch_casts(&mut self) {
+        let Some(caster) = &self.casts.caster else {
+            return;
+        };
+        caster.dispatch();
+        if caster.is_broken() {
+            tracing::warn!("PipeWire went away: every cast ended");
+            self.casts.casts.clear();
+            self.casts.caster = None;
+        }
+    }
+
+    /// Where a cast's source is now: the output it is drawn at, and its window.
+    fn locate_cast(&self, source: &CastSource) -> Option<(Output, Option<Window>)> {
+        match source {
+            CastSource::Output(name) => self
+                .space
+                .outputs()
+                .find(|o| &o.name() == name)
+                .map(|o| (o.clone(), None)),
+            CastSource::Window(id) => {
+                let window = self.space.elements().find(|w| window_data(w).id == *id)?;
+                let output = self
+                    .space
+                    .outputs_for_element(window)
+                    .into_iter()
+                    .next()
+                    .or_else(|| self.space.outputs().next().cloned())?;
+                Some((output, Some(window.clone())))
+            }
+        }
+    }
+
+    /// Starts casting `source`; the reply names the PipeWire node consumers connect to.
+    pub fn start_cast(
+        &mut self,
+        source: CastSource,
+        cursor: Option<CursorMode>,
+        requester: String,
+    ) -> anyhow::Result<Value> {
+        let (output, window) = self
+            .locate_cast(&source)
+            .with_context(|| format!("nothing to cast: {source:?} is not shown"))?;
+        let shows = window.as_ref().map_or(Shows::Output, Shows::Window);
+        let size = self
+            .capture_size(&output, shows)
+            .context("the source has no size")?;
+        let (width, height) = (size.w as u32, size.h as u32);
+        let cursor = cursor.unwrap_or(self.config.capture.cursor_mode);
+        let name = match &window {
+            Some(w) => format!(
+                "ghostcomp window {}",
+                crate::shell::title_and_app_id(
+                    &w.toplevel()
+                        .map(|t| t.wl_surface().clone())
+                        .context("not a toplevel")?
+                )
+                .0
+            ),
+            None => format!("ghostcomp output {}", output.name()),
+        };
+        let max_fps = self.config.capture.max_fps;
+        let caster = self.caster()?;
+        let id = caster.start(CastSpec {
+            name,
+            width,
+            height,
+            max_fps,
+        })?;
+        let node_id = caster.node_id(id);
+        tracing::info!(id, ?source, ?node_id, requester, "cast started");
+        self.casts.casts.push(Cast {
+            id,
+            source,
+            cursor,
+            requester,
+            size: (width, height),
+            last: None,
+            last_cursor: None,
+        });
+        self.queue_redraw(&output);
+        Ok(json!({"id": id, "node_id": node_id, "width": width, "height": height}))
+    }
+
+    /// Ends cast `id`.
+    pub fn stop_cast(&mut self, id: u64) -> bool {
+        let known = self.casts.casts.iter().any(|c| c.id == id);
+        self.casts.casts.retain(|c| c.id != id);
+        if let Some(caster) = self.casts.caster.as_mut() {
+            caster.stop(id);
+        }
+        if known {
+            tracing::info!(id, "cast stopped");
+            self.queue_redraw_all();
+        }
+        known
+    }
+
+    /// Every cast, for `ghostcomp msg casts`.
+    pub fn casts_json(&self) -> Value {
+        let caster = self.casts.caster.as_ref();
+        Value::Array(
+            self.casts
+                .casts
+                .iter()
+                .map(|c| {
+                    let state = caster.and_then(|k| k.state(c.id));
+                    json!({
+                        "id": c.id,
+                        "node_id": caster.and_then(|k| k.node_id(c.id)),
+                        "source": match &c.source {
+                            CastSource::Output(name) => json!({"output": name}),
+                            CastSource::Window(id) => json!({"window": id}),
+                        },
+                        "cursor": format!("{:?}", c.cursor).to_lowercase(),
+                        "requester": c.requester,
+                        "width": c.size.0,
+                        "height": c.size.1,
+                        "state": match state {
+                            Some(CastState::Streaming) => "streaming".to_string(),
+                            Some(CastState::Paused) => "paused".to_string(),
+                            Some(CastState::Connecting) => "connecting".to_string(),
+                            Some(CastState::Failed(m)) => format!("failed: {m}"),
+                            None => "gone".to_string(),
+                        },
+                        "frames": caster.and_then(|k| k.frames(c.id)),
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// Ends casts whose source went away.
+    pub fn casts_sources_changed(&mut self) {
+        let gone: Vec<u64> = self
+            .casts
+            .casts
+            .iter()
+            .filter(|c| self.locate_cast(&c.source).is_none())
+            .map(|c| c.id)
+            .collect();
+        for id in gone {
+            self.stop_cast(id);
+        }
+    }
+
+    /// After `output` was drawn: sends a frame to each cast that shows it and takes one.
+    pub fn casts_after_repaint(&mut self, output: &Output) {
+        if self.casts.casts.is_empty() {
+            return;
+        }
+        let now = Duration::from(self.clock.now());
+        for index in 0..self.casts.casts.len() {
+            let (id, source, cursor) = {
+                let c = &self.casts.casts[index];
+                (c.id, c.source.clone(), c.cursor)
+            };
+            let Some((at, window)) = self.locate_cast(&source) else {
+                continue;
+            };
+            if &at != output && window.is_none() {
+                continue;
+            }
+            let wants = self
+                .casts
+                .caster
+                .as_ref()
+                .is_some_and(|k| k.wants_frame(id, now));
+            if !wants {
+                continue;
+            }
+            if let Err(err) = self.cast_frame(index, &at, window.as_ref(), cursor, now) {
+                tracing::warn!(id, "cast frame: {err:#}");
+            }
+        }
+    }
+
+    fn cast_frame(
+        &mut self,
+        index: usize,
+        output: &Output,
+        window: Option<&Window>,
+        cursor: CursorMode,
+        now: Duration,
+    ) -> anyhow::Result<()> {
+        let shows = window.map_or(Shows::Output, Shows::Window);
+        let t0 = std::time::Instant::now();
+        let picture = match self.capture(output, shows, false, cursor == CursorMode::Embedded)? {
+            crate::backend::Captured::Sdr(frame) => frame,
+            crate::backend::Captured::Hdr(_) => anyhow::bail!("an HDR picture"),
+        };
+        let pointer = match cursor {
+            CursorMode::Metadata => Some(self.cursor_meta(output, window)),
+            _ => None,
+        };
+        let cast = &mut self.casts.casts[index];
+        let size = (picture.width(), picture.height());
+        let Some(caster) = self.casts.caster.as_mut() else {
+            return Ok(());
+        };
+        if size != cast.size {
+            caster.resize(cast.id, size.0, size.1)?;
+            cast.size = size;
+            cast.last = None;
+            return Ok(());
+        }
+        let t1 = t0.elapsed();
+        let damage = ghost_capture::changed_regions(cast.last.as_ref(), &picture);
+        let t2 = t0.elapsed();
+        let pointer_moved = pointer.is_some() && pointer != cast.last_cursor;
+        if damage.is_empty() && cast.last.is_some() && !pointer_moved {
+            return Ok(());
+        }
+        let pushed = caster.push(cast.id, &picture, &damage, pointer.as_ref(), now)?;
+        tracing::debug!(capture = ?t1, diff = ?(t2 - t1), push = ?(t0.elapsed() - t2), "cast frame");
+        match pushed {
+            Pushed::Sent => {
+                cast.last = Some(picture);
+                cast.last_cursor = pointer;
+            }
+            Pushed::WrongSize => {
+                caster.resize(cast.id, size.0, size.1)?;
+                cast.last = None;
+            }
+            Pushed::Idle | Pushed::NoBuffer => {}
+        }
+        Ok(())
+    }
+
+    /// The pointer as cast metadata: relative to the cast's picture, with its image.
+    fn cursor_meta(&mut self, output: &Output, window: Option<&Window>) -> CursorMeta {
+        let hidden = CursorMeta {
+            visible: false,
+            position: (0, 0),
+            hotspot: (0, 0),
+            width: 0,
+            height: 0,
+            rgba: Vec::new(),
+        };
+        let Some((image, hotspot)) = self.capture_cursor_image() else {
+            return hidden;
+        };
+        let origin = match window {
+            Some(w) => self.space.element_location(w),
+            None => self.space.output_geometry(output).map(|g| g.loc),
+        };
+        let Some(origin) = origin else {
+            return hidden;
+        };
+        let scale = output.current_scale().fractional_scale();
+        let at = (image.loc + hotspot - origin)
+            .to_f64()
+            .to_physical(scale)
+            .to_i32_round();
+        let hot = hotspot.to_f64().to_physical(scale).to_i32_round::<i32>();
+        let Ok(crate::backend::Captured::Sdr(frame)) =
+            self.capture(output, Shows::Cursor, false, false)
+        else {
+            return hidden;
+        };
+        let (width, height) = (frame.width(), frame.height());
+        let mut rgba = vec![0u8; (width * height * 4) as usize];
+        frame.copy_into(
+            &mut rgba,
+            width as usize * 4,
+            ghost_capture::PixelFormat::Abgr8888,
+        );
+        CursorMeta {
+            visible: true,
+            position: (at.x, at.y),
+            hotspot: (hot.x, hot.y),
+            width,
+            height,
+            rgba,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Consumes a PipeWire video stream with GStreamer and reports what arrived, as JSON.
+
+    cast_consumer.py (--node ID | --portal) [--seconds S] [--warmup W] [--probe X,Y ...]
+
+--node reads a node of this session's PipeWire directly; --portal asks the ScreenCast
+portal (org.freedesktop.portal.Desktop) for a monitor source first: CreateSession,
+SelectSources, Start, OpenPipeWireRemote, and reads the stream through the remote the
+portal handed out. Prints one JSON object: frames counted after the warm-up, frames per
+second, size, the RGB at each probe point of the last frame, and the portal's answers.
+"""
+import argparse
+import json
+import sys
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+from gi.repository import GLib, Gst  # noqa: E402
+
+
+def portal_stream(args):
+    import dbus
+    from dbus.mainloop.glib import DBusGMainLoop
+
+    DBusGMainLoop(set_as_default=True)
+    bus = dbus.SessionBus()
+    portal = bus.get_object("org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop")
+    cast = dbus.Interface(portal, "org.freedesktop.portal.ScreenCast")
+    sender = bus.get_unique_name()[1:].replace(".", "_")
+    loop = GLib.MainLoop()
+    counter = [0]
+
+    def call(method, *params, options):
+        counter[0] += 1
+        token = f"ghost{counter[0]}"
+        path = f"/org/freedesktop/portal/desktop/request/{sender}/{token}"
+        answer = {}
+
+        def on_response(code, results):
+            answer["code"] = int(code)
+            answer["results"] = results
+            loop.quit()
+
+        bus.add_signal_receiver(on_response, "Response", "org.freedesktop.portal.Request", None, path)
+        options["handle_token"] = token
+        getattr(cast, method)(*params, options)
+        GLib.timeout_add_seconds(20, loop.quit)
+        loop.run()
+        if answer.get("code") != 0:
+            raise SystemExit(f"{method} answered {answer.get('code')}")
+        return answer["results"]
+
+    session = call("CreateSession", options={"session_handle_token": "ghostsession"})["session_handle"]
+    select = {"types": dbus.UInt32(args.types), "cursor_mode": dbus.UInt32(args.cursor_mode)}
+    if args.persist:
+        select["persist_mode"] = dbus.UInt32(2)
+    if args.restore_token:
+        select["restore_token"] = args.restore_token
+    call("SelectSources", session, options=select)
+    started = call("Start", session, "", options={})
+    streams = started["streams"]
+    node = int(streams[0][0])
+    props = dict(streams[0][1])
+    fd = cast.OpenPipeWireRemote(session, dbus.Dictionary({}, signature="sv")).take()
+    info = {
+        "node_id": node,
+        "source_type": int(props.get("source_type", 0)),
+        "restore_token": str(started.get("restore_token", "")),
+        "size": [int(v) for v in props.get("size", [])],
+    }
+    return node, fd, info
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--node", type=int)
+    p.add_argument("--portal", action="store_true")
+    p.add_argument("--types", type=int, default=1)
+    p.add_argument("--cursor-mode", type=int, default=2)
+    p.add_argument("--persist", action="store_true")
+    p.add_argument("--restore-token", default="")
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--warmup", type=float, default=0.5)
+    p.add_argument("--probe", action="append", default=[])
+    args = p.parse_args()
+
+    Gst.init(None)
+    info = {}
+    if args.portal:
+        node, fd, info = portal_stream(args)
+        source = f"pipewiresrc fd={fd} path={node}"
+    else:
+        source = f"pipewiresrc path={args.node}"
+    pipeline = Gst.parse_launch(
+        f"{source} ! videoconvert ! video/x-raw,format=RGBx ! appsink name=sink emit-signals=true sync=false max-buffers=2 drop=true"
+    )
+    sink = pipeline.get_by_name("sink")
+    state = {"frames": 0, "first": None, "last": None, "all": 0, "size": None, "probes": {}}
+    start = time.monotonic()
+
+    def on_sample(appsink):
+        sample = appsink.emit("pull-sample")
+        now = time.monotonic()
+        state["all"] += 1
+        if now - start >= args.warmup:
+            if state["first"] is None:
+                state["first"] = now
+            state["frames"] += 1
+            state["last"] = now
+        # Read what is needed now: the buffer's memory belongs to PipeWire and is gone
+        # once the stream stops.
+        caps = sample.get_caps().get_structure(0)
+        w, h = caps.get_value("width"), caps.get_value("height")
+        state["size"] = (w, h)
+        buf = sample.get_buffer()
+        ok, mapped = buf.map(Gst.MapFlags.READ)
+        if ok:
+            stride = len(mapped.data) // h
+            for spec in args.probe:
+                x, y = (int(v) for v in spec.split(","))
+                i = y * stride + x * 4
+                state["probes"][spec] = list(mapped.data[i : i + 3])
+            buf.unmap(mapped)
+        return Gst.FlowReturn.OK
+
+    sink.connect("new-sample", on_sample)
+    pipeline.set_state(Gst.State.PLAYING)
+    loop = GLib.MainLoop()
+    GLib.timeout_add(int((args.warmup + args.seconds) * 1000), loop.quit)
+    loop.run()
+    pipeline.set_state(Gst.State.NULL)
+
+    out = dict(info)
+    out["frames"] = state["frames"]
+    out["frames_total"] = state["all"]
+    out["fps"] = round(state["frames"] / args.seconds, 2) if args.seconds > 0 else 0
+    if state["size"]:
+        out["width"], out["height"] = state["size"]
+    out["probes"] = state["probes"]
+    json.dump(out, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()
