@@ -12,6 +12,7 @@ pub mod damage;
 pub mod frame;
 pub mod hdr;
 pub mod pipewire;
+pub mod portal;
 pub mod screenshot;
 
 pub use damage::changed_regions;

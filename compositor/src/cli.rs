@@ -70,6 +70,9 @@ pub enum Command {
         #[command(subcommand)]
         request: MsgCommand,
     },
+    /// Serve the xdg-desktop-portal backend (ScreenCast, Screenshot) for the running
+    /// compositor; started by D-Bus through `org.freedesktop.impl.portal.desktop.ghost`.
+    Portal,
     /// Check a configuration file and print its problems.
     Validate {
         /// The file (default: the one ghostcomp would load).
@@ -146,6 +149,18 @@ pub enum MsgCommand {
     },
     /// End a screen cast.
     CastStop { id: u64 },
+    /// Answer the waiting screen-share prompt: share an output or a window, or refuse.
+    CastPick {
+        /// Output name (default: the one under the pointer).
+        #[arg(long, conflicts_with_all = ["window", "cancel"])]
+        output: Option<String>,
+        /// Window id from `windows`.
+        #[arg(long, conflicts_with = "cancel")]
+        window: Option<u64>,
+        /// Refuse the request.
+        #[arg(long)]
+        cancel: bool,
+    },
     /// Re-read the configuration file and print its problems, if any.
     Reload,
     /// Stop the compositor.

@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod idle;
 pub mod input;
 pub mod ipc;
+pub mod portal;
 pub mod protocols;
 pub mod render;
 pub mod screenshot;

@@ -28,6 +28,17 @@ fn main() -> ExitCode {
             ref connector,
             json,
         }) => return edid::run(file.as_deref(), connector.as_deref(), json),
+        Some(Command::Portal) => {
+            init_logging();
+            return match ghost_compositor::portal::run() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    error!("{err:#}");
+                    eprintln!("ghostcomp portal: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         None => {}
     }
     init_logging();
@@ -230,6 +241,15 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             requester: Some("ghostcomp msg".into()),
         },
         MsgCommand::CastStop { id } => Request::CastStop { id },
+        MsgCommand::CastPick {
+            output,
+            window,
+            cancel,
+        } => Request::CastPick {
+            output,
+            window,
+            cancel,
+        },
         MsgCommand::Reload => Request::Reload,
         MsgCommand::Quit => Request::Quit,
         MsgCommand::Input { input } => Request::Input(match input {

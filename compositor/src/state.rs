@@ -159,6 +159,8 @@ pub struct Ghost {
     pub screencopy_state: ScreencopyState,
     /// Screen casts (PipeWire streams) and the connection they use.
     pub casts: crate::casts::Casts,
+    /// Screen-share requests waiting for the user's choice.
+    pub picks: crate::casts::pick::Picks,
     /// ext-image-copy-capture sessions and their waiting frames.
     pub image_copy_state: crate::protocols::image_copy_capture::ImageCopyCaptureState,
     pub fifo_state: FifoManagerState,
@@ -288,6 +290,7 @@ impl Ghost {
             screencopy_state,
             image_copy_state,
             casts: Default::default(),
+            picks: Default::default(),
             fifo_state,
             commit_timing_state,
             content_type_state,

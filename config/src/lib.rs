@@ -23,8 +23,8 @@ pub use output::{
 };
 pub use sections::{
     AccelProfile, CaptureConfig, CursorMode, DebugConfig, DeviceConfig, Encoder, IdleConfig,
-    InputConfig, NoiseSuppression, VoiceConfig, WindowRule, XwaylandConfig, XwaylandMode,
-    XwaylandScaling,
+    InputConfig, NoiseSuppression, Unattended, VoiceConfig, WindowRule, XwaylandConfig,
+    XwaylandMode, XwaylandScaling,
 };
 
 use serde::{Deserialize, Serialize};

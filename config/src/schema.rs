@@ -68,6 +68,8 @@ pub const TRANSFORMS: &[&str] = &[
 pub const ACCEL_PROFILES: &[&str] = &["adaptive", "flat"];
 /// Cursor modes of screencasts.
 pub const CURSOR_MODES: &[&str] = &["hidden", "embedded", "metadata"];
+/// Answers to screen-share requests that need nobody.
+pub const UNATTENDED: &[&str] = &["off", "grant", "deny"];
 /// Encoders, in the order they may be preferred.
 pub const ENCODERS: &[&str] = &["nvenc", "vaapi", "software"];
 /// Noise suppression strength.
@@ -148,6 +150,7 @@ pub const CAPTURE: &[Field] = &[
     f("encoders", Kind::StrList),
     f("quality", Kind::Int(1, 100)),
     f("replay_seconds", Kind::Int(0, 3600)),
+    f("unattended", Kind::Enum(UNATTENDED)),
 ];
 
 /// `[voice]`.

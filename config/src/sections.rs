@@ -164,6 +164,22 @@ pub struct CaptureConfig {
     pub quality: u32,
     /// Seconds kept in the replay buffer (0 = off).
     pub replay_seconds: u32,
+    /// What a screen-share request gets without asking anyone (kiosks, tests).
+    pub unattended: Unattended,
+}
+
+/// Screen-share requests answered without the picker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unattended {
+    /// Every request asks the user.
+    #[default]
+    Off,
+    /// A monitor request gets the output under the pointer, a window request the
+    /// focused window, without asking.
+    Grant,
+    /// Every request is refused without asking.
+    Deny,
 }
 
 impl Default for CaptureConfig {
@@ -174,6 +190,7 @@ impl Default for CaptureConfig {
             encoders: vec![Encoder::Nvenc, Encoder::Vaapi, Encoder::Software],
             quality: 80,
             replay_seconds: 0,
+            unattended: Unattended::Off,
         }
     }
 }

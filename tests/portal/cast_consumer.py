@@ -46,8 +46,10 @@ def portal_stream(args):
         bus.add_signal_receiver(on_response, "Response", "org.freedesktop.portal.Request", None, path)
         options["handle_token"] = token
         getattr(cast, method)(*params, options)
-        GLib.timeout_add_seconds(20, loop.quit)
+        timer = GLib.timeout_add_seconds(60, loop.quit)
         loop.run()
+        if "code" in answer:
+            GLib.source_remove(timer)
         if answer.get("code") != 0:
             raise SystemExit(f"{method} answered {answer.get('code')}")
         return answer["results"]
@@ -84,6 +86,7 @@ def main():
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--warmup", type=float, default=0.5)
     p.add_argument("--probe", action="append", default=[])
+    p.add_argument("--dump", help="write the last frame's RGBx bytes here")
     args = p.parse_args()
 
     Gst.init(None)
@@ -118,6 +121,9 @@ def main():
         ok, mapped = buf.map(Gst.MapFlags.READ)
         if ok:
             stride = len(mapped.data) // h
+            if args.dump:
+                with open(args.dump, "wb") as f:
+                    f.write(bytes(mapped.data))
             for spec in args.probe:
                 x, y = (int(v) for v in spec.split(","))
                 i = y * stride + x * 4

@@ -8,6 +8,7 @@ pub mod client;
 pub mod colour_client;
 pub mod pacing_client;
 pub mod seat_client;
+pub mod share_session;
 pub mod shell_client;
 
 pub use wayland_client;

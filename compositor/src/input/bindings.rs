@@ -19,6 +19,8 @@ pub enum Bound {
     /// Ctrl+Alt+F1…F12 (XF86Switch_VT_n): switch to that virtual terminal, on a session
     /// that has them.
     SwitchVt(i32),
+    /// Return (true) or Escape (false) while a screen-share prompt is up.
+    Pick(bool),
 }
 
 impl Bound {
@@ -78,6 +80,9 @@ impl Ghost {
             }
             Bound::Action(action) => self.run_action(action),
             Bound::SwitchVt(vt) => self.backend.change_vt(vt),
+            Bound::Pick(confirm) => {
+                self.pick_key(confirm);
+            }
         }
     }
 

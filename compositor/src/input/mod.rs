@@ -216,6 +216,11 @@ impl Ghost {
         let serial = SERIAL_COUNTER.next_serial();
         if state == ButtonState::Pressed && !pointer.is_grabbed() {
             let pos = pointer.current_location();
+            // While a screen-share prompt is up, a click chooses what to share.
+            if self.picks.asking() {
+                self.pick_at(pos);
+                return;
+            }
             if self.notification_hit(pos) {
                 // The click dismisses the notification and goes to nobody else.
                 self.set_notification(None);
@@ -332,6 +337,19 @@ impl Ghost {
             |state, modifiers, keysym| {
                 if key_state != KeyState::Pressed {
                     return FilterResult::Forward;
+                }
+                // A screen-share prompt takes Return and Escape before anyone else.
+                if state.picks.asking() {
+                    use smithay::input::keyboard::keysyms;
+                    match keysym.modified_sym().raw() {
+                        keysyms::KEY_Return | keysyms::KEY_KP_Enter => {
+                            return FilterResult::Intercept(bindings::Bound::Pick(true))
+                        }
+                        keysyms::KEY_Escape => {
+                            return FilterResult::Intercept(bindings::Bound::Pick(false))
+                        }
+                        _ => {}
+                    }
                 }
                 match bindings::action_for(
                     &state.config,

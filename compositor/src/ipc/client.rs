@@ -25,9 +25,19 @@ pub fn find_socket() -> anyhow::Result<PathBuf> {
 
 /// Sends `request` and waits for the reply.
 pub fn send(socket: &std::path::Path, request: &Request) -> anyhow::Result<Reply> {
+    send_waiting(socket, request, Duration::from_secs(30))
+}
+
+/// Sends `request` and waits up to `patience` for the reply (a person choosing what to
+/// share takes longer than a query).
+pub fn send_waiting(
+    socket: &std::path::Path,
+    request: &Request,
+    patience: Duration,
+) -> anyhow::Result<Reply> {
     let mut stream = UnixStream::connect(socket)
         .with_context(|| format!("cannot connect to {}", socket.display()))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_read_timeout(Some(patience))?;
     let mut line = serde_json::to_string(request)?;
     line.push('\n');
     stream.write_all(line.as_bytes())?;

@@ -95,6 +95,36 @@ impl Ghost {
                 false => Reply::error(format!("no cast with id {id}")),
             },
             Request::Casts => Reply::ok(self.casts_json()),
+            Request::CastChoose {
+                app_id,
+                types,
+                restore,
+            } => {
+                return match self.choose_cast(app_id, types, restore, stream) {
+                    Some(reply) => Answer::Now(reply),
+                    None => Answer::Deferred,
+                };
+            }
+            Request::CastPick {
+                output,
+                window,
+                cancel,
+            } => {
+                if !self.picks.asking() {
+                    Reply::error("no screen-share request is waiting")
+                } else {
+                    let source = match (cancel, window, output) {
+                        (true, _, _) => None,
+                        (false, Some(id), _) => Some(crate::casts::CastSource::Window(id)),
+                        (false, None, Some(name)) => Some(crate::casts::CastSource::Output(name)),
+                        (false, None, None) => self
+                            .active_output()
+                            .map(|o| crate::casts::CastSource::Output(o.name())),
+                    };
+                    self.answer_pick(source);
+                    Reply::ok(Value::Null)
+                }
+            }
             Request::Reload => match self.reload_config() {
                 Ok(()) => Reply::ok(json!({"generation": self.config_source.generation})),
                 Err(problems) => Reply::error(format!(

@@ -70,6 +70,30 @@ pub enum Request {
     },
     /// Every running screen cast.
     Casts,
+    /// Ask which output or window a screen share gets (the portal's picker). Answered
+    /// when the user chose, at once with still-valid restore data or an unattended
+    /// policy; an error when refused.
+    CastChoose {
+        /// The application asking (shown in the prompt).
+        #[serde(default)]
+        app_id: String,
+        /// 1: monitors, 2: windows (bits, as the ScreenCast portal's source types).
+        #[serde(default)]
+        types: u32,
+        /// What an earlier answer's `restore` said.
+        #[serde(default)]
+        restore: Option<String>,
+    },
+    /// Answer the screen-share prompt from a script: an output, a window, or a refusal.
+    CastPick {
+        /// Output name.
+        output: Option<String>,
+        /// Window id.
+        window: Option<u64>,
+        /// Refuse instead.
+        #[serde(default)]
+        cancel: bool,
+    },
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
     /// Stop the compositor.

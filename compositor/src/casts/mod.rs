@@ -18,6 +18,8 @@ use smithay::{
 
 use crate::{backend::Shows, shell::window_data, state::Ghost};
 
+pub mod pick;
+
 /// What a cast shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CastSource {
@@ -93,6 +95,22 @@ impl Ghost {
             tracing::warn!("PipeWire went away: every cast ended");
             self.casts.casts.clear();
             self.casts.caster = None;
+            return;
+        }
+        // A consumer that just started streaming gets its first frame at the next
+        // repaint, even of a screen where nothing moves.
+        let starving: Vec<CastSource> = self
+            .casts
+            .casts
+            .iter()
+            .filter(|c| c.last.is_none())
+            .filter(|c| caster.state(c.id) == Some(CastState::Streaming))
+            .map(|c| c.source.clone())
+            .collect();
+        for source in starving {
+            if let Some((output, _)) = self.locate_cast(&source) {
+                self.queue_redraw(&output);
+            }
         }
     }
 

@@ -1,0 +1,116 @@
+//! The xdg-desktop-portal backend: `org.freedesktop.impl.portal.ScreenCast` and
+//! `org.freedesktop.impl.portal.Screenshot` on the session bus, as
+//! `org.freedesktop.impl.portal.desktop.ghost`.
+//!
+//! It runs as its own small process (`ghostcomp portal`), not inside the compositor:
+//! D-Bus calls may block for as long as the user takes to choose, the bus may stall, and
+//! a bug in this code must not take the desktop down with it. The process holds no
+//! pictures: it asks the compositor, through the [`Desktop`] trait (the compositor's IPC
+//! in practice), which source the user consents to and to start a PipeWire stream of
+//! it; the streams live in the compositor, so frames never cross this process. If the
+//! compositor goes away the portal answers with errors and exits; if the portal dies,
+//! the compositor and its streams carry on and D-Bus starts a new portal on the next
+//! call.
+
+mod screencast;
+mod screenshot;
+mod session;
+
+use std::{collections::HashMap, sync::Arc};
+
+pub use screencast::ScreenCast;
+pub use screenshot::Screenshot;
+
+/// What the portal needs from the compositor. Calls may block (the user chooses).
+pub trait Desktop: Send + Sync + 'static {
+    /// Which source `app_id` may share, among `types` (1 monitors, 2 windows): at once
+    /// when `restore` still names something, else as the user (or the unattended
+    /// policy) decides. `Ok(None)` when refused.
+    fn choose(
+        &self,
+        app_id: &str,
+        types: u32,
+        restore: Option<&str>,
+    ) -> Result<Option<Choice>, String>;
+    /// Starts a PipeWire stream of `source` with the cursor `hidden`, `embedded` or
+    /// `metadata`.
+    fn start_cast(&self, source: &Source, cursor: &str, app_id: &str) -> Result<Stream, String>;
+    /// Ends a stream.
+    fn stop_cast(&self, id: u64);
+    /// Writes a PNG of `output` to `path`.
+    fn screenshot(&self, output: &str, path: &std::path::Path) -> Result<(), String>;
+}
+
+/// A shareable thing the user chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An output, by name.
+    Output(String),
+    /// A window, by the compositor's id.
+    Window(u64),
+}
+
+/// The user's choice and how to find it again in a later session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// What was chosen.
+    pub source: Source,
+    /// Opaque data that names it again (kept by xdg-desktop-portal for restore tokens).
+    pub restore: String,
+}
+
+/// A running stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stream {
+    /// The compositor's id for it.
+    pub id: u64,
+    /// The PipeWire node consumers connect to.
+    pub node_id: u32,
+    /// Picture size.
+    pub width: u32,
+    /// Picture size.
+    pub height: u32,
+}
+
+/// Why the portal cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    /// The session bus refused us (not running, or the name is taken).
+    #[error("D-Bus: {0}")]
+    Bus(#[from] zbus::Error),
+}
+
+/// The well-known name xdg-desktop-portal looks for (see `ghost.portal`).
+pub const BUS_NAME: &str = "org.freedesktop.impl.portal.desktop.ghost";
+/// Where the interfaces live.
+pub const OBJECT_PATH: &str = "/org/freedesktop/portal/desktop";
+
+/// Portal responses: success, cancelled by the user, other failure.
+pub(crate) const SUCCESS: u32 = 0;
+pub(crate) const CANCELLED: u32 = 1;
+pub(crate) const FAILED: u32 = 2;
+
+/// A{sv} results of a portal call.
+pub(crate) type Results = HashMap<String, zbus::zvariant::OwnedValue>;
+
+/// Serves both interfaces on the session bus until `keep_running` says stop (checked
+/// every second; the compositor going away is the usual reason).
+pub fn serve(
+    desktop: Arc<dyn Desktop>,
+    keep_running: impl Fn() -> bool,
+) -> Result<(), PortalError> {
+    let sessions = session::Sessions::default();
+    let _connection = zbus::blocking::connection::Builder::session()?
+        .serve_at(
+            OBJECT_PATH,
+            ScreenCast::new(desktop.clone(), sessions.clone()),
+        )?
+        .serve_at(OBJECT_PATH, Screenshot::new(desktop))?
+        .name(BUS_NAME)?
+        .build()?;
+    tracing::info!(name = BUS_NAME, "portal backend ready");
+    while keep_running() {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    Ok(())
+}

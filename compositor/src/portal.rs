@@ -1,0 +1,123 @@
+//! `ghostcomp portal`: the xdg-desktop-portal backend process (see
+//! `ghost_capture::portal` for why it is a process of its own). It serves the D-Bus
+//! interfaces and asks the running compositor through its IPC socket.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use ghost_capture::portal::{Choice, Desktop, Source, Stream};
+use serde_json::Value;
+
+use crate::ipc::{client, Reply, Request};
+
+/// How long a person may take to choose what to share.
+const CHOICE_PATIENCE: Duration = Duration::from_secs(300);
+
+/// The compositor, reached through its IPC socket.
+struct IpcDesktop {
+    socket: PathBuf,
+}
+
+impl IpcDesktop {
+    fn ask(&self, request: &Request, patience: Duration) -> Result<Value, String> {
+        let reply: Reply = client::send_waiting(&self.socket, request, patience)
+            .map_err(|e| format!("the compositor did not answer: {e:#}"))?;
+        match reply.ok {
+            true => Ok(reply.result),
+            false => Err(reply.error.unwrap_or_else(|| "refused".into())),
+        }
+    }
+}
+
+fn source_of(value: &Value) -> Option<Source> {
+    if let Some(name) = value["output"].as_str() {
+        return Some(Source::Output(name.to_string()));
+    }
+    value["window"].as_u64().map(Source::Window)
+}
+
+impl Desktop for IpcDesktop {
+    fn choose(
+        &self,
+        app_id: &str,
+        types: u32,
+        restore: Option<&str>,
+    ) -> Result<Option<Choice>, String> {
+        let request = Request::CastChoose {
+            app_id: app_id.to_string(),
+            types,
+            restore: restore.map(str::to_string),
+        };
+        match self.ask(&request, CHOICE_PATIENCE) {
+            Ok(answer) => {
+                let source = source_of(&answer["source"]).ok_or("a malformed choice")?;
+                let restore = answer["restore"].as_str().unwrap_or_default().to_string();
+                Ok(Some(Choice { source, restore }))
+            }
+            Err(e) if e.starts_with("cancelled") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn start_cast(&self, source: &Source, cursor: &str, app_id: &str) -> Result<Stream, String> {
+        let (output, window) = match source {
+            Source::Output(name) => (Some(name.clone()), None),
+            Source::Window(id) => (None, Some(*id)),
+        };
+        let cursor =
+            serde_json::from_value(Value::String(cursor.to_string())).map_err(|e| e.to_string())?;
+        let answer = self.ask(
+            &Request::CastStart {
+                output,
+                window,
+                cursor: Some(cursor),
+                requester: Some(app_id.to_string()),
+            },
+            Duration::from_secs(10),
+        )?;
+        let number = |k: &str| {
+            answer[k]
+                .as_u64()
+                .ok_or_else(|| format!("no {k} in {answer}"))
+        };
+        Ok(Stream {
+            id: number("id")?,
+            node_id: number("node_id")? as u32,
+            width: number("width")? as u32,
+            height: number("height")? as u32,
+        })
+    }
+
+    fn stop_cast(&self, id: u64) {
+        if let Err(e) = self.ask(&Request::CastStop { id }, Duration::from_secs(5)) {
+            tracing::debug!(id, "stopping a cast: {e}");
+        }
+    }
+
+    fn screenshot(&self, output: &str, path: &std::path::Path) -> Result<(), String> {
+        self.ask(
+            &Request::Screenshot {
+                output: Some(output.to_string()),
+                region: None,
+                path: path.to_path_buf(),
+                hdr: false,
+                writeback: false,
+            },
+            Duration::from_secs(10),
+        )
+        .map(|_| ())
+    }
+}
+
+/// Serves the portal until the compositor goes away.
+pub fn run() -> anyhow::Result<()> {
+    let socket = client::find_socket()?;
+    anyhow::ensure!(
+        socket.exists(),
+        "no compositor listens at {}",
+        socket.display()
+    );
+    let watched = socket.clone();
+    ghost_capture::portal::serve(Arc::new(IpcDesktop { socket }), move || watched.exists())?;
+    tracing::info!("the compositor is gone: portal backend exits");
+    Ok(())
+}

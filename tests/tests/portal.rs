@@ -1,0 +1,171 @@
+//! Screen sharing through the real xdg-desktop-portal: ghostcomp's portal backend, its
+//! PipeWire streams, and a GStreamer consumer that asks the ScreenCast portal like a
+//! browser does, in a private D-Bus session.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Result;
+use ghost_tests::{client::TestClient, share_session::ShareSession, wait_for, Compositor};
+use serde_json::{json, Value};
+
+const RED: u32 = 0xff_ff_00_00;
+const BLUE: u32 = 0xff_00_00_ff;
+
+fn config(name: &str, text: &str) -> Result<PathBuf> {
+    let home = std::env::temp_dir().join(format!("ghost-portal-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(home.join("ghostcomp/config.toml"), text)?;
+    Ok(home)
+}
+
+/// Starts ghostcomp at 1920x1080 with `config`, or None (with the reason printed) where
+/// the machine lacks the portal stack.
+fn start(name: &str, config_text: &str) -> Result<Option<(Compositor, ShareSession)>> {
+    if let Some(why) = ghost_tests::share_session::missing_parts() {
+        eprintln!("skipped: {why} (scripts/install-deps.sh installs it)");
+        return Ok(None);
+    }
+    let home = config(name, config_text)?;
+    let comp = Compositor::start_with_config_home(&["--output", "1920x1080@60"], &home)?;
+    let session = ShareSession::start(&comp)?;
+    Ok(Some((comp, session)))
+}
+
+fn geometry(window: &Value) -> (u32, u32, u32, u32) {
+    let g = &window["geometry"];
+    let n = |k: &str| g[k].as_u64().unwrap_or(0) as u32;
+    (n("x"), n("y"), n("width"), n("height"))
+}
+
+fn probe(report: &Value, x: u32, y: u32) -> Vec<u8> {
+    report["probes"][format!("{x},{y}")]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_u64().unwrap_or(0) as u8).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_monitor_share_streams_the_screen_at_full_rate() -> Result<()> {
+    let Some((mut comp, session)) = start("monitor", "[capture]\nunattended = \"grant\"\n")? else {
+        return Ok(());
+    };
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("share.red", 300, 200, &[RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("share.red")?);
+    // Something animating at the display's rate, as a video would.
+    if ghost_tests::require_program("weston-simple-shm").is_ok() {
+        comp.spawn_client(comp.command("weston-simple-shm"))?;
+        comp.wait_window("org.freedesktop.weston.simple-shm")?;
+    }
+    std::thread::sleep(Duration::from_millis(200));
+
+    let inside = format!("{},{}", x + 20, y + 20);
+    let report =
+        session.consume(&["--seconds", "3", "--probe", &inside, "--probe", "1900,1000"])?;
+    assert_eq!(report["source_type"], 1, "a monitor: {report}");
+    assert_eq!(
+        (report["width"].as_u64(), report["height"].as_u64()),
+        (Some(1920), Some(1080))
+    );
+    assert_eq!(probe(&report, x + 20, y + 20), vec![0xff, 0, 0], "{report}");
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!(
+        probe(&report, 1900, 1000),
+        shot.pixel(1900, 1000).to_vec(),
+        "the background"
+    );
+    let fps = report["fps"].as_f64().unwrap_or(0.0);
+    assert!(fps >= 55.0, "{fps} frames a second at 1920x1080: {report}");
+    // The app went away: its session closed and the cast with it.
+    wait_for(Duration::from_secs(5), "the cast to end", || {
+        let casts = comp.request(json!({"request": "casts"})).ok()?;
+        casts.as_array()?.is_empty().then_some(())
+    })?;
+    Ok(())
+}
+
+#[test]
+fn the_user_picks_once_and_the_restore_token_skips_the_prompt() -> Result<()> {
+    let Some((comp, session)) = start("restore", "")? else {
+        return Ok(());
+    };
+    // The prompt waits for the user; answer it as a script would.
+    let ipc = comp
+        .runtime_dir()
+        .join(format!("ghostcomp.{}.sock", comp.socket()));
+    let picker = std::thread::spawn(move || -> Result<()> {
+        let bin = ghost_tests::ghostcomp_bin();
+        wait_for(Duration::from_secs(30), "the prompt", || {
+            std::process::Command::new(&bin)
+                .args(["msg", "cast-pick", "--output", "HEADLESS-1"])
+                .env("GHOSTCOMP_SOCKET", &ipc)
+                .status()
+                .ok()?
+                .success()
+                .then_some(())
+        })
+    });
+    let first = session.consume(&["--persist", "--seconds", "1"])?;
+    picker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+    let token = first["restore_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!token.is_empty(), "a restore token: {first}");
+    assert!(
+        first["frames_total"].as_u64() > Some(0),
+        "a still screen sends its picture once: {first}"
+    );
+
+    // The second start restores the choice: nobody answers a prompt this time.
+    let second = session.consume(&["--persist", "--restore-token", &token, "--seconds", "1"])?;
+    assert_eq!(second["source_type"], 1);
+    assert!(second["frames_total"].as_u64() > Some(0), "{second}");
+    Ok(())
+}
+
+#[test]
+fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Result<()> {
+    let rules = "[capture]\nunattended = \"grant\"\n\n[[window_rule]]\napp_id = \"^share\\\\.secret$\"\nblock_out_from_screencast = true\n";
+    let Some((comp, session)) = start("window", rules)? else {
+        return Ok(());
+    };
+    let mut blue = TestClient::connect(&comp.socket_path())?;
+    let _b = blue.color_window("share.blue", 320, 240, &[BLUE])?;
+    comp.wait_window("share.blue")?;
+    // A window share gets the focused window: the blue one.
+    let report = session.consume(&[
+        "--types",
+        "2",
+        "--seconds",
+        "1",
+        "--probe",
+        "160,120",
+        "--probe",
+        "1,1",
+    ])?;
+    assert_eq!(report["source_type"], 2, "{report}");
+    assert_eq!(
+        (report["width"].as_u64(), report["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert_eq!(probe(&report, 160, 120), vec![0, 0, 0xff]);
+    assert_eq!(probe(&report, 1, 1), vec![0, 0, 0xff]);
+
+    // A window blocked out of captures is black in a monitor share, and only there.
+    let mut secret = TestClient::connect(&comp.socket_path())?;
+    let _s = secret.color_window("share.secret", 200, 100, &[RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("share.secret")?);
+    std::thread::sleep(Duration::from_millis(200));
+    let inside = format!("{},{}", x + 10, y + 10);
+    let report = session.consume(&["--seconds", "1", "--probe", &inside])?;
+    assert_eq!(probe(&report, x + 10, y + 10), vec![0, 0, 0], "{report}");
+    assert_eq!(
+        comp.screenshot(json!({}))?.pixel(x + 10, y + 10),
+        [0xff, 0, 0],
+        "the screen still shows it"
+    );
+    Ok(())
+}
