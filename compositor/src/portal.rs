@@ -46,6 +46,7 @@ impl Desktop for IpcDesktop {
             app_id: app_id.to_string(),
             types,
             restore: restore.map(str::to_string),
+            question: None,
         };
         match self.ask(&request, CHOICE_PATIENCE) {
             Ok(answer) => {
@@ -90,6 +91,20 @@ impl Desktop for IpcDesktop {
     fn stop_cast(&self, id: u64) {
         if let Err(e) = self.ask(&Request::CastStop { id }, Duration::from_secs(5)) {
             tracing::debug!(id, "stopping a cast: {e}");
+        }
+    }
+
+    fn confirm(&self, app_id: &str, question: &str) -> Result<bool, String> {
+        let request = Request::CastChoose {
+            app_id: app_id.to_string(),
+            types: 1,
+            restore: None,
+            question: Some(question.to_string()),
+        };
+        match self.ask(&request, CHOICE_PATIENCE) {
+            Ok(_) => Ok(true),
+            Err(e) if e.starts_with("cancelled") => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

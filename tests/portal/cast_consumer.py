@@ -2,12 +2,15 @@
 """Consumes a PipeWire video stream with GStreamer and reports what arrived, as JSON.
 
     cast_consumer.py (--node ID | --portal) [--seconds S] [--warmup W] [--probe X,Y ...]
+    cast_consumer.py --portal --screenshot
 
 --node reads a node of this session's PipeWire directly; --portal asks the ScreenCast
 portal (org.freedesktop.portal.Desktop) for a monitor source first: CreateSession,
 SelectSources, Start, OpenPipeWireRemote, and reads the stream through the remote the
 portal handed out. Prints one JSON object: frames counted after the warm-up, frames per
 second, size, the RGB at each probe point of the last frame, and the portal's answers.
+--screenshot asks the Screenshot portal instead and prints its response code and the
+picture's URI.
 """
 import argparse
 import json
@@ -75,10 +78,41 @@ def portal_stream(args):
     return node, fd, info
 
 
+def portal_screenshot():
+    """Asks the Screenshot portal for a picture; returns its answer."""
+    import dbus
+    from dbus.mainloop.glib import DBusGMainLoop
+
+    DBusGMainLoop(set_as_default=True)
+    bus = dbus.SessionBus()
+    portal = bus.get_object("org.freedesktop.portal.Desktop", "/org/freedesktop/portal/desktop")
+    shot = dbus.Interface(portal, "org.freedesktop.portal.Screenshot")
+    sender = bus.get_unique_name()[1:].replace(".", "_")
+    path = f"/org/freedesktop/portal/desktop/request/{sender}/ghostshot"
+    loop = GLib.MainLoop()
+    answer = {}
+
+    def on_response(code, results):
+        answer["code"] = int(code)
+        answer["uri"] = str(results.get("uri", ""))
+        loop.quit()
+
+    bus.add_signal_receiver(on_response, "Response", "org.freedesktop.portal.Request", None, path)
+    options = dbus.Dictionary(
+        {"handle_token": dbus.String("ghostshot"), "interactive": dbus.Boolean(False)},
+        signature="sv",
+    )
+    shot.Screenshot(dbus.String(""), options, signature="sa{sv}")
+    GLib.timeout_add_seconds(30, loop.quit)
+    loop.run()
+    return answer
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--node", type=int)
     p.add_argument("--portal", action="store_true")
+    p.add_argument("--screenshot", action="store_true", help="use the Screenshot portal instead")
     p.add_argument("--types", type=int, default=1)
     p.add_argument("--cursor-mode", type=int, default=2)
     p.add_argument("--persist", action="store_true")
@@ -89,6 +123,10 @@ def main():
     p.add_argument("--dump", help="write the last frame's RGBx bytes here")
     args = p.parse_args()
 
+    if args.screenshot:
+        json.dump(portal_screenshot(), sys.stdout)
+        print()
+        return
     Gst.init(None)
     info = {}
     if args.portal:

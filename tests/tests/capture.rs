@@ -396,3 +396,81 @@ fn capture_misuse_is_a_protocol_error_for_the_offender_only() -> Result<()> {
     assert!(comp.windows().is_ok(), "the compositor survives");
     Ok(())
 }
+
+/// Sends one IPC request on its own thread (the answer may wait for the user).
+fn ask_later(comp: &Compositor, request: Value) -> std::thread::JoinHandle<Result<Value>> {
+    let socket = comp
+        .runtime_dir()
+        .join(format!("ghostcomp.{}.sock", comp.socket()));
+    std::thread::spawn(move || {
+        use std::io::{BufRead, Write};
+        let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+        writeln!(stream, "{request}")?;
+        let mut line = String::new();
+        std::io::BufReader::new(stream).read_line(&mut line)?;
+        Ok(serde_json::from_str(&line)?)
+    })
+}
+
+#[test]
+fn the_share_prompt_takes_a_click_return_or_escape() -> Result<()> {
+    let comp = Compositor::start(&["--output", "640x480@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("pick.me", 200, 120, &[BLUE])?;
+    let window = comp.wait_window("pick.me")?;
+    let (x, y, w, h) = geometry(&window);
+    let choose = |types: u32| json!({"request": "cast-choose", "app_id": "org.example.Meeting", "types": types});
+    let prompted = || {
+        wait_for(Duration::from_secs(5), "the prompt", || {
+            // The prompt is drawn across the top of the screen.
+            let shot = comp.screenshot(json!({})).ok()?;
+            (shot.pixel(320, 20) != shot.pixel(5, 470)).then_some(())
+        })
+    };
+
+    // A click on a window shares that window.
+    let answer = ask_later(&comp, choose(3));
+    prompted()?;
+    let (cx, cy) = (x + w / 2, y + h / 2);
+    comp.request(json!({"request": "input", "action": "pointer-move", "x": cx, "y": cy}))?;
+    comp.request(json!({"request": "input", "action": "click", "button": "left"}))?;
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(reply["result"]["source"]["window"], window["id"], "{reply}");
+    assert_eq!(reply["result"]["restore"], "window:pick.me");
+
+    // Escape refuses.
+    let answer = ask_later(&comp, choose(1));
+    prompted()?;
+    comp.request(json!({"request": "input", "action": "key", "combo": "Escape"}))?;
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(reply["ok"], false);
+    assert!(reply["error"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("cancelled"));
+
+    // Return shares the output under the pointer.
+    let answer = ask_later(&comp, choose(1));
+    prompted()?;
+    comp.request(json!({"request": "input", "action": "key", "combo": "Return"}))?;
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(reply["result"]["source"]["output"], "HEADLESS-1", "{reply}");
+
+    // An earlier choice that still exists needs no prompt; one that is gone does.
+    let restored = comp
+        .request(json!({"request": "cast-choose", "types": 1, "restore": "output:HEADLESS-1"}))?;
+    assert_eq!(restored["source"]["output"], "HEADLESS-1");
+    let answer = ask_later(
+        &comp,
+        json!({"request": "cast-choose", "types": 1, "restore": "output:DP-9"}),
+    );
+    prompted()?;
+    let out = comp.msg_cli(&["cast-pick", "--cancel"])?;
+    assert!(out.status.success());
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(reply["ok"], false);
+    // Nothing waits any more: the prompt is gone and a pick has nothing to answer.
+    assert!(!comp.msg_cli(&["cast-pick"])?.status.success());
+    Ok(())
+}

@@ -169,3 +169,44 @@ fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Res
     );
     Ok(())
 }
+
+#[test]
+fn casts_are_listed_stopped_and_shown_by_a_red_dot_on_screen() -> Result<()> {
+    let Some((comp, _session)) = start("indicator", "")? else {
+        return Ok(());
+    };
+    let dot =
+        |comp: &Compositor| -> Result<[u8; 3]> { Ok(comp.screenshot(json!({}))?.pixel(1905, 15)) };
+    let before = dot(&comp)?;
+    let started = comp.request(json!({"request": "cast-start", "requester": "a test"}))?;
+    assert!(started["node_id"].as_u64().is_some(), "{started}");
+    let casts = comp.request(json!({"request": "casts"}))?;
+    assert_eq!(casts[0]["id"], started["id"]);
+    assert_eq!(casts[0]["requester"], "a test");
+    assert_eq!(casts[0]["source"]["output"], "HEADLESS-1");
+    let red = dot(&comp)?;
+    assert!(
+        red[0] > 200 && red[1] < 60 && red[2] < 60,
+        "the indicator shows: {red:?}"
+    );
+    comp.request(json!({"request": "cast-stop", "id": started["id"]}))?;
+    assert_eq!(comp.request(json!({"request": "casts"}))?, json!([]));
+    assert_eq!(dot(&comp)?, before, "and goes with the last cast");
+    Ok(())
+}
+
+#[test]
+fn the_screenshot_portal_writes_the_screen_to_a_png() -> Result<()> {
+    let Some((comp, session)) = start("screenshot", "[capture]\nunattended = \"grant\"\n")? else {
+        return Ok(());
+    };
+    let answer = session.consume(&["--screenshot"])?;
+    assert_eq!(answer["code"], 0, "{answer}");
+    let uri = answer["uri"].as_str().unwrap_or_default();
+    let path = uri.strip_prefix("file://").unwrap_or_default();
+    let picture = ghost_tests::read_png(std::path::Path::new(path))?;
+    assert_eq!((picture.width, picture.height), (1920, 1080));
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!(picture.pixel(100, 100), shot.pixel(100, 100));
+    Ok(())
+}

@@ -1,6 +1,7 @@
-//! The xdg-desktop-portal backend: `org.freedesktop.impl.portal.ScreenCast` and
-//! `org.freedesktop.impl.portal.Screenshot` on the session bus, as
-//! `org.freedesktop.impl.portal.desktop.ghost`.
+//! The xdg-desktop-portal backend: `org.freedesktop.impl.portal.ScreenCast`,
+//! `org.freedesktop.impl.portal.Screenshot` and `org.freedesktop.impl.portal.Access`
+//! (xdg-desktop-portal 1.16 offers the Screenshot portal only with an Access backend) on
+//! the session bus, as `org.freedesktop.impl.portal.desktop.ghost`.
 //!
 //! It runs as its own small process (`ghostcomp portal`), not inside the compositor:
 //! D-Bus calls may block for as long as the user takes to choose, the bus may stall, and
@@ -12,12 +13,14 @@
 //! the compositor and its streams carry on and D-Bus starts a new portal on the next
 //! call.
 
+mod access;
 mod screencast;
 mod screenshot;
 mod session;
 
 use std::{collections::HashMap, sync::Arc};
 
+pub use access::Access;
 pub use screencast::ScreenCast;
 pub use screenshot::Screenshot;
 
@@ -39,6 +42,8 @@ pub trait Desktop: Send + Sync + 'static {
     fn stop_cast(&self, id: u64);
     /// Writes a PNG of `output` to `path`.
     fn screenshot(&self, output: &str, path: &std::path::Path) -> Result<(), String>;
+    /// Asks the user a yes/no `question` on behalf of `app_id`.
+    fn confirm(&self, app_id: &str, question: &str) -> Result<bool, String>;
 }
 
 /// A shareable thing the user chose.
@@ -105,7 +110,8 @@ pub fn serve(
             OBJECT_PATH,
             ScreenCast::new(desktop.clone(), sessions.clone()),
         )?
-        .serve_at(OBJECT_PATH, Screenshot::new(desktop))?
+        .serve_at(OBJECT_PATH, Screenshot::new(desktop.clone()))?
+        .serve_at(OBJECT_PATH, Access::new(desktop))?
         .name(BUS_NAME)?
         .build()?;
     tracing::info!(name = BUS_NAME, "portal backend ready");

@@ -375,7 +375,8 @@ fn render(state: &mut Ghost, output: &Output) {
         &state.cursor_status,
         &state.seat,
         state.notification.as_ref(),
-    );
+    )
+    .sharing(state.casts.active());
     let Backend::Headless(backend) = &mut state.backend else {
         return;
     };

@@ -158,7 +158,8 @@ fn render(state: &mut Ghost) {
         &state.cursor_status,
         &state.seat,
         state.notification.as_ref(),
-    );
+    )
+    .sharing(state.casts.active());
     let Backend::Winit(backend) = &mut state.backend else {
         return;
     };

@@ -33,6 +33,7 @@ pub const WINDOW: u32 = 2;
 struct Pending {
     app_id: String,
     types: u32,
+    question: Option<String>,
     reply: UnixStream,
     since: Instant,
 }
@@ -106,6 +107,7 @@ impl Ghost {
         app_id: String,
         types: u32,
         restore: Option<String>,
+        question: Option<String>,
         reply: UnixStream,
     ) -> Option<Reply> {
         let types = if types & (MONITOR | WINDOW) == 0 {
@@ -133,6 +135,7 @@ impl Ghost {
         self.picks.pending.push_back(Pending {
             app_id,
             types,
+            question,
             reply,
             since: Instant::now(),
         });
@@ -157,9 +160,13 @@ impl Ghost {
         } else {
             p.app_id.clone()
         };
-        self.set_notification(Some(format!(
-            "{app} wants to share your screen.\n{what}\nReturn: share what is under the pointer · Escape: refuse"
-        )));
+        let text = match &p.question {
+            Some(question) => format!("{app}: {question}\nReturn or a click: allow · Escape: refuse"),
+            None => format!(
+                "{app} wants to share your screen.\n{what}\nReturn: share what is under the pointer · Escape: refuse"
+            ),
+        };
+        self.set_notification(Some(text));
     }
 
     /// Answers the prompted request with `source` (None refuses).

@@ -99,8 +99,9 @@ impl Ghost {
                 app_id,
                 types,
                 restore,
+                question,
             } => {
-                return match self.choose_cast(app_id, types, restore, stream) {
+                return match self.choose_cast(app_id, types, restore, question, stream) {
                     Some(reply) => Answer::Now(reply),
                     None => Answer::Deferred,
                 };

@@ -83,6 +83,10 @@ pub enum Request {
         /// What an earlier answer's `restore` said.
         #[serde(default)]
         restore: Option<String>,
+        /// A yes/no question to show instead of "wants to share your screen" (the
+        /// portal's Access dialog); answered like a monitor choice.
+        #[serde(default)]
+        question: Option<String>,
     },
     /// Answer the screen-share prompt from a script: an output, a window, or a refusal.
     CastPick {

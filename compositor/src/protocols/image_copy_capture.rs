@@ -17,23 +17,24 @@ use smithay::{
     reexports::{
         wayland_protocols::ext::image_copy_capture::v1::server::{
             ext_image_copy_capture_cursor_session_v1::{self, ExtImageCopyCaptureCursorSessionV1},
-            ext_image_copy_capture_frame_v1::{self, ExtImageCopyCaptureFrameV1, FailureReason},
+            ext_image_copy_capture_frame_v1::{self, ExtImageCopyCaptureFrameV1},
             ext_image_copy_capture_manager_v1::{self, ExtImageCopyCaptureManagerV1, Options},
             ext_image_copy_capture_session_v1::{self, ExtImageCopyCaptureSessionV1},
         },
         wayland_server::{
-            protocol::{wl_buffer::WlBuffer, wl_output, wl_shm},
+            protocol::{wl_buffer::WlBuffer, wl_shm},
             Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource, Weak,
         },
     },
-    wayland::shm::{with_buffer_contents, with_buffer_contents_mut},
 };
-use tracing::{debug, warn};
 
-use super::image_capture_source::{CaptureSource, Resolved};
-use crate::{backend::Shows, state::Ghost};
+use super::image_capture_source::CaptureSource;
+use crate::state::Ghost;
 
 mod cursor;
+mod deliver;
+
+use deliver::Delivery;
 
 /// The shm layouts frames are offered in, and how each stores a pixel.
 const SHM_FORMATS: [(wl_shm::Format, ghost_capture::PixelFormat); 4] = [
@@ -352,278 +353,5 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for Ghost {
                 st.frame_exists = false;
             }
         }
-    }
-}
-
-/// Whether a capture request was answered.
-enum Delivery {
-    /// Ready or failed was sent.
-    Done,
-    /// Nothing new to show yet.
-    Waiting,
-}
-
-/// Size, stride and format of an shm buffer; None for other buffers.
-fn shm_layout(buffer: &WlBuffer) -> Option<(i32, i32, i32, wl_shm::Format)> {
-    with_buffer_contents(buffer, |_, _, b| (b.width, b.height, b.stride, b.format)).ok()
-}
-
-impl Ghost {
-    /// Sends a new session its constraints, or `stopped` when its source is gone.
-    fn start_session(&mut self, session: ExtImageCopyCaptureSessionV1) {
-        self.image_copy_state.sessions.push(session.clone());
-        self.send_constraints(&session);
-    }
-
-    /// Advertises the session's buffer size and formats when they changed (or were never
-    /// sent); stops it when its source is gone. Returns the size, None when stopped or
-    /// when nothing can be shown right now.
-    fn send_constraints(&mut self, session: &ExtImageCopyCaptureSessionV1) -> Option<(u32, u32)> {
-        let data = session.data::<SessionData>()?;
-        let (source, shows_cursor) = match &data.source {
-            SessionSource::Image(s) => (s, false),
-            SessionSource::Cursor(s) => (s, true),
-        };
-        let located = match self.resolve_capture_source(source) {
-            Resolved::Here(l) => l,
-            Resolved::Hidden => return data.state.lock().ok()?.size,
-            Resolved::Gone => {
-                self.stop_session(session);
-                return None;
-            }
-        };
-        let shows = match (&located.window, shows_cursor) {
-            (_, true) => Shows::Cursor,
-            (Some(w), false) => Shows::Window(w),
-            (None, false) => Shows::Output,
-        };
-        let size = self
-            .capture_size(&located.output, shows)
-            .map(|s| (s.w as u32, s.h as u32));
-        let mut st = data.state.lock().ok()?;
-        let size = match (size, st.size) {
-            (Some(size), _) => size,
-            // A hidden pointer: keep what was advertised, or a small default.
-            (None, Some(old)) => return Some(old),
-            (None, None) => (64, 64),
-        };
-        if st.size != Some(size) {
-            st.size = Some(size);
-            st.last = None;
-            session.buffer_size(size.0, size.1);
-            for (format, _) in SHM_FORMATS {
-                session.shm_format(format);
-            }
-            session.done();
-        }
-        Some(size)
-    }
-
-    fn stop_session(&mut self, session: &ExtImageCopyCaptureSessionV1) {
-        if let Some(data) = session.data::<SessionData>() {
-            if let Ok(mut st) = data.state.lock() {
-                if st.stopped {
-                    return;
-                }
-                st.stopped = true;
-            }
-        }
-        debug!("capture session stopped: its source is gone");
-        session.stopped();
-        self.image_copy_state.sessions.retain(|s| s != session);
-    }
-
-    /// Answers `frame` if there is something new to show (always for a session's first
-    /// frame), or fails it.
-    fn try_deliver(&mut self, frame: &ExtImageCopyCaptureFrameV1, first: bool) -> Delivery {
-        let Some(session) = session_of(frame) else {
-            frame.failed(FailureReason::Stopped);
-            return Delivery::Done;
-        };
-        let Some(data) = session.data::<SessionData>() else {
-            frame.failed(FailureReason::Unknown);
-            return Delivery::Done;
-        };
-        let buffer = frame
-            .data::<FrameData>()
-            .and_then(|d| d.state.lock().ok().and_then(|s| s.buffer.clone()));
-        let Some(buffer) = buffer else {
-            frame.failed(FailureReason::Unknown);
-            return Delivery::Done;
-        };
-        let Some(size) = self.send_constraints(&session) else {
-            frame.failed(FailureReason::Stopped);
-            return Delivery::Done;
-        };
-        let stopped = data.state.lock().map(|s| s.stopped).unwrap_or(true);
-        if stopped {
-            frame.failed(FailureReason::Stopped);
-            return Delivery::Done;
-        }
-        let format = match shm_layout(&buffer) {
-            Some((w, h, stride, format)) if (w as u32, h as u32) == size && stride >= w * 4 => {
-                SHM_FORMATS
-                    .iter()
-                    .find(|(f, _)| *f == format)
-                    .map(|(_, p)| *p)
-            }
-            _ => None,
-        };
-        let Some(format) = format else {
-            frame.failed(FailureReason::BufferConstraints);
-            return Delivery::Done;
-        };
-        let picture = match self.render_session(&data.source, data.paint_cursors) {
-            Ok(Some(p)) if (p.width(), p.height()) == size => p,
-            Ok(Some(_)) => {
-                // The source changed size since the constraints were checked.
-                self.send_constraints(&session);
-                frame.failed(FailureReason::BufferConstraints);
-                return Delivery::Done;
-            }
-            Ok(None) => return Delivery::Waiting,
-            Err(err) => {
-                warn!("capture failed: {err:#}");
-                frame.failed(FailureReason::Unknown);
-                return Delivery::Done;
-            }
-        };
-        let Ok(mut st) = data.state.lock() else {
-            frame.failed(FailureReason::Unknown);
-            return Delivery::Done;
-        };
-        let damage = ghost_capture::changed_regions(st.last.as_ref(), &picture);
-        if !first && damage.is_empty() {
-            return Delivery::Waiting;
-        }
-        let copied = with_buffer_contents_mut(&buffer, |ptr, len, b| {
-            let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
-            let stride = usize::try_from(b.stride).unwrap_or(0);
-            if offset > len {
-                return false;
-            }
-            // SAFETY: smithay maps the whole pool for this callback and `len` is its
-            // length; the slice starts at the buffer's offset inside it. The client may
-            // write concurrently, which can only garble its own picture.
-            let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
-            picture.copy_into(pool, stride, format)
-        });
-        if !matches!(copied, Ok(true)) {
-            frame.failed(FailureReason::BufferConstraints);
-            return Delivery::Done;
-        }
-        if let SessionSource::Cursor(_) = data.source {
-            drop(st);
-            self.cursor_frame_ready(&session);
-            st = match data.state.lock() {
-                Ok(st) => st,
-                Err(_) => return Delivery::Done,
-            };
-        }
-        frame.transform(wl_output::Transform::Normal);
-        for r in &damage {
-            frame.damage(r.x, r.y, r.width, r.height);
-        }
-        let now = std::time::Duration::from(self.clock.now());
-        let secs = now.as_secs();
-        frame.presentation_time((secs >> 32) as u32, secs as u32, now.subsec_nanos());
-        frame.ready();
-        st.last = Some(picture);
-        Delivery::Done
-    }
-
-    /// Renders what a session shows; None when it shows nothing right now.
-    fn render_session(
-        &mut self,
-        source: &SessionSource,
-        paint_cursors: bool,
-    ) -> anyhow::Result<Option<ghost_capture::Frame>> {
-        let (source, cursor_only) = match source {
-            SessionSource::Image(s) => (s, false),
-            SessionSource::Cursor(s) => (s, true),
-        };
-        let Resolved::Here(located) = self.resolve_capture_source(source) else {
-            return Ok(None);
-        };
-        let shows = match (&located.window, cursor_only) {
-            (_, true) => Shows::Cursor,
-            (Some(w), false) => Shows::Window(w),
-            (None, false) => Shows::Output,
-        };
-        if self.capture_size(&located.output, shows).is_none() {
-            return Ok(None);
-        }
-        match self.capture(&located.output, shows, false, paint_cursors)? {
-            crate::backend::Captured::Sdr(frame) => Ok(Some(frame)),
-            crate::backend::Captured::Hdr(_) => Err(anyhow::anyhow!("an HDR picture")),
-        }
-    }
-
-    /// After `output` was drawn: answers waiting frames whose pictures may have changed,
-    /// and stops sessions whose sources went away.
-    pub fn image_copy_after_repaint(&mut self, output: &smithay::output::Output) {
-        if self.image_copy_state.waiting.is_empty() {
-            return;
-        }
-        let waiting = std::mem::take(&mut self.image_copy_state.waiting);
-        let mut still = Vec::new();
-        for frame in waiting {
-            if !frame.is_alive() {
-                continue;
-            }
-            let concerned = session_of(&frame)
-                .and_then(|s| s.data::<SessionData>().map(|d| d.source.clone()))
-                .map(|source| match source {
-                    SessionSource::Cursor(_) => true,
-                    SessionSource::Image(s) => match self.resolve_capture_source(&s) {
-                        Resolved::Here(l) => &l.output == output || l.window.is_some(),
-                        Resolved::Hidden => false,
-                        Resolved::Gone => true,
-                    },
-                })
-                .unwrap_or(true);
-            if !concerned {
-                still.push(frame);
-                continue;
-            }
-            if let Delivery::Waiting = self.try_deliver(&frame, false) {
-                still.push(frame);
-            }
-        }
-        self.image_copy_state.waiting.extend(still);
-    }
-
-    /// A window or output went away: stops the sessions that captured it and fails
-    /// their waiting frames.
-    pub fn image_copy_sources_changed(&mut self) {
-        for session in self.image_copy_state.sessions.clone() {
-            let gone = session
-                .data::<SessionData>()
-                .map(|d| match &d.source {
-                    SessionSource::Image(s) | SessionSource::Cursor(s) => {
-                        matches!(self.resolve_capture_source(s), Resolved::Gone)
-                    }
-                })
-                .unwrap_or(false);
-            if gone {
-                self.stop_session(&session);
-            }
-        }
-        let waiting = std::mem::take(&mut self.image_copy_state.waiting);
-        for frame in waiting {
-            let stopped = session_of(&frame)
-                .and_then(|s| {
-                    s.data::<SessionData>()
-                        .and_then(|d| d.state.lock().ok().map(|s| s.stopped))
-                })
-                .unwrap_or(true);
-            if stopped {
-                frame.failed(FailureReason::Stopped);
-            } else {
-                self.image_copy_state.waiting.push(frame);
-            }
-        }
-        self.update_cursor_sessions();
-        self.casts_sources_changed();
     }
 }

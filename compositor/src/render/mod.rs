@@ -49,6 +49,20 @@ use notification::Notification;
 /// The background where nothing is drawn.
 pub const CLEAR_COLOR: [f32; 4] = [0.07, 0.08, 0.10, 1.0];
 
+/// The sharing indicator: a red square this big (logical pixels), as far from the
+/// output's top-right corner.
+const SHARING_DOT: f64 = 10.0;
+/// Its colour.
+pub const SHARING_COLOR: [f32; 4] = [0.9, 0.1, 0.1, 1.0];
+
+/// One id for the indicator, so damage tracking sees the same element every frame.
+fn sharing_dot_id() -> smithay::backend::renderer::element::Id {
+    static ID: std::sync::OnceLock<smithay::backend::renderer::element::Id> =
+        std::sync::OnceLock::new();
+    ID.get_or_init(smithay::backend::renderer::element::Id::new)
+        .clone()
+}
+
 smithay::backend::renderer::element::render_elements! {
     /// Everything that can appear on an output.
     pub OutputElement<R> where R: ImportAll + ImportMem;
@@ -73,6 +87,8 @@ pub struct Scene<'a> {
     pub only_window: Option<Window>,
     /// Captures the pointer's image alone (cursor capture sessions).
     pub only_cursor: bool,
+    /// Something is being shared: a red dot in each output's top-right corner says so.
+    sharing: bool,
     pointer: Option<Point<f64, Logical>>,
     space: &'a Space<Window>,
     notification: Option<&'a Notification>,
@@ -115,6 +131,7 @@ impl<'a> Scene<'a> {
             block_out: false,
             only_window: None,
             only_cursor: false,
+            sharing: false,
             pointer,
             space,
             notification,
@@ -123,6 +140,13 @@ impl<'a> Scene<'a> {
             default_cursor: None,
             focused,
         }
+    }
+
+    /// Shows the sharing indicator while `active` (the screen as people see it, never
+    /// in what is shared).
+    pub fn sharing(mut self, active: bool) -> Self {
+        self.sharing = active;
+        self
     }
 
     /// Draws `cursor` for named pointer shapes (backends where nobody else draws one).
@@ -164,6 +188,19 @@ impl<'a> Scene<'a> {
 
         if with_cursor {
             self.cursor_elements(renderer, origin, scale, &mut elements);
+        }
+
+        if self.sharing {
+            let size: Size<i32, Physical> = output_geo.size.to_physical_precise_round(scale);
+            let side = ((SHARING_DOT * scale.x).round() as i32).max(1);
+            let margin = side;
+            elements.push(OutputElement::Solid(SolidColorRenderElement::new(
+                sharing_dot_id(),
+                Rectangle::new((size.w - side - margin, margin).into(), (side, side).into()),
+                smithay::backend::renderer::utils::CommitCounter::default(),
+                SHARING_COLOR,
+                Kind::Unspecified,
+            )));
         }
 
         if let Some(n) = self.notification {

@@ -232,7 +232,8 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         None
     } else {
         state.default_cursor.as_ref()
-    });
+    })
+    .sharing(state.casts.active());
     let Backend::Kms(backend) = &mut state.backend else {
         return;
     };
