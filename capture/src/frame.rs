@@ -124,6 +124,112 @@ pub struct Frame {
     data: Vec<u8>,
 }
 
+/// Pixels someone else owns (an output's buffer), seen as a frame without copying.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameView<'a> {
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: PixelFormat,
+    data: &'a [u8],
+}
+
+impl<'a> FrameView<'a> {
+    /// Views `data`, checking that it covers the whole frame.
+    pub fn new(
+        width: u32,
+        height: u32,
+        stride: usize,
+        format: PixelFormat,
+        data: &'a [u8],
+    ) -> Result<Self, FrameError> {
+        let row = width as usize * format.bytes_per_pixel();
+        let needed = if height == 0 {
+            0
+        } else {
+            stride * (height as usize - 1) + row
+        };
+        if stride < row || data.len() < needed {
+            return Err(FrameError::BufferTooSmall {
+                width,
+                height,
+                stride,
+                len: data.len(),
+            });
+        }
+        Ok(Self {
+            width,
+            height,
+            stride,
+            format,
+            data,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The part inside `region`, clipped to the frame, still without copying.
+    pub fn crop(&self, region: Region) -> Result<FrameView<'a>, FrameError> {
+        let x0 = region.x.clamp(0, self.width as i32) as usize;
+        let y0 = region.y.clamp(0, self.height as i32) as usize;
+        let x1 = (region.x.saturating_add(region.width)).clamp(0, self.width as i32) as usize;
+        let y1 = (region.y.saturating_add(region.height)).clamp(0, self.height as i32) as usize;
+        if x1 <= x0 || y1 <= y0 {
+            return Err(FrameError::RegionOutside(region, self.width, self.height));
+        }
+        let start = y0 * self.stride + x0 * self.format.bytes_per_pixel();
+        Ok(FrameView {
+            width: (x1 - x0) as u32,
+            height: (y1 - y0) as u32,
+            stride: self.stride,
+            format: self.format,
+            data: &self.data[start..],
+        })
+    }
+
+    /// Copies the pixels into a client's buffer of the same size laid out as `format`
+    /// with `stride` bytes per row, converting the channel order (alpha stays
+    /// premultiplied, as wl_shm's alpha formats are). Returns false, writing nothing,
+    /// when `dst` is too small.
+    pub fn copy_into(&self, dst: &mut [u8], stride: usize, format: PixelFormat) -> bool {
+        let row = self.width as usize * 4;
+        let rows = self.height as usize;
+        if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
+            return false;
+        }
+        for y in 0..rows {
+            let src = &self.data[y * self.stride..y * self.stride + row];
+            let out = &mut dst[y * stride..y * stride + row];
+            match self.format.reorder(format) {
+                Some(false) => {
+                    out.copy_from_slice(src);
+                    continue;
+                }
+                Some(true) => {
+                    for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                        o.copy_from_slice(&[s[2], s[1], s[0], s[3]]);
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+                let premultiplied = self.format.premultiplied_rgba([s[0], s[1], s[2], s[3]]);
+                o.copy_from_slice(&format.store(premultiplied));
+            }
+        }
+        true
+    }
+}
+
 impl Frame {
     /// Wraps read-back bytes, checking that they cover the whole frame.
     pub fn new(
@@ -171,33 +277,18 @@ impl Frame {
     /// premultiplied, as wl_shm's alpha formats are). Returns false, writing nothing,
     /// when `dst` is too small.
     pub fn copy_into(&self, dst: &mut [u8], stride: usize, format: PixelFormat) -> bool {
-        let row = self.width as usize * 4;
-        let rows = self.height as usize;
-        if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
-            return false;
+        self.view().copy_into(dst, stride, format)
+    }
+
+    /// The frame as a borrowed view.
+    pub fn view(&self) -> FrameView<'_> {
+        FrameView {
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+            format: self.format,
+            data: &self.data,
         }
-        for y in 0..rows {
-            let src = &self.data[y * self.stride..y * self.stride + row];
-            let out = &mut dst[y * stride..y * stride + row];
-            match self.format.reorder(format) {
-                Some(false) => {
-                    out.copy_from_slice(src);
-                    continue;
-                }
-                Some(true) => {
-                    for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-                        o.copy_from_slice(&[s[2], s[1], s[0], s[3]]);
-                    }
-                    continue;
-                }
-                None => {}
-            }
-            for (o, s) in out.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
-                let premultiplied = self.format.premultiplied_rgba([s[0], s[1], s[2], s[3]]);
-                o.copy_from_slice(&format.store(premultiplied));
-            }
-        }
-        true
     }
 
     /// Width in pixels.
@@ -295,6 +386,20 @@ mod tests {
         assert_eq!((c.width(), c.height()), (2, 2));
         assert_eq!(c.pixel(0, 0), Some([7, 0, 8, 255]));
         assert_eq!(c.pixel(1, 1), Some([7, 1, 9, 255]));
+        // A view crops the same way without copying.
+        let region = Region {
+            x: 8,
+            y: -2,
+            width: 5,
+            height: 4,
+        };
+        let v = f.view().crop(region).unwrap();
+        assert_eq!((v.width(), v.height()), (2, 2));
+        let mut out = [0u8; 16];
+        assert!(v.copy_into(&mut out, 8, f.format()));
+        let mut want = [0u8; 16];
+        assert!(c.copy_into(&mut want, 8, f.format()));
+        assert_eq!(out, want);
     }
 
     #[test]

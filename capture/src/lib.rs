@@ -4,9 +4,13 @@
 //! finished frames; this crate decides how they are cut, converted and delivered, so that
 //! every consumer (IPC screenshot, screencopy, a stream) sees the same pixels.
 //!
-//! Today it holds the CPU frame model (with conversion into clients' buffer layouts),
-//! damage between successive captures, and screenshot encoding (8-bit sRGB PNG, and
-//! 16-bit PQ/BT.2020 PNG for HDR outputs) that `ghostcomp msg screenshot` uses.
+//! Today it holds the CPU frame model (owned frames and borrowed views, with conversion
+//! into clients' buffer layouts), damage between successive captures, screenshot
+//! encoding (8-bit sRGB PNG, and 16-bit PQ/BT.2020 PNG for HDR outputs), PipeWire video
+//! streams produced on the compositor's thread ([`pipewire`]), and the
+//! xdg-desktop-portal backend that runs as its own process ([`portal`]). Nothing here
+//! knows smithay or Wayland: the compositor renders and hands frames over, and answers
+//! the portal through the [`portal::Desktop`] trait.
 
 pub mod damage;
 pub mod frame;
@@ -16,6 +20,6 @@ pub mod portal;
 pub mod screenshot;
 
 pub use damage::changed_regions;
-pub use frame::{Frame, FrameError, PixelFormat, Region};
+pub use frame::{Frame, FrameError, FrameView, PixelFormat, Region};
 pub use hdr::{encode_png_hdr, HdrFrame};
 pub use screenshot::{encode_png, ScreenshotError};

@@ -114,13 +114,13 @@ def main():
     p.add_argument("--portal", action="store_true")
     p.add_argument("--screenshot", action="store_true", help="use the Screenshot portal instead")
     p.add_argument("--types", type=int, default=1)
-    p.add_argument("--cursor-mode", type=int, default=2)
+    p.add_argument("--cursor-mode", type=int, default=1)
     p.add_argument("--persist", action="store_true")
     p.add_argument("--restore-token", default="")
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--warmup", type=float, default=0.5)
     p.add_argument("--probe", action="append", default=[])
-    p.add_argument("--dump", help="write the last frame's RGBx bytes here")
+    p.add_argument("--dump", help="write the last frame's BGRx bytes here")
     args = p.parse_args()
 
     if args.screenshot:
@@ -135,7 +135,7 @@ def main():
     else:
         source = f"pipewiresrc path={args.node}"
     pipeline = Gst.parse_launch(
-        f"{source} ! videoconvert ! video/x-raw,format=RGBx ! appsink name=sink emit-signals=true sync=false max-buffers=2 drop=true"
+        f"{source} ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink emit-signals=true sync=false max-buffers=2 drop=true"
     )
     sink = pipeline.get_by_name("sink")
     state = {"frames": 0, "first": None, "last": None, "all": 0, "size": None, "probes": {}}
@@ -165,7 +165,8 @@ def main():
             for spec in args.probe:
                 x, y = (int(v) for v in spec.split(","))
                 i = y * stride + x * 4
-                state["probes"][spec] = list(mapped.data[i : i + 3])
+                b, g, r = mapped.data[i : i + 3]
+                state["probes"][spec] = [r, g, b]
             buf.unmap(mapped)
         return Gst.FlowReturn.OK
 

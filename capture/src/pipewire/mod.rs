@@ -22,7 +22,7 @@ use pipewire as pw;
 pub use meta::CursorMeta;
 pub use stream::{CastState, Pushed};
 
-use crate::frame::{Frame, Region};
+use crate::frame::{FrameView, Region};
 
 /// Why a cast could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +157,7 @@ impl Caster {
     pub fn push(
         &mut self,
         id: u64,
-        frame: &Frame,
+        frame: FrameView<'_>,
         damage: &[Region],
         cursor: Option<&CursorMeta>,
         now: Duration,

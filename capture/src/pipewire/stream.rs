@@ -19,7 +19,7 @@ use pw::{
 };
 
 use super::{meta, params, CastError, CastSpec, CursorMeta};
-use crate::frame::{Frame, PixelFormat, Region};
+use crate::frame::{FrameView, PixelFormat, Region};
 
 /// Where a cast stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +209,7 @@ impl Cast {
 
     pub fn push(
         &mut self,
-        frame: &Frame,
+        frame: FrameView<'_>,
         damage: &[Region],
         cursor: Option<&CursorMeta>,
         now: Duration,

@@ -87,7 +87,7 @@ impl ScreenCast {
             SessionState {
                 app_id,
                 types: MONITOR,
-                cursor_mode: CURSOR_EMBEDDED,
+                cursor_mode: CURSOR_HIDDEN,
                 ..Default::default()
             },
         );
@@ -103,7 +103,7 @@ impl ScreenCast {
         options: HashMap<String, OwnedValue>,
     ) -> (u32, Results) {
         let types = get_u32(&options, "types").unwrap_or(MONITOR) & (MONITOR | WINDOW);
-        let cursor = get_u32(&options, "cursor_mode").unwrap_or(CURSOR_EMBEDDED);
+        let cursor = get_u32(&options, "cursor_mode").unwrap_or(CURSOR_HIDDEN);
         let persist = get_u32(&options, "persist_mode").unwrap_or(0).min(2);
         let restore = restore_of(&options);
         let known = self.sessions.with(&session_handle, |s| {

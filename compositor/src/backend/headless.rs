@@ -134,6 +134,8 @@ struct VirtualOutput {
     scheduled_ns: u64,
     rendered_once: bool,
     stats: super::FrameStats,
+    /// What the last frame repainted (empty: nothing).
+    last_damage: Vec<smithay::utils::Rectangle<i32, Physical>>,
 }
 
 /// The renderer and the virtual outputs.
@@ -174,6 +176,40 @@ impl HeadlessBackend {
             }
             Renderers::Gles(g) => capture_colour(scene, g, output, hdr),
         }
+    }
+
+    /// The picture `output` shows now, read in place, with what its last frame
+    /// repainted: only where the output is drawn into memory (pixman). Screen casts
+    /// copy from it instead of drawing the output a second time.
+    pub fn shown(
+        &self,
+        output: &Output,
+    ) -> Option<(
+        ghost_capture::FrameView<'_>,
+        &[smithay::utils::Rectangle<i32, Physical>],
+    )> {
+        let v = self.outputs.iter().find(|o| &o.output == output)?;
+        if !v.rendered_once {
+            return None;
+        }
+        let OutputBuffer::Pixman(image) = &v.buffer else {
+            return None;
+        };
+        let (width, height, stride) = (image.width(), image.height(), image.stride());
+        // SAFETY: the image owns width × height pixels at `stride` bytes a row for as long
+        // as the output exists; the returned view borrows `self`, so the image can be
+        // neither rendered into nor replaced (set_mode) while it is read.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(image.data().cast::<u8>(), stride * height) };
+        let view = ghost_capture::FrameView::new(
+            width as u32,
+            height as u32,
+            stride,
+            ghost_capture::PixelFormat::Xrgb8888,
+            bytes,
+        )
+        .ok()?;
+        Some((view, &v.last_damage))
     }
 
     /// Frame counters of `output`.
@@ -325,6 +361,7 @@ pub fn init_with(
             timer: None,
             scheduled_ns: 0,
             rendered_once: false,
+            last_damage: Vec::new(),
             stats: super::FrameStats::default(),
         });
     }
@@ -393,7 +430,10 @@ fn render(state: &mut Ghost, output: &Output) {
                 Ok(mut framebuffer) => v
                     .tracker
                     .render_output(renderer, &mut framebuffer, age, &elements, CLEAR_COLOR)
-                    .map(|r| (r.damage.map(|d| area(d)), r.states))
+                    .map(|r| {
+                        v.last_damage = r.damage.cloned().unwrap_or_default();
+                        (r.damage.map(|d| area(d)), r.states)
+                    })
                     .map_err(|e| anyhow::anyhow!("{e:?}")),
                 Err(e) => Err(anyhow::anyhow!("{e:?}")),
             }

@@ -82,6 +82,21 @@ impl FrameStats {
 }
 
 impl Backend {
+    /// `output`'s picture read in place (see [`Ghost::shown_for_capture`] for when a
+    /// capture may use it).
+    pub fn shown(
+        &self,
+        output: &Output,
+    ) -> Option<(
+        ghost_capture::FrameView<'_>,
+        &[smithay::utils::Rectangle<i32, smithay::utils::Physical>],
+    )> {
+        match self {
+            Backend::Headless(h) => h.shown(output),
+            _ => None,
+        }
+    }
+
     /// Frame counters of `output`, where the backend keeps them.
     pub fn frame_stats(&self, output: &Output) -> Option<FrameStats> {
         match self {
@@ -308,6 +323,32 @@ impl Ghost {
         smithay::utils::Point<i32, smithay::utils::Logical>,
     )> {
         self.capture_scene(Shows::Cursor, false).cursor_image()
+    }
+
+    /// `output`'s picture read in place from the buffer it was drawn into, with what its
+    /// last frame repainted, where a client's capture of the whole output may use it:
+    /// the backend draws into memory (headless pixman), the output is not rotated, no
+    /// client cursor surface is drawn into it, the capture wants no pointer painted, and
+    /// no window on it is blocked out of captures. None where the picture must be drawn.
+    pub fn shown_for_capture(
+        &self,
+        output: &Output,
+        cursor: bool,
+    ) -> Option<(
+        ghost_capture::FrameView<'_>,
+        &[smithay::utils::Rectangle<i32, smithay::utils::Physical>],
+    )> {
+        if cursor
+            || matches!(self.cursor_status, CursorImageStatus::Surface(_))
+            || output.current_transform() != smithay::utils::Transform::Normal
+            || self
+                .space
+                .elements_for_output(output)
+                .any(|w| crate::shell::window_data(w).block_out.get())
+        {
+            return None;
+        }
+        self.backend.shown(output)
     }
 
     /// Renders what a client's capture (screencopy, a stream) shows and reads it back,

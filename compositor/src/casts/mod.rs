@@ -39,6 +39,10 @@ struct Cast {
     size: (u32, u32),
     last: Option<ghost_capture::Frame>,
     last_cursor: Option<CursorMeta>,
+    /// Output repaints not sent yet (the read-in-place path), in picture pixels.
+    unsent: Vec<ghost_capture::Region>,
+    /// Whether the consumer has a first picture from the read-in-place path.
+    primed: bool,
 }
 
 /// The PipeWire connection (made on the first cast) and the casts.
@@ -103,7 +107,7 @@ impl Ghost {
             .casts
             .casts
             .iter()
-            .filter(|c| c.last.is_none())
+            .filter(|c| c.last.is_none() && !c.primed)
             .filter(|c| caster.state(c.id) == Some(CastState::Streaming))
             .map(|c| c.source.clone())
             .collect();
@@ -181,6 +185,8 @@ impl Ghost {
             size: (width, height),
             last: None,
             last_cursor: None,
+            unsent: Vec::new(),
+            primed: false,
         });
         self.queue_redraw(&output);
         Ok(json!({"id": id, "node_id": node_id, "width": width, "height": height}))
@@ -265,6 +271,9 @@ impl Ghost {
             if &at != output && window.is_none() {
                 continue;
             }
+            if window.is_none() {
+                self.note_repaint(index, output);
+            }
             let wants = self
                 .casts
                 .caster
@@ -273,10 +282,119 @@ impl Ghost {
             if !wants {
                 continue;
             }
-            if let Err(err) = self.cast_frame(index, &at, window.as_ref(), cursor, now) {
+            let sent = match window {
+                None => self.cast_shown(index, output, cursor, now),
+                Some(_) => Ok(false),
+            };
+            let result = match sent {
+                Ok(true) => Ok(()),
+                Ok(false) => self.cast_frame(index, &at, window.as_ref(), cursor, now),
+                Err(e) => Err(e),
+            };
+            if let Err(err) = result {
                 tracing::warn!(id, "cast frame: {err:#}");
             }
         }
+    }
+
+    /// Adds what `output`'s last frame repainted to a cast's unsent damage.
+    fn note_repaint(&mut self, index: usize, output: &Output) {
+        let crate::backend::Backend::Headless(h) = &self.backend else {
+            return;
+        };
+        let Some((_, damage)) = h.shown(output) else {
+            return;
+        };
+        let unsent = &mut self.casts.casts[index].unsent;
+        unsent.extend(damage.iter().map(|r| ghost_capture::Region {
+            x: r.loc.x,
+            y: r.loc.y,
+            width: r.size.w,
+            height: r.size.h,
+        }));
+        if unsent.len() > 64 {
+            // Far more than a buffer carries: one box is as useful and cheaper.
+            let all = std::mem::take(unsent);
+            let x0 = all.iter().map(|r| r.x).min().unwrap_or(0);
+            let y0 = all.iter().map(|r| r.y).min().unwrap_or(0);
+            let x1 = all.iter().map(|r| r.x + r.width).max().unwrap_or(0);
+            let y1 = all.iter().map(|r| r.y + r.height).max().unwrap_or(0);
+            unsent.push(ghost_capture::Region {
+                x: x0,
+                y: y0,
+                width: x1 - x0,
+                height: y1 - y0,
+            });
+        }
+    }
+
+    /// Sends an output cast's frame straight from the output's own buffer, where the
+    /// backend draws into memory and the picture needs nothing the screen does not
+    /// show (no painted pointer, no blocked-out window, no rotation): one copy, and the
+    /// renderer's own damage. Returns false where the picture must be drawn instead.
+    fn cast_shown(
+        &mut self,
+        index: usize,
+        output: &Output,
+        cursor: CursorMode,
+        now: Duration,
+    ) -> anyhow::Result<bool> {
+        if self
+            .shown_for_capture(output, cursor == CursorMode::Embedded)
+            .is_none()
+        {
+            return Ok(false);
+        }
+        let pointer = match cursor {
+            CursorMode::Metadata => Some(self.cursor_meta(output, None)),
+            _ => None,
+        };
+        // Read through the backend field alone, so the casts stay free to borrow.
+        let Some((view, _)) = self.backend.shown(output) else {
+            return Ok(false);
+        };
+        let cast = &mut self.casts.casts[index];
+        let Some(caster) = self.casts.caster.as_mut() else {
+            return Ok(true);
+        };
+        let size = (view.width(), view.height());
+        if size != cast.size {
+            caster.resize(cast.id, size.0, size.1)?;
+            cast.size = size;
+            cast.primed = false;
+            return Ok(true);
+        }
+        let pointer_moved = pointer.is_some() && pointer != cast.last_cursor;
+        if cast.primed && cast.unsent.is_empty() && !pointer_moved {
+            return Ok(true);
+        }
+        let full = [ghost_capture::Region {
+            x: 0,
+            y: 0,
+            width: size.0 as i32,
+            height: size.1 as i32,
+        }];
+        let damage = if cast.primed {
+            &cast.unsent[..]
+        } else {
+            &full[..]
+        };
+        let t0 = std::time::Instant::now();
+        let pushed = caster.push(cast.id, view, damage, pointer.as_ref(), now)?;
+        tracing::debug!(push = ?t0.elapsed(), rects = damage.len(), "cast frame in place");
+        match pushed {
+            Pushed::Sent => {
+                cast.primed = true;
+                cast.unsent.clear();
+                cast.last_cursor = pointer;
+            }
+            Pushed::WrongSize => {
+                caster.resize(cast.id, size.0, size.1)?;
+                cast.primed = false;
+            }
+            Pushed::Idle | Pushed::NoBuffer => {}
+        }
+        Ok(true)
     }
 
     fn cast_frame(
@@ -315,7 +433,7 @@ impl Ghost {
         if damage.is_empty() && cast.last.is_some() && !pointer_moved {
             return Ok(());
         }
-        let pushed = caster.push(cast.id, &picture, &damage, pointer.as_ref(), now)?;
+        let pushed = caster.push(cast.id, picture.view(), &damage, pointer.as_ref(), now)?;
         tracing::debug!(capture = ?t1, diff = ?(t2 - t1), push = ?(t0.elapsed() - t2), "cast frame");
         match pushed {
             Pushed::Sent => {

@@ -231,49 +231,49 @@ impl Ghost {
         data: &FrameData,
         damaged: bool,
     ) {
-        let region = data.region;
-        let picture = match self.capture(output, Shows::Output, false, data.cursor) {
-            Ok(crate::backend::Captured::Sdr(picture)) => picture,
-            Ok(crate::backend::Captured::Hdr(_)) | Err(_) => {
-                frame.failed();
-                return;
-            }
-        };
-        let (x, y, w, h) = region;
+        let (x, y, w, h) = data.region;
         let crop = ghost_capture::Region {
             x,
             y,
             width: w,
             height: h,
         };
+        // The output's own buffer where it shows exactly what the client asked for;
+        // drawn again otherwise.
+        let drawn;
+        let picture = match self.shown_for_capture(output, data.cursor) {
+            Some((view, _)) => view,
+            None => {
+                drawn = match self.capture(output, Shows::Output, false, data.cursor) {
+                    Ok(crate::backend::Captured::Sdr(picture)) => picture,
+                    Ok(crate::backend::Captured::Hdr(_)) | Err(_) => {
+                        frame.failed();
+                        return;
+                    }
+                };
+                drawn.view()
+            }
+        };
         let Ok(part) = picture.crop(crop) else {
             frame.failed();
             return;
         };
-        let rgba = part.to_rgba();
         let copied = with_buffer_contents_mut(buffer, |ptr, len, b| {
             let stride = usize::try_from(b.stride).unwrap_or(0);
-            let offset = usize::try_from(b.offset).unwrap_or(0);
-            let row = usize::try_from(w).unwrap_or(0) * 4;
-            let rows = usize::try_from(h).unwrap_or(0);
-            if offset + stride * rows.saturating_sub(1) + row > len {
+            let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
+            if offset > len {
                 return false;
             }
-            // SAFETY: the range checked above lies inside the pool mapping smithay
-            // handed us for the duration of this callback; the client may write to
-            // it concurrently, which can only garble its own picture.
-            let pool = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
-            for r in 0..rows {
-                let dst = &mut pool[offset + r * stride..offset + r * stride + row];
-                for (px, src) in dst
-                    .chunks_exact_mut(4)
-                    .zip(rgba[r * row..(r + 1) * row].chunks_exact(4))
-                {
-                    // XRGB8888 little endian: B, G, R, X
-                    px.copy_from_slice(&[src[2], src[1], src[0], 255]);
-                }
-            }
-            true
+            let layout = match b.format {
+                wl_shm::Format::Argb8888 => ghost_capture::PixelFormat::Argb8888,
+                _ => ghost_capture::PixelFormat::Xrgb8888,
+            };
+            // SAFETY: smithay maps the whole pool for this callback and `len` is its
+            // length; the slice starts at the buffer's offset inside it, and copy_into
+            // checks the rows fit. The client may write concurrently, which can only
+            // garble its own picture.
+            let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
+            part.copy_into(pool, stride, layout)
         });
         if !matches!(copied, Ok(true)) {
             warn!("screencopy: the client's buffer could not be written");
