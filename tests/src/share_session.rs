@@ -102,7 +102,8 @@ impl ShareSession {
         Ok(session)
     }
 
-    fn command(&self, program: &str) -> Command {
+    /// A command set up to run in the session (its bus, runtime directory, PipeWire).
+    pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("XDG_RUNTIME_DIR", &self.runtime_dir)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)

@@ -210,3 +210,45 @@ fn the_screenshot_portal_writes_the_screen_to_a_png() -> Result<()> {
     assert_eq!(picture.pixel(100, 100), shot.pixel(100, 100));
     Ok(())
 }
+
+#[test]
+fn a_share_follows_its_output_to_a_new_size() -> Result<()> {
+    let Some((mut comp, session)) = start("resize", "[capture]\nunattended = \"grant\"\n")? else {
+        return Ok(());
+    };
+    if ghost_tests::require_program("wlr-randr").is_err()
+        || ghost_tests::require_program("weston-simple-shm").is_err()
+    {
+        return Ok(());
+    }
+    comp.spawn_client(comp.command("weston-simple-shm"))?;
+    comp.wait_window("org.freedesktop.weston.simple-shm")?;
+    let mut resize = comp.command("wlr-randr");
+    resize.args(["--output", "HEADLESS-1", "--custom-mode", "1280x720"]);
+    let mut dump = session.command("pw-dump");
+    let resizer = std::thread::spawn(move || -> Result<(bool, Value)> {
+        std::thread::sleep(Duration::from_millis(1500));
+        let changed = resize.status()?.success();
+        std::thread::sleep(Duration::from_millis(700));
+        let out = dump.output()?;
+        Ok((changed, serde_json::from_slice(&out.stdout)?))
+    });
+    let report = session.consume(&["--seconds", "3", "--warmup", "0.2"])?;
+    let (changed, graph) = resizer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the resizer panicked"))??;
+    assert!(changed, "wlr-randr changed the mode");
+    // The stream's node now carries the new size as its negotiated format.
+    let node = report["node_id"].as_u64().unwrap_or(0);
+    let format = graph
+        .as_array()
+        .and_then(|objects| objects.iter().find(|o| o["id"].as_u64() == Some(node)))
+        .map(|o| o["info"]["params"]["Format"][0]["size"].clone())
+        .unwrap_or(Value::Null);
+    assert_eq!(format, json!({"width": 1280, "height": 720}), "{graph}");
+    assert!(
+        report["frames"].as_u64() > Some(30),
+        "frames kept coming: {report}"
+    );
+    Ok(())
+}
