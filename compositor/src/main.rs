@@ -239,6 +239,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
                 _ => ghost_config::CursorMode::Embedded,
             }),
             requester: Some("ghostcomp msg".into()),
+            portal: false,
         },
         MsgCommand::CastStop { id } => Request::CastStop { id },
         MsgCommand::CastPick {

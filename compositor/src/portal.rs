@@ -72,6 +72,7 @@ impl Desktop for IpcDesktop {
                 window,
                 cursor: Some(cursor),
                 requester: Some(app_id.to_string()),
+                portal: true,
             },
             Duration::from_secs(10),
         )?;
@@ -131,8 +132,18 @@ pub fn run() -> anyhow::Result<()> {
         "no compositor listens at {}",
         socket.display()
     );
+    // Held open while this process lives: when it dies, however it dies, the
+    // compositor ends the streams it started.
+    let mut lease = std::os::unix::net::UnixStream::connect(&socket)?;
+    {
+        use std::io::Write;
+        let mut line = serde_json::to_string(&Request::PortalLease)?;
+        line.push('\n');
+        lease.write_all(line.as_bytes())?;
+    }
     let watched = socket.clone();
     ghost_capture::portal::serve(Arc::new(IpcDesktop { socket }), move || watched.exists())?;
+    drop(lease);
     tracing::info!("the compositor is gone: portal backend exits");
     Ok(())
 }

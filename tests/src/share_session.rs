@@ -152,6 +152,16 @@ impl ShareSession {
         Ok(())
     }
 
+    /// Kills one helper (`ghostcomp-portal`, `pipewire`, …) as a crash would.
+    pub fn kill(&mut self, name: &str) {
+        for (n, child) in &mut self.children {
+            if n == name {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
     /// Every helper's log, for failure messages.
     pub fn logs(&self) -> String {
         let mut all = String::new();

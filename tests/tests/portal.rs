@@ -252,3 +252,30 @@ fn a_share_follows_its_output_to_a_new_size() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn streams_of_a_portal_that_dies_end_with_it() -> Result<()> {
+    let Some((comp, mut session)) = start("lease", "")? else {
+        return Ok(());
+    };
+    // One stream for the portal, one for a script: only the portal's goes with it.
+    let mine = comp.request(
+        json!({"request": "cast-start", "portal": true, "requester": "org.example.Meeting"}),
+    )?;
+    let other = comp.request(json!({"request": "cast-start", "requester": "a script"}))?;
+    assert_eq!(
+        comp.request(json!({"request": "casts"}))?
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    session.kill("ghostcomp-portal");
+    wait_for(Duration::from_secs(5), "the portal's stream to end", || {
+        let casts = comp.request(json!({"request": "casts"})).ok()?;
+        let ids: Vec<Value> = casts.as_array()?.iter().map(|c| c["id"].clone()).collect();
+        (ids == vec![other["id"].clone()]).then_some(())
+    })?;
+    assert_ne!(mine["id"], other["id"]);
+    assert!(comp.windows().is_ok(), "the compositor carries on");
+    Ok(())
+}

@@ -36,6 +36,8 @@ struct Cast {
     cursor: CursorMode,
     /// Who asked (the portal's app id, or "ipc").
     requester: String,
+    /// Started for the portal backend: ends with its lease.
+    portal: bool,
     size: (u32, u32),
     last: Option<ghost_capture::Frame>,
     last_cursor: Option<CursorMeta>,
@@ -145,6 +147,7 @@ impl Ghost {
         source: CastSource,
         cursor: Option<CursorMode>,
         requester: String,
+        portal: bool,
     ) -> anyhow::Result<Value> {
         let (output, window) = self
             .locate_cast(&source)
@@ -182,6 +185,7 @@ impl Ghost {
             source,
             cursor,
             requester,
+            portal,
             size: (width, height),
             last: None,
             last_cursor: None,
@@ -206,6 +210,48 @@ impl Ghost {
         known
     }
 
+    /// Watches the portal backend's lease connection; when it closes, every cast the
+    /// portal started ends (its sessions cannot close them any more).
+    pub fn take_portal_lease(
+        &mut self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> anyhow::Result<()> {
+        stream.set_nonblocking(true)?;
+        self.loop_handle
+            .insert_source(
+                Generic::new(stream, Interest::READ, FdMode::Level),
+                |_, stream, state| {
+                    let mut buffer = [0u8; 64];
+                    // SAFETY: the stream is only read here and stays open while registered.
+                    let stream = unsafe { stream.get_mut() };
+                    loop {
+                        match std::io::Read::read(stream, &mut buffer) {
+                            Ok(0) => break,
+                            Ok(_) => continue,
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                                return Ok(PostAction::Continue)
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let orphaned: Vec<u64> = state
+                        .casts
+                        .casts
+                        .iter()
+                        .filter(|c| c.portal)
+                        .map(|c| c.id)
+                        .collect();
+                    tracing::info!(casts = orphaned.len(), "the portal backend went away");
+                    for id in orphaned {
+                        state.stop_cast(id);
+                    }
+                    Ok(PostAction::Remove)
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("cannot watch the portal: {e}"))?;
+        Ok(())
+    }
+
     /// Every cast, for `ghostcomp msg casts`.
     pub fn casts_json(&self) -> Value {
         let caster = self.casts.caster.as_ref();
@@ -224,6 +270,7 @@ impl Ghost {
                         },
                         "cursor": format!("{:?}", c.cursor).to_lowercase(),
                         "requester": c.requester,
+                        "portal": c.portal,
                         "width": c.size.0,
                         "height": c.size.1,
                         "state": match state {

@@ -63,11 +63,18 @@ impl Ghost {
                 return self.screenshot_request(output, region, path, source, stream);
             }
             Request::Power { output, on } => self.power(output.as_deref(), on),
+            Request::PortalLease => {
+                return match self.take_portal_lease(stream) {
+                    Ok(()) => Answer::Deferred,
+                    Err(e) => Answer::Now(Reply::error(format!("{e:#}"))),
+                };
+            }
             Request::CastStart {
                 output,
                 window,
                 cursor,
                 requester,
+                portal,
             } => {
                 let source = match (window, output) {
                     (Some(id), _) => Some(crate::casts::CastSource::Window(id)),
@@ -83,6 +90,7 @@ impl Ghost {
                         source,
                         cursor,
                         requester.unwrap_or_else(|| "ipc".into()),
+                        portal,
                     ) {
                         Ok(v) => Reply::ok(v),
                         Err(e) => Reply::error(format!("{e:#}")),

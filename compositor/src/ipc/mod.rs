@@ -62,7 +62,13 @@ pub enum Request {
         /// Who asks, shown by `casts`.
         #[serde(default)]
         requester: Option<String>,
+        /// Started for the portal backend: ends when the portal's lease does.
+        #[serde(default)]
+        portal: bool,
     },
+    /// The portal backend's lease: the connection stays open while the portal runs,
+    /// and when it closes (the portal exited or crashed) the casts it started end.
+    PortalLease,
     /// End a screen cast.
     CastStop {
         /// Cast id from `casts` or `cast-start`.
@@ -200,6 +206,7 @@ mod tests {
                 window: Some(4),
                 cursor: Some(ghost_config::CursorMode::Metadata),
                 requester: Some("org.example.App".into()),
+                portal: true,
             },
             Request::CastStop { id: 2 },
             Request::Casts,
