@@ -279,3 +279,55 @@ fn streams_of_a_portal_that_dies_end_with_it() -> Result<()> {
     assert!(comp.windows().is_ok(), "the compositor carries on");
     Ok(())
 }
+
+#[test]
+fn a_metadata_cursor_cast_carries_the_pointer_and_damage_beside_the_picture() -> Result<()> {
+    let Some((mut comp, _session)) = start("metadata", "")? else {
+        return Ok(());
+    };
+    if ghost_tests::require_program("weston-simple-shm").is_ok() {
+        comp.spawn_client(comp.command("weston-simple-shm"))?;
+    }
+    let animated = comp.wait_window("org.freedesktop.weston.simple-shm")?;
+    let (ax, ay, aw, ah) = geometry(&animated);
+    comp.request(json!({"request": "input", "action": "pointer-move", "x": 100, "y": 50}))?;
+    let cast = comp.request(json!({"request": "cast-start", "cursor": "metadata"}))?;
+    let node = cast["node_id"].as_u64().unwrap_or(0) as u32;
+    let socket = comp.runtime_dir().join("pipewire-0");
+    let seen = ghost_tests::pw_consumer::consume(&socket, node, Duration::from_secs(3), || {
+        std::thread::sleep(Duration::from_millis(1200));
+        comp.request(json!({"request": "input", "action": "pointer-move", "x": 300, "y": 200}))?;
+        Ok(())
+    })?;
+    assert_eq!(seen.size, Some((1920, 1080)), "{seen:?}");
+    assert!(seen.frames > 60, "{seen:?}");
+    // The pointer: where it was, then where it went, with the arrow's image and tip.
+    assert!(
+        seen.pointer.contains(&(100, 50)),
+        "{:?} {:?} {:?}",
+        seen.pointer,
+        &seen.pts[..3.min(seen.pts.len())],
+        &seen.damage[..3.min(seen.damage.len())]
+    );
+    assert_eq!(seen.pointer.last(), Some(&(300, 200)));
+    let ((w, h), hotspot) = seen.pointer_image.expect("the pointer's image");
+    assert!(
+        w >= 8 && h >= 8 && hotspot == (0, 0),
+        "{w}x{h} at {hotspot:?}"
+    );
+    // Damage: only where the animated client is, never the whole screen.
+    assert!(!seen.damage.is_empty());
+    for &(x, y, w, h) in &seen.damage[1..] {
+        let inside = x >= ax as i32
+            && y >= ay as i32
+            && x + w as i32 <= (ax + aw) as i32
+            && y + h as i32 <= (ay + ah) as i32;
+        assert!(
+            inside,
+            "damage {x},{y} {w}x{h} outside the client {ax},{ay} {aw}x{ah}"
+        );
+    }
+    // Timestamps only move forward.
+    assert!(seen.pts.windows(2).all(|p| p[0] < p[1]), "{:?}", seen.pts);
+    Ok(())
+}

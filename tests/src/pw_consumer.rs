@@ -1,0 +1,253 @@
+//! A PipeWire video consumer of our own: what OBS does with a screen-cast node —
+//! negotiate BGRx, map each buffer, and read the metadata GStreamer does not show
+//! (damage rectangles, the pointer's position, hotspot and image, timestamps).
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Result;
+use pipewire as pw;
+use pw::spa::{
+    self,
+    param::{format::FormatProperties, video::VideoFormat, ParamType},
+    pod::{serialize::PodSerializer, Object, Pod, Property, PropertyFlags, Value},
+    sys,
+    utils::{Direction, Id, SpaTypes},
+};
+
+/// What arrived.
+#[derive(Debug, Default, Clone)]
+pub struct Observed {
+    /// Buffers received.
+    pub frames: u64,
+    /// Picture size of the negotiated format.
+    pub size: Option<(u32, u32)>,
+    /// Every damage rectangle received (x, y, width, height).
+    pub damage: Vec<(i32, i32, u32, u32)>,
+    /// Pointer positions received while it was over the picture.
+    pub pointer: Vec<(i32, i32)>,
+    /// The last pointer image's size and hotspot.
+    pub pointer_image: Option<((u32, u32), (i32, i32))>,
+    /// Presentation timestamps, in order.
+    pub pts: Vec<i64>,
+}
+
+fn format_pod() -> Vec<u8> {
+    let object = Object {
+        type_: SpaTypes::ObjectParamFormat.as_raw(),
+        id: ParamType::EnumFormat.as_raw(),
+        properties: vec![
+            Property {
+                key: FormatProperties::MediaType.as_raw(),
+                flags: PropertyFlags::empty(),
+                value: Value::Id(Id(spa::param::format::MediaType::Video.as_raw())),
+            },
+            Property {
+                key: FormatProperties::MediaSubtype.as_raw(),
+                flags: PropertyFlags::empty(),
+                value: Value::Id(Id(spa::param::format::MediaSubtype::Raw.as_raw())),
+            },
+            Property {
+                key: FormatProperties::VideoFormat.as_raw(),
+                flags: PropertyFlags::empty(),
+                value: Value::Id(Id(VideoFormat::BGRx.as_raw())),
+            },
+        ],
+    };
+    PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &Value::Object(object))
+        .map(|(c, _)| c.into_inner())
+        .unwrap_or_default()
+}
+
+/// The metadata this consumer asks for, as OBS does: header, damage, pointer.
+fn meta_pods() -> Vec<Vec<u8>> {
+    let region = std::mem::size_of::<sys::spa_meta_region>() as i32;
+    let cursor = (std::mem::size_of::<sys::spa_meta_cursor>()
+        + std::mem::size_of::<sys::spa_meta_bitmap>()
+        + 256 * 256 * 4) as i32;
+    let header = std::mem::size_of::<sys::spa_meta_header>() as i32;
+    let range = |default: i32, min: i32, max: i32| {
+        Value::Choice(spa::pod::ChoiceValue::Int(spa::utils::Choice(
+            spa::utils::ChoiceFlags::empty(),
+            spa::utils::ChoiceEnum::Range { default, min, max },
+        )))
+    };
+    [
+        (sys::SPA_META_Header, Value::Int(header)),
+        (
+            sys::SPA_META_VideoDamage,
+            range(region * 16, region, region * 16),
+        ),
+        (sys::SPA_META_Cursor, range(cursor, 1, cursor)),
+    ]
+    .into_iter()
+    .map(|(kind, size)| {
+        let object = Object {
+            type_: sys::SPA_TYPE_OBJECT_ParamMeta,
+            id: ParamType::Meta.as_raw(),
+            properties: vec![
+                Property {
+                    key: sys::SPA_PARAM_META_type,
+                    flags: PropertyFlags::empty(),
+                    value: Value::Id(Id(kind)),
+                },
+                Property {
+                    key: sys::SPA_PARAM_META_size,
+                    flags: PropertyFlags::empty(),
+                    value: size,
+                },
+            ],
+        };
+        PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &Value::Object(object))
+            .map(|(c, _)| c.into_inner())
+            .unwrap_or_default()
+    })
+    .collect()
+}
+
+/// Reads the metadata of one dequeued buffer into `seen`.
+///
+/// # Safety
+/// `buffer` must be a buffer dequeued from a stream and not yet queued back.
+unsafe fn observe(buffer: *mut sys::spa_buffer, seen: &mut Observed) {
+    // SAFETY: as the caller guarantees; every meta is read within its own size.
+    unsafe {
+        for i in 0..(*buffer).n_metas as usize {
+            let meta = &*(*buffer).metas.add(i);
+            if meta.data.is_null() {
+                continue;
+            }
+            match meta.type_ {
+                sys::SPA_META_Header => {
+                    let h = meta.data.cast::<sys::spa_meta_header>().read_unaligned();
+                    seen.pts.push(h.pts);
+                }
+                sys::SPA_META_VideoDamage => {
+                    let n = meta.size as usize / std::mem::size_of::<sys::spa_meta_region>();
+                    let regions = meta.data.cast::<sys::spa_meta_region>();
+                    for k in 0..n {
+                        let r = regions.add(k).read_unaligned().region;
+                        if r.size.width == 0 || r.size.height == 0 {
+                            break;
+                        }
+                        seen.damage
+                            .push((r.position.x, r.position.y, r.size.width, r.size.height));
+                    }
+                }
+                sys::SPA_META_Cursor => {
+                    let c = meta.data.cast::<sys::spa_meta_cursor>().read_unaligned();
+                    if c.id == 0 {
+                        continue;
+                    }
+                    seen.pointer.push((c.position.x, c.position.y));
+                    let head = std::mem::size_of::<sys::spa_meta_bitmap>();
+                    if c.bitmap_offset as usize + head <= meta.size as usize && c.bitmap_offset > 0
+                    {
+                        let bitmap = meta
+                            .data
+                            .cast::<u8>()
+                            .add(c.bitmap_offset as usize)
+                            .cast::<sys::spa_meta_bitmap>()
+                            .read_unaligned();
+                        seen.pointer_image = Some((
+                            (bitmap.size.width, bitmap.size.height),
+                            (c.hotspot.x, c.hotspot.y),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Connects to node `node` of the PipeWire at `socket` and records what arrives for
+/// `duration`; `during` runs on the calling thread meanwhile (the consumer has its own).
+pub fn consume(
+    socket: &Path,
+    node: u32,
+    duration: Duration,
+    during: impl FnOnce() -> Result<()>,
+) -> Result<Observed> {
+    let seen = Arc::new(Mutex::new(Observed::default()));
+    let recorded = seen.clone();
+    let socket = socket.to_path_buf();
+    let worker = std::thread::spawn(move || -> Result<()> {
+        pw::init();
+        let main_loop = pw::main_loop::MainLoop::new(None)?;
+        let context = pw::context::Context::new(&main_loop)?;
+        let core = context.connect(Some(pw::properties::properties! {
+            *pw::keys::REMOTE_NAME => socket.to_string_lossy().to_string(),
+        }))?;
+        let stream = pw::stream::Stream::new(
+            &core,
+            "ghost-test-consumer",
+            pw::properties::properties! {
+                *pw::keys::MEDIA_TYPE => "Video",
+                *pw::keys::MEDIA_CATEGORY => "Capture",
+                *pw::keys::MEDIA_ROLE => "Screen",
+                "target.object" => node.to_string(),
+            },
+        )?;
+        let on_format = recorded.clone();
+        let on_buffer = recorded.clone();
+        let _listener = stream
+            .add_local_listener::<()>()
+            .param_changed(move |stream, _, id, param| {
+                let Some(param) = param else { return };
+                if id != ParamType::Format.as_raw() {
+                    return;
+                }
+                let mut info = spa::param::video::VideoInfoRaw::new();
+                if info.parse(param).is_ok() {
+                    if let Ok(mut s) = on_format.lock() {
+                        s.size = Some((info.size().width, info.size().height));
+                    }
+                }
+                let metas = meta_pods();
+                let mut pods: Vec<&Pod> = metas.iter().filter_map(|m| Pod::from_bytes(m)).collect();
+                let _ = stream.update_params(&mut pods);
+            })
+            .process(move |stream, _| {
+                // SAFETY: the buffer is ours until queued back right below.
+                unsafe {
+                    let raw = stream.dequeue_raw_buffer();
+                    if raw.is_null() {
+                        return;
+                    }
+                    if let Ok(mut s) = on_buffer.lock() {
+                        s.frames += 1;
+                        observe((*raw).buffer, &mut s);
+                    }
+                    stream.queue_raw_buffer(raw);
+                }
+            })
+            .register()?;
+        let format = format_pod();
+        let mut params: Vec<&Pod> = Pod::from_bytes(&format).into_iter().collect();
+        stream.connect(
+            Direction::Input,
+            None,
+            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+            &mut params,
+        )?;
+        let end = Instant::now() + duration;
+        while Instant::now() < end {
+            main_loop.loop_().iterate(Duration::from_millis(20));
+        }
+        let _ = stream.disconnect();
+        Ok(())
+    });
+    during()?;
+    worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the consumer thread panicked"))??;
+    let observed = seen
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    Ok(observed)
+}
