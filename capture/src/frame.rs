@@ -239,20 +239,7 @@ impl Frame {
         format: PixelFormat,
         data: Vec<u8>,
     ) -> Result<Self, FrameError> {
-        let row = width as usize * format.bytes_per_pixel();
-        let needed = if height == 0 {
-            0
-        } else {
-            stride * (height as usize - 1) + row
-        };
-        if stride < row || data.len() < needed {
-            return Err(FrameError::BufferTooSmall {
-                width,
-                height,
-                stride,
-                len: data.len(),
-            });
-        }
+        FrameView::new(width, height, stride, format, &data)?;
         Ok(Self {
             width,
             height,

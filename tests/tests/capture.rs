@@ -221,16 +221,15 @@ fn blocked_out_windows_are_black_in_every_capture_but_not_on_screen() -> Result<
     assert!(rgba.chunks_exact(4).all(|p| p[..3] == [0, 0, 0]));
 
     // wlr-screencopy (grim) blocks it out too.
-    if ghost_tests::require_program("grim").is_ok() {
-        let path = comp.runtime_dir().join("blocked.png");
-        let out = comp.command("grim").arg(&path).output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "grim: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(ghost_tests::read_png(&path)?.pixel(cx, cy), [0, 0, 0]);
-    }
+    ghost_tests::require_program("grim")?;
+    let path = comp.runtime_dir().join("blocked.png");
+    let out = comp.command("grim").arg(&path).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "grim: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ghost_tests::read_png(&path)?.pixel(cx, cy), [0, 0, 0]);
     Ok(())
 }
 
@@ -349,30 +348,21 @@ fn capture_misuse_is_a_protocol_error_for_the_offender_only() -> Result<()> {
     .ready()?;
 
     type Misuse = fn(&ghost_tests::capture_client::CaptureSession, &TestClient);
+    fn fresh() -> std::sync::Arc<std::sync::Mutex<FrameEvents>> {
+        Default::default()
+    }
     let misuses: [(&str, Misuse); 3] = [
         ("two frames at once", |s, c| {
             let qh = c.qh();
-            let _a = s.session.create_frame(
-                &qh,
-                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
-            );
-            let _b = s.session.create_frame(
-                &qh,
-                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
-            );
+            let _a = s.session.create_frame(&qh, fresh());
+            let _b = s.session.create_frame(&qh, fresh());
         }),
         ("capture without a buffer", |s, c| {
-            let f = s.session.create_frame(
-                &c.qh(),
-                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
-            );
+            let f = s.session.create_frame(&c.qh(), fresh());
             f.capture();
         }),
         ("negative damage", |s, c| {
-            let f = s.session.create_frame(
-                &c.qh(),
-                std::sync::Arc::<std::sync::Mutex<FrameEvents>>::default(),
-            );
+            let f = s.session.create_frame(&c.qh(), fresh());
             f.damage_buffer(-1, 0, 10, 10);
         }),
     ];

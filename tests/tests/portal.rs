@@ -18,17 +18,16 @@ fn config(name: &str, text: &str) -> Result<PathBuf> {
     Ok(home)
 }
 
-/// Starts ghostcomp at 1920x1080 with `config`, or None (with the reason printed) where
-/// the machine lacks the portal stack.
-fn start(name: &str, config_text: &str) -> Result<Option<(Compositor, ShareSession)>> {
+/// Starts ghostcomp at 1920x1080 with `config` and the share session around it; fails
+/// where the machine lacks the portal stack (scripts/install-deps.sh installs it).
+fn start(name: &str, config_text: &str) -> Result<(Compositor, ShareSession)> {
     if let Some(why) = ghost_tests::share_session::missing_parts() {
-        eprintln!("skipped: {why} (scripts/install-deps.sh installs it)");
-        return Ok(None);
+        anyhow::bail!("{why}: scripts/install-deps.sh installs it");
     }
     let home = config(name, config_text)?;
     let comp = Compositor::start_with_config_home(&["--output", "1920x1080@60"], &home)?;
     let session = ShareSession::start(&comp)?;
-    Ok(Some((comp, session)))
+    Ok((comp, session))
 }
 
 fn geometry(window: &Value) -> (u32, u32, u32, u32) {
@@ -46,17 +45,14 @@ fn probe(report: &Value, x: u32, y: u32) -> Vec<u8> {
 
 #[test]
 fn a_monitor_share_streams_the_screen_at_full_rate() -> Result<()> {
-    let Some((mut comp, session)) = start("monitor", "[capture]\nunattended = \"grant\"\n")? else {
-        return Ok(());
-    };
+    let (mut comp, session) = start("monitor", "[capture]\nunattended = \"grant\"\n")?;
     let mut app = TestClient::connect(&comp.socket_path())?;
     let _w = app.color_window("share.red", 300, 200, &[RED])?;
     let (x, y, _, _) = geometry(&comp.wait_window("share.red")?);
     // Something animating at the display's rate, as a video would.
-    if ghost_tests::require_program("weston-simple-shm").is_ok() {
-        comp.spawn_client(comp.command("weston-simple-shm"))?;
-        comp.wait_window("org.freedesktop.weston.simple-shm")?;
-    }
+    ghost_tests::require_program("weston-simple-shm")?;
+    comp.spawn_client(comp.command("weston-simple-shm"))?;
+    comp.wait_window("org.freedesktop.weston.simple-shm")?;
     std::thread::sleep(Duration::from_millis(200));
 
     let inside = format!("{},{}", x + 20, y + 20);
@@ -86,9 +82,7 @@ fn a_monitor_share_streams_the_screen_at_full_rate() -> Result<()> {
 
 #[test]
 fn the_user_picks_once_and_the_restore_token_skips_the_prompt() -> Result<()> {
-    let Some((comp, session)) = start("restore", "")? else {
-        return Ok(());
-    };
+    let (comp, session) = start("restore", "")?;
     // The prompt waits for the user; answer it as a script would.
     let ipc = comp
         .runtime_dir()
@@ -129,9 +123,7 @@ fn the_user_picks_once_and_the_restore_token_skips_the_prompt() -> Result<()> {
 #[test]
 fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Result<()> {
     let rules = "[capture]\nunattended = \"grant\"\n\n[[window_rule]]\napp_id = \"^share\\\\.secret$\"\nblock_out_from_screencast = true\n";
-    let Some((comp, session)) = start("window", rules)? else {
-        return Ok(());
-    };
+    let (comp, session) = start("window", rules)?;
     let mut blue = TestClient::connect(&comp.socket_path())?;
     let _b = blue.color_window("share.blue", 320, 240, &[BLUE])?;
     comp.wait_window("share.blue")?;
@@ -172,9 +164,7 @@ fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Res
 
 #[test]
 fn casts_are_listed_stopped_and_shown_by_a_red_dot_on_screen() -> Result<()> {
-    let Some((comp, _session)) = start("indicator", "")? else {
-        return Ok(());
-    };
+    let (comp, _session) = start("indicator", "")?;
     let dot =
         |comp: &Compositor| -> Result<[u8; 3]> { Ok(comp.screenshot(json!({}))?.pixel(1905, 15)) };
     let before = dot(&comp)?;
@@ -197,9 +187,7 @@ fn casts_are_listed_stopped_and_shown_by_a_red_dot_on_screen() -> Result<()> {
 
 #[test]
 fn the_screenshot_portal_writes_the_screen_to_a_png() -> Result<()> {
-    let Some((comp, session)) = start("screenshot", "[capture]\nunattended = \"grant\"\n")? else {
-        return Ok(());
-    };
+    let (comp, session) = start("screenshot", "[capture]\nunattended = \"grant\"\n")?;
     let answer = session.consume(&["--screenshot"])?;
     assert_eq!(answer["code"], 0, "{answer}");
     let uri = answer["uri"].as_str().unwrap_or_default();
@@ -213,14 +201,9 @@ fn the_screenshot_portal_writes_the_screen_to_a_png() -> Result<()> {
 
 #[test]
 fn a_share_follows_its_output_to_a_new_size() -> Result<()> {
-    let Some((mut comp, session)) = start("resize", "[capture]\nunattended = \"grant\"\n")? else {
-        return Ok(());
-    };
-    if ghost_tests::require_program("wlr-randr").is_err()
-        || ghost_tests::require_program("weston-simple-shm").is_err()
-    {
-        return Ok(());
-    }
+    let (mut comp, session) = start("resize", "[capture]\nunattended = \"grant\"\n")?;
+    ghost_tests::require_program("wlr-randr")?;
+    ghost_tests::require_program("weston-simple-shm")?;
     comp.spawn_client(comp.command("weston-simple-shm"))?;
     comp.wait_window("org.freedesktop.weston.simple-shm")?;
     let mut resize = comp.command("wlr-randr");
@@ -255,9 +238,7 @@ fn a_share_follows_its_output_to_a_new_size() -> Result<()> {
 
 #[test]
 fn streams_of_a_portal_that_dies_end_with_it() -> Result<()> {
-    let Some((comp, mut session)) = start("lease", "")? else {
-        return Ok(());
-    };
+    let (comp, mut session) = start("lease", "")?;
     // One stream for the portal, one for a script: only the portal's goes with it.
     let mine = comp.request(
         json!({"request": "cast-start", "portal": true, "requester": "org.example.Meeting"}),
@@ -282,12 +263,9 @@ fn streams_of_a_portal_that_dies_end_with_it() -> Result<()> {
 
 #[test]
 fn a_metadata_cursor_cast_carries_the_pointer_and_damage_beside_the_picture() -> Result<()> {
-    let Some((mut comp, _session)) = start("metadata", "")? else {
-        return Ok(());
-    };
-    if ghost_tests::require_program("weston-simple-shm").is_ok() {
-        comp.spawn_client(comp.command("weston-simple-shm"))?;
-    }
+    let (mut comp, _session) = start("metadata", "")?;
+    ghost_tests::require_program("weston-simple-shm")?;
+    comp.spawn_client(comp.command("weston-simple-shm"))?;
     let animated = comp.wait_window("org.freedesktop.weston.simple-shm")?;
     let (ax, ay, aw, ah) = geometry(&animated);
     comp.request(json!({"request": "input", "action": "pointer-move", "x": 100, "y": 50}))?;

@@ -176,11 +176,4 @@ impl Caster {
     pub fn stop(&mut self, id: u64) -> bool {
         self.casts.remove(&id).is_some()
     }
-
-    /// Ids of every cast.
-    pub fn ids(&self) -> Vec<u64> {
-        let mut ids: Vec<u64> = self.casts.keys().copied().collect();
-        ids.sort_unstable();
-        ids
-    }
 }

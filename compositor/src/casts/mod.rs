@@ -159,15 +159,11 @@ impl Ghost {
         let (width, height) = (size.w as u32, size.h as u32);
         let cursor = cursor.unwrap_or(self.config.capture.cursor_mode);
         let name = match &window {
-            Some(w) => format!(
-                "ghostcomp window {}",
-                crate::shell::title_and_app_id(
-                    &w.toplevel()
-                        .map(|t| t.wl_surface().clone())
-                        .context("not a toplevel")?
-                )
-                .0
-            ),
+            Some(w) => {
+                let toplevel = w.toplevel().context("not a toplevel")?;
+                let (title, _) = crate::shell::title_and_app_id(toplevel.wl_surface());
+                format!("ghostcomp window {title}")
+            }
             None => format!("ghostcomp output {}", output.name()),
         };
         let max_fps = self.config.capture.max_fps;
@@ -426,10 +422,7 @@ impl Ghost {
         } else {
             &full[..]
         };
-        let t0 = std::time::Instant::now();
-        let pushed = caster.push(cast.id, view, damage, pointer.as_ref(), now)?;
-        tracing::debug!(push = ?t0.elapsed(), rects = damage.len(), "cast frame in place");
-        match pushed {
+        match caster.push(cast.id, view, damage, pointer.as_ref(), now)? {
             Pushed::Sent => {
                 cast.primed = true;
                 cast.unsent.clear();
@@ -453,7 +446,6 @@ impl Ghost {
         now: Duration,
     ) -> anyhow::Result<()> {
         let shows = window.map_or(Shows::Output, Shows::Window);
-        let t0 = std::time::Instant::now();
         let picture = match self.capture(output, shows, false, cursor == CursorMode::Embedded)? {
             crate::backend::Captured::Sdr(frame) => frame,
             crate::backend::Captured::Hdr(_) => anyhow::bail!("an HDR picture"),
@@ -473,16 +465,12 @@ impl Ghost {
             cast.last = None;
             return Ok(());
         }
-        let t1 = t0.elapsed();
         let damage = ghost_capture::changed_regions(cast.last.as_ref(), &picture);
-        let t2 = t0.elapsed();
         let pointer_moved = pointer.is_some() && pointer != cast.last_cursor;
         if damage.is_empty() && cast.last.is_some() && !pointer_moved {
             return Ok(());
         }
-        let pushed = caster.push(cast.id, picture.view(), &damage, pointer.as_ref(), now)?;
-        tracing::debug!(capture = ?t1, diff = ?(t2 - t1), push = ?(t0.elapsed() - t2), "cast frame");
-        match pushed {
+        match caster.push(cast.id, picture.view(), &damage, pointer.as_ref(), now)? {
             Pushed::Sent => {
                 cast.last = Some(picture);
                 cast.last_cursor = pointer;

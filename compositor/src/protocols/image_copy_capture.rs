@@ -136,11 +136,6 @@ impl ImageCopyCaptureState {
                     .unwrap_or(false)
             })
     }
-
-    /// How many sessions are live (for `ghostcomp msg` and tests).
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
 }
 
 fn session_of(frame: &ExtImageCopyCaptureFrameV1) -> Option<ExtImageCopyCaptureSessionV1> {
