@@ -11,6 +11,30 @@ use crate::frame::{Frame, Region};
 /// Edge of the square tiles compared; changed tiles are merged into rectangles.
 pub const TILE: u32 = 32;
 
+/// More boxes than a consumer takes (PipeWire's damage meta holds 16, protocols send
+/// each as an event): past this, the bounding box is as useful and cheaper.
+pub const MAX_BOXES: usize = 64;
+
+/// Adds `more` to the damage a consumer has not been told about yet; past
+/// [`MAX_BOXES`] the boxes become their bounding box.
+pub fn accumulate(unsent: &mut Vec<Region>, more: impl IntoIterator<Item = Region>) {
+    unsent.extend(more);
+    if unsent.len() <= MAX_BOXES {
+        return;
+    }
+    let x0 = unsent.iter().map(|r| r.x).min().unwrap_or(0);
+    let y0 = unsent.iter().map(|r| r.y).min().unwrap_or(0);
+    let x1 = unsent.iter().map(|r| r.x + r.width).max().unwrap_or(0);
+    let y1 = unsent.iter().map(|r| r.y + r.height).max().unwrap_or(0);
+    unsent.clear();
+    unsent.push(Region {
+        x: x0,
+        y: y0,
+        width: x1 - x0,
+        height: y1 - y0,
+    });
+}
+
 /// Rectangles covering every pixel that differs between `previous` and `next`. A size
 /// change or no previous picture damages the whole frame; identical frames give none.
 pub fn changed_regions(previous: Option<&Frame>, next: &Frame) -> Vec<Region> {
@@ -102,6 +126,29 @@ mod tests {
 
     fn frame(w: u32, h: u32, data: Vec<u8>) -> Frame {
         Frame::new(w, h, w as usize * 4, PixelFormat::Xrgb8888, data).unwrap()
+    }
+
+    #[test]
+    fn many_boxes_become_their_bounding_box() {
+        let at = |x| Region {
+            x,
+            y: x / 2,
+            width: 4,
+            height: 4,
+        };
+        let mut unsent = Vec::new();
+        accumulate(&mut unsent, (0..MAX_BOXES as i32).map(|i| at(i * 10)));
+        assert_eq!(unsent.len(), MAX_BOXES, "up to the limit they stay apart");
+        accumulate(&mut unsent, [at(1000)]);
+        assert_eq!(
+            unsent,
+            vec![Region {
+                x: 0,
+                y: 0,
+                width: 1004,
+                height: 504
+            }]
+        );
     }
 
     fn covers(regions: &[Region], x: u32, y: u32) -> bool {

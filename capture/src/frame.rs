@@ -94,6 +94,23 @@ pub struct Region {
     pub height: i32,
 }
 
+impl Region {
+    /// The part of `self` inside `area`, in `area`'s own coordinates: how damage of a
+    /// whole picture lands on a cut of it. None when they do not overlap.
+    pub fn within(&self, area: Region) -> Option<Region> {
+        let x0 = self.x.max(area.x);
+        let y0 = self.y.max(area.y);
+        let x1 = (self.x + self.width).min(area.x + area.width);
+        let y1 = (self.y + self.height).min(area.y + area.height);
+        (x1 > x0 && y1 > y0).then(|| Region {
+            x: x0 - area.x,
+            y: y0 - area.y,
+            width: x1 - x0,
+            height: y1 - y0,
+        })
+    }
+}
+
 /// Why a frame cannot be built or cut as asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
@@ -357,6 +374,25 @@ mod tests {
         let f = gradient(4, 3);
         assert_eq!(f.pixel(2, 1), Some([7, 1, 2, 255]));
         assert_eq!(f.pixel(4, 0), None);
+    }
+
+    #[test]
+    fn damage_lands_on_a_cut_in_its_coordinates() {
+        let r = |x, y, width, height| Region {
+            x,
+            y,
+            width,
+            height,
+        };
+        let cut = r(100, 50, 200, 100);
+        assert_eq!(r(90, 40, 20, 20).within(cut), Some(r(0, 0, 10, 10)));
+        assert_eq!(r(150, 60, 10, 10).within(cut), Some(r(50, 10, 10, 10)));
+        assert_eq!(r(0, 0, 1000, 1000).within(cut), Some(r(0, 0, 200, 100)));
+        assert_eq!(
+            r(300, 50, 10, 10).within(cut),
+            None,
+            "touching is not inside"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod pipewire;
 pub mod portal;
 pub mod screenshot;
 
-pub use damage::changed_regions;
+pub use damage::{accumulate, changed_regions};
 pub use frame::{Frame, FrameError, FrameView, PixelFormat, Region};
 pub use hdr::{encode_png_hdr, HdrFrame};
 pub use screenshot::{encode_png, ScreenshotError};

@@ -135,7 +135,8 @@ pub enum MsgCommand {
     },
     /// Screen casts running now (PipeWire node, source, requester, frames).
     Casts,
-    /// Start a screen cast of an output (or a window) and print its PipeWire node.
+    /// Start a screen cast of an output, a window or a region and print its PipeWire
+    /// node.
     CastStart {
         /// Output name (default: the first output).
         #[arg(long, conflicts_with = "window")]
@@ -143,13 +144,17 @@ pub enum MsgCommand {
         /// Window id from `windows`.
         #[arg(long)]
         window: Option<u64>,
+        /// Only this region of the layout: X,Y,W,H (logical pixels).
+        #[arg(long, value_parser = parse_region, conflicts_with = "window")]
+        region: Option<[i32; 4]>,
         /// hidden, embedded or metadata (default: `[capture] cursor_mode`).
         #[arg(long, value_parser = ["hidden", "embedded", "metadata"])]
         cursor: Option<String>,
     },
     /// End a screen cast.
     CastStop { id: u64 },
-    /// Answer the waiting screen-share prompt: share an output or a window, or refuse.
+    /// Answer the waiting screen-share prompt: share an output, a window or a region,
+    /// or refuse.
     CastPick {
         /// Output name (default: the one under the pointer).
         #[arg(long, conflicts_with_all = ["window", "cancel"])]
@@ -157,6 +162,9 @@ pub enum MsgCommand {
         /// Window id from `windows`.
         #[arg(long, conflicts_with = "cancel")]
         window: Option<u64>,
+        /// A region of the layout: X,Y,W,H (logical pixels).
+        #[arg(long, value_parser = parse_region, conflicts_with_all = ["window", "cancel"])]
+        region: Option<[i32; 4]>,
         /// Refuse the request.
         #[arg(long)]
         cancel: bool,
@@ -165,7 +173,8 @@ pub enum MsgCommand {
     Reload,
     /// Stop the compositor.
     Quit,
-    /// Synthetic input (headless only): key COMBO | type TEXT | pointer-move X Y | click [BUTTON].
+    /// Synthetic input (headless only): key COMBO | type TEXT | pointer-move X Y |
+    /// click/press/release [BUTTON].
     Input {
         #[command(subcommand)]
         input: InputCommand,
@@ -183,6 +192,16 @@ pub enum InputCommand {
     PointerMove { x: f64, y: f64 },
     /// Click a button (left, right, middle).
     Click {
+        #[arg(default_value = "left")]
+        button: String,
+    },
+    /// Press a button and hold it, as a drag begins.
+    Press {
+        #[arg(default_value = "left")]
+        button: String,
+    },
+    /// Release a held button.
+    Release {
         #[arg(default_value = "left")]
         button: String,
     },

@@ -229,10 +229,12 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         MsgCommand::CastStart {
             output,
             window,
+            region,
             cursor,
         } => Request::CastStart {
             output,
             window,
+            region,
             cursor: cursor.map(|c| match c.as_str() {
                 "hidden" => ghost_config::CursorMode::Hidden,
                 "metadata" => ghost_config::CursorMode::Metadata,
@@ -245,10 +247,12 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         MsgCommand::CastPick {
             output,
             window,
+            region,
             cancel,
         } => Request::CastPick {
             output,
             window,
+            region,
             cancel,
         },
         MsgCommand::Reload => Request::Reload,
@@ -258,6 +262,8 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             InputCommand::Type { text } => InputRequest::Type { text },
             InputCommand::PointerMove { x, y } => InputRequest::PointerMove { x, y },
             InputCommand::Click { button } => InputRequest::Click { button },
+            InputCommand::Press { button } => InputRequest::Press { button },
+            InputCommand::Release { button } => InputRequest::Release { button },
         }),
     };
     let reply = ipc::client::find_socket().and_then(|socket| ipc::client::send(&socket, &request));

@@ -29,6 +29,11 @@ impl IpcDesktop {
 }
 
 fn source_of(value: &Value) -> Option<Source> {
+    if let Some(region) = value.get("region") {
+        let area: [i32; 4] = serde_json::from_value(region.clone()).ok()?;
+        let output = value["output"].as_str()?.to_string();
+        return Some(Source::Region { output, area });
+    }
     if let Some(name) = value["output"].as_str() {
         return Some(Source::Output(name.to_string()));
     }
@@ -60,9 +65,10 @@ impl Desktop for IpcDesktop {
     }
 
     fn start_cast(&self, source: &Source, cursor: &str, app_id: &str) -> Result<Stream, String> {
-        let (output, window) = match source {
-            Source::Output(name) => (Some(name.clone()), None),
-            Source::Window(id) => (None, Some(*id)),
+        let (output, window, region) = match source {
+            Source::Output(name) => (Some(name.clone()), None, None),
+            Source::Window(id) => (None, Some(*id), None),
+            Source::Region { output, area } => (Some(output.clone()), None, Some(*area)),
         };
         let cursor =
             serde_json::from_value(Value::String(cursor.to_string())).map_err(|e| e.to_string())?;
@@ -70,6 +76,7 @@ impl Desktop for IpcDesktop {
             &Request::CastStart {
                 output,
                 window,
+                region,
                 cursor: Some(cursor),
                 requester: Some(app_id.to_string()),
                 portal: true,

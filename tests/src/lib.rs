@@ -11,6 +11,7 @@ pub mod pw_consumer;
 pub mod seat_client;
 pub mod share_session;
 pub mod shell_client;
+pub mod wlr_copy;
 
 pub use wayland_client;
 pub use wayland_protocols;

@@ -115,6 +115,75 @@ fn output_capture_equals_the_screenshot_and_later_frames_wait_for_a_change() -> 
 }
 
 #[test]
+fn wlr_copy_with_damage_waits_for_a_change_and_reports_all_changes_since_the_last_copy(
+) -> Result<()> {
+    let comp = Compositor::start(&["--output", "640x480@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let mut first = app.color_window("damage.one", 120, 80, &[RED, GREEN])?;
+    let one = geometry(&comp.wait_window("damage.one")?);
+    let mut other = TestClient::connect(&comp.socket_path())?;
+    let mut second = other.color_window("damage.two", 120, 80, &[BLUE, RED])?;
+    let two = geometry(&comp.wait_window("damage.two")?);
+    std::thread::sleep(Duration::from_millis(100));
+
+    let (mut rec, output) = capturer(&comp)?;
+    let manager = rec.wlr_screencopy()?;
+    // The first copy comes at once, all of it damaged, equal to the screenshot.
+    let pending = rec.wlr_copy_with_damage(&manager, &output)?;
+    let Ok(copied) = rec.wlr_collect(pending, Duration::from_secs(5))? else {
+        anyhow::bail!("the first copy_with_damage was not answered");
+    };
+    assert_eq!(copied.damage, vec![(0, 0, 640, 480)]);
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!(copied.rgb[(100 * 640 + 100) as usize], shot.pixel(100, 100));
+
+    // Nothing changes: the next one waits.
+    let pending = rec.wlr_copy_with_damage(&manager, &output)?;
+    let Err(pending) = rec.wlr_collect(pending, Duration::from_millis(400))? else {
+        anyhow::bail!("an unchanged screen answered copy_with_damage");
+    };
+    // One window changes: answered, with damage where it is and nowhere far from it.
+    app.commit_next(&mut first, false)?;
+    let Ok(copied) = rec.wlr_collect(pending, Duration::from_secs(5))? else {
+        anyhow::bail!("a change did not answer the waiting frame");
+    };
+    let at = |(x, y, w, h): (i64, i64, i64, i64)| (x + w / 2, y + h / 2);
+    let covers = |damage: &[(u32, u32, u32, u32)], (px, py): (i64, i64)| {
+        damage.iter().any(|&(x, y, w, h)| {
+            let (x, y, w, h) = (i64::from(x), i64::from(y), i64::from(w), i64::from(h));
+            px >= x && py >= y && px < x + w && py < y + h
+        })
+    };
+    assert!(covers(&copied.damage, at(one)), "{:?}", copied.damage);
+    let damaged: u32 = copied.damage.iter().map(|d| d.2 * d.3).sum();
+    assert!(damaged < 640 * 480 / 4, "{:?}", copied.damage);
+    assert_eq!(
+        copied.rgb[((one.1 + 5) * 640 + one.0 + 5) as usize],
+        [0, 0xff, 0]
+    );
+
+    // Both windows change while the recorder is busy: its next copy comes at once and
+    // reports both.
+    app.commit_next(&mut first, false)?;
+    app.roundtrip()?;
+    std::thread::sleep(Duration::from_millis(100));
+    other.commit_next(&mut second, false)?;
+    other.roundtrip()?;
+    std::thread::sleep(Duration::from_millis(100));
+    let pending = rec.wlr_copy_with_damage(&manager, &output)?;
+    let Ok(copied) = rec.wlr_collect(pending, Duration::from_secs(5))? else {
+        anyhow::bail!("changes made before the copy did not answer it");
+    };
+    assert!(covers(&copied.damage, at(one)), "{:?}", copied.damage);
+    assert!(covers(&copied.damage, at(two)), "{:?}", copied.damage);
+    assert_eq!(
+        copied.rgb[((two.1 + 5) * 640 + two.0 + 5) as usize],
+        [0xff, 0, 0]
+    );
+    Ok(())
+}
+
+#[test]
 fn toplevel_capture_shows_the_window_alone_and_stops_when_it_closes() -> Result<()> {
     let comp = Compositor::start(&["--output", "640x480@60"])?;
     let mut blue = TestClient::connect(&comp.socket_path())?;
@@ -462,5 +531,91 @@ fn the_share_prompt_takes_a_click_return_or_escape() -> Result<()> {
     assert_eq!(reply["ok"], false);
     // Nothing waits any more: the prompt is gone and a pick has nothing to answer.
     assert!(!comp.msg_cli(&["cast-pick"])?.status.success());
+    Ok(())
+}
+
+#[test]
+fn dragging_a_rectangle_in_the_prompt_shares_that_region() -> Result<()> {
+    let comp = Compositor::start(&["--output", "640x480@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("drag.over", 200, 120, &[BLUE])?;
+    comp.wait_window("drag.over")?;
+    let before = comp.screenshot(json!({}))?;
+    let choose = |types: u32| json!({"request": "cast-choose", "app_id": "org.example.Meeting", "types": types});
+    let input = |action: Value| {
+        let mut request = json!({"request": "input"});
+        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
+            r.extend(a.clone());
+        }
+        comp.request(request)
+    };
+    let prompted = || {
+        wait_for(Duration::from_secs(5), "the prompt", || {
+            let shot = comp.screenshot(json!({})).ok()?;
+            (shot.pixel(320, 20) != before.pixel(320, 20)).then_some(shot)
+        })
+    };
+
+    // Press, drag across the window and the desktop: the rectangle is outlined.
+    let answer = ask_later(&comp, choose(1 | 4));
+    let asking = prompted()?;
+    input(json!({"action": "pointer-move", "x": 100, "y": 100}))?;
+    input(json!({"action": "press", "button": "left"}))?;
+    input(json!({"action": "pointer-move", "x": 300, "y": 250}))?;
+    let outlined = wait_for(Duration::from_secs(5), "the outline", || {
+        let shot = comp.screenshot(json!({})).ok()?;
+        let [r, g, b] = shot.pixel(200, 100);
+        (r.abs_diff(64) <= 2 && g.abs_diff(153) <= 2 && b == 255).then_some(shot)
+    })?;
+    assert_eq!(
+        outlined.pixel(300 - 1, 200),
+        outlined.pixel(200, 100),
+        "right edge"
+    );
+    assert_eq!(
+        outlined.pixel(200, 175),
+        asking.pixel(200, 175),
+        "inside is untouched"
+    );
+    // Releasing shares it; the outline goes with the prompt.
+    input(json!({"action": "release", "button": "left"}))?;
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(
+        reply["result"]["source"],
+        json!({"output": "HEADLESS-1", "region": [100, 100, 200, 150]}),
+        "{reply}"
+    );
+    assert_eq!(
+        reply["result"]["restore"],
+        "region:HEADLESS-1:100,100,200,150"
+    );
+    wait_for(Duration::from_secs(5), "the outline to go", || {
+        let shot = comp.screenshot(json!({})).ok()?;
+        (shot.pixel(200, 100) == before.pixel(200, 100)).then_some(())
+    })?;
+
+    // The restore data brings the same region back without asking, where regions are
+    // wanted; a request for monitors only is asked again.
+    let restored = comp.request(json!({"request": "cast-choose", "types": 4, "restore": "region:HEADLESS-1:100,100,200,150"}))?;
+    assert_eq!(restored["source"]["region"], json!([100, 100, 200, 150]));
+    let answer = ask_later(
+        &comp,
+        json!({"request": "cast-choose", "types": 1, "restore": "region:HEADLESS-1:100,100,200,150"}),
+    );
+    prompted()?;
+    assert!(comp.msg_cli(&["cast-pick", "--cancel"])?.status.success());
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(reply["ok"], false, "{reply}");
+
+    // A click without a drag, when only regions are wanted, shares the whole screen.
+    let answer = ask_later(&comp, choose(4));
+    prompted()?;
+    input(json!({"action": "click", "button": "left"}))?;
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(
+        reply["result"]["source"]["region"],
+        json!([0, 0, 640, 480]),
+        "{reply}"
+    );
     Ok(())
 }

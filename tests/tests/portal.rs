@@ -122,29 +122,52 @@ fn the_user_picks_once_and_the_restore_token_skips_the_prompt() -> Result<()> {
 
 #[test]
 fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Result<()> {
-    let rules = "[capture]\nunattended = \"grant\"\n\n[[window_rule]]\napp_id = \"^share\\\\.secret$\"\nblock_out_from_screencast = true\n";
+    let rules = "[capture]\nunattended = \"grant\"\n\n[bindings]\n\"Super+M\" = \"move\"\n\n[[window_rule]]\napp_id = \"^share\\\\.secret$\"\nblock_out_from_screencast = true\n";
     let (comp, session) = start("window", rules)?;
     let mut blue = TestClient::connect(&comp.socket_path())?;
-    let _b = blue.color_window("share.blue", 320, 240, &[BLUE])?;
-    comp.wait_window("share.blue")?;
-    // A window share gets the focused window: the blue one.
-    let report = session.consume(&[
-        "--types",
-        "2",
-        "--seconds",
-        "1",
-        "--probe",
-        "160,120",
-        "--probe",
-        "1,1",
-    ])?;
+    let mut window = blue.color_window("share.blue", 320, 240, &[BLUE, RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("share.blue")?);
+    // A window share gets the focused window: the blue one. While it streams, the
+    // user moves the window and its next frame turns red: the stream follows it.
+    let input = |action: Value| -> Result<Value> {
+        let mut request = json!({"request": "input"});
+        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
+            r.extend(a.clone());
+        }
+        comp.request(request)
+    };
+    let report = std::thread::scope(|scope| -> Result<Value> {
+        let consumer = scope.spawn(|| {
+            session.consume(&[
+                "--types",
+                "2",
+                "--seconds",
+                "3",
+                "--probe",
+                "160,120",
+                "--probe",
+                "1,1",
+            ])
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        input(json!({"action": "pointer-move", "x": x + 10, "y": y + 10}))?;
+        input(json!({"action": "key", "combo": "Super+M"}))?;
+        input(json!({"action": "pointer-move", "x": x + 310, "y": y + 210}))?;
+        input(json!({"action": "click", "button": "left"}))?;
+        blue.commit_next(&mut window, false)?;
+        consumer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the consumer panicked"))?
+    })?;
+    let moved = geometry(&comp.wait_window("share.blue")?);
+    assert_eq!((moved.0, moved.1), (x + 300, y + 200), "the window moved");
     assert_eq!(report["source_type"], 2, "{report}");
     assert_eq!(
         (report["width"].as_u64(), report["height"].as_u64()),
         (Some(320), Some(240))
     );
-    assert_eq!(probe(&report, 160, 120), vec![0, 0, 0xff]);
-    assert_eq!(probe(&report, 1, 1), vec![0, 0, 0xff]);
+    assert_eq!(probe(&report, 160, 120), vec![0xff, 0, 0], "{report}");
+    assert_eq!(probe(&report, 1, 1), vec![0xff, 0, 0]);
 
     // A window blocked out of captures is black in a monitor share, and only there.
     let mut secret = TestClient::connect(&comp.socket_path())?;
@@ -159,6 +182,79 @@ fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Res
         [0xff, 0, 0],
         "the screen still shows it"
     );
+    Ok(())
+}
+
+#[test]
+fn a_region_share_streams_that_part_of_the_screen_and_restores_it() -> Result<()> {
+    let (comp, session) = start("region", "")?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("share.region", 300, 200, &[RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("share.region")?);
+    // The user drags out 100x80 across the window's top-left corner (scripted here
+    // as `msg cast-pick --region`; the drag itself is tested in capture.rs).
+    let region = format!("{},{},100,80", x - 10, y - 10);
+    let ipc = comp
+        .runtime_dir()
+        .join(format!("ghostcomp.{}.sock", comp.socket()));
+    let picker = std::thread::spawn(move || -> Result<()> {
+        let bin = ghost_tests::ghostcomp_bin();
+        wait_for(Duration::from_secs(30), "the prompt", || {
+            std::process::Command::new(&bin)
+                .args(["msg", "cast-pick", "--region", &region])
+                .env("GHOSTCOMP_SOCKET", &ipc)
+                .status()
+                .ok()?
+                .success()
+                .then_some(())
+        })
+    });
+    let args = [
+        "--types",
+        "5",
+        "--persist",
+        "--seconds",
+        "1",
+        "--probe",
+        "20,20",
+        "--probe",
+        "3,3",
+    ];
+    let first = session.consume(&args)?;
+    picker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+    assert_eq!(
+        first["source_type"], 4,
+        "a region is a virtual source: {first}"
+    );
+    assert_eq!(
+        (first["width"].as_u64(), first["height"].as_u64()),
+        (Some(100), Some(80))
+    );
+    assert_eq!(
+        probe(&first, 20, 20),
+        vec![0xff, 0, 0],
+        "the window: {first}"
+    );
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!(
+        probe(&first, 3, 3),
+        shot.pixel(x - 7, y - 7).to_vec(),
+        "the desktop"
+    );
+
+    // The restore token brings back the same region, with nobody asked.
+    let token = first["restore_token"].as_str().unwrap_or_default();
+    let mut again = args.to_vec();
+    again.extend(["--restore-token", token]);
+    let second = session.consume(&again)?;
+    assert_eq!(second["source_type"], 4, "{second}");
+    assert_eq!(
+        (second["width"].as_u64(), second["height"].as_u64()),
+        (Some(100), Some(80))
+    );
+    assert_eq!(probe(&second, 20, 20), vec![0xff, 0, 0]);
     Ok(())
 }
 

@@ -26,7 +26,8 @@ pub use screenshot::Screenshot;
 
 /// What the portal needs from the compositor. Calls may block (the user chooses).
 pub trait Desktop: Send + Sync + 'static {
-    /// Which source `app_id` may share, among `types` (1 monitors, 2 windows): at once
+    /// Which source `app_id` may share, among `types` (1 monitors, 2 windows, 4
+    /// regions): at once
     /// when `restore` still names something, else as the user (or the unattended
     /// policy) decides. `Ok(None)` when refused.
     fn choose(
@@ -53,6 +54,14 @@ pub enum Source {
     Output(String),
     /// A window, by the compositor's id.
     Window(u64),
+    /// A rectangle of the desktop (logical pixels of the layout) on one output: the
+    /// portal's "virtual" source.
+    Region {
+        /// The output it lies on.
+        output: String,
+        /// `[x, y, width, height]`.
+        area: [i32; 4],
+    },
 }
 
 /// The user's choice and how to find it again in a later session.

@@ -1,5 +1,6 @@
 //! `org.freedesktop.impl.portal.ScreenCast` (version 4: restore data): sessions choose
-//! a monitor or a window, with the cursor hidden, embedded or as metadata, and get a
+//! a monitor, a window or a region of the desktop (a "virtual" source), with the
+//! cursor hidden, embedded or as metadata, and get a
 //! PipeWire stream the app reads through the remote xdg-desktop-portal opens for it.
 
 use std::{collections::HashMap, sync::Arc};
@@ -15,6 +16,8 @@ use super::{
 const MONITOR: u32 = 1;
 /// Windows may be shared.
 const WINDOW: u32 = 2;
+/// Regions of the desktop may be shared ("virtual" in the portal's terms).
+const VIRTUAL: u32 = 4;
 /// Cursor modes: hidden, embedded, metadata.
 const CURSOR_HIDDEN: u32 = 1;
 const CURSOR_EMBEDDED: u32 = 2;
@@ -102,7 +105,7 @@ impl ScreenCast {
         _app_id: String,
         options: HashMap<String, OwnedValue>,
     ) -> (u32, Results) {
-        let types = get_u32(&options, "types").unwrap_or(MONITOR) & (MONITOR | WINDOW);
+        let types = get_u32(&options, "types").unwrap_or(MONITOR) & (MONITOR | WINDOW | VIRTUAL);
         let cursor = get_u32(&options, "cursor_mode").unwrap_or(CURSOR_HIDDEN);
         let persist = get_u32(&options, "persist_mode").unwrap_or(0).min(2);
         let restore = restore_of(&options);
@@ -170,10 +173,10 @@ impl ScreenCast {
             .map_or((FAILED, Results::new()), |r| (SUCCESS, r))
     }
 
-    /// Monitors and windows.
+    /// Monitors, windows and regions.
     #[zbus(property)]
     fn available_source_types(&self) -> u32 {
-        MONITOR | WINDOW
+        MONITOR | WINDOW | VIRTUAL
     }
 
     /// Hidden, embedded and metadata.
@@ -195,6 +198,7 @@ fn results(choice: &Choice, stream: &super::Stream, persist_mode: u32) -> Option
     let source_type = match choice.source {
         Source::Output(_) => MONITOR,
         Source::Window(_) => WINDOW,
+        Source::Region { .. } => VIRTUAL,
     };
     let mut properties: HashMap<String, OwnedValue> = HashMap::new();
     properties.insert(

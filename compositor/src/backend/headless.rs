@@ -413,7 +413,8 @@ fn render(state: &mut Ghost, output: &Output) {
         &state.seat,
         state.notification.as_ref(),
     )
-    .sharing(state.casts.active());
+    .sharing(state.casts.active())
+    .selection(state.picks.selection());
     let Backend::Headless(backend) = &mut state.backend else {
         return;
     };

@@ -381,8 +381,11 @@ impl Ghost {
             cursor,
         );
         scene.block_out = block_out;
-        // The user's own screenshot shows the screen as it is, sharing indicator too.
-        let scene = scene.sharing(!block_out && self.casts.active());
+        // The user's own screenshot shows the screen as it is, sharing indicator and
+        // the share prompt's outline too.
+        let scene = scene
+            .sharing(!block_out && self.casts.active())
+            .selection(self.picks.selection().filter(|_| !block_out));
         match &mut self.backend {
             Backend::Headless(h) => h.capture(&scene, output, hdr),
             Backend::Winit(_) if hdr => anyhow::bail!("the nested window is SDR"),

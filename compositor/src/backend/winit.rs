@@ -159,7 +159,8 @@ fn render(state: &mut Ghost) {
         &state.seat,
         state.notification.as_ref(),
     )
-    .sharing(state.casts.active());
+    .sharing(state.casts.active())
+    .selection(state.picks.selection());
     let Backend::Winit(backend) = &mut state.backend else {
         return;
     };

@@ -1,4 +1,5 @@
-//! Screen casts: PipeWire video streams of an output or a window, produced in the
+//! Screen casts: PipeWire video streams of an output, a window or a region of an
+//! output, produced in the
 //! compositor (see `ghost_capture::pipewire`). The portal backend (`ghostcomp portal`)
 //! starts and stops them over IPC; `ghostcomp msg casts` lists them and `msg cast-stop`
 //! ends one. A frame is sent after a repaint that changed what the cast shows, at most
@@ -14,6 +15,7 @@ use smithay::{
     desktop::Window,
     output::Output,
     reexports::calloop::{generic::Generic, Interest, Mode as FdMode, PostAction},
+    utils::{Logical, Rectangle},
 };
 
 use crate::{backend::Shows, shell::window_data, state::Ghost};
@@ -27,6 +29,37 @@ pub enum CastSource {
     Output(String),
     /// A window, by IPC id; the cast follows it as it moves.
     Window(u64),
+    /// A rectangle of an output (logical, relative to the output's corner), so it
+    /// stays on the same part of that screen when the layout changes.
+    Region {
+        /// The output.
+        output: String,
+        /// The rectangle.
+        area: Rectangle<i32, Logical>,
+    },
+}
+
+impl CastSource {
+    /// The source as IPC shows it; regions in the layout's coordinates, as requests
+    /// give them.
+    pub fn to_json(&self, state: &Ghost) -> Value {
+        match self {
+            CastSource::Output(name) => json!({"output": name}),
+            CastSource::Window(id) => json!({"window": id}),
+            CastSource::Region { output, area } => {
+                let origin = state
+                    .space
+                    .outputs()
+                    .find(|o| &o.name() == output)
+                    .and_then(|o| state.space.output_geometry(o))
+                    .map(|g| g.loc)
+                    .unwrap_or_default();
+                json!({"output": output, "region": [
+                    origin.x + area.loc.x, origin.y + area.loc.y, area.size.w, area.size.h
+                ]})
+            }
+        }
+    }
 }
 
 /// One running cast.
@@ -123,7 +156,7 @@ impl Ghost {
     /// Where a cast's source is now: the output it is drawn at, and its window.
     fn locate_cast(&self, source: &CastSource) -> Option<(Output, Option<Window>)> {
         match source {
-            CastSource::Output(name) => self
+            CastSource::Output(name) | CastSource::Region { output: name, .. } => self
                 .space
                 .outputs()
                 .find(|o| &o.name() == name)
@@ -141,6 +174,27 @@ impl Ghost {
         }
     }
 
+    /// The part of `output`'s picture a region cast shows, in its pixels: the region
+    /// scaled and clipped to the output. None for other sources (all of the picture).
+    fn cast_crop(source: &CastSource, output: &Output) -> Option<ghost_capture::Region> {
+        let CastSource::Region { area, .. } = source else {
+            return None;
+        };
+        let scale = output.current_scale().fractional_scale();
+        let mode = output.current_mode()?;
+        let size = output.current_transform().transform_size(mode.size);
+        let px = |v: i32| (v as f64 * scale).round() as i32;
+        let (x0, y0) = (px(area.loc.x).max(0), px(area.loc.y).max(0));
+        let x1 = px(area.loc.x + area.size.w).min(size.w);
+        let y1 = px(area.loc.y + area.size.h).min(size.h);
+        Some(ghost_capture::Region {
+            x: x0,
+            y: y0,
+            width: (x1 - x0).max(1),
+            height: (y1 - y0).max(1),
+        })
+    }
+
     /// Starts casting `source`; the reply names the PipeWire node consumers connect to.
     pub fn start_cast(
         &mut self,
@@ -153,16 +207,24 @@ impl Ghost {
             .locate_cast(&source)
             .with_context(|| format!("nothing to cast: {source:?} is not shown"))?;
         let shows = window.as_ref().map_or(Shows::Output, Shows::Window);
-        let size = self
-            .capture_size(&output, shows)
-            .context("the source has no size")?;
-        let (width, height) = (size.w as u32, size.h as u32);
+        let (width, height) = match Self::cast_crop(&source, &output) {
+            Some(crop) => (crop.width as u32, crop.height as u32),
+            None => {
+                let size = self
+                    .capture_size(&output, shows)
+                    .context("the source has no size")?;
+                (size.w as u32, size.h as u32)
+            }
+        };
         let cursor = cursor.unwrap_or(self.config.capture.cursor_mode);
         let name = match &window {
             Some(w) => {
                 let toplevel = w.toplevel().context("not a toplevel")?;
                 let (title, _) = crate::shell::title_and_app_id(toplevel.wl_surface());
                 format!("ghostcomp window {title}")
+            }
+            None if matches!(source, CastSource::Region { .. }) => {
+                format!("ghostcomp region of {}", output.name())
             }
             None => format!("ghostcomp output {}", output.name()),
         };
@@ -260,10 +322,7 @@ impl Ghost {
                     json!({
                         "id": c.id,
                         "node_id": caster.and_then(|k| k.node_id(c.id)),
-                        "source": match &c.source {
-                            CastSource::Output(name) => json!({"output": name}),
-                            CastSource::Window(id) => json!({"window": id}),
-                        },
+                        "source": c.source.to_json(self),
                         "cursor": format!("{:?}", c.cursor).to_lowercase(),
                         "requester": c.requester,
                         "portal": c.portal,
@@ -325,13 +384,14 @@ impl Ghost {
             if !wants {
                 continue;
             }
+            let crop = Self::cast_crop(&source, &at);
             let sent = match window {
-                None => self.cast_shown(index, output, cursor, now),
+                None => self.cast_shown(index, output, crop, cursor, now),
                 Some(_) => Ok(false),
             };
             let result = match sent {
                 Ok(true) => Ok(()),
-                Ok(false) => self.cast_frame(index, &at, window.as_ref(), cursor, now),
+                Ok(false) => self.cast_frame(index, &at, window.as_ref(), crop, cursor, now),
                 Err(e) => Err(e),
             };
             if let Err(err) = result {
@@ -348,27 +408,15 @@ impl Ghost {
         let Some((_, damage)) = h.shown(output) else {
             return;
         };
-        let unsent = &mut self.casts.casts[index].unsent;
-        unsent.extend(damage.iter().map(|r| ghost_capture::Region {
-            x: r.loc.x,
-            y: r.loc.y,
-            width: r.size.w,
-            height: r.size.h,
-        }));
-        if unsent.len() > 64 {
-            // Far more than a buffer carries: one box is as useful and cheaper.
-            let all = std::mem::take(unsent);
-            let x0 = all.iter().map(|r| r.x).min().unwrap_or(0);
-            let y0 = all.iter().map(|r| r.y).min().unwrap_or(0);
-            let x1 = all.iter().map(|r| r.x + r.width).max().unwrap_or(0);
-            let y1 = all.iter().map(|r| r.y + r.height).max().unwrap_or(0);
-            unsent.push(ghost_capture::Region {
-                x: x0,
-                y: y0,
-                width: x1 - x0,
-                height: y1 - y0,
-            });
-        }
+        ghost_capture::accumulate(
+            &mut self.casts.casts[index].unsent,
+            damage.iter().map(|r| ghost_capture::Region {
+                x: r.loc.x,
+                y: r.loc.y,
+                width: r.size.w,
+                height: r.size.h,
+            }),
+        );
     }
 
     /// Sends an output cast's frame straight from the output's own buffer, where the
@@ -379,6 +427,7 @@ impl Ghost {
         &mut self,
         index: usize,
         output: &Output,
+        crop: Option<ghost_capture::Region>,
         cursor: CursorMode,
         now: Duration,
     ) -> anyhow::Result<bool> {
@@ -389,14 +438,22 @@ impl Ghost {
             return Ok(false);
         }
         let pointer = match cursor {
-            CursorMode::Metadata => Some(self.cursor_meta(output, None)),
+            CursorMode::Metadata => Some(self.cursor_meta(output, None, crop)),
             _ => None,
         };
         // Read through the backend field alone, so the casts stay free to borrow.
         let Some((view, _)) = self.backend.shown(output) else {
             return Ok(false);
         };
+        let view = match crop {
+            Some(crop) => view.crop(crop)?,
+            None => view,
+        };
         let cast = &mut self.casts.casts[index];
+        if let Some(crop) = crop {
+            let unsent = std::mem::take(&mut cast.unsent);
+            cast.unsent = unsent.iter().filter_map(|r| r.within(crop)).collect();
+        }
         let Some(caster) = self.casts.caster.as_mut() else {
             return Ok(true);
         };
@@ -442,6 +499,7 @@ impl Ghost {
         index: usize,
         output: &Output,
         window: Option<&Window>,
+        crop: Option<ghost_capture::Region>,
         cursor: CursorMode,
         now: Duration,
     ) -> anyhow::Result<()> {
@@ -450,8 +508,12 @@ impl Ghost {
             crate::backend::Captured::Sdr(frame) => frame,
             crate::backend::Captured::Hdr(_) => anyhow::bail!("an HDR picture"),
         };
+        let picture = match crop {
+            Some(crop) => picture.crop(crop)?,
+            None => picture,
+        };
         let pointer = match cursor {
-            CursorMode::Metadata => Some(self.cursor_meta(output, window)),
+            CursorMode::Metadata => Some(self.cursor_meta(output, window, crop)),
             _ => None,
         };
         let cast = &mut self.casts.casts[index];
@@ -484,8 +546,14 @@ impl Ghost {
         Ok(())
     }
 
-    /// The pointer as cast metadata: relative to the cast's picture, with its image.
-    fn cursor_meta(&mut self, output: &Output, window: Option<&Window>) -> CursorMeta {
+    /// The pointer as cast metadata: relative to the cast's picture (the window's, the
+    /// output's, or the cut `crop` of it), with its image.
+    fn cursor_meta(
+        &mut self,
+        output: &Output,
+        window: Option<&Window>,
+        crop: Option<ghost_capture::Region>,
+    ) -> CursorMeta {
         let hidden = CursorMeta {
             visible: false,
             position: (0, 0),
@@ -505,10 +573,13 @@ impl Ghost {
             return hidden;
         };
         let scale = output.current_scale().fractional_scale();
-        let at = (image.loc + hotspot - origin)
+        let mut at = (image.loc + hotspot - origin)
             .to_f64()
             .to_physical(scale)
             .to_i32_round();
+        if let Some(crop) = crop {
+            at -= (crop.x, crop.y).into();
+        }
         let hot = hotspot.to_f64().to_physical(scale).to_i32_round::<i32>();
         let Ok(crate::backend::Captured::Sdr(frame)) =
             self.capture(output, Shows::Cursor, false, false)

@@ -1,10 +1,11 @@
-//! Consent for screen sharing: which output or window a portal request gets.
+//! Consent for screen sharing: which output, window or region a portal request gets.
 //!
-//! A request names what it accepts (monitors, windows) and may carry what the user
-//! chose last time (restore data). It is answered at once when that still exists, or
-//! when `[capture] unattended` says so; otherwise the user is asked: a prompt on every
-//! output, then a click on a window shares that window, a click on the desktop shares
-//! that output, Return shares the output under the pointer (or the focused window) and
+//! A request names what it accepts (monitors, windows, regions) and may carry what the
+//! user chose last time (restore data). It is answered at once when that still exists,
+//! or when `[capture] unattended` says so; otherwise the user is asked: a prompt on
+//! every output, then a click on a window shares that window, a click on the desktop
+//! shares that output, dragging a rectangle shares that region (outlined while
+//! dragging), Return shares the output under the pointer (or the focused window) and
 //! Escape refuses. `ghostcomp msg cast-pick` answers from a script. Requests wait their
 //! turn, one prompt at a time.
 
@@ -14,7 +15,8 @@ use ghost_config::Unattended;
 use serde_json::json;
 use smithay::{
     desktop::Window,
-    utils::{Logical, Point},
+    output::Output,
+    utils::{Logical, Point, Rectangle, Size},
 };
 
 use super::CastSource;
@@ -28,6 +30,11 @@ use crate::{
 pub const MONITOR: u32 = 1;
 /// Windows may be chosen.
 pub const WINDOW: u32 = 2;
+/// Regions of an output may be chosen (the portal's "virtual" sources).
+pub const REGION: u32 = 4;
+/// A press and release closer than this (logical pixels each way) is a click, not a
+/// drag.
+const DRAG_MIN: f64 = 8.0;
 
 /// A request waiting for the user.
 struct Pending {
@@ -42,6 +49,10 @@ struct Pending {
 #[derive(Default)]
 pub struct Picks {
     pending: VecDeque<Pending>,
+    /// Where the button went down, while it is held during a prompt.
+    pressed_at: Option<Point<f64, Logical>>,
+    /// The rectangle being dragged out, on the output where the drag began.
+    selection: Option<Rectangle<i32, Logical>>,
 }
 
 impl Picks {
@@ -49,21 +60,68 @@ impl Picks {
     pub fn asking(&self) -> bool {
         !self.pending.is_empty()
     }
+
+    /// The region being dragged out (global logical coordinates), to outline on
+    /// screen.
+    pub fn selection(&self) -> Option<Rectangle<i32, Logical>> {
+        self.selection
+    }
+}
+
+/// The rectangle between two corners, clipped to `bounds`.
+fn spanned(
+    a: Point<f64, Logical>,
+    b: Point<f64, Logical>,
+    bounds: Rectangle<i32, Logical>,
+) -> Option<Rectangle<i32, Logical>> {
+    let loc = Point::from((a.x.min(b.x).floor() as i32, a.y.min(b.y).floor() as i32));
+    let end: Point<i32, Logical> =
+        Point::from((a.x.max(b.x).ceil() as i32, a.y.max(b.y).ceil() as i32));
+    Rectangle::new(loc, Size::from((end.x - loc.x, end.y - loc.y))).intersection(bounds)
+}
+
+/// Restore data for a region: `region:OUTPUT:x,y,w,h`, relative to the output.
+fn parse_region_restore(data: &str) -> Option<(String, Rectangle<i32, Logical>)> {
+    let (output, numbers) = data.rsplit_once(':')?;
+    let n: Vec<i32> = numbers
+        .split(',')
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let [x, y, w, h] = <[i32; 4]>::try_from(n).ok()?;
+    (w > 0 && h > 0).then(|| {
+        (
+            output.to_string(),
+            Rectangle::new((x, y).into(), (w, h).into()),
+        )
+    })
 }
 
 /// What the user chose and how to find it again next time.
 fn chosen(source: &CastSource, state: &Ghost) -> serde_json::Value {
-    let (source_json, restore) = match source {
-        CastSource::Output(name) => (json!({"output": name}), format!("output:{name}")),
+    let restore = match source {
+        CastSource::Output(name) => format!("output:{name}"),
         CastSource::Window(id) => {
             let app_id = state
                 .window_by_id(*id)
                 .and_then(|w| w.toplevel().map(|t| title_and_app_id(t.wl_surface()).1))
                 .unwrap_or_default();
-            (json!({"window": id}), format!("window:{app_id}"))
+            format!("window:{app_id}")
         }
+        CastSource::Region { output, area } => format!(
+            "region:{output}:{},{},{},{}",
+            area.loc.x, area.loc.y, area.size.w, area.size.h
+        ),
     };
-    json!({"source": source_json, "restore": restore})
+    json!({"source": source.to_json(state), "restore": restore})
+}
+
+/// All of `output` as a region source.
+fn whole(output: &Output, state: &Ghost) -> Option<CastSource> {
+    let geo = state.space.output_geometry(output)?;
+    Some(CastSource::Region {
+        output: output.name(),
+        area: Rectangle::from_size(geo.size),
+    })
 }
 
 impl Ghost {
@@ -72,6 +130,13 @@ impl Ghost {
         if let Some(name) = restore.strip_prefix("output:") {
             let exists = self.space.outputs().any(|o| o.name() == name);
             return (types & MONITOR != 0 && exists).then(|| CastSource::Output(name.into()));
+        }
+        if let Some(data) = restore.strip_prefix("region:") {
+            let (name, area) = parse_region_restore(data)?;
+            let output = self.space.outputs().find(|o| o.name() == name)?;
+            let size = self.space.output_geometry(output)?.size;
+            let area = area.intersection(Rectangle::from_size(size))?;
+            return (types & REGION != 0).then_some(CastSource::Region { output: name, area });
         }
         let app_id = restore.strip_prefix("window:")?;
         if types & WINDOW == 0 || app_id.is_empty() {
@@ -93,11 +158,32 @@ impl Ghost {
             return self.active_output().map(|o| CastSource::Output(o.name()));
         }
         if types & WINDOW != 0 {
-            return self
-                .focused_window()
-                .map(|w| CastSource::Window(window_data(&w).id));
+            if let Some(w) = self.focused_window() {
+                return Some(CastSource::Window(window_data(&w).id));
+            }
+        }
+        if types & REGION != 0 {
+            return self.active_output().and_then(|o| whole(&o, self));
         }
         None
+    }
+
+    /// A region given in the layout's coordinates, as a source on the output holding
+    /// its top-left corner (or `output`), clipped to that output.
+    pub fn region_source(&self, output: Option<&str>, region: [i32; 4]) -> Option<CastSource> {
+        let [x, y, w, h] = region;
+        let global = Rectangle::<i32, Logical>::new((x, y).into(), (w, h).into());
+        let output = match output {
+            Some(name) => self.space.outputs().find(|o| o.name() == name)?.clone(),
+            None => self.space.output_under(global.loc.to_f64()).next()?.clone(),
+        };
+        let geo = self.space.output_geometry(&output)?;
+        let mut area = global.intersection(geo)?;
+        area.loc -= geo.loc;
+        Some(CastSource::Region {
+            output: output.name(),
+            area,
+        })
     }
 
     /// Takes a screen-share request: answers it now (restore data, unattended policy)
@@ -110,7 +196,7 @@ impl Ghost {
         question: Option<String>,
         reply: UnixStream,
     ) -> Option<Reply> {
-        let types = if types & (MONITOR | WINDOW) == 0 {
+        let types = if types & (MONITOR | WINDOW | REGION) == 0 {
             MONITOR
         } else {
             types
@@ -153,7 +239,13 @@ impl Ghost {
         let what = match (p.types & MONITOR != 0, p.types & WINDOW != 0) {
             (true, true) => "Click a window or the desktop of a screen to share it.",
             (false, true) => "Click the window to share.",
-            _ => "Click the screen to share.",
+            (true, false) => "Click the screen to share.",
+            (false, false) => "Drag a rectangle to share, or click a screen to share all of it.",
+        };
+        let what = if p.types & REGION != 0 && p.types & (MONITOR | WINDOW) != 0 {
+            format!("{what} Drag to share a region.")
+        } else {
+            what.to_string()
         };
         let app = if p.app_id.is_empty() {
             "An application".to_string()
@@ -174,6 +266,10 @@ impl Ghost {
         let Some(mut p) = self.picks.pending.pop_front() else {
             return false;
         };
+        self.picks.pressed_at = None;
+        if self.picks.selection.take().is_some() {
+            self.queue_redraw_all();
+        }
         let reply = match &source {
             Some(source) => {
                 tracing::info!(app_id = p.app_id, ?source, waited = ?p.since.elapsed(), "screen share chosen");
@@ -186,26 +282,95 @@ impl Ghost {
         true
     }
 
-    /// A click while the user is asked: what is under the pointer, if the request
-    /// accepts it. Returns whether the click was taken by the prompt.
-    pub fn pick_at(&mut self, pos: Point<f64, Logical>) -> bool {
-        let Some(types) = self.picks.pending.front().map(|p| p.types) else {
+    /// The button went down while the user is asked: a click or the start of a
+    /// drag. Returns whether the prompt took it.
+    pub fn pick_press(&mut self, pos: Point<f64, Logical>) -> bool {
+        if !self.picks.asking() {
             return false;
+        }
+        self.picks.pressed_at = Some(pos);
+        true
+    }
+
+    /// The pointer moved while the user is asked: outlines the region being dragged.
+    pub fn pick_motion(&mut self, pos: Point<f64, Logical>) {
+        let Some(start) = self.picks.pressed_at else {
+            return;
+        };
+        let accepts = self
+            .picks
+            .pending
+            .front()
+            .is_some_and(|p| p.types & REGION != 0);
+        let dragged = (pos.x - start.x).abs() >= DRAG_MIN || (pos.y - start.y).abs() >= DRAG_MIN;
+        let bounds = self
+            .space
+            .output_under(start)
+            .next()
+            .and_then(|o| self.space.output_geometry(o));
+        let selection = match bounds {
+            Some(bounds) if accepts && dragged => spanned(start, pos, bounds),
+            _ => None,
+        };
+        if selection != self.picks.selection {
+            self.picks.selection = selection;
+            self.queue_redraw_all();
+        }
+    }
+
+    /// The button came up while the user is asked: a dragged region is shared, else
+    /// the press was a click. Returns whether the prompt took it.
+    pub fn pick_release(&mut self, pos: Point<f64, Logical>) -> bool {
+        let Some(start) = self.picks.pressed_at.take() else {
+            return self.picks.asking();
+        };
+        self.pick_motion_final(start, pos);
+        match self.picks.selection.take() {
+            Some(selection) => {
+                self.queue_redraw_all();
+                let source = self.region_source(
+                    None,
+                    [
+                        selection.loc.x,
+                        selection.loc.y,
+                        selection.size.w,
+                        selection.size.h,
+                    ],
+                );
+                if source.is_some() {
+                    self.answer_pick(source);
+                }
+            }
+            None => {
+                self.pick_at(start);
+            }
+        }
+        true
+    }
+
+    fn pick_motion_final(&mut self, start: Point<f64, Logical>, pos: Point<f64, Logical>) {
+        self.picks.pressed_at = Some(start);
+        self.pick_motion(pos);
+        self.picks.pressed_at = None;
+    }
+
+    /// A click while the user is asked: what is under the pointer, if the request
+    /// accepts it.
+    fn pick_at(&mut self, pos: Point<f64, Logical>) {
+        let Some(types) = self.picks.pending.front().map(|p| p.types) else {
+            return;
         };
         let window: Option<Window> = self.space.element_under(pos).map(|(w, _)| w.clone());
-        let source = match window {
-            Some(w) if types & WINDOW != 0 => Some(CastSource::Window(window_data(&w).id)),
-            _ if types & MONITOR != 0 => self
-                .space
-                .output_under(pos)
-                .next()
-                .map(|o| CastSource::Output(o.name())),
+        let output = self.space.output_under(pos).next().cloned();
+        let source = match (window, output) {
+            (Some(w), _) if types & WINDOW != 0 => Some(CastSource::Window(window_data(&w).id)),
+            (_, Some(o)) if types & MONITOR != 0 => Some(CastSource::Output(o.name())),
+            (_, Some(o)) if types & REGION != 0 => whole(&o, self),
             _ => None,
         };
         if let Some(source) = source {
             self.answer_pick(Some(source));
         }
-        true
     }
 
     /// Return or Escape while the user is asked. Returns whether the key was taken.

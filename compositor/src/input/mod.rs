@@ -168,6 +168,7 @@ impl Ghost {
             },
         );
         pointer.frame(self);
+        self.pick_motion(pos);
         use smithay::input::pointer::{CursorIcon, CursorImageStatus};
         // Over the desktop nobody sets a cursor: the compositor's own arrow shows.
         if over_desktop && !matches!(self.cursor_status, CursorImageStatus::Named(_)) {
@@ -214,11 +215,13 @@ impl Ghost {
             return;
         };
         let serial = SERIAL_COUNTER.next_serial();
+        // While a screen-share prompt is up, a click or a drag chooses what to share.
+        if state == ButtonState::Released && self.pick_release(pointer.current_location()) {
+            return;
+        }
         if state == ButtonState::Pressed && !pointer.is_grabbed() {
             let pos = pointer.current_location();
-            // While a screen-share prompt is up, a click chooses what to share.
-            if self.picks.asking() {
-                self.pick_at(pos);
+            if self.pick_press(pos) {
                 return;
             }
             if self.notification_hit(pos) {

@@ -72,14 +72,16 @@ impl Ghost {
             Request::CastStart {
                 output,
                 window,
+                region,
                 cursor,
                 requester,
                 portal,
             } => {
-                let source = match (window, output) {
-                    (Some(id), _) => Some(crate::casts::CastSource::Window(id)),
-                    (None, Some(name)) => Some(crate::casts::CastSource::Output(name)),
-                    (None, None) => self
+                let source = match (window, region, output) {
+                    (Some(id), _, _) => Some(crate::casts::CastSource::Window(id)),
+                    (None, Some(region), output) => self.region_source(output.as_deref(), region),
+                    (None, None, Some(name)) => Some(crate::casts::CastSource::Output(name)),
+                    (None, None, None) => self
                         .space
                         .outputs()
                         .next()
@@ -95,7 +97,7 @@ impl Ghost {
                         Ok(v) => Reply::ok(v),
                         Err(e) => Reply::error(format!("{e:#}")),
                     },
-                    None => Reply::error("there is no output to cast"),
+                    None => Reply::error("nothing to cast there"),
                 }
             }
             Request::CastStop { id } => match self.stop_cast(id) {
@@ -117,16 +119,22 @@ impl Ghost {
             Request::CastPick {
                 output,
                 window,
+                region,
                 cancel,
             } => {
                 if !self.picks.asking() {
                     Reply::error("no screen-share request is waiting")
                 } else {
-                    let source = match (cancel, window, output) {
-                        (true, _, _) => None,
-                        (false, Some(id), _) => Some(crate::casts::CastSource::Window(id)),
-                        (false, None, Some(name)) => Some(crate::casts::CastSource::Output(name)),
-                        (false, None, None) => self
+                    let source = match (cancel, window, region, output) {
+                        (true, ..) => None,
+                        (false, Some(id), ..) => Some(crate::casts::CastSource::Window(id)),
+                        (false, None, Some(region), output) => {
+                            self.region_source(output.as_deref(), region)
+                        }
+                        (false, None, None, Some(name)) => {
+                            Some(crate::casts::CastSource::Output(name))
+                        }
+                        (false, None, None, None) => self
                             .active_output()
                             .map(|o| crate::casts::CastSource::Output(o.name())),
                     };
@@ -327,6 +335,11 @@ impl Ghost {
         let Some(typing) = self.typing.as_ref() else {
             return Reply::error("no keymap to type with");
         };
+        let (press, release) = match &input {
+            InputRequest::Press { .. } => (true, false),
+            InputRequest::Release { .. } => (false, true),
+            _ => (true, true),
+        };
         match input {
             InputRequest::Key { combo } => {
                 let (mods, key) = match typing.parse_combo(&combo) {
@@ -366,7 +379,9 @@ impl Ghost {
                 }
                 self.pointer_motion_to((x, y).into(), time);
             }
-            InputRequest::Click { button } => {
+            InputRequest::Click { button }
+            | InputRequest::Press { button }
+            | InputRequest::Release { button } => {
                 let code = match button.as_str() {
                     "left" => BTN_LEFT,
                     "right" => BTN_RIGHT,
@@ -377,8 +392,12 @@ impl Ghost {
                         ))
                     }
                 };
-                self.pointer_button(code, ButtonState::Pressed, time);
-                self.pointer_button(code, ButtonState::Released, time);
+                if press {
+                    self.pointer_button(code, ButtonState::Pressed, time);
+                }
+                if release {
+                    self.pointer_button(code, ButtonState::Released, time);
+                }
             }
         }
         if let Err(e) = self.display_handle.flush_clients() {

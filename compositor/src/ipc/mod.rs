@@ -57,6 +57,10 @@ pub enum Request {
         output: Option<String>,
         /// Window id from `windows`.
         window: Option<u64>,
+        /// A region of the layout, `[x, y, w, h]` (logical): only that part of the
+        /// output holding its top-left corner (or of `output`).
+        #[serde(default)]
+        region: Option<[i32; 4]>,
         /// "hidden", "embedded" or "metadata"; `[capture] cursor_mode` when absent.
         cursor: Option<ghost_config::CursorMode>,
         /// Who asks, shown by `casts`.
@@ -100,6 +104,9 @@ pub enum Request {
         output: Option<String>,
         /// Window id.
         window: Option<u64>,
+        /// A region of the layout, `[x, y, w, h]` (logical).
+        #[serde(default)]
+        region: Option<[i32; 4]>,
         /// Refuse instead.
         #[serde(default)]
         cancel: bool,
@@ -135,6 +142,16 @@ pub enum InputRequest {
     },
     /// Press and release a mouse button at the pointer.
     Click {
+        /// "left", "right" or "middle".
+        button: String,
+    },
+    /// Press a mouse button and hold it (a drag ends with `release`).
+    Press {
+        /// "left", "right" or "middle".
+        button: String,
+    },
+    /// Release a held mouse button.
+    Release {
         /// "left", "right" or "middle".
         button: String,
     },
@@ -204,6 +221,7 @@ mod tests {
             Request::CastStart {
                 output: None,
                 window: Some(4),
+                region: None,
                 cursor: Some(ghost_config::CursorMode::Metadata),
                 requester: Some("org.example.App".into()),
                 portal: true,

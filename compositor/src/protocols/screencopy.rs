@@ -1,7 +1,10 @@
 //! wlr-screencopy-unstable-v1: what grim, wf-recorder and OBS's wlrobs read the screen
 //! with. Frames are rendered through the same path as screenshots (the cursor only when
 //! asked, windows blocked out of captures black) and copied
-//! into the client's shm buffer; `copy_with_damage` waits for the output's next repaint.
+//! into the client's shm buffer. `copy_with_damage` answers a manager's first copy of
+//! an output at once; later ones wait until the output shows something new and report
+//! what changed since that manager's previous copy (the renderer's damage, gathered
+//! per manager, so a recorder reading every other frame misses nothing).
 //! Screen contents are private: sandboxed clients never see the global.
 
 use std::sync::{
@@ -17,6 +20,7 @@ use smithay::{
             zwlr_screencopy_manager_v1::{self, ZwlrScreencopyManagerV1},
         },
         wayland_server::{
+            backend::{ClientId, ObjectId},
             protocol::{wl_buffer::WlBuffer, wl_shm},
             Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
         },
@@ -41,13 +45,25 @@ pub struct FrameData {
     region: (i32, i32, i32, i32),
     /// The client asked for the cursor to be drawn in.
     cursor: bool,
+    /// The manager object that made it: damage is reported since its last copy.
+    manager: ObjectId,
     used: AtomicBool,
 }
 
-/// Frames waiting for their output's next repaint (`copy_with_damage`).
+/// What changed on an output since a manager's last `copy_with_damage` of it.
+struct Unsent {
+    manager: ObjectId,
+    output: Output,
+    /// Output pixels; None once the backend could not say (everything counts).
+    damage: Option<Vec<ghost_capture::Region>>,
+}
+
+/// Frames waiting for their output to change (`copy_with_damage`), and the damage
+/// each manager has not been told about.
 #[derive(Default)]
 pub struct ScreencopyState {
     waiting: Mutex<Vec<(ZwlrScreencopyFrameV1, WlBuffer)>>,
+    unsent: Mutex<Vec<Unsent>>,
 }
 
 impl ScreencopyState {
@@ -92,10 +108,16 @@ fn picture_size(output: &Output) -> Option<(i32, i32)> {
 }
 
 impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
+    fn destroyed(state: &mut Self, _client: ClientId, manager: &ZwlrScreencopyManagerV1, _: &()) {
+        if let Ok(mut unsent) = state.screencopy_state.unsent.lock() {
+            unsent.retain(|u| u.manager != manager.id());
+        }
+    }
+
     fn request(
         _state: &mut Self,
         _client: &Client,
-        _manager: &ZwlrScreencopyManagerV1,
+        manager: &ZwlrScreencopyManagerV1,
         request: zwlr_screencopy_manager_v1::Request,
         _data: &(),
         _dh: &DisplayHandle,
@@ -147,6 +169,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
                 output: output.clone(),
                 region: region.unwrap_or_default(),
                 cursor,
+                manager: manager.id(),
                 used: AtomicBool::new(false),
             },
         );
@@ -207,14 +230,12 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for Ghost {
         }
         match (&data.output, wait) {
             (Some(output), true) => {
-                if let Ok(mut waiting) = state.screencopy_state.waiting.lock() {
-                    waiting.push((frame.clone(), buffer));
-                }
-                state.queue_redraw(output);
+                let output = output.clone();
+                state.copy_with_damage(&output, frame, buffer, data);
             }
             (Some(output), false) => {
                 let output = output.clone();
-                state.copy_frame(&output, frame, &buffer, data, false);
+                state.copy_frame(&output, frame, &buffer, data, None);
             }
             (None, _) => frame.failed(),
         }
@@ -222,14 +243,78 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for Ghost {
 }
 
 impl Ghost {
-    /// Renders `output`, copies `region` into `buffer`, and tells the client.
+    /// A `copy_with_damage`: at once for the manager's first copy of the output (with
+    /// all of it damaged) or when the output changed since its last one; otherwise the
+    /// frame waits for the output's next change.
+    fn copy_with_damage(
+        &mut self,
+        output: &Output,
+        frame: &ZwlrScreencopyFrameV1,
+        buffer: WlBuffer,
+        data: &FrameData,
+    ) {
+        // Some(true): changed since the last copy; Some(false): unchanged; None: the
+        // backend cannot say.
+        let changed = {
+            let Ok(mut unsent) = self.screencopy_state.unsent.lock() else {
+                return frame.failed();
+            };
+            match unsent
+                .iter_mut()
+                .find(|u| u.manager == data.manager && &u.output == output)
+            {
+                // The manager's first copy of this output: the whole picture, now.
+                None => {
+                    unsent.push(Unsent {
+                        manager: data.manager.clone(),
+                        output: output.clone(),
+                        damage: None,
+                    });
+                    Some(true)
+                }
+                Some(u) => u.damage.as_ref().map(|d| !d.is_empty()),
+            }
+        };
+        match changed {
+            Some(true) => {
+                let damage = self.take_unsent(data.manager.clone(), output);
+                self.copy_frame(output, frame, &buffer, data, Some(damage));
+            }
+            Some(false) | None => {
+                if let Ok(mut waiting) = self.screencopy_state.waiting.lock() {
+                    waiting.push((frame.clone(), buffer));
+                }
+                // Where nobody knows what changed, the next repaint answers.
+                if changed.is_none() {
+                    self.queue_redraw(output);
+                }
+            }
+        }
+    }
+
+    /// Hands out what changed on `output` since `manager`'s last copy, and starts
+    /// gathering again. None: everything.
+    fn take_unsent(
+        &mut self,
+        manager: ObjectId,
+        output: &Output,
+    ) -> Option<Vec<ghost_capture::Region>> {
+        let mut unsent = self.screencopy_state.unsent.lock().ok()?;
+        let u = unsent
+            .iter_mut()
+            .find(|u| u.manager == manager && &u.output == output)?;
+        u.damage.replace(Vec::new())
+    }
+
+    /// Renders `output`, copies `region` into `buffer`, and tells the client; `damage`
+    /// (output pixels, None for all of it) is reported for `copy_with_damage` frames.
     fn copy_frame(
         &mut self,
         output: &Output,
         frame: &ZwlrScreencopyFrameV1,
         buffer: &WlBuffer,
         data: &FrameData,
-        damaged: bool,
+        damage: Option<Option<Vec<ghost_capture::Region>>>,
     ) {
         let (x, y, w, h) = data.region;
         let crop = ghost_capture::Region {
@@ -281,28 +366,68 @@ impl Ghost {
             return;
         }
         frame.flags(Flags::empty());
-        if damaged && frame.version() >= 2 {
-            frame.damage(
-                0,
-                0,
-                u32::try_from(w).unwrap_or(0),
-                u32::try_from(h).unwrap_or(0),
-            );
+        if let (Some(damage), true) = (damage, frame.version() >= 2) {
+            let boxes = match damage {
+                Some(boxes) => boxes.iter().filter_map(|r| r.within(crop)).collect(),
+                None => vec![ghost_capture::Region {
+                    x: 0,
+                    y: 0,
+                    width: w,
+                    height: h,
+                }],
+            };
+            let n = |v: i32| u32::try_from(v).unwrap_or(0);
+            for r in boxes {
+                frame.damage(n(r.x), n(r.y), n(r.width), n(r.height));
+            }
         }
         let now = std::time::Duration::from(self.clock.now());
         let secs = now.as_secs();
         frame.ready((secs >> 32) as u32, secs as u32, now.subsec_nanos());
     }
 
-    /// After `output` repainted: answers the frames waiting for damage on it.
+    /// After `output` repainted: adds what changed to every manager's unsent damage,
+    /// then answers the frames waiting for a change on it.
     pub fn screencopy_after_repaint(&mut self, output: &Output) {
+        let repainted: Option<Vec<ghost_capture::Region>> =
+            self.backend.shown(output).map(|(_, damage)| {
+                damage
+                    .iter()
+                    .map(|r| ghost_capture::Region {
+                        x: r.loc.x,
+                        y: r.loc.y,
+                        width: r.size.w,
+                        height: r.size.h,
+                    })
+                    .collect()
+            });
+        if let Ok(mut unsent) = self.screencopy_state.unsent.lock() {
+            for u in unsent.iter_mut().filter(|u| &u.output == output) {
+                match (&mut u.damage, &repainted) {
+                    (Some(boxes), Some(more)) => ghost_capture::accumulate(boxes, more.clone()),
+                    (damage, None) => *damage = None,
+                    (None, Some(_)) => {}
+                }
+            }
+        }
         let ready: Vec<(ZwlrScreencopyFrameV1, WlBuffer)> = {
             let Ok(mut waiting) = self.screencopy_state.waiting.lock() else {
                 return;
             };
-            let (mine, rest): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(f, _)| {
-                f.data::<FrameData>().and_then(|d| d.output.as_ref()) == Some(output)
-            });
+            let Ok(unsent) = self.screencopy_state.unsent.lock() else {
+                return;
+            };
+            let changed = |frame: &ZwlrScreencopyFrameV1| {
+                let Some(data) = frame.data::<FrameData>() else {
+                    return false;
+                };
+                data.output.as_ref() == Some(output)
+                    && unsent
+                        .iter()
+                        .find(|u| u.manager == data.manager && &u.output == output)
+                        .is_none_or(|u| u.damage.as_ref().is_none_or(|d| !d.is_empty()))
+            };
+            let (mine, rest): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(f, _)| changed(f));
             *waiting = rest;
             mine
         };
@@ -313,7 +438,8 @@ impl Ghost {
             let Some(data) = frame.data::<FrameData>() else {
                 continue;
             };
-            self.copy_frame(output, &frame, &buffer, data, true);
+            let damage = self.take_unsent(data.manager.clone(), output);
+            self.copy_frame(output, &frame, &buffer, data, Some(damage));
         }
     }
 }

@@ -42,26 +42,13 @@ use smithay::{
 pub mod colour;
 pub mod cursor;
 pub mod notification;
+pub mod overlay;
 
 use crate::{shell::decorations, state::Ghost};
 use notification::Notification;
 
 /// The background where nothing is drawn.
 pub const CLEAR_COLOR: [f32; 4] = [0.07, 0.08, 0.10, 1.0];
-
-/// The sharing indicator: a red square this big (logical pixels), as far from the
-/// output's top-right corner.
-const SHARING_DOT: f64 = 10.0;
-/// Its colour.
-pub const SHARING_COLOR: [f32; 4] = [0.9, 0.1, 0.1, 1.0];
-
-/// One id for the indicator, so damage tracking sees the same element every frame.
-fn sharing_dot_id() -> smithay::backend::renderer::element::Id {
-    static ID: std::sync::OnceLock<smithay::backend::renderer::element::Id> =
-        std::sync::OnceLock::new();
-    ID.get_or_init(smithay::backend::renderer::element::Id::new)
-        .clone()
-}
 
 smithay::backend::renderer::element::render_elements! {
     /// Everything that can appear on an output.
@@ -89,6 +76,8 @@ pub struct Scene<'a> {
     pub only_cursor: bool,
     /// Something is being shared: a red dot in each output's top-right corner says so.
     sharing: bool,
+    /// A region being dragged out in the share prompt (global logical coordinates).
+    selection: Option<Rectangle<i32, Logical>>,
     pointer: Option<Point<f64, Logical>>,
     space: &'a Space<Window>,
     notification: Option<&'a Notification>,
@@ -132,6 +121,7 @@ impl<'a> Scene<'a> {
             only_window: None,
             only_cursor: false,
             sharing: false,
+            selection: None,
             pointer,
             space,
             notification,
@@ -146,6 +136,12 @@ impl<'a> Scene<'a> {
     /// in what is shared).
     pub fn sharing(mut self, active: bool) -> Self {
         self.sharing = active;
+        self
+    }
+
+    /// Outlines `selection`, the region being dragged out in the share prompt.
+    pub fn selection(mut self, selection: Option<Rectangle<i32, Logical>>) -> Self {
+        self.selection = selection;
         self
     }
 
@@ -191,16 +187,14 @@ impl<'a> Scene<'a> {
         }
 
         if self.sharing {
-            let size: Size<i32, Physical> = output_geo.size.to_physical_precise_round(scale);
-            let side = ((SHARING_DOT * scale.x).round() as i32).max(1);
-            let margin = side;
-            elements.push(OutputElement::Solid(SolidColorRenderElement::new(
-                sharing_dot_id(),
-                Rectangle::new((size.w - side - margin, margin).into(), (side, side).into()),
-                smithay::backend::renderer::utils::CommitCounter::default(),
-                SHARING_COLOR,
-                Kind::Unspecified,
+            elements.push(OutputElement::Solid(overlay::sharing_dot(
+                output_geo, scale,
             )));
+        }
+        if let Some(selection) = self.selection {
+            elements.extend(
+                overlay::selection_edges(selection, output_geo, scale).map(OutputElement::Solid),
+            );
         }
 
         if let Some(n) = self.notification {

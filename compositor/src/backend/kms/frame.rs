@@ -233,7 +233,8 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     } else {
         state.default_cursor.as_ref()
     })
-    .sharing(state.casts.active());
+    .sharing(state.casts.active())
+    .selection(state.picks.selection());
     let Backend::Kms(backend) = &mut state.backend else {
         return;
     };

@@ -1,0 +1,180 @@
+//! A wlr-screencopy client as wf-recorder uses it: one manager, one frame after another
+//! with `copy_with_damage`, each into an shm buffer, recording the damage each frame
+//! reports, so tests check what a recorder receives and when.
+
+use std::{
+    os::fd::{AsFd, OwnedFd},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use wayland_client::{
+    protocol::{
+        wl_buffer::WlBuffer,
+        wl_output::WlOutput,
+        wl_shm::{self, WlShm},
+    },
+    Connection, Dispatch, QueueHandle, WEnum,
+};
+use wayland_protocols_wlr::screencopy::v1::client::{
+    zwlr_screencopy_frame_v1::{self, ZwlrScreencopyFrameV1},
+    zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1,
+};
+
+use crate::client::{State, TestClient};
+
+/// What a frame told us.
+#[derive(Debug, Default, Clone)]
+pub struct WlrFrameEvents {
+    /// The shm buffer it wants: format, width, height, stride.
+    pub buffer: Option<(u32, u32, u32, u32)>,
+    /// All buffer types were announced (version 3).
+    pub buffer_done: bool,
+    /// Damage rectangles (x, y, width, height).
+    pub damage: Vec<(u32, u32, u32, u32)>,
+    /// The copy finished.
+    pub ready: bool,
+    /// The copy failed.
+    pub failed: bool,
+}
+
+type Shared<T> = Arc<Mutex<T>>;
+
+/// A frame asked for and not answered yet.
+pub struct WlrPending {
+    frame: ZwlrScreencopyFrameV1,
+    events: Shared<WlrFrameEvents>,
+    buffer: WlBuffer,
+    file: std::fs::File,
+    size: (u32, u32),
+}
+
+/// A frame that was copied: its pixels (R, G, B per pixel) and reported damage.
+#[derive(Debug)]
+pub struct WlrCopied {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// R, G, B per pixel, top row first.
+    pub rgb: Vec<[u8; 3]>,
+    /// Damage rectangles (x, y, width, height).
+    pub damage: Vec<(u32, u32, u32, u32)>,
+}
+
+impl TestClient {
+    /// Binds the screencopy manager (version 3: damage and buffer_done).
+    pub fn wlr_screencopy(&self) -> Result<ZwlrScreencopyManagerV1> {
+        self.bind(3..=3, ())
+    }
+
+    /// Asks `manager` for a frame of `output` and copies it with damage once the
+    /// compositor says which buffer it wants.
+    pub fn wlr_copy_with_damage(
+        &mut self,
+        manager: &ZwlrScreencopyManagerV1,
+        output: &WlOutput,
+    ) -> Result<WlrPending> {
+        let qh = self.qh();
+        let events: Shared<WlrFrameEvents> = Shared::default();
+        let frame = manager.capture_output(0, output, &qh, events.clone());
+        for _ in 0..100 {
+            self.roundtrip()?;
+            if lock(&events)?.buffer_done || lock(&events)?.failed {
+                break;
+            }
+        }
+        let (format, w, h, stride) = lock(&events)?
+            .buffer
+            .context("the compositor named no shm buffer")?;
+        let shm: WlShm = self.bind(1..=1, ())?;
+        let bytes = (stride * h) as usize;
+        let fd: OwnedFd = rustix::fs::memfd_create("ghost-wlr", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let file = std::fs::File::from(fd);
+        file.set_len(bytes as u64)?;
+        let pool = shm.create_pool(file.as_fd(), bytes as i32, &qh, ());
+        let format = wl_shm::Format::try_from(format).unwrap_or(wl_shm::Format::Xrgb8888);
+        let buffer = pool.create_buffer(0, w as i32, h as i32, stride as i32, format, &qh, ());
+        pool.destroy();
+        frame.copy_with_damage(&buffer);
+        Ok(WlrPending {
+            frame,
+            events,
+            buffer,
+            file,
+            size: (w, h),
+        })
+    }
+
+    /// Waits up to `patience` for `pending` to be copied; gives it back when it is not.
+    pub fn wlr_collect(
+        &mut self,
+        pending: WlrPending,
+        patience: Duration,
+    ) -> Result<std::result::Result<WlrCopied, WlrPending>> {
+        let start = Instant::now();
+        loop {
+            self.roundtrip()?;
+            let e = lock(&pending.events)?.clone();
+            anyhow::ensure!(!e.failed, "the copy failed");
+            if e.ready {
+                pending.frame.destroy();
+                pending.buffer.destroy();
+                let (w, h) = pending.size;
+                let mut raw = vec![0u8; (w * h * 4) as usize];
+                rustix::io::pread(&pending.file, &mut raw, 0)?;
+                let rgb = raw.chunks_exact(4).map(|p| [p[2], p[1], p[0]]).collect();
+                return Ok(Ok(WlrCopied {
+                    width: w,
+                    height: h,
+                    rgb,
+                    damage: e.damage,
+                }));
+            }
+            if start.elapsed() > patience {
+                return Ok(Err(pending));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| anyhow::anyhow!("poisoned"))
+}
+
+impl Dispatch<ZwlrScreencopyFrameV1, Shared<WlrFrameEvents>> for State {
+    fn event(
+        _: &mut Self,
+        _: &ZwlrScreencopyFrameV1,
+        event: zwlr_screencopy_frame_v1::Event,
+        data: &Shared<WlrFrameEvents>,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        let Ok(mut e) = data.lock() else {
+            return;
+        };
+        match event {
+            zwlr_screencopy_frame_v1::Event::Buffer {
+                format: WEnum::Value(format),
+                width,
+                height,
+                stride,
+            } => e.buffer = Some((format.into(), width, height, stride)),
+            zwlr_screencopy_frame_v1::Event::BufferDone => e.buffer_done = true,
+            zwlr_screencopy_frame_v1::Event::Damage {
+                x,
+                y,
+                width,
+                height,
+            } => e.damage.push((x, y, width, height)),
+            zwlr_screencopy_frame_v1::Event::Ready { .. } => e.ready = true,
+            zwlr_screencopy_frame_v1::Event::Failed => e.failed = true,
+            _ => {}
+        }
+    }
+}
+
+wayland_client::delegate_noop!(State: ignore ZwlrScreencopyManagerV1);
