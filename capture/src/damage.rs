@@ -243,5 +243,30 @@ mod tests {
                 }
             }
         }
+
+        /// A buffer holding the older picture, given only the damaged pixels (in a
+        /// consumer's channel order, at a padded stride), ends up equal to a full copy
+        /// of the newer one.
+        #[test]
+        fn copying_the_damage_over_the_old_picture_gives_the_new_one(
+            w in 1u32..100, h in 1u32..80,
+            changes in proptest::collection::vec((0u32..100, 0u32..80, 0u8..255), 0..12),
+        ) {
+            let old: Vec<u8> = (0..w * h * 4).map(|i| (i % 251) as u8).collect();
+            let mut new = old.clone();
+            for (x, y, v) in changes {
+                let (x, y) = ((x % w) as usize, (y % h) as usize);
+                new[(y * w as usize + x) * 4] = v;
+            }
+            let (old, new) = (frame(w, h, old), frame(w, h, new));
+            let stride = w as usize * 4 + 12;
+            let mut buffer = vec![0u8; stride * h as usize];
+            prop_assert!(old.copy_into(&mut buffer, stride, PixelFormat::Abgr8888));
+            let damage = changed_regions(Some(&old), &new);
+            prop_assert!(new.view().copy_regions_into(&mut buffer, stride, PixelFormat::Abgr8888, &damage));
+            let mut whole = vec![0u8; stride * h as usize];
+            prop_assert!(new.copy_into(&mut whole, stride, PixelFormat::Abgr8888));
+            prop_assert_eq!(buffer, whole);
+        }
     }
 }

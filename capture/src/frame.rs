@@ -247,6 +247,36 @@ impl<'a> FrameView<'a> {
     }
 }
 
+impl FrameView<'_> {
+    /// Copies only the pixels inside `regions` (clipped to the frame) into `dst`, laid
+    /// out as in [`FrameView::copy_into`]: a buffer that already holds an older picture
+    /// gets just what changed since. Returns false, writing nothing, when `dst` is too
+    /// small for the whole frame.
+    pub fn copy_regions_into(
+        &self,
+        dst: &mut [u8],
+        stride: usize,
+        format: PixelFormat,
+        regions: &[Region],
+    ) -> bool {
+        let row = self.width as usize * 4;
+        let rows = self.height as usize;
+        if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
+            return false;
+        }
+        for region in regions {
+            let Ok(part) = self.crop(*region) else {
+                continue;
+            };
+            // The crop's corner, clipped as the crop was.
+            let x0 = region.x.clamp(0, self.width as i32) as usize;
+            let y0 = region.y.clamp(0, self.height as i32) as usize;
+            part.copy_into(&mut dst[y0 * stride + x0 * 4..], stride, format);
+        }
+        true
+    }
+}
+
 impl Frame {
     /// Wraps read-back bytes, checking that they cover the whole frame.
     pub fn new(

@@ -33,6 +33,19 @@ pub struct Observed {
     pub pointer_image: Option<((u32, u32), (i32, i32))>,
     /// Presentation timestamps, in order.
     pub pts: Vec<i64>,
+    /// The last buffer's picture: BGRx rows at `stride` bytes.
+    pub last_picture: Vec<u8>,
+    /// Its row stride.
+    pub stride: usize,
+}
+
+impl Observed {
+    /// The last picture's (R, G, B) at `x`, `y`.
+    pub fn pixel(&self, x: u32, y: u32) -> Option<[u8; 3]> {
+        let at = y as usize * self.stride + x as usize * 4;
+        let p = self.last_picture.get(at..at + 4)?;
+        Some([p[2], p[1], p[0]])
+    }
 }
 
 fn format_pod() -> Vec<u8> {
@@ -113,8 +126,21 @@ fn meta_pods() -> Vec<Vec<u8>> {
 /// # Safety
 /// `buffer` must be a buffer dequeued from a stream and not yet queued back.
 unsafe fn observe(buffer: *mut sys::spa_buffer, seen: &mut Observed) {
-    // SAFETY: as the caller guarantees; every meta is read within its own size.
+    // SAFETY: as the caller guarantees; every meta is read within its own size, the
+    // picture within its chunk and the data's mapped size.
     unsafe {
+        if (*buffer).n_datas > 0 {
+            let data = &*(*buffer).datas;
+            if !data.data.is_null() && !data.chunk.is_null() {
+                let chunk = &*data.chunk;
+                let end = (chunk.offset as usize + chunk.size as usize).min(data.maxsize as usize);
+                let start = (chunk.offset as usize).min(end);
+                let bytes = std::slice::from_raw_parts(data.data.cast::<u8>(), end);
+                seen.last_picture.clear();
+                seen.last_picture.extend_from_slice(&bytes[start..end]);
+                seen.stride = chunk.stride.max(0) as usize;
+            }
+        }
         for i in 0..(*buffer).n_metas as usize {
             let meta = &*(*buffer).metas.add(i);
             if meta.data.is_null() {

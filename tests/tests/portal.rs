@@ -405,3 +405,64 @@ fn a_metadata_cursor_cast_carries_the_pointer_and_damage_beside_the_picture() ->
     assert!(seen.pts.windows(2).all(|p| p[0] < p[1]), "{:?}", seen.pts);
     Ok(())
 }
+
+#[test]
+fn a_stream_gets_every_change_though_its_buffers_take_turns() -> Result<()> {
+    let (comp, _session) = start("buffers", "[bindings]\n\"Super+M\" = \"move\"\n")?;
+    // A colour per change, none repeated: an old picture never looks like the new one.
+    let shades = |base: u32| -> Vec<u32> { (0..10).map(|i| base | (i * 0x18) << 8).collect() };
+    let mut one = TestClient::connect(&comp.socket_path())?;
+    let mut a = one.color_window("turns.a", 200, 150, &shades(RED))?;
+    comp.wait_window("turns.a")?;
+    let mut two = TestClient::connect(&comp.socket_path())?;
+    let mut b = two.color_window("turns.b", 240, 100, &shades(BLUE))?;
+    let (x, y, _, _) = geometry(&comp.wait_window("turns.b")?);
+    // Apart, so that each change damages one window only.
+    for action in [
+        json!({"action": "pointer-move", "x": x + 5, "y": y + 5}),
+        json!({"action": "key", "combo": "Super+M"}),
+        json!({"action": "pointer-move", "x": x + 505, "y": y + 305}),
+        json!({"action": "click", "button": "left"}),
+    ] {
+        let mut request = json!({"request": "input"});
+        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
+            r.extend(a.clone());
+        }
+        comp.request(request)?;
+    }
+    let cast = comp.request(json!({"request": "cast-start", "cursor": "hidden"}))?;
+    let node = cast["node_id"].as_u64().unwrap_or(0) as u32;
+    let socket = comp.runtime_dir().join("pipewire-0");
+    // Each buffer is filled with only what it lacks; changes alternate between the two
+    // windows, so a buffer that missed one would show an old colour at the end.
+    let seen = ghost_tests::pw_consumer::consume(&socket, node, Duration::from_secs(3), || {
+        std::thread::sleep(Duration::from_millis(800));
+        for step in 0..13 {
+            match step % 2 {
+                0 => one.commit_next(&mut a, false)?,
+                _ => two.commit_next(&mut b, false)?,
+            }
+            std::thread::sleep(Duration::from_millis(45));
+        }
+        Ok(())
+    })?;
+    assert!(seen.frames >= 10, "{} frames", seen.frames);
+    let shot = comp.screenshot(json!({}))?;
+    let mut wrong = Vec::new();
+    for y in 0..1080 {
+        for x in 0..1920 {
+            if seen.pixel(x, y) != Some(shot.pixel(x, y)) {
+                wrong.push((x, y));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} pixels differ from the screen, first {:?}: {:?} against {:?}",
+        wrong.len(),
+        wrong.first(),
+        wrong.first().and_then(|&(x, y)| seen.pixel(x, y)),
+        wrong.first().map(|&(x, y)| shot.pixel(x, y)),
+    );
+    Ok(())
+}

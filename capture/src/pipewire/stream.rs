@@ -1,5 +1,10 @@
 //! One cast: a PipeWire video stream that drives itself (the compositor decides when a
 //! frame exists), its negotiated format, and the copy of each frame into a buffer.
+//!
+//! Buffers go round (the consumer holds some while we fill others), so each one holds
+//! an older picture. Each buffer's missing damage (that of every frame sent since it
+//! was last filled) is kept, and a buffer gets only those pixels, not the whole frame:
+//! a video playing in a corner of a 4K screen costs its own size per frame.
 
 use std::{cell::RefCell, rc::Rc, time::Duration};
 
@@ -19,6 +24,7 @@ use pw::{
 };
 
 use super::{meta, params, CastError, CastSpec, CursorMeta};
+use crate::damage::accumulate;
 use crate::frame::{FrameView, PixelFormat, Region};
 
 /// Where a cast stands.
@@ -58,6 +64,16 @@ struct Shared {
     node_id: Option<u32>,
     state: CastState,
     format: Option<Negotiated>,
+    /// Bumped at each format agreement: the buffers are new then.
+    generation: u64,
+}
+
+/// What one buffer lacks of the current picture.
+struct Stale {
+    /// The buffer's memory, which identifies it.
+    memory: usize,
+    /// Damage of every frame sent since this buffer was last filled.
+    missing: Vec<Region>,
 }
 
 /// A running cast.
@@ -70,6 +86,10 @@ pub struct Cast {
     frames: u64,
     /// The pointer image the consumer has, to send it again only when it changes.
     sent_cursor: Option<(u32, u32, Vec<u8>)>,
+    /// Buffers filled so far under the current format (unknown ones get everything).
+    stale: Vec<Stale>,
+    /// The format agreement `stale` belongs to.
+    stale_generation: u64,
 }
 
 fn layout(format: VideoFormat) -> Option<PixelFormat> {
@@ -99,6 +119,7 @@ impl Cast {
             node_id: None,
             state: CastState::Connecting,
             format: None,
+            generation: 0,
         }));
         let on_state = shared.clone();
         let on_param = shared.clone();
@@ -136,11 +157,14 @@ impl Cast {
                     return;
                 };
                 let size = info.size();
-                on_param.borrow_mut().format = Some(Negotiated {
+                let mut shared = on_param.borrow_mut();
+                shared.format = Some(Negotiated {
                     layout,
                     width: size.width,
                     height: size.height,
                 });
+                shared.generation += 1;
+                drop(shared);
                 tracing::debug!(?layout, size.width, size.height, "cast format agreed");
                 let buffers = params::buffers(size.width * 4, size.height);
                 let metas = params::metas();
@@ -171,6 +195,8 @@ impl Cast {
             last_frame: None,
             frames: 0,
             sent_cursor: None,
+            stale: Vec::new(),
+            stale_generation: 0,
         })
     }
 
@@ -217,6 +243,11 @@ impl Cast {
         let Some(format) = self.shared.borrow().format else {
             return Pushed::Idle;
         };
+        let generation = self.shared.borrow().generation;
+        if generation != self.stale_generation {
+            self.stale.clear();
+            self.stale_generation = generation;
+        }
         if self.shared.borrow().state != CastState::Streaming {
             return Pushed::Idle;
         }
@@ -244,7 +275,14 @@ impl Cast {
                 let size = stride * format.height as usize;
                 if !data.data.is_null() && data.maxsize as usize >= size && !data.chunk.is_null() {
                     let bytes = std::slice::from_raw_parts_mut(data.data.cast::<u8>(), size);
-                    frame.copy_into(bytes, stride, format.layout);
+                    self.fill(
+                        data.data as usize,
+                        frame,
+                        bytes,
+                        stride,
+                        format.layout,
+                        damage,
+                    );
                     (*data.chunk).offset = 0;
                     (*data.chunk).size = size as u32;
                     (*data.chunk).stride = stride as i32;
@@ -264,6 +302,39 @@ impl Cast {
         self.frames += 1;
         self.last_frame = Some(now);
         Pushed::Sent
+    }
+}
+
+impl Cast {
+    /// Brings the buffer at `memory` up to `frame`, whose changes since the previous
+    /// frame are `damage`: only what it lacks where it was filled before, all of it
+    /// otherwise. Every other buffer now lacks `damage` too.
+    fn fill(
+        &mut self,
+        memory: usize,
+        frame: FrameView<'_>,
+        bytes: &mut [u8],
+        stride: usize,
+        layout: PixelFormat,
+        damage: &[Region],
+    ) {
+        match self.stale.iter_mut().find(|s| s.memory == memory) {
+            Some(buffer) => {
+                let mut missing = std::mem::take(&mut buffer.missing);
+                accumulate(&mut missing, damage.iter().copied());
+                frame.copy_regions_into(bytes, stride, layout, &missing);
+            }
+            None => {
+                frame.copy_into(bytes, stride, layout);
+                self.stale.push(Stale {
+                    memory,
+                    missing: Vec::new(),
+                });
+            }
+        }
+        for other in self.stale.iter_mut().filter(|s| s.memory != memory) {
+            accumulate(&mut other.missing, damage.iter().copied());
+        }
     }
 }
 

@@ -450,10 +450,11 @@ impl Ghost {
             None => view,
         };
         let cast = &mut self.casts.casts[index];
-        if let Some(crop) = crop {
-            let unsent = std::mem::take(&mut cast.unsent);
-            cast.unsent = unsent.iter().filter_map(|r| r.within(crop)).collect();
-        }
+        // The repaints' damage, in the picture's coordinates.
+        let unsent: Vec<ghost_capture::Region> = match crop {
+            Some(crop) => cast.unsent.iter().filter_map(|r| r.within(crop)).collect(),
+            None => cast.unsent.clone(),
+        };
         let Some(caster) = self.casts.caster.as_mut() else {
             return Ok(true);
         };
@@ -465,7 +466,8 @@ impl Ghost {
             return Ok(true);
         }
         let pointer_moved = pointer.is_some() && pointer != cast.last_cursor;
-        if cast.primed && cast.unsent.is_empty() && !pointer_moved {
+        if cast.primed && unsent.is_empty() && !pointer_moved {
+            cast.unsent.clear();
             return Ok(true);
         }
         let full = [ghost_capture::Region {
@@ -474,16 +476,15 @@ impl Ghost {
             width: size.0 as i32,
             height: size.1 as i32,
         }];
-        let damage = if cast.primed {
-            &cast.unsent[..]
-        } else {
-            &full[..]
-        };
+        let damage = if cast.primed { &unsent[..] } else { &full[..] };
         match caster.push(cast.id, view, damage, pointer.as_ref(), now)? {
             Pushed::Sent => {
                 cast.primed = true;
                 cast.unsent.clear();
                 cast.last_cursor = pointer;
+                // The drawn path compares with its own last picture: it must not
+                // trust one older than this.
+                cast.last = None;
             }
             Pushed::WrongSize => {
                 caster.resize(cast.id, size.0, size.1)?;
@@ -536,6 +537,10 @@ impl Ghost {
             Pushed::Sent => {
                 cast.last = Some(picture);
                 cast.last_cursor = pointer;
+                // The screen's repaints do not describe this picture (blocked windows
+                // differ): the in-place path starts again from a whole frame.
+                cast.primed = false;
+                cast.unsent.clear();
             }
             Pushed::WrongSize => {
                 caster.resize(cast.id, size.0, size.1)?;
