@@ -498,6 +498,29 @@ fn the_share_prompt_takes_a_click_return_or_escape() -> Result<()> {
     assert_eq!(reply["result"]["source"]["window"], window["id"], "{reply}");
     assert_eq!(reply["result"]["restore"], "window:pick.me");
 
+    // Tab outlines the window, then the screen; Shift+Tab goes back; Return shares the
+    // outlined one.
+    let answer = ask_later(&comp, choose(3));
+    prompted()?;
+    let outlined = |at: (i64, i64)| {
+        wait_for(Duration::from_secs(5), "the outline", || {
+            let [r, g, b] = comp
+                .screenshot(json!({}))
+                .ok()?
+                .pixel(at.0 as u32, at.1 as u32);
+            (r.abs_diff(64) <= 2 && g.abs_diff(153) <= 2 && b == 255).then_some(())
+        })
+    };
+    comp.request(json!({"request": "input", "action": "key", "combo": "Tab"}))?;
+    outlined((x + w / 2, y))?;
+    comp.request(json!({"request": "input", "action": "key", "combo": "Tab"}))?;
+    outlined((320, 479))?;
+    comp.request(json!({"request": "input", "action": "key", "combo": "Shift+Tab"}))?;
+    outlined((x + w / 2, y + h - 1))?;
+    comp.request(json!({"request": "input", "action": "key", "combo": "Return"}))?;
+    let reply = answer.join().map_err(|_| anyhow::anyhow!("panicked"))??;
+    assert_eq!(reply["result"]["source"]["window"], window["id"], "{reply}");
+
     // Escape refuses.
     let answer = ask_later(&comp, choose(1));
     prompted()?;

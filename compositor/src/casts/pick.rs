@@ -5,8 +5,9 @@
 //! or when `[capture] unattended` says so; otherwise the user is asked: a prompt on
 //! every output, then a click on a window shares that window, a click on the desktop
 //! shares that output, dragging a rectangle shares that region (outlined while
-//! dragging), Return shares the output under the pointer (or the focused window) and
-//! Escape refuses. `ghostcomp msg cast-pick` answers from a script. Requests wait their
+//! dragging), Tab and Shift+Tab outline each window and output in turn, Return shares
+//! the outlined one (or, with none, the output under the pointer or the focused window)
+//! and Escape refuses. `ghostcomp msg cast-pick` answers from a script. Requests wait their
 //! turn, one prompt at a time.
 
 use std::{collections::VecDeque, os::unix::net::UnixStream, time::Instant};
@@ -36,6 +37,19 @@ pub const REGION: u32 = 4;
 /// drag.
 const DRAG_MIN: f64 = 8.0;
 
+/// Keys the prompt takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickKey {
+    /// Return: share the outlined choice, or the obvious one.
+    Share,
+    /// Escape: refuse.
+    Refuse,
+    /// Tab: outline the next window or output.
+    Next,
+    /// Shift+Tab: outline the previous one.
+    Previous,
+}
+
 /// A request waiting for the user.
 struct Pending {
     app_id: String,
@@ -51,8 +65,11 @@ pub struct Picks {
     pending: VecDeque<Pending>,
     /// Where the button went down, while it is held during a prompt.
     pressed_at: Option<Point<f64, Logical>>,
-    /// The rectangle being dragged out, on the output where the drag began.
+    /// The rectangle being dragged out, on the output where the drag began, or the
+    /// outline of the choice Tab moved to.
     selection: Option<Rectangle<i32, Logical>>,
+    /// The choice Tab moved to.
+    highlighted: Option<CastSource>,
 }
 
 impl Picks {
@@ -255,7 +272,7 @@ impl Ghost {
         let text = match &p.question {
             Some(question) => format!("{app}: {question}\nReturn or a click: allow · Escape: refuse"),
             None => format!(
-                "{app} wants to share your screen.\n{what}\nReturn: share what is under the pointer · Escape: refuse"
+                "{app} wants to share your screen.\n{what}\nTab: go through them · Return: share · Escape: refuse"
             ),
         };
         self.set_notification(Some(text));
@@ -267,6 +284,7 @@ impl Ghost {
             return false;
         };
         self.picks.pressed_at = None;
+        self.picks.highlighted = None;
         if self.picks.selection.take().is_some() {
             self.queue_redraw_all();
         }
@@ -289,7 +307,61 @@ impl Ghost {
             return false;
         }
         self.picks.pressed_at = Some(pos);
+        self.picks.highlighted = None;
         true
+    }
+
+    /// What Tab goes through: windows from the top (if wanted), then outputs (as
+    /// monitors, or as whole-output regions), each with its outline.
+    fn pick_candidates(&self, types: u32) -> Vec<(CastSource, Rectangle<i32, Logical>)> {
+        let mut candidates = Vec::new();
+        if types & WINDOW != 0 {
+            for w in self.space.elements().rev() {
+                if let Some(geo) = self.space.element_geometry(w) {
+                    candidates.push((CastSource::Window(window_data(w).id), geo));
+                }
+            }
+        }
+        if types & (MONITOR | REGION) != 0 {
+            for o in self.space.outputs() {
+                let Some(geo) = self.space.output_geometry(o) else {
+                    continue;
+                };
+                let source = match types & MONITOR != 0 {
+                    true => Some(CastSource::Output(o.name())),
+                    false => whole(o, self),
+                };
+                candidates.extend(source.map(|s| (s, geo)));
+            }
+        }
+        candidates
+    }
+
+    /// Tab or Shift+Tab: outlines the next or previous choice.
+    fn pick_cycle(&mut self, forward: bool) {
+        let Some(types) = self.picks.pending.front().map(|p| p.types) else {
+            return;
+        };
+        let candidates = self.pick_candidates(types);
+        if candidates.is_empty() {
+            return;
+        }
+        let n = candidates.len();
+        let now = self
+            .picks
+            .highlighted
+            .as_ref()
+            .and_then(|h| candidates.iter().position(|(s, _)| s == h));
+        let next = match (now, forward) {
+            (None, true) => 0,
+            (None, false) => n - 1,
+            (Some(i), true) => (i + 1) % n,
+            (Some(i), false) => (i + n - 1) % n,
+        };
+        let (source, outline) = candidates[next].clone();
+        self.picks.highlighted = Some(source);
+        self.picks.selection = Some(outline);
+        self.queue_redraw_all();
     }
 
     /// The pointer moved while the user is asked: outlines the region being dragged.
@@ -373,18 +445,27 @@ impl Ghost {
         }
     }
 
-    /// Return or Escape while the user is asked. Returns whether the key was taken.
-    pub fn pick_key(&mut self, confirm: bool) -> bool {
+    /// A key while the user is asked. Returns whether the key was taken.
+    pub fn pick_key(&mut self, key: PickKey) -> bool {
         let Some(types) = self.picks.pending.front().map(|p| p.types) else {
             return false;
         };
-        if confirm {
-            let source = self.obvious_choice(types);
-            if source.is_some() {
-                self.answer_pick(source);
+        match key {
+            PickKey::Share => {
+                let source = self
+                    .picks
+                    .highlighted
+                    .clone()
+                    .or_else(|| self.obvious_choice(types));
+                if source.is_some() {
+                    self.answer_pick(source);
+                }
             }
-        } else {
-            self.answer_pick(None);
+            PickKey::Refuse => {
+                self.answer_pick(None);
+            }
+            PickKey::Next => self.pick_cycle(true),
+            PickKey::Previous => self.pick_cycle(false),
         }
         true
     }

@@ -19,8 +19,8 @@ pub enum Bound {
     /// Ctrl+Alt+F1…F12 (XF86Switch_VT_n): switch to that virtual terminal, on a session
     /// that has them.
     SwitchVt(i32),
-    /// Return (true) or Escape (false) while a screen-share prompt is up.
-    Pick(bool),
+    /// A key of the screen-share prompt.
+    Pick(crate::casts::pick::PickKey),
 }
 
 impl Bound {
@@ -80,8 +80,8 @@ impl Ghost {
             }
             Bound::Action(action) => self.run_action(action),
             Bound::SwitchVt(vt) => self.backend.change_vt(vt),
-            Bound::Pick(confirm) => {
-                self.pick_key(confirm);
+            Bound::Pick(key) => {
+                self.pick_key(key);
             }
         }
     }

@@ -341,17 +341,20 @@ impl Ghost {
                 if key_state != KeyState::Pressed {
                     return FilterResult::Forward;
                 }
-                // A screen-share prompt takes Return and Escape before anyone else.
+                // A screen-share prompt takes Return, Escape and Tab before anyone else.
                 if state.picks.asking() {
+                    use crate::casts::pick::PickKey;
                     use smithay::input::keyboard::keysyms;
-                    match keysym.modified_sym().raw() {
-                        keysyms::KEY_Return | keysyms::KEY_KP_Enter => {
-                            return FilterResult::Intercept(bindings::Bound::Pick(true))
-                        }
-                        keysyms::KEY_Escape => {
-                            return FilterResult::Intercept(bindings::Bound::Pick(false))
-                        }
-                        _ => {}
+                    let key = match keysym.modified_sym().raw() {
+                        keysyms::KEY_Return | keysyms::KEY_KP_Enter => Some(PickKey::Share),
+                        keysyms::KEY_Escape => Some(PickKey::Refuse),
+                        keysyms::KEY_ISO_Left_Tab => Some(PickKey::Previous),
+                        keysyms::KEY_Tab if modifiers.shift => Some(PickKey::Previous),
+                        keysyms::KEY_Tab => Some(PickKey::Next),
+                        _ => None,
+                    };
+                    if let Some(key) = key {
+                        return FilterResult::Intercept(bindings::Bound::Pick(key));
                     }
                 }
                 match bindings::action_for(
