@@ -15,10 +15,24 @@ pub const TILE: u32 = 32;
 /// each as an event): past this, the bounding box is as useful and cheaper.
 pub const MAX_BOXES: usize = 64;
 
-/// Adds `more` to the damage a consumer has not been told about yet; past
-/// [`MAX_BOXES`] the boxes become their bounding box.
+fn contains(outer: &Region, inner: &Region) -> bool {
+    inner.x >= outer.x
+        && inner.y >= outer.y
+        && inner.x + inner.width <= outer.x + outer.width
+        && inner.y + inner.height <= outer.y + outer.height
+}
+
+/// Adds `more` to the damage a consumer has not been told about yet: a box inside one
+/// already there adds nothing (a client redrawing the same rectangle every frame stays
+/// one box, copied once); past [`MAX_BOXES`] the boxes become their bounding box.
 pub fn accumulate(unsent: &mut Vec<Region>, more: impl IntoIterator<Item = Region>) {
-    unsent.extend(more);
+    for region in more {
+        if region.width <= 0 || region.height <= 0 || unsent.iter().any(|r| contains(r, &region)) {
+            continue;
+        }
+        unsent.retain(|r| !contains(&region, r));
+        unsent.push(region);
+    }
     if unsent.len() <= MAX_BOXES {
         return;
     }
@@ -126,6 +140,27 @@ mod tests {
 
     fn frame(w: u32, h: u32, data: Vec<u8>) -> Frame {
         Frame::new(w, h, w as usize * 4, PixelFormat::Xrgb8888, data).unwrap()
+    }
+
+    #[test]
+    fn a_box_repeated_or_inside_another_adds_nothing() {
+        let r = |x, y, width, height| Region {
+            x,
+            y,
+            width,
+            height,
+        };
+        let mut unsent = vec![r(10, 10, 100, 100)];
+        accumulate(&mut unsent, [r(10, 10, 100, 100), r(20, 20, 5, 5)]);
+        assert_eq!(unsent, vec![r(10, 10, 100, 100)]);
+        accumulate(&mut unsent, [r(0, 0, 200, 200)]);
+        assert_eq!(
+            unsent,
+            vec![r(0, 0, 200, 200)],
+            "a larger box replaces those inside"
+        );
+        accumulate(&mut unsent, [r(300, 0, 10, 10)]);
+        assert_eq!(unsent.len(), 2);
     }
 
     #[test]

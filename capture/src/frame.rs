@@ -264,6 +264,15 @@ impl FrameView<'_> {
         if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
             return false;
         }
+        // Overlapping boxes would copy some pixels twice: past the frame's own area,
+        // one whole copy is cheaper.
+        let area: i64 = regions
+            .iter()
+            .map(|r| i64::from(r.width.max(0)) * i64::from(r.height.max(0)))
+            .sum();
+        if area >= i64::from(self.width) * i64::from(self.height) {
+            return self.copy_into(dst, stride, format);
+        }
         for region in regions {
             let Ok(part) = self.crop(*region) else {
                 continue;
