@@ -182,3 +182,38 @@ proptest! {
         prop_assert_eq!(again, a);
     }
 }
+
+/// A device that takes everything.
+struct Yes;
+
+impl PlaneTest for Yes {
+    fn test(&mut self, _: &[Layer], _: &Assignment) -> bool {
+        true
+    }
+}
+
+#[test]
+fn an_opaque_fullscreen_bottom_layer_is_scanned_out_not_put_on_an_overlay() {
+    let layer = |id: u64, x: i32, w: u32, h: u32, opaque: bool, cursor: bool| Layer {
+        id,
+        dst: Rect { x, y: 0, w, h },
+        buffer: (w, h),
+        format: Some((if opaque { XRGB } else { ARGB }, 0)),
+        opaque,
+        cursor,
+    };
+    // Top to bottom: the cursor, a window, the desktop.
+    let layers = [
+        layer(1, 3, 4, 4, false, true),
+        layer(2, 5, 10, 8, false, false),
+        layer(3, 0, W, H, true, false),
+    ];
+    let a = Assigner::new(4).assign(&layers, &planes(2), (W, H), &mut Yes);
+    assert_eq!(a.primary, Some(3), "{a:?}");
+    assert_eq!(
+        a.planes,
+        vec![(11, 2), (99, 1)],
+        "the window on the top overlay"
+    );
+    assert_eq!(with_planes(&layers, &a), full(&layers));
+}

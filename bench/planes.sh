@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Plane assignment: ghost-planes against libliftoff 0.3 (Debian's libliftoff-dev), on the
+# scenes of ../shared/planes-bench (S1–S11), each driving real TEST_ONLY commits and one
+# real commit a frame on vkms in the QEMU VM of ../shared/kms-vm, one boot after the
+# other. Prints both tables and, per scene, layers offloaded, TEST_ONLY commits (first
+# frame and steady) and CPU time per frame, with ratios (ours / libliftoff).
+# Usage: bench/planes.sh   (needs root for apt, like the test suite)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+BENCH=../shared/planes-bench
+VM=../shared/kms-vm
+OUT=target/bench
+mkdir -p "$OUT"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+missing=()
+for p in gcc pkg-config libdrm-dev libliftoff-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+LIFTOFF_OUT="$PWD/$OUT/liftoff_bench" sh "$BENCH/build.sh" >&2
+# Ours optimised, as libliftoff is (-O2).
+exe=$(cargo test --release -p ghost-kms --test planes_bench --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    if m.get("executable") and m.get("target", {}).get("name") == "planes_bench": print(m["executable"])')
+[ -n "$exe" ] || { echo "planes bench: no test executable" >&2; exit 1; }
+strip -o "$OUT/planes_bench" "$exe"
+export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm} KMSVM_TIMEOUT=${KMSVM_TIMEOUT:-900}
+bash "$VM/run.sh" "$PWD/$OUT/liftoff_bench" -n 120 >"$OUT/planes-liftoff.txt"
+bash "$VM/run.sh" "$PWD/$OUT/planes_bench" --ignored --nocapture --test-threads=1 >"$OUT/planes-ghost.txt"
+echo "## libliftoff 0.3"
+sed -n '/^| scene/,/^total/p' "$OUT/planes-liftoff.txt"
+echo
+echo "## ghost-planes"
+sed -n '/^| scene/,/^test /p' "$OUT/planes-ghost.txt" | grep -v '^test '
+echo
+python3 - "$OUT/planes-ghost.txt" "$OUT/planes-liftoff.txt" <<'PY'
+import re, sys
+
+def table(path):
+    rows = {}
+    for line in open(path, errors="replace"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 11 and re.fullmatch(r"S\d+", cells[0]):
+            rows[cells[0]] = cells
+    return rows
+
+def num(cell):
+    m = re.match(r"[-\d.]+", cell)
+    return float(m.group()) if m else float("nan")
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else ("=" if a == b else "inf")
+
+ours, theirs = table(sys.argv[1]), table(sys.argv[2])
+print("## side by side (ours / libliftoff; offloaded: higher is better; tests and CPU: lower)")
+print("| scene | layers | on planes mean | ratio | TEST_ONLY first | ratio | TEST_ONLY steady mean | ratio | CPU µs median | ratio |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for s in sorted(ours, key=lambda k: int(k[1:])):
+    if s not in theirs:
+        continue
+    o, t = ours[s], theirs[s]
+    on = (num(o[4]), num(t[4])); first = (num(o[6]), num(t[6]))
+    steady = (num(o[7]), num(t[7])); cpu = (num(o[10]), num(t[10]))
+    print(f"| {s} | {o[1]} | {on[0]:.2f} / {on[1]:.2f} | {ratio(*on)} | {first[0]:.0f} / {first[1]:.0f} | {ratio(*first)} "
+          f"| {steady[0]:.2f} / {steady[1]:.2f} | {ratio(*steady)} | {cpu[0]:.0f} / {cpu[1]:.0f} | {ratio(*cpu)} |")
+PY
