@@ -308,6 +308,9 @@ impl Ghost {
         }
         self.picks.pressed_at = Some(pos);
         self.picks.highlighted = None;
+        if self.picks.selection.take().is_some() {
+            self.queue_redraw_all();
+        }
         true
     }
 
@@ -364,26 +367,36 @@ impl Ghost {
         self.queue_redraw_all();
     }
 
-    /// The pointer moved while the user is asked: outlines the region being dragged.
-    pub fn pick_motion(&mut self, pos: Point<f64, Logical>) {
-        let Some(start) = self.picks.pressed_at else {
-            return;
-        };
+    /// The rectangle a drag from `start` to `pos` spans, clipped to the output where it
+    /// began; None while it is still a click or when regions are not wanted.
+    fn dragged_rectangle(
+        &self,
+        start: Point<f64, Logical>,
+        pos: Point<f64, Logical>,
+    ) -> Option<Rectangle<i32, Logical>> {
         let accepts = self
             .picks
             .pending
             .front()
             .is_some_and(|p| p.types & REGION != 0);
         let dragged = (pos.x - start.x).abs() >= DRAG_MIN || (pos.y - start.y).abs() >= DRAG_MIN;
+        if !accepts || !dragged {
+            return None;
+        }
         let bounds = self
             .space
             .output_under(start)
             .next()
-            .and_then(|o| self.space.output_geometry(o));
-        let selection = match bounds {
-            Some(bounds) if accepts && dragged => spanned(start, pos, bounds),
-            _ => None,
+            .and_then(|o| self.space.output_geometry(o))?;
+        spanned(start, pos, bounds)
+    }
+
+    /// The pointer moved while the user is asked: outlines the region being dragged.
+    pub fn pick_motion(&mut self, pos: Point<f64, Logical>) {
+        let Some(start) = self.picks.pressed_at else {
+            return;
         };
+        let selection = self.dragged_rectangle(start, pos);
         if selection != self.picks.selection {
             self.picks.selection = selection;
             self.queue_redraw_all();
@@ -396,34 +409,19 @@ impl Ghost {
         let Some(start) = self.picks.pressed_at.take() else {
             return self.picks.asking();
         };
-        self.pick_motion_final(start, pos);
-        match self.picks.selection.take() {
-            Some(selection) => {
-                self.queue_redraw_all();
-                let source = self.region_source(
-                    None,
-                    [
-                        selection.loc.x,
-                        selection.loc.y,
-                        selection.size.w,
-                        selection.size.h,
-                    ],
-                );
+        if self.picks.selection.take().is_some() {
+            self.queue_redraw_all();
+        }
+        match self.dragged_rectangle(start, pos) {
+            Some(r) => {
+                let source = self.region_source(None, [r.loc.x, r.loc.y, r.size.w, r.size.h]);
                 if source.is_some() {
                     self.answer_pick(source);
                 }
             }
-            None => {
-                self.pick_at(start);
-            }
+            None => self.pick_at(start),
         }
         true
-    }
-
-    fn pick_motion_final(&mut self, start: Point<f64, Logical>, pos: Point<f64, Logical>) {
-        self.picks.pressed_at = Some(start);
-        self.pick_motion(pos);
-        self.picks.pressed_at = None;
     }
 
     /// A click while the user is asked: what is under the pointer, if the request
