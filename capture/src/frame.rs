@@ -212,6 +212,13 @@ impl<'a> FrameView<'a> {
         })
     }
 
+    /// Whether a buffer of `len` bytes at `stride` bytes a row holds this frame.
+    fn fits(&self, len: usize, stride: usize) -> bool {
+        let row = self.width as usize * 4;
+        let rows = self.height as usize;
+        stride >= row && (rows == 0 || len >= stride * (rows - 1) + row)
+    }
+
     /// Copies the pixels into a client's buffer of the same size laid out as `format`
     /// with `stride` bytes per row, converting the channel order (alpha stays
     /// premultiplied, as wl_shm's alpha formats are). Returns false, writing nothing,
@@ -219,7 +226,7 @@ impl<'a> FrameView<'a> {
     pub fn copy_into(&self, dst: &mut [u8], stride: usize, format: PixelFormat) -> bool {
         let row = self.width as usize * 4;
         let rows = self.height as usize;
-        if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
+        if !self.fits(dst.len(), stride) {
             return false;
         }
         for y in 0..rows {
@@ -259,9 +266,7 @@ impl FrameView<'_> {
         format: PixelFormat,
         regions: &[Region],
     ) -> bool {
-        let row = self.width as usize * 4;
-        let rows = self.height as usize;
-        if stride < row || (rows > 0 && dst.len() < stride * (rows - 1) + row) {
+        if !self.fits(dst.len(), stride) {
             return false;
         }
         // Overlapping boxes would copy some pixels twice: past the frame's own area,

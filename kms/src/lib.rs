@@ -5,12 +5,14 @@
 //!
 //! Today it holds display identification ([`display_info`]), CRTC allocation and
 //! hotplug comparison ([`allocate`]), output setup with TEST_ONLY fallbacks
-//! ([`setup`]), VRR_ENABLED and async-flip decisions ([`vrr`]), and mode selection.
+//! ([`setup`]), VRR_ENABLED and async-flip decisions ([`vrr`]), mode selection, and the
+//! planes as the assigner sees them ([`planes`]).
 
 pub mod allocate;
 pub mod cursor;
 pub mod display_info;
 pub mod mode;
+pub mod planes;
 pub mod scanout;
 pub mod setup;
 pub mod vrr;

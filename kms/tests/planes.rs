@@ -7,7 +7,7 @@ use std::path::Path;
 use ghost_planes::assign::{Assigner, Assignment, Kind, Layer, Plane, PlaneTest, Rect};
 use ghostnv_backend::{
     sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState, SimDevice},
-    DeviceModel, PlaneKind,
+    DeviceModel,
 };
 
 const XRGB: u32 = 0x3432_5258;
@@ -90,24 +90,7 @@ fn video_and_cursor_leave_composition_on_every_simulated_device() {
         let (connector, index) = model.first_display().expect("output");
         let mode = connector.preferred_mode().expect("a mode").clone();
         let crtc = model.crtcs[index].id;
-        let planes: Vec<Plane> = model
-            .planes_for_crtc(index)
-            .map(|p| Plane {
-                id: p.id,
-                kind: match p.kind {
-                    PlaneKind::Primary => Kind::Primary,
-                    PlaneKind::Overlay => Kind::Overlay,
-                    PlaneKind::Cursor => Kind::Cursor,
-                },
-                formats: p
-                    .formats
-                    .iter()
-                    .filter(|f| p.supports(**f, 0))
-                    .map(|f| (*f, 0))
-                    .collect(),
-                scaling: false,
-            })
-            .collect();
+        let planes: Vec<Plane> = ghost_kms::planes::for_crtc(&model, index);
         let primary = planes
             .iter()
             .find(|p| p.kind == Kind::Primary)

@@ -236,16 +236,7 @@ impl TestClient {
             None => lock(&s.events)?.size.context("no buffer size advertised")?,
         };
         let qh = self.qh();
-        let shm: WlShm = self.bind(1..=1, ())?;
-        let bytes = (w * h * 4) as usize;
-        let fd: OwnedFd =
-            rustix::fs::memfd_create("ghost-capture", rustix::fs::MemfdFlags::CLOEXEC)?;
-        let file = std::fs::File::from(fd);
-        file.set_len(bytes.max(4) as u64)?;
-        let pool = shm.create_pool(file.as_fd(), bytes.max(4) as i32, &qh, ());
-        let buffer: WlBuffer =
-            pool.create_buffer(0, w as i32, h as i32, (w * 4) as i32, format, &qh, ());
-        pool.destroy();
+        let (buffer, file) = self.shm_buffer(w, h, w * 4, format)?;
         let events: Shared<FrameEvents> = Shared::default();
         let frame = s.session.create_frame(&qh, events.clone());
         frame.attach_buffer(&buffer);
@@ -262,6 +253,28 @@ impl TestClient {
             },
             patience,
         )
+    }
+
+    /// A `w`×`h` shm buffer in `format` at `stride` bytes a row, with the memory it
+    /// lives in, for a compositor to copy a picture into.
+    pub fn shm_buffer(
+        &self,
+        w: u32,
+        h: u32,
+        stride: u32,
+        format: wl_shm::Format,
+    ) -> Result<(WlBuffer, std::fs::File)> {
+        let qh = self.qh();
+        let shm: WlShm = self.bind(1..=1, ())?;
+        let bytes = (stride * h).max(4) as usize;
+        let fd: OwnedFd =
+            rustix::fs::memfd_create("ghost-capture", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let file = std::fs::File::from(fd);
+        file.set_len(bytes as u64)?;
+        let pool = shm.create_pool(file.as_fd(), bytes as i32, &qh, ());
+        let buffer = pool.create_buffer(0, w as i32, h as i32, stride as i32, format, &qh, ());
+        pool.destroy();
+        Ok((buffer, file))
     }
 
     /// Waits up to `patience` for a frame to finish; reads its buffer when ready.
@@ -317,7 +330,7 @@ pub struct PendingFrame {
     format: wl_shm::Format,
 }
 
-fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
     m.lock().map_err(|_| anyhow::anyhow!("poisoned"))
 }
 

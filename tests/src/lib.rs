@@ -309,6 +309,16 @@ impl Compositor {
         Ok(serde_json::from_str(&reply)?)
     }
 
+    /// Synthetic input (`{"action": "pointer-move", "x": .., "y": ..}` and so on), as the
+    /// `input` request takes it.
+    pub fn input(&self, action: Value) -> Result<Value> {
+        let mut request = json!({"request": "input"});
+        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
+            r.extend(a.clone());
+        }
+        self.request(request)
+    }
+
     /// Sends a request; Err when the compositor refused it.
     pub fn request(&self, request: Value) -> Result<Value> {
         let reply = self.raw_request(&request.to_string())?;

@@ -3,18 +3,13 @@
 //! reports, so tests check what a recorder receives and when.
 
 use std::{
-    os::fd::{AsFd, OwnedFd},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result};
 use wayland_client::{
-    protocol::{
-        wl_buffer::WlBuffer,
-        wl_output::WlOutput,
-        wl_shm::{self, WlShm},
-    },
+    protocol::{wl_buffer::WlBuffer, wl_output::WlOutput, wl_shm},
     Connection, Dispatch, QueueHandle, WEnum,
 };
 use wayland_protocols_wlr::screencopy::v1::client::{
@@ -22,7 +17,10 @@ use wayland_protocols_wlr::screencopy::v1::client::{
     zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1,
 };
 
-use crate::client::{State, TestClient};
+use crate::{
+    capture_client::lock,
+    client::{State, TestClient},
+};
 
 /// What a frame told us.
 #[derive(Debug, Default, Clone)]
@@ -88,15 +86,8 @@ impl TestClient {
         let (format, w, h, stride) = lock(&events)?
             .buffer
             .context("the compositor named no shm buffer")?;
-        let shm: WlShm = self.bind(1..=1, ())?;
-        let bytes = (stride * h) as usize;
-        let fd: OwnedFd = rustix::fs::memfd_create("ghost-wlr", rustix::fs::MemfdFlags::CLOEXEC)?;
-        let file = std::fs::File::from(fd);
-        file.set_len(bytes as u64)?;
-        let pool = shm.create_pool(file.as_fd(), bytes as i32, &qh, ());
         let format = wl_shm::Format::try_from(format).unwrap_or(wl_shm::Format::Xrgb8888);
-        let buffer = pool.create_buffer(0, w as i32, h as i32, stride as i32, format, &qh, ());
-        pool.destroy();
+        let (buffer, file) = self.shm_buffer(w, h, stride, format)?;
         frame.copy_with_damage(&buffer);
         Ok(WlrPending {
             frame,
@@ -138,10 +129,6 @@ impl TestClient {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
-    m.lock().map_err(|_| anyhow::anyhow!("poisoned"))
 }
 
 impl Dispatch<ZwlrScreencopyFrameV1, Shared<WlrFrameEvents>> for State {

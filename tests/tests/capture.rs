@@ -565,13 +565,7 @@ fn dragging_a_rectangle_in_the_prompt_shares_that_region() -> Result<()> {
     comp.wait_window("drag.over")?;
     let before = comp.screenshot(json!({}))?;
     let choose = |types: u32| json!({"request": "cast-choose", "app_id": "org.example.Meeting", "types": types});
-    let input = |action: Value| {
-        let mut request = json!({"request": "input"});
-        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
-            r.extend(a.clone());
-        }
-        comp.request(request)
-    };
+    let input = |action: Value| comp.input(action);
     let prompted = || {
         wait_for(Duration::from_secs(5), "the prompt", || {
             let shot = comp.screenshot(json!({})).ok()?;

@@ -30,6 +30,36 @@ fn start(name: &str, config_text: &str) -> Result<(Compositor, ShareSession)> {
     Ok((comp, session))
 }
 
+/// Answers the share prompt from a script (`ghostcomp msg ARGS`) as soon as one waits.
+fn pick_when_asked(comp: &Compositor, args: Vec<String>) -> std::thread::JoinHandle<Result<()>> {
+    let ipc = comp
+        .runtime_dir()
+        .join(format!("ghostcomp.{}.sock", comp.socket()));
+    std::thread::spawn(move || -> Result<()> {
+        let bin = ghost_tests::ghostcomp_bin();
+        wait_for(Duration::from_secs(30), "the prompt", || {
+            std::process::Command::new(&bin)
+                .arg("msg")
+                .args(&args)
+                .env("GHOSTCOMP_SOCKET", &ipc)
+                .status()
+                .ok()?
+                .success()
+                .then_some(())
+        })
+    })
+}
+
+/// Moves the window under `at` by `by` as a user would: the `Super+M` move binding of
+/// the test's config, then the pointer, then a click to drop it.
+fn move_window(comp: &Compositor, at: (u32, u32), by: (u32, u32)) -> Result<()> {
+    comp.input(json!({"action": "pointer-move", "x": at.0, "y": at.1}))?;
+    comp.input(json!({"action": "key", "combo": "Super+M"}))?;
+    comp.input(json!({"action": "pointer-move", "x": at.0 + by.0, "y": at.1 + by.1}))?;
+    comp.input(json!({"action": "click", "button": "left"}))?;
+    Ok(())
+}
+
 fn geometry(window: &Value) -> (u32, u32, u32, u32) {
     let g = &window["geometry"];
     let n = |k: &str| g[k].as_u64().unwrap_or(0) as u32;
@@ -84,21 +114,10 @@ fn a_monitor_share_streams_the_screen_at_full_rate() -> Result<()> {
 fn the_user_picks_once_and_the_restore_token_skips_the_prompt() -> Result<()> {
     let (comp, session) = start("restore", "")?;
     // The prompt waits for the user; answer it as a script would.
-    let ipc = comp
-        .runtime_dir()
-        .join(format!("ghostcomp.{}.sock", comp.socket()));
-    let picker = std::thread::spawn(move || -> Result<()> {
-        let bin = ghost_tests::ghostcomp_bin();
-        wait_for(Duration::from_secs(30), "the prompt", || {
-            std::process::Command::new(&bin)
-                .args(["msg", "cast-pick", "--output", "HEADLESS-1"])
-                .env("GHOSTCOMP_SOCKET", &ipc)
-                .status()
-                .ok()?
-                .success()
-                .then_some(())
-        })
-    });
+    let picker = pick_when_asked(
+        &comp,
+        vec!["cast-pick".into(), "--output".into(), "HEADLESS-1".into()],
+    );
     let first = session.consume(&["--persist", "--seconds", "1"])?;
     picker
         .join()
@@ -129,13 +148,6 @@ fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Res
     let (x, y, _, _) = geometry(&comp.wait_window("share.blue")?);
     // A window share gets the focused window: the blue one. While it streams, the
     // user moves the window and its next frame turns red: the stream follows it.
-    let input = |action: Value| -> Result<Value> {
-        let mut request = json!({"request": "input"});
-        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
-            r.extend(a.clone());
-        }
-        comp.request(request)
-    };
     let report = std::thread::scope(|scope| -> Result<Value> {
         let consumer = scope.spawn(|| {
             session.consume(&[
@@ -150,10 +162,7 @@ fn a_window_share_shows_that_window_alone_and_blocked_windows_are_black() -> Res
             ])
         });
         std::thread::sleep(Duration::from_millis(1500));
-        input(json!({"action": "pointer-move", "x": x + 10, "y": y + 10}))?;
-        input(json!({"action": "key", "combo": "Super+M"}))?;
-        input(json!({"action": "pointer-move", "x": x + 310, "y": y + 210}))?;
-        input(json!({"action": "click", "button": "left"}))?;
+        move_window(&comp, (x + 10, y + 10), (300, 200))?;
         blue.commit_next(&mut window, false)?;
         consumer
             .join()
@@ -194,21 +203,10 @@ fn a_region_share_streams_that_part_of_the_screen_and_restores_it() -> Result<()
     // The user drags out 100x80 across the window's top-left corner (scripted here
     // as `msg cast-pick --region`; the drag itself is tested in capture.rs).
     let region = format!("{},{},100,80", x - 10, y - 10);
-    let ipc = comp
-        .runtime_dir()
-        .join(format!("ghostcomp.{}.sock", comp.socket()));
-    let picker = std::thread::spawn(move || -> Result<()> {
-        let bin = ghost_tests::ghostcomp_bin();
-        wait_for(Duration::from_secs(30), "the prompt", || {
-            std::process::Command::new(&bin)
-                .args(["msg", "cast-pick", "--region", &region])
-                .env("GHOSTCOMP_SOCKET", &ipc)
-                .status()
-                .ok()?
-                .success()
-                .then_some(())
-        })
-    });
+    let picker = pick_when_asked(
+        &comp,
+        vec!["cast-pick".into(), "--region".into(), region.clone()],
+    );
     let args = [
         "--types",
         "5",
@@ -418,18 +416,7 @@ fn a_stream_gets_every_change_though_its_buffers_take_turns() -> Result<()> {
     let mut b = two.color_window("turns.b", 240, 100, &shades(BLUE))?;
     let (x, y, _, _) = geometry(&comp.wait_window("turns.b")?);
     // Apart, so that each change damages one window only.
-    for action in [
-        json!({"action": "pointer-move", "x": x + 5, "y": y + 5}),
-        json!({"action": "key", "combo": "Super+M"}),
-        json!({"action": "pointer-move", "x": x + 505, "y": y + 305}),
-        json!({"action": "click", "button": "left"}),
-    ] {
-        let mut request = json!({"request": "input"});
-        if let (Some(r), Some(a)) = (request.as_object_mut(), action.as_object()) {
-            r.extend(a.clone());
-        }
-        comp.request(request)?;
-    }
+    move_window(&comp, (x + 5, y + 5), (500, 300))?;
     let cast = comp.request(json!({"request": "cast-start", "cursor": "hidden"}))?;
     let node = cast["node_id"].as_u64().unwrap_or(0) as u32;
     let socket = comp.runtime_dir().join("pipewire-0");

@@ -451,9 +451,9 @@ impl Ghost {
         };
         let cast = &mut self.casts.casts[index];
         // The repaints' damage, in the picture's coordinates.
-        let unsent: Vec<ghost_capture::Region> = match crop {
+        let unsent: std::borrow::Cow<[ghost_capture::Region]> = match crop {
             Some(crop) => cast.unsent.iter().filter_map(|r| r.within(crop)).collect(),
-            None => cast.unsent.clone(),
+            None => std::borrow::Cow::Borrowed(&cast.unsent),
         };
         let Some(caster) = self.casts.caster.as_mut() else {
             return Ok(true);

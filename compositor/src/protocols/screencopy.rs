@@ -389,6 +389,23 @@ impl Ghost {
     /// After `output` repainted: adds what changed to every manager's unsent damage,
     /// then answers the frames waiting for a change on it.
     pub fn screencopy_after_repaint(&mut self, output: &Output) {
+        let tracked = |state: &Self| {
+            let unsent = state
+                .screencopy_state
+                .unsent
+                .lock()
+                .is_ok_and(|u| !u.is_empty());
+            let waiting = state
+                .screencopy_state
+                .waiting
+                .lock()
+                .is_ok_and(|w| !w.is_empty());
+            unsent || waiting
+        };
+        // Most repaints have no recorder watching: nothing to gather.
+        if !tracked(self) {
+            return;
+        }
         let repainted: Option<Vec<ghost_capture::Region>> =
             self.backend.shown(output).map(|(_, damage)| {
                 damage

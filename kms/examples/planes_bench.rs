@@ -2,20 +2,21 @@
 //! libliftoff comparison (S1–S11: the same layers, coordinates, formats, z-order and
 //! per-frame changes), with real TEST_ONLY commits and one real blocking commit a
 //! frame. Prints a table in the same columns as the libliftoff program prints, so
-//! `bench/planes.sh` can set the two side by side. Not part of the test suite (it
-//! takes the VM a minute): run `bench/planes.sh`.
+//! `bench/planes.sh` can set the two side by side. A program, not a test: it measures
+//! and prints, and takes the VM a minute. Run `bench/planes.sh`.
 
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
 };
 
+use anyhow::Context;
 use drm::{buffer::DrmFourcc, control::framebuffer};
 use ghost_planes::assign::{exact, Assigner, Assignment, Kind, Layer, Plane, PlaneTest, Rect};
 use ghostnv_backend::{
     device::{KmsDevice, Submit},
     sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState},
-    PlaneKind, MODIFIER_LINEAR,
+    MODIFIER_LINEAR,
 };
 
 const XR: u32 = 0x3432_5258;
@@ -301,39 +302,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-#[test]
-#[ignore = "a benchmark on a real KMS device: run bench/planes.sh"]
-fn plane_assignment_on_the_libliftoff_scenes() {
+fn main() -> anyhow::Result<()> {
     let node = std::env::var_os("GHOST_KMS_NODE").unwrap_or_else(|| "/dev/dri/card0".into());
-    let dev = KmsDevice::open(std::path::Path::new(&node)).expect("open the DRM node");
+    let dev = KmsDevice::open(std::path::Path::new(&node)).context("open the DRM node")?;
     let model = dev.model.clone();
-    let (output, crtc_index) = model.first_display().expect("an output");
+    let (output, crtc_index) = model.first_display().context("an output")?;
     let mode = output
         .modes
         .iter()
         .find(|m| (m.width, m.height) == (1920, 1080))
         .or_else(|| output.preferred_mode())
-        .expect("a mode")
+        .context("a mode")?
         .clone();
     let crtc = model.crtcs[crtc_index].id;
-    let device_planes: Vec<Plane> = model
-        .planes_for_crtc(crtc_index)
-        .map(|p| Plane {
-            id: p.id,
-            kind: match p.kind {
-                PlaneKind::Primary => Kind::Primary,
-                PlaneKind::Overlay => Kind::Overlay,
-                PlaneKind::Cursor => Kind::Cursor,
-            },
-            formats: p
-                .formats
-                .iter()
-                .filter(|f| p.supports(**f, MODIFIER_LINEAR))
-                .map(|f| (*f, MODIFIER_LINEAR))
-                .collect(),
-            scaling: false,
-        })
-        .collect();
+    let device_planes: Vec<Plane> = ghost_kms::planes::for_crtc(&model, crtc_index);
     let mut plane_ids: Vec<u32> = device_planes
         .iter()
         .filter(|p| p.kind == Kind::Primary)
@@ -348,7 +330,7 @@ fn plane_assignment_on_the_libliftoff_scenes() {
     // The modeset, with a grey desktop, is not counted.
     let (_grey, grey_fb) = dev
         .dumb_framebuffer(1920, 1080, DrmFourcc::Xrgb8888, |_, _| 0xff80_8080)
-        .expect("desktop buffer");
+        .context("desktop buffer")?;
     dev.submit(
         &AtomicRequest {
             crtcs: vec![CrtcState {
@@ -375,7 +357,7 @@ fn plane_assignment_on_the_libliftoff_scenes() {
         None,
         Submit::Blocking,
     )
-    .expect("modeset");
+    .context("modeset")?;
     // Reading the thread's CPU clock is itself a system call, slow under emulation:
     // what two readings in a row cost is part of every CPU figure below.
     let clock_cost = median(
@@ -416,7 +398,7 @@ fn plane_assignment_on_the_libliftoff_scenes() {
                 let colour = alpha | (0x30 * (i as u32 + 1) + 0x40 * copy) & 0x00ff_ffff;
                 let (buffer, fb) = dev
                     .dumb_framebuffer(w, h, fourcc, move |_, _| colour)
-                    .expect("a layer buffer");
+                    .context("a layer buffer")?;
                 buffers.push((buffer, fb));
                 handles.push(fb);
             }
@@ -561,4 +543,5 @@ fn plane_assignment_on_the_libliftoff_scenes() {
     for m in maps {
         println!("  {m}");
     }
+    Ok(())
 }
