@@ -21,8 +21,10 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 fi
 # Test executables that need the real device: crate and test target.
 tests=("ghostnv-backend vkms" "ghost-kms vkms_setup" "ghost-tests kms_vm")
-# One of them only: scripts/kms-vm-test.sh ghost-tests/kms_vm
+# One of them only: scripts/kms-vm-test.sh ghost-tests/kms_vm [TEST-NAME-FILTER]
+filter=()
 if [ $# -gt 0 ]; then tests=("${1%%/*} ${1#*/}"); fi
+if [ $# -gt 1 ]; then filter=("$2"); fi
 export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
 start=$(date +%s)
 # ghostcomp itself, its libraries, xkb data and wlr-randr go in as one folder.
@@ -47,6 +49,6 @@ for line in sys.stdin:
   echo "kms-vm-test: $crate/$target"
   # Stripped, so the guest's initramfs stays small.
   strip -o "$bundle/$target" "$exe"
-  bash "$VM/run.sh" "$bundle/$target" --ignored --test-threads=1 --nocapture
+  bash "$VM/run.sh" "$bundle/$target" "${filter[@]}" --ignored --test-threads=1 --nocapture
 done
 echo "kms-vm-test: the VM tests took $(( $(date +%s) - start )) s (image build included on first use)"

@@ -14,6 +14,7 @@ pub mod device;
 pub mod discover;
 pub mod drm_info_text;
 pub mod model;
+pub mod prime;
 pub mod property;
 pub mod quirks;
 pub mod sim;

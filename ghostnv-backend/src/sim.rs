@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// A framebuffer as a commit references it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Framebuffer {
     /// fourcc.
     pub format: u32,

@@ -362,7 +362,7 @@ impl Scanout {
             }
             let primary = (
                 head.lit.plane,
-                head.front_fb(),
+                head.composited_fb(),
                 head.lit.format,
                 u32::from(head.lit.mode.width),
                 u32::from(head.lit.mode.height),

@@ -28,6 +28,7 @@ use ghost_planes::assign::Assigner;
 
 use crate::{
     allocate::{hotplug, Hotplug},
+    client_planes::{ClientBuffer, ClientPlanes},
     cursor::HwCursor,
     setup::{light_outputs, LitOutput, OutputWish, SetupError},
     vrr::async_flip_allowed,
@@ -130,10 +131,22 @@ pub struct Head {
     pub cursor: Option<HwCursor>,
     /// The device refused the cursor plane: the pointer is composited on this head.
     pub cursor_refused: bool,
+    /// Client-plane decisions of this head, cached by the scene's shape.
+    pub(crate) assigner: Assigner,
+    /// Overlay planes showing client buffers, as last committed.
+    pub overlays: Vec<u32>,
+    /// The client buffer on the primary plane (direct scanout), as last committed.
+    pub direct: Option<ClientBuffer>,
 }
 
 impl Head {
+    /// What the primary plane shows now: a client's buffer or the composited frame.
     pub(crate) fn front_fb(&self) -> framebuffer::Handle {
+        self.direct.map_or(self.front().fb, |d| d.fb)
+    }
+
+    /// The composited frame last put on screen.
+    pub(crate) fn composited_fb(&self) -> framebuffer::Handle {
         self.front().fb
     }
 
@@ -154,7 +167,18 @@ pub struct Scanout {
     pub(crate) assigner: Assigner,
 }
 
+/// The primary plane as it is now (a client's buffer or the composited frame).
 pub(crate) fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
+    let mut request = composited_request(head, with_properties);
+    if let (Some(direct), Some(primary)) = (&head.direct, request.planes.first_mut()) {
+        primary.fb.format = direct.layout.format;
+        primary.fb.modifier = direct.layout.modifier;
+    }
+    request
+}
+
+/// The primary plane showing the composited frame.
+pub(crate) fn composited_request(head: &Head, with_properties: bool) -> AtomicRequest {
     let properties = if with_properties {
         head.properties
             .iter()
@@ -253,6 +277,11 @@ impl Scanout {
         };
         self.wishes = wishes;
         let old = std::mem::take(&mut self.heads);
+        // Overlays left on by the old heads are switched off by the next frames.
+        let mut left_on: BTreeMap<u32, Vec<u32>> = old
+            .iter()
+            .map(|h| (h.lit.crtc, h.overlays.clone()))
+            .collect();
         for lit in lit {
             let (w, h) = (u32::from(lit.mode.width), u32::from(lit.mode.height));
             let Some((buffer, fb)) = made.remove(&(lit.plane, w, h, lit.format)) else {
@@ -271,6 +300,7 @@ impl Scanout {
             };
             let front = Slot::new(&self.device, buffer, fb);
             let back = Slot::new(&self.device, back.0, back.1);
+            let overlays = left_on.remove(&lit.crtc).unwrap_or_default();
             self.heads.push(Head {
                 lit,
                 // The back buffer is slot 0; slot 1 is on screen.
@@ -285,6 +315,9 @@ impl Scanout {
                 refused_async: 0,
                 cursor: None,
                 cursor_refused: false,
+                assigner: Assigner::new(4),
+                overlays,
+                direct: None,
             });
         }
         // The modeset replaced every old buffer on screen.
@@ -371,40 +404,61 @@ impl Scanout {
         Ok((&self.device, head))
     }
 
-    /// Puts a frame on `crtc`'s output: `source` is the whole frame (rows of `stride`
-    /// bytes in the head's format), `damage` what changed since the previous frame.
-    /// With `tearing`, the flip is asynchronous where the device can and the frame
-    /// changes nothing but the primary plane's buffer.
+    /// Puts a frame on `crtc`'s output: `composited` is the whole composited frame
+    /// (rows of `stride` bytes in the head's format) with what changed since the
+    /// previous frame, or None where a client buffer replaces it (`clients.direct`);
+    /// `clients` are the client buffers on planes. With `tearing`, the flip is
+    /// asynchronous where the device can and the frame changes nothing but the primary
+    /// plane's buffer.
     pub fn present(
         &mut self,
         crtc: u32,
-        source: &[u8],
-        stride: usize,
-        damage: &[Rect],
+        composited: Option<(&[u8], usize, &[Rect])>,
+        clients: &ClientPlanes,
         tearing: bool,
     ) -> Result<(), FrameError> {
         let (device, head) = self.ready_head(crtc)?;
-        for slot in &mut head.slots {
-            slot.stale.add(damage);
+        let mut next_back = head.back;
+        if let (Some((source, stride, damage)), None) = (composited, &clients.direct) {
+            for slot in &mut head.slots {
+                slot.stale.add(damage);
+            }
+            // A frame that changed nothing composited (a client plane moved on) keeps
+            // the buffer on screen, unless that buffer is not the newest picture (the
+            // primary showed a client's buffer until now).
+            let unchanged = damage.is_empty()
+                && head.direct.is_none()
+                && head.front().stale == Stale::Parts(Vec::new());
+            if !unchanged {
+                let back = head.back;
+                let (w, h) = (
+                    u32::from(head.lit.mode.width),
+                    u32::from(head.lit.mode.height),
+                );
+                let slot = &mut head.slots[back];
+                let rects = match &slot.stale {
+                    Stale::All => vec![(0, 0, w, h)],
+                    Stale::Parts(parts) => parts.clone(),
+                };
+                match &mut slot.map {
+                    Some(map) => map.write(source, stride, &rects),
+                    None => device.write_dumb(&mut slot.buffer, source, stride, &rects)?,
+                }
+                slot.stale = Stale::Parts(Vec::new());
+                next_back = 1 - back;
+            }
         }
-        let back = head.back;
-        let (w, h) = (
-            u32::from(head.lit.mode.width),
-            u32::from(head.lit.mode.height),
-        );
-        let slot = &mut head.slots[back];
-        let rects = match &slot.stale {
-            Stale::All => vec![(0, 0, w, h)],
-            Stale::Parts(parts) => parts.clone(),
+        // The composited buffer on screen after this frame (the back one when it was
+        // written).
+        let shown = if next_back != head.back {
+            head.back
+        } else {
+            1 - head.back
         };
-        match &mut slot.map {
-            Some(map) => map.write(source, stride, &rects),
-            None => device.write_dumb(&mut slot.buffer, source, stride, &rects)?,
-        }
-        slot.stale = Stale::Parts(Vec::new());
-        let fb = slot.fb;
+        let fb = head.slots[shown].fb;
         let mut fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
-        let mut request = primary_request(head, true);
+        let mut request = composited_request(head, true);
+        crate::client_planes::add_to_request(head, clients, &mut request, &mut fbs);
         crate::cursor::add_to_request(head, &mut request, &mut fbs);
         request.async_flip = async_flip_allowed(&device.model, &request, tearing);
         let mut result = device.submit(&request, &fbs, None, Submit::Flip);
@@ -420,7 +474,8 @@ impl Scanout {
                 // lost it, say) must not freeze the output: flip without it.
                 debug!(%err, "frame refused with its properties; flipping without");
                 head.refused_properties += 1;
-                let mut plain = primary_request(head, false);
+                let mut plain = composited_request(head, false);
+                crate::client_planes::add_to_request(head, clients, &mut plain, &mut fbs);
                 crate::cursor::add_to_request(head, &mut plain, &mut fbs);
                 device
                     .submit(&plain, &fbs, None, Submit::Flip)
@@ -436,9 +491,11 @@ impl Scanout {
         if let Some(cursor) = &mut head.cursor {
             cursor.dirty = false;
         }
+        head.overlays = clients.overlays.iter().map(|o| o.plane).collect();
+        head.direct = clients.direct;
         head.last_async = request.async_flip;
         head.flip_pending = true;
-        head.back = 1 - back;
+        head.back = next_back;
         Ok(())
     }
 
@@ -446,7 +503,7 @@ impl Scanout {
     /// panel gets a refresh without a new frame).
     pub fn repeat(&mut self, crtc: u32) -> Result<(), FrameError> {
         let (device, head) = self.ready_head(crtc)?;
-        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
+        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front_fb())].into();
         let request = primary_request(head, false);
         device
             .submit(&request, &fbs, None, Submit::Flip)
@@ -529,7 +586,7 @@ impl Scanout {
             // The planes go with the CRTC.
             request.planes.clear();
         }
-        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front().fb)].into();
+        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front_fb())].into();
         device
             .submit(&request, &fbs, None, Submit::Blocking)
             .map_err(FrameError::Refused)?;

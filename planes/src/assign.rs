@@ -2,9 +2,10 @@
 //! are composited into the primary plane's buffer.
 //!
 //! The rule that keeps the picture exact: a plane shows one layer above everything the
-//! renderer composited, so only a run of layers at the top of the stack (the cursor
-//! first) may leave composition, and a layer covering the whole output with nothing
-//! below it may be scanned out directly on the primary plane. Candidates are checked
+//! renderer composited, so a layer may leave composition only when no composited layer
+//! above it overlaps it (the cursor, on top, first), planes keep the layers' order, and
+//! a layer covering the whole output with nothing composited may be scanned out
+//! directly on the primary plane. Candidates are checked
 //! with TEST_ONLY commits through [`PlaneTest`], within a budget per frame; the result
 //! is cached by the scene's shape (sizes, formats, which layers), so a steady scene
 //! needs no test at all, and a refused real commit drops the cache entry.
@@ -249,23 +250,26 @@ fn candidates(layers: &[Layer], planes: &[Plane], output: (u32, u32)) -> Vec<Ass
         Some((bottom, above)) if for_primary(bottom) => above,
         _ => rest,
     };
+    // Top to bottom: a layer goes onto the next overlay down when it fits and nothing
+    // composited above it overlaps it (a plane shows above all composited content);
+    // otherwise it is composited, and hides the layers below it that it overlaps.
     let mut free = overlays.iter().rev();
-    let mut consumed = 0;
+    let mut composited_above: Vec<&Layer> = Vec::new();
     for layer in stackable {
-        let Some(plane) = free.clone().next() else {
-            break;
-        };
-        if layer.cursor || !fits(plane, layer) {
-            break;
+        let plane = free.clone().next();
+        let blocked = composited_above.iter().any(|c| c.dst.overlaps(&layer.dst));
+        match plane {
+            Some(plane) if !layer.cursor && !blocked && fits(plane, layer) => {
+                free.next();
+                run.push((plane.id, layer.id));
+            }
+            _ => composited_above.push(layer),
         }
-        free.next();
-        run.push((plane.id, layer.id));
-        consumed += 1;
     }
-    // Direct scanout: the bottom layer covers the output, is opaque, and fits the primary.
-    let below = &rest[consumed..];
-    let scanout = match below {
-        [only] if for_primary(only) => Some(only.id),
+    // Direct scanout: everything above went onto planes, and the bottom layer covers
+    // the output, is opaque, and fits the primary.
+    let scanout = match rest.last() {
+        Some(bottom) if composited_above.is_empty() && for_primary(bottom) => Some(bottom.id),
         _ => None,
     };
     let mut out = Vec::new();

@@ -217,3 +217,39 @@ fn an_opaque_fullscreen_bottom_layer_is_scanned_out_not_put_on_an_overlay() {
     );
     assert_eq!(with_planes(&layers, &a), full(&layers));
 }
+
+#[test]
+fn a_composited_layer_above_that_does_not_overlap_leaves_the_window_its_overlay() {
+    let layer = |id: u64, y: i32, h: u32, format: Option<(u32, u64)>| Layer {
+        id,
+        dst: Rect { x: 4, y, w: 10, h },
+        buffer: (10, h),
+        format,
+        opaque: true,
+        cursor: false,
+    };
+    // Top to bottom: a title bar (composited) just above a window, a second window
+    // the bar does overlap, the desktop.
+    let layers = [
+        layer(1, 0, 2, None),
+        layer(2, 2, 6, Some((XRGB, 0))),
+        layer(3, 1, 3, Some((XRGB, 0))),
+        Layer {
+            id: 4,
+            dst: Rect {
+                x: 0,
+                y: 0,
+                w: W,
+                h: H,
+            },
+            buffer: (W, H),
+            format: None,
+            opaque: true,
+            cursor: false,
+        },
+    ];
+    let a = Assigner::new(4).assign(&layers, &planes(2), (W, H), &mut Yes);
+    assert_eq!(a.planes, vec![(11, 2)], "{a:?}");
+    assert_eq!(a.primary, None);
+    assert_eq!(with_planes(&layers, &a), full(&layers));
+}

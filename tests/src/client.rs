@@ -57,6 +57,8 @@ pub struct Presented {
     pub refresh_ns: u32,
     /// vblank sequence number.
     pub seq: u64,
+    /// wp_presentation_feedback.kind bits (vsync, hw clock, hw completion, zero copy).
+    pub flags: u32,
 }
 
 /// Client state: the objects and what the compositor told us.
@@ -118,9 +120,19 @@ pub struct ColorWindow {
     pub xdg_surface: XdgSurface,
     /// Its toplevel role.
     pub toplevel: XdgToplevel,
-    buffers: Vec<WlBuffer>,
-    _pool: WlShmPool,
-    next: usize,
+    pub(crate) buffers: Vec<WlBuffer>,
+    /// What the buffers' memory lives in (an shm pool, device buffers).
+    pub(crate) _backing: Box<dyn std::any::Any>,
+    pub(crate) next: usize,
+}
+
+impl ColorWindow {
+    /// Closes the window: toplevel, xdg_surface and surface destroyed, in that order.
+    pub fn destroy(self) {
+        self.toplevel.destroy();
+        self.xdg_surface.destroy();
+        self.surface.destroy();
+    }
 }
 
 type SyncDone = Arc<AtomicBool>;
@@ -258,18 +270,8 @@ impl TestClient {
         colors: &[u32],
     ) -> Result<ColorWindow> {
         let qh = self.qh();
-        let compositor: WlCompositor = self.bind(4..=5, ())?;
         let shm: WlShm = self.bind(1..=1, ())?;
-        let wm_base: XdgWmBase = self.bind(1..=1, ())?;
-        let surface = compositor.create_surface(&qh, ());
-        let xdg_surface = wm_base.get_xdg_surface(&surface, &qh, ());
-        let toplevel = xdg_surface.get_toplevel(&qh, ());
-        toplevel.set_app_id(app_id.into());
-        toplevel.set_title(app_id.into());
-        surface.commit();
-        while !self.state.configured {
-            self.wait()?;
-        }
+        let (surface, xdg_surface, toplevel) = self.toplevel(app_id, false)?;
         let frame_bytes = (width * height * 4) as usize;
         let fd: OwnedFd = rustix::fs::memfd_create("ghost-test", rustix::fs::MemfdFlags::CLOEXEC)?;
         let file = std::fs::File::from(fd);
@@ -304,12 +306,43 @@ impl TestClient {
             xdg_surface,
             toplevel,
             buffers,
-            _pool: pool,
+            _backing: Box::new(pool),
             next: 0,
         };
         self.commit_next(&mut window, false)?;
         self.roundtrip()?;
         Ok(window)
+    }
+
+    /// A mapped-to-be toplevel: created, configured (fullscreen when asked), nothing
+    /// attached yet.
+    pub(crate) fn toplevel(
+        &mut self,
+        app_id: &str,
+        fullscreen: bool,
+    ) -> Result<(WlSurface, XdgSurface, XdgToplevel)> {
+        let qh = self.qh();
+        let compositor: WlCompositor = self.bind(4..=5, ())?;
+        let wm_base: XdgWmBase = self.bind(1..=1, ())?;
+        let surface = compositor.create_surface(&qh, ());
+        let xdg_surface = wm_base.get_xdg_surface(&surface, &qh, ());
+        let toplevel = xdg_surface.get_toplevel(&qh, ());
+        toplevel.set_app_id(app_id.into());
+        toplevel.set_title(app_id.into());
+        if fullscreen {
+            toplevel.set_fullscreen(None);
+        }
+        self.state.configured = false;
+        surface.commit();
+        while !self.state.configured {
+            self.wait()?;
+        }
+        Ok((surface, xdg_surface, toplevel))
+    }
+
+    /// The size the compositor asked for in its latest configure (0 = client's choice).
+    pub fn configured_size(&self) -> (i32, i32) {
+        self.state.configure_size
     }
 
     /// Whether a frame callback arrived since the last commit.
@@ -514,13 +547,17 @@ impl Dispatch<WpPresentationFeedback, ()> for State {
                 refresh,
                 seq_hi,
                 seq_lo,
-                ..
+                flags,
             } => {
                 let secs = ((tv_sec_hi as u64) << 32) | tv_sec_lo as u64;
                 state.presented.push(Presented {
                     time_ns: secs as u128 * 1_000_000_000 + tv_nsec as u128,
                     refresh_ns: refresh,
                     seq: ((seq_hi as u64) << 32) | seq_lo as u64,
+                    flags: match flags {
+                        wayland_client::WEnum::Value(kind) => kind.bits(),
+                        wayland_client::WEnum::Unknown(bits) => bits,
+                    },
                 });
             }
             wp_presentation_feedback::Event::Discarded => state.discarded += 1,

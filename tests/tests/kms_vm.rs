@@ -460,3 +460,182 @@ fn kms_idle_switches_the_display_off_and_a_key_wakes_it() -> Result<()> {
     })?;
     Ok(())
 }
+
+/// Where `a` and `b` differ (more than rounding), as a bounding box (x, y, w, h).
+fn differing_box(a: &Image, b: &Image) -> Option<(u32, u32, u32, u32)> {
+    let mut found: Option<(u32, u32, u32, u32)> = None;
+    for y in 0..a.height.min(b.height) {
+        for x in 0..a.width.min(b.width) {
+            if !close(a.pixel(x, y), b.pixel(x, y)) {
+                found = Some(match found {
+                    None => (x, y, x, y),
+                    Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+                });
+            }
+        }
+    }
+    found.map(|(x0, y0, x1, y1)| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+}
+
+/// The scanned-out frame equals the composited reference (a screenshot, which draws
+/// every window with pixman), except where the pointer's plane shows the arrow.
+fn assert_matches_composition(comp: &Compositor, frame: &Image, what: &str) -> Result<()> {
+    let reference = comp.screenshot(json!({}))?;
+    assert_eq!(
+        (frame.width, frame.height),
+        (reference.width, reference.height)
+    );
+    if let Some((x, y, w, h)) = differing_box(frame, &reference) {
+        assert!(
+            w <= 64 && h <= 64,
+            "{what}: the scanned-out frame differs from composition in {w}x{h} at {x},{y} \
+             (more than the pointer)"
+        );
+    }
+    Ok(())
+}
+
+/// The lines of the kernel's atomic state that describe plane `id`.
+fn plane_state(id: u64) -> Result<String> {
+    let state = std::fs::read_to_string("/sys/kernel/debug/dri/0/state")
+        .context("reading the kernel's atomic state (debugfs)")?;
+    let start = state
+        .find(&format!("plane[{id}]"))
+        .with_context(|| format!("plane {id} in the kernel's state:\n{state}"))?;
+    let block = &state[start..];
+    let end = block[1..].find("plane[").map_or(block.len(), |e| e + 1);
+    let end = end.min(block.find("crtc[").unwrap_or(block.len()));
+    Ok(block[..end].to_owned())
+}
+
+/// `ghostcomp msg outputs`' client planes of the first output: (plane, app_id, direct).
+fn client_planes(comp: &Compositor) -> Result<Vec<(u64, String, bool)>> {
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    Ok(outputs[0]["kms"]["client_planes"]["planes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["plane"].as_u64().unwrap_or(0),
+                        p["app_id"].as_str().unwrap_or("").to_owned(),
+                        p["direct_scanout"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly() -> Result<()> {
+    const VIDEO_A: u32 = 0xff20_60c0;
+    const VIDEO_B: u32 = 0xff30_c040;
+    const FULL: u32 = 0xffc0_a020;
+    let rgb = |c: u32| [(c >> 16) as u8, (c >> 8) as u8, c as u8];
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let card = Path::new("/dev/dri/card0");
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-planes-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+
+    // A window showing device memory (what a video decoder hands over).
+    let mut video =
+        client.dmabuf_window("kms-video", card, (320, 240), false, &[VIDEO_A, VIDEO_B])?;
+    let info = comp.wait_window("kms-video")?;
+    let (wx, wy) = (
+        info["geometry"]["x"].as_i64().unwrap_or(0) as u32,
+        info["geometry"]["y"].as_i64().unwrap_or(0) as u32,
+    );
+    let planes = wait_for(Duration::from_secs(20), "the video on a plane", || {
+        let planes = client_planes(&comp).ok()?;
+        planes
+            .iter()
+            .find(|(_, app, direct)| app == "kms-video" && !direct)
+            .map(|(plane, ..)| *plane)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    let overlay = plane_state(planes)?;
+    assert!(
+        overlay.contains("crtc=crtc-0") && overlay.contains("size=320x240"),
+        "the overlay plane in the kernel's state:\n{overlay}"
+    );
+    assert!(
+        overlay.contains(&format!("crtc-pos=320x240+{wx}+{wy}")),
+        "the overlay at the window's place ({wx},{wy}):\n{overlay}"
+    );
+    let centre = (wx + 160, wy + 120);
+    let frame = writeback_until(&comp, "the video", |f| {
+        close(f.pixel(centre.0, centre.1), rgb(VIDEO_A))
+    })?;
+    assert_matches_composition(&comp, &frame, "video on an overlay")?;
+
+    // The client's next buffer reaches the screen on the plane (nothing composited
+    // changed).
+    client.commit_next(&mut video, true)?;
+    let presented = wait_for(Duration::from_secs(10), "the next buffer presented", || {
+        client.roundtrip().ok()?;
+        client.state.presented.last().copied()
+    })?;
+    // wp_presentation_feedback.kind: vsync 1, hw_clock 2, hw_completion 4, zero_copy 8.
+    assert_eq!(
+        presented.flags & 0x9,
+        0x9,
+        "a buffer on a plane is presented at a vblank without a copy: {presented:?}"
+    );
+    let frame = writeback_until(&comp, "the video's next buffer", |f| {
+        close(f.pixel(centre.0, centre.1), rgb(VIDEO_B))
+    })?;
+    assert_matches_composition(&comp, &frame, "the next buffer on the overlay")?;
+    assert!(client_planes(&comp)?
+        .iter()
+        .any(|(p, app, _)| *p == planes && app == "kms-video"));
+
+    // A fullscreen window of device memory replaces the composited frame.
+    let full = client.dmabuf_window("kms-full", card, (1024, 768), true, &[FULL])?;
+    let direct = wait_for(
+        Duration::from_secs(20),
+        "the fullscreen window scanned out",
+        || {
+            let planes = client_planes(&comp).ok()?;
+            planes
+                .iter()
+                .find(|(_, app, direct)| app == "kms-full" && *direct)
+                .map(|(plane, ..)| *plane)
+        },
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; log:\n{}; planes {:?}",
+            comp.log(),
+            client_planes(&comp)
+        )
+    })?;
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(outputs[0]["kms"]["primary_plane"].as_u64(), Some(direct));
+    let primary = plane_state(direct)?;
+    assert!(primary.contains("size=1024x768"), "{primary}");
+    let frame = writeback_until(&comp, "the fullscreen window", |f| {
+        // Corners away from the pointer (which starts at the top left).
+        close(f.pixel(1018, 5), rgb(FULL)) && close(f.pixel(1018, 762), rgb(FULL))
+    })?;
+    assert_matches_composition(&comp, &frame, "direct scanout")?;
+    // The video's overlay was switched off (it is under the fullscreen window).
+    let overlay = plane_state(planes)?;
+    assert!(
+        overlay.contains("fb=0"),
+        "the overlay after fullscreen:\n{overlay}"
+    );
+
+    // Closed, the desktop is composited again with the video back on its plane.
+    full.destroy();
+    client.roundtrip()?;
+    writeback_until(&comp, "the desktop after fullscreen", |f| {
+        close(f.pixel(1018, 762), BACKGROUND_RGB)
+            && close(f.pixel(centre.0, centre.1), rgb(VIDEO_B))
+    })?;
+    drop(video);
+    Ok(())
+}

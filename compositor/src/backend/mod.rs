@@ -121,7 +121,8 @@ impl Backend {
     pub fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         match self {
             Backend::Winit(w) => w.import_dmabuf(dmabuf),
-            // No dmabuf global is advertised on the other backends.
+            Backend::Kms(k) => k.import_dmabuf(dmabuf),
+            // No dmabuf global is advertised on the headless backend.
             _ => false,
         }
     }

@@ -7,20 +7,30 @@
 
 use std::time::{Duration, Instant};
 
-use ghost_kms::scanout::{FrameError, Scanout};
+use ghost_kms::{
+    client_planes::ClientBuffer,
+    scanout::{FrameError, Scanout},
+};
 use ghost_vrr::{
     schedule::{FrameScheduler, Want},
     vrr::{Flip, VrrRange},
 };
 use ghostnv_backend::device::Flipped;
 use smithay::{
-    backend::renderer::{element::RenderElementStates, Bind},
+    backend::renderer::{
+        element::{Element, Id, RenderElementStates},
+        utils::Buffer,
+        Bind,
+    },
     output::Output,
-    reexports::calloop::timer::{TimeoutAction, Timer},
+    reexports::{
+        calloop::timer::{TimeoutAction, Timer},
+        wayland_server::protocol::wl_surface::WlSurface,
+    },
 };
 use tracing::{debug, warn};
 
-use super::{outputs, pacing, KmsOutput};
+use super::{outputs, pacing, planes, KmsOutput};
 use crate::{
     backend::Backend,
     render::{Scene, CLEAR_COLOR},
@@ -222,6 +232,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     }
     let cursor_on_plane = place_cursor(state, output);
     let wishes = state.frame_scene(output);
+    let covered = planes::covered_by_compositor(state, output, cursor_on_plane);
     let scene = Scene::new(
         &state.space,
         &state.cursor_status,
@@ -235,6 +246,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     })
     .sharing(state.casts.active())
     .selection(state.picks.selection());
+    let debug = &state.config.debug;
     let Backend::Kms(backend) = &mut state.backend else {
         return;
     };
@@ -242,24 +254,61 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         return;
     };
     o.scheduler.started(now);
-    let elements = scene.elements(&mut backend.renderer, output, true);
-    let age = usize::from(o.rendered_once);
-    let drawn = match backend.renderer.bind(&mut o.image) {
-        Ok(mut framebuffer) => o
-            .tracker
-            .render_output(
-                &mut backend.renderer,
-                &mut framebuffer,
-                age,
-                &elements,
-                CLEAR_COLOR,
-            )
-            .map(|r| (r.damage.cloned(), r.states))
-            .map_err(|e| anyhow::anyhow!("{e:?}")),
-        Err(e) => Err(anyhow::anyhow!("{e:?}")),
+    let layers = if debug.overlay_planes || debug.direct_scanout {
+        planes::scene_layers(
+            &state.space,
+            output,
+            &covered,
+            backend.scanout.device(),
+            &mut backend.framebuffers,
+        )
+    } else {
+        planes::SceneLayers::default()
     };
-    drop(elements);
-    let (damage, states) = match drawn {
+    let mut clients = backend
+        .scanout
+        .assign_client_planes(o.crtc, &layers.layers, &layers.buffers);
+    if (!debug.overlay_planes && !clients.overlays.is_empty())
+        || (!debug.direct_scanout && clients.direct.is_some())
+    {
+        clients = Default::default();
+    }
+    let offloaded: Vec<&(WlSurface, Buffer)> = clients
+        .layers
+        .iter()
+        .filter_map(|id| layers.surfaces.get(id))
+        .collect();
+    let drawn = if clients.direct.is_some() {
+        // The client's buffer is the frame: nothing to draw, and the next composited
+        // frame draws everything.
+        o.rendered_once = false;
+        Ok((None, RenderElementStates::default()))
+    } else {
+        let mut elements = scene.elements(&mut backend.renderer, output, true);
+        if !offloaded.is_empty() {
+            let ids: Vec<Id> = offloaded
+                .iter()
+                .map(|(s, _)| Id::from_wayland_resource(s))
+                .collect();
+            elements.retain(|e| !ids.contains(e.id()));
+        }
+        let age = usize::from(o.rendered_once);
+        match backend.renderer.bind(&mut o.image) {
+            Ok(mut framebuffer) => o
+                .tracker
+                .render_output(
+                    &mut backend.renderer,
+                    &mut framebuffer,
+                    age,
+                    &elements,
+                    CLEAR_COLOR,
+                )
+                .map(|r| (r.damage.cloned(), r.states))
+                .map_err(|e| anyhow::anyhow!("{e:?}")),
+            Err(e) => Err(anyhow::anyhow!("{e:?}")),
+        }
+    };
+    let (damage, mut states) = match drawn {
         Ok(r) => r,
         Err(err) => {
             warn!(%err, output = output.name(), "rendering failed");
@@ -267,26 +316,33 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
             return;
         }
     };
-    o.rendered_once = true;
-    let Some(damage) = damage else {
-        o.stats.record(None);
-        o.scheduler.nothing_to_flip();
-        idle_frame(state, output, states);
-        // The pointer may have moved on its plane with nothing else changing.
-        commit_cursor(state, output);
-        return;
+    if clients.direct.is_none() {
+        o.rendered_once = true;
+    }
+    planes::mark_zero_copy(&mut states, &offloaded);
+    let planes_changed = clients != o.last_clients;
+    let rects: Vec<_> = match (&damage, planes_changed) {
+        (None, false) => {
+            o.stats.record(None);
+            o.scheduler.nothing_to_flip();
+            idle_frame(state, output, states);
+            // The pointer may have moved on its plane with nothing else changing.
+            commit_cursor(state, output);
+            return;
+        }
+        (None, true) => Vec::new(),
+        (Some(damage), _) => damage
+            .iter()
+            .map(|r| {
+                (
+                    r.loc.x.max(0) as u32,
+                    r.loc.y.max(0) as u32,
+                    r.size.w.max(0) as u32,
+                    r.size.h.max(0) as u32,
+                )
+            })
+            .collect(),
     };
-    let rects: Vec<_> = damage
-        .iter()
-        .map(|r| {
-            (
-                r.loc.x.max(0) as u32,
-                r.loc.y.max(0) as u32,
-                r.size.w.max(0) as u32,
-                r.size.h.max(0) as u32,
-            )
-        })
-        .collect();
     let rendered_at = Instant::now();
     let vrr = set_frame_properties(&mut backend.scanout, o, &wishes);
     o.vrr = vrr;
@@ -302,13 +358,18 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     // lives in `o` for this whole block; nothing renders into it until the slice is
     // gone at the end of this statement.
     let pixels = unsafe { std::slice::from_raw_parts(o.image.data() as *const u8, len) };
+    let composited = clients
+        .direct
+        .is_none()
+        .then_some((pixels, stride, rects.as_slice()));
     let result = backend
         .scanout
-        .present(o.crtc, pixels, stride, &rects, wishes.tearing);
+        .present(o.crtc, composited, &clients, wishes.tearing);
     debug!(
         output = output.name(),
         render_us = rendered_at.duration_since(started).as_micros() as u64,
         copy_and_flip_us = rendered_at.elapsed().as_micros() as u64,
+        planes = clients.layers.len(),
         "frame"
     );
     match result {
@@ -319,12 +380,30 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
             o.stats.record(Some(
                 rects.iter().map(|r| u64::from(r.2) * u64::from(r.3)).sum(),
             ));
+            let primary_plane = backend
+                .scanout
+                .heads()
+                .iter()
+                .find(|h| h.lit.crtc == o.crtc)
+                .map_or(0, |h| h.lit.plane);
+            planes::record_frame(o, clients, &layers, primary_plane);
         }
         Err(FrameError::Busy) => {
             // Drawn but not shown: draw everything again at the next chance.
             o.rendered_once = false;
             o.scheduler.nothing_to_flip();
             o.scheduler.request(Want::Content, now);
+        }
+        Err(FrameError::Refused(err)) if !clients.is_empty() => {
+            // The device would not take the client planes after all: composite them
+            // from the next frame on (the output keeps its last frame meanwhile).
+            debug!(%err, output = output.name(), "client planes refused; compositing");
+            o.refused_client_frames += 1;
+            backend.scanout.forget_client_planes(o.crtc, &layers.layers);
+            o.rendered_once = false;
+            o.scheduler.nothing_to_flip();
+            o.scheduler.request(Want::Content, now);
+            arm(state, output);
         }
         Err(err) => {
             o.failures += 1;
@@ -425,6 +504,21 @@ fn flip_done(state: &mut Ghost, flip: Flipped) {
     let period = o.period;
     let (states, kind) = o.in_flight.take().unwrap_or((None, Flip::Client));
     o.scheduler.flipped(nanos(flip.time), kind);
+    if states.is_some() {
+        // The frame's client buffers are on screen now; those it replaced go back to
+        // their clients (released as their last holder drops).
+        o.planes_shown = std::mem::take(&mut o.planes_pending);
+        // Every output's, the frames on their way included.
+        let in_use: Vec<ClientBuffer> = backend
+            .outputs
+            .iter()
+            .flat_map(|o| o.planes_shown.iter().chain(&o.planes_pending))
+            .map(|(b, _)| *b)
+            .collect();
+        backend
+            .framebuffers
+            .prune(backend.scanout.device(), &in_use);
+    }
     if let Some(states) = states {
         debug!(output = output.name(), seq = flip.sequence, "flipped");
         state.post_render(

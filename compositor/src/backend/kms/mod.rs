@@ -13,6 +13,7 @@ mod frame;
 mod input;
 mod outputs;
 pub mod pacing;
+mod planes;
 
 pub use frame::{cursor_moved, schedule};
 
@@ -69,6 +70,23 @@ struct KmsOutput {
     display: Option<ghost_kms::DisplayInfo>,
     /// VRR is on for the frames now.
     vrr: bool,
+    /// Client buffers on planes in the frame on its way to the screen, and in the one
+    /// on screen: held so their clients do not reuse them while they are scanned out.
+    planes_pending: Vec<(
+        ghost_kms::client_planes::ClientBuffer,
+        smithay::backend::renderer::utils::Buffer,
+    )>,
+    planes_shown: Vec<(
+        ghost_kms::client_planes::ClientBuffer,
+        smithay::backend::renderer::utils::Buffer,
+    )>,
+    /// What the last frame put on planes, for `msg outputs`: (plane, window app id).
+    on_planes: Vec<(u32, String)>,
+    /// The last frame's client planes (a frame whose composited part did not change
+    /// still flips when these did).
+    last_clients: ghost_kms::client_planes::ClientPlanes,
+    /// Frames whose client planes the device refused (they were composited).
+    refused_client_frames: u64,
 }
 
 /// The session, the device and its outputs, and the input devices.
@@ -82,6 +100,8 @@ pub struct KmsBackend {
     /// What sysfs says of the device (render node, PCI ids, boot GPU).
     gpu: Option<ghostnv_backend::discover::GpuNode>,
     driver_version: String,
+    /// Client dmabufs imported as framebuffers.
+    framebuffers: planes::ClientFramebuffers,
 }
 
 impl KmsBackend {
@@ -108,6 +128,12 @@ impl KmsBackend {
         if let Err(err) = self.session.change_vt(vt) {
             warn!(%err, vt, "cannot switch virtual terminals");
         }
+    }
+
+    /// Imports a client's dmabuf for composition (pixman reads linear buffers).
+    pub fn import_dmabuf(&mut self, dmabuf: &smithay::backend::allocator::dmabuf::Dmabuf) -> bool {
+        use smithay::backend::renderer::ImportDma;
+        self.renderer.import_dmabuf(dmabuf, None).is_ok()
     }
 
     /// Renders `output` offscreen for a screenshot.
@@ -171,6 +197,15 @@ impl KmsBackend {
                     && o.display.as_ref().is_none_or(|d| d.vrr.range.is_some()),
                 "range_hz": o.display.as_ref().and_then(|d| d.vrr.range.as_ref()).map(|r| [r.min_hz, r.max_hz]),
                 "enabled": o.vrr,
+            },
+            "client_planes": {
+                "planes": o.on_planes.iter().map(|(plane, app_id)| serde_json::json!({
+                    "plane": plane,
+                    "direct_scanout": *plane == head.lit.plane,
+                    "app_id": app_id,
+                })).collect::<Vec<_>>(),
+                "tests_last_frame": self.scanout.client_plane_tests(o.crtc),
+                "refused_frames": o.refused_client_frames,
             },
             "tearing": {
                 "async_flips": self.scanout.model().caps.get("ASYNC_PAGE_FLIP") == Some(&1),
@@ -255,15 +290,18 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
     // Nobody else draws the pointer on a bare display.
     state.default_cursor = Some(crate::render::cursor::DefaultCursor::arrow());
 
+    let renderer = PixmanRenderer::new()?;
+    planes::advertise_dmabuf(state, &node, scanout.device(), &renderer);
     state.backend = Backend::Kms(Box::new(KmsBackend {
         session,
         scanout,
-        renderer: PixmanRenderer::new()?,
+        renderer,
         outputs: Vec::new(),
         libinput,
         node,
         gpu,
         driver_version,
+        framebuffers: Default::default(),
     }));
     outputs::sync(state);
     state.arm_idle_timer();

@@ -203,6 +203,11 @@ pub fn sync(state: &mut Ghost) {
             stats: Default::default(),
             display: head.edid.as_deref().map(DisplayInfo::parse),
             vrr: false,
+            planes_pending: Vec::new(),
+            planes_shown: Vec::new(),
+            on_planes: Vec::new(),
+            last_clients: Default::default(),
+            refused_client_frames: 0,
         });
         added.push(output);
     }

@@ -1,0 +1,121 @@
+//! A client that shows device memory: dumb buffers allocated on a KMS node, exported
+//! through PRIME and shared with linux-dmabuf, as a video player's decoder output
+//! would be. These are the buffers a compositor can put on a plane.
+
+use std::{os::fd::AsFd, path::Path};
+
+use anyhow::{Context, Result};
+use drm::{
+    buffer::{Buffer as _, DrmFourcc},
+    control::{dumbbuffer::DumbBuffer, Device as ControlDevice},
+    Device,
+};
+use wayland_client::{delegate_noop, protocol::wl_buffer::WlBuffer};
+use wayland_protocols::wp::linux_dmabuf::zv1::client::{
+    zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1, zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1,
+};
+
+use crate::client::{ColorWindow, State, TestClient};
+
+/// DRM_FORMAT_XRGB8888.
+const XRGB8888: u32 = 0x3432_5258;
+
+/// A KMS node opened by the client.
+struct Card(std::fs::File);
+
+impl AsFd for Card {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl Device for Card {}
+impl ControlDevice for Card {}
+
+/// The device buffers behind a dmabuf window (freed when the window goes).
+struct DeviceBuffers {
+    card: Card,
+    buffers: Vec<DumbBuffer>,
+}
+
+impl Drop for DeviceBuffers {
+    fn drop(&mut self) {
+        for buffer in self.buffers.drain(..) {
+            let _ = self.card.destroy_dumb_buffer(buffer);
+        }
+    }
+}
+
+delegate_noop!(State: ignore ZwpLinuxDmabufV1);
+delegate_noop!(State: ignore ZwpLinuxBufferParamsV1);
+
+impl TestClient {
+    /// A toplevel showing `colors` (0xAARRGGBB, shown opaque: XRGB8888) in turn from
+    /// dmabufs of `card`'s dumb buffers, `width`×`height` (with `fullscreen`, the size
+    /// the compositor asks for instead).
+    pub fn dmabuf_window(
+        &mut self,
+        app_id: &str,
+        card: &Path,
+        size: (i32, i32),
+        fullscreen: bool,
+        colors: &[u32],
+    ) -> Result<ColorWindow> {
+        let qh = self.qh();
+        let dmabuf: ZwpLinuxDmabufV1 = self.bind(3..=3, ())?;
+        let (surface, xdg_surface, toplevel) = self.toplevel(app_id, fullscreen)?;
+        let (width, height) = match self.configured_size() {
+            (w, h) if fullscreen && w > 0 && h > 0 => (w, h),
+            _ => size,
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(card)
+            .with_context(|| format!("opening {}", card.display()))?;
+        let mut device = DeviceBuffers {
+            card: Card(file),
+            buffers: Vec::new(),
+        };
+        let mut wl_buffers: Vec<WlBuffer> = Vec::new();
+        for color in colors {
+            let mut buffer = device
+                .card
+                .create_dumb_buffer((width as u32, height as u32), DrmFourcc::Xrgb8888, 32)
+                .context("a dumb buffer")?;
+            {
+                let mut map = device.card.map_dumb_buffer(&mut buffer)?;
+                for px in map.as_mut().chunks_exact_mut(4) {
+                    px.copy_from_slice(&color.to_le_bytes());
+                }
+            }
+            let fd = device
+                .card
+                .buffer_to_prime_fd(buffer.handle(), drm::CLOEXEC | drm::RDWR)
+                .context("exporting a dumb buffer through PRIME")?;
+            let params = dmabuf.create_params(&qh, ());
+            params.add(fd.as_fd(), 0, 0, buffer.pitch(), 0, 0);
+            wl_buffers.push(params.create_immed(
+                width,
+                height,
+                XRGB8888,
+                wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags::empty(),
+                &qh,
+                (),
+            ));
+            params.destroy();
+            device.buffers.push(buffer);
+        }
+        let mut window = ColorWindow {
+            surface,
+            xdg_surface,
+            toplevel,
+            buffers: wl_buffers,
+            _backing: Box::new(device),
+            next: 0,
+        };
+        self.commit_next(&mut window, false)?;
+        self.roundtrip()?;
+        Ok(window)
+    }
+}
