@@ -30,6 +30,8 @@ pub struct SeatEvents {
     pub buttons: Vec<u32>,
     /// The seat's pointer, once the compositor offered one.
     pub pointer: Option<WlPointer>,
+    /// Serial of the latest pointer enter (what wl_pointer.set_cursor needs).
+    pub enter_serial: Option<u32>,
 }
 
 impl TestClient {
@@ -38,6 +40,49 @@ impl TestClient {
         let seat: WlSeat = self.bind(1..=7, ())?;
         self.roundtrip()?;
         Ok(seat)
+    }
+}
+
+impl TestClient {
+    /// Shows a `size`-square cursor of one colour (0xAARRGGBB, premultiplied) with its
+    /// hotspot at `hotspot`, as the pointer over this client's surfaces (after a
+    /// pointer enter).
+    pub fn set_cursor_surface(
+        &mut self,
+        color: u32,
+        size: u32,
+        hotspot: (i32, i32),
+    ) -> Result<WlSurface> {
+        use std::io::Write;
+        let qh = self.qh();
+        let serial = self
+            .state
+            .seat
+            .enter_serial
+            .ok_or_else(|| anyhow::anyhow!("the pointer never entered a surface"))?;
+        let pointer = self
+            .state
+            .seat
+            .pointer
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no pointer"))?;
+        let (buffer, mut file) = self.shm_buffer(
+            size,
+            size,
+            size * 4,
+            wayland_client::protocol::wl_shm::Format::Argb8888,
+        )?;
+        let pixels: Vec<u8> = (0..size * size).flat_map(|_| color.to_le_bytes()).collect();
+        file.write_all(&pixels)?;
+        let compositor: wayland_client::protocol::wl_compositor::WlCompositor =
+            self.bind(4..=5, ())?;
+        let surface = compositor.create_surface(&qh, ());
+        surface.attach(Some(&buffer), 0, 0);
+        surface.damage_buffer(0, 0, size as i32, size as i32);
+        surface.commit();
+        pointer.set_cursor(serial, Some(&surface), hotspot.0, hotspot.1);
+        self.roundtrip()?;
+        Ok(surface)
     }
 }
 
@@ -97,11 +142,12 @@ impl Dispatch<WlPointer, ()> for State {
     ) {
         match event {
             wl_pointer::Event::Enter {
+                serial,
                 surface,
                 surface_x,
                 surface_y,
-                ..
             } => {
+                state.seat.enter_serial = Some(serial);
                 state.seat.pointer_focus = Some(surface);
                 state.seat.pointer_at = (surface_x, surface_y);
             }

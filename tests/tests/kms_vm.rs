@@ -639,3 +639,64 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
     drop(video);
     Ok(())
 }
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_client_cursor_surface_goes_onto_the_cursor_plane() -> Result<()> {
+    const CURSOR: u32 = 0xff10_d0e0;
+    let cursor_rgb = [0x10, 0xd0, 0xe0];
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let mut devices = Devices::create()?;
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-cursor-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    client.watch_seat()?;
+    let window = client.color_window("kms-cursor", 300, 200, &[WINDOW])?;
+    let info = comp.wait_window("kms-cursor")?;
+    let (wx, wy) = (
+        info["geometry"]["x"].as_i64().unwrap_or(0) as i32,
+        info["geometry"]["y"].as_i64().unwrap_or(0) as i32,
+    );
+    devices.move_by(-4000, -4000)?;
+    devices.move_by(wx + 100, wy + 100)?;
+    wait_for(Duration::from_secs(10), "the pointer on the window", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
+    })?;
+    let (px, py) = client.state.seat.pointer_at;
+    let at = (
+        (wx as f64 + px).round() as u32,
+        (wy as f64 + py).round() as u32,
+    );
+    // The client's own cursor: a 24-pixel square with its hotspot in the middle.
+    let _cursor = client.set_cursor_surface(CURSOR, 24, (12, 12))?;
+    let frame = writeback_until(&comp, "the client's cursor", |f| {
+        close(f.pixel(at.0, at.1), cursor_rgb) && close(f.pixel(at.0 + 14, at.1), WINDOW_RGB)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    assert!(close(frame.pixel(at.0 - 11, at.1 - 11), cursor_rgb));
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(
+        outputs[0]["kms"]["cursor_plane"]["visible"], true,
+        "{outputs:#}"
+    );
+    // Moving it is a commit of the plane's position: nothing is repainted.
+    let presented = |v: &serde_json::Value| v[0]["frames"]["presented"].as_u64().unwrap_or(0);
+    let before = presented(&outputs);
+    devices.move_by(40, 0)?;
+    writeback_until(&comp, "the client's cursor moved on its plane", |f| {
+        close(f.pixel(at.0 + 40, at.1), cursor_rgb) && close(f.pixel(at.0, at.1), WINDOW_RGB)
+    })?;
+    let after = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(
+        presented(&after),
+        before,
+        "a move of the client's cursor on the cursor plane repainted the output"
+    );
+    // The composited picture (screenshots leave the pointer out) has no trace of it.
+    let rendered = comp.screenshot(json!({}))?;
+    assert!(close(rendered.pixel(at.0 + 40, at.1), WINDOW_RGB));
+    drop(window);
+    Ok(())
+}

@@ -80,3 +80,87 @@ impl DefaultCursor {
         }
     }
 }
+
+/// Largest client cursor copied onto a cursor plane (a bigger one is composited).
+const MAX_PLANE_CURSOR: i32 = 256;
+
+/// A client's cursor surface as pixels for a hardware cursor plane, with its hotspot:
+/// its shm buffer copied (ARGB8888, or XRGB8888 made opaque). None when it cannot go
+/// on a plane as it is (subsurfaces, scaled or transformed buffers, not shm, too
+/// large): then it is composited.
+pub fn client_cursor_image(
+    surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+) -> Option<(ghost_kms::cursor::CursorImage, Point<i32, Logical>)> {
+    use smithay::{
+        backend::renderer::utils::with_renderer_surface_state,
+        input::pointer::CursorImageSurfaceData,
+        reexports::wayland_server::protocol::wl_shm,
+        wayland::{
+            compositor::{get_children, with_states},
+            shm::with_buffer_contents,
+        },
+    };
+    if !get_children(surface).is_empty() {
+        return None;
+    }
+    let buffer = with_renderer_surface_state(surface, |s| {
+        (s.buffer_scale() == 1 && s.buffer_transform() == Transform::Normal)
+            .then(|| s.buffer().cloned())
+            .flatten()
+    })??;
+    let pixels = with_buffer_contents(&buffer, |ptr, len, data| {
+        let opaque = match data.format {
+            wl_shm::Format::Argb8888 => false,
+            wl_shm::Format::Xrgb8888 => true,
+            _ => return None,
+        };
+        let (w, h, stride) = (data.width, data.height, data.stride);
+        if !(1..=MAX_PLANE_CURSOR).contains(&w) || !(1..=MAX_PLANE_CURSOR).contains(&h) {
+            return None;
+        }
+        let (offset, row) = (usize::try_from(data.offset).ok()?, w as usize * 4);
+        let stride = usize::try_from(stride).ok().filter(|s| *s >= row)?;
+        let end = offset.checked_add(stride * (h as usize - 1) + row)?;
+        if end > len {
+            return None;
+        }
+        // SAFETY: smithay hands out the pool's mapping, `len` bytes long, for the
+        // duration of this closure; every byte read lies in offset..end <= len.
+        let pool = unsafe { std::slice::from_raw_parts(ptr, len) };
+        let mut pixels = Vec::with_capacity(row * h as usize);
+        for y in 0..h as usize {
+            pixels.extend_from_slice(&pool[offset + y * stride..][..row]);
+        }
+        if opaque {
+            for px in pixels.chunks_exact_mut(4) {
+                px[3] = 255;
+            }
+        }
+        Some((pixels, w as u32, h as u32))
+    })
+    .ok()??;
+    let (pixels, width, height) = pixels;
+    let hotspot = with_states(surface, |states| {
+        states
+            .data_map
+            .get::<CursorImageSurfaceData>()
+            .and_then(|d| d.lock().ok().map(|d| d.hotspot))
+            .unwrap_or_default()
+    });
+    // The plane's buffer is rewritten only when the picture changes.
+    let serial = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&pixels, width, height).hash(&mut hasher);
+        hasher.finish() | 1 << 63
+    };
+    Some((
+        ghost_kms::cursor::CursorImage {
+            pixels,
+            width,
+            height,
+            serial,
+        },
+        hotspot,
+    ))
+}

@@ -145,6 +145,15 @@ impl<'a> Scene<'a> {
         self
     }
 
+    /// Leaves the pointer out when `draw` is false (a cursor plane shows it).
+    pub fn with_pointer(mut self, draw: bool) -> Self {
+        if !draw {
+            self.cursor = None;
+            self.named_at = None;
+        }
+        self
+    }
+
     /// Draws `cursor` for named pointer shapes (backends where nobody else draws one).
     pub fn with_default_cursor(mut self, cursor: Option<&'a cursor::DefaultCursor>) -> Self {
         self.default_cursor = cursor;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ghost_kms::{
     client_planes::ClientBuffer,
+    cursor::CursorImage,
     scanout::{FrameError, Scanout},
 };
 use ghost_vrr::{
@@ -25,8 +26,9 @@ use smithay::{
     output::Output,
     reexports::{
         calloop::timer::{TimeoutAction, Timer},
-        wayland_server::protocol::wl_surface::WlSurface,
+        wayland_server::{protocol::wl_surface::WlSurface, Resource},
     },
+    utils::{Logical, Point},
 };
 use tracing::{debug, warn};
 
@@ -64,18 +66,33 @@ pub fn cursor_moved(state: &mut Ghost) {
     }
 }
 
-/// Puts the pointer on `output`'s cursor plane when it shows our arrow there (or takes
-/// it off when the pointer is elsewhere or a client draws it). Returns true when the
-/// plane shows it, false when the frame must composite it.
+/// Puts the pointer on `output`'s cursor plane: our arrow for named shapes, or a copy
+/// of a client's cursor surface (or takes it off when the pointer is elsewhere or
+/// hidden). Returns true when the plane shows it, false when the frame must composite
+/// it.
 fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
     use smithay::input::pointer::CursorImageStatus;
     let pointer = state.seat.get_pointer().map(|p| p.current_location());
     let geometry = state.space.output_geometry(output);
-    // `[debug] cursor_plane = false` composites the pointer everywhere.
-    let named = matches!(state.cursor_status, CursorImageStatus::Named(_))
-        && state.config.debug.cursor_plane;
+    let scale = output.current_scale().fractional_scale();
+    // `[debug] cursor_plane = false` composites the pointer everywhere; a client's
+    // cursor goes on the plane pixel for pixel, so only on unscaled outputs.
+    let plane_allowed = state.config.debug.cursor_plane;
     // Disjoint fields of the state: the arrow is borrowed, not copied, each frame.
-    let arrow = state.default_cursor.as_ref();
+    let image: Option<(std::borrow::Cow<'_, CursorImage>, Point<i32, Logical>)> =
+        match &state.cursor_status {
+            _ if !plane_allowed => None,
+            CursorImageStatus::Named(_) => state
+                .default_cursor
+                .as_ref()
+                .map(|arrow| (std::borrow::Cow::Borrowed(&arrow.image), arrow.hotspot)),
+            CursorImageStatus::Surface(surface) if scale == 1.0 && surface.is_alive() => {
+                crate::render::cursor::client_cursor_image(surface)
+                    .map(|(image, hotspot)| (std::borrow::Cow::Owned(image), hotspot))
+            }
+            _ => None,
+        };
+    let hidden = matches!(state.cursor_status, CursorImageStatus::Hidden);
     let Backend::Kms(backend) = &mut state.backend else {
         return false;
     };
@@ -83,22 +100,24 @@ fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
         return false;
     };
     let crtc = o.crtc;
-    let scale = output.current_scale().fractional_scale();
-    let placed = match (named, arrow, pointer, geometry) {
-        (true, Some(arrow), Some(at), Some(geo)) if geo.to_f64().contains(at) => {
+    match (image, pointer, geometry) {
+        (Some((image, hotspot)), Some(at), Some(geo)) if geo.to_f64().contains(at) => {
             let local = (at - geo.loc.to_f64()).to_physical(scale);
             let top_left = (
-                local.x.round() as i32 - arrow.hotspot.x,
-                local.y.round() as i32 - arrow.hotspot.y,
+                local.x.round() as i32 - hotspot.x,
+                local.y.round() as i32 - hotspot.y,
             );
-            backend
-                .scanout
-                .set_cursor(crtc, Some(&arrow.image), top_left)
+            backend.scanout.set_cursor(crtc, Some(&image), top_left)
         }
-        // Not on this output, hidden, or a client's surface (composited): off the plane.
-        (named, ..) => backend.scanout.set_cursor(crtc, None, (0, 0)) && named,
-    };
-    placed && named
+        // Off this output or hidden: the plane shows nothing, nothing to composite.
+        (Some(_), ..) => backend.scanout.set_cursor(crtc, None, (0, 0)),
+        _ if hidden => backend.scanout.set_cursor(crtc, None, (0, 0)),
+        // Composited (switched off, scaled output, a surface the plane cannot show).
+        _ => {
+            backend.scanout.set_cursor(crtc, None, (0, 0));
+            false
+        }
+    }
 }
 
 /// Commits a moved cursor plane now, or after the flip in flight.
@@ -239,11 +258,8 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         &state.seat,
         state.notification.as_ref(),
     )
-    .with_default_cursor(if cursor_on_plane {
-        None
-    } else {
-        state.default_cursor.as_ref()
-    })
+    .with_default_cursor(state.default_cursor.as_ref())
+    .with_pointer(!cursor_on_plane)
     .sharing(state.casts.active())
     .selection(state.picks.selection());
     let debug = &state.config.debug;
@@ -319,7 +335,14 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     if clients.direct.is_none() {
         o.rendered_once = true;
     }
-    planes::mark_zero_copy(&mut states, &offloaded);
+    let plane_cursor = match (&state.cursor_status, cursor_on_plane) {
+        (smithay::input::pointer::CursorImageStatus::Surface(s), true) => Some(s),
+        _ => None,
+    };
+    planes::mark_zero_copy(
+        &mut states,
+        offloaded.iter().map(|(s, _)| s).chain(plane_cursor),
+    );
     let planes_changed = clients != o.last_clients;
     let rects: Vec<_> = match (&damage, planes_changed) {
         (None, false) => {

@@ -384,8 +384,11 @@ pub(super) fn covered_by_compositor(
 
 /// Marks the surfaces shown on planes as presented without a copy (presentation
 /// feedback's zero-copy flag).
-pub(super) fn mark_zero_copy(states: &mut RenderElementStates, offloaded: &[&(WlSurface, Buffer)]) {
-    for (surface, _) in offloaded {
+pub(super) fn mark_zero_copy<'a>(
+    states: &mut RenderElementStates,
+    surfaces: impl IntoIterator<Item = &'a WlSurface>,
+) {
+    for surface in surfaces {
         let visible_area = with_renderer_surface_state(surface, |s| {
             s.buffer_size().map(|b| (b.w.max(0) * b.h.max(0)) as usize)
         })
