@@ -4,11 +4,15 @@
 
 use std::path::Path;
 
-use ghost_planes::assign::{Assigner, Assignment, Kind, Layer, Plane, PlaneTest, Rect};
+use ghost_planes::{
+    assign::{exact, Assigner, Assignment, Kind, Layer, Plane, PlaneTest, Rect},
+    picture,
+};
 use ghostnv_backend::{
     sim::{AtomicRequest, CrtcState, Framebuffer, PlaneState, SimDevice},
     DeviceModel,
 };
+use proptest::prelude::*;
 
 const XRGB: u32 = 0x3432_5258;
 const ARGB: u32 = 0x3432_5241;
@@ -200,5 +204,139 @@ fn video_and_cursor_leave_composition_on_every_simulated_device() {
         );
         assigner.assign(&layers, &planes, (w, h), &mut sim);
         assert_eq!(assigner.last_tests, 0, "a steady scene costs no test");
+    }
+}
+
+/// Scenes are laid out on a grid of this many pixels, so the pictures can be compared
+/// one sample per cell.
+const CELL: u32 = 32;
+
+/// A random layer in grid cells: x, y, w, h, opaque, scanout-able, scaled.
+type RawLayer = (u32, u32, u32, u32, bool, bool, bool);
+
+fn arb_layer() -> impl Strategy<Value = RawLayer> {
+    (
+        0u32..60,
+        0u32..33,
+        1u32..40,
+        1u32..25,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+}
+
+/// `layers` shrunk to one pixel per grid cell (their edges lie on the grid, or on the
+/// output's edge).
+fn in_cells(layers: &[Layer]) -> Vec<Layer> {
+    layers
+        .iter()
+        .map(|l| {
+            let (x0, y0) = (l.dst.x as u32 / CELL, l.dst.y as u32 / CELL);
+            let x1 = (l.dst.x as u32 + l.dst.w).div_ceil(CELL);
+            let y1 = (l.dst.y as u32 + l.dst.h).div_ceil(CELL);
+            Layer {
+                dst: Rect {
+                    x: x0 as i32,
+                    y: y0 as i32,
+                    w: x1 - x0,
+                    h: y1 - y0,
+                },
+                ..l.clone()
+            }
+        })
+        .collect()
+}
+
+/// A simulated device with its first display lit, as a PlaneTest, and its planes.
+fn lit(model: &DeviceModel) -> (Sim, Vec<Plane>) {
+    let (connector, index) = model.first_display().expect("output");
+    let mode = connector.preferred_mode().expect("a mode").clone();
+    let crtc = model.crtcs[index].id;
+    let planes: Vec<Plane> = ghost_kms::planes::for_crtc(model, index);
+    let primary = planes
+        .iter()
+        .find(|p| p.kind == Kind::Primary)
+        .expect("primary")
+        .id;
+    (
+        Sim {
+            dev: SimDevice::new(model.clone()),
+            crtc,
+            connector: connector.id,
+            mode,
+            primary,
+        },
+        planes,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// On every simulated device, whatever the assigner returns for a random scene is
+    /// accepted by the device and shows the fully composited picture; the same scene
+    /// again needs no test.
+    #[test]
+    fn every_assignment_on_every_device_shows_full_composition(
+        raw in prop::collection::vec(arb_layer(), 1..8),
+        cursor_at in prop::option::of((0u32..60, 0u32..33)),
+        fullscreen_bottom in any::<bool>(),
+    ) {
+        for model in devices() {
+            let (mut sim, planes) = lit(&model);
+            let (w, h) = (u32::from(sim.mode.width), u32::from(sim.mode.height));
+            // Whole cells inside the mode.
+            let (cols, rows) = (w / CELL, h / CELL);
+            let mut layers: Vec<Layer> = Vec::new();
+            if let Some((cx, cy)) = cursor_at {
+                layers.push(Layer {
+                    id: 1,
+                    dst: Rect { x: (cx.min(cols - 2) * CELL) as i32, y: (cy.min(rows - 2) * CELL) as i32, w: 64, h: 64 },
+                    buffer: (64, 64),
+                    format: Some((ARGB, 0)),
+                    opaque: false,
+                    cursor: true,
+                });
+            }
+            for (i, (x, y, lw, lh, opaque, scanout, scaled)) in raw.iter().enumerate() {
+                let (x, y) = ((*x).min(cols - 1), (*y).min(rows - 1));
+                let (lw, lh) = ((*lw).min(cols - x) * CELL, (*lh).min(rows - y) * CELL);
+                layers.push(Layer {
+                    id: i as u64 + 10,
+                    dst: Rect { x: (x * CELL) as i32, y: (y * CELL) as i32, w: lw, h: lh },
+                    buffer: if *scaled { (lw / 2, lh / 2) } else { (lw, lh) },
+                    format: scanout.then_some((if *opaque { XRGB } else { ARGB }, 0)),
+                    opaque: *opaque,
+                    cursor: false,
+                });
+            }
+            if fullscreen_bottom {
+                let full = (w, h);
+                layers.push(Layer {
+                    id: 99,
+                    dst: Rect { x: 0, y: 0, w: full.0, h: full.1 },
+                    buffer: full,
+                    format: Some((XRGB, 0)),
+                    opaque: true,
+                    cursor: false,
+                });
+            }
+            let mut assigner = Assigner::new(8);
+            let a = assigner.assign(&layers, &planes, (w, h), &mut sim);
+            prop_assert!(exact(&layers, &a), "{}: {a:?}", model.driver);
+            let cells = in_cells(&layers);
+            let size = (w.div_ceil(CELL), h.div_ceil(CELL));
+            let shown = picture::on_planes(&cells, &a, size);
+            let reference = picture::composited(&cells, size);
+            let differing = shown.iter().zip(&reference).filter(|(a, b)| a != b).count();
+            prop_assert_eq!(differing, 0, "{}: {:?} differs from composition", model.driver, a);
+            if a != Assignment::default() {
+                prop_assert!(sim.test(&layers, &a), "{}: the device refuses {a:?}", model.driver);
+            }
+            let again = assigner.assign(&layers, &planes, (w, h), &mut sim);
+            prop_assert_eq!(assigner.last_tests, 0, "{}: a steady scene costs no test", model.driver);
+            prop_assert_eq!(again, a);
+        }
     }
 }

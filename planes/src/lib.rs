@@ -10,6 +10,7 @@
 //! cache by scene shape.
 
 pub mod assign;
+pub mod picture;
 
 /// Limits of a hardware cursor plane (DRM_CAP_CURSOR_WIDTH/HEIGHT and driver rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

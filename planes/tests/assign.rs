@@ -3,6 +3,7 @@
 //! test after its first frame. (On the simulated devices: `kms/tests/planes.rs`.)
 
 use ghost_planes::assign::{exact, Assigner, Assignment, Kind, Layer, Plane, PlaneTest, Rect};
+use ghost_planes::picture::{self, Pixel};
 use proptest::prelude::*;
 
 const XRGB: u32 = 0x3432_5258;
@@ -10,79 +11,12 @@ const ARGB: u32 = 0x3432_5241;
 const W: u32 = 32;
 const H: u32 = 24;
 
-/// Colour of each layer (premultiplied); layers are top to bottom.
-fn colour(i: usize, opaque: bool) -> [f64; 4] {
-    let a = if opaque { 1.0 } else { 0.5 };
-    [
-        0.1 * (i + 1) as f64 * a,
-        0.3 * a,
-        (1.0 - 0.1 * i as f64) * a,
-        a,
-    ]
+fn full(layers: &[Layer]) -> Vec<Pixel> {
+    picture::composited(layers, (W, H))
 }
 
-fn over(dst: [f64; 4], src: [f64; 4]) -> [f64; 4] {
-    [0, 1, 2, 3].map(|c| src[c] + dst[c] * (1.0 - src[3]))
-}
-
-fn covers(l: &Layer, x: i32, y: i32) -> bool {
-    x >= l.dst.x && y >= l.dst.y && x < l.dst.x + l.dst.w as i32 && y < l.dst.y + l.dst.h as i32
-}
-
-const BACKGROUND: [f64; 4] = [0.05, 0.05, 0.05, 1.0];
-
-fn pixels(f: impl Fn(i32, i32) -> [f64; 4]) -> Vec<[f64; 4]> {
-    (0..H as i32)
-        .flat_map(|y| (0..W as i32).map(move |x| (x, y)))
-        .map(|(x, y)| f(x, y))
-        .collect()
-}
-
-/// Full composition: every layer blended bottom to top over the background.
-fn full(layers: &[Layer]) -> Vec<[f64; 4]> {
-    pixels(|x, y| {
-        layers
-            .iter()
-            .enumerate()
-            .rev()
-            .fold(BACKGROUND, |px, (i, l)| {
-                if covers(l, x, y) {
-                    over(px, colour(i, l.opaque))
-                } else {
-                    px
-                }
-            })
-    })
-}
-
-/// What the planes show: the primary (composited layers, or one layer scanned out),
-/// then each plane's layer in z-order.
-fn with_planes(layers: &[Layer], a: &Assignment) -> Vec<[f64; 4]> {
-    let index = |id: u64| layers.iter().position(|l| l.id == id).unwrap_or(0);
-    pixels(|x, y| {
-        let mut px = match a.primary {
-            Some(id) => colour(index(id), layers[index(id)].opaque),
-            None => layers
-                .iter()
-                .enumerate()
-                .rev()
-                .fold(BACKGROUND, |px, (i, l)| {
-                    let composited = a.composited(layers).any(|c| c.id == l.id);
-                    if composited && covers(l, x, y) {
-                        over(px, colour(i, l.opaque))
-                    } else {
-                        px
-                    }
-                }),
-        };
-        for (_, id) in &a.planes {
-            let i = index(*id);
-            if covers(&layers[i], x, y) {
-                px = over(px, colour(i, layers[i].opaque));
-            }
-        }
-        px
-    })
+fn with_planes(layers: &[Layer], a: &Assignment) -> Vec<Pixel> {
+    picture::on_planes(layers, a, (W, H))
 }
 
 fn planes(overlays: usize) -> Vec<Plane> {
