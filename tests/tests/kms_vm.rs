@@ -16,6 +16,9 @@ use evdev::{
 };
 use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
 use serde_json::json;
+use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
+    Primaries, TransferFunction,
+};
 
 const WINDOW: u32 = 0xffe0_3020;
 const WINDOW_RGB: [u8; 3] = [0xe0, 0x30, 0x20];
@@ -530,15 +533,20 @@ fn client_planes(comp: &Compositor) -> Result<Vec<(u64, String, bool)>> {
 #[test]
 #[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
 fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly() -> Result<()> {
-    const VIDEO_A: u32 = 0xff20_60c0;
-    const VIDEO_B: u32 = 0xff30_c040;
-    const FULL: u32 = 0xffc0_a020;
-    let rgb = |c: u32| [(c >> 16) as u8, (c >> 8) as u8, c as u8];
     assert!(kms_node_present(), "no /dev/dri/card0");
     let card = Path::new("/dev/dri/card0");
     let scratch = std::env::temp_dir().join(format!("ghost-kms-planes-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    client_dmabufs_on_planes(&comp, card)
+        .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))
+}
+
+fn client_dmabufs_on_planes(comp: &Compositor, card: &Path) -> Result<()> {
+    const VIDEO_A: u32 = 0xff20_60c0;
+    const VIDEO_B: u32 = 0xff30_c040;
+    const FULL: u32 = 0xffc0_a020;
+    let rgb = |c: u32| [(c >> 16) as u8, (c >> 8) as u8, c as u8];
     let mut client = TestClient::connect(&comp.socket_path())?;
 
     // A window showing device memory (what a video decoder hands over).
@@ -550,7 +558,7 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
         info["geometry"]["y"].as_i64().unwrap_or(0) as u32,
     );
     let planes = wait_for(Duration::from_secs(20), "the video on a plane", || {
-        let planes = client_planes(&comp).ok()?;
+        let planes = client_planes(comp).ok()?;
         planes
             .iter()
             .find(|(_, app, direct)| app == "kms-video" && !direct)
@@ -567,10 +575,10 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
         "the overlay at the window's place ({wx},{wy}):\n{overlay}"
     );
     let centre = (wx + 160, wy + 120);
-    let frame = writeback_until(&comp, "the video", |f| {
+    let frame = writeback_until(comp, "the video", |f| {
         close(f.pixel(centre.0, centre.1), rgb(VIDEO_A))
     })?;
-    assert_matches_composition(&comp, &frame, "video on an overlay")?;
+    assert_matches_composition(comp, &frame, "video on an overlay")?;
 
     // The client's next buffer reaches the screen on the plane (nothing composited
     // changed).
@@ -585,11 +593,11 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
         0x9,
         "a buffer on a plane is presented at a vblank without a copy: {presented:?}"
     );
-    let frame = writeback_until(&comp, "the video's next buffer", |f| {
+    let frame = writeback_until(comp, "the video's next buffer", |f| {
         close(f.pixel(centre.0, centre.1), rgb(VIDEO_B))
     })?;
-    assert_matches_composition(&comp, &frame, "the next buffer on the overlay")?;
-    assert!(client_planes(&comp)?
+    assert_matches_composition(comp, &frame, "the next buffer on the overlay")?;
+    assert!(client_planes(comp)?
         .iter()
         .any(|(p, app, _)| *p == planes && app == "kms-video"));
 
@@ -599,7 +607,7 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
         Duration::from_secs(20),
         "the fullscreen window scanned out",
         || {
-            let planes = client_planes(&comp).ok()?;
+            let planes = client_planes(comp).ok()?;
             planes
                 .iter()
                 .find(|(_, app, direct)| app == "kms-full" && *direct)
@@ -610,18 +618,18 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
         anyhow::anyhow!(
             "{e}; log:\n{}; planes {:?}",
             comp.log(),
-            client_planes(&comp)
+            client_planes(comp)
         )
     })?;
     let outputs = comp.request(json!({"request": "outputs"}))?;
     assert_eq!(outputs[0]["kms"]["primary_plane"].as_u64(), Some(direct));
     let primary = plane_state(direct)?;
     assert!(primary.contains("size=1024x768"), "{primary}");
-    let frame = writeback_until(&comp, "the fullscreen window", |f| {
+    let frame = writeback_until(comp, "the fullscreen window", |f| {
         // Corners away from the pointer (which starts at the top left).
         close(f.pixel(1018, 5), rgb(FULL)) && close(f.pixel(1018, 762), rgb(FULL))
     })?;
-    assert_matches_composition(&comp, &frame, "direct scanout")?;
+    assert_matches_composition(comp, &frame, "direct scanout")?;
     // The video's overlay was switched off (it is under the fullscreen window).
     let overlay = plane_state(planes)?;
     assert!(
@@ -632,9 +640,29 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
     // Closed, the desktop is composited again with the video back on its plane.
     full.destroy();
     client.roundtrip()?;
-    writeback_until(&comp, "the desktop after fullscreen", |f| {
+    writeback_until(comp, "the desktop after fullscreen", |f| {
         close(f.pixel(1018, 762), BACKGROUND_RGB)
             && close(f.pixel(centre.0, centre.1), rgb(VIDEO_B))
+    })?;
+    assert!(client_planes(comp)?
+        .iter()
+        .any(|(_, app, _)| app == "kms-video"));
+
+    // Described as BT.2020/PQ, the video is no longer in the output's (sRGB) colour
+    // space: composition converts it, so it leaves its plane.
+    let manager = client.color_manager()?;
+    let (description, ready) = client.parametric(
+        &manager,
+        Primaries::Bt2020,
+        TransferFunction::St2084Pq,
+        None,
+    )?;
+    assert!(client.wait_ready(&ready)?.is_ok());
+    let _colour = client.set_surface_description(&manager, &video, &description);
+    client.commit_next(&mut video, false)?;
+    wait_for(Duration::from_secs(20), "the PQ video composited", || {
+        let planes = client_planes(comp).ok()?;
+        (!planes.iter().any(|(_, app, _)| app == "kms-video")).then_some(())
     })?;
     drop(video);
     Ok(())

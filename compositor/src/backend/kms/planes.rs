@@ -5,8 +5,9 @@
 //! clients which formats the planes take.
 //!
 //! A window qualifies when it is one surface (no subsurfaces, no popups), unscaled and
-//! untransformed, fully opaque to the compositor (window opacity 1), and entirely on
-//! the output; a window's title bar is its own composited layer beside it. Anything
+//! untransformed, fully opaque to the compositor (window opacity 1), in the output's
+//! colour space (its wp_color_management description equals the output's), and
+//! entirely on the output; a window's title bar is its own composited layer beside it. Anything
 //! the compositor draws on top (the share prompt, notifications, the sharing dot, a
 //! composited pointer) is a composited layer over what it covers, so only what lies
 //! above all composited content leaves composition.
@@ -159,10 +160,12 @@ fn composited(id: u64, r: Rectangle<i32, Logical>, origin: Rectangle<i32, Logica
     }
 }
 
-/// Why a window's content cannot be one plane, or its buffer and where it goes.
+/// A window whose content can be one plane on `output`: its surface, buffer, dmabuf
+/// and where it goes (None: composite it).
 fn candidate(
     window: &Window,
     space: &Space<Window>,
+    output: &Output,
     output_geo: Rectangle<i32, Logical>,
 ) -> Option<(WlSurface, Buffer, Dmabuf, Rectangle<i32, Logical>)> {
     let surface = window.toplevel()?.wl_surface().clone();
@@ -181,6 +184,12 @@ fn candidate(
         }
         Some((s.buffer()?.clone(), s.view()?))
     })??;
+    // A plane shows the buffer's values as they are: only content in the output's own
+    // colour space may skip composition, which would convert it.
+    let (output_description, _) = crate::protocols::color_management::output_description(output);
+    if crate::protocols::color_management::surface_description(&surface) != output_description {
+        return None;
+    }
     let dmabuf = get_dmabuf(&buffer).ok()?.clone();
     let size = dmabuf.size();
     // Unscaled and uncropped: the buffer is the surface, pixel for pixel.
@@ -254,7 +263,7 @@ pub fn scene_layers(
             continue;
         }
         composited_layer(bar, &mut scene);
-        let found = candidate(window, space, geo)
+        let found = candidate(window, space, output, geo)
             .and_then(|(s, b, d, dst)| Some((s, b, framebuffers.get(device, &d)?, dst)));
         let Some((surface, buffer, client, dst)) = found else {
             composited_layer(bbox, &mut scene);
