@@ -87,6 +87,8 @@ pub struct State {
     pub popup_serial: Option<u32>,
     /// wp_color_management_v1 events.
     pub colour: crate::colour_client::ColourEvents,
+    /// linux-dmabuf feedback (after `watch_dmabuf_feedback`).
+    pub dmabuf_feedback: crate::dmabuf_client::FeedbackEvents,
     /// Seat events (after `watch_seat`).
     pub seat: crate::seat_client::SeatEvents,
     /// Toplevels ext-foreign-toplevel-list announced (after `list_toplevels`), with

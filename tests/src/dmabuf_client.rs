@@ -1,8 +1,9 @@
 //! A client that shows device memory: dumb buffers allocated on a KMS node, exported
 //! through PRIME and shared with linux-dmabuf, as a video player's decoder output
-//! would be. These are the buffers a compositor can put on a plane.
+//! would be. These are the buffers a compositor can put on a plane. It also reads
+//! linux-dmabuf feedback, which says which formats would get there.
 
-use std::{os::fd::AsFd, path::Path};
+use std::{io::Read, os::fd::AsFd, path::Path};
 
 use anyhow::{Context, Result};
 use drm::{
@@ -10,9 +11,13 @@ use drm::{
     control::{dumbbuffer::DumbBuffer, Device as ControlDevice},
     Device,
 };
-use wayland_client::{delegate_noop, protocol::wl_buffer::WlBuffer};
+use wayland_client::{
+    delegate_noop, protocol::wl_buffer::WlBuffer, Connection, Dispatch, QueueHandle, WEnum,
+};
 use wayland_protocols::wp::linux_dmabuf::zv1::client::{
-    zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1, zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1,
+    zwp_linux_buffer_params_v1::ZwpLinuxBufferParamsV1,
+    zwp_linux_dmabuf_feedback_v1::{self, ZwpLinuxDmabufFeedbackV1},
+    zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1,
 };
 
 use crate::client::{ColorWindow, State, TestClient};
@@ -117,5 +122,97 @@ impl TestClient {
         self.commit_next(&mut window, false)?;
         self.roundtrip()?;
         Ok(window)
+    }
+}
+
+/// One tranche of linux-dmabuf feedback.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tranche {
+    /// Flagged scanout: buffers in these formats may go onto a plane.
+    pub scanout: bool,
+    /// (fourcc, modifier) pairs, in preference order.
+    pub formats: Vec<(u32, u64)>,
+}
+
+/// What linux-dmabuf feedback objects told us.
+#[derive(Debug, Default)]
+pub struct FeedbackEvents {
+    table: Vec<(u32, u64)>,
+    building: Tranche,
+    tranches: Vec<Tranche>,
+    /// Every complete feedback (at each `done`), oldest first.
+    pub received: Vec<Vec<Tranche>>,
+}
+
+impl TestClient {
+    /// Asks for `surface`'s dmabuf feedback (linux-dmabuf v4); what arrives collects
+    /// in `state.dmabuf_feedback`.
+    pub fn watch_dmabuf_feedback(
+        &mut self,
+        surface: &wayland_client::protocol::wl_surface::WlSurface,
+    ) -> Result<ZwpLinuxDmabufFeedbackV1> {
+        let dmabuf: ZwpLinuxDmabufV1 = self.bind(4..=5, ())?;
+        let feedback = dmabuf.get_surface_feedback(surface, &self.qh(), ());
+        self.roundtrip()?;
+        Ok(feedback)
+    }
+}
+
+impl Dispatch<ZwpLinuxDmabufFeedbackV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &ZwpLinuxDmabufFeedbackV1,
+        event: zwp_linux_dmabuf_feedback_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use zwp_linux_dmabuf_feedback_v1::Event;
+        let events = &mut state.dmabuf_feedback;
+        match event {
+            Event::FormatTable { fd, size } => {
+                let mut bytes = Vec::new();
+                let read = std::fs::File::from(fd)
+                    .take(u64::from(size))
+                    .read_to_end(&mut bytes);
+                events.table = match read {
+                    // Entries of 16 bytes: fourcc, padding, modifier.
+                    Ok(_) => bytes
+                        .chunks_exact(16)
+                        .map(|e| {
+                            let code = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                            let mut m = [0u8; 8];
+                            m.copy_from_slice(&e[8..16]);
+                            (code, u64::from_le_bytes(m))
+                        })
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+            }
+            Event::TrancheFormats { indices } => {
+                for pair in indices.chunks_exact(2) {
+                    let index = usize::from(u16::from_le_bytes([pair[0], pair[1]]));
+                    if let Some(format) = events.table.get(index) {
+                        events.building.formats.push(*format);
+                    }
+                }
+            }
+            Event::TrancheFlags { flags } => {
+                let bits = match flags {
+                    WEnum::Value(f) => f.bits(),
+                    WEnum::Unknown(b) => b,
+                };
+                events.building.scanout = bits & 1 != 0;
+            }
+            Event::TrancheDone => {
+                let tranche = std::mem::take(&mut events.building);
+                events.tranches.push(tranche);
+            }
+            Event::Done => {
+                let tranches = std::mem::take(&mut events.tranches);
+                events.received.push(tranches);
+            }
+            _ => {}
+        }
     }
 }

@@ -728,3 +728,45 @@ fn kms_client_cursor_surface_goes_onto_the_cursor_plane() -> Result<()> {
     drop(window);
     Ok(())
 }
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_dmabuf_feedback_offers_plane_formats_to_a_fullscreen_window() -> Result<()> {
+    const XRGB8888: u32 = 0x3432_5258;
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-feedback-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    // An shm window: composited, so it hears only the render tranche.
+    let mut window = client.color_window("kms-feedback", 300, 200, &[WINDOW, WINDOW])?;
+    let _feedback = client.watch_dmabuf_feedback(&window.surface)?;
+    let latest = |client: &mut TestClient| -> Option<Vec<ghost_tests::dmabuf_client::Tranche>> {
+        client.roundtrip().ok()?;
+        client.state.dmabuf_feedback.received.last().cloned()
+    };
+    let first = wait_for(Duration::from_secs(10), "dmabuf feedback", || {
+        latest(&mut client)
+    })?;
+    assert!(
+        first.iter().all(|t| !t.scanout)
+            && first.iter().any(|t| t.formats.contains(&(XRGB8888, 0))),
+        "a window in a stack hears the render tranche only: {first:?}"
+    );
+    // Fullscreen, it could be scanned out directly if its buffer allowed: the scanout
+    // tranche comes first, with what the primary plane shows.
+    window.toplevel.set_fullscreen(None);
+    client.commit_next(&mut window, false)?;
+    let full = wait_for(Duration::from_secs(10), "scanout feedback", || {
+        latest(&mut client).filter(|t| t.first().is_some_and(|t| t.scanout))
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; received {:?}", client.state.dmabuf_feedback.received))?;
+    assert!(full[0].formats.contains(&(XRGB8888, 0)), "{full:?}");
+    // Back in the stack: the render tranche again.
+    window.toplevel.unset_fullscreen();
+    client.commit_next(&mut window, false)?;
+    wait_for(Duration::from_secs(10), "render feedback again", || {
+        latest(&mut client).filter(|t| t.iter().all(|t| !t.scanout))
+    })?;
+    Ok(())
+}

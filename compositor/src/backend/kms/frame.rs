@@ -32,7 +32,7 @@ use smithay::{
 };
 use tracing::{debug, warn};
 
-use super::{outputs, pacing, planes, KmsOutput};
+use super::{dmabuf, outputs, pacing, planes, KmsOutput};
 use crate::{
     backend::Backend,
     render::{Scene, CLEAR_COLOR},
@@ -410,6 +410,10 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
                 .find(|h| h.lit.crtc == o.crtc)
                 .map_or(0, |h| h.lit.plane);
             planes::record_frame(o, clients, &layers, primary_plane);
+            if let Some(feedbacks) = &backend.feedbacks {
+                let on_planes: Vec<WlSurface> = offloaded.iter().map(|(s, _)| s.clone()).collect();
+                dmabuf::send_surface_feedback(&state.space, output, feedbacks, &on_planes);
+            }
         }
         Err(FrameError::Busy) => {
             // Drawn but not shown: draw everything again at the next chance.

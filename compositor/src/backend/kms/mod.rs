@@ -9,6 +9,7 @@
 //! client asks for one and no flip is in flight; the page-flip event stamps
 //! presentation feedback with the vblank's time and sequence.
 
+mod dmabuf;
 mod frame;
 mod input;
 mod outputs;
@@ -102,6 +103,8 @@ pub struct KmsBackend {
     driver_version: String,
     /// Client dmabufs imported as framebuffers.
     framebuffers: planes::ClientFramebuffers,
+    /// linux-dmabuf feedback for surfaces (None: no dmabuf global).
+    feedbacks: Option<dmabuf::Feedbacks>,
 }
 
 impl KmsBackend {
@@ -291,7 +294,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
     state.default_cursor = Some(crate::render::cursor::DefaultCursor::arrow());
 
     let renderer = PixmanRenderer::new()?;
-    planes::advertise_dmabuf(state, &node, scanout.device(), &renderer);
+    let feedbacks = dmabuf::advertise(state, &node, scanout.device(), &renderer);
     state.backend = Backend::Kms(Box::new(KmsBackend {
         session,
         scanout,
@@ -302,6 +305,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         gpu,
         driver_version,
         framebuffers: Default::default(),
+        feedbacks,
     }));
     outputs::sync(state);
     state.arm_idle_timer();

@@ -1,8 +1,8 @@
 //! Client buffers straight to the display: the output's scene described as layers for
 //! `ghost-kms`' plane assignment (windows whose whole content is one dmabuf the device
-//! can scan out are candidates; everything else is composited), the dmabufs imported
-//! as framebuffers once per buffer, and the linux-dmabuf global whose feedback tells
-//! clients which formats the planes take.
+//! can scan out are candidates; everything else is composited), and the dmabufs
+//! imported as framebuffers once per buffer. (The linux-dmabuf global and its feedback
+//! are in `dmabuf`.)
 //!
 //! A window qualifies when it is one surface (no subsurfaces, no popups), unscaled and
 //! untransformed, fully opaque to the compositor (window opacity 1), in the output's
@@ -15,7 +15,6 @@
 use std::{
     collections::BTreeMap,
     hash::{Hash, Hasher},
-    os::unix::fs::MetadataExt,
 };
 
 use ghost_kms::client_planes::{ClientBuffer, ClientPlanes};
@@ -28,27 +27,22 @@ use smithay::{
     backend::{
         allocator::{
             dmabuf::{Dmabuf, WeakDmabuf},
-            Buffer as _, Format, Fourcc, Modifier,
+            Buffer as _,
         },
         renderer::{
             element::{
                 Id, RenderElementPresentationState, RenderElementState, RenderElementStates,
             },
             utils::{with_renderer_surface_state, Buffer},
-            ImportDma,
         },
     },
     desktop::{layer_map_for_output, PopupManager, Space, Window},
     output::Output,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     utils::{Logical, Point, Rectangle, Transform},
-    wayland::{
-        compositor::get_children,
-        dmabuf::{get_dmabuf, DmabufFeedbackBuilder},
-        shell::wlr_layer,
-    },
+    wayland::{compositor::get_children, dmabuf::get_dmabuf, shell::wlr_layer},
 };
-use tracing::{debug, info, warn};
+use tracing::debug;
 
 use super::KmsOutput;
 use crate::{shell::decorations, state::Ghost};
@@ -293,63 +287,6 @@ pub fn scene_layers(
     // The background and bottom layers (and the clear colour).
     composited_layer(geo, &mut scene);
     scene
-}
-
-/// Offers linux-dmabuf on the KMS device: pixman reads linear buffers of its formats,
-/// and the feedback's scanout tranche names what the device's planes show, so a
-/// client that picks one of those may end up on a plane.
-pub fn advertise_dmabuf(
-    state: &mut Ghost,
-    node: &std::path::Path,
-    device: &KmsDevice,
-    renderer: &impl ImportDma,
-) {
-    let render_formats: Vec<Format> = renderer.dmabuf_formats().into_iter().collect();
-    let dev = match std::fs::metadata(node) {
-        Ok(m) => m.rdev(),
-        Err(err) => {
-            warn!(%err, "no device number for dmabuf feedback; no dmabuf global");
-            return;
-        }
-    };
-    let mut scanout: Vec<Format> = Vec::new();
-    for plane in &device.model.planes {
-        if plane.kind == ghostnv_backend::PlaneKind::Cursor {
-            continue;
-        }
-        for code in &plane.formats {
-            let Ok(code) = Fourcc::try_from(*code) else {
-                continue;
-            };
-            let format = Format {
-                code,
-                modifier: Modifier::Linear,
-            };
-            if render_formats.contains(&format) && !scanout.contains(&format) {
-                scanout.push(format);
-            }
-        }
-    }
-    let feedback = DmabufFeedbackBuilder::new(dev, render_formats.clone())
-        .add_preference_tranche(
-            dev,
-            Some(smithay::reexports::wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_dmabuf_feedback_v1::TrancheFlags::Scanout),
-            scanout.clone(),
-        )
-        .build();
-    match feedback {
-        Ok(feedback) => {
-            info!(
-                formats = render_formats.len(),
-                scanout = scanout.len(),
-                "clients may share dmabufs; planes scan out some of them"
-            );
-            let _global = state
-                .dmabuf_state
-                .create_global_with_default_feedback::<Ghost>(&state.display_handle, &feedback);
-        }
-        Err(err) => warn!(%err, "no dmabuf feedback; no dmabuf global"),
-    }
 }
 
 /// The client buffers of a frame in the order of its `layers`: the directly
