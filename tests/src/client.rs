@@ -438,17 +438,19 @@ impl Dispatch<WlRegistry, ()> for State {
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
-        if let wayland_client::protocol::wl_registry::Event::Global {
-            name,
-            interface,
-            version,
-        } = event
-        {
-            state.registry_globals.push(Global {
+        use wayland_client::protocol::wl_registry::Event;
+        match event {
+            Event::Global {
                 name,
                 interface,
                 version,
-            });
+            } => state.registry_globals.push(Global {
+                name,
+                interface,
+                version,
+            }),
+            Event::GlobalRemove { name } => state.registry_globals.retain(|g| g.name != name),
+            _ => {}
         }
     }
 }

@@ -770,3 +770,87 @@ fn kms_dmabuf_feedback_offers_plane_formats_to_a_fullscreen_window() -> Result<(
     })?;
     Ok(())
 }
+
+/// The connector's sysfs status, which forces it connected or disconnected.
+const CONNECTOR_STATUS: &str = "/sys/class/drm/card0-Virtual-1/status";
+
+/// Forces the connector `status` ("on", "off", "detect") and sends the uevent a driver
+/// sends when a display comes or goes. (vkms does not poll its connector, so a forced
+/// status raises no event of its own; the synthetic "change" on the card is the event
+/// udev rules and compositors see from real hot-plug detection.)
+fn force_connector(status: &str) -> Result<()> {
+    std::fs::write(CONNECTOR_STATUS, status).context("forcing the connector's status")?;
+    std::fs::write("/sys/class/drm/card0/uevent", "change").context("a change uevent")?;
+    Ok(())
+}
+
+/// Puts the connector back to what the driver detects, even when the test fails.
+struct RestoreConnector;
+
+impl Drop for RestoreConnector {
+    fn drop(&mut self) {
+        let _ = std::fs::write(CONNECTOR_STATUS, "detect");
+    }
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_display_unplugged_and_plugged_back_keeps_the_desktop() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-hotplug-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let _restore = RestoreConnector;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let _window = client.color_window("kms-hotplug", 300, 200, &[WINDOW])?;
+    let info = comp.wait_window("kms-hotplug")?;
+    let centre = (
+        info["geometry"]["x"].as_i64().unwrap_or(0) as u32 + 150,
+        info["geometry"]["y"].as_i64().unwrap_or(0) as u32 + 100,
+    );
+    writeback_until(&comp, "the window", |f| {
+        close(f.pixel(centre.0, centre.1), WINDOW_RGB)
+    })?;
+    let outputs = |comp: &Compositor| -> Vec<String> {
+        comp.request(json!({"request": "outputs"}))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|o| o["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    // Unplugged (the connector forced off, as pulling the cable does): the output goes,
+    // and clients see its wl_output leave.
+    force_connector("off")?;
+    wait_for(Duration::from_secs(20), "the output gone", || {
+        outputs(&comp).is_empty().then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    wait_for(Duration::from_secs(10), "wl_output removed", || {
+        client.roundtrip().ok()?;
+        (!client.global_names().iter().any(|n| n == "wl_output")).then_some(())
+    })?;
+    // The window lives on.
+    comp.wait_window("kms-hotplug")?;
+
+    // Plugged back: the output returns with the window on it.
+    force_connector("on")?;
+    wait_for(Duration::from_secs(20), "the output back", || {
+        (outputs(&comp) == ["Virtual-1"]).then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    writeback_until(&comp, "the window after replugging", |f| {
+        close(f.pixel(centre.0, centre.1), WINDOW_RGB)
+    })?;
+    wait_for(Duration::from_secs(10), "wl_output back", || {
+        client.roundtrip().ok()?;
+        client
+            .global_names()
+            .iter()
+            .any(|n| n == "wl_output")
+            .then_some(())
+    })?;
+    Ok(())
+}

@@ -21,7 +21,7 @@ use tracing::{debug, info, warn};
 use crate::state::Ghost;
 
 /// Whether udev's daemon is there to tag devices (libinput ignores untagged ones).
-fn udev_daemon_running() -> bool {
+pub(super) fn udev_daemon_running() -> bool {
     Path::new("/run/udev/control").exists()
 }
 

@@ -1,7 +1,8 @@
 //! The KMS backend: the compositor as the login session's display server. A libseat
 //! session (logind, seatd, or the noop backend as root) hands out the DRM node and the
 //! input devices; `ghost-kms` lights the connected displays and flips frames; libinput
-//! reads the keyboard, pointer and touch; udev reports displays coming and going.
+//! reads the keyboard, pointer and touch; udev (or the kernel's uevents where no udev
+//! daemon runs) reports displays coming and going.
 //!
 //! Frames are drawn with pixman into an output-sized buffer and copied (only what
 //! changed) into the dumb buffer that goes on screen next: this runs on every KMS
@@ -11,6 +12,7 @@
 
 mod dmabuf;
 mod frame;
+mod hotplug;
 mod input;
 mod outputs;
 pub mod pacing;
@@ -29,7 +31,7 @@ use smithay::{
             damage::OutputDamageTracker, element::RenderElementStates, pixman::PixmanRenderer,
         },
         session::{libseat::LibSeatSession, Event as SessionEvent, Session},
-        udev::{self, UdevBackend, UdevEvent},
+        udev,
     },
     output::{Mode, Output},
     reexports::{
@@ -276,19 +278,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         .loop_handle
         .insert_source(notifier, |event, _, state| on_session_event(state, event))
         .map_err(|e| anyhow::anyhow!("cannot watch the session: {e}"))?;
-    match UdevBackend::new(&seat) {
-        Ok(udev) => {
-            let token = state.loop_handle.insert_source(udev, |event, _, state| {
-                if let UdevEvent::Changed { .. } | UdevEvent::Added { .. } = event {
-                    on_hotplug(state);
-                }
-            });
-            if let Err(err) = token {
-                warn!(%err, "display hotplug will not be seen");
-            }
-        }
-        Err(err) => warn!(%err, "no udev monitor: display hotplug will not be seen"),
-    }
+    hotplug::watch(state, &seat, on_hotplug);
     let libinput = input::start(state, &session)?;
     // Nobody else draws the pointer on a bare display.
     state.default_cursor = Some(crate::render::cursor::DefaultCursor::arrow());
