@@ -1,5 +1,5 @@
 //! The seat as a client sees it: which surface has keyboard and pointer focus, the
-//! keys that arrived and where the pointer is, so input tests check what the
+//! keys that arrived, where the pointer is and where fingers touched, so input tests check what the
 //! focused application receives.
 
 use anyhow::Result;
@@ -9,6 +9,7 @@ use wayland_client::{
         wl_pointer::{self, WlPointer},
         wl_seat::{self, WlSeat},
         wl_surface::WlSurface,
+        wl_touch::{self, WlTouch},
     },
     Connection, Dispatch, QueueHandle, WEnum,
 };
@@ -32,6 +33,10 @@ pub struct SeatEvents {
     pub pointer: Option<WlPointer>,
     /// Serial of the latest pointer enter (what wl_pointer.set_cursor needs).
     pub enter_serial: Option<u32>,
+    /// Touch points that went down: the surface and where on it.
+    pub touch_downs: Vec<(WlSurface, f64, f64)>,
+    /// Touch points that lifted.
+    pub touch_ups: usize,
 }
 
 impl TestClient {
@@ -105,6 +110,28 @@ impl Dispatch<WlSeat, ()> for State {
             if caps.contains(wl_seat::Capability::Pointer) {
                 state.seat.pointer = Some(seat.get_pointer(qh, ()));
             }
+            if caps.contains(wl_seat::Capability::Touch) {
+                seat.get_touch(qh, ());
+            }
+        }
+    }
+}
+
+impl Dispatch<WlTouch, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlTouch,
+        event: wl_touch::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        match event {
+            wl_touch::Event::Down { surface, x, y, .. } => {
+                state.seat.touch_downs.push((surface, x, y));
+            }
+            wl_touch::Event::Up { .. } => state.seat.touch_ups += 1,
+            _ => {}
         }
     }
 }

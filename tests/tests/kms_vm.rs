@@ -12,7 +12,8 @@ use std::{
 use anyhow::{bail, Context, Result};
 use evdev::{
     uinput::{VirtualDevice, VirtualDeviceBuilder},
-    AttributeSet, EventType, InputEvent, Key, RelativeAxisType,
+    AbsInfo, AbsoluteAxisType, AttributeSet, EventType, InputEvent, Key, PropType,
+    RelativeAxisType, UinputAbsSetup,
 };
 use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
 use serde_json::json;
@@ -852,5 +853,103 @@ fn kms_display_unplugged_and_plugged_back_keeps_the_desktop() -> Result<()> {
             .any(|n| n == "wl_output")
             .then_some(())
     })?;
+    Ok(())
+}
+
+/// A uinput touchscreen whose surface spans the 1024x768 output (multi-touch, type B).
+struct Touchscreen(VirtualDevice);
+
+impl Touchscreen {
+    fn create() -> Result<Self> {
+        let mut keys = AttributeSet::<Key>::new();
+        keys.insert(Key::BTN_TOUCH);
+        let mut props = AttributeSet::<PropType>::new();
+        props.insert(PropType::DIRECT);
+        // Resolution 4 units/mm: a 256 x 192 mm panel.
+        let axis = |axis, max| UinputAbsSetup::new(axis, AbsInfo::new(0, 0, max, 0, 0, 4));
+        let mut device = VirtualDeviceBuilder::new()?
+            .name("ghost test touchscreen")
+            .with_keys(&keys)?
+            .with_properties(&props)?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_X, 1023))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_Y, 767))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_MT_SLOT, 9))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_MT_TRACKING_ID, 65535))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_MT_POSITION_X, 1023))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_MT_POSITION_Y, 767))?
+            .build()?;
+        register_with_udev(&mut device, &["TOUCHSCREEN"])?;
+        Ok(Self(device))
+    }
+
+    /// One finger down at (x, y) and up again.
+    fn tap(&mut self, x: i32, y: i32) -> Result<()> {
+        let abs =
+            |axis: AbsoluteAxisType, value| InputEvent::new(EventType::ABSOLUTE, axis.0, value);
+        self.0.emit(&[
+            abs(AbsoluteAxisType::ABS_MT_SLOT, 0),
+            abs(AbsoluteAxisType::ABS_MT_TRACKING_ID, 7),
+            abs(AbsoluteAxisType::ABS_MT_POSITION_X, x),
+            abs(AbsoluteAxisType::ABS_MT_POSITION_Y, y),
+            InputEvent::new(EventType::KEY, Key::BTN_TOUCH.code(), 1),
+            abs(AbsoluteAxisType::ABS_X, x),
+            abs(AbsoluteAxisType::ABS_Y, y),
+        ])?;
+        std::thread::sleep(Duration::from_millis(60));
+        self.0.emit(&[
+            abs(AbsoluteAxisType::ABS_MT_TRACKING_ID, -1),
+            InputEvent::new(EventType::KEY, Key::BTN_TOUCH.code(), 0),
+        ])?;
+        Ok(())
+    }
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_touchscreen_tap_focuses_and_reaches_the_window_under_the_finger() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let mut touch = Touchscreen::create()?;
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-touch-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    client.watch_seat()?;
+    let below = client.color_window("kms-touch-below", 300, 200, &[WINDOW])?;
+    let above = client.color_window("kms-touch-above", 300, 200, &[WINDOW])?;
+    let geometry = |app: &str| -> Result<(i32, i32)> {
+        let info = comp.wait_window(app)?;
+        Ok((
+            info["geometry"]["x"].as_i64().unwrap_or(0) as i32,
+            info["geometry"]["y"].as_i64().unwrap_or(0) as i32,
+        ))
+    };
+    let (bx, by) = geometry("kms-touch-below")?;
+    let (ax, ay) = geometry("kms-touch-above")?;
+    wait_for(Duration::from_secs(10), "the upper window focused", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.keyboard_focus.as_ref() == Some(&above.surface)).then_some(())
+    })?;
+    // A point of the lower window the upper one does not cover.
+    let (tx, ty) = (bx + 20, by + 20);
+    assert!(
+        tx < ax || ty < ay,
+        "the windows overlap where the test taps: {bx},{by} and {ax},{ay}"
+    );
+    touch.tap(tx, ty)?;
+    wait_for(Duration::from_secs(10), "the tap and the focus", || {
+        client.roundtrip().ok()?;
+        let s = &client.state.seat;
+        (s.touch_ups >= 1 && s.keyboard_focus.as_ref() == Some(&below.surface)).then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    let (surface, x, y) = client.state.seat.touch_downs[0].clone();
+    assert!(
+        surface == below.surface,
+        "the touch went to another surface"
+    );
+    assert!(
+        (x - 20.0).abs() <= 2.0 && (y - 20.0).abs() <= 2.0,
+        "touched at {x},{y} in the window, expected 20,20"
+    );
     Ok(())
 }
