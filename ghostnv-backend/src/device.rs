@@ -504,7 +504,7 @@ impl KmsDevice {
     /// Submits `request`: every value is set through the property of that name, so
     /// no id is hard-coded. `fbs` maps plane ids to the framebuffer to show. With a
     /// writeback connector and buffer, returns the fence that signals once the frame
-    /// has been written.
+    /// has been written; otherwise, with `request.out_fence`, the CRTC's out-fence.
     pub fn submit(
         &self,
         request: &AtomicRequest,
@@ -683,6 +683,13 @@ impl KmsDevice {
                 req.add_property(handle, p, property::Value::UnsignedRange(at));
             }
         }
+        let mut crtc_fence: i32 = -1;
+        if let Some(crtc) = request.out_fence {
+            // The kernel writes the fence's file descriptor through this pointer during
+            // the ioctl below; `crtc_fence` lives until after it.
+            let at = std::ptr::addr_of_mut!(crtc_fence) as u64;
+            self.add_named(&mut req, crtc, "OUT_FENCE_PTR", at)?;
+        }
         let mut flags = AtomicCommitFlags::empty();
         if request.allow_modeset {
             flags |= AtomicCommitFlags::ALLOW_MODESET;
@@ -699,14 +706,13 @@ impl KmsDevice {
         }
         self.atomic_commit(flags, req)
             .map_err(io("atomic commit"))?;
-        if fence < 0 {
-            return Ok(None);
-        }
-        // SAFETY: the kernel created this file descriptor for us in the commit above
-        // and nothing else owns it.
-        Ok(Some(unsafe {
-            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fence)
-        }))
+        let own = |fd: i32| {
+            // SAFETY: the kernel created this file descriptor for us in the commit
+            // above (-1 where it did not) and nothing else owns it.
+            (fd >= 0).then(|| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+        };
+        let (writeback_fence, crtc_fence) = (own(fence), own(crtc_fence));
+        Ok(writeback_fence.or(crtc_fence))
     }
 
     /// Adds `name` = `value` on any object (CRTC, connector or plane) by property name.

@@ -63,6 +63,10 @@ pub struct AtomicRequest {
     pub allow_modeset: bool,
     /// DRM_MODE_PAGE_FLIP_ASYNC.
     pub async_flip: bool,
+    /// A CRTC whose out-fence (OUT_FENCE_PTR) the commit returns: it signals when the
+    /// frame starts scanning out, for whoever waits on the display rather than on an
+    /// event (explicit sync, capture).
+    pub out_fence: Option<u32>,
 }
 
 /// Why the device refused a request (EINVAL on real hardware).

@@ -171,9 +171,15 @@ fn vkms_shows_three_planes_and_writeback_reads_them_back() {
 /// flip that misses a vblank lands on the next one, never in between. How many are
 /// missed depends on the emulated CPU of the test VM and the host's load, so it is
 /// printed, not asserted.
-#[test]
-#[ignore = "needs a real KMS device: run scripts/kms-vm-test.sh"]
-fn page_flips_land_on_every_vblank() {
+/// The first display lit with a black primary: the device, the flip request, the
+/// primary plane, a black and a white framebuffer, and the mode.
+fn lit_primary() -> (
+    KmsDevice,
+    AtomicRequest,
+    u32,
+    [drm::control::framebuffer::Handle; 2],
+    ghostnv_backend::ModeInfo,
+) {
     let dev = KmsDevice::open(&node()).expect("open the DRM node");
     let model = dev.model.clone();
     let (output, crtc_index) = model.first_display().expect("a connected output");
@@ -219,6 +225,31 @@ fn page_flips_land_on_every_vblank() {
         planes: vec![plane],
         ..AtomicRequest::default()
     };
+    (dev, flip, primary, [fb_a, fb_b], mode)
+}
+
+#[test]
+#[ignore = "needs a real KMS device: run scripts/kms-vm-test.sh"]
+fn a_flip_asked_for_an_out_fence_returns_one_that_signals_with_the_flip() {
+    let (dev, mut flip, primary, [_, fb_b], _) = lit_primary();
+    let crtc = flip.planes[0].crtc.expect("on a CRTC");
+    flip.out_fence = Some(crtc);
+    let fence = dev
+        .submit(&flip, &[(primary, fb_b)].into(), None, Submit::Flip)
+        .expect("flip")
+        .expect("an out-fence");
+    let (flipped_crtc, _, _) = dev.wait_flip().expect("page-flip event");
+    assert_eq!(flipped_crtc, crtc);
+    assert!(
+        KmsDevice::wait_fence(&fence, std::time::Duration::from_secs(1)).expect("poll"),
+        "the out-fence had not signalled after the flip"
+    );
+}
+
+#[test]
+#[ignore = "needs a real KMS device: run scripts/kms-vm-test.sh"]
+fn page_flips_land_on_every_vblank() {
+    let (dev, flip, primary, [fb_a, fb_b], mode) = lit_primary();
     let mut stamps = Vec::new();
     for frame in 0..301 {
         let fb = if frame % 2 == 0 { fb_b } else { fb_a };
