@@ -201,22 +201,29 @@ impl Scanout {
             head.assigner.last_tests = 0;
             return ClientPlanes::default();
         }
-        let planes: Vec<_> = crate::planes::for_crtc(&device.model, index)
-            .into_iter()
-            .filter(|p| p.kind != Kind::Cursor)
-            .collect();
+        // The head's planes as the assigner sees them, worked out once per lighting.
+        if head.client_plane_set.is_none() {
+            head.client_plane_set = Some(
+                crate::planes::for_crtc(&device.model, index)
+                    .into_iter()
+                    .filter(|p| p.kind != Kind::Cursor)
+                    .collect(),
+            );
+        }
         let size = (
             u32::from(head.lit.mode.width),
             u32::from(head.lit.mode.height),
         );
         let mut assigner = std::mem::take(&mut head.assigner);
         let assignment = {
+            let head: &Head = head;
+            let planes = head.client_plane_set.as_deref().unwrap_or_default();
             let mut test = ClientTest {
                 device,
                 head,
                 buffers,
             };
-            assigner.assign(layers, &planes, size, &mut test)
+            assigner.assign(layers, planes, size, &mut test)
         };
         head.assigner = assigner;
         ClientPlanes::from_assignment(&assignment, layers, buffers).unwrap_or_default()

@@ -133,6 +133,8 @@ pub struct Head {
     pub cursor_refused: bool,
     /// Client-plane decisions of this head, cached by the scene's shape.
     pub(crate) assigner: Assigner,
+    /// The planes client buffers may use on this head (primary and overlays).
+    pub(crate) client_plane_set: Option<Vec<ghost_planes::assign::Plane>>,
     /// Overlay planes showing client buffers, as last committed.
     pub overlays: Vec<u32>,
     /// The client buffer on the primary plane (direct scanout), as last committed.
@@ -316,6 +318,7 @@ impl Scanout {
                 cursor: None,
                 cursor_refused: false,
                 assigner: Assigner::new(4),
+                client_plane_set: None,
                 overlays,
                 direct: None,
             });
