@@ -46,6 +46,10 @@ pub struct SessionEvents {
     pub size: Option<(u32, u32)>,
     /// Shm formats of the latest constraints.
     pub shm_formats: Vec<wl_shm::Format>,
+    /// The device dmabufs must come from (dev_t), when dmabufs are offered.
+    pub dmabuf_device: Option<u64>,
+    /// dmabuf formats and their modifiers, when offered.
+    pub dmabuf_formats: Vec<(u32, Vec<u64>)>,
     /// How many constraint batches ended (`done`).
     pub done: u32,
     /// The session stopped.
@@ -255,6 +259,42 @@ impl TestClient {
         )
     }
 
+    /// Captures one frame of `s` into a dmabuf: a dumb buffer of `card` (XRGB8888,
+    /// linear) of the advertised size. Returns the picture as R, G, B per pixel.
+    pub fn capture_frame_into_dmabuf(
+        &mut self,
+        s: &CaptureSession,
+        card: &std::path::Path,
+    ) -> Result<Vec<[u8; 3]>> {
+        let (w, h) = lock(&s.events)?.size.context("no buffer size advertised")?;
+        let mut device = crate::dmabuf_client::DeviceBuffers::open(card)?;
+        let buffer = device.add(self, w as i32, h as i32, 0)?;
+        let events: Shared<FrameEvents> = Shared::default();
+        let frame = s.session.create_frame(&self.qh(), events.clone());
+        frame.attach_buffer(&buffer);
+        frame.damage_buffer(0, 0, w as i32, h as i32);
+        frame.capture();
+        let start = Instant::now();
+        loop {
+            self.roundtrip()?;
+            let e = lock(&events)?.clone();
+            if let Some(reason) = e.failed {
+                anyhow::bail!("the capture into a dmabuf failed ({reason})");
+            }
+            if e.ready {
+                break;
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(10),
+                "no frame after 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        frame.destroy();
+        buffer.destroy();
+        device.read_rgb(0)
+    }
+
     /// A `w`×`h` shm buffer in `format` at `stride` bytes a row, with the memory it
     /// lives in, for a compositor to copy a picture into.
     pub fn shm_buffer(
@@ -348,6 +388,17 @@ impl Dispatch<ExtImageCopyCaptureSessionV1, Shared<SessionEvents>> for State {
             ext_image_copy_capture_session_v1::Event::BufferSize { width, height } => {
                 e.size = Some((width, height));
                 e.shm_formats.clear();
+                e.dmabuf_formats.clear();
+            }
+            ext_image_copy_capture_session_v1::Event::DmabufDevice { device } => {
+                e.dmabuf_device = device.try_into().ok().map(u64::from_ne_bytes);
+            }
+            ext_image_copy_capture_session_v1::Event::DmabufFormat { format, modifiers } => {
+                let modifiers = modifiers
+                    .chunks_exact(8)
+                    .filter_map(|m| m.try_into().ok().map(u64::from_ne_bytes))
+                    .collect();
+                e.dmabuf_formats.push((format, modifiers));
             }
             ext_image_copy_capture_session_v1::Event::ShmFormat {
                 format: WEnum::Value(f),

@@ -37,8 +37,8 @@ impl AsFd for Card {
 impl Device for Card {}
 impl ControlDevice for Card {}
 
-/// The device buffers behind a dmabuf window (freed when the window goes).
-struct DeviceBuffers {
+/// Dumb buffers of a KMS node the client opened, shared as dmabufs (freed on drop).
+pub struct DeviceBuffers {
     card: Card,
     buffers: Vec<DumbBuffer>,
 }
@@ -48,6 +48,78 @@ impl Drop for DeviceBuffers {
         for buffer in self.buffers.drain(..) {
             let _ = self.card.destroy_dumb_buffer(buffer);
         }
+    }
+}
+
+impl DeviceBuffers {
+    /// Opens `card` (a KMS node) for allocating.
+    pub fn open(card: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(card)
+            .with_context(|| format!("opening {}", card.display()))?;
+        Ok(Self {
+            card: Card(file),
+            buffers: Vec::new(),
+        })
+    }
+
+    /// A new `width`×`height` XRGB8888 buffer filled with `color`, shared with the
+    /// compositor through `client`'s linux-dmabuf.
+    pub fn add(
+        &mut self,
+        client: &mut TestClient,
+        width: i32,
+        height: i32,
+        color: u32,
+    ) -> Result<WlBuffer> {
+        let qh = client.qh();
+        let dmabuf: ZwpLinuxDmabufV1 = client.bind(3..=3, ())?;
+        let mut buffer = self
+            .card
+            .create_dumb_buffer((width as u32, height as u32), DrmFourcc::Xrgb8888, 32)
+            .context("a dumb buffer")?;
+        {
+            let mut map = self.card.map_dumb_buffer(&mut buffer)?;
+            for px in map.as_mut().chunks_exact_mut(4) {
+                px.copy_from_slice(&color.to_le_bytes());
+            }
+        }
+        let fd = self
+            .card
+            .buffer_to_prime_fd(buffer.handle(), drm::CLOEXEC | drm::RDWR)
+            .context("exporting a dumb buffer through PRIME")?;
+        let params = dmabuf.create_params(&qh, ());
+        params.add(fd.as_fd(), 0, 0, buffer.pitch(), 0, 0);
+        let wl_buffer = params.create_immed(
+            width,
+            height,
+            XRGB8888,
+            wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags::empty(),
+            &qh,
+            (),
+        );
+        params.destroy();
+        self.buffers.push(buffer);
+        Ok(wl_buffer)
+    }
+
+    /// The pixels of buffer `index` (in the order added) as R, G, B, rows packed.
+    pub fn read_rgb(&mut self, index: usize) -> Result<Vec<[u8; 3]>> {
+        let buffer = self.buffers.get_mut(index).context("no such buffer")?;
+        let (w, h) = drm::buffer::Buffer::size(buffer);
+        let pitch = buffer.pitch() as usize;
+        let map = self.card.map_dumb_buffer(buffer)?;
+        let bytes: &[u8] = map.as_ref();
+        let mut rgb = Vec::with_capacity((w * h) as usize);
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                let p = &bytes[y * pitch + x * 4..][..4];
+                rgb.push([p[2], p[1], p[0]]);
+            }
+        }
+        Ok(rgb)
     }
 }
 
@@ -66,50 +138,15 @@ impl TestClient {
         fullscreen: bool,
         colors: &[u32],
     ) -> Result<ColorWindow> {
-        let qh = self.qh();
-        let dmabuf: ZwpLinuxDmabufV1 = self.bind(3..=3, ())?;
         let (surface, xdg_surface, toplevel) = self.toplevel(app_id, fullscreen)?;
         let (width, height) = match self.configured_size() {
             (w, h) if fullscreen && w > 0 && h > 0 => (w, h),
             _ => size,
         };
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(card)
-            .with_context(|| format!("opening {}", card.display()))?;
-        let mut device = DeviceBuffers {
-            card: Card(file),
-            buffers: Vec::new(),
-        };
+        let mut device = DeviceBuffers::open(card)?;
         let mut wl_buffers: Vec<WlBuffer> = Vec::new();
         for color in colors {
-            let mut buffer = device
-                .card
-                .create_dumb_buffer((width as u32, height as u32), DrmFourcc::Xrgb8888, 32)
-                .context("a dumb buffer")?;
-            {
-                let mut map = device.card.map_dumb_buffer(&mut buffer)?;
-                for px in map.as_mut().chunks_exact_mut(4) {
-                    px.copy_from_slice(&color.to_le_bytes());
-                }
-            }
-            let fd = device
-                .card
-                .buffer_to_prime_fd(buffer.handle(), drm::CLOEXEC | drm::RDWR)
-                .context("exporting a dumb buffer through PRIME")?;
-            let params = dmabuf.create_params(&qh, ());
-            params.add(fd.as_fd(), 0, 0, buffer.pitch(), 0, 0);
-            wl_buffers.push(params.create_immed(
-                width,
-                height,
-                XRGB8888,
-                wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_buffer_params_v1::Flags::empty(),
-                &qh,
-                (),
-            ));
-            params.destroy();
-            device.buffers.push(buffer);
+            wl_buffers.push(device.add(self, width, height, *color)?);
         }
         let mut window = ColorWindow {
             surface,

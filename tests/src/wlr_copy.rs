@@ -27,6 +27,8 @@ use crate::{
 pub struct WlrFrameEvents {
     /// The shm buffer it wants: format, width, height, stride.
     pub buffer: Option<(u32, u32, u32, u32)>,
+    /// The dmabuf it takes too: fourcc, width, height (version 3).
+    pub linux_dmabuf: Option<(u32, u32, u32)>,
     /// All buffer types were announced (version 3).
     pub buffer_done: bool,
     /// Damage rectangles (x, y, width, height).
@@ -98,6 +100,57 @@ impl TestClient {
         })
     }
 
+    /// Copies a frame of `output` into a dmabuf: a dumb buffer of `card` of the size
+    /// the compositor names in its `linux_dmabuf` event. Fails where it names none.
+    pub fn wlr_copy_into_dmabuf(
+        &mut self,
+        manager: &ZwlrScreencopyManagerV1,
+        output: &WlOutput,
+        card: &std::path::Path,
+    ) -> Result<WlrCopied> {
+        let qh = self.qh();
+        let events: Shared<WlrFrameEvents> = Shared::default();
+        let frame = manager.capture_output(0, output, &qh, events.clone());
+        for _ in 0..100 {
+            self.roundtrip()?;
+            if lock(&events)?.buffer_done || lock(&events)?.failed {
+                break;
+            }
+        }
+        let (format, w, h) = lock(&events)?
+            .linux_dmabuf
+            .context("the compositor named no dmabuf")?;
+        anyhow::ensure!(
+            format == 0x3432_5258,
+            "a dmabuf of format {format:#x}, not XRGB8888"
+        );
+        let mut device = crate::dmabuf_client::DeviceBuffers::open(card)?;
+        let buffer = device.add(self, w as i32, h as i32, 0)?;
+        frame.copy(&buffer);
+        let start = Instant::now();
+        loop {
+            self.roundtrip()?;
+            let e = lock(&events)?.clone();
+            anyhow::ensure!(!e.failed, "the copy into the dmabuf failed");
+            if e.ready {
+                break;
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(10),
+                "no copy after 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        frame.destroy();
+        buffer.destroy();
+        Ok(WlrCopied {
+            width: w,
+            height: h,
+            rgb: device.read_rgb(0)?,
+            damage: Vec::new(),
+        })
+    }
+
     /// Waits up to `patience` for `pending` to be copied; gives it back when it is not.
     pub fn wlr_collect(
         &mut self,
@@ -150,6 +203,11 @@ impl Dispatch<ZwlrScreencopyFrameV1, Shared<WlrFrameEvents>> for State {
                 height,
                 stride,
             } => e.buffer = Some((format.into(), width, height, stride)),
+            zwlr_screencopy_frame_v1::Event::LinuxDmabuf {
+                format,
+                width,
+                height,
+            } => e.linux_dmabuf = Some((format, width, height)),
             zwlr_screencopy_frame_v1::Event::BufferDone => e.buffer_done = true,
             zwlr_screencopy_frame_v1::Event::Damage {
                 x,

@@ -152,7 +152,11 @@ fn writeback(comp: &Compositor) -> Result<Image> {
 
 /// Takes writeback frames until `check` accepts one (frames land a vblank or two after
 /// the input that changed them).
-fn writeback_until(comp: &Compositor, what: &str, check: impl Fn(&Image) -> bool) -> Result<Image> {
+fn writeback_until(
+    comp: &Compositor,
+    what: &str,
+    mut check: impl FnMut(&Image) -> bool,
+) -> Result<Image> {
     let end = Instant::now() + Duration::from_secs(20);
     loop {
         let frame = writeback(comp)?;
@@ -261,8 +265,14 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
                 .map(|x| (x, y))
         })
     };
-    let frame = writeback_until(&comp, "the pointer over the background", |f| {
-        tip(f).is_some()
+    // The moves arrive over a few frames: the arrow has stopped once two frames a
+    // tenth of a second apart show it at the same place.
+    let mut last: Option<(u32, u32)> = None;
+    let frame = writeback_until(&comp, "the pointer still over the background", |f| {
+        let now = tip(f);
+        let settled = now.is_some() && now == last;
+        last = now;
+        settled
     })
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
     let (tx, ty) = tip(&frame).context("the arrow")?;
@@ -950,6 +960,74 @@ fn kms_touchscreen_tap_focuses_and_reaches_the_window_under_the_finger() -> Resu
     assert!(
         (x - 20.0).abs() <= 2.0 && (y - 20.0).abs() <= 2.0,
         "touched at {x},{y} in the window, expected 20,20"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_screencopy_protocols_copy_into_dmabufs_exactly_what_the_screenshot_shows() -> Result<()> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let scratch =
+        std::env::temp_dir().join(format!("ghost-kms-dmabuf-copy-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let comp = Compositor::start_kms(&config_home(&scratch)?)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let _window = client.color_window("kms-copied", 300, 200, &[WINDOW])?;
+    comp.wait_window("kms-copied")?;
+    let output: wayland_client::protocol::wl_output::WlOutput = client.bind(1..=4, ())?;
+    let manager = client.wlr_screencopy()?;
+    let copied = client
+        .wlr_copy_into_dmabuf(&manager, &output, Path::new("/dev/dri/card0"))
+        .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))?;
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!((copied.width, copied.height), (shot.width, shot.height));
+    let differing = copied
+        .rgb
+        .iter()
+        .zip(shot.region(0, 0, shot.width, shot.height))
+        .filter(|(a, b)| **a != *b)
+        .count();
+    assert_eq!(
+        differing, 0,
+        "pixels of the dmabuf copy that differ from the screenshot"
+    );
+    assert!(
+        copied.rgb.iter().any(|p| close(*p, WINDOW_RGB)),
+        "the window is in the copy"
+    );
+
+    // ext-image-copy-capture names the device and its linear formats, and fills a
+    // dmabuf of it the same way.
+    let mut session = client.capture_output(&output, false)?;
+    client.wait_constraints(&mut session)?;
+    let rdev = std::os::unix::fs::MetadataExt::rdev(&std::fs::metadata("/dev/dri/card0")?);
+    {
+        let events = session
+            .events
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?;
+        assert_eq!(events.dmabuf_device, Some(rdev), "{events:?}");
+        assert!(
+            events
+                .dmabuf_formats
+                .iter()
+                .any(|(f, m)| *f == 0x3432_5258 && m.contains(&0)),
+            "XRGB8888 linear among {:?}",
+            events.dmabuf_formats
+        );
+    }
+    let captured = client
+        .capture_frame_into_dmabuf(&session, Path::new("/dev/dri/card0"))
+        .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))?;
+    let differing = captured
+        .iter()
+        .zip(shot.region(0, 0, shot.width, shot.height))
+        .filter(|(a, b)| **a != *b)
+        .count();
+    assert_eq!(
+        differing, 0,
+        "pixels of the ext-image-copy dmabuf that differ"
     );
     Ok(())
 }

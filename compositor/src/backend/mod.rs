@@ -127,6 +127,16 @@ impl Backend {
         }
     }
 
+    /// The device (dev_t) capture protocols offer dmabuf targets on: where clients
+    /// share dmabufs with the compositor and it writes linear ones (the KMS device's).
+    /// None: shm only.
+    pub fn dmabuf_device(&self) -> Option<u64> {
+        match self {
+            Backend::Kms(k) => k.dmabuf_device(),
+            _ => None,
+        }
+    }
+
     /// The client changed the pointer image.
     pub fn cursor_changed(&mut self, status: &CursorImageStatus) {
         if let Backend::Winit(w) = self {

@@ -1,6 +1,7 @@
 //! ext-image-copy-capture-v1: the standard capture protocol (grim 1.5+, wayvnc,
 //! xdg-desktop-portal-wlr 0.8+, OBS). A session captures one source — an output, one
-//! toplevel, or the pointer's image — into shm buffers the client attaches.
+//! toplevel, or the pointer's image — into buffers the client attaches: shm, or
+//! linear dmabufs of the device where the backend takes dmabufs (see `capture_buffer`).
 //!
 //! The first frame of a session is answered at once; later frames wait until the picture
 //! changed (checked after every repaint of the source's output) and carry the damage
@@ -22,8 +23,8 @@ use smithay::{
             ext_image_copy_capture_session_v1::{self, ExtImageCopyCaptureSessionV1},
         },
         wayland_server::{
-            protocol::{wl_buffer::WlBuffer, wl_shm},
-            Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource, Weak,
+            protocol::wl_buffer::WlBuffer, Client, DataInit, Dispatch, DisplayHandle,
+            GlobalDispatch, New, Resource, Weak,
         },
     },
 };
@@ -35,26 +36,6 @@ mod cursor;
 mod deliver;
 
 use deliver::Delivery;
-
-/// The shm layouts frames are offered in, and how each stores a pixel.
-const SHM_FORMATS: [(wl_shm::Format, ghost_capture::PixelFormat); 4] = [
-    (
-        wl_shm::Format::Xrgb8888,
-        ghost_capture::PixelFormat::Xrgb8888,
-    ),
-    (
-        wl_shm::Format::Argb8888,
-        ghost_capture::PixelFormat::Argb8888,
-    ),
-    (
-        wl_shm::Format::Xbgr8888,
-        ghost_capture::PixelFormat::Xbgr8888,
-    ),
-    (
-        wl_shm::Format::Abgr8888,
-        ghost_capture::PixelFormat::Abgr8888,
-    ),
-];
 
 /// Which clients may bind the manager.
 pub struct ManagerGlobalData {

@@ -1,5 +1,6 @@
 //! Protocols smithay 0.7 has no helper for, one file each.
 
+pub mod capture_buffer;
 pub mod color_management;
 pub mod image_capture_source;
 pub mod image_copy_capture;

@@ -1,7 +1,7 @@
 //! wlr-screencopy-unstable-v1: what grim, wf-recorder and OBS's wlrobs read the screen
 //! with. Frames are rendered through the same path as screenshots (the cursor only when
 //! asked, windows blocked out of captures black) and copied
-//! into the client's shm buffer. `copy_with_damage` answers a manager's first copy of
+//! into the client's buffer: shm, or a linear dmabuf where the backend takes dmabufs. `copy_with_damage` answers a manager's first copy of
 //! an output at once; later ones wait until the output shows something new and report
 //! what changed since that manager's previous copy (the renderer's damage, gathered
 //! per manager, so a recorder reading every other frame misses nothing).
@@ -13,6 +13,7 @@ use std::sync::{
 };
 
 use smithay::{
+    backend::allocator::Fourcc,
     output::Output,
     reexports::{
         wayland_protocols_wlr::screencopy::v1::server::{
@@ -25,10 +26,10 @@ use smithay::{
             Client, DataInit, Dispatch, DisplayHandle, GlobalDispatch, New, Resource,
         },
     },
-    wayland::shm::with_buffer_contents_mut,
 };
 use tracing::warn;
 
+use super::capture_buffer;
 use crate::{backend::Shows, state::Ghost};
 
 const VERSION: u32 = 3;
@@ -115,7 +116,7 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
     }
 
     fn request(
-        _state: &mut Self,
+        state: &mut Self,
         _client: &Client,
         manager: &ZwlrScreencopyManagerV1,
         request: zwlr_screencopy_manager_v1::Request,
@@ -185,6 +186,14 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
             stride,
         );
         if frame.version() >= 3 {
+            if state.backend.dmabuf_device().is_some() {
+                // Device memory works too (a recorder that encodes on the GPU).
+                frame.linux_dmabuf(
+                    Fourcc::Xrgb8888 as u32,
+                    u32::try_from(w).unwrap_or(0),
+                    u32::try_from(h).unwrap_or(0),
+                );
+            }
             frame.buffer_done();
         }
     }
@@ -213,18 +222,13 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for Ghost {
             return;
         }
         let (_, _, w, h) = data.region;
-        let fits = smithay::wayland::shm::with_buffer_contents(&buffer, |_, _, b| {
-            matches!(
-                b.format,
-                wl_shm::Format::Xrgb8888 | wl_shm::Format::Argb8888
-            ) && b.width == w
-                && b.height == h
-                && b.stride >= w * 4
-        });
-        if !matches!(fits, Ok(true)) {
+        let fits = capture_buffer::layout(&buffer)
+            .is_some_and(|(bw, bh, _)| (bw as i32, bh as i32) == (w, h));
+        if !fits {
             frame.post_error(
                 zwlr_screencopy_frame_v1::Error::InvalidBuffer,
-                "the buffer must be a shm XRGB8888/ARGB8888 buffer of the advertised size",
+                "the buffer must be an XRGB8888/ARGB8888 buffer (shm or linear dmabuf) of \
+                 the advertised size",
             );
             return;
         }
@@ -343,24 +347,7 @@ impl Ghost {
             frame.failed();
             return;
         };
-        let copied = with_buffer_contents_mut(buffer, |ptr, len, b| {
-            let stride = usize::try_from(b.stride).unwrap_or(0);
-            let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
-            if offset > len {
-                return false;
-            }
-            let layout = match b.format {
-                wl_shm::Format::Argb8888 => ghost_capture::PixelFormat::Argb8888,
-                _ => ghost_capture::PixelFormat::Xrgb8888,
-            };
-            // SAFETY: smithay maps the whole pool for this callback and `len` is its
-            // length; the slice starts at the buffer's offset inside it, and copy_into
-            // checks the rows fit. The client may write concurrently, which can only
-            // garble its own picture.
-            let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
-            part.copy_into(pool, stride, layout)
-        });
-        if !matches!(copied, Ok(true)) {
+        if !capture_buffer::write(buffer, &part) {
             warn!("screencopy: the client's buffer could not be written");
             frame.failed();
             return;

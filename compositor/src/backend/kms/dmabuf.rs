@@ -30,8 +30,10 @@ use tracing::{info, warn};
 use crate::state::Ghost;
 use ghostnv_backend::device::KmsDevice;
 
-/// The two feedbacks surfaces hear.
+/// The two feedbacks surfaces hear, and the device they name.
 pub struct Feedbacks {
+    /// The KMS node's device number (the main device of both).
+    pub device: u64,
     /// Composition only.
     render: DmabufFeedback,
     /// The planes' formats first.
@@ -86,7 +88,11 @@ pub fn advertise(
             DmabufFeedbackBuilder::new(dev, render_formats.clone())
                 .add_preference_tranche(dev, Some(TrancheFlags::Scanout), scanout.clone())
                 .build()
-                .map(|scanout| Feedbacks { render, scanout })
+                .map(|scanout| Feedbacks {
+                    device: dev,
+                    render,
+                    scanout,
+                })
         });
     match built {
         Ok(feedbacks) => {

@@ -135,6 +135,11 @@ impl KmsBackend {
         }
     }
 
+    /// The device clients share dmabufs with, while the linux-dmabuf global is up.
+    pub fn dmabuf_device(&self) -> Option<u64> {
+        self.feedbacks.as_ref().map(|f| f.device)
+    }
+
     /// Imports a client's dmabuf for composition (pixman reads linear buffers).
     pub fn import_dmabuf(&mut self, dmabuf: &smithay::backend::allocator::dmabuf::Dmabuf) -> bool {
         use smithay::backend::renderer::ImportDma;

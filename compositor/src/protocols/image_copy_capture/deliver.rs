@@ -1,23 +1,21 @@
 //! Answering capture requests: checking the session's constraints and the client's
 //! buffer, rendering what the session shows, and waiting while nothing changed.
 
-use smithay::{
-    reexports::{
-        wayland_protocols::ext::image_copy_capture::v1::server::{
-            ext_image_copy_capture_frame_v1::{ExtImageCopyCaptureFrameV1, FailureReason},
-            ext_image_copy_capture_session_v1::ExtImageCopyCaptureSessionV1,
-        },
-        wayland_server::{
-            protocol::{wl_buffer::WlBuffer, wl_output, wl_shm},
-            Resource,
-        },
+use smithay::reexports::{
+    wayland_protocols::ext::image_copy_capture::v1::server::{
+        ext_image_copy_capture_frame_v1::{ExtImageCopyCaptureFrameV1, FailureReason},
+        ext_image_copy_capture_session_v1::ExtImageCopyCaptureSessionV1,
     },
-    wayland::shm::{with_buffer_contents, with_buffer_contents_mut},
+    wayland_server::{protocol::wl_output, Resource},
 };
 use tracing::{debug, warn};
 
-use super::{session_of, FrameData, SessionData, SessionSource, SHM_FORMATS};
-use crate::{backend::Shows, protocols::image_capture_source::Resolved, state::Ghost};
+use super::{session_of, FrameData, SessionData, SessionSource};
+use crate::{
+    backend::Shows,
+    protocols::{capture_buffer, image_capture_source::Resolved},
+    state::Ghost,
+};
 
 /// Whether a capture request was answered.
 pub(super) enum Delivery {
@@ -25,11 +23,6 @@ pub(super) enum Delivery {
     Done,
     /// Nothing new to show yet.
     Waiting,
-}
-
-/// Size, stride and format of an shm buffer; None for other buffers.
-fn shm_layout(buffer: &WlBuffer) -> Option<(i32, i32, i32, wl_shm::Format)> {
-    with_buffer_contents(buffer, |_, _, b| (b.width, b.height, b.stride, b.format)).ok()
 }
 
 impl Ghost {
@@ -75,8 +68,16 @@ impl Ghost {
             st.size = Some(size);
             st.last = None;
             session.buffer_size(size.0, size.1);
-            for (format, _) in SHM_FORMATS {
+            for (format, ..) in capture_buffer::FORMATS {
                 session.shm_format(format);
+            }
+            if let Some(device) = self.backend.dmabuf_device() {
+                // Linear buffers of the device clients share dmabufs with.
+                session.dmabuf_device(device.to_ne_bytes().to_vec());
+                let linear = 0u64.to_ne_bytes().to_vec();
+                for (_, fourcc, _) in capture_buffer::FORMATS {
+                    session.dmabuf_format(fourcc as u32, linear.clone());
+                }
             }
             session.done();
         }
@@ -128,19 +129,11 @@ impl Ghost {
             frame.failed(FailureReason::Stopped);
             return Delivery::Done;
         }
-        let format = match shm_layout(&buffer) {
-            Some((w, h, stride, format)) if (w as u32, h as u32) == size && stride >= w * 4 => {
-                SHM_FORMATS
-                    .iter()
-                    .find(|(f, _)| *f == format)
-                    .map(|(_, p)| *p)
-            }
-            _ => None,
-        };
-        let Some(format) = format else {
+        let fits = capture_buffer::layout(&buffer).is_some_and(|(w, h, _)| (w, h) == size);
+        if !fits {
             frame.failed(FailureReason::BufferConstraints);
             return Delivery::Done;
-        };
+        }
         let picture = match self.render_session(&data.source, data.paint_cursors) {
             Ok(Some(p)) if (p.width(), p.height()) == size => p,
             Ok(Some(_)) => {
@@ -164,19 +157,7 @@ impl Ghost {
         if !first && damage.is_empty() {
             return Delivery::Waiting;
         }
-        let copied = with_buffer_contents_mut(&buffer, |ptr, len, b| {
-            let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
-            let stride = usize::try_from(b.stride).unwrap_or(0);
-            if offset > len {
-                return false;
-            }
-            // SAFETY: smithay maps the whole pool for this callback and `len` is its
-            // length; the slice starts at the buffer's offset inside it. The client may
-            // write concurrently, which can only garble its own picture.
-            let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
-            picture.copy_into(pool, stride, format)
-        });
-        if !matches!(copied, Ok(true)) {
+        if !capture_buffer::write(&buffer, &picture.view()) {
             frame.failed(FailureReason::BufferConstraints);
             return Delivery::Done;
         }
