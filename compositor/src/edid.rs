@@ -3,7 +3,6 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
-    process::ExitCode,
 };
 
 use ghost_kms::DisplayInfo;
@@ -57,34 +56,22 @@ fn decode_hex_if_text(bytes: Vec<u8>) -> Vec<u8> {
         .collect()
 }
 
-/// Runs the subcommand; an unreadable source is an error, an undecodable EDID is not
-/// (its problems are printed like any other field).
-pub fn run(file: Option<&Path>, connector: Option<&str>, json: bool) -> ExitCode {
-    let bytes = match read_input(file, connector) {
-        Ok(bytes) => decode_hex_if_text(bytes),
-        Err(message) => {
-            eprintln!("ghostcomp edid: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
+/// The subcommand's report (text or JSON); an unreadable source is an error, an
+/// undecodable EDID is not (its problems are listed like any other field). The binary
+/// prints either.
+pub fn report(file: Option<&Path>, connector: Option<&str>, json: bool) -> Result<String, String> {
+    let bytes = decode_hex_if_text(read_input(file, connector)?);
     let info = DisplayInfo::parse(&bytes);
-    if json {
-        let mut value = match serde_json::to_value(&info) {
-            Ok(value) => value,
-            Err(e) => {
-                eprintln!("ghostcomp edid: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        if let Some(object) = value.as_object_mut() {
-            let preferred = info
-                .preferred_mode()
-                .and_then(|m| serde_json::to_value(m).ok());
-            object.insert("preferred_mode".into(), preferred.into());
-            object.insert("make".into(), info.make().into());
-        }
-        crate::emit(&format!("{value:#}\n"))
-    } else {
-        crate::emit(&info.summary())
+    if !json {
+        return Ok(info.summary());
     }
+    let mut value = serde_json::to_value(&info).map_err(|e| e.to_string())?;
+    if let Some(object) = value.as_object_mut() {
+        let preferred = info
+            .preferred_mode()
+            .and_then(|m| serde_json::to_value(m).ok());
+        object.insert("preferred_mode".into(), preferred.into());
+        object.insert("make".into(), info.make().into());
+    }
+    Ok(format!("{value:#}\n"))
 }

@@ -27,7 +27,15 @@ fn main() -> ExitCode {
             ref file,
             ref connector,
             json,
-        }) => return edid::run(file.as_deref(), connector.as_deref(), json),
+        }) => {
+            return match edid::report(file.as_deref(), connector.as_deref(), json) {
+                Ok(text) => emit(&text),
+                Err(message) => {
+                    eprintln!("ghostcomp edid: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Portal) => {
             init_logging();
             return match ghost_compositor::portal::run() {

@@ -274,21 +274,17 @@ impl TestClient {
         frame.attach_buffer(&buffer);
         frame.damage_buffer(0, 0, w as i32, h as i32);
         frame.capture();
-        let start = Instant::now();
-        loop {
-            self.roundtrip()?;
-            let e = lock(&events)?.clone();
-            if let Some(reason) = e.failed {
-                anyhow::bail!("the capture into a dmabuf failed ({reason})");
+        let outcome = crate::wait_for(Duration::from_secs(10), "a frame in the dmabuf", || {
+            self.roundtrip().ok()?;
+            let e = lock(&events).ok()?.clone();
+            match (e.ready, e.failed) {
+                (true, _) => Some(Ok(())),
+                (_, Some(reason)) => Some(Err(reason)),
+                _ => None,
             }
-            if e.ready {
-                break;
-            }
-            anyhow::ensure!(
-                start.elapsed() < Duration::from_secs(10),
-                "no frame after 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(10));
+        })?;
+        if let Err(reason) = outcome {
+            anyhow::bail!("the capture into a dmabuf failed ({reason})");
         }
         frame.destroy();
         buffer.destroy();

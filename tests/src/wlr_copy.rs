@@ -76,15 +76,7 @@ impl TestClient {
         manager: &ZwlrScreencopyManagerV1,
         output: &WlOutput,
     ) -> Result<WlrPending> {
-        let qh = self.qh();
-        let events: Shared<WlrFrameEvents> = Shared::default();
-        let frame = manager.capture_output(0, output, &qh, events.clone());
-        for _ in 0..100 {
-            self.roundtrip()?;
-            if lock(&events)?.buffer_done || lock(&events)?.failed {
-                break;
-            }
-        }
+        let (frame, events) = self.wlr_frame(manager, output)?;
         let (format, w, h, stride) = lock(&events)?
             .buffer
             .context("the compositor named no shm buffer")?;
@@ -108,15 +100,7 @@ impl TestClient {
         output: &WlOutput,
         card: &std::path::Path,
     ) -> Result<WlrCopied> {
-        let qh = self.qh();
-        let events: Shared<WlrFrameEvents> = Shared::default();
-        let frame = manager.capture_output(0, output, &qh, events.clone());
-        for _ in 0..100 {
-            self.roundtrip()?;
-            if lock(&events)?.buffer_done || lock(&events)?.failed {
-                break;
-            }
-        }
+        let (frame, events) = self.wlr_frame(manager, output)?;
         let (format, w, h) = lock(&events)?
             .linux_dmabuf
             .context("the compositor named no dmabuf")?;
@@ -127,20 +111,12 @@ impl TestClient {
         let mut device = crate::dmabuf_client::DeviceBuffers::open(card)?;
         let buffer = device.add(self, w as i32, h as i32, 0)?;
         frame.copy(&buffer);
-        let start = Instant::now();
-        loop {
-            self.roundtrip()?;
-            let e = lock(&events)?.clone();
-            anyhow::ensure!(!e.failed, "the copy into the dmabuf failed");
-            if e.ready {
-                break;
-            }
-            anyhow::ensure!(
-                start.elapsed() < Duration::from_secs(10),
-                "no copy after 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let ready = crate::wait_for(Duration::from_secs(10), "the copy into a dmabuf", || {
+            self.roundtrip().ok()?;
+            let e = lock(&events).ok()?.clone();
+            (e.ready || e.failed).then_some(e.ready)
+        })?;
+        anyhow::ensure!(ready, "the copy into the dmabuf failed");
         frame.destroy();
         buffer.destroy();
         Ok(WlrCopied {
@@ -149,6 +125,24 @@ impl TestClient {
             rgb: device.read_rgb(0)?,
             damage: Vec::new(),
         })
+    }
+
+    /// Asks `manager` for a frame of `output` and waits until the compositor named the
+    /// buffers it takes (or failed the frame).
+    fn wlr_frame(
+        &mut self,
+        manager: &ZwlrScreencopyManagerV1,
+        output: &WlOutput,
+    ) -> Result<(ZwlrScreencopyFrameV1, Shared<WlrFrameEvents>)> {
+        let events: Shared<WlrFrameEvents> = Shared::default();
+        let frame = manager.capture_output(0, output, &self.qh(), events.clone());
+        for _ in 0..100 {
+            self.roundtrip()?;
+            if lock(&events)?.buffer_done || lock(&events)?.failed {
+                break;
+            }
+        }
+        Ok((frame, events))
     }
 
     /// Waits up to `patience` for `pending` to be copied; gives it back when it is not.

@@ -81,24 +81,34 @@ impl DefaultCursor {
     }
 }
 
+/// Where in a client's cursor surface the pointer's position is (its set_cursor
+/// hotspot, updated by offsets on commit).
+pub fn hotspot(
+    surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+) -> Point<i32, Logical> {
+    smithay::wayland::compositor::with_states(surface, |states| {
+        states
+            .data_map
+            .get::<smithay::input::pointer::CursorImageSurfaceData>()
+            .and_then(|d| d.lock().ok().map(|d| d.hotspot))
+            .unwrap_or_default()
+    })
+}
+
 /// Largest client cursor copied onto a cursor plane (a bigger one is composited).
 const MAX_PLANE_CURSOR: i32 = 256;
 
-/// A client's cursor surface as pixels for a hardware cursor plane, with its hotspot:
-/// its shm buffer copied (ARGB8888, or XRGB8888 made opaque). None when it cannot go
-/// on a plane as it is (subsurfaces, scaled or transformed buffers, not shm, too
-/// large): then it is composited.
-pub fn client_cursor_image(
+/// A client's cursor surface as pixels for a hardware cursor plane: its shm buffer
+/// copied (ARGB8888, or XRGB8888 made opaque). None when it cannot go on a plane as
+/// it is (subsurfaces, scaled or transformed buffers, not shm, too large): then it is
+/// composited.
+fn client_cursor_image(
     surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
-) -> Option<(ghost_kms::cursor::CursorImage, Point<i32, Logical>)> {
+) -> Option<ghost_kms::cursor::CursorImage> {
     use smithay::{
         backend::renderer::utils::with_renderer_surface_state,
-        input::pointer::CursorImageSurfaceData,
         reexports::wayland_server::protocol::wl_shm,
-        wayland::{
-            compositor::{get_children, with_states},
-            shm::with_buffer_contents,
-        },
+        wayland::{compositor::get_children, shm::with_buffer_contents},
     };
     if !get_children(surface).is_empty() {
         return None;
@@ -140,13 +150,6 @@ pub fn client_cursor_image(
     })
     .ok()??;
     let (pixels, width, height) = pixels;
-    let hotspot = with_states(surface, |states| {
-        states
-            .data_map
-            .get::<CursorImageSurfaceData>()
-            .and_then(|d| d.lock().ok().map(|d| d.hotspot))
-            .unwrap_or_default()
-    });
     // The plane's buffer is rewritten only when the picture changes.
     let serial = {
         use std::hash::{Hash, Hasher};
@@ -154,13 +157,42 @@ pub fn client_cursor_image(
         (&pixels, width, height).hash(&mut hasher);
         hasher.finish() | 1 << 63
     };
-    Some((
-        ghost_kms::cursor::CursorImage {
-            pixels,
-            width,
-            height,
-            serial,
-        },
-        hotspot,
-    ))
+    Some(ghost_kms::cursor::CursorImage {
+        pixels,
+        width,
+        height,
+        serial,
+    })
+}
+
+/// The last client cursor surface copied for a cursor plane, by surface and commit:
+/// pointer motion reuses it, only a new commit (or another surface) copies again.
+#[derive(Default)]
+pub struct ClientCursor {
+    copied: Option<(
+        smithay::reexports::wayland_server::backend::ObjectId,
+        Option<smithay::backend::renderer::utils::CommitCounter>,
+        Option<ghost_kms::cursor::CursorImage>,
+    )>,
+}
+
+impl ClientCursor {
+    /// `surface`'s picture for the plane (None: it must be composited).
+    pub fn image(
+        &mut self,
+        surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+    ) -> Option<&ghost_kms::cursor::CursorImage> {
+        use smithay::reexports::wayland_server::Resource;
+        let id = surface.id();
+        let commit = smithay::backend::renderer::utils::with_renderer_surface_state(surface, |s| {
+            s.current_commit()
+        });
+        let fresh = matches!(&self.copied, Some((i, c, _)) if *i == id && *c == commit);
+        if !fresh {
+            self.copied = Some((id, commit, client_cursor_image(surface)));
+        }
+        self.copied
+            .as_ref()
+            .and_then(|(_, _, image)| image.as_ref())
+    }
 }

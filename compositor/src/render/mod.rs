@@ -27,15 +27,13 @@ use smithay::{
         },
         Space, Window,
     },
-    input::pointer::{CursorImageStatus, CursorImageSurfaceData},
+    input::pointer::CursorImageStatus,
     output::Output,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     utils::{Logical, Physical, Point, Rectangle, Scale, Size, Transform},
     wayland::{
-        compositor::{send_surface_state, with_states},
-        fractional_scale::with_fractional_scale,
-        presentation::Refresh,
-        shell::wlr_layer::Layer,
+        compositor::send_surface_state, fractional_scale::with_fractional_scale,
+        presentation::Refresh, shell::wlr_layer::Layer,
     },
 };
 
@@ -99,13 +97,7 @@ impl<'a> Scene<'a> {
         let pointer = seat.get_pointer().map(|p| p.current_location());
         let cursor = match (cursor_status, pointer) {
             (CursorImageStatus::Surface(surface), Some(loc)) if surface.is_alive() => {
-                let hotspot = with_states(surface, |states| {
-                    states
-                        .data_map
-                        .get::<CursorImageSurfaceData>()
-                        .and_then(|d| d.lock().ok().map(|d| d.hotspot))
-                        .unwrap_or_default()
-                });
+                let hotspot = cursor::hotspot(surface);
                 Some((surface.clone(), loc - hotspot.to_f64()))
             }
             _ => None,

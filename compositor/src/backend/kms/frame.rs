@@ -78,28 +78,34 @@ fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
     // `[debug] cursor_plane = false` composites the pointer everywhere; a client's
     // cursor goes on the plane pixel for pixel, so only on unscaled outputs.
     let plane_allowed = state.config.debug.cursor_plane;
+    let client = match &state.cursor_status {
+        CursorImageStatus::Surface(surface)
+            if plane_allowed && scale == 1.0 && surface.is_alive() =>
+        {
+            Some(surface.clone())
+        }
+        _ => None,
+    };
     // Disjoint fields of the state: the arrow is borrowed, not copied, each frame.
-    let image: Option<(std::borrow::Cow<'_, CursorImage>, Point<i32, Logical>)> =
-        match &state.cursor_status {
-            _ if !plane_allowed => None,
-            CursorImageStatus::Named(_) => state
-                .default_cursor
-                .as_ref()
-                .map(|arrow| (std::borrow::Cow::Borrowed(&arrow.image), arrow.hotspot)),
-            CursorImageStatus::Surface(surface) if scale == 1.0 && surface.is_alive() => {
-                crate::render::cursor::client_cursor_image(surface)
-                    .map(|(image, hotspot)| (std::borrow::Cow::Owned(image), hotspot))
-            }
-            _ => None,
-        };
+    let arrow = match &state.cursor_status {
+        CursorImageStatus::Named(_) if plane_allowed => state.default_cursor.as_ref(),
+        _ => None,
+    };
     let hidden = matches!(state.cursor_status, CursorImageStatus::Hidden);
     let Backend::Kms(backend) = &mut state.backend else {
         return false;
     };
-    let Some(o) = backend.find(output) else {
+    let Some(crtc) = backend.find(output).map(|o| o.crtc) else {
         return false;
     };
-    let crtc = o.crtc;
+    let image: Option<(&CursorImage, Point<i32, Logical>)> = match (arrow, &client) {
+        (Some(arrow), _) => Some((&arrow.image, arrow.hotspot)),
+        (None, Some(surface)) => backend
+            .client_cursor
+            .image(surface)
+            .map(|image| (image, crate::render::cursor::hotspot(surface))),
+        (None, None) => None,
+    };
     match (image, pointer, geometry) {
         (Some((image, hotspot)), Some(at), Some(geo)) if geo.to_f64().contains(at) => {
             let local = (at - geo.loc.to_f64()).to_physical(scale);
@@ -107,7 +113,7 @@ fn place_cursor(state: &mut Ghost, output: &Output) -> bool {
                 local.x.round() as i32 - hotspot.x,
                 local.y.round() as i32 - hotspot.y,
             );
-            backend.scanout.set_cursor(crtc, Some(&image), top_left)
+            backend.scanout.set_cursor(crtc, Some(image), top_left)
         }
         // Off this output or hidden: the plane shows nothing, nothing to composite.
         (Some(_), ..) => backend.scanout.set_cursor(crtc, None, (0, 0)),

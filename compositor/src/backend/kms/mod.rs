@@ -107,6 +107,8 @@ pub struct KmsBackend {
     framebuffers: planes::ClientFramebuffers,
     /// linux-dmabuf feedback for surfaces (None: no dmabuf global).
     feedbacks: Option<dmabuf::Feedbacks>,
+    /// A client's cursor surface, copied for the cursor plane once per commit.
+    client_cursor: crate::render::cursor::ClientCursor,
 }
 
 impl KmsBackend {
@@ -301,6 +303,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
         driver_version,
         framebuffers: Default::default(),
         feedbacks,
+        client_cursor: Default::default(),
     }));
     outputs::sync(state);
     state.arm_idle_timer();

@@ -1,0 +1,224 @@
+//! The desktop on a real display: a window, the arrow, keyboard, mouse and touch
+//! through libinput, and idle blanking.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use evdev::Key;
+use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
+use serde_json::json;
+
+use super::{
+    close,
+    devices::{Devices, Touchscreen},
+    start, writeback_until, BACKGROUND_RGB, WINDOW, WINDOW_RGB,
+};
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
+    let started = Instant::now();
+    let mut devices = Devices::create()?;
+    let comp = start("desktop", "")?;
+    eprintln!("ghostcomp up on KMS after {:?}", started.elapsed());
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    let output = &outputs[0];
+    assert_eq!(output["name"], "Virtual-1", "{outputs:#}");
+    assert_eq!(output["kms"]["driver"], "vkms", "{outputs:#}");
+    let (width, height) = (
+        output["current_mode"]["width"].as_u64().unwrap_or(0) as u32,
+        output["current_mode"]["height"].as_u64().unwrap_or(0) as u32,
+    );
+
+    // A window of a known colour appears where IPC says it is.
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    client.watch_seat()?;
+    let window = client.color_window("kms-test", 300, 200, &[WINDOW])?;
+    let info = comp.wait_window("kms-test")?;
+    let geo = &info["geometry"];
+    let (wx, wy) = (
+        geo["x"].as_i64().unwrap_or(0) as i32,
+        geo["y"].as_i64().unwrap_or(0) as i32,
+    );
+    let centre = ((wx + 150) as u32, (wy + 100) as u32);
+    let frame = writeback_until(&comp, "the window", |f| {
+        close(f.pixel(centre.0, centre.1), WINDOW_RGB)
+    })?;
+    assert_eq!((frame.width, frame.height), (width, height));
+    assert!(
+        close(frame.pixel(width - 3, height - 3), BACKGROUND_RGB),
+        "background at the bottom-right corner: {:?}",
+        frame.pixel(width - 3, height - 3)
+    );
+
+    // The mouse: to the top-left corner (the pointer stops at the edge), then onto the
+    // window, and a click there.
+    devices.move_by(-4000, -4000)?;
+    devices.move_by(centre.0 as i32, centre.1 as i32)?;
+    wait_for(Duration::from_secs(10), "the pointer on the window", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
+    })?;
+    let (px, py) = client.state.seat.pointer_at;
+    assert!(
+        (px - 150.0).abs() <= 1.0 && (py - 100.0).abs() <= 1.0,
+        "pointer at {px},{py} in the window, expected its centre"
+    );
+    devices.click()?;
+    wait_for(
+        Duration::from_secs(10),
+        "the click and keyboard focus",
+        || {
+            client.roundtrip().ok()?;
+            let s = &client.state.seat;
+            (s.buttons.contains(&0x110) && s.keyboard_focus.as_ref() == Some(&window.surface))
+                .then_some(())
+        },
+    )?;
+
+    // Typing reaches the focused window.
+    devices.tap(Key::KEY_H)?;
+    devices.tap(Key::KEY_I)?;
+    wait_for(Duration::from_secs(10), "typed keys", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pressed == [Key::KEY_H.code() as u32, Key::KEY_I.code() as u32])
+            .then_some(())
+    })?;
+
+    // The pointer over the background: the arrow is drawn there, outline and fill.
+    let (cx, cy) = (60u32, height - 120);
+    devices.move_by(cx as i32 - centre.0 as i32, cy as i32 - centre.1 as i32)?;
+    // The arrow's tip: an outline pixel with the white fill right of it five rows
+    // down. Searched near the aim, so one dropped motion event does not fail the test.
+    let tip = |f: &Image| -> Option<(u32, u32)> {
+        (cy - 20..cy + 20).find_map(|y| {
+            (cx - 20..cx + 20)
+                .find(|x| {
+                    close(f.pixel(*x, y + 5), [0, 0, 0])
+                        && close(f.pixel(x + 1, y + 5), [255, 255, 255])
+                        && close(f.pixel(*x, y), [0, 0, 0])
+                        && close(f.pixel(x.saturating_sub(1), y + 5), BACKGROUND_RGB)
+                })
+                .map(|x| (x, y))
+        })
+    };
+    // The moves arrive over a few frames: the arrow has stopped once two frames a
+    // tenth of a second apart show it at the same place.
+    let mut last: Option<(u32, u32)> = None;
+    let frame = writeback_until(&comp, "the pointer still over the background", |f| {
+        let now = tip(f);
+        let settled = now.is_some() && now == last;
+        last = now;
+        settled
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    let (tx, ty) = tip(&frame).context("the arrow")?;
+    eprintln!("arrow tip at {tx},{ty}, aimed at {cx},{cy}");
+    let (cx, cy) = (tx, ty);
+    // The arrow is on the cursor plane: moving it repaints nothing.
+    let outputs = comp
+        .request(json!({"request": "outputs"}))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    assert_eq!(
+        outputs[0]["kms"]["cursor_plane"]["visible"], true,
+        "{outputs:#}"
+    );
+    let presented = |v: &serde_json::Value| v[0]["frames"]["presented"].as_u64().unwrap_or(0);
+    let before = presented(&outputs);
+    devices.move_by(16, 0)?;
+    writeback_until(&comp, "the arrow moved on its plane", |f| {
+        tip(f) == Some((cx + 16, cy))
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    let after = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(
+        presented(&after),
+        before,
+        "a pointer move on the cursor plane repainted the output"
+    );
+    let (cx, cy) = (cx + 16, cy);
+    assert!(close(frame.pixel(cx + 30, cy + 5), BACKGROUND_RGB));
+    assert!(close(frame.pixel(centre.0, centre.1), WINDOW_RGB));
+
+    // Rendering again agrees with what was scanned out (cursor aside).
+    let rendered = comp.screenshot(json!({}))?;
+    for (x, y) in [(centre.0, centre.1), (width - 3, height - 3), (5, 5)] {
+        assert!(close(rendered.pixel(x, y), frame.pixel(x, y)), "at {x},{y}");
+    }
+    eprintln!("KMS desktop test took {:?}", started.elapsed());
+    drop(window);
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_idle_switches_the_display_off_and_a_key_wakes_it() -> Result<()> {
+    let mut devices = Devices::create()?;
+    let started = Instant::now();
+    let comp = start("idle", "[idle]\nblank_after = 2\n")?;
+    let active = |comp: &Compositor| -> Option<bool> {
+        comp.request(json!({"request": "outputs"})).ok()?[0]["kms"]["active"].as_bool()
+    };
+    wait_for(Duration::from_secs(15), "the display to go off", || {
+        (active(&comp) == Some(false)).then_some(())
+    })?;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the display went off before blank_after"
+    );
+    devices.tap(Key::KEY_A)?;
+    wait_for(Duration::from_secs(10), "a key to wake the display", || {
+        (active(&comp) == Some(true)).then_some(())
+    })?;
+    writeback_until(&comp, "the desktop after waking", |f| {
+        close(f.pixel(500, 400), BACKGROUND_RGB)
+    })?;
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_touchscreen_tap_focuses_and_reaches_the_window_under_the_finger() -> Result<()> {
+    let mut touch = Touchscreen::create()?;
+    let comp = start("touch", "")?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    client.watch_seat()?;
+    let below = client.color_window("kms-touch-below", 300, 200, &[WINDOW])?;
+    let above = client.color_window("kms-touch-above", 300, 200, &[WINDOW])?;
+    let geometry = |app: &str| -> Result<(i32, i32)> {
+        let info = comp.wait_window(app)?;
+        Ok((
+            info["geometry"]["x"].as_i64().unwrap_or(0) as i32,
+            info["geometry"]["y"].as_i64().unwrap_or(0) as i32,
+        ))
+    };
+    let (bx, by) = geometry("kms-touch-below")?;
+    let (ax, ay) = geometry("kms-touch-above")?;
+    wait_for(Duration::from_secs(10), "the upper window focused", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.keyboard_focus.as_ref() == Some(&above.surface)).then_some(())
+    })?;
+    // A point of the lower window the upper one does not cover.
+    let (tx, ty) = (bx + 20, by + 20);
+    assert!(
+        tx < ax || ty < ay,
+        "the windows overlap where the test taps: {bx},{by} and {ax},{ay}"
+    );
+    touch.tap(tx, ty)?;
+    wait_for(Duration::from_secs(10), "the tap and the focus", || {
+        client.roundtrip().ok()?;
+        let s = &client.state.seat;
+        (s.touch_ups >= 1 && s.keyboard_focus.as_ref() == Some(&below.surface)).then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    let (surface, x, y) = client.state.seat.touch_downs[0].clone();
+    assert!(
+        surface == below.surface,
+        "the touch went to another surface"
+    );
+    assert!(
+        (x - 20.0).abs() <= 2.0 && (y - 20.0).abs() <= 2.0,
+        "touched at {x},{y} in the window, expected 20,20"
+    );
+    Ok(())
+}

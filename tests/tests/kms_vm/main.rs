@@ -1,0 +1,75 @@
+//! ghostcomp on a real kernel DRM driver: vkms in the test VM (`scripts/kms-vm-test.sh`
+//! runs these with `--ignored`, as root, with ghostcomp and wlr-randr bundled in).
+//! Input comes from uinput devices the test creates, through libinput, and pictures
+//! come back through the device's writeback connector: what the display engine
+//! really scanned out.
+//!
+//! One boot runs them all; they are grouped by what they exercise: the desktop and its
+//! input devices, the display itself (modes, pacing, hotplug), client buffers on
+//! planes, and capture into device buffers.
+
+mod capture;
+mod desktop;
+mod devices;
+mod display;
+mod planes;
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Result};
+use ghost_tests::{Compositor, Image};
+use serde_json::json;
+
+const WINDOW: u32 = 0xffe0_3020;
+const WINDOW_RGB: [u8; 3] = [0xe0, 0x30, 0x20];
+/// CLEAR_COLOR in 8-bit sRGB.
+const BACKGROUND_RGB: [u8; 3] = [18, 20, 26];
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 2)
+}
+
+/// ghostcomp on vkms, with a config folder of its own named after `name`: flat
+/// pointer acceleration (so uinput deltas are pixels) and `extra` settings.
+fn start(name: &str, extra: &str) -> Result<Compositor> {
+    assert!(kms_node_present(), "no /dev/dri/card0");
+    let scratch = std::env::temp_dir().join(format!("ghost-kms-{name}-{}", std::process::id()));
+    let home = scratch.join("config");
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        format!("[input]\naccel_profile = \"flat\"\naccel_speed = 0.0\n{extra}"),
+    )?;
+    Compositor::start_kms(&home)
+}
+
+fn writeback(comp: &Compositor) -> Result<Image> {
+    comp.screenshot(json!({"writeback": true}))
+}
+
+/// Takes writeback frames until `check` accepts one (frames land a vblank or two after
+/// the input that changed them).
+fn writeback_until(
+    comp: &Compositor,
+    what: &str,
+    mut check: impl FnMut(&Image) -> bool,
+) -> Result<Image> {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let frame = writeback(comp)?;
+        if check(&frame) {
+            return Ok(frame);
+        }
+        if Instant::now() > end {
+            bail!("the scanned-out frame never showed {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn kms_node_present() -> bool {
+    Path::new("/dev/dri/card0").exists()
+}
