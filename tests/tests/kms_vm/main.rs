@@ -46,6 +46,18 @@ fn start(name: &str, extra: &str) -> Result<Compositor> {
     Compositor::start_kms(&home)
 }
 
+/// Returns once the compositor has handled every input event sent before the call.
+///
+/// An event written to uinput is readable on the compositor's device before the write
+/// returns; one request may be answered earlier in the same loop iteration that reads
+/// it, but by the third request's answer that iteration is over.
+fn input_handled(comp: &Compositor) -> Result<()> {
+    for _ in 0..3 {
+        comp.request(json!({"request": "version"}))?;
+    }
+    Ok(())
+}
+
 fn writeback(comp: &Compositor) -> Result<Image> {
     comp.screenshot(json!({"writeback": true}))
 }

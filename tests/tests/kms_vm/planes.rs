@@ -10,7 +10,10 @@ use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
     Primaries, TransferFunction,
 };
 
-use super::{close, devices::Devices, start, writeback_until, BACKGROUND_RGB, WINDOW, WINDOW_RGB};
+use super::{
+    close, devices::Devices, input_handled, start, writeback_until, BACKGROUND_RGB, WINDOW,
+    WINDOW_RGB,
+};
 
 /// Where `a` and `b` differ (more than rounding), as a bounding box (x, y, w, h).
 fn differing_box(a: &Image, b: &Image) -> Option<(u32, u32, u32, u32)> {
@@ -230,6 +233,7 @@ fn kms_client_cursor_surface_goes_onto_the_cursor_plane() -> Result<()> {
     );
     devices.move_by(-4000, -4000)?;
     devices.move_by(wx + 100, wy + 100)?;
+    input_handled(&comp)?;
     wait_for(Duration::from_secs(10), "the pointer on the window", || {
         client.roundtrip().ok()?;
         (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
@@ -255,6 +259,7 @@ fn kms_client_cursor_surface_goes_onto_the_cursor_plane() -> Result<()> {
     let presented = |v: &serde_json::Value| v[0]["frames"]["presented"].as_u64().unwrap_or(0);
     let before = presented(&outputs);
     devices.move_by(40, 0)?;
+    input_handled(&comp)?;
     writeback_until(&comp, "the client's cursor moved on its plane", |f| {
         close(f.pixel(at.0 + 40, at.1), cursor_rgb) && close(f.pixel(at.0, at.1), WINDOW_RGB)
     })?;
