@@ -27,11 +27,22 @@ if [ $# -gt 0 ]; then tests=("${1%%/*} ${1#*/}"); fi
 if [ $# -gt 1 ]; then filter=("$2"); fi
 export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
 start=$(date +%s)
-# ghostcomp itself, its libraries, xkb data and wlr-randr go in as one folder.
+# seatd, for the VT-switch test: unpacked from Debian's package rather than installed,
+# which would start a seat daemon on the host.
+seatd=$(command -v seatd || true)
+if [ -z "$seatd" ]; then
+  seatd_dir=$KMSVM_DIR/seatd
+  if [ ! -x "$seatd_dir/usr/sbin/seatd" ]; then
+    mkdir -p "$seatd_dir"
+    (cd "$seatd_dir" && apt-get download -q seatd >&2 && dpkg-deb -x seatd_*.deb .)
+  fi
+  seatd=$seatd_dir/usr/sbin/seatd
+fi
+# ghostcomp itself, its libraries, xkb data, wlr-randr and seatd go in as one folder.
 cargo build -p ghost-compositor >&2
 bundle=$(mktemp -d /tmp/ghost-kms-bundle.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
-bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr
+bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr "$seatd"
 G=/kmsvm/files/ghostcomp
 export KMSVM_FILES="$bundle/ghostcomp"
 export KMSVM_ENV="GHOSTCOMP_BIN=$G/bin/ghostcomp PATH=$G/bin:/usr/bin:/usr/sbin:/bin:/sbin LD_LIBRARY_PATH=/kmsvm/lib:$G/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu XKB_CONFIG_ROOT=$G/xkb NO_COLOR=1 ${KMSVM_EXTRA_ENV:-}"

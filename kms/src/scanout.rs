@@ -570,6 +570,9 @@ impl Scanout {
 
     /// Switches `crtc`'s output on or off (DPMS) without forgetting its mode.
     pub fn set_active(&mut self, crtc: u32, on: bool) -> Result<(), FrameError> {
+        if self.paused {
+            return Err(FrameError::Busy);
+        }
         self.settle();
         let device = &self.device;
         let head = self

@@ -16,6 +16,9 @@ impl Scanout {
     /// What `crtc` scans out right now, read back through the device's writeback
     /// connector: (width, height, 0xAARRGGBB pixels). Blocks for a frame or two.
     pub fn writeback(&mut self, crtc: u32) -> Result<(u32, u32, Vec<u32>), String> {
+        if self.paused {
+            return Err("the session is on another virtual terminal".into());
+        }
         self.settle();
         let model = &self.device.model;
         let index = model

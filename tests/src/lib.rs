@@ -207,6 +207,17 @@ impl Compositor {
         )
     }
 
+    /// Starts ghostcomp on the machine's KMS device through a running seatd (libseat's
+    /// seatd backend), which hands the devices over on virtual-terminal switches.
+    pub fn start_kms_on_seatd(config_home: &Path) -> Result<Self> {
+        Self::launch(
+            &[],
+            Some(config_home),
+            "kms",
+            &[("LIBSEAT_BACKEND", "seatd")],
+        )
+    }
+
     fn start_inner(args: &[&str], config_home: Option<&Path>) -> Result<Self> {
         Self::launch(args, config_home, "headless", &[])
     }

@@ -49,6 +49,7 @@ impl Devices {
             Key::KEY_LEFTALT,
             Key::KEY_LEFTSHIFT,
             Key::KEY_ENTER,
+            Key::KEY_F2,
         ] {
             keys.insert(k);
         }
@@ -95,6 +96,20 @@ impl Devices {
         for value in [1, 0] {
             self.mouse
                 .emit(&[InputEvent::new(EventType::KEY, Key::BTN_LEFT.code(), value)])?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Presses `keys` in order and lets them go in reverse, as a hand does Ctrl+Alt+F2.
+    pub(crate) fn chord(&mut self, keys: &[Key]) -> Result<()> {
+        let order = keys
+            .iter()
+            .map(|k| (k, 1))
+            .chain(keys.iter().rev().map(|k| (k, 0)));
+        for (key, value) in order {
+            self.keyboard
+                .emit(&[InputEvent::new(EventType::KEY, key.code(), value)])?;
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())

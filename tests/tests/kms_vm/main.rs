@@ -13,13 +13,14 @@ mod desktop;
 mod devices;
 mod display;
 mod planes;
+mod session;
 
 use std::{
     path::Path,
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use ghost_tests::{Compositor, Image};
 use serde_json::json;
 
@@ -35,6 +36,11 @@ fn close(a: [u8; 3], b: [u8; 3]) -> bool {
 /// ghostcomp on vkms, with a config folder of its own named after `name`: flat
 /// pointer acceleration (so uinput deltas are pixels) and `extra` settings.
 fn start(name: &str, extra: &str) -> Result<Compositor> {
+    Compositor::start_kms(&config_home(name, extra)?)
+}
+
+/// A config folder named after `name` with flat pointer acceleration and `extra`.
+fn config_home(name: &str, extra: &str) -> Result<std::path::PathBuf> {
     assert!(kms_node_present(), "no /dev/dri/card0");
     let scratch = std::env::temp_dir().join(format!("ghost-kms-{name}-{}", std::process::id()));
     let home = scratch.join("config");
@@ -43,7 +49,7 @@ fn start(name: &str, extra: &str) -> Result<Compositor> {
         home.join("ghostcomp/config.toml"),
         format!("[input]\naccel_profile = \"flat\"\naccel_speed = 0.0\n{extra}"),
     )?;
-    Compositor::start_kms(&home)
+    Ok(home)
 }
 
 /// Returns once the compositor has handled every input event sent before the call.
@@ -56,6 +62,19 @@ fn input_handled(comp: &Compositor) -> Result<()> {
         comp.request(json!({"request": "version"}))?;
     }
     Ok(())
+}
+
+/// The lines of the kernel's atomic state that describe plane `id`.
+fn plane_state(id: u64) -> Result<String> {
+    let state = std::fs::read_to_string("/sys/kernel/debug/dri/0/state")
+        .context("reading the kernel's atomic state (debugfs)")?;
+    let start = state
+        .find(&format!("plane[{id}]"))
+        .with_context(|| format!("plane {id} in the kernel's state:\n{state}"))?;
+    let block = &state[start..];
+    let end = block[1..].find("plane[").map_or(block.len(), |e| e + 1);
+    let end = end.min(block.find("crtc[").unwrap_or(block.len()));
+    Ok(block[..end].to_owned())
 }
 
 fn writeback(comp: &Compositor) -> Result<Image> {

@@ -3,7 +3,7 @@
 
 use std::{path::Path, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
 use serde_json::json;
 use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
@@ -11,8 +11,8 @@ use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
 };
 
 use super::{
-    close, devices::Devices, input_handled, start, writeback_until, BACKGROUND_RGB, WINDOW,
-    WINDOW_RGB,
+    close, devices::Devices, input_handled, plane_state, start, writeback_until, BACKGROUND_RGB,
+    WINDOW, WINDOW_RGB,
 };
 
 /// Where `a` and `b` differ (more than rounding), as a bounding box (x, y, w, h).
@@ -47,19 +47,6 @@ fn assert_matches_composition(comp: &Compositor, frame: &Image, what: &str) -> R
         );
     }
     Ok(())
-}
-
-/// The lines of the kernel's atomic state that describe plane `id`.
-fn plane_state(id: u64) -> Result<String> {
-    let state = std::fs::read_to_string("/sys/kernel/debug/dri/0/state")
-        .context("reading the kernel's atomic state (debugfs)")?;
-    let start = state
-        .find(&format!("plane[{id}]"))
-        .with_context(|| format!("plane {id} in the kernel's state:\n{state}"))?;
-    let block = &state[start..];
-    let end = block[1..].find("plane[").map_or(block.len(), |e| e + 1);
-    let end = end.min(block.find("crtc[").unwrap_or(block.len()));
-    Ok(block[..end].to_owned())
 }
 
 /// `ghostcomp msg outputs`' client planes of the first output: (plane, app_id, direct).

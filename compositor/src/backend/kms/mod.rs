@@ -195,6 +195,7 @@ impl KmsBackend {
             "primary_plane": head.lit.plane,
             "format": format!("{:#010x}", head.lit.format),
             "active": head.active,
+            "session_active": !self.scanout.paused(),
             "properties": head.properties.iter().map(|(obj, name, value)| {
                 serde_json::json!({"object": obj, "name": name, "value": value})
             }).collect::<Vec<_>>(),
