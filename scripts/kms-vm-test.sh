@@ -34,7 +34,9 @@ if [ -z "$seatd" ]; then
   seatd_dir=$KMSVM_DIR/seatd
   if [ ! -x "$seatd_dir/usr/sbin/seatd" ]; then
     mkdir -p "$seatd_dir"
-    (cd "$seatd_dir" && apt-get download -q seatd >&2 && dpkg-deb -x seatd_*.deb .)
+    (cd "$seatd_dir" &&
+      { apt-get download -q seatd >&2 || { $SUDO apt-get update -q >&2 && apt-get download -q seatd >&2; }; } &&
+      dpkg-deb -x seatd_*.deb .)
   fi
   seatd=$seatd_dir/usr/sbin/seatd
 fi

@@ -169,6 +169,15 @@ pub enum MsgCommand {
         #[arg(long)]
         cancel: bool,
     },
+    /// Add a virtual output right of the others (headless only), as if a monitor were
+    /// plugged in: WxH[@HZ][,scale=S]. Prints its name.
+    CreateOutput {
+        #[arg(value_parser = parse_output_spec)]
+        spec: OutputSpec,
+    },
+    /// Take a virtual output away (headless only), as if unplugged: its windows move to
+    /// a remaining output.
+    RemoveOutput { name: String },
     /// Re-read the configuration file and print its problems, if any.
     Reload,
     /// Stop the compositor.

@@ -263,6 +263,13 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             region,
             cancel,
         },
+        MsgCommand::CreateOutput { spec } => Request::CreateOutput {
+            width: spec.width,
+            height: spec.height,
+            refresh_mhz: Some(spec.refresh_mhz),
+            scale: Some(spec.scale),
+        },
+        MsgCommand::RemoveOutput { name } => Request::RemoveOutput { name },
         MsgCommand::Reload => Request::Reload,
         MsgCommand::Quit => Request::Quit,
         MsgCommand::Input { input } => Request::Input(match input {

@@ -273,3 +273,76 @@ fn programs_started_by_ghostcomp_find_its_ipc_socket() -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+#[test]
+fn a_virtual_output_added_then_unplugged_hands_its_windows_to_the_remaining_one() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let wl_outputs = |c: &TestClient| {
+        c.global_names()
+            .iter()
+            .filter(|g| *g == "wl_output")
+            .count()
+    };
+    assert_eq!(wl_outputs(&client), 1);
+
+    // Plugged in: a second output right of the first, announced to clients.
+    let added = comp.request(json!({"request": "create-output", "width": 1280, "height": 720}))?;
+    assert_eq!(added["name"], "HEADLESS-2");
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    let second = outputs
+        .as_array()
+        .and_then(|a| a.iter().find(|o| o["name"] == "HEADLESS-2"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(second["current_mode"]["width"], 1280, "{outputs:#}");
+    assert_eq!(second["logical"]["x"], 1920, "{outputs:#}");
+    client.roundtrip()?;
+    assert_eq!(wl_outputs(&client), 2);
+
+    // A window opened where the pointer is: on the new output.
+    comp.input(json!({"action": "pointer-move", "x": 2500, "y": 300}))?;
+    let _window = client.color_window("on.second", 300, 200, &[0xff20_a0e0])?;
+    let info = comp.wait_window("on.second")?;
+    assert!(
+        info["geometry"]["x"].as_i64().unwrap_or(0) >= 1920,
+        "opened on HEADLESS-2: {info:#}"
+    );
+
+    // Unplugged: the output goes, for clients too, and the window comes to HEADLESS-1
+    // where the user sees it.
+    comp.request(json!({"request": "remove-output", "name": "HEADLESS-2"}))?;
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(outputs.as_array().map(Vec::len), Some(1), "{outputs:#}");
+    client.roundtrip()?;
+    assert_eq!(wl_outputs(&client), 1);
+    let info = comp.wait_window("on.second")?;
+    let (x, y) = (
+        info["geometry"]["x"].as_i64().unwrap_or(-1),
+        info["geometry"]["y"].as_i64().unwrap_or(-1),
+    );
+    assert!(
+        (0..1920 - 300).contains(&x) && (0..1080 - 200).contains(&y),
+        "the window is on HEADLESS-1: {info:#}"
+    );
+    wait_for(
+        Duration::from_secs(5),
+        "the window on the remaining output",
+        || {
+            let shot = comp.screenshot(json!({})).ok()?;
+            (shot.pixel(x as u32 + 150, y as u32 + 100) == [0x20, 0xa0, 0xe0]).then_some(())
+        },
+    )?;
+
+    // The last output stays, and an unknown one is an error, not a crash.
+    let last =
+        comp.raw_request(&json!({"request": "remove-output", "name": "HEADLESS-1"}).to_string())?;
+    assert_eq!(last["ok"], false, "{last}");
+    let unknown =
+        comp.raw_request(&json!({"request": "remove-output", "name": "DP-9"}).to_string())?;
+    assert_eq!(unknown["ok"], false, "{unknown}");
+    // Plugged back, the name comes back.
+    let again = comp.request(json!({"request": "create-output", "width": 800, "height": 600}))?;
+    assert_eq!(again["name"], "HEADLESS-2");
+    Ok(())
+}

@@ -11,7 +11,8 @@ use smithay::{
     desktop::Window,
     input::pointer::CursorImageStatus,
     output::{Mode, Output},
-    reexports::wayland_server::protocol::wl_surface::WlSurface,
+    reexports::wayland_server::{backend::GlobalId, protocol::wl_surface::WlSurface},
+    utils::{Logical, Rectangle},
 };
 
 use crate::{render::Scene, state::Ghost};
@@ -247,6 +248,69 @@ impl Ghost {
         output.change_current_state(Some(mode), None, None, None);
         self.relayout_after_output_change(output);
         Ok(())
+    }
+
+    /// A display went away (unplugged, or a virtual output removed): its global goes,
+    /// its layer surfaces are closed (their clients may open them again elsewhere), and
+    /// windows left on no output move onto a remaining one.
+    pub fn output_gone(&mut self, output: &Output, global: GlobalId) {
+        tracing::info!(output = output.name(), "display disconnected");
+        let layers: Vec<_> = smithay::desktop::layer_map_for_output(output)
+            .layers()
+            .cloned()
+            .collect();
+        for layer in layers {
+            layer.layer_surface().send_close();
+        }
+        self.space.unmap_output(output);
+        self.disabled_outputs.retain(|o| o != output);
+        self.display_handle.remove_global::<Ghost>(global);
+        self.image_copy_sources_changed();
+        self.rescue_windows();
+        self.output_management_changed();
+        self.queue_redraw_all();
+    }
+
+    /// Windows outside every output (their display went away) move onto the first one,
+    /// cascaded so they do not hide each other; fullscreen and maximized ones fill it.
+    pub fn rescue_windows(&mut self) {
+        let Some(first) = self.space.outputs().next().cloned() else {
+            return;
+        };
+        let areas: Vec<Rectangle<i32, Logical>> = self
+            .space
+            .outputs()
+            .filter_map(|o| self.space.output_geometry(o))
+            .collect();
+        let Some(area) = self.space.output_geometry(&first) else {
+            return;
+        };
+        let stranded: Vec<Window> = self
+            .space
+            .elements()
+            .filter(|w| {
+                self.space
+                    .element_geometry(w)
+                    .is_some_and(|g| !areas.iter().any(|a| a.overlaps(g)))
+            })
+            .cloned()
+            .collect();
+        for (i, window) in stranded.into_iter().enumerate() {
+            let offset = 40 * (i as i32 + 1);
+            self.space.map_element(
+                window.clone(),
+                (area.loc.x + offset, area.loc.y + offset),
+                false,
+            );
+            let Some(t) = window.toplevel() else { continue };
+            let states = t.current_state().states;
+            use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
+            if states.contains(State::Fullscreen) {
+                self.set_fullscreen(&window, true, Some(first.clone()));
+            } else if states.contains(State::Maximized) {
+                self.set_maximized(&window, true);
+            }
+        }
     }
 
     /// Re-fits layer surfaces, maximized and fullscreen windows after an output changed.

@@ -63,6 +63,18 @@ impl Ghost {
                 return self.screenshot_request(output, region, path, source, stream);
             }
             Request::Power { output, on } => self.power(output.as_deref(), on),
+            Request::CreateOutput {
+                width,
+                height,
+                refresh_mhz,
+                scale,
+            } => self.create_output(width, height, refresh_mhz, scale),
+            Request::RemoveOutput { name } => {
+                match crate::backend::headless::remove_output(self, &name) {
+                    Ok(()) => Reply::ok(Value::Null),
+                    Err(e) => Reply::error(format!("{e:#}")),
+                }
+            }
             Request::PortalLease => {
                 return match self.take_portal_lease(stream) {
                     Ok(()) => Answer::Deferred,
@@ -300,6 +312,36 @@ impl Ghost {
             return Answer::Now(Reply::error(format!("screenshot failed: {e}")));
         }
         Answer::Deferred
+    }
+
+    fn create_output(
+        &mut self,
+        width: i32,
+        height: i32,
+        refresh_mhz: Option<i32>,
+        scale: Option<f64>,
+    ) -> Reply {
+        let scale = scale.unwrap_or(1.0);
+        let refresh_mhz = refresh_mhz.unwrap_or(60_000);
+        if !(1..=16384).contains(&width) || !(1..=16384).contains(&height) {
+            return Reply::error(format!("{width}x{height} is not a size (1 to 16384)"));
+        }
+        if !(0.25..=8.0).contains(&scale) {
+            return Reply::error(format!("scale {scale} is outside 0.25..=8"));
+        }
+        if !(1_000..=1_000_000).contains(&refresh_mhz) {
+            return Reply::error(format!("refresh {refresh_mhz} mHz is not 1 to 1000 Hz"));
+        }
+        let spec = crate::backend::headless::OutputSpec {
+            width,
+            height,
+            refresh_mhz,
+            scale,
+        };
+        match crate::backend::headless::create_output(self, spec) {
+            Ok(name) => Reply::ok(json!({ "name": name })),
+            Err(e) => Reply::error(format!("{e:#}")),
+        }
     }
 
     fn power(&mut self, name: Option<&str>, on: bool) -> Reply {

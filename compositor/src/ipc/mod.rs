@@ -111,6 +111,24 @@ pub enum Request {
         #[serde(default)]
         cancel: bool,
     },
+    /// Add a virtual output right of the others (headless backend); the reply names it.
+    CreateOutput {
+        /// Width in pixels.
+        width: i32,
+        /// Height in pixels.
+        height: i32,
+        /// Refresh in millihertz (60 Hz when absent).
+        #[serde(default)]
+        refresh_mhz: Option<i32>,
+        /// Fractional scale (1 when absent).
+        #[serde(default)]
+        scale: Option<f64>,
+    },
+    /// Take a virtual output away, as if unplugged (headless backend).
+    RemoveOutput {
+        /// Output name.
+        name: String,
+    },
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
     /// Stop the compositor.
@@ -225,6 +243,15 @@ mod tests {
                 cursor: Some(ghost_config::CursorMode::Metadata),
                 requester: Some("org.example.App".into()),
                 portal: true,
+            },
+            Request::CreateOutput {
+                width: 1280,
+                height: 720,
+                refresh_mhz: None,
+                scale: Some(1.5),
+            },
+            Request::RemoveOutput {
+                name: "HEADLESS-2".into(),
             },
             Request::CastStop { id: 2 },
             Request::Casts,

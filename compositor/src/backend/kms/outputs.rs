@@ -12,7 +12,7 @@ use smithay::{
         renderer::{damage::OutputDamageTracker, Offscreen},
     },
     output::{Mode, Output, PhysicalProperties, Subpixel},
-    utils::{Logical, Rectangle, Transform},
+    utils::Transform,
 };
 use tracing::{info, warn};
 
@@ -101,11 +101,7 @@ pub fn sync(state: &mut Ghost) {
         keep
     });
     for (output, global) in gone {
-        info!(output = output.name(), "display disconnected");
-        state.space.unmap_output(&output);
-        state.disabled_outputs.retain(|o| o != &output);
-        state.display_handle.remove_global::<Ghost>(global);
-        state.image_copy_sources_changed();
+        state.output_gone(&output, global);
     }
 
     let mut added = Vec::new();
@@ -214,7 +210,8 @@ pub fn sync(state: &mut Ghost) {
     for output in added {
         state.apply_output_settings(&output);
     }
-    rescue_windows(state);
+    // Windows stranded while no display was left come onto the new ones.
+    state.rescue_windows();
     state.output_management_changed();
     state.queue_redraw_all();
 }
@@ -222,35 +219,6 @@ pub fn sync(state: &mut Ghost) {
 fn period(mode: &ModeInfo) -> std::time::Duration {
     let mhz = mode.refresh_mhz().max(1) as u64;
     std::time::Duration::from_nanos(1_000_000_000_000 / mhz)
-}
-
-/// Windows left outside every output (their display went away) move onto the first.
-fn rescue_windows(state: &mut Ghost) {
-    let areas: Vec<Rectangle<i32, Logical>> = state
-        .space
-        .outputs()
-        .filter_map(|o| state.space.output_geometry(o))
-        .collect();
-    let Some(first) = areas.first().copied() else {
-        return;
-    };
-    let stranded: Vec<_> = state
-        .space
-        .elements()
-        .filter(|w| {
-            state
-                .space
-                .element_geometry(w)
-                .is_some_and(|g| !areas.iter().any(|a| a.overlaps(g)))
-        })
-        .cloned()
-        .collect();
-    for (i, window) in stranded.into_iter().enumerate() {
-        let offset = 40 * (i as i32 + 1);
-        state
-            .space
-            .map_element(window, (first.loc.x + offset, first.loc.y + offset), false);
-    }
 }
 
 /// Lights the displays again with the last wishes (after frames kept failing).

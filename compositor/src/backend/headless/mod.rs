@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use ghost_hdr::ImageDescription;
-use ghost_vrr::{FrameClock, RefreshCycle};
+use ghost_vrr::FrameClock;
 use smithay::{
     backend::{
         allocator::Fourcc,
@@ -19,17 +19,21 @@ use smithay::{
             Offscreen,
         },
     },
-    output::{Mode, Output, PhysicalProperties, Scale, Subpixel},
+    output::{Mode, Output},
     reexports::{
         calloop::{
             timer::{TimeoutAction, Timer},
             RegistrationToken,
         },
         pixman::Image,
+        wayland_server::backend::GlobalId,
     },
-    utils::{Physical, Size, Transform},
+    utils::{Physical, Transform},
 };
 use tracing::{debug, warn};
+
+mod outputs;
+pub use outputs::{create_output, remove_output, OutputSpec};
 
 use super::{Backend, OutputModes};
 use crate::{
@@ -90,41 +94,9 @@ fn target_format(output: &Output, description: &ImageDescription) -> Fourcc {
     }
 }
 
-/// An output as asked for on the command line or in the config.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OutputSpec {
-    /// Width in pixels.
-    pub width: i32,
-    /// Height in pixels.
-    pub height: i32,
-    /// Refresh in millihertz.
-    pub refresh_mhz: i32,
-    /// Fractional scale.
-    pub scale: f64,
-}
-
-impl Default for OutputSpec {
-    fn default() -> Self {
-        Self {
-            width: 1920,
-            height: 1080,
-            refresh_mhz: 60_000,
-            scale: 1.0,
-        }
-    }
-}
-
-/// Modes every virtual output offers besides its own, so mode switching can be tried.
-const COMMON_MODES: [(i32, i32); 5] = [
-    (3840, 2160),
-    (2560, 1440),
-    (1920, 1080),
-    (1280, 720),
-    (1024, 768),
-];
-
 struct VirtualOutput {
     output: Output,
+    global: GlobalId,
     buffer: OutputBuffer,
     /// Identity of the colour description the last frame was drawn for.
     drawn_for: u32,
@@ -282,7 +254,7 @@ pub fn init_with(
         .output
         .iter()
         .any(|o| o.hdr == ghost_config::Toggle::On);
-    let mut renderer = match choice {
+    let renderer = match choice {
         RendererChoice::Pixman => Renderers::Pixman(PixmanRenderer::new()?),
         RendererChoice::Gles => Renderers::Gles(Box::new(gles_parts()?)),
         RendererChoice::Auto if wants_hdr => match gles_parts() {
@@ -294,78 +266,26 @@ pub fn init_with(
         },
         RendererChoice::Auto => Renderers::Pixman(PixmanRenderer::new()?),
     };
+    let mut backend = HeadlessBackend {
+        renderer,
+        outputs: Vec::new(),
+    };
     let now = nanos(state.now());
-    let mut outputs = Vec::new();
     let mut x = 0;
     for (i, spec) in specs.iter().enumerate() {
-        let name = format!("HEADLESS-{}", i + 1);
-        let spec = *spec;
-        let output = Output::new(
-            name.clone(),
-            PhysicalProperties {
-                size: (0, 0).into(),
-                subpixel: Subpixel::Unknown,
-                make: "GhostNV".into(),
-                model: "Virtual output".into(),
-            },
-        );
-        let mode = Mode {
-            size: (spec.width, spec.height).into(),
-            refresh: spec.refresh_mhz,
-        };
-        let mut modes = vec![mode];
-        for (w, h) in COMMON_MODES {
-            let m = Mode {
-                size: (w, h).into(),
-                refresh: 60_000,
-            };
-            if !modes.contains(&m) {
-                modes.push(m);
-            }
-        }
-        // wl_output advertises only the current mode (other modes are deprecated
-        // there and confuse clients); wlr-output-management lists them all.
-        output.add_mode(mode);
-        output.set_preferred(mode);
-        let position = (x, 0);
-        output.change_current_state(
-            Some(mode),
-            Some(Transform::Normal),
-            Some(Scale::Fractional(spec.scale)),
-            Some(position.into()),
-        );
-        output
-            .user_data()
-            .insert_if_missing(|| OutputModes::new(modes));
-        let _global = output.create_global::<Ghost>(&state.display_handle);
-        state.space.map_output(&output, position);
-        let logical_w = (spec.width as f64 / spec.scale).round() as i32;
-        x = position.0 + logical_w;
-
-        let size: Size<i32, Physical> = mode.size;
-        let buffer = match &mut renderer {
-            Renderers::Pixman(r) => OutputBuffer::Pixman(r.create_buffer(
-                Fourcc::Xrgb8888,
-                size.to_logical(1).to_buffer(1, Transform::Normal),
-            )?),
-            Renderers::Gles(_) => OutputBuffer::Gles(None),
-        };
-        let tracker = OutputDamageTracker::from_output(&output);
-        let clock = FrameClock::new(RefreshCycle::from_millihertz(spec.refresh_mhz, now)?);
-        outputs.push(VirtualOutput {
-            output,
-            buffer,
-            drawn_for: 0,
-            tracker,
-            clock,
-            timer: None,
-            scheduled_ns: 0,
-            rendered_once: false,
-            last_damage: Vec::new(),
-            stats: super::FrameStats::default(),
-        });
+        let v = outputs::virtual_output(
+            &state.display_handle,
+            &mut backend.renderer,
+            i + 1,
+            *spec,
+            (x, 0),
+            now,
+        )?;
+        state.space.map_output(&v.output, (x, 0));
+        x += (f64::from(spec.width) / spec.scale).round() as i32;
+        backend.outputs.push(v);
     }
-    state.backend = Backend::Headless(Box::new(HeadlessBackend { renderer, outputs }));
+    state.backend = Backend::Headless(Box::new(backend));
     // `[[output]]` sections may change modes, scales, positions, or switch outputs off.
     for output in state.outputs() {
         state.apply_output_settings(&output);
