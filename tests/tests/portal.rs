@@ -434,6 +434,13 @@ fn a_stream_gets_every_change_though_its_buffers_take_turns() -> Result<()> {
         Ok(())
     })?;
     assert!(seen.frames >= 10, "{} frames", seen.frames);
+    // Nobody else reads the output's pixels: the frames were drawn straight into the
+    // stream's buffers, each with only what it lacked.
+    let casts = comp.request(json!({"request": "casts"}))?;
+    assert!(
+        casts[0]["frames_drawn_in_stream"].as_u64().unwrap_or(0) >= 10,
+        "{casts:#}"
+    );
     let shot = comp.screenshot(json!({}))?;
     let mut wrong = Vec::new();
     for y in 0..1080 {

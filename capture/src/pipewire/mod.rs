@@ -20,7 +20,7 @@ use std::{collections::HashMap, os::fd::BorrowedFd, time::Duration};
 use pipewire as pw;
 
 pub use meta::CursorMeta;
-pub use stream::{CastState, Pushed};
+pub use stream::{CastState, Draw, Pushed};
 
 use crate::frame::{FrameView, Region};
 
@@ -164,6 +164,22 @@ impl Caster {
     ) -> Result<Pushed, CastError> {
         let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;
         Ok(cast.push(frame, damage, cursor, now))
+    }
+
+    /// Sends a frame of `size` that `draw` paints straight into the stream's buffer
+    /// (only the regions that buffer lacks), saving the copy `push` makes from a
+    /// picture that exists anyway.
+    pub fn push_drawn(
+        &mut self,
+        id: u64,
+        size: (u32, u32),
+        damage: &[Region],
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+        draw: &mut Draw<'_>,
+    ) -> Result<Pushed, CastError> {
+        let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;
+        Ok(cast.push_drawn(size, damage, cursor, now, draw))
     }
 
     /// Offers a new picture size (the source was resized); the consumer renegotiates.

@@ -40,6 +40,10 @@ pub enum CastState {
     Failed(String),
 }
 
+/// Draws a cast's picture into a buffer: (its bytes, row stride, pixel layout, the
+/// regions it lacks or None for all of it); false where it could not.
+pub type Draw<'a> = dyn FnMut(&mut [u8], usize, PixelFormat, Option<&[Region]>) -> bool + 'a;
+
 /// What happened to a frame offered to a cast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
@@ -240,6 +244,27 @@ impl Cast {
         cursor: Option<&CursorMeta>,
         now: Duration,
     ) -> Pushed {
+        let size = (frame.width(), frame.height());
+        self.push_drawn(
+            size,
+            damage,
+            cursor,
+            now,
+            &mut |bytes, stride, layout, missing| match missing {
+                Some(regions) => frame.copy_regions_into(bytes, stride, layout, regions),
+                None => frame.copy_into(bytes, stride, layout),
+            },
+        )
+    }
+
+    pub fn push_drawn(
+        &mut self,
+        size: (u32, u32),
+        damage: &[Region],
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+        draw: &mut Draw<'_>,
+    ) -> Pushed {
         let Some(format) = self.shared.borrow().format else {
             return Pushed::Idle;
         };
@@ -251,7 +276,7 @@ impl Cast {
         if self.shared.borrow().state != CastState::Streaming {
             return Pushed::Idle;
         }
-        if (frame.width(), frame.height()) != (format.width, format.height) {
+        if size != (format.width, format.height) {
             return Pushed::WrongSize;
         }
         // SAFETY: dequeue hands us a buffer the stream owns until we queue it back
@@ -277,7 +302,7 @@ impl Cast {
                     let bytes = std::slice::from_raw_parts_mut(data.data.cast::<u8>(), size);
                     self.fill(
                         data.data as usize,
-                        frame,
+                        draw,
                         bytes,
                         stride,
                         format.layout,
@@ -306,13 +331,13 @@ impl Cast {
 }
 
 impl Cast {
-    /// Brings the buffer at `memory` up to `frame`, whose changes since the previous
-    /// frame are `damage`: only what it lacks where it was filled before, all of it
-    /// otherwise. Every other buffer now lacks `damage` too.
+    /// Brings the buffer at `memory` up to the picture `draw` makes, whose changes since
+    /// the previous frame are `damage`: only what it lacks where it was filled before,
+    /// all of it otherwise. Every other buffer now lacks `damage` too.
     fn fill(
         &mut self,
         memory: usize,
-        frame: FrameView<'_>,
+        draw: &mut Draw<'_>,
         bytes: &mut [u8],
         stride: usize,
         layout: PixelFormat,
@@ -322,14 +347,18 @@ impl Cast {
             Some(buffer) => {
                 let mut missing = std::mem::take(&mut buffer.missing);
                 accumulate(&mut missing, damage.iter().copied());
-                frame.copy_regions_into(bytes, stride, layout, &missing);
+                if !draw(bytes, stride, layout, Some(&missing)) {
+                    // Drawn wrongly or not at all: whole next time.
+                    self.stale.retain(|s| s.memory != memory);
+                }
             }
             None => {
-                frame.copy_into(bytes, stride, layout);
-                self.stale.push(Stale {
-                    memory,
-                    missing: Vec::new(),
-                });
+                if draw(bytes, stride, layout, None) {
+                    self.stale.push(Stale {
+                        memory,
+                        missing: Vec::new(),
+                    });
+                }
             }
         }
         for other in self.stale.iter_mut().filter(|s| s.memory != memory) {

@@ -98,6 +98,18 @@ impl Backend {
         }
     }
 
+    /// What `output`'s last repaint changed, where the backend knows (headless), whether
+    /// or not its buffer was drawn.
+    pub fn repainted(
+        &self,
+        output: &Output,
+    ) -> Option<&[smithay::utils::Rectangle<i32, smithay::utils::Physical>]> {
+        match self {
+            Backend::Headless(h) => h.last_damage(output),
+            _ => None,
+        }
+    }
+
     /// Frame counters of `output`, where the backend keeps them.
     pub fn frame_stats(&self, output: &Output) -> Option<FrameStats> {
         match self {

@@ -20,6 +20,7 @@ use smithay::{
 
 use crate::{backend::Shows, shell::window_data, state::Ghost};
 
+mod direct;
 pub mod pick;
 
 /// What a cast shows.
@@ -78,6 +79,8 @@ struct Cast {
     unsent: Vec<ghost_capture::Region>,
     /// Whether the consumer has a first picture from the read-in-place path.
     primed: bool,
+    /// Frames drawn straight into the stream's buffers (no copy from the output's).
+    drawn_in_stream: u64,
 }
 
 /// The PipeWire connection (made on the first cast) and the casts.
@@ -249,6 +252,7 @@ impl Ghost {
             last_cursor: None,
             unsent: Vec::new(),
             primed: false,
+            drawn_in_stream: 0,
         });
         self.queue_redraw(&output);
         Ok(json!({"id": id, "node_id": node_id, "width": width, "height": height}))
@@ -336,6 +340,7 @@ impl Ghost {
                             None => "gone".to_string(),
                         },
                         "frames": caster.and_then(|k| k.frames(c.id)),
+                        "frames_drawn_in_stream": c.drawn_in_stream,
                     })
                 })
                 .collect(),
@@ -402,10 +407,7 @@ impl Ghost {
 
     /// Adds what `output`'s last frame repainted to a cast's unsent damage.
     fn note_repaint(&mut self, index: usize, output: &Output) {
-        let crate::backend::Backend::Headless(h) = &self.backend else {
-            return;
-        };
-        let Some((_, damage)) = h.shown(output) else {
+        let Some(damage) = self.backend.repainted(output) else {
             return;
         };
         ghost_capture::accumulate(
@@ -431,6 +433,9 @@ impl Ghost {
         cursor: CursorMode,
         now: Duration,
     ) -> anyhow::Result<bool> {
+        if crop.is_none() && self.casts_draw_frames(output) {
+            return self.cast_drawn(index, output, cursor, now);
+        }
         if self
             .shown_for_capture(output, cursor == CursorMode::Embedded)
             .is_none()
@@ -465,33 +470,14 @@ impl Ghost {
             cast.primed = false;
             return Ok(true);
         }
-        let pointer_moved = pointer.is_some() && pointer != cast.last_cursor;
-        if cast.primed && unsent.is_empty() && !pointer_moved {
+        let damage = cast.repaint_damage(&unsent, size, pointer.as_ref());
+        drop(unsent);
+        let Some(damage) = damage else {
             cast.unsent.clear();
             return Ok(true);
-        }
-        let full = [ghost_capture::Region {
-            x: 0,
-            y: 0,
-            width: size.0 as i32,
-            height: size.1 as i32,
-        }];
-        let damage = if cast.primed { &unsent[..] } else { &full[..] };
-        match caster.push(cast.id, view, damage, pointer.as_ref(), now)? {
-            Pushed::Sent => {
-                cast.primed = true;
-                cast.unsent.clear();
-                cast.last_cursor = pointer;
-                // The drawn path compares with its own last picture: it must not
-                // trust one older than this.
-                cast.last = None;
-            }
-            Pushed::WrongSize => {
-                caster.resize(cast.id, size.0, size.1)?;
-                cast.primed = false;
-            }
-            Pushed::Idle | Pushed::NoBuffer => {}
-        }
+        };
+        let pushed = caster.push(cast.id, view, &damage, pointer.as_ref(), now)?;
+        cast.pushed(caster, pushed, size, pointer)?;
         Ok(true)
     }
 

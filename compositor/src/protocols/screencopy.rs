@@ -394,7 +394,7 @@ impl Ghost {
             return;
         }
         let repainted: Option<Vec<ghost_capture::Region>> =
-            self.backend.shown(output).map(|(_, damage)| {
+            self.backend.repainted(output).map(|damage| {
                 damage
                     .iter()
                     .map(|r| ghost_capture::Region {

@@ -32,7 +32,9 @@ use smithay::{
 };
 use tracing::{debug, warn};
 
+mod draw;
 mod outputs;
+pub use draw::Target;
 pub use outputs::{create_output, remove_output, OutputSpec};
 
 use super::{Backend, OutputModes};
@@ -105,6 +107,9 @@ struct VirtualOutput {
     timer: Option<RegistrationToken>,
     scheduled_ns: u64,
     rendered_once: bool,
+    /// The buffer holds the latest frame (false while casts draw the frames
+    /// themselves and nobody else reads it).
+    drawn: bool,
     stats: super::FrameStats,
     /// What the last frame repainted (empty: nothing).
     last_damage: Vec<smithay::utils::Rectangle<i32, Physical>>,
@@ -161,7 +166,7 @@ impl HeadlessBackend {
         &[smithay::utils::Rectangle<i32, Physical>],
     )> {
         let v = self.outputs.iter().find(|o| &o.output == output)?;
-        if !v.rendered_once {
+        if !v.rendered_once || !v.drawn {
             return None;
         }
         let OutputBuffer::Pixman(image) = &v.buffer else {
@@ -190,6 +195,44 @@ impl HeadlessBackend {
             .iter()
             .find(|o| &o.output == output)
             .map(|o| o.stats)
+    }
+
+    /// What `output`'s last frame changed (empty: nothing), drawn or not.
+    pub fn last_damage(
+        &self,
+        output: &Output,
+    ) -> Option<&[smithay::utils::Rectangle<i32, Physical>]> {
+        let v = self.outputs.iter().find(|o| &o.output == output)?;
+        v.rendered_once.then_some(&v.last_damage[..])
+    }
+
+    /// Whether frames of `output` can be drawn straight into other memory
+    /// ([`HeadlessBackend::draw_into`]): pixman draws them, in the output's own
+    /// orientation.
+    pub fn draws_into_memory(&self, output: &Output) -> bool {
+        matches!(self.renderer, Renderers::Pixman(_))
+            && output.current_transform() == Transform::Normal
+            && self
+                .outputs
+                .iter()
+                .any(|o| &o.output == output && o.rendered_once)
+    }
+
+    /// Draws `scene`'s picture of `output` (the output's size, as its own buffer would
+    /// hold it) into `bytes`, rows `stride` apart in `layout`: only `regions` (output
+    /// pixels), or all of it. A screen cast's buffer gets its frame this way, without
+    /// the copy from the output's buffer.
+    pub fn draw_into(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &Output,
+        target: Target<'_>,
+        regions: Option<&[ghost_capture::Region]>,
+    ) -> anyhow::Result<()> {
+        let Renderers::Pixman(renderer) = &mut self.renderer else {
+            anyhow::bail!("only pixman draws into memory");
+        };
+        draw::pixman_into(renderer, scene, output, target, regions)
     }
 
     fn find(&mut self, output: &Output) -> Option<&mut VirtualOutput> {
@@ -327,6 +370,7 @@ pub fn schedule(state: &mut Ghost, output: &Output) {
 
 /// Draws one frame of `output` at its scheduled vblank and tells clients.
 fn render(state: &mut Ghost, output: &Output) {
+    let casts_draw = state.casts_draw_frames(output);
     let scene = Scene::new(
         &state.space,
         &state.cursor_status,
@@ -344,9 +388,26 @@ fn render(state: &mut Ghost, output: &Output) {
     v.timer = None;
     let vblank = v.scheduled_ns;
     let result = match (&mut backend.renderer, &mut v.buffer) {
+        // Nobody but the casts reads this output's buffer, and they draw their frames
+        // themselves: what changed is all this frame needs.
+        (Renderers::Pixman(renderer), OutputBuffer::Pixman(_)) if casts_draw => {
+            let elements = scene.elements(renderer, output, true);
+            v.drawn = false;
+            match v
+                .tracker
+                .damage_output(usize::from(v.rendered_once), &elements)
+            {
+                Ok((damage, states)) => {
+                    v.last_damage = damage.cloned().unwrap_or_default();
+                    Ok((damage.map(|d| area(d)), states))
+                }
+                Err(e) => Err(anyhow::anyhow!("{e:?}")),
+            }
+        }
         (Renderers::Pixman(renderer), OutputBuffer::Pixman(buffer)) => {
             let elements = scene.elements(renderer, output, true);
-            let age = usize::from(v.rendered_once);
+            let age = usize::from(v.rendered_once && v.drawn);
+            v.drawn = true;
             match renderer.bind(buffer) {
                 Ok(mut framebuffer) => v
                     .tracker

@@ -118,6 +118,7 @@ pub(super) fn virtual_output(
         timer: None,
         scheduled_ns: 0,
         rendered_once: false,
+        drawn: false,
         last_damage: Vec::new(),
         stats: crate::backend::FrameStats::default(),
     })
