@@ -92,17 +92,21 @@ impl Ghost {
         {
             return false;
         }
-        let mut of_output = self.casts.casts.iter().filter(|c| match &c.source {
-            CastSource::Output(name) | CastSource::Region { output: name, .. } => {
-                *name == output.name()
-            }
-            CastSource::Window(_) => false,
-        });
-        let mut any = false;
-        of_output.all(|c| {
-            any = true;
-            matches!(c.source, CastSource::Output(_)) && c.cursor != CursorMode::Embedded
-        }) && any
+        let mut of_output = self
+            .casts
+            .casts
+            .iter()
+            .filter(|c| match &c.source {
+                CastSource::Output(name) | CastSource::Region { output: name, .. } => {
+                    *name == output.name()
+                }
+                CastSource::Window(_) => false,
+            })
+            .peekable();
+        of_output.peek().is_some()
+            && of_output.all(|c| {
+                matches!(c.source, CastSource::Output(_)) && c.cursor != CursorMode::Embedded
+            })
     }
 
     /// Sends cast `index` a frame of `output` drawn straight into the stream's buffer.

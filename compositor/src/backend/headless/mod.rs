@@ -1,6 +1,8 @@
 //! The headless backend: virtual outputs rendered into memory, paced by a frame clock at
 //! the output's exact refresh rate. Nothing is shown; screenshots and screencopy read
-//! the frames. Idle outputs arm no timer, so an idle desktop uses no CPU.
+//! the frames. Idle outputs arm no timer, so an idle desktop uses no CPU. Where screen
+//! casts are the only readers of an output's pixels, they draw its frames into their
+//! own buffers (`draw`) and the output keeps only the damage.
 //!
 //! Two renderers: pixman (CPU, SDR only, the default) and GLES on an EGL device (a GPU,
 //! or Mesa's llvmpipe), which runs the colour-managed path of `render::colour` and so
@@ -208,7 +210,7 @@ impl HeadlessBackend {
 
     /// Whether frames of `output` can be drawn straight into other memory
     /// ([`HeadlessBackend::draw_into`]): pixman draws them, in the output's own
-    /// orientation.
+    /// orientation, and its first frame (which primes the damage tracking) is drawn.
     pub fn draws_into_memory(&self, output: &Output) -> bool {
         matches!(self.renderer, Renderers::Pixman(_))
             && output.current_transform() == Transform::Normal
