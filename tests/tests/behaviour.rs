@@ -341,6 +341,10 @@ fn a_virtual_output_added_then_unplugged_hands_its_windows_to_the_remaining_one(
     let unknown =
         comp.raw_request(&json!({"request": "remove-output", "name": "DP-9"}).to_string())?;
     assert_eq!(unknown["ok"], false, "{unknown}");
+    let huge = comp.raw_request(
+        &json!({"request": "create-output", "width": 100000, "height": 100000}).to_string(),
+    )?;
+    assert_eq!(huge["ok"], false, "{huge}");
     // Plugged back, the name comes back.
     let again = comp.request(json!({"request": "create-output", "width": 800, "height": 600}))?;
     assert_eq!(again["name"], "HEADLESS-2");

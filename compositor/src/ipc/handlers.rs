@@ -323,8 +323,9 @@ impl Ghost {
     ) -> Reply {
         let scale = scale.unwrap_or(1.0);
         let refresh_mhz = refresh_mhz.unwrap_or(60_000);
-        if !(1..=16384).contains(&width) || !(1..=16384).contains(&height) {
-            return Reply::error(format!("{width}x{height} is not a size (1 to 16384)"));
+        // Its buffer lives in the compositor's memory: 8192 a side is 256 MiB already.
+        if !(1..=8192).contains(&width) || !(1..=8192).contains(&height) {
+            return Reply::error(format!("{width}x{height} is not a size (1 to 8192 a side)"));
         }
         if !(0.25..=8.0).contains(&scale) {
             return Reply::error(format!("scale {scale} is outside 0.25..=8"));
