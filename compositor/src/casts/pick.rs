@@ -97,6 +97,10 @@ fn spanned(
     Rectangle::new(loc, Size::from((end.x - loc.x, end.y - loc.y))).intersection(bounds)
 }
 
+/// Coordinates restore data may hold: far beyond any output, and far from overflowing
+/// when added up (the data comes back from outside: the portal's permission store).
+const RESTORE_LIMIT: i32 = 1 << 16;
+
 /// Restore data for a region: `region:OUTPUT:x,y,w,h`, relative to the output.
 fn parse_region_restore(data: &str) -> Option<(String, Rectangle<i32, Logical>)> {
     let (output, numbers) = data.rsplit_once(':')?;
@@ -105,12 +109,14 @@ fn parse_region_restore(data: &str) -> Option<(String, Rectangle<i32, Logical>)>
         .map(|v| v.parse().ok())
         .collect::<Option<_>>()?;
     let [x, y, w, h] = <[i32; 4]>::try_from(n).ok()?;
-    (w > 0 && h > 0).then(|| {
-        (
-            output.to_string(),
-            Rectangle::new((x, y).into(), (w, h).into()),
-        )
-    })
+    let within = |v: i32| (-RESTORE_LIMIT..=RESTORE_LIMIT).contains(&v);
+    (within(x) && within(y) && (1..=RESTORE_LIMIT).contains(&w) && (1..=RESTORE_LIMIT).contains(&h))
+        .then(|| {
+            (
+                output.to_string(),
+                Rectangle::new((x, y).into(), (w, h).into()),
+            )
+        })
 }
 
 /// What the user chose and how to find it again next time.
@@ -466,5 +472,43 @@ impl Ghost {
             PickKey::Previous => self.pick_cycle(false),
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn region_restore_data_reads_back_what_was_written() {
+        let (output, area) = parse_region_restore("DP-1:10,20,300,200").expect("valid");
+        assert_eq!(output, "DP-1");
+        assert_eq!(area, Rectangle::new((10, 20).into(), (300, 200).into()));
+        // An output name may itself hold colons.
+        let (output, _) = parse_region_restore("a:b:0,0,1,1").expect("valid");
+        assert_eq!(output, "a:b");
+        for bad in [
+            "DP-1:1,2,3",
+            "DP-1:0,0,0,5",
+            "x:2147483647,0,2147483647,1",
+            ":,,,",
+        ] {
+            assert_eq!(parse_region_restore(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        /// Whatever comes back from the permission store, reading it never panics, and
+        /// an accepted region can be clipped to an output without overflowing.
+        #[test]
+        fn any_region_restore_data_is_read_safely(data in ".{0,40}", n in proptest::collection::vec(any::<i32>(), 4)) {
+            let _ = parse_region_restore(&data);
+            let text = format!("OUT:{},{},{},{}", n[0], n[1], n[2], n[3]);
+            if let Some((_, area)) = parse_region_restore(&text) {
+                let output = Rectangle::<i32, Logical>::from_size((8192, 8192).into());
+                let _ = area.intersection(output);
+            }
+        }
     }
 }
