@@ -4,6 +4,7 @@
 
 pub mod decorations;
 pub mod grabs;
+mod layers;
 mod rules;
 
 use std::{
@@ -22,10 +23,7 @@ use smithay::{
     wayland::{
         compositor::with_states,
         foreign_toplevel_list::ForeignToplevelHandle,
-        shell::{
-            wlr_layer::LayerSurfaceData,
-            xdg::{SurfaceCachedState, XdgToplevelSurfaceData},
-        },
+        shell::xdg::{SurfaceCachedState, XdgToplevelSurfaceData},
     },
 };
 
@@ -279,35 +277,6 @@ impl Ghost {
         self.space.map_element(window.clone(), loc, false);
     }
 
-    fn layer_commit(&mut self, surface: &WlSurface) {
-        let output = self.space.outputs().find(|o| {
-            layer_map_for_output(o)
-                .layer_for_surface(surface, smithay::desktop::WindowSurfaceType::TOPLEVEL)
-                .is_some()
-        });
-        let Some(output) = output.cloned() else {
-            return;
-        };
-        let initial_sent = with_states(surface, |states| {
-            states
-                .data_map
-                .get::<LayerSurfaceData>()
-                .and_then(|d| d.lock().ok())
-                .is_some_and(|d| d.initial_configure_sent)
-        });
-        let mut map = layer_map_for_output(&output);
-        map.arrange();
-        if !initial_sent {
-            if let Some(layer) =
-                map.layer_for_surface(surface, smithay::desktop::WindowSurfaceType::TOPLEVEL)
-            {
-                layer.layer_surface().send_configure();
-            }
-        }
-        drop(map);
-        self.queue_redraw(&output);
-    }
-
     /// Gives keyboard focus to `surface` (or nobody) and updates activated states.
     pub fn set_keyboard_focus(&mut self, surface: Option<WlSurface>) {
         let Some(keyboard) = self.seat.get_keyboard() else {
@@ -369,7 +338,7 @@ impl Ghost {
     /// The area windows may use on `output`: the output minus exclusive layer surfaces.
     pub fn usable_area(&self, output: &Output) -> Rectangle<i32, Logical> {
         let geo = self.space.output_geometry(output).unwrap_or_default();
-        let zone = layer_map_for_output(output).non_exclusive_zone();
+        let zone = layers::free_zone(&layer_map_for_output(output), geo.size);
         Rectangle::new(geo.loc + zone.loc, zone.size)
     }
 
