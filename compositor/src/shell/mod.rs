@@ -203,7 +203,7 @@ impl Ghost {
     /// placement of new windows, layer-surface arrangement, and resize anchoring.
     pub fn shell_commit(&mut self, surface: &WlSurface, root: &WlSurface) {
         if let Some(window) = self.window_for_surface(surface) {
-            self.toplevel_commit(&window, surface);
+            self.toplevel_commit(&window);
         }
         if let Some(PopupKind::Xdg(ref xdg)) = self.popups.find_popup(surface) {
             if !xdg.is_initial_configure_sent() {
@@ -216,18 +216,11 @@ impl Ghost {
         grabs::resize_commit(self, root);
     }
 
-    fn toplevel_commit(&mut self, window: &Window, surface: &WlSurface) {
+    fn toplevel_commit(&mut self, window: &Window) {
         let Some(toplevel) = window.toplevel() else {
             return;
         };
-        let initial_sent = with_states(surface, |states| {
-            states
-                .data_map
-                .get::<XdgToplevelSurfaceData>()
-                .and_then(|d| d.lock().ok())
-                .is_some_and(|d| d.initial_configure_sent)
-        });
-        if !initial_sent {
+        if !toplevel.is_initial_configure_sent() {
             toplevel.send_configure();
             return;
         }
