@@ -23,6 +23,8 @@ use crate::state::Ghost;
 struct LastFreeZone(std::sync::Mutex<Option<Rectangle<i32, Logical>>>);
 
 impl Ghost {
+    /// After a layer surface's commit: lays its output out again (answering its first
+    /// commit with a configure) and refits maximized windows if the free space moved.
     pub(super) fn layer_commit(&mut self, surface: &WlSurface) {
         let output = self.space.outputs().find(|o| {
             layer_map_for_output(o)
