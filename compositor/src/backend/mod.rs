@@ -314,14 +314,7 @@ impl Ghost {
                 (area.loc.x + offset, area.loc.y + offset),
                 false,
             );
-            let Some(t) = window.toplevel() else { continue };
-            let states = t.current_state().states;
-            use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
-            if states.contains(State::Fullscreen) {
-                self.set_fullscreen(&window, true, Some(first.clone()));
-            } else if states.contains(State::Maximized) {
-                self.set_maximized(&window, true);
-            }
+            self.refit_window(&window, &first);
         }
     }
 
@@ -330,14 +323,7 @@ impl Ghost {
         smithay::desktop::layer_map_for_output(output).arrange();
         let windows: Vec<_> = self.space.elements_for_output(output).cloned().collect();
         for window in windows {
-            let Some(t) = window.toplevel() else { continue };
-            let states = t.current_state().states;
-            use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
-            if states.contains(State::Fullscreen) {
-                self.set_fullscreen(&window, true, Some(output.clone()));
-            } else if states.contains(State::Maximized) {
-                self.set_maximized(&window, true);
-            }
+            self.refit_window(&window, output);
         }
         self.output_management_changed();
         self.queue_redraw(output);

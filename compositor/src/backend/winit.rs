@@ -153,14 +153,7 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
 }
 
 fn render(state: &mut Ghost) {
-    let scene = Scene::new(
-        &state.space,
-        &state.cursor_status,
-        &state.seat,
-        state.notification.as_ref(),
-    )
-    .sharing(state.casts.active())
-    .selection(state.picks.selection());
+    let scene = crate::screen_scene!(state);
     let Backend::Winit(backend) = &mut state.backend else {
         return;
     };

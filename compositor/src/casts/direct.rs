@@ -16,7 +16,6 @@ use smithay::{input::pointer::CursorImageStatus, output::Output};
 use super::{Cast, CastSource};
 use crate::{
     backend::{headless::Target, Backend},
-    render::Scene,
     shell::window_data,
     state::Ghost,
 };
@@ -83,7 +82,9 @@ impl Ghost {
         let Backend::Headless(h) = &self.backend else {
             return false;
         };
-        if !h.draws_into_memory(output)
+        // Asked every frame: the common answer (no casts) comes first and costs nothing.
+        if self.casts.casts.is_empty()
+            || !h.draws_into_memory(output)
             || matches!(self.cursor_status, CursorImageStatus::Surface(_))
             || self
                 .space
@@ -125,14 +126,7 @@ impl Ghost {
             CursorMode::Metadata => Some(self.cursor_meta(output, None, None)),
             _ => None,
         };
-        let scene = Scene::new(
-            &self.space,
-            &self.cursor_status,
-            &self.seat,
-            self.notification.as_ref(),
-        )
-        .sharing(self.casts.active())
-        .selection(self.picks.selection());
+        let scene = crate::screen_scene!(self);
         let Backend::Headless(backend) = &mut self.backend else {
             return Ok(false);
         };

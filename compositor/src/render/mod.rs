@@ -59,6 +59,23 @@ smithay::backend::renderer::element::render_elements! {
     Memory = MemoryRenderBufferRenderElement<R>,
 }
 
+/// The scene of what the screen shows now, borrowing `$state`'s fields one by one so
+/// the backend stays free to be borrowed mutably beside it. Every path that draws the
+/// screen (a backend's frame, a cast drawing that frame itself) starts from this one.
+#[macro_export]
+macro_rules! screen_scene {
+    ($state:expr) => {
+        $crate::render::Scene::new(
+            &$state.space,
+            &$state.cursor_status,
+            &$state.seat,
+            $state.notification.as_ref(),
+        )
+        .sharing($state.casts.active())
+        .selection($state.picks.selection())
+    };
+}
+
 /// The parts of the compositor state a frame is drawn from, borrowed apart from the
 /// backend so a backend can render while holding its renderer mutably.
 pub struct Scene<'a> {

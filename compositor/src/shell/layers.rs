@@ -5,10 +5,7 @@
 use smithay::{
     desktop::{layer_map_for_output, LayerMap, LayerSurface},
     output::Output,
-    reexports::{
-        wayland_protocols::xdg::shell::server::xdg_toplevel,
-        wayland_server::protocol::wl_surface::WlSurface,
-    },
+    reexports::wayland_server::protocol::wl_surface::WlSurface,
     utils::{Logical, Rectangle, Size},
     wayland::{
         compositor::with_states,
@@ -70,7 +67,8 @@ impl Ghost {
         self.queue_redraw(&output);
     }
 
-    /// Fits the maximized windows on `output` to the space the panels leave now.
+    /// Fits the maximized windows on `output` to the space the panels leave now
+    /// (fullscreen ones cover the panels and need nothing).
     fn refit_maximized(&mut self, output: &Output) {
         // Where the windows are now: the space's per-output lists wait for its refresh.
         let windows: Vec<_> = self
@@ -80,13 +78,8 @@ impl Ghost {
             .cloned()
             .collect();
         for window in windows {
-            let maximized = window.toplevel().is_some_and(|t| {
-                t.current_state()
-                    .states
-                    .contains(xdg_toplevel::State::Maximized)
-            });
-            if maximized {
-                self.set_maximized(&window, true);
+            if !Self::is_fullscreen(&window) {
+                self.refit_window(&window, output);
             }
         }
     }

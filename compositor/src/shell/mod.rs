@@ -406,6 +406,20 @@ impl Ghost {
         self.queue_redraw_all();
     }
 
+    /// Fits a fullscreen window to `output`, or a maximized one to the space its panels
+    /// leave, again: after the output changed, the window came to it, or panels moved.
+    /// Other windows stay as they are.
+    pub fn refit_window(&mut self, window: &Window, output: &Output) {
+        let Some(states) = window.toplevel().map(|t| t.current_state().states) else {
+            return;
+        };
+        if states.contains(xdg_toplevel::State::Fullscreen) {
+            self.set_fullscreen(window, true, Some(output.clone()));
+        } else if states.contains(xdg_toplevel::State::Maximized) {
+            self.set_maximized(window, true);
+        }
+    }
+
     /// Makes the window cover a whole output (no title bar), or restores it.
     pub fn set_fullscreen(&mut self, window: &Window, fullscreen: bool, output: Option<Output>) {
         let Some(toplevel) = window.toplevel().cloned() else {

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{
     close,
     devices::{Devices, Touchscreen},
-    input_handled, start, writeback_until, BACKGROUND_RGB, WINDOW, WINDOW_RGB,
+    input_handled, point_at, start, writeback_until, BACKGROUND_RGB, WINDOW, WINDOW_RGB,
 };
 
 #[test]
@@ -53,13 +53,13 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
 
     // The mouse: to the top-left corner (the pointer stops at the edge), then onto the
     // window, and a click there.
-    devices.move_by(-4000, -4000)?;
-    devices.move_by(centre.0 as i32, centre.1 as i32)?;
-    input_handled(&comp)?;
-    wait_for(Duration::from_secs(10), "the pointer on the window", || {
-        client.roundtrip().ok()?;
-        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
-    })?;
+    point_at(
+        &mut devices,
+        &comp,
+        &mut client,
+        &window.surface,
+        (centre.0 as i32, centre.1 as i32),
+    )?;
     let (px, py) = client.state.seat.pointer_at;
     assert!(
         (px - 150.0).abs() <= 1.0 && (py - 100.0).abs() <= 1.0,

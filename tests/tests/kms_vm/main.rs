@@ -21,8 +21,9 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use ghost_tests::{Compositor, Image};
+use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
 use serde_json::json;
+use wayland_client::protocol::wl_surface::WlSurface;
 
 const WINDOW: u32 = 0xffe0_3020;
 const WINDOW_RGB: [u8; 3] = [0xe0, 0x30, 0x20];
@@ -37,6 +38,24 @@ fn close(a: [u8; 3], b: [u8; 3]) -> bool {
 /// pointer acceleration (so uinput deltas are pixels) and `extra` settings.
 fn start(name: &str, extra: &str) -> Result<Compositor> {
     Compositor::start_kms(&config_home(name, extra)?)
+}
+
+/// Moves the uinput mouse to the top-left corner (the pointer stops at the edge), then
+/// by `to` onto `surface`, and waits until `client` has the pointer there.
+fn point_at(
+    devices: &mut devices::Devices,
+    comp: &Compositor,
+    client: &mut TestClient,
+    surface: &WlSurface,
+    to: (i32, i32),
+) -> Result<()> {
+    devices.move_by(-4000, -4000)?;
+    devices.move_by(to.0, to.1)?;
+    input_handled(comp)?;
+    wait_for(Duration::from_secs(10), "the pointer on the window", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pointer_focus.as_ref() == Some(surface)).then_some(())
+    })
 }
 
 /// A config folder named after `name` with flat pointer acceleration and `extra`.

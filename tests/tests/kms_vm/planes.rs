@@ -11,8 +11,8 @@ use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
 };
 
 use super::{
-    close, devices::Devices, input_handled, plane_state, start, writeback_until, BACKGROUND_RGB,
-    WINDOW, WINDOW_RGB,
+    close, devices::Devices, input_handled, plane_state, point_at, start, writeback_until,
+    BACKGROUND_RGB, WINDOW, WINDOW_RGB,
 };
 
 /// Where `a` and `b` differ (more than rounding), as a bounding box (x, y, w, h).
@@ -218,13 +218,13 @@ fn kms_client_cursor_surface_goes_onto_the_cursor_plane() -> Result<()> {
         info["geometry"]["x"].as_i64().unwrap_or(0) as i32,
         info["geometry"]["y"].as_i64().unwrap_or(0) as i32,
     );
-    devices.move_by(-4000, -4000)?;
-    devices.move_by(wx + 100, wy + 100)?;
-    input_handled(&comp)?;
-    wait_for(Duration::from_secs(10), "the pointer on the window", || {
-        client.roundtrip().ok()?;
-        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
-    })?;
+    point_at(
+        &mut devices,
+        &comp,
+        &mut client,
+        &window.surface,
+        (wx + 100, wy + 100),
+    )?;
     let (px, py) = client.state.seat.pointer_at;
     let at = (
         (wx as f64 + px).round() as u32,

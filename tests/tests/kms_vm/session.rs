@@ -23,7 +23,7 @@ use ghost_tests::{client::TestClient, wait_for, Compositor};
 use serde_json::json;
 
 use super::{
-    close, config_home, devices::Devices, input_handled, plane_state, writeback, writeback_until,
+    close, config_home, devices::Devices, plane_state, point_at, writeback, writeback_until,
     BACKGROUND_RGB, WINDOW, WINDOW_RGB,
 };
 
@@ -164,6 +164,19 @@ impl Drop for OtherSession {
     }
 }
 
+/// Waits until `client` has received a press of `key`.
+fn typed(client: &mut TestClient, key: Key, what: &str) -> Result<()> {
+    wait_for(Duration::from_secs(10), what, || {
+        client.roundtrip().ok()?;
+        client
+            .state
+            .seat
+            .pressed
+            .contains(&u32::from(key.code()))
+            .then_some(())
+    })
+}
+
 #[test]
 #[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
 fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
@@ -188,20 +201,8 @@ fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
     })?;
 
     devices.tap(Key::KEY_H)?;
-    wait_for(
-        Duration::from_secs(10),
-        "a key typed before the switch",
-        || {
-            client.roundtrip().ok()?;
-            client
-                .state
-                .seat
-                .pressed
-                .contains(&u32::from(Key::KEY_H.code()))
-                .then_some(())
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}\nseatd:\n{}", comp.log(), seatd.log()))?;
+    typed(&mut client, Key::KEY_H, "a key typed before the switch")
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}\nseatd:\n{}", comp.log(), seatd.log()))?;
 
     // Away with Ctrl+Alt+F2: the compositor lets go of the display and stops
     // committing.
@@ -248,13 +249,13 @@ fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
     ));
 
     // Input was handed back too: the pointer reaches the window and a key is typed.
-    devices.move_by(-4000, -4000)?;
-    devices.move_by(centre.0 as i32, centre.1 as i32)?;
-    input_handled(&comp)?;
-    wait_for(Duration::from_secs(10), "the pointer on the window", || {
-        client.roundtrip().ok()?;
-        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
-    })?;
+    point_at(
+        &mut devices,
+        &comp,
+        &mut client,
+        &window.surface,
+        (centre.0 as i32, centre.1 as i32),
+    )?;
     devices.click()?;
     wait_for(
         Duration::from_secs(10),
@@ -266,20 +267,8 @@ fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
     devices.tap(Key::KEY_A)?;
-    wait_for(
-        Duration::from_secs(10),
-        "a key typed after coming back",
-        || {
-            client.roundtrip().ok()?;
-            client
-                .state
-                .seat
-                .pressed
-                .contains(&u32::from(Key::KEY_A.code()))
-                .then_some(())
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    typed(&mut client, Key::KEY_A, "a key typed after coming back")
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
     drop(window);
     Ok(())
 }

@@ -373,14 +373,7 @@ pub fn schedule(state: &mut Ghost, output: &Output) {
 /// Draws one frame of `output` at its scheduled vblank and tells clients.
 fn render(state: &mut Ghost, output: &Output) {
     let casts_draw = state.casts_draw_frames(output);
-    let scene = Scene::new(
-        &state.space,
-        &state.cursor_status,
-        &state.seat,
-        state.notification.as_ref(),
-    )
-    .sharing(state.casts.active())
-    .selection(state.picks.selection());
+    let scene = crate::screen_scene!(state);
     let Backend::Headless(backend) = &mut state.backend else {
         return;
     };

@@ -33,11 +33,7 @@ use smithay::{
 use tracing::{debug, warn};
 
 use super::{dmabuf, outputs, pacing, planes, KmsOutput};
-use crate::{
-    backend::Backend,
-    render::{Scene, CLEAR_COLOR},
-    state::Ghost,
-};
+use crate::{backend::Backend, render::CLEAR_COLOR, state::Ghost};
 
 fn nanos(d: Duration) -> u64 {
     d.as_nanos().min(u128::from(u64::MAX)) as u64
@@ -258,16 +254,9 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     let cursor_on_plane = place_cursor(state, output);
     let wishes = state.frame_scene(output);
     let covered = planes::covered_by_compositor(state, output, cursor_on_plane);
-    let scene = Scene::new(
-        &state.space,
-        &state.cursor_status,
-        &state.seat,
-        state.notification.as_ref(),
-    )
-    .with_default_cursor(state.default_cursor.as_ref())
-    .with_pointer(!cursor_on_plane)
-    .sharing(state.casts.active())
-    .selection(state.picks.selection());
+    let scene = crate::screen_scene!(state)
+        .with_default_cursor(state.default_cursor.as_ref())
+        .with_pointer(!cursor_on_plane);
     let debug = &state.config.debug;
     let Backend::Kms(backend) = &mut state.backend else {
         return;
