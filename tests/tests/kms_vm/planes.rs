@@ -287,6 +287,12 @@ fn kms_dmabuf_feedback_offers_plane_formats_to_a_fullscreen_window() -> Result<(
     // Fullscreen, it could be scanned out directly if its buffer allowed: the scanout
     // tranche comes first, with what the primary plane shows.
     window.toplevel.set_fullscreen(None);
+    // Fullscreen becomes the window's state with the commit after it acks that
+    // configure: wait for the configure first, or the commit may come too early.
+    wait_for(Duration::from_secs(10), "the fullscreen configure", || {
+        client.roundtrip().ok()?;
+        (client.configured_size() == (1024, 768)).then_some(())
+    })?;
     client.commit_next(&mut window, false)?;
     let full = wait_for(Duration::from_secs(10), "scanout feedback", || {
         latest(&mut client).filter(|t| t.first().is_some_and(|t| t.scanout))
@@ -295,6 +301,14 @@ fn kms_dmabuf_feedback_offers_plane_formats_to_a_fullscreen_window() -> Result<(
     assert!(full[0].formats.contains(&(XRGB8888, 0)), "{full:?}");
     // Back in the stack: the render tranche again.
     window.toplevel.unset_fullscreen();
+    wait_for(
+        Duration::from_secs(10),
+        "the configure out of fullscreen",
+        || {
+            client.roundtrip().ok()?;
+            (client.configured_size() != (1024, 768)).then_some(())
+        },
+    )?;
     client.commit_next(&mut window, false)?;
     wait_for(Duration::from_secs(10), "render feedback again", || {
         latest(&mut client).filter(|t| t.iter().all(|t| !t.scanout))
