@@ -13,8 +13,10 @@ pub struct Cli {
     /// Which display backend to run on.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
-    /// Renderer of the headless backend: pixman (CPU, SDR), gles (EGL device, colour
-    /// managed, HDR), or auto (gles when a configured output has hdr = "on").
+    /// Renderer: pixman (CPU, SDR), gles (headless: an EGL device, colour managed,
+    /// HDR; KMS: the display's GPU through GBM, Mesa's software rasteriser on devices
+    /// without one), or auto (headless: gles when a configured output has hdr = "on";
+    /// KMS: gles on a GPU).
     #[arg(long, value_enum, default_value_t = RendererArg::Auto)]
     pub renderer: RendererArg,
     /// Name of the Wayland socket (in XDG_RUNTIME_DIR); the first free wayland-N if absent.
@@ -33,7 +35,7 @@ pub struct Cli {
     pub subcommand: Option<Command>,
 }
 
-/// Headless renderers selectable on the command line.
+/// Renderers selectable on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RendererArg {
     /// gles when an output is configured for HDR, else pixman.

@@ -98,6 +98,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
     let in_desktop =
         std::env::var_os("WAYLAND_DISPLAY").is_some() || std::env::var_os("DISPLAY").is_some();
+    let renderer = match cli.renderer {
+        RendererArg::Auto => backend::RendererChoice::Auto,
+        RendererArg::Pixman => backend::RendererChoice::Pixman,
+        RendererArg::Gles => backend::RendererChoice::Gles,
+    };
     let choice = match cli.backend {
         BackendChoice::Auto if in_desktop => BackendChoice::Winit,
         BackendChoice::Auto if on_virtual_terminal() => BackendChoice::Kms,
@@ -105,7 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         other => other,
     };
     let choice = match choice {
-        BackendChoice::Kms => match backend::kms::init(&mut state) {
+        BackendChoice::Kms => match backend::kms::init(&mut state, renderer) {
             Ok(()) => BackendChoice::Kms,
             Err(err) if cli.backend == BackendChoice::Auto => {
                 tracing::warn!("no KMS ({err:#}); running headless");
@@ -123,11 +128,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 vec![backend::headless::OutputSpec::default()]
             } else {
                 cli.outputs.clone()
-            };
-            let renderer = match cli.renderer {
-                RendererArg::Auto => backend::headless::RendererChoice::Auto,
-                RendererArg::Pixman => backend::headless::RendererChoice::Pixman,
-                RendererArg::Gles => backend::headless::RendererChoice::Gles,
             };
             backend::headless::init_with(&mut state, &specs, renderer)?;
         }

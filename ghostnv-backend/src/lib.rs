@@ -5,14 +5,17 @@
 //! device through the plain-data [`DeviceModel`], so the same logic runs against real
 //! hardware and against a description of hardware we do not have.
 //!
-//! Today it holds GPU discovery from sysfs ([`discover`]), the device model with its loaders (`drm_info -j` JSON, and the
-//! `drm_info` text dumps through [`drm_info_text`]), property kinds, the simulated
-//! device that checks and records atomic requests, and the driver quirk table.
+//! Today it holds GPU discovery from sysfs ([`discover`]), framebuffers over dumb,
+//! client ([`prime`]) and GBM ([`framebuffer`]) buffers, the device model with its
+//! loaders (`drm_info -j` JSON, and the `drm_info` text dumps through [`drm_info_text`]),
+//! property kinds, the simulated device that checks and records atomic requests, and the
+//! driver quirk table.
 
 pub mod commit;
 pub mod device;
 pub mod discover;
 pub mod drm_info_text;
+pub mod framebuffer;
 pub mod model;
 pub mod prime;
 pub mod property;

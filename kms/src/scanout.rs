@@ -7,8 +7,9 @@
 //! a frame the driver refuses is retried without its extra properties, and the outputs
 //! keep showing the last good frame meanwhile.
 //!
-//! Dumb buffers are what devices without a render node offer (vkms, simpledrm); GPU
-//! buffers join here when the GLES path drives real GPUs.
+//! Dumb buffers are what devices without a render node offer (vkms, simpledrm). Where a
+//! GPU draws the frame (GLES into GBM buffers), the buffer it drew into goes on the
+//! primary plane as it is ([`Composited::Buffer`]) and the dumb buffers rest.
 
 use std::{collections::BTreeMap, os::fd::AsFd};
 
@@ -36,6 +37,24 @@ use crate::{
 
 /// A rectangle of a frame: x, y, width, height in pixels.
 pub type Rect = (u32, u32, u32, u32);
+
+/// The composited part of a frame.
+#[derive(Debug, Clone, Copy)]
+pub enum Composited<'a> {
+    /// Pixels in memory, rows of `stride` bytes in the head's format, with what changed
+    /// since the previous frame: copied into the head's dumb buffer.
+    Pixels {
+        /// The whole frame.
+        source: &'a [u8],
+        /// Bytes per row of `source`.
+        stride: usize,
+        /// What changed.
+        damage: &'a [Rect],
+    },
+    /// A buffer the GPU drew the whole frame into, scanned out as it is. The caller
+    /// keeps it (and its framebuffer) until a later frame is on screen.
+    Buffer(ClientBuffer),
+}
 
 /// Why a frame was not flipped.
 #[derive(Debug, thiserror::Error)]
@@ -139,17 +158,20 @@ pub struct Head {
     pub overlays: Vec<u32>,
     /// The client buffer on the primary plane (direct scanout), as last committed.
     pub direct: Option<ClientBuffer>,
+    /// The composited frame last committed, where the GPU drew it into a buffer of its
+    /// own (None: it is in the front dumb buffer).
+    pub rendered: Option<ClientBuffer>,
 }
 
 impl Head {
     /// What the primary plane shows now: a client's buffer or the composited frame.
     pub(crate) fn front_fb(&self) -> framebuffer::Handle {
-        self.direct.map_or(self.front().fb, |d| d.fb)
+        self.direct.map_or(self.composited_fb(), |d| d.fb)
     }
 
     /// The composited frame last put on screen.
     pub(crate) fn composited_fb(&self) -> framebuffer::Handle {
-        self.front().fb
+        self.rendered.map_or(self.front().fb, |r| r.fb)
     }
 
     fn front(&self) -> &Slot {
@@ -172,11 +194,18 @@ pub struct Scanout {
 /// The primary plane as it is now (a client's buffer or the composited frame).
 pub(crate) fn primary_request(head: &Head, with_properties: bool) -> AtomicRequest {
     let mut request = composited_request(head, with_properties);
-    if let (Some(direct), Some(primary)) = (&head.direct, request.planes.first_mut()) {
-        primary.fb.format = direct.layout.format;
-        primary.fb.modifier = direct.layout.modifier;
+    if let Some(direct) = &head.direct {
+        show_on_primary(&mut request, direct);
     }
     request
+}
+
+/// Makes `request`'s primary plane (its first) show `buffer`'s format and modifier.
+fn show_on_primary(request: &mut AtomicRequest, buffer: &ClientBuffer) {
+    if let Some(primary) = request.planes.first_mut() {
+        primary.fb.format = buffer.layout.format;
+        primary.fb.modifier = buffer.layout.modifier;
+    }
 }
 
 /// The primary plane showing the composited frame.
@@ -194,7 +223,7 @@ pub(crate) fn composited_request(head: &Head, with_properties: bool) -> AtomicRe
         u32::from(head.lit.mode.width),
         u32::from(head.lit.mode.height),
     );
-    AtomicRequest {
+    let mut request = AtomicRequest {
         planes: vec![PlaneState {
             plane: head.lit.plane,
             crtc: Some(head.lit.crtc),
@@ -209,7 +238,11 @@ pub(crate) fn composited_request(head: &Head, with_properties: bool) -> AtomicRe
         }],
         properties,
         ..AtomicRequest::default()
+    };
+    if let Some(rendered) = &head.rendered {
+        show_on_primary(&mut request, rendered);
     }
+    request
 }
 
 fn scan(model: &DeviceModel) -> Vec<(u32, bool, Vec<u8>)> {
@@ -321,6 +354,7 @@ impl Scanout {
                 client_plane_set: None,
                 overlays,
                 direct: None,
+                rendered: None,
             });
         }
         // The modeset replaced every old buffer on screen.
@@ -407,49 +441,63 @@ impl Scanout {
         Ok((&self.device, head))
     }
 
-    /// Puts a frame on `crtc`'s output: `composited` is the whole composited frame
-    /// (rows of `stride` bytes in the head's format) with what changed since the
-    /// previous frame, or None where a client buffer replaces it (`clients.direct`);
-    /// `clients` are the client buffers on planes. With `tearing`, the flip is
-    /// asynchronous where the device can and the frame changes nothing but the primary
-    /// plane's buffer.
+    /// Puts a frame on `crtc`'s output: `composited` is the composited part (None where
+    /// a client buffer replaces it, `clients.direct`); `clients` are the client buffers
+    /// on planes. With `tearing`, the flip is asynchronous where the device can and the
+    /// frame changes nothing but the primary plane's buffer.
     pub fn present(
         &mut self,
         crtc: u32,
-        composited: Option<(&[u8], usize, &[Rect])>,
+        composited: Option<Composited<'_>>,
         clients: &ClientPlanes,
         tearing: bool,
     ) -> Result<(), FrameError> {
         let (device, head) = self.ready_head(crtc)?;
         let mut next_back = head.back;
-        if let (Some((source, stride, damage)), None) = (composited, &clients.direct) {
-            for slot in &mut head.slots {
-                slot.stale.add(damage);
-            }
-            // A frame that changed nothing composited (a client plane moved on) keeps
-            // the buffer on screen, unless that buffer is not the newest picture (the
-            // primary showed a client's buffer until now).
-            let unchanged = damage.is_empty()
-                && head.direct.is_none()
-                && head.front().stale == Stale::Parts(Vec::new());
-            if !unchanged {
-                let back = head.back;
-                let (w, h) = (
-                    u32::from(head.lit.mode.width),
-                    u32::from(head.lit.mode.height),
-                );
-                let slot = &mut head.slots[back];
-                let rects = match &slot.stale {
-                    Stale::All => vec![(0, 0, w, h)],
-                    Stale::Parts(parts) => parts.clone(),
-                };
-                match &mut slot.map {
-                    Some(map) => map.write(source, stride, &rects),
-                    None => device.write_dumb(&mut slot.buffer, source, stride, &rects)?,
+        // The GPU's buffer this frame shows (the one on screen stays where the
+        // composited part is not redrawn).
+        let mut rendered = head.rendered;
+        match (composited, &clients.direct) {
+            (
+                Some(Composited::Pixels {
+                    source,
+                    stride,
+                    damage,
+                }),
+                None,
+            ) => {
+                for slot in &mut head.slots {
+                    slot.stale.add(damage);
                 }
-                slot.stale = Stale::Parts(Vec::new());
-                next_back = 1 - back;
+                // A frame that changed nothing composited (a client plane moved on)
+                // keeps the buffer on screen, unless that buffer is not the newest
+                // picture (the primary showed a client's or the GPU's buffer until now).
+                let unchanged = damage.is_empty()
+                    && head.direct.is_none()
+                    && head.rendered.is_none()
+                    && head.front().stale == Stale::Parts(Vec::new());
+                rendered = None;
+                if !unchanged {
+                    let back = head.back;
+                    let (w, h) = (
+                        u32::from(head.lit.mode.width),
+                        u32::from(head.lit.mode.height),
+                    );
+                    let slot = &mut head.slots[back];
+                    let rects = match &slot.stale {
+                        Stale::All => vec![(0, 0, w, h)],
+                        Stale::Parts(parts) => parts.clone(),
+                    };
+                    match &mut slot.map {
+                        Some(map) => map.write(source, stride, &rects),
+                        None => device.write_dumb(&mut slot.buffer, source, stride, &rects)?,
+                    }
+                    slot.stale = Stale::Parts(Vec::new());
+                    next_back = 1 - back;
+                }
             }
+            (Some(Composited::Buffer(buffer)), None) => rendered = Some(buffer),
+            _ => {}
         }
         // The composited buffer on screen after this frame (the back one when it was
         // written).
@@ -458,7 +506,32 @@ impl Scanout {
         } else {
             1 - head.back
         };
-        let fb = head.slots[shown].fb;
+        let fb = rendered.map_or(head.slots[shown].fb, |r| r.fb);
+        let previous = std::mem::replace(&mut head.rendered, rendered);
+        let result = Self::flip(device, head, fb, clients, tearing);
+        if result.is_err() {
+            head.rendered = previous;
+            return result;
+        }
+        if rendered.is_some() {
+            // The dumb buffers missed this picture.
+            for slot in &mut head.slots {
+                slot.stale = Stale::All;
+            }
+        }
+        head.back = next_back;
+        Ok(())
+    }
+
+    /// Commits a frame whose composited part is `fb` (the head's `rendered` already set
+    /// to what it holds).
+    fn flip(
+        device: &KmsDevice,
+        head: &mut Head,
+        fb: framebuffer::Handle,
+        clients: &ClientPlanes,
+        tearing: bool,
+    ) -> Result<(), FrameError> {
         let mut fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
         let mut request = composited_request(head, true);
         crate::client_planes::add_to_request(head, clients, &mut request, &mut fbs);
@@ -498,7 +571,6 @@ impl Scanout {
         head.direct = clients.direct;
         head.last_async = request.async_flip;
         head.flip_pending = true;
-        head.back = next_back;
         Ok(())
     }
 

@@ -199,8 +199,13 @@ impl Compositor {
     /// Starts ghostcomp on the machine's KMS device (as root, through libseat's noop
     /// backend), with `XDG_CONFIG_HOME` at `config_home`.
     pub fn start_kms(config_home: &Path) -> Result<Self> {
+        Self::start_kms_with(config_home, &[])
+    }
+
+    /// [`Self::start_kms`] with more command-line arguments (`--renderer gles`).
+    pub fn start_kms_with(config_home: &Path, args: &[&str]) -> Result<Self> {
         Self::launch(
-            &[],
+            args,
             Some(config_home),
             "kms",
             &[("LIBSEAT_BACKEND", "noop")],

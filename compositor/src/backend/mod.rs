@@ -1,6 +1,6 @@
-//! Display backends, one file each: headless (virtual outputs rendered with pixman) and
+//! Display backends: headless (virtual outputs rendered with pixman, or GLES for HDR),
 //! winit (a window in the host desktop, rendered with GLES), and KMS (the displays of
-//! the machine, from a virtual terminal).
+//! the machine, from a virtual terminal; GLES on GPUs, pixman without one).
 
 pub mod headless;
 pub mod kms;
@@ -27,6 +27,19 @@ pub enum Backend {
     Kms(Box<kms::KmsBackend>),
     /// Placeholder while the real backend is being set up (the state must exist first).
     Starting,
+}
+
+/// Which renderer draws the outputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RendererChoice {
+    /// Headless: GLES when a configured output wants HDR. KMS: GLES on a GPU (a device
+    /// with a render node). Else pixman.
+    #[default]
+    Auto,
+    /// pixman on the CPU: SDR only.
+    Pixman,
+    /// GLES: on an EGL device (headless, colour-managed) or on the KMS device's GBM.
+    Gles,
 }
 
 /// A screenshot as read back: an 8-bit sRGB picture, or an HDR output's signal.

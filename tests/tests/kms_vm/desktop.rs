@@ -25,6 +25,9 @@ fn kms_desktop_shows_window_and_cursor_and_takes_real_input() -> Result<()> {
     let output = &outputs[0];
     assert_eq!(output["name"], "Virtual-1", "{outputs:#}");
     assert_eq!(output["kms"]["driver"], "vkms", "{outputs:#}");
+    // No render node: pixman draws, into dumb buffers.
+    assert_eq!(output["kms"]["renderer"], "pixman", "{outputs:#}");
+    assert_eq!(output["kms"]["gpu_buffer_on_screen"], false, "{outputs:#}");
     let (width, height) = (
         output["current_mode"]["width"].as_u64().unwrap_or(0) as u32,
         output["current_mode"]["height"].as_u64().unwrap_or(0) as u32,

@@ -5,13 +5,14 @@
 //! really scanned out.
 //!
 //! One boot runs them all; they are grouped by what they exercise: the desktop and its
-//! input devices, the display itself (modes, pacing, hotplug), client buffers on
-//! planes, and capture into device buffers.
+//! input devices, the display itself (modes, pacing, hotplug), frames drawn by GLES
+//! into GBM buffers, client buffers on planes, and capture into device buffers.
 
 mod capture;
 mod desktop;
 mod devices;
 mod display;
+mod gles;
 mod planes;
 mod session;
 

@@ -39,6 +39,7 @@ mod outputs;
 pub use draw::Target;
 pub use outputs::{create_output, remove_output, OutputSpec};
 
+use super::RendererChoice;
 use super::{Backend, OutputModes};
 use crate::{
     protocols::color_management::output_description,
@@ -48,18 +49,6 @@ use crate::{
     },
     state::Ghost,
 };
-
-/// Which renderer the headless outputs use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum RendererChoice {
-    /// GLES when a configured output wants HDR, else pixman.
-    #[default]
-    Auto,
-    /// pixman on the CPU: SDR only.
-    Pixman,
-    /// GLES on an EGL device, colour-managed.
-    Gles,
-}
 
 /// The GLES renderer with the colour path's shaders.
 pub struct GlesParts {

@@ -10,10 +10,7 @@
 use std::os::unix::fs::MetadataExt;
 
 use smithay::{
-    backend::{
-        allocator::{Format, Fourcc, Modifier},
-        renderer::ImportDma,
-    },
+    backend::allocator::{Format, Fourcc, Modifier},
     desktop::{utils::surface_primary_scanout_output, Space, Window},
     output::Output,
     reexports::{
@@ -71,9 +68,8 @@ pub fn advertise(
     state: &mut Ghost,
     node: &std::path::Path,
     device: &KmsDevice,
-    renderer: &impl ImportDma,
+    render_formats: Vec<Format>,
 ) -> Option<Feedbacks> {
-    let render_formats: Vec<Format> = renderer.dmabuf_formats().into_iter().collect();
     let dev = match std::fs::metadata(node) {
         Ok(m) => m.rdev(),
         Err(err) => {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ghost_kms::{
     client_planes::ClientBuffer,
     cursor::CursorImage,
-    scanout::{FrameError, Scanout},
+    scanout::{Composited, FrameError, Scanout},
 };
 use ghost_vrr::{
     schedule::{FrameScheduler, Want},
@@ -19,9 +19,8 @@ use ghost_vrr::{
 use ghostnv_backend::device::Flipped;
 use smithay::{
     backend::renderer::{
-        element::{Element, Id, RenderElementStates},
+        element::{Id, RenderElementStates},
         utils::Buffer,
-        Bind,
     },
     output::Output,
     reexports::{
@@ -32,8 +31,8 @@ use smithay::{
 };
 use tracing::{debug, warn};
 
-use super::{dmabuf, outputs, pacing, planes, KmsOutput};
-use crate::{backend::Backend, render::CLEAR_COLOR, state::Ghost};
+use super::{dmabuf, outputs, pacing, paint, planes, KmsOutput};
+use crate::{backend::Backend, state::Ghost};
 
 fn nanos(d: Duration) -> u64 {
     d.as_nanos().min(u128::from(u64::MAX)) as u64
@@ -293,37 +292,49 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         // The client's buffer is the frame: nothing to draw, and the next composited
         // frame draws everything.
         o.rendered_once = false;
-        Ok((None, RenderElementStates::default()))
+        Ok(paint::Drawn {
+            damage: None,
+            states: RenderElementStates::default(),
+            buffer: None,
+        })
     } else {
-        let mut elements = scene.elements(&mut backend.renderer, output, true);
-        if !offloaded.is_empty() {
-            let ids: Vec<Id> = offloaded
-                .iter()
-                .map(|(s, _)| Id::from_wayland_resource(s))
-                .collect();
-            elements.retain(|e| !ids.contains(e.id()));
-        }
-        let age = usize::from(o.rendered_once);
-        match backend.renderer.bind(&mut o.image) {
-            Ok(mut framebuffer) => o
-                .tracker
-                .render_output(
-                    &mut backend.renderer,
-                    &mut framebuffer,
-                    age,
-                    &elements,
-                    CLEAR_COLOR,
-                )
-                .map(|r| (r.damage.cloned(), r.states))
-                .map_err(|e| anyhow::anyhow!("{e:?}")),
-            Err(e) => Err(anyhow::anyhow!("{e:?}")),
-        }
+        let ids: Vec<Id> = offloaded
+            .iter()
+            .map(|(s, _)| Id::from_wayland_resource(s))
+            .collect();
+        paint::draw(
+            &mut backend.painter,
+            &mut o.canvas,
+            backend.scanout.device(),
+            &mut o.tracker,
+            !o.rendered_once,
+            &scene,
+            output,
+            &ids,
+        )
     };
-    let (damage, mut states) = match drawn {
+    let paint::Drawn {
+        damage,
+        mut states,
+        buffer,
+    } = match drawn {
         Ok(r) => r,
         Err(err) => {
-            warn!(%err, output = output.name(), "rendering failed");
+            warn!(
+                err = format!("{err:#}"),
+                output = output.name(),
+                "rendering failed"
+            );
             o.scheduler.nothing_to_flip();
+            o.rendered_once = false;
+            if backend.painter.name() == "gles" {
+                outputs::fall_back_to_pixman(backend);
+                // Drawn again at once, by pixman.
+                if let Some(o) = backend.find_mut(output) {
+                    o.scheduler.request(Want::Content, now);
+                }
+                arm(state, output);
+            }
             return;
         }
     };
@@ -370,16 +381,16 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         .and_then(|d| d.vrr.range.as_ref())
         .and_then(|r| VrrRange::from_hz(f64::from(r.min_hz), f64::from(r.max_hz)).ok());
     o.scheduler.set_vrr(range.filter(|_| vrr));
-    let stride = o.image.stride();
-    let len = stride * o.image.height();
-    // SAFETY: the image owns its pixels (created by pixman with its own storage) and
-    // lives in `o` for this whole block; nothing renders into it until the slice is
-    // gone at the end of this statement.
-    let pixels = unsafe { std::slice::from_raw_parts(o.image.data() as *const u8, len) };
-    let composited = clients
-        .direct
-        .is_none()
-        .then_some((pixels, stride, rects.as_slice()));
+    let composited = match (&buffer, o.canvas.pixels()) {
+        _ if clients.direct.is_some() => None,
+        (Some((drawn, _)), _) => Some(Composited::Buffer(*drawn)),
+        (None, Some((source, stride))) => Some(Composited::Pixels {
+            source,
+            stride,
+            damage: &rects,
+        }),
+        (None, None) => None,
+    };
     let result = backend
         .scanout
         .present(o.crtc, composited, &clients, wishes.tearing);
@@ -393,6 +404,10 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     match result {
         Ok(()) => {
             o.failures = 0;
+            if let (Some((_, slot)), Some(gpu)) = (buffer, o.canvas.gpu()) {
+                gpu.chain.submitted(&slot);
+                gpu.pending = Some(slot);
+            }
             o.scheduler.submitted(now + nanos(started.elapsed()));
             o.in_flight = Some((Some(states), flip));
             o.stats.record(Some(
@@ -522,6 +537,9 @@ fn flip_done(state: &mut Ghost, flip: Flipped) {
         return;
     };
     o.last_vblank = Some(flip.time);
+    if let Some(gpu) = o.canvas.gpu() {
+        gpu.flipped();
+    }
     let output = o.output.clone();
     let period = o.period;
     let (states, kind) = o.in_flight.take().unwrap_or((None, Flip::Client));

@@ -4,10 +4,10 @@
 //! reads the keyboard, pointer and touch; udev (or the kernel's uevents where no udev
 //! daemon runs) reports displays coming and going.
 //!
-//! Frames are drawn with pixman into an output-sized buffer and copied (only what
-//! changed) into the dumb buffer that goes on screen next: this runs on every KMS
-//! device, including those without a GPU (vkms, simpledrm). A frame starts when a
-//! client asks for one and no flip is in flight; the page-flip event stamps
+//! On a GPU, GLES draws each frame into a swapchain of GBM buffers that goes on screen
+//! as it is; without one (vkms, simpledrm), pixman draws into memory and what changed
+//! is copied into the dumb buffer that goes on screen next ([`paint`]). A frame starts
+//! when a client asks for one and no flip is in flight; the page-flip event stamps
 //! presentation feedback with the vblank's time and sequence.
 
 mod dmabuf;
@@ -16,6 +16,7 @@ mod hotplug;
 mod input;
 mod outputs;
 pub mod pacing;
+pub mod paint;
 mod planes;
 
 pub use frame::{cursor_moved, schedule};
@@ -27,9 +28,7 @@ use ghost_kms::scanout::Scanout;
 use ghostnv_backend::device::KmsDevice;
 use smithay::{
     backend::{
-        renderer::{
-            damage::OutputDamageTracker, element::RenderElementStates, pixman::PixmanRenderer,
-        },
+        renderer::{damage::OutputDamageTracker, element::RenderElementStates},
         session::{libseat::LibSeatSession, Event as SessionEvent, Session},
         udev,
     },
@@ -37,7 +36,6 @@ use smithay::{
     reexports::{
         calloop::{generic::Generic, Interest, Mode as FdMode, PostAction, RegistrationToken},
         input::Libinput,
-        pixman::Image,
         rustix::fs::OFlags,
         wayland_server::backend::GlobalId,
     },
@@ -53,7 +51,7 @@ struct KmsOutput {
     global: GlobalId,
     connector: u32,
     crtc: u32,
-    image: Image<'static, 'static>,
+    canvas: paint::Canvas,
     tracker: OutputDamageTracker,
     rendered_once: bool,
     /// When frames start.
@@ -96,7 +94,7 @@ struct KmsOutput {
 pub struct KmsBackend {
     session: LibSeatSession,
     scanout: Scanout,
-    renderer: PixmanRenderer,
+    painter: paint::Painter,
     outputs: Vec<KmsOutput>,
     libinput: Libinput,
     node: PathBuf,
@@ -144,8 +142,7 @@ impl KmsBackend {
 
     /// Imports a client's dmabuf for composition (pixman reads linear buffers).
     pub fn import_dmabuf(&mut self, dmabuf: &smithay::backend::allocator::dmabuf::Dmabuf) -> bool {
-        use smithay::backend::renderer::ImportDma;
-        self.renderer.import_dmabuf(dmabuf, None).is_ok()
+        self.painter.import_dmabuf(dmabuf)
     }
 
     /// Renders `output` offscreen for a screenshot.
@@ -154,7 +151,7 @@ impl KmsBackend {
         scene: &Scene<'_>,
         output: &Output,
     ) -> anyhow::Result<ghost_capture::Frame> {
-        crate::render::capture_output(scene, &mut self.renderer, output)
+        self.painter.capture(scene, output)
     }
 
     /// What the display engine scans out for `output`, read back through the device's
@@ -194,6 +191,12 @@ impl KmsBackend {
             "crtc": o.crtc,
             "primary_plane": head.lit.plane,
             "format": format!("{:#010x}", head.lit.format),
+            "renderer": self.painter.name(),
+            "gl": match &self.painter {
+                paint::Painter::Gles(g) => Some(g.name.clone()),
+                paint::Painter::Pixman(_) => None,
+            },
+            "gpu_buffer_on_screen": head.rendered.is_some(),
             "active": head.active,
             "session_active": !self.scanout.paused(),
             "properties": head.properties.iter().map(|(obj, name, value)| {
@@ -231,7 +234,9 @@ impl KmsBackend {
 
 /// Opens the session and the GPU, lights every connected display and starts reading
 /// input. Fails (so `auto` can fall back) when there is no session or no KMS device.
-pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
+/// Frames are drawn by GLES on a GPU (a device with a render node) or when `renderer`
+/// asks for it, else by pixman.
+pub fn init(state: &mut Ghost, renderer: super::RendererChoice) -> anyhow::Result<()> {
     let (mut session, notifier) = LibSeatSession::new().map_err(|e| {
         anyhow::anyhow!(
             "cannot open a seat session ({e}); start ghostcomp from a virtual terminal \
@@ -291,12 +296,22 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
     // Nobody else draws the pointer on a bare display.
     state.default_cursor = Some(crate::render::cursor::DefaultCursor::arrow());
 
-    let renderer = PixmanRenderer::new()?;
-    let feedbacks = dmabuf::advertise(state, &node, scanout.device(), &renderer);
+    let on_gpu = gpu.as_ref().is_some_and(|g| g.render.is_some());
+    let painter = match renderer {
+        super::RendererChoice::Pixman => paint::Painter::new(scanout.device(), false)?,
+        super::RendererChoice::Gles => paint::Painter::new(scanout.device(), true)?,
+        super::RendererChoice::Auto => {
+            paint::Painter::new(scanout.device(), on_gpu).or_else(|err| {
+                warn!(%err, "no GLES on the GPU; frames are drawn by pixman");
+                paint::Painter::new(scanout.device(), false)
+            })?
+        }
+    };
+    let feedbacks = dmabuf::advertise(state, &node, scanout.device(), painter.dmabuf_formats());
     state.backend = Backend::Kms(Box::new(KmsBackend {
         session,
         scanout,
-        renderer,
+        painter,
         outputs: Vec::new(),
         libinput,
         node,

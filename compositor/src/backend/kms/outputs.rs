@@ -7,16 +7,13 @@ use anyhow::Context;
 use ghost_kms::{setup::OutputWish, DisplayInfo};
 use ghostnv_backend::ModeInfo;
 use smithay::{
-    backend::{
-        allocator::Fourcc,
-        renderer::{damage::OutputDamageTracker, Offscreen},
-    },
+    backend::renderer::damage::OutputDamageTracker,
     output::{Mode, Output, PhysicalProperties, Subpixel},
-    utils::Transform,
+    utils::{Physical, Size, Transform},
 };
 use tracing::{info, warn};
 
-use super::{Backend, KmsOutput};
+use super::{paint, Backend, KmsBackend, KmsOutput};
 use crate::{backend::OutputModes, state::Ghost};
 
 fn to_mode(m: &ModeInfo) -> Mode {
@@ -30,6 +27,9 @@ fn to_mode(m: &ModeInfo) -> Mode {
 struct HeadView {
     connector: u32,
     crtc: u32,
+    /// The primary plane and the format it was lit with.
+    plane: u32,
+    format: u32,
     name: String,
     mode: ModeInfo,
     modes: Vec<ModeInfo>,
@@ -83,6 +83,8 @@ pub fn sync(state: &mut Ghost) {
             Some(HeadView {
                 connector: c.id,
                 crtc: h.lit.crtc,
+                plane: h.lit.plane,
+                format: h.lit.format,
                 name: c.name(),
                 mode: h.lit.mode.clone(),
                 modes: c.modes.clone(),
@@ -111,22 +113,31 @@ pub fn sync(state: &mut Ghost) {
             return;
         };
         let mode = to_mode(&head.mode);
-        if let Some(o) = backend
+        if let Some(i) = backend
             .outputs
-            .iter_mut()
-            .find(|o| o.connector == head.connector)
+            .iter()
+            .position(|o| o.connector == head.connector)
         {
+            let mode_changed = backend.outputs[i].output.current_mode() != Some(mode);
+            let canvas = if mode_changed {
+                new_canvas(backend, &head, mode.size)
+            } else {
+                None
+            };
+            let o = &mut backend.outputs[i];
             o.crtc = head.crtc;
             o.in_flight = None;
             o.scheduler.set_period(period(&head.mode).as_nanos() as u64);
             o.rendered_once = false;
-            if o.output.current_mode() != Some(mode) {
-                match backend.renderer.create_buffer(
-                    Fourcc::Xrgb8888,
-                    mode.size.to_logical(1).to_buffer(1, Transform::Normal),
-                ) {
-                    Ok(image) => o.image = image,
-                    Err(err) => warn!(%err, "no buffer for the new mode"),
+            // The modeset put its own buffer on screen.
+            if let Some(gpu) = o.canvas.gpu() {
+                gpu.pending = None;
+                gpu.shown = None;
+            }
+            if mode_changed {
+                match canvas {
+                    Some(canvas) => o.canvas = canvas,
+                    None => warn!("no buffer for the new mode"),
                 }
                 if let Some(old) = o.output.current_mode() {
                     o.output.delete_mode(old);
@@ -164,15 +175,9 @@ pub fn sync(state: &mut Ghost) {
             .insert_if_missing(|| OutputModes::new(modes));
         let global = output.create_global::<Ghost>(&state.display_handle);
         state.space.map_output(&output, (x, 0));
-        let image = match backend.renderer.create_buffer(
-            Fourcc::Xrgb8888,
-            mode.size.to_logical(1).to_buffer(1, Transform::Normal),
-        ) {
-            Ok(image) => image,
-            Err(err) => {
-                warn!(%err, output = head.name, "no buffer to draw into");
-                continue;
-            }
+        let Some(canvas) = new_canvas(backend, &head, mode.size) else {
+            warn!(output = head.name, "no buffer to draw into");
+            continue;
         };
         info!(
             output = head.name,
@@ -187,7 +192,7 @@ pub fn sync(state: &mut Ghost) {
             global,
             connector: head.connector,
             crtc: head.crtc,
-            image,
+            canvas,
             rendered_once: false,
             scheduler: super::frame::scheduler(period(&head.mode)),
             start_timer: None,
@@ -214,6 +219,61 @@ pub fn sync(state: &mut Ghost) {
     state.rescue_windows();
     state.output_management_changed();
     state.queue_redraw_all();
+}
+
+/// A canvas of `size` for `head`'s output. Where GLES cannot give one, every output
+/// goes over to pixman rather than this one staying dark.
+fn new_canvas(
+    backend: &mut KmsBackend,
+    head: &HeadView,
+    size: Size<i32, Physical>,
+) -> Option<paint::Canvas> {
+    let modifiers = backend
+        .scanout
+        .model()
+        .planes
+        .iter()
+        .find(|p| p.id == head.plane)
+        .and_then(|p| p.in_formats.get(&head.format).cloned())
+        .unwrap_or_default();
+    match backend.painter.canvas(size, head.format, &modifiers) {
+        Ok(canvas) => Some(canvas),
+        Err(err) if backend.painter.name() == "gles" => {
+            warn!(
+                err = format!("{err:#}"),
+                output = head.name,
+                "GLES cannot draw this output"
+            );
+            fall_back_to_pixman(backend);
+            backend.painter.canvas(size, head.format, &modifiers).ok()
+        }
+        Err(err) => {
+            warn!(err = format!("{err:#}"), output = head.name, "no canvas");
+            None
+        }
+    }
+}
+
+/// Draws every output with pixman from now on (GLES failed on this device): each gets
+/// an image in memory and is drawn again in full.
+pub(super) fn fall_back_to_pixman(backend: &mut KmsBackend) {
+    let painter = match paint::Painter::new(backend.scanout.device(), false) {
+        Ok(p) => p,
+        Err(err) => {
+            warn!(%err, "no pixman renderer either");
+            return;
+        }
+    };
+    warn!("frames are drawn by pixman from now on");
+    backend.painter = painter;
+    for o in &mut backend.outputs {
+        let size = o.output.current_mode().map_or((0, 0).into(), |m| m.size);
+        match backend.painter.canvas(size, 0, &[]) {
+            Ok(canvas) => o.canvas = canvas,
+            Err(err) => warn!(%err, output = o.output.name(), "no image to draw into"),
+        }
+        o.rendered_once = false;
+    }
 }
 
 fn period(mode: &ModeInfo) -> std::time::Duration {
