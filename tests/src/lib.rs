@@ -214,9 +214,9 @@ impl Compositor {
 
     /// Starts ghostcomp on the machine's KMS device through a running seatd (libseat's
     /// seatd backend), which hands the devices over on virtual-terminal switches.
-    pub fn start_kms_on_seatd(config_home: &Path) -> Result<Self> {
+    pub fn start_kms_on_seatd(config_home: &Path, args: &[&str]) -> Result<Self> {
         Self::launch(
-            &[],
+            args,
             Some(config_home),
             "kms",
             &[("LIBSEAT_BACKEND", "seatd")],

@@ -182,11 +182,14 @@ fn typed(client: &mut TestClient, key: Key, what: &str) -> Result<()> {
 fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
     let mut devices = Devices::create()?;
     let seatd = Seatd::start()?;
-    let comp = Compositor::start_kms_on_seatd(&config_home("vt", "")?)
+    // Drawn by GLES into GBM buffers: the swapchain has to survive the device going
+    // to another master and coming back.
+    let comp = Compositor::start_kms_on_seatd(&config_home("vt", "")?, &["--renderer", "gles"])
         .map_err(|e| anyhow::anyhow!("{e}; seatd:\n{}", seatd.log()))?;
     let outputs = |comp: &Compositor| comp.request(json!({"request": "outputs"}));
     let output = outputs(&comp)?[0].clone();
     assert_eq!(output["kms"]["session_active"], true, "{output:#}");
+    assert_eq!(output["kms"]["renderer"], "gles", "{output:#}");
 
     let mut client = TestClient::connect(&comp.socket_path())?;
     client.watch_seat()?;
@@ -247,6 +250,8 @@ fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
         frame.pixel(frame.width - 3, frame.height - 3),
         BACKGROUND_RGB
     ));
+    let back = outputs(&comp)?;
+    assert_eq!(back[0]["kms"]["gpu_buffer_on_screen"], true, "{back:#}");
 
     // Input was handed back too: the pointer reaches the window and a key is typed.
     point_at(

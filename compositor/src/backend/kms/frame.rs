@@ -391,6 +391,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         }),
         (None, None) => None,
     };
+    let gpu_frame = matches!(composited, Some(Composited::Buffer(_)));
     let result = backend
         .scanout
         .present(o.crtc, composited, &clients, wishes.tearing);
@@ -448,6 +449,11 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
             o.scheduler.nothing_to_flip();
             warn!(%err, output = output.name(), failures = o.failures, "frame not shown");
             let relight = o.failures >= 3;
+            if relight && gpu_frame {
+                // The display keeps refusing the GPU's buffers (a layout its planes
+                // do not take after all): memory and dumb buffers always go.
+                outputs::fall_back_to_pixman(backend);
+            }
             idle_frame(state, output, states);
             if relight {
                 outputs::relight(state);
