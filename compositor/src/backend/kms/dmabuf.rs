@@ -37,24 +37,28 @@ pub struct Feedbacks {
     scanout: DmabufFeedback,
 }
 
-/// Formats (linear) that the device's primary and overlay planes show and pixman can
-/// also read, so a buffer in one of them works on a plane and in composition alike.
-fn scanout_formats(device: &KmsDevice, render: &[Format]) -> Vec<Format> {
+/// Formats and modifiers that the device's primary and overlay planes show (IN_FORMATS,
+/// or linear where the driver lists no modifiers) and the renderer can also read, so a
+/// buffer in one of them works on a plane and in composition alike. Implicit modifiers
+/// are left out: nothing promises a plane takes whatever layout the driver picked.
+fn scanout_formats(model: &ghostnv_backend::DeviceModel, render: &[Format]) -> Vec<Format> {
     let mut out: Vec<Format> = Vec::new();
-    for plane in &device.model.planes {
+    for plane in &model.planes {
         if plane.kind == ghostnv_backend::PlaneKind::Cursor {
             continue;
         }
         for code in &plane.formats {
-            let Ok(code) = Fourcc::try_from(*code) else {
+            let Ok(fourcc) = Fourcc::try_from(*code) else {
                 continue;
             };
-            let format = Format {
-                code,
-                modifier: Modifier::Linear,
-            };
-            if render.contains(&format) && !out.contains(&format) {
-                out.push(format);
+            for format in render.iter().filter(|f| f.code == fourcc) {
+                let modifier = u64::from(format.modifier);
+                if format.modifier != Modifier::Invalid
+                    && plane.supports(*code, modifier)
+                    && !out.contains(format)
+                {
+                    out.push(*format);
+                }
             }
         }
     }
@@ -77,7 +81,7 @@ pub fn advertise(
             return None;
         }
     };
-    let scanout = scanout_formats(device, &render_formats);
+    let scanout = scanout_formats(&device.model, &render_formats);
     let built = DmabufFeedbackBuilder::new(dev, render_formats.clone())
         .build()
         .and_then(|render| {
@@ -135,5 +139,69 @@ pub fn send_surface_feedback(
             &feedbacks.render
         };
         window.send_dmabuf_feedback(output, surface_primary_scanout_output, |_, _| chosen);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ghostnv_backend::DeviceModel;
+
+    fn nvidia() -> DeviceModel {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/drm/nvidia-drm-sim.json"
+        );
+        let text = std::fs::read_to_string(path).expect("the nvidia-drm description");
+        DeviceModel::from_drm_info_json(&text).expect("it loads")
+    }
+
+    fn format(code: Fourcc, modifier: u64) -> Format {
+        Format {
+            code,
+            modifier: Modifier::from(modifier),
+        }
+    }
+
+    #[test]
+    fn a_gpu_renderers_tiled_layouts_reach_the_scanout_tranche_where_planes_take_them() {
+        let model = nvidia();
+        // What the primary plane lists for XRGB8888 beyond linear: NVIDIA's
+        // block-linear layouts.
+        let plane = model
+            .planes
+            .iter()
+            .find(|p| p.kind == ghostnv_backend::PlaneKind::Primary)
+            .expect("a primary plane");
+        let xrgb = Fourcc::Xrgb8888 as u32;
+        let tiled = *plane.in_formats[&xrgb]
+            .iter()
+            .find(|m| **m != ghostnv_backend::MODIFIER_LINEAR)
+            .expect("a tiled modifier");
+        let render = vec![
+            format(Fourcc::Xrgb8888, tiled),
+            format(Fourcc::Xrgb8888, ghostnv_backend::MODIFIER_LINEAR),
+            format(Fourcc::Xrgb8888, ghostnv_backend::MODIFIER_INVALID),
+            // A layout no plane lists.
+            format(Fourcc::Xrgb8888, 0x0100_0000_0000_00ff),
+        ];
+        let scanout = scanout_formats(&model, &render);
+        assert!(scanout.contains(&render[0]), "{scanout:?}");
+        assert!(scanout.contains(&render[1]), "{scanout:?}");
+        assert!(!scanout.contains(&render[2]), "implicit: {scanout:?}");
+        assert!(!scanout.contains(&render[3]), "unlisted: {scanout:?}");
+    }
+
+    #[test]
+    fn without_in_formats_only_linear_buffers_are_offered_for_planes() {
+        let mut model = nvidia();
+        for plane in &mut model.planes {
+            plane.in_formats.clear();
+        }
+        let render = vec![
+            format(Fourcc::Argb8888, ghostnv_backend::MODIFIER_LINEAR),
+            format(Fourcc::Argb8888, 0x0300_0000_0060_6015),
+        ];
+        assert_eq!(scanout_formats(&model, &render), vec![render[0]]);
     }
 }
