@@ -77,6 +77,20 @@ fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly(
         .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))
 }
 
+/// The same with GLES compositing into GBM buffers: the primary plane's buffer is the
+/// GPU's, and the planes are decided around it.
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_client_dmabufs_on_planes_beside_gles_composition() -> Result<()> {
+    let card = Path::new("/dev/dri/card0");
+    let comp = Compositor::start_kms_with(
+        &super::config_home("planes-gles", "")?,
+        &["--renderer", "gles"],
+    )?;
+    client_dmabufs_on_planes(&comp, card)
+        .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))
+}
+
 fn client_dmabufs_on_planes(comp: &Compositor, card: &Path) -> Result<()> {
     const VIDEO_A: u32 = 0xff20_60c0;
     const VIDEO_B: u32 = 0xff30_c040;
