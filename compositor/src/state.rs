@@ -329,6 +329,7 @@ impl Ghost {
     pub fn after_dispatch(&mut self) {
         self.space.refresh();
         self.popups.cleanup();
+        crate::backend::kms::deliver_waiting_flips(self);
         if let Err(err) = self.display_handle.flush_clients() {
             warn!(%err, "flushing clients failed");
         }

@@ -753,10 +753,11 @@ impl KmsDevice {
         Ok(())
     }
 
-    /// Waits until a writeback fence signals (the frame is in memory), up to `timeout`.
-    pub fn wait_fence(fence: &OwnedFd, timeout: Duration) -> Result<bool, DeviceError> {
+    /// Waits until a fence (a sync_file: writeback done, a flip started, a GPU's
+    /// drawing finished) signals, up to `timeout`.
+    pub fn wait_fence(fence: impl AsFd, timeout: Duration) -> Result<bool, DeviceError> {
         let mut fds = [rustix::event::PollFd::new(
-            fence,
+            &fence,
             rustix::event::PollFlags::IN,
         )];
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);

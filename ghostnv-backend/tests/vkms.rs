@@ -248,6 +248,39 @@ fn a_flip_asked_for_an_out_fence_returns_one_that_signals_with_the_flip() {
 
 #[test]
 #[ignore = "needs a real KMS device: run scripts/kms-vm-test.sh"]
+fn a_flip_waits_on_its_in_fence_and_a_file_that_is_no_fence_is_refused() {
+    use std::os::fd::AsRawFd;
+    let (dev, mut flip, primary, [fb_a, fb_b], _) = lit_primary();
+    let crtc = flip.planes[0].crtc.expect("on a CRTC");
+    // A real sync_file: the out-fence of a flip (what a GPU's render fence is to the
+    // display: a dma-fence it waits on before scanning out).
+    flip.out_fence = Some(crtc);
+    let fence = dev
+        .submit(&flip, &[(primary, fb_b)].into(), None, Submit::Flip)
+        .expect("flip")
+        .expect("an out-fence");
+    dev.wait_flip().expect("page-flip event");
+    flip.out_fence = None;
+    let mut fenced = flip.clone();
+    fenced
+        .properties
+        .push((primary, "IN_FENCE_FD".into(), fence.as_raw_fd() as u64));
+    dev.submit(&fenced, &[(primary, fb_a)].into(), None, Submit::Flip)
+        .expect("a flip behind a signalled fence");
+    let (flipped_crtc, _, _) = dev.wait_flip().expect("its page-flip event");
+    assert_eq!(flipped_crtc, crtc);
+    // The kernel reads the property: a file that is not a sync_file is refused.
+    let not_a_fence = std::fs::File::open("/proc/self/status").expect("a file");
+    fenced.properties[0].2 = not_a_fence.as_raw_fd() as u64;
+    assert!(
+        dev.submit(&fenced, &[(primary, fb_b)].into(), None, Submit::Flip)
+            .is_err(),
+        "IN_FENCE_FD of a plain file was taken"
+    );
+}
+
+#[test]
+#[ignore = "needs a real KMS device: run scripts/kms-vm-test.sh"]
 fn page_flips_land_on_every_vblank() {
     let (dev, flip, primary, [fb_a, fb_b], mode) = lit_primary();
     let mut stamps = Vec::new();

@@ -11,7 +11,11 @@
 //! GPU draws the frame (GLES into GBM buffers), the buffer it drew into goes on the
 //! primary plane as it is ([`Composited::Buffer`]) and the dumb buffers rest.
 
-use std::{collections::BTreeMap, os::fd::AsFd};
+use std::{
+    collections::BTreeMap,
+    os::fd::{AsFd, AsRawFd, BorrowedFd},
+    time::Duration,
+};
 
 use drm::{
     buffer::DrmFourcc,
@@ -35,6 +39,9 @@ use crate::{
     vrr::async_flip_allowed,
 };
 
+/// The longest a frame waits for the GPU on the CPU (where the display cannot).
+const GPU_WAIT: Duration = Duration::from_secs(1);
+
 /// A rectangle of a frame: x, y, width, height in pixels.
 pub type Rect = (u32, u32, u32, u32);
 
@@ -53,7 +60,13 @@ pub enum Composited<'a> {
     },
     /// A buffer the GPU drew the whole frame into, scanned out as it is. The caller
     /// keeps it (and its framebuffer) until a later frame is on screen.
-    Buffer(ClientBuffer),
+    Buffer {
+        /// The buffer.
+        buffer: ClientBuffer,
+        /// A sync_file that signals when the GPU has finished drawing it (None: it
+        /// has). The display waits on it (IN_FENCE_FD), so the compositor does not.
+        ready: Option<BorrowedFd<'a>>,
+    },
 }
 
 /// Why a frame was not flipped.
@@ -410,8 +423,16 @@ impl Scanout {
         }
     }
 
-    /// Reads the device's events (call when its node is readable): the flips that
-    /// completed, for outputs that were waiting on them.
+    /// Flips completed while waiting for something else (a writeback capture, a
+    /// modeset, DPMS) that [`Self::dispatch`] has not handed out yet: their events
+    /// were read already, so the node will not become readable for them.
+    pub fn flips_waiting(&self) -> bool {
+        !self.early.is_empty()
+    }
+
+    /// Reads the device's events (call when its node is readable, or when
+    /// [`Self::flips_waiting`]): the flips that completed, for outputs that were
+    /// waiting on them.
     pub fn dispatch(&mut self) -> Vec<Flipped> {
         let mut done = std::mem::take(&mut self.early);
         match self.device.flip_events() {
@@ -457,6 +478,7 @@ impl Scanout {
         // The GPU's buffer this frame shows (the one on screen stays where the
         // composited part is not redrawn).
         let mut rendered = head.rendered;
+        let mut ready = None;
         match (composited, &clients.direct) {
             (
                 Some(Composited::Pixels {
@@ -496,7 +518,16 @@ impl Scanout {
                     next_back = 1 - back;
                 }
             }
-            (Some(Composited::Buffer(buffer)), None) => rendered = Some(buffer),
+            (
+                Some(Composited::Buffer {
+                    buffer,
+                    ready: fence,
+                }),
+                None,
+            ) => {
+                rendered = Some(buffer);
+                ready = fence;
+            }
             _ => {}
         }
         // The composited buffer on screen after this frame (the back one when it was
@@ -508,7 +539,7 @@ impl Scanout {
         };
         let fb = rendered.map_or(head.slots[shown].fb, |r| r.fb);
         let previous = std::mem::replace(&mut head.rendered, rendered);
-        let result = Self::flip(device, head, fb, clients, tearing);
+        let result = Self::flip(device, head, fb, clients, tearing, ready);
         if result.is_err() {
             head.rendered = previous;
             return result;
@@ -524,16 +555,37 @@ impl Scanout {
     }
 
     /// Commits a frame whose composited part is `fb` (the head's `rendered` already set
-    /// to what it holds).
+    /// to what it holds), which the display shows once `ready` signals.
     fn flip(
         device: &KmsDevice,
         head: &mut Head,
         fb: framebuffer::Handle,
         clients: &ClientPlanes,
         tearing: bool,
+        ready: Option<BorrowedFd<'_>>,
     ) -> Result<(), FrameError> {
+        let wait_here = |fence: BorrowedFd<'_>| {
+            if !matches!(KmsDevice::wait_fence(fence, GPU_WAIT), Ok(true)) {
+                warn!("the GPU had not finished the frame in time; showing it anyway");
+            }
+        };
+        // A tearing flip carries no properties, so it cannot carry the fence either.
+        let ready = match ready {
+            Some(fence) if tearing => {
+                wait_here(fence);
+                None
+            }
+            other => other,
+        };
         let mut fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, fb)].into();
         let mut request = composited_request(head, true);
+        if let Some(fence) = ready {
+            request.properties.push((
+                head.lit.plane,
+                "IN_FENCE_FD".to_owned(),
+                fence.as_raw_fd() as u64,
+            ));
+        }
         crate::client_planes::add_to_request(head, clients, &mut request, &mut fbs);
         crate::cursor::add_to_request(head, &mut request, &mut fbs);
         request.async_flip = async_flip_allowed(&device.model, &request, tearing);
@@ -547,9 +599,13 @@ impl Scanout {
         let sent_properties = match result {
             Err(err) if !request.properties.is_empty() => {
                 // A property the driver will not take this frame (VRR on a link that
-                // lost it, say) must not freeze the output: flip without it.
+                // lost it, say, or the GPU's fence) must not freeze the output: flip
+                // without it, the GPU's drawing waited for here.
                 debug!(%err, "frame refused with its properties; flipping without");
                 head.refused_properties += 1;
+                if let Some(fence) = ready {
+                    wait_here(fence);
+                }
                 let mut plain = composited_request(head, false);
                 crate::client_planes::add_to_request(head, clients, &mut plain, &mut fbs);
                 crate::cursor::add_to_request(head, &mut plain, &mut fbs);

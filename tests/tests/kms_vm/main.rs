@@ -108,7 +108,8 @@ fn writeback_until(
     what: &str,
     mut check: impl FnMut(&Image) -> bool,
 ) -> Result<Image> {
-    let end = Instant::now() + Duration::from_secs(20);
+    // Generous: the first frames drawn by llvmpipe under emulation compile its shaders.
+    let end = Instant::now() + Duration::from_secs(60);
     loop {
         let frame = writeback(comp)?;
         if check(&frame) {

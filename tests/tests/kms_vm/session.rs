@@ -199,9 +199,15 @@ fn kms_vt_switch_hands_the_display_over_and_takes_it_back() -> Result<()> {
         (info["geometry"]["x"].as_i64().unwrap_or(0) + 150) as u32,
         (info["geometry"]["y"].as_i64().unwrap_or(0) + 100) as u32,
     );
+    let mapped = std::time::Instant::now();
     writeback_until(&comp, "the window", |f| {
         close(f.pixel(centre.0, centre.1), WINDOW_RGB)
-    })?;
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))?;
+    eprintln!(
+        "the window on screen {:?} after it was mapped",
+        mapped.elapsed()
+    );
 
     devices.tap(Key::KEY_H)?;
     typed(&mut client, Key::KEY_H, "a key typed before the switch")

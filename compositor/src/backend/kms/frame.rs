@@ -5,7 +5,10 @@
 //! flip is in flight at a time; its page-flip event stamps presentation feedback and
 //! lets the next frame start.
 
-use std::time::{Duration, Instant};
+use std::{
+    os::fd::AsFd,
+    time::{Duration, Instant},
+};
 
 use ghost_kms::{
     client_planes::ClientBuffer,
@@ -296,6 +299,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
             damage: None,
             states: RenderElementStates::default(),
             buffer: None,
+            ready: None,
         })
     } else {
         let ids: Vec<Id> = offloaded
@@ -317,6 +321,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         damage,
         mut states,
         buffer,
+        ready,
     } = match drawn {
         Ok(r) => r,
         Err(err) => {
@@ -383,7 +388,10 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     o.scheduler.set_vrr(range.filter(|_| vrr));
     let composited = match (&buffer, o.canvas.pixels()) {
         _ if clients.direct.is_some() => None,
-        (Some((drawn, _)), _) => Some(Composited::Buffer(*drawn)),
+        (Some((drawn, _)), _) => Some(Composited::Buffer {
+            buffer: *drawn,
+            ready: ready.as_ref().map(AsFd::as_fd),
+        }),
         (None, Some((source, stride))) => Some(Composited::Pixels {
             source,
             stride,
@@ -391,7 +399,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         }),
         (None, None) => None,
     };
-    let gpu_frame = matches!(composited, Some(Composited::Buffer(_)));
+    let gpu_frame = matches!(composited, Some(Composited::Buffer { .. }));
     let result = backend
         .scanout
         .present(o.crtc, composited, &clients, wishes.tearing);
@@ -521,6 +529,17 @@ fn idle_frame(state: &mut Ghost, output: &Output, states: RenderElementStates) {
     match token {
         Ok(token) => o.idle_timer = Some(token),
         Err(err) => warn!(%err, "cannot arm the frame-callback timer"),
+    }
+}
+
+/// Hands out flips whose events were read while the device was waited on for
+/// something else (writeback, a modeset, DPMS): without this their outputs would wait
+/// for an event that already came. Called after every dispatch of the event loop.
+pub fn deliver_waiting_flips(state: &mut Ghost) {
+    if let Backend::Kms(backend) = &state.backend {
+        if backend.scanout.flips_waiting() {
+            on_device_events(state);
+        }
     }
 }
 

@@ -19,7 +19,7 @@ pub mod pacing;
 pub mod paint;
 mod planes;
 
-pub use frame::{cursor_moved, schedule};
+pub use frame::{cursor_moved, deliver_waiting_flips, schedule};
 
 use std::{path::PathBuf, time::Duration};
 

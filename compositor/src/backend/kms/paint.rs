@@ -251,6 +251,8 @@ pub struct Drawn {
     pub states: RenderElementStates,
     /// The GBM buffer drawn into, with its framebuffer (None: the frame is in memory).
     pub buffer: Option<(ClientBuffer, Slot<GbmBuffer>)>,
+    /// Signals when the GPU has finished drawing (None: it has).
+    pub ready: Option<OwnedFd>,
 }
 
 /// Draws `scene` on `output` into its canvas, leaving out the surfaces with `offloaded`
@@ -284,6 +286,7 @@ pub fn draw(
                 damage: r.damage.cloned(),
                 states: r.states,
                 buffer: None,
+                ready: None,
             })
         }
         (Painter::Gles(gpu), Canvas::Swapchain(canvas)) => {
@@ -310,14 +313,19 @@ pub fn draw(
                     CLEAR_COLOR,
                 )
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            // The display must not scan out a half-drawn buffer.
-            r.sync
-                .wait()
-                .map_err(|_| anyhow::anyhow!("waiting for the GPU was interrupted"))?;
+            // The display must not scan out a half-drawn buffer: it waits on the
+            // GPU's fence where EGL gives one (native fences), else we wait here.
+            let ready = r.sync.export();
+            if ready.is_none() {
+                r.sync
+                    .wait()
+                    .map_err(|_| anyhow::anyhow!("waiting for the GPU was interrupted"))?;
+            }
             Ok(Drawn {
                 damage: r.damage.cloned(),
                 states: r.states,
                 buffer: Some((buffer, slot)),
+                ready,
             })
         }
         _ => anyhow::bail!("the output's canvas is not the renderer's"),
