@@ -12,22 +12,10 @@ use super::{close, start, writeback, writeback_until, BACKGROUND_RGB, WINDOW, WI
 #[test]
 #[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
 fn kms_mode_change_through_output_management_reaches_the_display() -> Result<()> {
-    ghost_tests::require_program("wlr-randr")?;
     let comp = start("mode", "")?;
     let before = writeback(&comp)?;
     assert_eq!((before.width, before.height), (1024, 768));
-    let out = comp
-        .command("wlr-randr")
-        .args(["--output", "Virtual-1", "--mode", "800x600@60.317Hz"])
-        .output()?;
-    assert!(
-        out.status.success(),
-        "wlr-randr failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let after = writeback_until(&comp, "the 800x600 mode", |f| {
-        (f.width, f.height) == (800, 600)
-    })?;
+    let after = super::switch_to_800x600(&comp)?;
     assert!(close(after.pixel(799, 599), BACKGROUND_RGB));
     let outputs = comp.request(json!({"request": "outputs"}))?;
     assert_eq!(outputs[0]["current_mode"]["width"], 800);

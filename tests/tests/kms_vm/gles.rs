@@ -122,19 +122,7 @@ fn kms_gles_swapchain_scans_out_what_the_gpu_drew() -> Result<()> {
     assert!(close(shot.pixel(resting.0 + 60, resting.1 + 45), STILL_RGB));
 
     // A new mode gets a new swapchain, and the windows on it.
-    ghost_tests::require_program("wlr-randr")?;
-    let out = comp
-        .command("wlr-randr")
-        .args(["--output", "Virtual-1", "--mode", "800x600@60.317Hz"])
-        .output()?;
-    assert!(
-        out.status.success(),
-        "wlr-randr failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let frame = writeback_until(&comp, "the 800x600 mode", |f| {
-        (f.width, f.height) == (800, 600)
-    })?;
+    let frame = super::switch_to_800x600(&comp)?;
     let moving = geometry(&comp, "kms-gles")?;
     let resting = geometry(&comp, "kms-gles-still")?;
     let scene = [(moving, GREEN_RGB), (resting, STILL_RGB)];

@@ -122,6 +122,22 @@ fn writeback_until(
     }
 }
 
+/// Switches Virtual-1 to vkms's 800x600 mode through wlr-output-management (wlr-randr)
+/// and returns the first writeback frame of that size.
+fn switch_to_800x600(comp: &Compositor) -> Result<Image> {
+    ghost_tests::require_program("wlr-randr")?;
+    let out = comp
+        .command("wlr-randr")
+        .args(["--output", "Virtual-1", "--mode", "800x600@60.317Hz"])
+        .output()?;
+    if !out.status.success() {
+        bail!("wlr-randr failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    writeback_until(comp, "the 800x600 mode", |f| {
+        (f.width, f.height) == (800, 600)
+    })
+}
+
 fn kms_node_present() -> bool {
     Path::new("/dev/dri/card0").exists()
 }

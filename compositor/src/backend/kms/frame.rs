@@ -332,7 +332,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
             );
             o.scheduler.nothing_to_flip();
             o.rendered_once = false;
-            if backend.painter.name() == "gles" {
+            if backend.painter.is_gles() {
                 outputs::fall_back_to_pixman(backend);
                 // Drawn again at once, by pixman.
                 if let Some(o) = backend.find_mut(output) {
@@ -564,6 +564,13 @@ fn flip_done(state: &mut Ghost, flip: Flipped) {
     o.last_vblank = Some(flip.time);
     if let Some(gpu) = o.canvas.gpu() {
         gpu.flipped();
+    }
+    if o.in_flight
+        .as_ref()
+        .is_some_and(|(states, _)| states.is_some())
+    {
+        // A frame of the new canvas is on screen: the old one's buffers may go.
+        o.retired = None;
     }
     let output = o.output.clone();
     let period = o.period;

@@ -16,7 +16,7 @@ mod hotplug;
 mod input;
 mod outputs;
 pub mod pacing;
-pub mod paint;
+mod paint;
 mod planes;
 
 pub use frame::{cursor_moved, deliver_waiting_flips, schedule};
@@ -52,6 +52,9 @@ struct KmsOutput {
     connector: u32,
     crtc: u32,
     canvas: paint::Canvas,
+    /// The canvas before a fall back to pixman, kept until a frame of the new one is
+    /// on screen.
+    retired: Option<paint::Canvas>,
     tracker: OutputDamageTracker,
     rendered_once: bool,
     /// When frames start.

@@ -193,6 +193,7 @@ pub fn sync(state: &mut Ghost) {
             connector: head.connector,
             crtc: head.crtc,
             canvas,
+            retired: None,
             rendered_once: false,
             scheduler: super::frame::scheduler(period(&head.mode)),
             start_timer: None,
@@ -238,7 +239,7 @@ fn new_canvas(
         .unwrap_or_default();
     match backend.painter.canvas(size, head.format, &modifiers) {
         Ok(canvas) => Some(canvas),
-        Err(err) if backend.painter.name() == "gles" => {
+        Err(err) if backend.painter.is_gles() => {
             warn!(
                 err = format!("{err:#}"),
                 output = head.name,
@@ -269,7 +270,9 @@ pub(super) fn fall_back_to_pixman(backend: &mut KmsBackend) {
     for o in &mut backend.outputs {
         let size = o.output.current_mode().map_or((0, 0).into(), |m| m.size);
         match backend.painter.canvas(size, 0, &[]) {
-            Ok(canvas) => o.canvas = canvas,
+            // The GPU's buffer on screen stays until a frame replaces it: removing
+            // its framebuffer now would switch the display off.
+            Ok(canvas) => o.retired = Some(std::mem::replace(&mut o.canvas, canvas)),
             Err(err) => warn!(%err, output = o.output.name(), "no image to draw into"),
         }
         o.rendered_once = false;

@@ -92,6 +92,11 @@ impl Painter {
         Ok(Self::Gles(Box::new(gpu)))
     }
 
+    /// Whether GLES draws.
+    pub fn is_gles(&self) -> bool {
+        matches!(self, Self::Gles(_))
+    }
+
     /// "pixman" or "gles".
     pub fn name(&self) -> &'static str {
         match self {
