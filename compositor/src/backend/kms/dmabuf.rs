@@ -145,16 +145,6 @@ pub fn send_surface_feedback(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ghostnv_backend::DeviceModel;
-
-    fn nvidia() -> DeviceModel {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/drm/nvidia-drm-sim.json"
-        );
-        let text = std::fs::read_to_string(path).expect("the nvidia-drm description");
-        DeviceModel::from_drm_info_json(&text).expect("it loads")
-    }
 
     fn format(code: Fourcc, modifier: u64) -> Format {
         Format {
@@ -165,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_gpu_renderers_tiled_layouts_reach_the_scanout_tranche_where_planes_take_them() {
-        let model = nvidia();
+        let model = super::super::nvidia_description();
         // What the primary plane lists for XRGB8888 beyond linear: NVIDIA's
         // block-linear layouts.
         let plane = model
@@ -194,7 +184,7 @@ mod tests {
 
     #[test]
     fn without_in_formats_only_linear_buffers_are_offered_for_planes() {
-        let mut model = nvidia();
+        let mut model = super::super::nvidia_description();
         for plane in &mut model.planes {
             plane.in_formats.clear();
         }

@@ -392,3 +392,15 @@ pub fn set_power(state: &mut Ghost, output: &Output, on: bool) -> anyhow::Result
     }
     Ok(())
 }
+
+/// The nvidia-drm description from the project's data, for tests of what the backend
+/// offers and picks on NVIDIA's planes.
+#[cfg(test)]
+fn nvidia_description() -> ghostnv_backend::DeviceModel {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/drm/nvidia-drm-sim.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the nvidia-drm description");
+    ghostnv_backend::DeviceModel::from_drm_info_json(&text).expect("it loads")
+}

@@ -190,15 +190,7 @@ impl GpuPainter {
         plane_modifiers: &[u64],
     ) -> anyhow::Result<Canvas> {
         let fourcc = Fourcc::try_from(format).unwrap_or(Fourcc::Xrgb8888);
-        let mut modifiers: Vec<Modifier> = self
-            .render_formats
-            .iter()
-            .filter(|f| f.code == fourcc && plane_modifiers.contains(&u64::from(f.modifier)))
-            .map(|f| f.modifier)
-            .collect();
-        if modifiers.is_empty() {
-            modifiers.push(Modifier::Invalid);
-        }
+        let modifiers = swapchain_modifiers(self.render_formats.iter(), fourcc, plane_modifiers);
         let (w, h) = (
             u32::try_from(size.w).context("output width")?,
             u32::try_from(size.h).context("output height")?,
@@ -217,6 +209,24 @@ impl GpuPainter {
             shown: None,
         })))
     }
+}
+
+/// The modifiers a swapchain in `fourcc` may use: those the primary plane lists
+/// (IN_FORMATS) that GLES also draws into, in GLES's order; where they share none (or
+/// the plane lists none), the driver's implicit choice, which GBM makes scanout-able.
+fn swapchain_modifiers<'a>(
+    render: impl Iterator<Item = &'a Format>,
+    fourcc: Fourcc,
+    plane_modifiers: &[u64],
+) -> Vec<Modifier> {
+    let mut modifiers: Vec<Modifier> = render
+        .filter(|f| f.code == fourcc && plane_modifiers.contains(&u64::from(f.modifier)))
+        .map(|f| f.modifier)
+        .collect();
+    if modifiers.is_empty() {
+        modifiers.push(Modifier::Invalid);
+    }
+    modifiers
 }
 
 /// The dmabuf of `slot` for GLES to draw into, and its framebuffer for the primary
@@ -377,5 +387,63 @@ impl Canvas {
             Canvas::Swapchain(c) => Some(c),
             Canvas::Memory(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ghostnv_backend::{PlaneKind, MODIFIER_INVALID, MODIFIER_LINEAR};
+
+    /// The primary plane's modifiers for XRGB8888 on the nvidia-drm description.
+    fn nvidia_primary_modifiers() -> Vec<u64> {
+        let model = super::super::nvidia_description();
+        let plane = model
+            .planes
+            .iter()
+            .find(|p| p.kind == PlaneKind::Primary)
+            .expect("a primary plane");
+        plane.in_formats[&(Fourcc::Xrgb8888 as u32)].clone()
+    }
+
+    fn format(code: Fourcc, modifier: u64) -> Format {
+        Format {
+            code,
+            modifier: Modifier::from(modifier),
+        }
+    }
+
+    #[test]
+    fn a_gpu_swapchain_takes_the_tiled_layouts_the_primary_plane_scans_out() {
+        let plane = nvidia_primary_modifiers();
+        let tiled: Vec<u64> = plane
+            .iter()
+            .copied()
+            .filter(|m| *m != MODIFIER_LINEAR)
+            .take(2)
+            .collect();
+        assert!(!tiled.is_empty(), "the description lists tiled layouts");
+        let mut render: Vec<Format> = tiled.iter().map(|m| format(Fourcc::Xrgb8888, *m)).collect();
+        // What GLES also draws but the plane does not take, or in another format.
+        render.push(format(Fourcc::Xrgb8888, 0x0100_0000_0000_00ff));
+        render.push(format(Fourcc::Abgr2101010, tiled[0]));
+        render.push(format(Fourcc::Xrgb8888, MODIFIER_INVALID));
+        let chosen = swapchain_modifiers(render.iter(), Fourcc::Xrgb8888, &plane);
+        let expected: Vec<Modifier> = tiled.iter().map(|m| Modifier::from(*m)).collect();
+        assert_eq!(chosen, expected);
+    }
+
+    #[test]
+    fn with_nothing_in_common_the_driver_chooses() {
+        let render = [format(Fourcc::Xrgb8888, 0x0100_0000_0000_00ff)];
+        assert_eq!(
+            swapchain_modifiers(render.iter(), Fourcc::Xrgb8888, &nvidia_primary_modifiers()),
+            vec![Modifier::Invalid]
+        );
+        // A plane without IN_FORMATS (a legacy driver): the same.
+        assert_eq!(
+            swapchain_modifiers(render.iter(), Fourcc::Xrgb8888, &[]),
+            vec![Modifier::Invalid]
+        );
     }
 }
