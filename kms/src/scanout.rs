@@ -489,6 +489,11 @@ impl Scanout {
                 None,
             ) => {
                 for slot in &mut head.slots {
+                    if head.rendered.is_some() {
+                        // The GPU drew the frames until now: the dumb buffers missed
+                        // them all.
+                        slot.stale = Stale::All;
+                    }
                     slot.stale.add(damage);
                 }
                 // A frame that changed nothing composited (a client plane moved on)
@@ -543,12 +548,6 @@ impl Scanout {
         if result.is_err() {
             head.rendered = previous;
             return result;
-        }
-        if rendered.is_some() {
-            // The dumb buffers missed this picture.
-            for slot in &mut head.slots {
-                slot.stale = Stale::All;
-            }
         }
         head.back = next_back;
         Ok(())
