@@ -1,23 +1,19 @@
 #!/usr/bin/env bash
-# Screenshots and screen shares: ghostcomp measured like ../shared/peers measures sway
+# Screenshots and screen shares: ghostcomp measured as bench/peers/ measures sway
 # (grim through wlr-screencopy at 1080p and 4K, PNG and PPM; a portal screen share at
-# 1920x1080 while a 1280x720 shmbench client animates: frames a second the consumer
+# 1920x1080 while a 1280x720 window animates: frames a second the consumer
 # receives, CPU a second of each process), then the peers' own scripts run in the same
 # session, and the ratios are printed (below 1 is better for time and CPU, above 1 for
 # fps). Usage: bench/capture.sh   (env: SHOTS=10, SECS=5, PEERS_TOO=1)
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-PEERS="${PEERS:-$ROOT/../shared/peers}"
-export PEERS_OUT="${PEERS_OUT:-$ROOT/target/peers}"
 OUT="${OUT:-$ROOT/target/bench}"
 mkdir -p "$OUT"
 
 if [ "${1:-}" != --inner ]; then
   if [ "${PEERS_TOO:-1}" = 1 ]; then
-    bash "$PEERS/build_xdpw_shm.sh" >"$OUT/xdpw.txt" 2>"$OUT/xdpw.err" || { tail "$OUT/xdpw.err"; exit 1; }
-    XDPW_BIN="$PEERS_OUT/xdpw-shm/xdg-desktop-portal-wlr" SECS="${SECS:-5}" \
-      bash "$PEERS/screencast_portal.sh" >"$OUT/peer-cast.txt" 2>"$OUT/peer-cast.err"
-    SHOTS="${SHOTS:-10}" bash "$PEERS/sway_headless.sh" >"$OUT/peer-sway.txt" 2>"$OUT/peer-sway.err"
+    SECS="${SECS:-5}" bash "$HERE/peers/share-wlr.sh" >"$OUT/peer-cast.txt" 2>"$OUT/peer-cast.err" || tail "$OUT/peer-cast.err"
+    SHOTS="${SHOTS:-10}" bash "$HERE/peers/sway.sh" >"$OUT/peer-sway.txt" 2>"$OUT/peer-sway.err" || tail "$OUT/peer-sway.err"
   fi
   (cd "$ROOT" && cargo build --release -q -p ghost-compositor) || exit 1
   dbus-run-session -- bash "$0" --inner >"$OUT/ghostcomp-capture.txt" 2>"$OUT/ghostcomp-capture.err" \
@@ -41,20 +37,20 @@ if [ "${1:-}" != --inner ]; then
   exit 0
 fi
 
-source "$PEERS/lib.sh"
-build_shmbench || exit 1
+source "$HERE/lib.sh"
+build_clients || exit 1
 GHOSTCOMP="$ROOT/target/release/ghostcomp"
 SHOTS=${SHOTS:-10}; SECS=${SECS:-5}
-WORK=$(mktemp -d /tmp/bench-capture.XXXXXX); TMPDIRS+=("$WORK"); cd "$WORK"
-machine_info
-new_runtime_dir
+WORK=$(scratch_dir capture); cd "$WORK" || exit 1
+machine
+fresh_runtime_dir
 export XDG_CONFIG_HOME="$WORK/config"; mkdir -p "$XDG_CONFIG_HOME/ghostcomp"
 printf '[capture]\nunattended = "grant"\n' >"$XDG_CONFIG_HOME/ghostcomp/config.toml"
 export WAYLAND_DISPLAY=wl-capture GHOSTCOMP_SOCKET="$XDG_RUNTIME_DIR/ghostcomp.wl-capture.sock"
 RUST_LOG=warn "$GHOSTCOMP" --backend headless --socket "$WAYLAND_DISPLAY" --output 1920x1080@60 \
   2>"$WORK/ghostcomp.log" &
-GPID=$!; track_pid "$GPID"
-wait_for_file "$GHOSTCOMP_SOCKET" 10 || { cat "$WORK/ghostcomp.log" >&2; exit 1; }
+GPID=$!; track "$GPID"
+wait_for_path "$GHOSTCOMP_SOCKET" 10 || { cat "$WORK/ghostcomp.log" >&2; exit 1; }
 
 # 1. grim at 1080p and 4K
 for res in 1920x1080 3840x2160; do
@@ -63,7 +59,7 @@ for res in 1920x1080 3840x2160; do
   for fmt in png ppm; do
     ts=()
     for i in $(seq "$SHOTS"); do
-      read -r ms rc < <(time_cmd_ms grim -t "$fmt" "$WORK/shot.$fmt")
+      read -r ms rc < <(time_ms grim -t "$fmt" "$WORK/shot.$fmt")
       [ "$rc" = 0 ] && ts+=("$ms")
     done
     echo "grim_${fmt}_${res}_ms_median: $(printf '%s\n' "${ts[@]}" | median)"
@@ -72,21 +68,21 @@ done
 wlr-randr --output HEADLESS-1 --custom-mode 1920x1080 >/dev/null 2>&1; sleep 0.3
 
 # 2. a portal share while a client animates
-pipewire >"$WORK/pipewire.log" 2>&1 & PW=$!; track_pid $PW
-wait_for_file "$XDG_RUNTIME_DIR/pipewire-0" 10 || exit 1
-wireplumber >"$WORK/wireplumber.log" 2>&1 & WP=$!; track_pid $WP
-"$GHOSTCOMP" portal >"$WORK/portal.log" 2>&1 & PO=$!; track_pid $PO
+pipewire >"$WORK/pipewire.log" 2>&1 & PW=$!; track $PW
+wait_for_path "$XDG_RUNTIME_DIR/pipewire-0" 10 || exit 1
+wireplumber >"$WORK/wireplumber.log" 2>&1 & WP=$!; track $WP
+"$GHOSTCOMP" portal >"$WORK/portal.log" 2>&1 & PO=$!; track $PO
 sleep 0.5
 mkdir -p "$WORK/portals"; cp "$ROOT/data/portal/ghost.portal" "$WORK/portals/"
 XDG_CURRENT_DESKTOP=ghost XDG_DESKTOP_PORTAL_DIR="$WORK/portals" \
-  /usr/libexec/xdg-desktop-portal -r >"$WORK/xdp.log" 2>&1 & XDP=$!; track_pid $XDP
+  /usr/libexec/xdg-desktop-portal -r >"$WORK/xdp.log" 2>&1 & XDP=$!; track $XDP
 sleep 1.5
-"$SHMBENCH" -w 1280 -h 720 -d $((SECS + 15)) >"$WORK/anim.out" 2>&1 & AP=$!; track_pid $AP
+"$ANIMATE" -w 1280 -h 720 -d $((SECS + 15)) >"$WORK/anim.out" 2>&1 & AP=$!; track $AP
 sleep 1
 /usr/bin/python3 "$ROOT/tests/portal/cast_consumer.py" --portal --seconds "$SECS" --warmup 1 \
   >"$WORK/cast.json" 2>"$WORK/cast.err" & CP=$!
 sleep 2
-read -r -a v < <(cpu_groups "$(awk -v s="$SECS" 'BEGIN{print s-1.5}')" "$GPID" "$PO" "$PW" "$WP" "$XDP" "$CP")
+read -r -a v < <(cpu_rates "$(awk -v s="$SECS" 'BEGIN{print s-1.5}')" "$GPID" "$PO" "$PW" "$WP" "$XDP" "$CP")
 wait $CP
 echo "cast_anim_fps: $(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fps"])' "$WORK/cast.json")"
 echo "cast_anim_compositor_cpu_per_s: ${v[0]}"

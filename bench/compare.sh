@@ -2,15 +2,14 @@
 # Runs ghostcomp, weston and sway headless one after another in one session on this
 # machine, and prints each figure with ghostcomp's ratio to the better peer
 # (below 1.0 is better for time, memory and CPU; above 1.0 for fps).
-# Usage: bench/compare.sh   (env as for the peer scripts: RUNS, DUR, SHOTS)
+# Usage: bench/compare.sh   (env: RUNS, DUR, SHOTS as in bench/peers/*.sh)
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-PEERS="${PEERS:-$ROOT/../shared/peers}"
 OUT="${OUT:-$ROOT/target/bench}"
 mkdir -p "$OUT"
 "$HERE/ghostcomp_headless.sh" >"$OUT/ghostcomp.txt" 2>"$OUT/ghostcomp.err" || { cat "$OUT/ghostcomp.err"; exit 1; }
-PEERS_OUT="$ROOT/target/peers" "$PEERS/weston_headless.sh" >"$OUT/weston.txt" 2>"$OUT/weston.err"
-PEERS_OUT="$ROOT/target/peers" "$PEERS/sway_headless.sh" >"$OUT/sway.txt" 2>"$OUT/sway.err"
+"$HERE/peers/weston.sh" >"$OUT/weston.txt" 2>"$OUT/weston.err" || tail "$OUT/weston.err"
+"$HERE/peers/sway.sh" >"$OUT/sway.txt" 2>"$OUT/sway.err" || tail "$OUT/sway.err"
 
 get() { awk -v k="$2:" '$1==k{print $2}' "$OUT/$1.txt"; }
 row() { # name ghost_key weston_key sway_key lower_is_better

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Plane assignment: ghost-planes against libliftoff 0.3 (Debian's libliftoff-dev), on the
-# scenes of ../shared/planes-bench (S1–S11), each driving real TEST_ONLY commits and one
-# real commit a frame on vkms in the QEMU VM of ../shared/kms-vm, one boot after the
-# other. Prints both tables and, per scene, layers offloaded, TEST_ONLY commits (first
+# scenes S1–S11 (kms/examples/planes_bench.rs and bench/planes/liftoff_scenes.c run the
+# same ones), each driving real TEST_ONLY commits and one real commit a frame on vkms in
+# the project's test VM (scripts/vm), one boot after the other. Prints both tables and, per scene, layers offloaded, TEST_ONLY commits (first
 # frame and steady) and CPU time per frame, with ratios (ours / libliftoff).
 # Usage: bench/planes.sh   (needs root for apt, like the test suite)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-BENCH=../shared/planes-bench
-VM=../shared/kms-vm
 OUT=target/bench
 mkdir -p "$OUT"
 SUDO=""
@@ -21,13 +19,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
-LIFTOFF_OUT="$PWD/$OUT/liftoff_bench" sh "$BENCH/build.sh" >&2
+# drmModeAtomicCommit is exported from the executable so that libliftoff's TEST_ONLY
+# commits go through the counting wrapper in liftoff_scenes.c.
+gcc -O2 -Wall -o "$OUT/liftoff_scenes" bench/planes/liftoff_scenes.c \
+  $(pkg-config --cflags --libs libliftoff libdrm) -Wl,--export-dynamic-symbol=drmModeAtomicCommit -ldl
 # Ours optimised, as libliftoff is (-O2).
 cargo build --release -q -p ghost-kms --example planes_bench
 strip -o "$OUT/planes_bench" target/release/examples/planes_bench
-export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm} KMSVM_TIMEOUT=${KMSVM_TIMEOUT:-900}
-bash "$VM/run.sh" "$PWD/$OUT/liftoff_bench" -n 120 >"$OUT/planes-liftoff.txt"
-bash "$VM/run.sh" "$PWD/$OUT/planes_bench" >"$OUT/planes-ghost.txt"
+export GHOST_VM_TIMEOUT=${GHOST_VM_TIMEOUT:-900}
+bash scripts/vm/boot.sh "$PWD/$OUT/liftoff_scenes" -n 120 >"$OUT/planes-liftoff.txt"
+bash scripts/vm/boot.sh "$PWD/$OUT/planes_bench" >"$OUT/planes-ghost.txt"
 echo "## libliftoff 0.3"
 sed -n '/^| scene/,/^total/p' "$OUT/planes-liftoff.txt"
 echo

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets (cargo fuzz, libFuzzer) for SECONDS each (default 30), seeded
 # with <crate>/fuzz/seeds/<target>/ (and, for EDIDs, the real monitors' EDIDs in
-# ../shared/data/edid when that folder is there). cargo-fuzz drives nightly-only compiler flags; on the
+# testdata/edid). cargo-fuzz drives nightly-only compiler flags; on the
 # stable toolchain RUSTC_BOOTSTRAP=1 lets it, as the project's own test tooling.
 # Exits non-zero on any crash, which leaves the input under <crate>/fuzz/artifacts/.
 set -euo pipefail
@@ -25,4 +25,4 @@ run config parse
 # libdisplay-info 0.2 (the C library) leaks 8 bytes inside di_info_parse_edid on some
 # malformed EDIDs; that is not ours to fix, so leak detection is off for this target
 # (crashes, overflows and use-after-free are still caught).
-ASAN_OPTIONS=detect_leaks=0 run kms edid ../shared/data/edid -detect_leaks=0
+ASAN_OPTIONS=detect_leaks=0 run kms edid testdata/edid -detect_leaks=0

@@ -1,37 +1,26 @@
 #!/usr/bin/env bash
-# Runs the tests that need a real kernel DRM driver: vkms in the QEMU VM of
-# ../shared/kms-vm (a Debian kernel; CPU emulation when the host has no KVM).
-# Prints how long the VM part took. Needs root for apt (image build) like test.sh.
+# Runs the tests that need a real kernel DRM driver: vkms in the project's QEMU VM
+# (scripts/vm: Debian 12's kernel with vkms built for it; CPU emulation where the host
+# has no KVM). Prints how long the VM part took. Needs root for apt (image build) like
+# test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VM=../shared/kms-vm
-if [ ! -x "$VM/run.sh" ] && [ ! -f "$VM/run.sh" ]; then
-  echo "kms-vm-test: $VM is missing" >&2
-  exit 1
-fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# qemu-system-x86 has to match qemu-utils; where qemu-utils came from bookworm-backports
-# (as on our build machines), take qemu-system-x86 from there too, or apt refuses.
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-  if dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null | grep -q bpo; then
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
-      -t bookworm-backports qemu-system-x86 >&2
-  fi
-fi
 # Test executables that need the real device: crate and test target.
 tests=("ghostnv-backend vkms" "ghost-kms vkms_setup" "ghost-tests kms_vm")
 # One of them only: scripts/kms-vm-test.sh ghost-tests/kms_vm [TEST-NAME-FILTER]
 filter=()
 if [ $# -gt 0 ]; then tests=("${1%%/*} ${1#*/}"); fi
 if [ $# -gt 1 ]; then filter=("$2"); fi
-export KMSVM_DIR=${KMSVM_DIR:-$PWD/target/kms-vm}
+export GHOST_VM_DIR=${GHOST_VM_DIR:-$PWD/target/vm}
+bash scripts/vm/image.sh
 start=$(date +%s)
 # seatd, for the VT-switch test: unpacked from Debian's package rather than installed,
 # which would start a seat daemon on the host.
 seatd=$(command -v seatd || true)
 if [ -z "$seatd" ]; then
-  seatd_dir=$KMSVM_DIR/seatd
+  seatd_dir=$GHOST_VM_DIR/seatd
   if [ ! -x "$seatd_dir/usr/sbin/seatd" ]; then
     mkdir -p "$seatd_dir"
     (cd "$seatd_dir" &&
@@ -45,16 +34,16 @@ cargo build -p ghost-compositor >&2
 bundle=$(mktemp -d /tmp/ghost-kms-bundle.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
 bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr "$seatd"
-G=/kmsvm/files/ghostcomp
+G=/ghost/files/ghostcomp
 # Mesa's EGL and KMS software driver, for the compositor's GLES tests only (they make
 # the initramfs about 200 MB larger).
-M=/kmsvm/files/mesa
+M=/ghost/files/mesa
 MESA_ENV="LIBGL_DRIVERS_PATH=$M/dri __EGL_VENDOR_LIBRARY_DIRS=$M/glvnd"
-export KMSVM_ENV="GHOSTCOMP_BIN=$G/bin/ghostcomp PATH=$G/bin:/usr/bin:/usr/sbin:/bin:/sbin LD_LIBRARY_PATH=/kmsvm/lib:$G/lib:$M/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu XKB_CONFIG_ROOT=$G/xkb NO_COLOR=1 $MESA_ENV ${KMSVM_EXTRA_ENV:-}"
-export KMSVM_TIMEOUT=${KMSVM_TIMEOUT:-600}
+export GHOST_VM_ENV="GHOSTCOMP_BIN=$G/bin/ghostcomp PATH=$G/bin:/usr/bin:/usr/sbin:/bin:/sbin LD_LIBRARY_PATH=/ghost/lib:$G/lib:$M/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu XKB_CONFIG_ROOT=$G/xkb NO_COLOR=1 $MESA_ENV ${GHOST_VM_EXTRA_ENV:-}"
+export GHOST_VM_TIMEOUT=${GHOST_VM_TIMEOUT:-600}
 # A CPU model LLVM recognises: on QEMU's "max" under emulation, llvmpipe's code
 # generator takes the host for a 32-bit one and aborts.
-export KMSVM_CPU=${KMSVM_CPU:-qemu64}
+export GHOST_VM_CPU=${GHOST_VM_CPU:-qemu64}
 for t in "${tests[@]}"; do
   read -r crate target <<<"$t"
   exe=$(cargo test -p "$crate" --test "$target" --no-run --message-format=json 2>/dev/null |
@@ -66,13 +55,13 @@ for line in sys.stdin:
     if m.get("executable") and m.get("target", {}).get("name") == target: print(m["executable"])' "$target")
   [ -n "$exe" ] || { echo "kms-vm-test: no test executable for $crate/$target" >&2; exit 1; }
   echo "kms-vm-test: $crate/$target"
-  export KMSVM_FILES="$bundle/ghostcomp"
+  export GHOST_VM_FILES="$bundle/ghostcomp"
   if [ "$target" = kms_vm ]; then
     [ -d "$bundle/mesa" ] || bash scripts/kms-vm-mesa.sh "$bundle/mesa"
-    KMSVM_FILES="$KMSVM_FILES $bundle/mesa"
+    GHOST_VM_FILES="$GHOST_VM_FILES $bundle/mesa"
   fi
   # Stripped, so the guest's initramfs stays small.
   strip -o "$bundle/$target" "$exe"
-  bash "$VM/run.sh" "$bundle/$target" "${filter[@]}" --ignored --test-threads=1 --nocapture
+  bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --ignored --test-threads=1 --nocapture
 done
 echo "kms-vm-test: the VM tests took $(( $(date +%s) - start )) s (image build included on first use)"

@@ -8,7 +8,7 @@ use std::{
 
 fn sample() -> PathBuf {
     // A GIGABYTE AORUS FV43U: HDMI 2.1 with FRL, DSC, HDMI VRR and FreeSync, HDR.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/edid/FA288C851DB4.bin")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/edid/FA288C851DB4.bin")
 }
 
 #[test]

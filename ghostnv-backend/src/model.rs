@@ -460,7 +460,7 @@ mod tests {
     fn nvidia() -> DeviceModel {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/drm/nvidia-drm-sim.json"
+            "/../testdata/drm/nvidia-drm-sim.json"
         );
         let text = std::fs::read_to_string(path).expect("nvidia-drm description");
         DeviceModel::from_drm_info_json(&text).unwrap()

@@ -1,5 +1,5 @@
 //! The shipped simulated devices: converted from the real `drm_info` dumps in
-//! ../shared/data/drm (the conversion must still give the shipped files), and checked
+//! testdata/drm (the conversion must still give the shipped files), and checked
 //! by the simulated device's rules.
 
 use std::path::{Path, PathBuf};
@@ -13,9 +13,9 @@ use ghostnv_backend::{
 const XRGB8888: u32 = 0x3432_5258;
 const ARGB8888: u32 = 0x3432_5241;
 
-fn shared(name: &str) -> PathBuf {
+fn drm_data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/drm")
+        .join("../testdata/drm")
         .join(name)
 }
 
@@ -24,7 +24,7 @@ fn devices() -> Vec<(String, DeviceModel)> {
     let mut out = DeviceModel::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("devices"))
         .expect("device files");
     let nvidia =
-        std::fs::read_to_string(shared("nvidia-drm-sim.json")).expect("nvidia description");
+        std::fs::read_to_string(drm_data("nvidia-drm-sim.json")).expect("nvidia description");
     out.push((
         "nvidia-drm".into(),
         DeviceModel::from_drm_info_json(&nvidia).expect("loads"),
@@ -45,7 +45,7 @@ fn shipped_device_files_are_what_the_converter_makes_of_the_dumps() {
         ),
         ("qcom_msm_qcm2290_drm_info.txt", "qcom_msm_qcm2290.json"),
     ] {
-        let text = std::fs::read_to_string(shared(dump)).expect("dump");
+        let text = std::fs::read_to_string(drm_data(dump)).expect("dump");
         let fresh = drm_info_text::to_json(&text).expect("converts");
         let file = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("devices")
@@ -62,7 +62,7 @@ fn shipped_device_files_are_what_the_converter_makes_of_the_dumps() {
 #[test]
 fn the_dumps_describe_what_drm_info_printed() {
     let coffee = DeviceModel::from_drm_info_text(
-        &std::fs::read_to_string(shared("intel_i915_coffeelake_8086-3e9b_drm_info.txt"))
+        &std::fs::read_to_string(drm_data("intel_i915_coffeelake_8086-3e9b_drm_info.txt"))
             .expect("dump"),
     )
     .expect("loads");
@@ -87,7 +87,7 @@ fn the_dumps_describe_what_drm_info_printed() {
     assert_eq!(coffee.connectors[0].properties["max bpc"].value, 12);
     // Newer drm_info nests the legacy formats under "Legacy info"; they are still read.
     let kaby = DeviceModel::from_drm_info_text(
-        &std::fs::read_to_string(shared("intel_i915_kabylake_8086-5927_drm_info.txt"))
+        &std::fs::read_to_string(drm_data("intel_i915_kabylake_8086-5927_drm_info.txt"))
             .expect("dump"),
     )
     .expect("loads");

@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn matches_the_bt2390_table() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/hdr/bt2390_eetf.csv");
+            .join("../testdata/hdr/bt2390_eetf.csv");
         let text = std::fs::read_to_string(path).unwrap();
         let mut rows = 0;
         for line in text.lines().skip(1) {

@@ -168,7 +168,7 @@ mod tests {
 
     fn table(name: &str) -> Vec<Vec<String>> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/hdr")
+            .join("../testdata/hdr")
             .join(name);
         std::fs::read_to_string(path)
             .unwrap()

@@ -142,7 +142,7 @@ mod tests {
 
     fn reference_table(name: &str) -> Vec<Vec<String>> {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/hdr")
+            .join("../testdata/hdr")
             .join(name);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("reference table {}: {e}", path.display()));

@@ -98,7 +98,7 @@ mod tests {
     fn nvidia_monitors_get_their_native_modes() {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/drm/nvidia-drm-sim.json"
+            "/../testdata/drm/nvidia-drm-sim.json"
         ))
         .unwrap();
         let dev = DeviceModel::from_drm_info_json(&text).unwrap();

@@ -1,4 +1,4 @@
-//! Every EDID of real monitors in the shared data set, decoded by us and compared with
+//! Every EDID of real monitors in the project's test data (`testdata/edid`), decoded by us and compared with
 //! the reading of the reference tool (`edid-decode`) stored beside it. Set
 //! `GHOST_EDID_DIR` to run it over another folder of `<id>.bin` + `<id>.txt` pairs.
 //! Mismatches fail the test unless `tests/edid-allowlist.txt` lists the file and field
@@ -14,7 +14,7 @@ use reference::{RefMode, Reference};
 fn corpus_dir() -> PathBuf {
     std::env::var_os("GHOST_EDID_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/edid"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/edid"))
 }
 
 /// (file stem, field) → reason.

@@ -9,9 +9,7 @@ use proptest::prelude::*;
 fn corpus() -> Vec<Vec<u8>> {
     let dir = std::env::var_os("GHOST_EDID_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/edid")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/edid"));
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -87,8 +85,7 @@ proptest! {
 #[test]
 fn hdr_luminances_come_from_the_edid_unless_overridden() {
     // The AORUS FV43U states 1037 cd/m² peak and 0.052 black.
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/edid/FA288C851DB4.bin");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/edid/FA288C851DB4.bin");
     let info = DisplayInfo::parse(&std::fs::read(path).expect("sample"));
     let l = info.hdr_luminances(None, None, 203.0);
     assert!((l.max - 1037.47).abs() < 0.01 && (l.min - 0.0517).abs() < 0.001);

@@ -13,7 +13,7 @@ fn devices() -> Vec<DeviceModel> {
         .into_iter()
         .map(|(_, model)| model)
         .collect();
-    let nvidia = std::fs::read_to_string(root.join("../../shared/data/drm/nvidia-drm-sim.json"));
+    let nvidia = std::fs::read_to_string(root.join("../testdata/drm/nvidia-drm-sim.json"));
     out.push(DeviceModel::from_drm_info_json(&nvidia.expect("nvidia")).expect("loads"));
     out
 }

@@ -19,7 +19,7 @@ fn load(path: &Path) -> DeviceModel {
 }
 
 fn nvidia() -> DeviceModel {
-    load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/drm/nvidia-drm-sim.json"))
+    load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/drm/nvidia-drm-sim.json"))
 }
 
 fn game(policy: Policy) -> VrrInputs<'static> {

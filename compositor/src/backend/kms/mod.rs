@@ -399,7 +399,7 @@ pub fn set_power(state: &mut Ghost, output: &Output, on: bool) -> anyhow::Result
 fn nvidia_description() -> ghostnv_backend::DeviceModel {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/drm/nvidia-drm-sim.json"
+        "/../testdata/drm/nvidia-drm-sim.json"
     );
     let text = std::fs::read_to_string(path).expect("the nvidia-drm description");
     ghostnv_backend::DeviceModel::from_drm_info_json(&text).expect("it loads")

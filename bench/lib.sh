@@ -1,0 +1,195 @@
+# Helpers for the benchmark scripts: packages, processes started and cleaned up, CPU and
+# memory sampling, the measuring clients, and starting weston and sway. Source it.
+# Figures go to stdout as "name: value" lines; diagnostics to stderr.
+set -u
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BENCH_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+BENCH_OUT="${BENCH_OUT:-$BENCH_ROOT/target/bench}"
+mkdir -p "$BENCH_OUT"
+TICKS=$(getconf CLK_TCK)
+
+note() { echo "[$(date +%T)] $*" >&2; }
+
+# need PACKAGE... : installs the Debian packages that are missing.
+need() {
+  local missing=() p sudo=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  note "installing ${missing[*]}"
+  $sudo apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+}
+version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "n/a"; }
+
+# Processes and folders this script made, stopped and removed on exit.
+STARTED=()
+SCRATCH=()
+track() { STARTED+=("$1"); }
+stop_pid() {
+  local pid=$1 i
+  kill "$pid" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local left=()
+  for i in "${STARTED[@]}"; do [ "$i" = "$pid" ] || left+=("$i"); done
+  STARTED=("${left[@]}")
+}
+children() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$' || true; }
+stop_tree() { local c; for c in $(children "$1"); do kill "$c" 2>/dev/null; done; stop_pid "$1"; }
+clean_up() {
+  local i
+  for (( i=${#STARTED[@]}-1; i>=0; i-- )); do kill "${STARTED[$i]}" 2>/dev/null || true; done
+  sleep 0.3
+  for (( i=${#STARTED[@]}-1; i>=0; i-- )); do
+    kill -9 "${STARTED[$i]}" 2>/dev/null || true; wait "${STARTED[$i]}" 2>/dev/null || true
+  done
+  STARTED=()
+  for i in "${SCRATCH[@]}"; do rm -rf "$i"; done
+  SCRATCH=()
+}
+trap clean_up EXIT
+trap 'exit 130' INT TERM
+scratch_dir() { local d; d=$(mktemp -d "/tmp/bench-$1.XXXXXX"); SCRATCH+=("$d"); echo "$d"; }
+
+# sway refuses to run as root, so the compositors under test run as an unprivileged user
+# when this runs as root (clients stay root, which may use any socket).
+BENCH_USER=${BENCH_USER:-ghostbench}
+if [ "$(id -u)" = 0 ]; then
+  id "$BENCH_USER" >/dev/null 2>&1 || useradd -r -m -d "/var/lib/$BENCH_USER" -s /usr/sbin/nologin "$BENCH_USER"
+  AS_USER=(env HOME="/var/lib/$BENCH_USER" setpriv --reuid="$BENCH_USER" --regid="$BENCH_USER" --init-groups)
+else
+  AS_USER=(env)
+fi
+# fresh_runtime_dir : a new private XDG_RUNTIME_DIR (owned by the bench user), exported.
+fresh_runtime_dir() {
+  XDG_RUNTIME_DIR=$(scratch_dir xdg)
+  chmod 0700 "$XDG_RUNTIME_DIR"
+  [ "$(id -u)" = 0 ] && chown "$BENCH_USER:" "$XDG_RUNTIME_DIR"
+  export XDG_RUNTIME_DIR
+}
+
+now_ns() { date +%s%N; }
+ms_since() { awk -v d=$(( $(now_ns) - $1 )) 'BEGIN { printf "%.2f", d / 1e6 }'; }
+wait_for_path() { # PATH SECONDS
+  local end=$(( $(now_ns) + ${2:-10} * 1000000000 ))
+  until [ -e "$1" ]; do [ "$(now_ns)" -gt "$end" ] && return 1; sleep 0.005; done
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+median() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "n/a"; exit }
+    if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# cpu_rates SECONDS "PIDS" ["PIDS"...] : CPU seconds per second of each group of
+# processes over one shared window, on one line.
+cpu_rates() {
+  local span=$1 group p sum w0 w1 i
+  shift
+  local before=() after=()
+  for group in "$@"; do sum=0; for p in $group; do sum=$(( sum + $(cpu_ticks "$p") )); done; before+=("$sum"); done
+  w0=$(now_ns); sleep "$span"; w1=$(now_ns)
+  for group in "$@"; do sum=0; for p in $group; do sum=$(( sum + $(cpu_ticks "$p") )); done; after+=("$sum"); done
+  for i in "${!before[@]}"; do
+    awk -v t=$(( after[i] - before[i] )) -v hz="$TICKS" -v w=$(( w1 - w0 )) 'BEGIN { printf "%.3f ", t / hz / (w / 1e9) }'
+  done
+  echo
+}
+# time_ms COMMAND... : "milliseconds status" of one run, output discarded.
+time_ms() {
+  local t0 status
+  t0=$(now_ns); "$@" >/dev/null 2>&1; status=$?
+  echo "$(ms_since "$t0") $status"
+}
+machine() {
+  echo "machine_cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo) x$(nproc)"
+  echo "machine_memory_gib: $(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)"
+  echo "machine_kernel: $(uname -r)"
+}
+
+# build_clients : the start-up probe and the animating client, into $BENCH_OUT/clients;
+# sets WL_READY and ANIMATE.
+build_clients() {
+  local out=$BENCH_OUT/clients xml=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
+  WL_READY=$out/wl_ready ANIMATE=$out/animate
+  if [ -x "$ANIMATE" ] && [ "$ANIMATE" -nt "$BENCH_DIR/clients/animate.c" ] &&
+     [ -x "$WL_READY" ] && [ "$WL_READY" -nt "$BENCH_DIR/clients/wl_ready.c" ]; then return 0; fi
+  need gcc libc6-dev pkg-config libwayland-dev wayland-protocols
+  mkdir -p "$out"
+  gcc -O2 -Wall -o "$WL_READY" "$BENCH_DIR/clients/wl_ready.c" || return 1
+  wayland-scanner client-header "$xml" "$out/xdg-shell-client-protocol.h" &&
+    wayland-scanner private-code "$xml" "$out/xdg-shell-protocol.c" &&
+    gcc -O2 -Wall -I"$out" -o "$ANIMATE" "$BENCH_DIR/clients/animate.c" "$out/xdg-shell-protocol.c" \
+      $(pkg-config --cflags --libs wayland-client)
+}
+
+# await_ready LAUNCH_NS : waits for the compositor's socket and first round trip (with
+# WAYLAND_DISPLAY as set, or "auto"); sets WAYLAND_DISPLAY, SOCKET_MS and READY_MS.
+await_ready() {
+  local out
+  out=$("$WL_READY" "$1" 15000) || return 1
+  SOCKET_MS=$(awk '/^socket_ms:/ { print $2 }' <<<"$out")
+  READY_MS=$(awk '/^ready_ms:/ { print $2 }' <<<"$out")
+  WAYLAND_DISPLAY=$(awk '/^socket:/ { print $2 }' <<<"$out")
+  export WAYLAND_DISPLAY
+}
+
+# measure_animation PREFIX COMPOSITOR_PID N WIDTH HEIGHT : N animating windows for DUR
+# seconds; prints the compositor's CPU and RSS, the clients' CPU and their frame rates.
+measure_animation() {
+  local prefix=$1 comp=$2 n=$3 w=$4 h=$5 span=${DUR:-10} i pids=() work
+  work=$(scratch_dir anim)
+  for i in $(seq "$n"); do
+    "$ANIMATE" -w "$w" -h "$h" -d "$(( span + 3 ))" >"$work/$i.out" 2>&1 &
+    pids+=("$!"); track "$!"
+  done
+  sleep 1.5
+  read -r comp_cpu clients_cpu < <(cpu_rates "$span" "$comp" "${pids[*]}")
+  echo "${prefix}_rss_mib: $(mib "$(rss_kb "$comp")")"
+  for i in "${pids[@]}"; do wait "$i" 2>/dev/null; stop_pid "$i"; done
+  echo "${prefix}_cpu_per_s: $comp_cpu"
+  echo "${prefix}_clients_cpu_per_s: $clients_cpu"
+  cat "$work"/*.out | awk -v p="$prefix" -v n="$n" '/^fps:/ { sum += $2; got++ }
+    END { printf "%s_fps_total: %.1f\n%s_fps_each: %.1f\n%s_clients_reporting: %d/%d\n", p, sum, p, got ? sum / got : 0, p, got, n }'
+}
+
+# start_weston WIDTH HEIGHT [ARG...] : weston 10 headless with pixman; sets COMP_PID.
+start_weston() {
+  local w=$1 h=$2
+  shift 2
+  fresh_runtime_dir
+  export WAYLAND_DISPLAY=wl-bench
+  local t0; t0=$(now_ns)
+  "${AS_USER[@]}" weston --backend=headless-backend.so --use-pixman --width="$w" --height="$h" \
+    --socket="$WAYLAND_DISPLAY" --idle-time=0 --log="$XDG_RUNTIME_DIR/weston.log" "$@" &
+  COMP_PID=$!; track "$COMP_PID"
+  await_ready "$t0" || { note "weston did not start"; cat "$XDG_RUNTIME_DIR/weston.log" >&2; return 1; }
+}
+
+# start_sway CONFIG [LOG] : sway 1.7 headless with pixman; sets COMP_PID and SWAYSOCK.
+start_sway() {
+  local config=$1 log=${2:-/dev/null}
+  fresh_runtime_dir
+  unset WAYLAND_DISPLAY DISPLAY SWAYSOCK
+  local t0; t0=$(now_ns)
+  WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 WLR_HEADLESS_OUTPUTS=1 \
+    "${AS_USER[@]}" sway -c "$config" >"$log" 2>&1 &
+  COMP_PID=$!; track "$COMP_PID"
+  WAYLAND_DISPLAY=auto await_ready "$t0" || { note "sway did not start"; return 1; }
+  export SWAYSOCK="$XDG_RUNTIME_DIR/sway-ipc.$(id -u "$BENCH_USER" 2>/dev/null || id -u).$COMP_PID.sock"
+  wait_for_path "$SWAYSOCK" 5
+}
+# sway_has_window APP_ID SECONDS : until sway's tree holds a window of that app.
+sway_has_window() {
+  local end=$(( $(now_ns) + ${2:-10} * 1000000000 ))
+  until swaymsg -t get_tree 2>/dev/null | jq -e --arg a "$1" '[.. | objects | select(.app_id? == $a)] | length > 0' >/dev/null; do
+    [ "$(now_ns)" -gt "$end" ] && return 1
+    sleep 0.005
+  done
+}

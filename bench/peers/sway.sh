@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# sway 1.7 (wlroots 0.15, Debian 12) headless with pixman, measured as
+# bench/ghostcomp_headless.sh measures ghostcomp, and grim through wlr-screencopy at 1080p
+# and 4K (PNG, and PPM which costs no encoding). Env: RUNS (10), DUR (10 s), SHOTS (20).
+source "$(dirname "$0")/../lib.sh"
+need sway grim foot wayland-utils jq procps util-linux
+build_clients || exit 1
+RUNS=${RUNS:-10}; DUR=${DUR:-10}; SHOTS=${SHOTS:-20}
+cd "$(scratch_dir sway)" && chmod 755 .
+CONFIG=$PWD/sway.conf
+# Headless output at a given mode, no bar, no Xwayland, no idle.
+sway_config() { printf 'output HEADLESS-1 resolution %s position 0 0\nxwayland disable\n' "$1" >"$CONFIG"; chmod 644 "$CONFIG"; }
+echo "sway_version: $(version_of sway)"
+echo "grim_version: $(version_of grim)"
+machine
+
+sway_config 1920x1080
+socket=(); ready=()
+for _ in $(seq "$RUNS"); do
+  start_sway "$CONFIG" || exit 1
+  socket+=("$SOCKET_MS"); ready+=("$READY_MS")
+  stop_tree "$COMP_PID"
+done
+echo "sway_startup_socket_ms_median: $(printf '%s\n' "${socket[@]}" | median)"
+echo "sway_startup_ready_ms_median: $(printf '%s\n' "${ready[@]}" | median)"
+
+start_sway "$CONFIG" || exit 1
+sleep 2
+echo "sway_idle_rss_mib: $(mib "$(rss_kb "$COMP_PID")")"
+echo "sway_idle_pss_mib: $(mib "$(pss_kb "$COMP_PID")")"
+echo "sway_idle_cpu_per_s: $(cpu_rates "$DUR" "$COMP_PID")"
+measure_animation sway_anim1_256 "$COMP_PID" 1 256 256
+measure_animation sway_anim10_256 "$COMP_PID" 10 256 256
+measure_animation sway_anim1_1280x720 "$COMP_PID" 1 1280 720
+stop_tree "$COMP_PID"
+
+for size in 1920x1080 3840x2160; do
+  sway_config "$size"
+  start_sway "$CONFIG" || exit 1
+  # Something on screen, so the picture is not one flat colour.
+  foot -e sleep 60 >/dev/null 2>&1 & term=$!; track "$term"
+  sway_has_window foot 10; sleep 0.5
+  for format in png ppm; do
+    times=(); ok=0
+    for _ in $(seq "$SHOTS"); do
+      read -r ms status < <(time_ms grim -t "$format" "shot.$format")
+      times+=("$ms"); [ "$status" = 0 ] && ok=$((ok + 1))
+    done
+    echo "sway_grim_${format}_${size}_ms_median: $(printf '%s\n' "${times[@]}" | median)"
+    echo "sway_grim_${format}_${size}_ok: $ok/$SHOTS"
+  done
+  stop_pid "$term"
+  stop_tree "$COMP_PID"
+done
