@@ -35,13 +35,7 @@ echo "ghostcomp_startup_ready_ms_median: $(printf '%s\n' "${s2[@]}" | median)"
 echo "ghostcomp_startup_socket_ms_all: ${s1[*]}"
 
 start_ghostcomp 1920 1080 || exit 1
-sleep 2
-echo "ghostcomp_idle_rss_mib: $(mib "$(rss_kb "$GPID")")"
-echo "ghostcomp_idle_pss_mib: $(mib "$(pss_kb "$GPID")")"
-echo "ghostcomp_idle_cpu_per_s: $(cpu_rates "$DUR" "$GPID")"
-measure_animation ghostcomp_anim1_256 "$GPID" 1 256 256
-measure_animation ghostcomp_anim10_256 "$GPID" 10 256 256
-measure_animation ghostcomp_anim1_1280x720 "$GPID" 1 1280 720
+measure_desktop ghostcomp "$GPID"
 stop_pid "$GPID"
 
 for res in 1920x1080 3840x2160; do

@@ -159,6 +159,19 @@ measure_animation() {
     END { printf "%s_fps_total: %.1f\n%s_fps_each: %.1f\n%s_clients_reporting: %d/%d\n", p, sum, p, got ? sum / got : 0, p, got, n }'
 }
 
+# measure_desktop PREFIX COMPOSITOR_PID : idle memory and CPU, then one, ten and one
+# large animating window, on a compositor that has just started.
+measure_desktop() {
+  local prefix=$1 comp=$2
+  sleep 2
+  echo "${prefix}_idle_rss_mib: $(mib "$(rss_kb "$comp")")"
+  echo "${prefix}_idle_pss_mib: $(mib "$(pss_kb "$comp")")"
+  echo "${prefix}_idle_cpu_per_s: $(cpu_rates "${DUR:-10}" "$comp")"
+  measure_animation "${prefix}_anim1_256" "$comp" 1 256 256
+  measure_animation "${prefix}_anim10_256" "$comp" 10 256 256
+  measure_animation "${prefix}_anim1_1280x720" "$comp" 1 1280 720
+}
+
 # start_weston WIDTH HEIGHT [ARG...] : weston 10 headless with pixman; sets COMP_PID.
 start_weston() {
   local w=$1 h=$2

@@ -25,13 +25,7 @@ echo "sway_startup_socket_ms_median: $(printf '%s\n' "${socket[@]}" | median)"
 echo "sway_startup_ready_ms_median: $(printf '%s\n' "${ready[@]}" | median)"
 
 start_sway "$CONFIG" || exit 1
-sleep 2
-echo "sway_idle_rss_mib: $(mib "$(rss_kb "$COMP_PID")")"
-echo "sway_idle_pss_mib: $(mib "$(pss_kb "$COMP_PID")")"
-echo "sway_idle_cpu_per_s: $(cpu_rates "$DUR" "$COMP_PID")"
-measure_animation sway_anim1_256 "$COMP_PID" 1 256 256
-measure_animation sway_anim10_256 "$COMP_PID" 10 256 256
-measure_animation sway_anim1_1280x720 "$COMP_PID" 1 1280 720
+measure_desktop sway "$COMP_PID"
 stop_tree "$COMP_PID"
 
 for size in 1920x1080 3840x2160; do

@@ -20,13 +20,7 @@ echo "weston_startup_socket_ms_median: $(printf '%s\n' "${socket[@]}" | median)"
 echo "weston_startup_ready_ms_median: $(printf '%s\n' "${ready[@]}" | median)"
 
 start_weston 1920 1080 || exit 1
-sleep 2
-echo "weston_idle_rss_mib: $(mib "$(rss_kb "$COMP_PID")")"
-echo "weston_idle_pss_mib: $(mib "$(pss_kb "$COMP_PID")")"
-echo "weston_idle_cpu_per_s: $(cpu_rates "$DUR" "$COMP_PID")"
-measure_animation weston_anim1_256 "$COMP_PID" 1 256 256
-measure_animation weston_anim10_256 "$COMP_PID" 10 256 256
-measure_animation weston_anim1_1280x720 "$COMP_PID" 1 1280 720
+measure_desktop weston "$COMP_PID"
 stop_tree "$COMP_PID"
 
 # Screenshots go through weston's own screenshooter, which needs --debug.

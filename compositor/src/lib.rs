@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod casts;
+pub mod clients;
 pub mod handlers;
 pub mod idle;
 pub mod input;

@@ -70,6 +70,8 @@ fn init_logging() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    ghost_compositor::clients::raise_fd_limit();
+    ghost_compositor::clients::remember_panic_origin();
     let socket = Ghost::bind_socket(cli.socket.as_deref())?;
     let source = ghost_compositor::settings::ConfigSource::new(cli.config.clone());
     if let Some(path) = &source.path {
@@ -162,9 +164,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         "ghostcomp ready"
     );
 
-    event_loop
-        .run(None, &mut state, Ghost::after_dispatch)
-        .context("event loop failed")?;
+    // The loop ends only when asked to (quit). A source that reports an error has
+    // handled what it could; the others carry on.
+    while let Err(err) = event_loop.run(None, &mut state, Ghost::after_dispatch) {
+        tracing::error!(%err, "an event source failed; carrying on");
+    }
 
     if let Some(path) = &state.ipc_socket {
         ipc::server::stop(path);

@@ -1,14 +1,14 @@
 //! The compositor's state: every smithay protocol state, the window space, the seat, and
 //! the backend, in one struct the event loop hands to every callback.
 
-use std::{ffi::OsString, sync::Arc, time::Duration};
+use std::{ffi::OsString, time::Duration};
 
 use smithay::{
     desktop::{PopupManager, Space, Window},
     input::{pointer::CursorImageStatus, Seat, SeatState},
     output::Output,
     reexports::{
-        calloop::{generic::Generic, Interest, LoopHandle, LoopSignal, Mode, PostAction},
+        calloop::{LoopHandle, LoopSignal},
         wayland_server::{
             backend::{ClientData, ClientId, DisconnectReason},
             Client, Display, DisplayHandle,
@@ -38,12 +38,11 @@ use smithay::{
         },
         shm::ShmState,
         single_pixel_buffer::SinglePixelBufferState,
-        socket::ListeningSocketSource,
         viewporter::ViewporterState,
         xdg_activation::XdgActivationState,
     },
 };
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::{
     backend::Backend,
@@ -67,6 +66,7 @@ pub struct ClientState {
 impl ClientData for ClientState {
     fn initialized(&self, _client_id: ClientId) {}
     fn disconnected(&self, client_id: ClientId, reason: DisconnectReason) {
+        crate::clients::SOME_CLIENT_LEFT.store(true, std::sync::atomic::Ordering::Release);
         if let DisconnectReason::ProtocolError(err) = reason {
             warn!(?client_id, %err, "client disconnected after a protocol error");
         }
@@ -86,6 +86,8 @@ pub fn client_is_privileged(client: &Client) -> bool {
 pub struct Ghost {
     /// Handle to the Wayland display, for creating globals and sending events.
     pub display_handle: DisplayHandle,
+    /// The display itself and the watch on each client's socket.
+    pub clients: crate::clients::Clients,
     /// Handle to the event loop, for adding sources (timers, sockets).
     pub loop_handle: LoopHandle<'static, Ghost>,
     /// Stops the event loop (quit).
@@ -170,7 +172,7 @@ pub struct Ghost {
 
 impl Ghost {
     /// Creates every global and the seat. Clients connect once [`Ghost::listen`] opened
-    /// the socket, or through [`DisplayHandle::insert_client`] (tests).
+    /// the socket, or through [`Ghost::add_client`] (tests).
     pub fn new(
         display: Display<Ghost>,
         loop_handle: LoopHandle<'static, Ghost>,
@@ -178,21 +180,8 @@ impl Ghost {
         config: ghost_config::Config,
     ) -> anyhow::Result<Self> {
         let dh = display.handle();
+        let clients = crate::clients::Clients::new(display);
         let clock = Clock::new();
-        loop_handle
-            .insert_source(
-                Generic::new(display, Interest::READ, Mode::Level),
-                |_, display, state| {
-                    // SAFETY: the display lives inside this event source and is never
-                    // dropped while the source is registered.
-                    let display = unsafe { display.get_mut() };
-                    if let Err(err) = display.dispatch_clients(state) {
-                        warn!(%err, "dispatching clients failed");
-                    }
-                    Ok(PostAction::Continue)
-                },
-            )
-            .map_err(|e| anyhow::anyhow!("cannot watch the Wayland display: {e}"))?;
 
         let privileged = |client: &Client| client_is_privileged(client);
 
@@ -242,6 +231,7 @@ impl Ghost {
 
         Ok(Self {
             display_handle: dh,
+            clients,
             loop_handle,
             loop_signal,
             clock,
@@ -297,39 +287,13 @@ impl Ghost {
         })
     }
 
-    /// Opens the Wayland socket `name` in XDG_RUNTIME_DIR (the first free wayland-N when
-    /// None). Done first thing, so clients started alongside find it at once; they wait
-    /// in its backlog until [`Ghost::listen`] accepts them.
-    pub fn bind_socket(name: Option<&str>) -> anyhow::Result<ListeningSocketSource> {
-        Ok(match name {
-            Some(name) => ListeningSocketSource::with_name(name)?,
-            None => ListeningSocketSource::new_auto()?,
-        })
-    }
-
-    /// Accepts clients on a socket from [`Ghost::bind_socket`].
-    pub fn listen(&mut self, source: ListeningSocketSource) -> anyhow::Result<()> {
-        self.socket_name = source.socket_name().to_os_string();
-        self.loop_handle
-            .insert_source(source, |stream, _, state| {
-                if let Err(err) = state
-                    .display_handle
-                    .insert_client(stream, Arc::new(ClientState::default()))
-                {
-                    warn!(%err, "could not add a Wayland client");
-                }
-            })
-            .map_err(|e| anyhow::anyhow!("cannot listen on the Wayland socket: {e}"))?;
-        info!(socket = ?self.socket_name, "listening");
-        Ok(())
-    }
-
     /// Housekeeping after each event-loop iteration: which outputs windows are on,
     /// dead popups, and flushing what clients were sent.
     pub fn after_dispatch(&mut self) {
         self.space.refresh();
         self.popups.cleanup();
         crate::backend::kms::deliver_waiting_flips(self);
+        self.forget_departed_clients();
         if let Err(err) = self.display_handle.flush_clients() {
             warn!(%err, "flushing clients failed");
         }

@@ -12,6 +12,7 @@ pub mod pw_consumer;
 pub mod seat_client;
 pub mod share_session;
 pub mod shell_client;
+pub mod wire;
 pub mod wlr_copy;
 
 pub use wayland_client;
@@ -227,11 +228,27 @@ impl Compositor {
         Self::launch(args, config_home, "headless", &[])
     }
 
+    /// Starts ghostcomp headless with at most `limit` open files (soft and hard), so
+    /// that a test reaches the limit with a few hundred connections.
+    pub fn start_with_fd_limit(limit: u64) -> Result<Self> {
+        Self::launch_limited(&[], None, "headless", &[], Some(limit))
+    }
+
     fn launch(
         args: &[&str],
         config_home: Option<&Path>,
         backend: &str,
         env: &[(&str, &str)],
+    ) -> Result<Self> {
+        Self::launch_limited(args, config_home, backend, env, None)
+    }
+
+    fn launch_limited(
+        args: &[&str],
+        config_home: Option<&Path>,
+        backend: &str,
+        env: &[(&str, &str)],
+        fd_limit: Option<u64>,
     ) -> Result<Self> {
         let bin = ghostcomp_bin();
         if !bin.exists() {
@@ -251,7 +268,23 @@ impl Compositor {
         )?;
         let socket = format!("ghost-test-{n}");
         let log = std::fs::File::create(runtime_dir.join("ghostcomp.log"))?;
-        let child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if let Some(limit) = fd_limit {
+            use std::os::unix::process::CommandExt;
+            let limit = rustix::process::Rlimit {
+                current: Some(limit),
+                maximum: Some(limit),
+            };
+            // SAFETY: runs in the child between fork and exec and only makes the
+            // setrlimit system call on a value copied before the fork.
+            unsafe {
+                command.pre_exec(move || {
+                    rustix::process::setrlimit(rustix::process::Resource::Nofile, limit)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = command
             .args(["--backend", backend, "--socket", &socket])
             .args(args)
             .env("XDG_RUNTIME_DIR", &runtime_dir)
@@ -288,6 +321,11 @@ impl Compositor {
             bail!("{err}; ghostcomp's log:\n{}", comp.log());
         }
         Ok(comp)
+    }
+
+    /// The compositor's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The private runtime directory (XDG_RUNTIME_DIR of compositor and clients).

@@ -5,7 +5,7 @@ use smithay::{
     delegate_compositor, delegate_shm,
     reexports::wayland_server::{
         protocol::{wl_buffer, wl_surface::WlSurface},
-        Client,
+        Client, Resource,
     },
     wayland::{
         buffer::BufferHandler,
@@ -36,6 +36,29 @@ impl CompositorHandler for Ghost {
         self.watch_paced_commits(surface);
     }
 
+    /// Refuses subsurfaces nested deeper than [`MAX_SUBSURFACE_DEPTH`]: smithay walks and
+    /// merges surface trees recursively, so a client-made chain of thousands would cost
+    /// quadratic time (seconds of a frozen desktop) and deep recursion.
+    fn new_subsurface(&mut self, surface: &WlSurface, parent: &WlSurface) {
+        let mut depth = 1;
+        let mut above = Some(parent.clone());
+        while let Some(next) = above {
+            depth += 1;
+            if depth > MAX_SUBSURFACE_DEPTH {
+                if let Some(client) = surface.client() {
+                    crate::clients::post_display_error(
+                        self,
+                        &client.id(),
+                        crate::clients::WL_DISPLAY_INVALID_METHOD,
+                        "subsurfaces nested too deep",
+                    );
+                }
+                return;
+            }
+            above = get_parent(&next);
+        }
+    }
+
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
         if is_sync_subsurface(surface) {
@@ -54,6 +77,10 @@ impl CompositorHandler for Ghost {
     }
 }
 delegate_compositor!(Ghost);
+
+/// How deep subsurfaces may nest (a toplevel and its subsurfaces count as levels).
+/// Toolkits use two or three.
+pub const MAX_SUBSURFACE_DEPTH: usize = 64;
 
 impl BufferHandler for Ghost {
     fn buffer_destroyed(&mut self, _buffer: &wl_buffer::WlBuffer) {}

@@ -6,8 +6,6 @@ pub mod pacing;
 mod seat;
 mod xdg_shell;
 
-use std::sync::Arc;
-
 use smithay::{
     backend::allocator::dmabuf::Dmabuf,
     delegate_cursor_shape, delegate_dmabuf, delegate_foreign_toplevel_list,
@@ -202,10 +200,7 @@ impl SecurityContextHandler for Ghost {
                     security_context: Some(security_context.clone()),
                     ..ClientState::default()
                 };
-                if let Err(err) = state
-                    .display_handle
-                    .insert_client(stream, Arc::new(client_state))
-                {
+                if let Err(err) = state.add_client(stream, client_state) {
                     warn!(%err, "could not add a sandboxed client");
                 }
             });

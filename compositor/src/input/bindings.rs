@@ -209,6 +209,7 @@ impl Ghost {
             cmd.env("GHOSTCOMP_SOCKET", ipc);
         }
         cmd.envs(&self.config.environment);
+        crate::clients::restore_fd_limit(&mut cmd);
         match cmd.spawn() {
             Ok(child) => {
                 // Reap the child when it exits so no zombie stays behind.

@@ -15,7 +15,7 @@ use std::{
     },
     sync::{
         atomic::{AtomicU32, Ordering},
-        mpsc, Arc,
+        mpsc,
     },
     thread::JoinHandle,
     time::Duration,
@@ -341,10 +341,7 @@ fn handle(command: Command, state: &mut Ghost, clients: &mut HashMap<i32, Client
     match command {
         Command::Stop => state.loop_signal.stop(),
         Command::NewClient { stream, key } => {
-            if let Ok(client) = state
-                .display_handle
-                .insert_client(stream, Arc::new(ClientState::default()))
-            {
+            if let Ok(client) = state.add_client(stream, ClientState::default()) {
                 clients.insert(key, client);
             }
         }

@@ -1,0 +1,341 @@
+//! Client connections, kept apart so that no client can end the session.
+//!
+//! - Each client's socket is its own event source: its requests are dispatched alone,
+//!   inside `catch_unwind`. A panic while handling them (a malformed message the
+//!   generated parser trips over, or a bug of ours that a request reaches) disconnects
+//!   that client with a protocol error; every other client, and the session, carry on.
+//!   State the handler had half-changed stays as it was left: the client's objects are
+//!   destroyed through the ordinary disconnect path, which cleans up after it.
+//! - The listening socket survives file-descriptor exhaustion: when `accept` fails with
+//!   EMFILE or ENFILE the socket stops being watched for [`ACCEPT_PAUSE`] and connections
+//!   wait in its backlog, instead of the event loop spinning or failing.
+//! - The soft `RLIMIT_NOFILE` is raised to the hard limit at start ([`raise_fd_limit`]);
+//!   programs ghostcomp starts get the original back ([`restore_fd_limit`]).
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    io,
+    os::{fd::AsFd, unix::net::UnixStream},
+    panic::{catch_unwind, AssertUnwindSafe},
+    rc::Rc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, OnceLock,
+    },
+    time::Duration,
+};
+
+use smithay::reexports::{
+    calloop::{
+        generic::Generic, timer::TimeoutAction, timer::Timer, Interest, Mode, PostAction,
+        RegistrationToken,
+    },
+    wayland_server::{
+        backend::{protocol::ProtocolError, ClientId, DisconnectReason},
+        Client, Display, ListeningSocket,
+    },
+};
+use tracing::{error, info, warn};
+
+use crate::state::{ClientState, Ghost};
+
+/// How long the listening socket rests after the process ran out of file descriptors.
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// wl_display's error codes (wayland.xml).
+pub(crate) const WL_DISPLAY_INVALID_METHOD: u32 = 1;
+const WL_DISPLAY_IMPLEMENTATION: u32 = 3;
+
+/// Set by [`ClientState`] when any client goes, so that the next loop iteration drops
+/// the watches of the clients that went (one flag for the process is enough: a spurious
+/// check costs one lookup per client).
+pub(crate) static SOME_CLIENT_LEFT: AtomicBool = AtomicBool::new(false);
+
+/// The Wayland display and the watch on each client's socket.
+pub struct Clients {
+    display: Rc<RefCell<Display<Ghost>>>,
+    watches: HashMap<ClientId, RegistrationToken>,
+    listener: Option<RegistrationToken>,
+}
+
+impl Clients {
+    /// Takes the display: from now on clients are dispatched one by one.
+    pub fn new(display: Display<Ghost>) -> Self {
+        Self {
+            display: Rc::new(RefCell::new(display)),
+            watches: HashMap::new(),
+            listener: None,
+        }
+    }
+
+    /// How many clients are connected.
+    pub fn count(&self) -> usize {
+        self.watches.len()
+    }
+}
+
+impl Ghost {
+    /// Adds a client on `stream` and watches its socket. Every way a client comes in
+    /// (the Wayland socket, a security context, tests) goes through here.
+    pub fn add_client(&mut self, stream: UnixStream, data: ClientState) -> io::Result<Client> {
+        // A second descriptor of the same socket for the event loop: the display keeps
+        // the stream itself.
+        let watched = stream.as_fd().try_clone_to_owned()?;
+        let client = self.display_handle.insert_client(stream, Arc::new(data))?;
+        let id = client.id();
+        let display = self.clients.display.clone();
+        let watch_id = id.clone();
+        let token = self
+            .loop_handle
+            .insert_source(
+                Generic::new(watched, Interest::READ, Mode::Level),
+                move |_, _, state| Ok(dispatch_one(&display, state, &watch_id)),
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.clients.watches.insert(id, token);
+        Ok(client)
+    }
+
+    /// Stops watching clients that are gone (called after each loop iteration).
+    pub(crate) fn forget_departed_clients(&mut self) {
+        if !SOME_CLIENT_LEFT.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        // Clients that were disconnected but not yet cleaned up are no longer listed.
+        let mut live = std::collections::HashSet::new();
+        self.display_handle.backend_handle().with_all_clients(|id| {
+            live.insert(id);
+        });
+        let gone: Vec<ClientId> = self
+            .clients
+            .watches
+            .keys()
+            .filter(|id| !live.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some(token) = self.clients.watches.remove(&id) {
+                self.loop_handle.remove(token);
+            }
+        }
+    }
+
+    /// Accepts clients on `listener` until the compositor stops.
+    pub fn listen(&mut self, listener: ListeningSocket) -> anyhow::Result<()> {
+        self.socket_name = listener
+            .socket_name()
+            .map(|name| name.to_os_string())
+            .unwrap_or_default();
+        let token = self
+            .loop_handle
+            .insert_source(
+                Generic::new(listener, Interest::READ, Mode::Level),
+                |_, listener, state| Ok(accept_waiting(listener.as_ref(), state)),
+            )
+            .map_err(|e| anyhow::anyhow!("cannot listen on the Wayland socket: {e}"))?;
+        self.clients.listener = Some(token);
+        info!(socket = ?self.socket_name, "listening");
+        Ok(())
+    }
+
+    /// Opens the Wayland socket `name` in XDG_RUNTIME_DIR (the first free wayland-N when
+    /// None). Done first thing, so clients started alongside find it at once; they wait
+    /// in its backlog until [`Ghost::listen`] accepts them.
+    pub fn bind_socket(name: Option<&str>) -> anyhow::Result<ListeningSocket> {
+        Ok(match name {
+            Some(name) => ListeningSocket::bind(name)?,
+            None => ListeningSocket::bind_auto("wayland", 1..33)?,
+        })
+    }
+}
+
+/// Reads and handles everything `id` sent. A panic disconnects that client.
+fn dispatch_one(
+    display: &Rc<RefCell<Display<Ghost>>>,
+    state: &mut Ghost,
+    id: &ClientId,
+) -> PostAction {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        display
+            .borrow_mut()
+            .backend()
+            .dispatch_single_client(state, id.clone())
+    }));
+    match outcome {
+        Ok(Ok(_)) => PostAction::Continue,
+        Ok(Err(err)) if err.kind() == io::ErrorKind::WouldBlock => PostAction::Continue,
+        // The client hung up or was disconnected: its watch goes with it (closing the
+        // second descriptor, so the socket closes once the backend drops it too).
+        Ok(Err(_)) => {
+            SOME_CLIENT_LEFT.store(true, Ordering::Release);
+            PostAction::Remove
+        }
+        Err(panic) => {
+            let what = panic_message(&panic);
+            let in_parser = LAST_PANIC_IN_PROTOCOL_CODE.with(Cell::get);
+            error!(client = ?id, %what, in_parser, "handling a client's request panicked; disconnecting that client");
+            let (code, message) = if in_parser {
+                (WL_DISPLAY_INVALID_METHOD, "malformed request")
+            } else {
+                (
+                    WL_DISPLAY_IMPLEMENTATION,
+                    "the compositor failed to handle a request",
+                )
+            };
+            post_display_error(state, id, code, message);
+            SOME_CLIENT_LEFT.store(true, Ordering::Release);
+            PostAction::Remove
+        }
+    }
+}
+
+/// Sends `id` a wl_display.error and disconnects it (the error goes out at once, as
+/// libwayland's clients expect before the socket closes).
+pub(crate) fn post_display_error(state: &mut Ghost, id: &ClientId, code: u32, message: &str) {
+    let handle = state.display_handle.backend_handle();
+    // wl_display is always the client's object 1.
+    let mut display = None;
+    let _ = handle.with_all_objects_for(id.clone(), |object| {
+        if object.protocol_id() == 1 {
+            display = Some(object);
+        }
+    });
+    let text = std::ffi::CString::new(message).unwrap_or_default();
+    match display {
+        Some(display) => handle.post_error(display, code, text),
+        None => handle.kill_client(
+            id.clone(),
+            DisconnectReason::ProtocolError(ProtocolError {
+                code,
+                object_id: 1,
+                object_interface: "wl_display".into(),
+                message: message.into(),
+            }),
+        ),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+thread_local! {
+    /// Whether the last panic on this thread came from the generated protocol code
+    /// (the request parser), i.e. from a malformed message rather than a bug of ours.
+    static LAST_PANIC_IN_PROTOCOL_CODE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs a panic hook that remembers where each panic came from (see
+/// [`LAST_PANIC_IN_PROTOCOL_CODE`]) and then reports it as before.
+pub fn remember_panic_origin() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let file = info.location().map(|l| l.file()).unwrap_or_default();
+        let generated = ["wayland-protocols", "wayland-server", "wayland-backend"];
+        LAST_PANIC_IN_PROTOCOL_CODE.with(|c| c.set(generated.iter().any(|g| file.contains(g))));
+        previous(info);
+    }));
+}
+
+/// Takes every waiting connection. Out of file descriptors, the socket rests a moment
+/// (connections wait in the backlog) rather than failing the loop or spinning on it.
+fn accept_waiting(listener: &ListeningSocket, state: &mut Ghost) -> PostAction {
+    loop {
+        match listener.accept() {
+            Ok(Some(stream)) => match state.add_client(stream, ClientState::default()) {
+                Ok(_) => {}
+                // The connection just taken is closed (refused); the rest wait.
+                Err(err) if err.raw_os_error().is_some_and(is_fd_exhaustion) => {
+                    return pause_accepting(state, &err)
+                }
+                Err(err) => warn!(%err, "could not add a Wayland client"),
+            },
+            Ok(None) => return PostAction::Continue,
+            Err(err) if err.raw_os_error().is_some_and(is_fd_exhaustion) => {
+                return pause_accepting(state, &err)
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                // ECONNABORTED and the like concern one connection; the next may work.
+                warn!(%err, "accepting a Wayland client failed");
+                return PostAction::Continue;
+            }
+        }
+    }
+}
+
+/// Stops watching the listening socket for [`ACCEPT_PAUSE`].
+fn pause_accepting(state: &mut Ghost, err: &io::Error) -> PostAction {
+    warn!(%err, pause = ?ACCEPT_PAUSE, "out of file descriptors: new clients wait");
+    let resume =
+        state
+            .loop_handle
+            .insert_source(Timer::from_duration(ACCEPT_PAUSE), |_, _, state| {
+                if let Some(token) = state.clients.listener {
+                    if let Err(err) = state.loop_handle.enable(&token) {
+                        error!(%err, "cannot watch the Wayland socket again");
+                    }
+                }
+                TimeoutAction::Drop
+            });
+    match resume {
+        Ok(_) => PostAction::Disable,
+        Err(err) => {
+            error!(%err, "cannot schedule accepting clients again; carrying on");
+            PostAction::Continue
+        }
+    }
+}
+
+/// EMFILE (this process) or ENFILE (the whole system) from accept.
+fn is_fd_exhaustion(errno: i32) -> bool {
+    errno == rustix::io::Errno::MFILE.raw_os_error()
+        || errno == rustix::io::Errno::NFILE.raw_os_error()
+}
+
+/// The file-descriptor limit ghostcomp started with, handed back to its children.
+static ORIGINAL_FD_LIMIT: OnceLock<rustix::process::Rlimit> = OnceLock::new();
+
+/// Raises the soft limit on open files to the hard one: every client costs at least one
+/// descriptor and every buffer pool or dmabuf another, and the default soft limit (1024
+/// on many systems) is reached by a few busy clients.
+pub fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let original = getrlimit(Resource::Nofile);
+    let _ = ORIGINAL_FD_LIMIT.set(original);
+    if original.current == original.maximum {
+        return;
+    }
+    let raised = Rlimit {
+        current: original.maximum,
+        maximum: original.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => {
+            info!(from = ?original.current, to = ?original.maximum, "raised the open-file limit")
+        }
+        Err(err) => warn!(%err, "could not raise the open-file limit"),
+    }
+}
+
+/// Gives a program about to be started the open-file limit ghostcomp started with:
+/// some programs (select(2) users) break with descriptors above 1024.
+pub fn restore_fd_limit(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let Some(&original) = ORIGINAL_FD_LIMIT.get() else {
+        return;
+    };
+    // SAFETY: the closure runs in the child between fork and exec; it only makes the
+    // setrlimit system call (async-signal-safe) on a value copied before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::setrlimit(rustix::process::Resource::Nofile, original)
+                .map_err(io::Error::from)
+        });
+    }
+}
