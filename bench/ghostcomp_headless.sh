@@ -13,30 +13,22 @@ RUNS=${RUNS:-10}; DUR=${DUR:-10}; SHOTS=${SHOTS:-20}
 WORK=$(scratch_dir ghostcomp); cd "$WORK" || exit 1
 machine
 
-# start_ghostcomp W H -> GPID, WAYLAND_DISPLAY, SOCKET_MS, READY_MS
+# start_ghostcomp W H : sets COMP_PID, WAYLAND_DISPLAY, SOCKET_MS, READY_MS
 start_ghostcomp() {
   fresh_runtime_dir
   export WAYLAND_DISPLAY=wl-bench
   local t0; t0=$(now_ns)
   RUST_LOG=warn "$GHOSTCOMP" --backend headless --socket "$WAYLAND_DISPLAY" --output "$1x$2@60" \
     2>"$XDG_RUNTIME_DIR/ghostcomp.log" &
-  GPID=$!; track "$GPID"
+  COMP_PID=$!; track "$COMP_PID"
   await_ready "$t0" || { note "ghostcomp not ready"; cat "$XDG_RUNTIME_DIR/ghostcomp.log" >&2; return 1; }
 }
 
-s1=(); s2=()
-for r in $(seq "$RUNS"); do
-  start_ghostcomp 1920 1080 || exit 1
-  s1+=("$SOCKET_MS"); s2+=("$READY_MS")
-  stop_pid "$GPID"
-done
-echo "ghostcomp_startup_socket_ms_median: $(printf '%s\n' "${s1[@]}" | median)"
-echo "ghostcomp_startup_ready_ms_median: $(printf '%s\n' "${s2[@]}" | median)"
-echo "ghostcomp_startup_socket_ms_all: ${s1[*]}"
+measure_startups ghostcomp start_ghostcomp 1920 1080 || exit 1
 
 start_ghostcomp 1920 1080 || exit 1
-measure_desktop ghostcomp "$GPID"
-stop_pid "$GPID"
+measure_desktop ghostcomp "$COMP_PID"
+stop_tree "$COMP_PID"
 
 for res in 1920x1080 3840x2160; do
   start_ghostcomp "${res%x*}" "${res#*x}" || exit 1
@@ -48,6 +40,6 @@ for res in 1920x1080 3840x2160; do
   done
   echo "ghostcomp_screenshot_png_${res}_ms_median: $(printf '%s\n' "${ts[@]}" | median)"
   echo "ghostcomp_screenshot_png_${res}_ok: $ok/$SHOTS"
-  measure_animation ghostcomp_${res}_anim1_1280x720 "$GPID" 1 1280 720
-  stop_pid "$GPID"
+  measure_animation ghostcomp_${res}_anim1_1280x720 "$COMP_PID" 1 1280 720
+  stop_tree "$COMP_PID"
 done

@@ -159,6 +159,22 @@ measure_animation() {
     END { printf "%s_fps_total: %.1f\n%s_fps_each: %.1f\n%s_clients_reporting: %d/%d\n", p, sum, p, got ? sum / got : 0, p, got, n }'
 }
 
+# measure_startups PREFIX START_COMMAND... : starts the compositor RUNS times (the
+# command sets COMP_PID, SOCKET_MS and READY_MS) and prints the median times until its
+# socket existed and until a client's first round trip was answered.
+measure_startups() {
+  local prefix=$1 socket=() ready=()
+  shift
+  for _ in $(seq "${RUNS:-10}"); do
+    "$@" || return 1
+    socket+=("$SOCKET_MS"); ready+=("$READY_MS")
+    stop_tree "$COMP_PID"
+  done
+  echo "${prefix}_startup_socket_ms_median: $(printf '%s\n' "${socket[@]}" | median)"
+  echo "${prefix}_startup_ready_ms_median: $(printf '%s\n' "${ready[@]}" | median)"
+  echo "${prefix}_startup_ready_ms_all: ${ready[*]}"
+}
+
 # measure_desktop PREFIX COMPOSITOR_PID : idle memory and CPU, then one, ten and one
 # large animating window, on a compositor that has just started.
 measure_desktop() {

@@ -14,7 +14,6 @@ filter=()
 if [ $# -gt 0 ]; then tests=("${1%%/*} ${1#*/}"); fi
 if [ $# -gt 1 ]; then filter=("$2"); fi
 export GHOST_VM_DIR=${GHOST_VM_DIR:-$PWD/target/vm}
-bash scripts/vm/image.sh
 start=$(date +%s)
 # seatd, for the VT-switch test: unpacked from Debian's package rather than installed,
 # which would start a seat daemon on the host.

@@ -15,14 +15,7 @@ echo "grim_version: $(version_of grim)"
 machine
 
 sway_config 1920x1080
-socket=(); ready=()
-for _ in $(seq "$RUNS"); do
-  start_sway "$CONFIG" || exit 1
-  socket+=("$SOCKET_MS"); ready+=("$READY_MS")
-  stop_tree "$COMP_PID"
-done
-echo "sway_startup_socket_ms_median: $(printf '%s\n' "${socket[@]}" | median)"
-echo "sway_startup_ready_ms_median: $(printf '%s\n' "${ready[@]}" | median)"
+measure_startups sway start_sway "$CONFIG" || exit 1
 
 start_sway "$CONFIG" || exit 1
 measure_desktop sway "$COMP_PID"

@@ -10,14 +10,7 @@ cd "$(scratch_dir weston)" && chmod 777 .
 echo "weston_version: $(version_of weston)"
 machine
 
-socket=(); ready=()
-for _ in $(seq "$RUNS"); do
-  start_weston 1920 1080 || exit 1
-  socket+=("$SOCKET_MS"); ready+=("$READY_MS")
-  stop_tree "$COMP_PID"
-done
-echo "weston_startup_socket_ms_median: $(printf '%s\n' "${socket[@]}" | median)"
-echo "weston_startup_ready_ms_median: $(printf '%s\n' "${ready[@]}" | median)"
+measure_startups weston start_weston 1920 1080 || exit 1
 
 start_weston 1920 1080 || exit 1
 measure_desktop weston "$COMP_PID"

@@ -47,9 +47,9 @@ pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) const WL_DISPLAY_INVALID_METHOD: u32 = 1;
 const WL_DISPLAY_IMPLEMENTATION: u32 = 3;
 
-/// Set by [`ClientState`] when any client goes, so that the next loop iteration drops
-/// the watches of the clients that went (one flag for the process is enough: a spurious
-/// check costs one lookup per client).
+/// Set by [`ClientState`] when any client goes (hung up, or disconnected by us), so that
+/// the next loop iteration drops the watches of the clients that went (one flag for the
+/// process is enough: a spurious check costs one lookup per client).
 pub(crate) static SOME_CLIENT_LEFT: AtomicBool = AtomicBool::new(false);
 
 /// The Wayland display and the watch on each client's socket.
@@ -68,11 +68,6 @@ impl Clients {
             listener: None,
         }
     }
-
-    /// How many clients are connected.
-    pub fn count(&self) -> usize {
-        self.watches.len()
-    }
 }
 
 impl Ghost {
@@ -86,15 +81,23 @@ impl Ghost {
         let id = client.id();
         let display = self.clients.display.clone();
         let watch_id = id.clone();
-        let token = self
-            .loop_handle
-            .insert_source(
-                Generic::new(watched, Interest::READ, Mode::Level),
-                move |_, _, state| Ok(dispatch_one(&display, state, &watch_id)),
-            )
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.clients.watches.insert(id, token);
-        Ok(client)
+        let watch = self.loop_handle.insert_source(
+            Generic::new(watched, Interest::READ, Mode::Level),
+            move |_, _, state| Ok(dispatch_one(&display, state, &watch_id)),
+        );
+        match watch {
+            Ok(token) => {
+                self.clients.watches.insert(id, token);
+                Ok(client)
+            }
+            Err(err) => {
+                // Unwatched, it would never be served: it goes at once.
+                self.display_handle
+                    .backend_handle()
+                    .kill_client(id, DisconnectReason::ConnectionClosed);
+                Err(io::Error::other(err.to_string()))
+            }
+        }
     }
 
     /// Stops watching clients that are gone (called after each loop iteration).
@@ -167,10 +170,7 @@ fn dispatch_one(
         Ok(Err(err)) if err.kind() == io::ErrorKind::WouldBlock => PostAction::Continue,
         // The client hung up or was disconnected: its watch goes with it (closing the
         // second descriptor, so the socket closes once the backend drops it too).
-        Ok(Err(_)) => {
-            SOME_CLIENT_LEFT.store(true, Ordering::Release);
-            PostAction::Remove
-        }
+        Ok(Err(_)) => PostAction::Remove,
         Err(panic) => {
             let what = panic_message(&panic);
             let in_parser = LAST_PANIC_IN_PROTOCOL_CODE.with(Cell::get);
@@ -184,7 +184,6 @@ fn dispatch_one(
                 )
             };
             post_display_error(state, id, code, message);
-            SOME_CLIENT_LEFT.store(true, Ordering::Release);
             PostAction::Remove
         }
     }

@@ -263,11 +263,16 @@ fn a_ten_thousand_deep_subsurface_chain_is_refused_without_freezing_anyone() -> 
 }
 
 #[test]
-fn a_chain_as_deep_as_allowed_is_shown_and_destroyed() -> Result<()> {
+fn a_chain_as_deep_as_allowed_is_accepted_and_destroyed_and_one_deeper_is_not() -> Result<()> {
     let mut comp = Compositor::start(&[])?;
     // The toplevel-less root and 63 levels below it: the most ghostcomp allows.
     let (answer, _, mut shell, root) = subsurface_chain(&comp.socket_path(), 64)?;
     assert_eq!(answer, Answer::Done, "a chain within the limit was refused");
+    let (deeper, _, _, _) = subsurface_chain(&comp.socket_path(), 65)?;
+    assert!(
+        matches!(deeper, Answer::Error(..) | Answer::Closed),
+        "a chain one level over the limit was accepted: {deeper:?}"
+    );
     shell.client.send(root, 0, &[])?;
     assert_eq!(shell.client.roundtrip(PROMPT)?, Answer::Done);
     still_serves(&mut comp)?;
