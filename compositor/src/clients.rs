@@ -249,14 +249,14 @@ fn accept_waiting(listener: &ListeningSocket, state: &mut Ghost) -> PostAction {
             Ok(Some(stream)) => match state.add_client(stream, ClientState::default()) {
                 Ok(_) => {}
                 // The connection just taken is closed (refused); the rest wait.
-                Err(err) if err.raw_os_error().is_some_and(is_fd_exhaustion) => {
-                    return pause_accepting(state, &err)
+                Err(err) if is_fd_exhaustion(&err) => {
+                    return rest_listener(state, state.clients.listener, &err)
                 }
                 Err(err) => warn!(%err, "could not add a Wayland client"),
             },
             Ok(None) => return PostAction::Continue,
-            Err(err) if err.raw_os_error().is_some_and(is_fd_exhaustion) => {
-                return pause_accepting(state, &err)
+            Err(err) if is_fd_exhaustion(&err) => {
+                return rest_listener(state, state.clients.listener, &err)
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => {
@@ -268,17 +268,24 @@ fn accept_waiting(listener: &ListeningSocket, state: &mut Ghost) -> PostAction {
     }
 }
 
-/// Stops watching the listening socket for [`ACCEPT_PAUSE`].
-fn pause_accepting(state: &mut Ghost, err: &io::Error) -> PostAction {
+/// The answer of a listening socket's source that ran out of file descriptors: the
+/// socket (`token`) is not watched for [`ACCEPT_PAUSE`], and connections wait in its
+/// backlog. Without a token it is watched again at once.
+pub(crate) fn rest_listener(
+    state: &mut Ghost,
+    token: Option<RegistrationToken>,
+    err: &io::Error,
+) -> PostAction {
     warn!(%err, pause = ?ACCEPT_PAUSE, "out of file descriptors: new clients wait");
+    let Some(token) = token else {
+        return PostAction::Continue;
+    };
     let resume =
         state
             .loop_handle
-            .insert_source(Timer::from_duration(ACCEPT_PAUSE), |_, _, state| {
-                if let Some(token) = state.clients.listener {
-                    if let Err(err) = state.loop_handle.enable(&token) {
-                        error!(%err, "cannot watch the Wayland socket again");
-                    }
+            .insert_source(Timer::from_duration(ACCEPT_PAUSE), move |_, _, state| {
+                if let Err(err) = state.loop_handle.enable(&token) {
+                    error!(%err, "cannot watch a listening socket again");
                 }
                 TimeoutAction::Drop
             });
@@ -291,10 +298,12 @@ fn pause_accepting(state: &mut Ghost, err: &io::Error) -> PostAction {
     }
 }
 
-/// EMFILE (this process) or ENFILE (the whole system) from accept.
-fn is_fd_exhaustion(errno: i32) -> bool {
-    errno == rustix::io::Errno::MFILE.raw_os_error()
-        || errno == rustix::io::Errno::NFILE.raw_os_error()
+/// EMFILE (this process) or ENFILE (the whole system).
+pub(crate) fn is_fd_exhaustion(err: &io::Error) -> bool {
+    err.raw_os_error().is_some_and(|errno| {
+        errno == rustix::io::Errno::MFILE.raw_os_error()
+            || errno == rustix::io::Errno::NFILE.raw_os_error()
+    })
 }
 
 /// The file-descriptor limit ghostcomp started with, handed back to its children.

@@ -222,6 +222,47 @@ impl WireClient {
         Ok(id)
     }
 
+    /// Sends wl_display.sync as fast as the socket takes it for `duration`, reading the
+    /// answers as they come so that the compositor never has a reason to drop it for
+    /// not reading. Returns how many requests went out, or the error that ended it
+    /// early (the compositor hung up).
+    pub fn flood(&mut self, duration: Duration) -> (u64, Option<std::io::Error>) {
+        let end = Instant::now() + duration;
+        let mut sent = 0;
+        let mut sink = vec![0u8; 1 << 16];
+        if let Err(e) = self.stream.set_nonblocking(true) {
+            return (0, Some(e));
+        }
+        let mut batch = Vec::with_capacity(12 * 256);
+        while Instant::now() < end {
+            batch.clear();
+            for _ in 0..256 {
+                let id = self.new_id();
+                batch.extend(1u32.to_ne_bytes());
+                batch.extend((12u32 << 16).to_ne_bytes());
+                batch.extend(id.to_ne_bytes());
+            }
+            let mut at = 0;
+            while at < batch.len() && Instant::now() < end {
+                match self.stream.write(&batch[at..]) {
+                    Ok(n) => at += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return (sent, Some(e)),
+                }
+                loop {
+                    match self.stream.read(&mut sink) {
+                        Ok(0) => return (sent, Some(std::io::ErrorKind::UnexpectedEof.into())),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(e) => return (sent, Some(e)),
+                    }
+                }
+            }
+            sent += (at / 12) as u64;
+        }
+        (sent, None)
+    }
+
     /// The socket, for tests that need to hold it open or shut it.
     pub fn stream(&self) -> &UnixStream {
         &self.stream

@@ -5,11 +5,17 @@
 use std::{
     os::fd::AsFd,
     path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    thread::JoinHandle,
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Result};
 use ghost_tests::{
+    client::TestClient,
     wire::{Answer, Arg, WireClient},
     Compositor,
 };
@@ -46,6 +52,74 @@ fn fds_given_back(comp: &Compositor, before: usize) {
         "fds: {before} before, {} after",
         open_fds(comp.pid())
     );
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A well-behaved client beside the attack: a window that commits a new frame on
+/// every frame callback, its frames counted in 100 ms slices.
+struct Bystander {
+    slices: Arc<Mutex<Vec<(Instant, usize)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Bystander {
+    fn start(comp: &Compositor) -> Result<Self> {
+        let socket = comp.socket_path();
+        let slices = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (record, halt) = (slices.clone(), stop.clone());
+        let thread = std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut client = TestClient::connect(&socket)?;
+            let mut window = client.color_window("bystander", 64, 64, &[0xffff0000, 0xff0000ff])?;
+            while !halt.load(Ordering::Relaxed) {
+                let frames = client.animate(&mut window, Duration::from_millis(100))?;
+                record
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .push((Instant::now(), frames));
+            }
+            Ok(())
+        });
+        let bystander = Self {
+            slices,
+            stop,
+            thread: Some(thread),
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(bystander)
+    }
+
+    /// Frames a second over the slices that ended in the last `span`.
+    fn rate(&self, span: Duration) -> f64 {
+        let since = Instant::now() - span;
+        let slices = self.slices.lock().map(|s| s.clone()).unwrap_or_default();
+        let frames: usize = slices
+            .iter()
+            .filter(|(t, _)| *t >= since)
+            .map(|(_, n)| n)
+            .sum();
+        frames as f64 / span.as_secs_f64()
+    }
+
+    /// Stops it; fails when its connection failed during the test.
+    fn finish(mut self) -> Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            _ => bail!("the bystander's thread panicked"),
+        }
+    }
 }
 
 /// wl_compositor, wl_subcompositor and xdg_wm_base bound on a fresh connection.
@@ -276,5 +350,55 @@ fn a_chain_as_deep_as_allowed_is_accepted_and_destroyed_and_one_deeper_is_not() 
     shell.client.send(root, 0, &[])?;
     assert_eq!(shell.client.roundtrip(PROMPT)?, Answer::Done);
     still_serves(&mut comp)?;
+    Ok(())
+}
+
+#[test]
+fn a_client_flooding_requests_neither_starves_others_nor_swells_memory() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let bystander = Bystander::start(&comp)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let before = bystander.rate(Duration::from_secs(1));
+    let rss_before = rss_kib(comp.pid());
+    let socket = comp.socket_path();
+    let flood = std::thread::spawn(move || -> Result<u64> {
+        let mut attacker = WireClient::connect(&socket)?;
+        Ok(attacker.flood(Duration::from_secs(3)).0)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let probe_start = Instant::now();
+    let mut probe = WireClient::connect(&comp.socket_path())?;
+    assert_eq!(
+        probe.roundtrip(PROMPT)?,
+        Answer::Done,
+        "a client during the flood"
+    );
+    let probe_took = probe_start.elapsed();
+    std::thread::sleep(Duration::from_millis(2000));
+    let during = bystander.rate(Duration::from_secs(2));
+    let sent = flood
+        .join()
+        .map_err(|_| anyhow::anyhow!("flood thread"))??;
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = bystander.rate(Duration::from_secs(1));
+    still_serves(&mut comp)?;
+    let rss_after = rss_kib(comp.pid());
+    bystander.finish()?;
+    eprintln!(
+        "flood of {sent} requests: bystander {before:.0} fps before, {during:.0} during, {after:.0} after; \
+         a new client answered in {probe_took:?} during it; RSS {rss_before} → {rss_after} KiB"
+    );
+    assert!(
+        during >= before * 0.5,
+        "the bystander starved: {before:.0} fps before, {during:.0} during"
+    );
+    assert!(
+        after >= before * 0.8,
+        "the bystander did not recover: {before:.0} fps before, {after:.0} after"
+    );
+    assert!(
+        rss_after <= rss_before + 10 * 1024,
+        "RSS grew from {rss_before} to {rss_after} KiB"
+    );
     Ok(())
 }

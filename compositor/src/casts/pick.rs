@@ -97,9 +97,19 @@ fn spanned(
     Rectangle::new(loc, Size::from((end.x - loc.x, end.y - loc.y))).intersection(bounds)
 }
 
-/// Coordinates restore data may hold: far beyond any output, and far from overflowing
-/// when added up (the data comes back from outside: the portal's permission store).
-const RESTORE_LIMIT: i32 = 1 << 16;
+/// Coordinates a region from outside may hold (restore data from the portal's
+/// permission store, IPC requests): far beyond any output, and far from overflowing
+/// when added up.
+const REGION_LIMIT: i32 = 1 << 16;
+
+/// `[x, y, w, h]` from outside as a rectangle, when it is one: a positive size and
+/// coordinates within [`REGION_LIMIT`].
+pub fn bounded_region([x, y, w, h]: [i32; 4]) -> Option<Rectangle<i32, Logical>> {
+    let within = |v: i32| (-REGION_LIMIT..=REGION_LIMIT).contains(&v);
+    let size = |v: i32| (1..=REGION_LIMIT).contains(&v);
+    (within(x) && within(y) && size(w) && size(h))
+        .then(|| Rectangle::new((x, y).into(), (w, h).into()))
+}
 
 /// Restore data for a region: `region:OUTPUT:x,y,w,h`, relative to the output.
 fn parse_region_restore(data: &str) -> Option<(String, Rectangle<i32, Logical>)> {
@@ -108,15 +118,8 @@ fn parse_region_restore(data: &str) -> Option<(String, Rectangle<i32, Logical>)>
         .split(',')
         .map(|v| v.parse().ok())
         .collect::<Option<_>>()?;
-    let [x, y, w, h] = <[i32; 4]>::try_from(n).ok()?;
-    let within = |v: i32| (-RESTORE_LIMIT..=RESTORE_LIMIT).contains(&v);
-    (within(x) && within(y) && (1..=RESTORE_LIMIT).contains(&w) && (1..=RESTORE_LIMIT).contains(&h))
-        .then(|| {
-            (
-                output.to_string(),
-                Rectangle::new((x, y).into(), (w, h).into()),
-            )
-        })
+    let region = bounded_region(<[i32; 4]>::try_from(n).ok()?)?;
+    Some((output.to_string(), region))
 }
 
 /// What the user chose and how to find it again next time.
@@ -194,8 +197,7 @@ impl Ghost {
     /// A region given in the layout's coordinates, as a source on the output holding
     /// its top-left corner (or `output`), clipped to that output.
     pub fn region_source(&self, output: Option<&str>, region: [i32; 4]) -> Option<CastSource> {
-        let [x, y, w, h] = region;
-        let global = Rectangle::<i32, Logical>::new((x, y).into(), (w, h).into());
+        let global = bounded_region(region)?;
         let output = match output {
             Some(name) => self.space.outputs().find(|o| o.name() == name)?.clone(),
             None => self.space.output_under(global.loc.to_f64()).next()?.clone(),

@@ -20,6 +20,9 @@ fn mode_json(mode: &smithay::output::Mode) -> Value {
     json!({"width": mode.size.w, "height": mode.size.h, "refresh_mhz": mode.refresh})
 }
 
+/// How many virtual outputs `create-output` may make in all.
+pub const MAX_VIRTUAL_OUTPUTS: usize = 16;
+
 impl Ghost {
     /// Carries out one request.
     pub fn handle_ipc(&mut self, request: Request, stream: UnixStream) -> Answer {
@@ -285,13 +288,15 @@ impl Ghost {
         if !path.is_absolute() {
             return Answer::Now(Reply::error("the screenshot path must be absolute"));
         }
-        let region =
-            region.map(|[x, y, w, h]| Rectangle::<i32, Logical>::new((x, y).into(), (w, h).into()));
-        if region.is_some_and(|r| r.size.w <= 0 || r.size.h <= 0) {
-            return Answer::Now(Reply::error(
-                "the region must have a positive width and height",
-            ));
-        }
+        let region = match region.map(crate::casts::pick::bounded_region) {
+            None => None,
+            Some(Some(region)) => Some(region),
+            Some(None) => {
+                return Answer::Now(Reply::error(
+                    "the region must have a positive width and height, and lie within ±65536",
+                ))
+            }
+        };
         let output = match self.find_output(output.as_deref(), region) {
             Ok(o) => o,
             Err(e) => return Answer::Now(Reply::error(e)),
@@ -332,6 +337,11 @@ impl Ghost {
         }
         if !(1_000..=1_000_000).contains(&refresh_mhz) {
             return Reply::error(format!("refresh {refresh_mhz} mHz is not 1 to 1000 Hz"));
+        }
+        // Each output's buffer is the compositor's memory: a script in a loop must not
+        // be able to take all of it.
+        if self.space.outputs().count() >= MAX_VIRTUAL_OUTPUTS {
+            return Reply::error(format!("at most {MAX_VIRTUAL_OUTPUTS} outputs"));
         }
         let spec = crate::backend::headless::OutputSpec {
             width,

@@ -1,23 +1,58 @@
 //! The IPC socket inside the event loop: accept, read a line, answer, close.
 
 use std::{
+    cell::Cell,
     io::{ErrorKind, Read, Write},
     os::unix::{
         fs::PermissionsExt,
         net::{UnixListener, UnixStream},
     },
     path::{Path, PathBuf},
+    rc::Rc,
+    sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
 
 use smithay::reexports::calloop::{generic::Generic, Interest, Mode, PostAction};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{Reply, Request};
 use crate::state::Ghost;
 
 /// Longest request accepted; anything longer is a misbehaving client.
 const MAX_REQUEST: usize = 64 * 1024;
+
+/// Connections that have not sent their request yet: more are closed at once, so that
+/// idle connections cannot use up the compositor's file descriptors.
+const MAX_WAITING: usize = 64;
+
+/// How many connections wait for their request line now.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one waiting connection for as long as it lives (inside its source).
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Option<Self> {
+        let admitted = WAITING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_WAITING).then_some(n + 1)
+            })
+            .is_ok();
+        // Made only when admitted: one made and dropped on refusal would uncount one.
+        if admitted {
+            Some(Self)
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Where a reply goes: straight back now, or later from a worker (screenshots).
 pub enum Answer {
@@ -39,25 +74,28 @@ pub fn start(state: &mut Ghost, path: PathBuf) -> anyhow::Result<()> {
     let listener = UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
-    state
+    let own_token = Rc::new(Cell::new(None));
+    let token_inside = own_token.clone();
+    let token = state
         .loop_handle
         .insert_source(
             Generic::new(listener, Interest::READ, Mode::Level),
-            |_, listener, state| {
-                loop {
-                    match listener.accept() {
-                        Ok((stream, _)) => accept(state, stream),
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) => {
-                            warn!(%e, "IPC accept failed");
-                            break;
-                        }
+            move |_, listener, state| loop {
+                match listener.accept() {
+                    Ok((stream, _)) => accept(state, stream),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(PostAction::Continue),
+                    Err(e) if crate::clients::is_fd_exhaustion(&e) => {
+                        return Ok(crate::clients::rest_listener(state, token_inside.get(), &e))
+                    }
+                    Err(e) => {
+                        warn!(%e, "IPC accept failed");
+                        return Ok(PostAction::Continue);
                     }
                 }
-                Ok(PostAction::Continue)
             },
         )
         .map_err(|e| anyhow::anyhow!("cannot watch the IPC socket: {e}"))?;
+    own_token.set(Some(token));
     info!(path = %path.display(), "IPC listening");
     state.ipc_socket = Some(path);
     Ok(())
@@ -69,6 +107,10 @@ pub fn stop(path: &Path) {
 }
 
 fn accept(state: &mut Ghost, stream: UnixStream) {
+    let Some(waiting) = Waiting::new() else {
+        debug!("too many IPC connections wait for their request; closing a new one");
+        return;
+    };
     if let Err(e) = stream.set_nonblocking(true) {
         warn!(%e, "IPC stream setup failed");
         return;
@@ -78,6 +120,7 @@ fn accept(state: &mut Ghost, stream: UnixStream) {
     let result = state
         .loop_handle
         .insert_source(source, move |_, stream, state| {
+            let _counted = &waiting;
             // SAFETY: the stream is only read here and is not closed while registered.
             let stream = unsafe { stream.get_mut() };
             let mut chunk = [0u8; 4096];
@@ -101,7 +144,7 @@ fn accept(state: &mut Ghost, stream: UnixStream) {
                 Ok(request) => {
                     debug!(?request, "IPC request");
                     match stream.try_clone() {
-                        Ok(owned) => state.handle_ipc(request, owned),
+                        Ok(owned) => handle_contained(state, request, owned),
                         Err(e) => Answer::Now(Reply::error(format!("internal: {e}"))),
                     }
                 }
@@ -115,6 +158,19 @@ fn accept(state: &mut Ghost, stream: UnixStream) {
     if let Err(e) = result {
         warn!(%e, "cannot watch an IPC connection");
     }
+}
+
+/// Handles one request; a panic while handling it becomes an error reply instead of the
+/// end of the session (what the handler had changed stays as it was left).
+fn handle_contained(state: &mut Ghost, request: Request, stream: UnixStream) -> Answer {
+    let what = format!("{request:?}");
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        state.handle_ipc(request, stream)
+    }))
+    .unwrap_or_else(|_| {
+        error!(request = %what, "handling an IPC request panicked");
+        Answer::Now(Reply::error("internal error while handling the request"))
+    })
 }
 
 /// Writes one reply line (blocking, with a timeout so a stuck reader cannot hang us).
