@@ -15,4 +15,6 @@ if [ "${WLCS:-1}" != 0 ]; then ./tests/wlcs/run.sh; fi
 # ghostcomp and the device layer on a real kernel DRM driver (vkms) in a QEMU VM, with
 # uinput devices and writeback readback (KMS_VM=0 skips it).
 if [ "${KMS_VM:-1}" != 0 ]; then ./scripts/kms-vm-test.sh; fi
+# The wire fuzzer's time (tests/tests/wire_fuzz.rs), half of it on a fresh random seed.
+export GHOST_WIRE_FUZZ_SECONDS=${GHOST_WIRE_FUZZ_SECONDS:-60}
 cargo test --workspace

@@ -157,7 +157,9 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Ghost {
             (Some((w, h)), Some((x, y, rw, rh)), Some(o)) => {
                 // The region is in output-local logical coordinates.
                 let s = o.current_scale().fractional_scale();
-                let px = |v: i32| (f64::from(v) * s).round() as i32;
+                // In f64: the client's numbers may be anywhere in i32, their sums too.
+                let px = |v: f64| (v * s).round() as i32;
+                let (x, y, rw, rh) = (f64::from(x), f64::from(y), f64::from(rw), f64::from(rh));
                 let (x0, y0) = (px(x).clamp(0, w), px(y).clamp(0, h));
                 let (x1, y1) = (px(x + rw).clamp(0, w), px(y + rh).clamp(0, h));
                 (x1 > x0 && y1 > y0).then_some((x0, y0, x1 - x0, y1 - y0))
