@@ -29,7 +29,9 @@ if [ -z "$seatd" ]; then
   seatd=$seatd_dir/usr/sbin/seatd
 fi
 # ghostcomp itself, its libraries, xkb data, wlr-randr and seatd go in as one folder.
-cargo build -p ghost-compositor >&2
+# The whole workspace, as test.sh builds it: building one package alone unifies
+# features differently and compiles smithay again.
+cargo build --workspace --all-targets >&2
 bundle=$(mktemp -d /tmp/ghost-kms-bundle.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
 bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr "$seatd"

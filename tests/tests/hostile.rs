@@ -402,3 +402,155 @@ fn a_client_flooding_requests_neither_starves_others_nor_swells_memory() -> Resu
     );
     Ok(())
 }
+
+/// Binds `interface` on a fresh connection.
+fn bound(socket: &Path, interface: &str, version: u32) -> Result<(WireClient, u32)> {
+    let mut client = WireClient::connect(socket)?;
+    let (registry, globals) = client.globals()?;
+    let id = client.bind(registry, &globals, interface, version)?;
+    Ok((client, id))
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_and_leaves_nothing_behind() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let bystander = Bystander::start(&comp)?;
+    let rss_before = rss_kib(comp.pid());
+    let fds_before = open_fds(comp.pid());
+    let mut silent = WireClient::connect(&comp.socket_path())?;
+    // Each get_registry is answered with every global: far more than the socket holds.
+    let mut refused = false;
+    for _ in 0..2000 {
+        let id = silent.new_id();
+        if silent.send(1, 1, &[Arg::NewId(id)]).is_err() {
+            refused = true;
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Whatever it was sent, the connection ends: an error, or a hang-up.
+    let mut sink = Vec::new();
+    silent
+        .stream()
+        .set_read_timeout(Some(Duration::from_secs(5)))?;
+    let ended = refused || std::io::Read::read_to_end(&mut silent.stream(), &mut sink).is_ok();
+    assert!(ended, "the silent client is still connected");
+    still_serves(&mut comp)?;
+    assert!(
+        bystander.rate(Duration::from_millis(500)) > 0.0,
+        "the bystander stopped"
+    );
+    bystander.finish()?;
+    fds_given_back(&comp, fds_before + 2); // the bystander's socket, and its probe's
+    let rss_after = rss_kib(comp.pid());
+    assert!(
+        rss_after <= rss_before + 10 * 1024,
+        "RSS {rss_before} → {rss_after} KiB"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_client_hoarding_objects_is_disconnected_and_its_memory_given_back() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let (mut hoarder, compositor) = bound(&comp.socket_path(), "wl_compositor", 5)?;
+    let rss_before = rss_kib(comp.pid());
+    let mut answer = Answer::Done;
+    // wl_compositor.create_region, far past the limit, in batches.
+    'batches: for _ in 0..200 {
+        for _ in 0..1000 {
+            let id = hoarder.new_id();
+            if hoarder.send(compositor, 1, &[Arg::NewId(id)]).is_err() {
+                answer = Answer::Closed;
+                break 'batches;
+            }
+        }
+        answer = hoarder.roundtrip(Duration::from_secs(10))?;
+        if answer != Answer::Done {
+            break;
+        }
+    }
+    assert!(
+        matches!(answer, Answer::Error(_, 2, _) | Answer::Closed),
+        "200,000 regions were accepted: {answer:?}"
+    );
+    drop(hoarder);
+    still_serves(&mut comp)?;
+    let rss_after = rss_kib(comp.pid());
+    eprintln!("object hoard: RSS {rss_before} → {rss_after} KiB");
+    assert!(
+        rss_after <= rss_before + 10 * 1024,
+        "RSS {rss_before} → {rss_after} KiB"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_client_hoarding_buffer_pools_is_disconnected_and_its_descriptors_closed() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let fds_before = open_fds(comp.pid());
+    let (mut hoarder, shm) = bound(&comp.socket_path(), "wl_shm", 1)?;
+    let memfd = rustix::fs::memfd_create("hoard", rustix::fs::MemfdFlags::CLOEXEC)?;
+    rustix::fs::ftruncate(&memfd, 4096)?;
+    let mut answer = Answer::Done;
+    'batches: for _ in 0..30 {
+        for _ in 0..100 {
+            let id = hoarder.new_id();
+            // wl_shm.create_pool(new_id, fd, size): each pool keeps its own descriptor.
+            if hoarder
+                .send(
+                    shm,
+                    0,
+                    &[Arg::NewId(id), Arg::Fd(memfd.as_fd()), Arg::Int(4096)],
+                )
+                .is_err()
+            {
+                answer = Answer::Closed;
+                break 'batches;
+            }
+        }
+        answer = hoarder.roundtrip(Duration::from_secs(10))?;
+        if answer != Answer::Done {
+            break;
+        }
+    }
+    assert!(
+        matches!(answer, Answer::Error(_, 2, _) | Answer::Closed),
+        "3,000 pools were accepted: {answer:?}"
+    );
+    drop(hoarder);
+    still_serves(&mut comp)?;
+    fds_given_back(&comp, fds_before);
+    Ok(())
+}
+
+#[test]
+fn rectangles_of_negative_size_are_ignored_not_a_crash() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let mut shell = Shell::connect(&comp.socket_path())?;
+    let surface = shell.surface()?;
+    let region = shell.client.new_id();
+    let compositor = shell.compositor;
+    shell.client.send(compositor, 1, &[Arg::NewId(region)])?;
+    let negative = [Arg::Int(10), Arg::Int(10), Arg::Int(-5), Arg::Int(-7)];
+    let huge = [
+        Arg::Int(i32::MAX),
+        Arg::Int(i32::MAX),
+        Arg::Int(i32::MAX),
+        Arg::Int(i32::MAX),
+    ];
+    for rect in [&negative, &huge] {
+        shell.client.send(region, 1, rect)?; // wl_region.add
+        shell.client.send(region, 2, rect)?; // wl_region.subtract
+        shell.client.send(surface, 2, rect)?; // wl_surface.damage
+        shell.client.send(surface, 9, rect)?; // wl_surface.damage_buffer
+    }
+    shell.client.send(surface, 5, &[Arg::Object(region)])?; // set_input_region
+    shell.client.send(surface, 4, &[Arg::Object(region)])?; // set_opaque_region
+    shell.client.send(surface, 6, &[])?;
+    assert_eq!(shell.client.roundtrip(PROMPT)?, Answer::Done);
+    still_serves(&mut comp)?;
+    let log = comp.log();
+    assert!(!log.contains("panicked"), "ghostcomp panicked:\n{log}");
+    Ok(())
+}

@@ -9,6 +9,7 @@
 //! - The listening socket survives file-descriptor exhaustion: when `accept` fails with
 //!   EMFILE or ENFILE the socket stops being watched for [`ACCEPT_PAUSE`] and connections
 //!   wait in its backlog, instead of the event loop spinning or failing.
+//! - A client may hold only so much ([`limits`]): past it, it is disconnected.
 //! - The soft `RLIMIT_NOFILE` is raised to the hard limit at start ([`raise_fd_limit`]);
 //!   programs ghostcomp starts get the original back ([`restore_fd_limit`]).
 
@@ -16,7 +17,10 @@ use std::{
     cell::{Cell, RefCell},
     collections::HashMap,
     io,
-    os::{fd::AsFd, unix::net::UnixStream},
+    os::{
+        fd::{AsFd, BorrowedFd},
+        unix::net::UnixStream,
+    },
     panic::{catch_unwind, AssertUnwindSafe},
     rc::Rc,
     sync::{
@@ -40,11 +44,14 @@ use tracing::{error, info, warn};
 
 use crate::state::{ClientState, Ghost};
 
+pub mod limits;
+
 /// How long the listening socket rests after the process ran out of file descriptors.
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// wl_display's error codes (wayland.xml).
 pub(crate) const WL_DISPLAY_INVALID_METHOD: u32 = 1;
+const WL_DISPLAY_NO_MEMORY: u32 = 2;
 const WL_DISPLAY_IMPLEMENTATION: u32 = 3;
 
 /// Set by [`ClientState`] when any client goes (hung up, or disconnected by us), so that
@@ -81,9 +88,18 @@ impl Ghost {
         let id = client.id();
         let display = self.clients.display.clone();
         let watch_id = id.clone();
+        let mut audit = limits::Audit::default();
         let watch = self.loop_handle.insert_source(
             Generic::new(watched, Interest::READ, Mode::Level),
-            move |_, _, state| Ok(dispatch_one(&display, state, &watch_id)),
+            move |_, socket, state| {
+                Ok(dispatch_one(
+                    &display,
+                    state,
+                    &watch_id,
+                    socket.as_fd(),
+                    &mut audit,
+                ))
+            },
         );
         match watch {
             Ok(token) => {
@@ -153,11 +169,14 @@ impl Ghost {
     }
 }
 
-/// Reads and handles everything `id` sent. A panic disconnects that client.
+/// Reads and handles everything `id` sent. A panic disconnects that client, and so do
+/// holdings beyond [`limits`] (counted now and then, per `audit`).
 fn dispatch_one(
     display: &Rc<RefCell<Display<Ghost>>>,
     state: &mut Ghost,
     id: &ClientId,
+    socket: BorrowedFd<'_>,
+    audit: &mut limits::Audit,
 ) -> PostAction {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         display
@@ -166,6 +185,18 @@ fn dispatch_one(
             .dispatch_single_client(state, id.clone())
     }));
     match outcome {
+        Ok(Ok(handled)) if audit.due(std::time::Instant::now(), handled) => {
+            let holdings = limits::Holdings::of(&state.display_handle.backend_handle(), id.clone());
+            match holdings.excess() {
+                None => PostAction::Continue,
+                Some(why) => {
+                    warn!(client = ?id, ?holdings, "a client holds too much; disconnecting it");
+                    post_display_error(state, id, WL_DISPLAY_NO_MEMORY, &why);
+                    release(display, state, id, socket);
+                    PostAction::Remove
+                }
+            }
+        }
         Ok(Ok(_)) => PostAction::Continue,
         Ok(Err(err)) if err.kind() == io::ErrorKind::WouldBlock => PostAction::Continue,
         // The client hung up or was disconnected: its watch goes with it (closing the
@@ -184,6 +215,7 @@ fn dispatch_one(
                 )
             };
             post_display_error(state, id, code, message);
+            release(display, state, id, socket);
             PostAction::Remove
         }
     }
@@ -212,6 +244,31 @@ pub(crate) fn post_display_error(state: &mut Ghost, id: &ClientId, code: u32, me
                 message: message.into(),
             }),
         ),
+    }
+}
+
+/// After disconnecting `id` ourselves: ends the connection for the client at once (what
+/// was written before, the error, stays readable), has the backend drop the client's
+/// objects now rather than at its next clean-up, and gives the memory they held back to
+/// the system (a client disconnected for its holdings may have held many megabytes).
+fn release(
+    display: &Rc<RefCell<Display<Ghost>>>,
+    state: &mut Ghost,
+    id: &ClientId,
+    socket: BorrowedFd<'_>,
+) {
+    let _ = rustix::net::shutdown(socket, rustix::net::Shutdown::Both);
+    // Dispatching a dead client only runs the backend's clean-up.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        display
+            .borrow_mut()
+            .backend()
+            .dispatch_single_client(state, id.clone())
+    }));
+    // SAFETY: malloc_trim is thread-safe and only hands free heap pages back to the
+    // system; memory in use is not touched.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
