@@ -181,26 +181,40 @@ impl ShareSession {
     /// Runs the portal consumer (`tests/portal/cast_consumer.py --portal`) with `args`
     /// and returns its JSON report.
     pub fn consume(&self, args: &[&str]) -> Result<Value> {
+        let mut all = vec!["--portal"];
+        all.extend_from_slice(args);
+        self.run_script("tests/portal/cast_consumer.py", &all)
+    }
+
+    /// Runs one of the repository's Python scripts in the session and reads the JSON
+    /// object it prints.
+    pub fn run_script(&self, script: &str, args: &[&str]) -> Result<Value> {
         let out = self
             .command(PYTHON)
-            .arg(repo_file("tests/portal/cast_consumer.py"))
-            .arg("--portal")
+            .arg(repo_file(script))
             .args(args)
             .output()
-            .context("cannot run the consumer")?;
+            .with_context(|| format!("cannot run {script}"))?;
         if !out.status.success() {
             bail!(
-                "the consumer failed: {}\n{}",
+                "{script} failed: {}\n{}",
                 String::from_utf8_lossy(&out.stderr),
                 self.logs()
             );
         }
         serde_json::from_slice(&out.stdout).with_context(|| {
             format!(
-                "the consumer printed {:?}",
+                "{script} printed {:?}",
                 String::from_utf8_lossy(&out.stdout)
             )
         })
+    }
+
+    /// Whether the helper `name` (`ghostcomp-portal`, `pipewire`, …) is still running.
+    pub fn is_running(&mut self, name: &str) -> bool {
+        self.children
+            .iter_mut()
+            .any(|(n, child)| n == name && matches!(child.try_wait(), Ok(None)))
     }
 }
 

@@ -460,3 +460,49 @@ fn a_stream_gets_every_change_though_its_buffers_take_turns() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn the_portal_backend_survives_garbage_on_the_bus_and_caps_its_sessions() -> Result<()> {
+    let (mut comp, mut session) = start("fuzz", "[capture]\nunattended = \"grant\"\n")?;
+    let random = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(1);
+    eprintln!("portal fuzz seeds: 7 (fixed) and {random}");
+    for seed in [7, random] {
+        let report = session.run_script(
+            "tests/portal/portal_fuzz.py",
+            &["--seed", &seed.to_string(), "--rounds", "120"],
+        )?;
+        eprintln!("seed {seed}: {report}");
+        assert_eq!(
+            report["unanswered"], 0,
+            "seed {seed}: calls went unanswered: {report}"
+        );
+        assert_eq!(
+            report["still_on_bus"], true,
+            "seed {seed}: the backend left the bus"
+        );
+        assert!(
+            report["sessions_refused_of_300"].as_u64().unwrap_or(0) > 0,
+            "seed {seed}: 300 more sessions were all opened: {report}"
+        );
+        assert!(
+            session.is_running("ghostcomp-portal"),
+            "seed {seed}: the backend died\n{}",
+            session.logs()
+        );
+        assert!(
+            comp.is_running(),
+            "seed {seed}: ghostcomp died\n{}",
+            comp.log()
+        );
+    }
+    // Whatever was started, no more streams than sessions may hold.
+    let casts = comp.request(json!({"request": "casts"}))?;
+    let running = casts.as_array().map_or(0, Vec::len);
+    assert!(running <= 256, "{running} casts run");
+    let logs = session.logs();
+    assert!(!logs.contains("panicked"), "the backend panicked:\n{logs}");
+    Ok(())
+}

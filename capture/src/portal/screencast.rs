@@ -76,6 +76,13 @@ impl ScreenCast {
         _options: HashMap<String, OwnedValue>,
         #[zbus(object_server)] server: &zbus::ObjectServer,
     ) -> (u32, Results) {
+        if !self.sessions.has_room() {
+            tracing::warn!(
+                app_id,
+                "too many screen-cast sessions are open; refusing another"
+            );
+            return (FAILED, Results::new());
+        }
         let session = Session::new(
             session_handle.clone(),
             self.sessions.clone(),
@@ -134,7 +141,12 @@ impl ScreenCast {
         _parent_window: String,
         _options: HashMap<String, OwnedValue>,
     ) -> (u32, Results) {
-        let Some(state) = self.sessions.with(&session_handle, |s| s.clone()) else {
+        // A session starts once (the portal's contract); another Start, even one
+        // arriving while the first waits for the user, would only pile up streams.
+        let first = self.sessions.with(&session_handle, |s| {
+            (s.clone(), !std::mem::replace(&mut s.started, true))
+        });
+        let Some((state, true)) = first else {
             return (FAILED, Results::new());
         };
         let desktop = self.desktop.clone();

@@ -28,7 +28,14 @@ pub struct SessionState {
     pub choice: Option<Choice>,
     /// Streams started for it (compositor ids).
     pub streams: Vec<u64>,
+    /// Start was called (a session starts once).
+    pub started: bool,
 }
+
+/// How many sessions may be open at once. Each holds an exported object and, once
+/// started, a stream: any process on the session bus can call the backend directly, and
+/// must not make it grow without end. Apps open one or two.
+pub const MAX_SESSIONS: usize = 256;
 
 /// Every open session by object path.
 #[derive(Clone, Default)]
@@ -43,6 +50,11 @@ impl Sessions {
     ) -> Option<T> {
         let mut all = self.0.lock().ok()?;
         all.get_mut(path).map(f)
+    }
+
+    /// Whether another session may be opened.
+    pub fn has_room(&self) -> bool {
+        self.0.lock().is_ok_and(|all| all.len() < MAX_SESSIONS)
     }
 
     /// Adds a session.
