@@ -554,3 +554,30 @@ fn rectangles_of_negative_size_are_ignored_not_a_crash() -> Result<()> {
     assert!(!log.contains("panicked"), "ghostcomp panicked:\n{log}");
     Ok(())
 }
+
+#[test]
+fn a_buffer_pool_resized_to_nothing_is_a_protocol_error_not_a_crash() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    for size in [0, -1, i32::MIN] {
+        let (mut client, shm) = bound(&comp.socket_path(), "wl_shm", 1)?;
+        let memfd = rustix::fs::memfd_create("pool", rustix::fs::MemfdFlags::CLOEXEC)?;
+        rustix::fs::ftruncate(&memfd, 4096)?;
+        let pool = client.new_id();
+        client.send(
+            shm,
+            0,
+            &[Arg::NewId(pool), Arg::Fd(memfd.as_fd()), Arg::Int(4096)],
+        )?;
+        client.send(pool, 2, &[Arg::Int(size)])?; // wl_shm_pool.resize
+        let answer = client.roundtrip(PROMPT)?;
+        // wl_shm.error.invalid_fd on the pool, as the protocol says.
+        assert!(
+            matches!(answer, Answer::Error(object, 2, _) if object == pool),
+            "resize to {size}: {answer:?}"
+        );
+    }
+    still_serves(&mut comp)?;
+    let log = comp.log();
+    assert!(!log.contains("panicked"), "ghostcomp panicked:\n{log}");
+    Ok(())
+}

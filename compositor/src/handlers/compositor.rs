@@ -1,27 +1,17 @@
-//! wl_compositor, wl_subcompositor, wl_shm and wl_buffer.
+//! wl_compositor, wl_subcompositor, wl_shm and wl_buffer (their dispatch, with the
+//! guards against nonsense from clients, is in `guards`).
 
 use smithay::{
     backend::renderer::utils::on_commit_buffer_handler,
-    delegate_shm,
     reexports::wayland_server::{
-        backend::ClientId,
-        delegate_dispatch, delegate_global_dispatch,
-        protocol::{
-            wl_buffer,
-            wl_callback::WlCallback,
-            wl_compositor::WlCompositor,
-            wl_region::{self, WlRegion},
-            wl_subcompositor::WlSubcompositor,
-            wl_subsurface::WlSubsurface,
-            wl_surface::{self, WlSurface},
-        },
-        Client, DataInit, Dispatch, DisplayHandle, Resource,
+        protocol::{wl_buffer, wl_surface::WlSurface},
+        Client, Resource,
     },
     wayland::{
         buffer::BufferHandler,
         compositor::{
             get_parent, is_sync_subsurface, CompositorClientState, CompositorHandler,
-            CompositorState, RegionUserData, SubsurfaceUserData, SurfaceUserData,
+            CompositorState,
         },
         shm::{ShmHandler, ShmState},
     },
@@ -86,75 +76,6 @@ impl CompositorHandler for Ghost {
         self.queue_redraw_for_surface(&root);
     }
 }
-// smithay's compositor delegates, but for wl_region and wl_surface, which go through
-// `without_negative_rectangles` first.
-delegate_global_dispatch!(Ghost: [WlCompositor: ()] => CompositorState);
-delegate_global_dispatch!(Ghost: [WlSubcompositor: ()] => CompositorState);
-delegate_dispatch!(Ghost: [WlCompositor: ()] => CompositorState);
-delegate_dispatch!(Ghost: [WlCallback: ()] => CompositorState);
-delegate_dispatch!(Ghost: [WlSubcompositor: ()] => CompositorState);
-delegate_dispatch!(Ghost: [WlSubsurface: SubsurfaceUserData] => CompositorState);
-
-/// Whether a rectangle from a client has a size: the protocol gives negative sizes no
-/// meaning, smithay's geometry refuses them (debug builds assert), and an empty
-/// rectangle adds or removes nothing, so such a request is dropped (as pixman-based
-/// compositors do).
-fn has_size(width: i32, height: i32) -> bool {
-    width >= 0 && height >= 0
-}
-
-impl Dispatch<WlRegion, RegionUserData> for Ghost {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        resource: &WlRegion,
-        request: wl_region::Request,
-        data: &RegionUserData,
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        if let wl_region::Request::Add { width, height, .. }
-        | wl_region::Request::Subtract { width, height, .. } = request
-        {
-            if !has_size(width, height) {
-                return;
-            }
-        }
-        <CompositorState as Dispatch<WlRegion, RegionUserData, Self>>::request(
-            state, client, resource, request, data, dh, data_init,
-        );
-    }
-}
-
-impl Dispatch<WlSurface, SurfaceUserData> for Ghost {
-    fn request(
-        state: &mut Self,
-        client: &Client,
-        resource: &WlSurface,
-        request: wl_surface::Request,
-        data: &SurfaceUserData,
-        dh: &DisplayHandle,
-        data_init: &mut DataInit<'_, Self>,
-    ) {
-        if let wl_surface::Request::Damage { width, height, .. }
-        | wl_surface::Request::DamageBuffer { width, height, .. } = request
-        {
-            if !has_size(width, height) {
-                return;
-            }
-        }
-        <CompositorState as Dispatch<WlSurface, SurfaceUserData, Self>>::request(
-            state, client, resource, request, data, dh, data_init,
-        );
-    }
-
-    fn destroyed(state: &mut Self, client: ClientId, resource: &WlSurface, data: &SurfaceUserData) {
-        <CompositorState as Dispatch<WlSurface, SurfaceUserData, Self>>::destroyed(
-            state, client, resource, data,
-        );
-    }
-}
-
 /// How deep subsurfaces may nest (a toplevel and its subsurfaces count as levels).
 /// Toolkits use two or three.
 pub const MAX_SUBSURFACE_DEPTH: usize = 64;
@@ -168,4 +89,3 @@ impl ShmHandler for Ghost {
         &self.shm_state
     }
 }
-delegate_shm!(Ghost);

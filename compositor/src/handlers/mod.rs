@@ -1,6 +1,7 @@
 //! smithay delegate implementations, one protocol (or a few trivial ones) per file.
 
 mod compositor;
+mod guards;
 mod layer_shell;
 pub mod pacing;
 mod seat;
