@@ -6,13 +6,15 @@
 //!
 //! One boot runs them all; they are grouped by what they exercise: the desktop and its
 //! input devices, the display itself (modes, pacing, hotplug), frames drawn by GLES
-//! into GBM buffers, client buffers on planes, and capture into device buffers.
+//! into GBM buffers, client buffers on planes, capture into device buffers, and attacks
+//! by hostile clients.
 
 mod capture;
 mod desktop;
 mod devices;
 mod display;
 mod gles;
+mod hostile;
 mod planes;
 mod session;
 
