@@ -13,17 +13,6 @@ RUNS=${RUNS:-10}; DUR=${DUR:-10}; SHOTS=${SHOTS:-20}
 WORK=$(scratch_dir ghostcomp); cd "$WORK" || exit 1
 machine
 
-# start_ghostcomp W H : sets COMP_PID, WAYLAND_DISPLAY, SOCKET_MS, READY_MS
-start_ghostcomp() {
-  fresh_runtime_dir
-  export WAYLAND_DISPLAY=wl-bench
-  local t0; t0=$(now_ns)
-  RUST_LOG=warn "$GHOSTCOMP" --backend headless --socket "$WAYLAND_DISPLAY" --output "$1x$2@60" \
-    2>"$XDG_RUNTIME_DIR/ghostcomp.log" &
-  COMP_PID=$!; track "$COMP_PID"
-  await_ready "$t0" || { note "ghostcomp not ready"; cat "$XDG_RUNTIME_DIR/ghostcomp.log" >&2; return 1; }
-}
-
 measure_startups ghostcomp start_ghostcomp 1920 1080 || exit 1
 
 start_ghostcomp 1920 1080 || exit 1

@@ -201,6 +201,18 @@ start_weston() {
   await_ready "$t0" || { note "weston did not start"; cat "$XDG_RUNTIME_DIR/weston.log" >&2; return 1; }
 }
 
+# start_ghostcomp WIDTH HEIGHT : ghostcomp headless (pixman) from $GHOSTCOMP; sets
+# COMP_PID, WAYLAND_DISPLAY, SOCKET_MS and READY_MS.
+start_ghostcomp() {
+  fresh_runtime_dir
+  export WAYLAND_DISPLAY=wl-bench
+  local t0; t0=$(now_ns)
+  RUST_LOG=warn "$GHOSTCOMP" --backend headless --socket "$WAYLAND_DISPLAY" --output "$1x$2@60" \
+    2>"$XDG_RUNTIME_DIR/ghostcomp.log" &
+  COMP_PID=$!; track "$COMP_PID"
+  await_ready "$t0" || { note "ghostcomp not ready"; cat "$XDG_RUNTIME_DIR/ghostcomp.log" >&2; return 1; }
+}
+
 # start_sway CONFIG [LOG] : sway 1.7 headless with pixman; sets COMP_PID and SWAYSOCK.
 start_sway() {
   local config=$1 log=${2:-/dev/null}
