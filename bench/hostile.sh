@@ -19,7 +19,7 @@ machine
 # A desktop session's usual open-file limits (soft 1024, hard raised to 4096 here so
 # that 4000 connections exceed what every compositor may hold): each compositor keeps
 # or raises its soft limit as it does by itself; the attacker raises its own to the hard.
-ulimit -Hn 4096 && ulimit -Sn 1024
+ulimit -Sn 1024 && ulimit -Hn 4096 || exit 1
 
 start_compositor() {
   case $1 in
@@ -55,13 +55,13 @@ for comp in ${COMPOSITORS:-ghostcomp weston sway}; do
     sleep 1
     # shellcheck disable=SC2086
     timeout 120 "$ATTACK" $attack >attack.out 2>&1
-    ended=$(now_ns)
+    # Recovery: from the attack's end until a new client's first round trip is answered.
+    recovery=$("$WL_READY" "$(now_ns)" 20000 | awk '/^ready_ms:/ { print $2 }')
     sleep 1
     touch peaks.stop; wait $SAMPLER
     kill -TERM $BY 2>/dev/null; wait $BY 2>/dev/null
     if kill -0 "$COMP_PID" 2>/dev/null; then
       echo "${name}_alive: yes"
-      recovery=$(WAYLAND_DISPLAY=$WAYLAND_DISPLAY "$WL_READY" "$ended" 20000 | awk '/^ready_ms:/ { print $2 }')
       echo "${name}_recovery_ms: ${recovery:-none}"
       "$ANIMATE" -w 256 -h 256 -d 3 >after.out 2>&1
       echo "${name}_fps_after: $(fps_of after.out)"

@@ -287,14 +287,21 @@ thread_local! {
 }
 
 /// Installs a panic hook that remembers where each panic came from (see
-/// [`LAST_PANIC_IN_PROTOCOL_CODE`]) and then reports it as before.
+/// [`LAST_PANIC_IN_PROTOCOL_CODE`]). A panic of ours is reported as before, backtrace
+/// and all; one in the generated protocol code is a client's malformed message, which
+/// the disconnect already reports: printing (and symbolising) a backtrace for each would
+/// let a client make ghostcomp spend time and, with RUST_BACKTRACE set, a hundred
+/// megabytes or more on it.
 pub fn remember_panic_origin() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let file = info.location().map(|l| l.file()).unwrap_or_default();
         let generated = ["wayland-protocols", "wayland-server", "wayland-backend"];
-        LAST_PANIC_IN_PROTOCOL_CODE.with(|c| c.set(generated.iter().any(|g| file.contains(g))));
-        previous(info);
+        let in_protocol_code = generated.iter().any(|g| file.contains(g));
+        LAST_PANIC_IN_PROTOCOL_CODE.with(|c| c.set(in_protocol_code));
+        if !in_protocol_code {
+            previous(info);
+        }
     }));
 }
 
