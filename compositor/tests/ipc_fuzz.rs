@@ -15,35 +15,29 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use ghost_compositor::ipc::{InputRequest, Request};
-use ghost_tests::Compositor;
+use ghost_tests::{fuzz::Rng, Compositor};
 
-/// splitmix64: small, fast and good enough to pick test values.
-struct Rng(u64);
+/// Values that find edges, by type.
+trait Values {
+    fn i32(&mut self) -> i32;
+    fn u64(&mut self) -> u64;
+    fn f64(&mut self) -> f64;
+    fn text(&mut self) -> String;
+    fn maybe<T>(&mut self, value: impl FnOnce(&mut Self) -> T) -> Option<T>;
+    fn region(&mut self) -> [i32; 4];
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Clone>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len())].clone()
-    }
+impl Values for Rng {
     fn i32(&mut self) -> i32 {
-        let any = self.next() as i32;
+        let any = self.next_u64() as i32;
         self.pick(&[0, 1, -1, 7, 100, 1920, 8192, 8193, i32::MAX, i32::MIN, any])
     }
     fn u64(&mut self) -> u64 {
-        let any = self.next();
+        let any = self.next_u64();
         self.pick(&[0, 1, 2, 3, 999_999, u64::MAX, any])
     }
     fn f64(&mut self) -> f64 {
-        let any = self.next() as f64;
+        let any = self.next_u64() as f64;
         self.pick(&[0.0, -0.0, 0.5, -1.0, 1e308, -1e308, 1e-300, 960.0, any])
     }
     fn text(&mut self) -> String {
@@ -131,7 +125,7 @@ fn request(rng: &mut Rng, dir: &Path) -> Request {
 fn garbage(rng: &mut Rng) -> Vec<u8> {
     match rng.below(7) {
         0 => (0..rng.below(300))
-            .map(|_| rng.next() as u8)
+            .map(|_| rng.next_u64() as u8)
             .filter(|b| *b != b'\n')
             .collect(),
         1 => br#"{"request": 7}"#.to_vec(),
@@ -207,15 +201,7 @@ fn random_requests_and_garbage_on_the_ipc_socket_get_replies_and_no_crash() -> R
         .and_then(|n| n.parse().ok())
         .unwrap_or(250);
     let fixed = 0x6873_6f67;
-    let random = std::env::var("GHOST_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
+    let random = ghost_tests::fuzz::seed("GHOST_FUZZ_SEED");
     eprintln!("IPC fuzz seeds: {fixed} (fixed) and {random} (GHOST_FUZZ_SEED={random} replays it)");
     for seed in [fixed, random] {
         let mut comp = Compositor::start(&[])?;

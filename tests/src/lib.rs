@@ -7,6 +7,7 @@ pub mod capture_client;
 pub mod client;
 pub mod colour_client;
 pub mod dmabuf_client;
+pub mod fuzz;
 pub mod pacing_client;
 pub mod pw_consumer;
 pub mod seat_client;

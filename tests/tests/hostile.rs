@@ -450,26 +450,38 @@ fn a_client_that_never_reads_is_dropped_and_leaves_nothing_behind() -> Result<()
     Ok(())
 }
 
+/// Sends `create` `batches` × `each` times, a round trip after each batch, until the
+/// compositor refuses; how it answered last.
+fn hoard(
+    client: &mut WireClient,
+    batches: usize,
+    each: usize,
+    mut create: impl FnMut(&mut WireClient) -> Result<()>,
+) -> Result<Answer> {
+    for _ in 0..batches {
+        for _ in 0..each {
+            if create(client).is_err() {
+                return Ok(Answer::Closed);
+            }
+        }
+        let answer = client.roundtrip(Duration::from_secs(10))?;
+        if answer != Answer::Done {
+            return Ok(answer);
+        }
+    }
+    Ok(Answer::Done)
+}
+
 #[test]
 fn a_client_hoarding_objects_is_disconnected_and_its_memory_given_back() -> Result<()> {
     let mut comp = Compositor::start(&[])?;
     let (mut hoarder, compositor) = bound(&comp.socket_path(), "wl_compositor", 5)?;
     let rss_before = rss_kib(comp.pid());
-    let mut answer = Answer::Done;
-    // wl_compositor.create_region, far past the limit, in batches.
-    'batches: for _ in 0..200 {
-        for _ in 0..1000 {
-            let id = hoarder.new_id();
-            if hoarder.send(compositor, 1, &[Arg::NewId(id)]).is_err() {
-                answer = Answer::Closed;
-                break 'batches;
-            }
-        }
-        answer = hoarder.roundtrip(Duration::from_secs(10))?;
-        if answer != Answer::Done {
-            break;
-        }
-    }
+    // wl_compositor.create_region, far past the limit.
+    let answer = hoard(&mut hoarder, 200, 1000, |client| {
+        let id = client.new_id();
+        client.send(compositor, 1, &[Arg::NewId(id)])
+    })?;
     assert!(
         matches!(answer, Answer::Error(_, 2, _) | Answer::Closed),
         "200,000 regions were accepted: {answer:?}"
@@ -492,28 +504,15 @@ fn a_client_hoarding_buffer_pools_is_disconnected_and_its_descriptors_closed() -
     let (mut hoarder, shm) = bound(&comp.socket_path(), "wl_shm", 1)?;
     let memfd = rustix::fs::memfd_create("hoard", rustix::fs::MemfdFlags::CLOEXEC)?;
     rustix::fs::ftruncate(&memfd, 4096)?;
-    let mut answer = Answer::Done;
-    'batches: for _ in 0..30 {
-        for _ in 0..100 {
-            let id = hoarder.new_id();
-            // wl_shm.create_pool(new_id, fd, size): each pool keeps its own descriptor.
-            if hoarder
-                .send(
-                    shm,
-                    0,
-                    &[Arg::NewId(id), Arg::Fd(memfd.as_fd()), Arg::Int(4096)],
-                )
-                .is_err()
-            {
-                answer = Answer::Closed;
-                break 'batches;
-            }
-        }
-        answer = hoarder.roundtrip(Duration::from_secs(10))?;
-        if answer != Answer::Done {
-            break;
-        }
-    }
+    // wl_shm.create_pool(new_id, fd, size): each pool keeps its own descriptor.
+    let answer = hoard(&mut hoarder, 30, 100, |client| {
+        let id = client.new_id();
+        client.send(
+            shm,
+            0,
+            &[Arg::NewId(id), Arg::Fd(memfd.as_fd()), Arg::Int(4096)],
+        )
+    })?;
     assert!(
         matches!(answer, Answer::Error(_, 2, _) | Answer::Closed),
         "3,000 pools were accepted: {answer:?}"

@@ -25,6 +25,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use ghost_tests::{
+    fuzz::Rng,
     wire::{Answer, WireClient},
     Compositor,
 };
@@ -171,41 +172,24 @@ fn load_protocols() -> Result<Protocols> {
     Ok(protocols)
 }
 
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn number(&mut self) -> u32 {
-        let any = self.next() as u32;
-        [
-            0,
-            1,
-            2,
-            3,
-            4,
-            64,
-            256,
-            4096,
-            65535,
-            0x7fff_ffff,
-            0x8000_0000,
-            u32::MAX,
-            any,
-        ][self.below(13)]
-    }
+/// Numbers that find edges.
+fn number(rng: &mut Rng) -> u32 {
+    let any = rng.next_u64() as u32;
+    rng.pick(&[
+        0,
+        1,
+        2,
+        3,
+        4,
+        64,
+        256,
+        4096,
+        65535,
+        0x7fff_ffff,
+        0x8000_0000,
+        u32::MAX,
+        any,
+    ])
 }
 
 /// An object the session created: its id, interface and version.
@@ -288,7 +272,7 @@ fn session(
         let mut carried = Vec::new();
         for arg in spec.map(|s| s.args.as_slice()).unwrap_or_default() {
             match arg.kind {
-                Kind::Int | Kind::Uint | Kind::Fixed => body.extend(rng.number().to_ne_bytes()),
+                Kind::Int | Kind::Uint | Kind::Fixed => body.extend(number(rng).to_ne_bytes()),
                 Kind::Str => {
                     if rng.chance(if arg.nullable { 20 } else { 2 }) {
                         body.extend(0u32.to_ne_bytes());
@@ -317,7 +301,7 @@ fn session(
                     } else if rng.chance(80) {
                         held[rng.below(held.len())].id
                     } else {
-                        rng.number()
+                        number(rng)
                     };
                     body.extend(id.to_ne_bytes());
                 }
@@ -343,7 +327,7 @@ fn session(
                     }
                 }
                 Kind::Array => {
-                    let bytes: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+                    let bytes: Vec<u8> = (0..rng.below(64)).map(|_| rng.next_u64() as u8).collect();
                     push_bytes(&mut body, &bytes);
                 }
                 Kind::Fd => carried.push(match rng.below(3) {
@@ -355,7 +339,7 @@ fn session(
         // Now and then, a message that lies about itself.
         match rng.below(100) {
             0 if !body.is_empty() => body.truncate(rng.below(body.len())),
-            1 => body.extend((0..rng.below(6000)).map(|_| rng.next() as u8)),
+            1 => body.extend((0..rng.below(6000)).map(|_| rng.next_u64() as u8)),
             _ => {}
         }
         if client
@@ -444,15 +428,7 @@ fn random_requests_from_the_protocol_xml_neither_crash_nor_freeze_ghostcomp() ->
         .lines()
         .filter_map(|l| l.split('#').next()?.trim().parse().ok())
         .collect();
-    let random = std::env::var("GHOST_WIRE_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
+    let random = ghost_tests::fuzz::seed("GHOST_WIRE_FUZZ_SEED");
     eprintln!(
         "wire fuzz: {} interfaces; random seed {random} (GHOST_WIRE_FUZZ_SEED={random} replays it)",
         protocols.len()
