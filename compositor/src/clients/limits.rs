@@ -1,7 +1,9 @@
 //! What one client may hold. A client that creates objects without end (each costs the
-//! compositor memory) or hoards those that keep a file descriptor open (buffer pools,
+//! compositor memory), hoards those that keep a file descriptor open (buffer pools,
 //! buffers, dmabuf parameters: each pins one of the process's descriptors, which every
-//! other client needs to connect and to share buffers) is disconnected with `no_memory`.
+//! other client needs to connect and to share buffers), or declares more shared-memory
+//! buffers than any window needs (the compositor maps and reads them: each byte it reads
+//! counts in its memory) is disconnected with `no_memory`.
 //!
 //! Counting walks the client's objects, so it is done after a client's requests were
 //! handled and only every [`CHECK_EVERY`] or every [`CHECK_AFTER_REQUESTS`] requests,
@@ -9,7 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-use smithay::reexports::wayland_server::backend::{ClientId, Handle};
+use smithay::{
+    reexports::wayland_server::{
+        backend::ClientId, protocol::wl_buffer::WlBuffer, DisplayHandle, Resource,
+    },
+    wayland::shm::with_buffer_contents,
+};
 
 /// Objects of any kind one client may hold at once. Toolkits hold hundreds to a few
 /// thousand.
@@ -18,6 +25,10 @@ pub const MAX_OBJECTS: usize = 100_000;
 /// Objects that may keep a file descriptor open (see [`holds_descriptor`]). A video
 /// player or browser holds tens.
 pub const MAX_DESCRIPTOR_OBJECTS: usize = 1024;
+
+/// Bytes of shared-memory buffers one client may hold (stride × height of each): a 4K
+/// window with four 16-bit buffers is 265 MB.
+pub const MAX_SHM_BUFFER_BYTES: u64 = 1 << 30;
 
 /// How often a busy client's holdings are counted.
 pub const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -41,18 +52,37 @@ pub struct Holdings {
     pub objects: usize,
     /// Objects that may keep a file descriptor open.
     pub descriptor_objects: usize,
+    /// Bytes of its shared-memory buffers.
+    pub shm_buffer_bytes: u64,
 }
 
 impl Holdings {
     /// Counts the objects of `client` (nothing for a client that is gone).
-    pub fn of(handle: &Handle, client: ClientId) -> Self {
+    pub fn of(display: &DisplayHandle, client: ClientId) -> Self {
         let mut holdings = Self::default();
-        let _ = handle.with_all_objects_for(client, |object| {
-            holdings.objects += 1;
-            if holds_descriptor(object.interface().name) {
-                holdings.descriptor_objects += 1;
+        let mut buffers = Vec::new();
+        let _ = display
+            .backend_handle()
+            .with_all_objects_for(client, |object| {
+                holdings.objects += 1;
+                if holds_descriptor(object.interface().name) {
+                    holdings.descriptor_objects += 1;
+                }
+                if object.interface().name == "wl_buffer" {
+                    buffers.push(object);
+                }
+            });
+        for object in buffers {
+            let Ok(buffer) = WlBuffer::from_id(display, object) else {
+                continue;
+            };
+            // dmabufs are no shared memory: they do not count here.
+            if let Ok(bytes) = with_buffer_contents(&buffer, |_, _, data| {
+                data.stride.max(0) as u64 * data.height.max(0) as u64
+            }) {
+                holdings.shm_buffer_bytes += bytes;
             }
-        });
+        }
         holdings
     }
 
@@ -64,6 +94,8 @@ impl Holdings {
             Some(format!(
                 "more than {MAX_DESCRIPTOR_OBJECTS} buffers and pools"
             ))
+        } else if self.shm_buffer_bytes > MAX_SHM_BUFFER_BYTES {
+            Some(format!("more than {MAX_SHM_BUFFER_BYTES} bytes of buffers"))
         } else {
             None
         }
@@ -109,6 +141,7 @@ mod tests {
         let fine = Holdings {
             objects: MAX_OBJECTS,
             descriptor_objects: MAX_DESCRIPTOR_OBJECTS,
+            shm_buffer_bytes: MAX_SHM_BUFFER_BYTES,
         };
         assert_eq!(fine.excess(), None);
         let many = Holdings {
@@ -120,7 +153,14 @@ mod tests {
             descriptor_objects: MAX_DESCRIPTOR_OBJECTS + 1,
             ..fine
         };
-        assert!(hoard.excess().is_some_and(|why| why.contains("buffers")));
+        assert!(hoard
+            .excess()
+            .is_some_and(|why| why.contains("buffers and pools")));
+        let big = Holdings {
+            shm_buffer_bytes: MAX_SHM_BUFFER_BYTES + 1,
+            ..fine
+        };
+        assert!(big.excess().is_some_and(|why| why.contains("bytes")));
     }
 
     #[test]

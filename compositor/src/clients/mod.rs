@@ -187,7 +187,7 @@ fn dispatch_one(
     }));
     match outcome {
         Ok(Ok(handled)) if audit.due(std::time::Instant::now(), handled) => {
-            let holdings = limits::Holdings::of(&state.display_handle.backend_handle(), id.clone());
+            let holdings = limits::Holdings::of(&state.display_handle, id.clone());
             match holdings.excess() {
                 None => PostAction::Continue,
                 Some(why) => {

@@ -185,3 +185,54 @@ fn a_client_hoarding_buffer_pools_is_disconnected_and_its_descriptors_closed() -
     fds_given_back(&comp, fds_before);
     aftermath.check(&mut comp)
 }
+
+#[test]
+fn a_client_declaring_gigabytes_of_buffers_is_disconnected() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let aftermath = Aftermath::begin(&comp)?;
+    let (mut hoarder, shm) = bound(&comp.socket_path(), "wl_shm", 1)?;
+    let side = 4096;
+    let bytes = side * side * 4;
+    let memfd = rustix::fs::memfd_create("big", rustix::fs::MemfdFlags::CLOEXEC)?;
+    rustix::fs::ftruncate(&memfd, bytes as u64)?;
+    let pool = hoarder.new_id();
+    hoarder.send(
+        shm,
+        0,
+        &[Arg::NewId(pool), Arg::Fd(memfd.as_fd()), Arg::Int(bytes)],
+    )?;
+    // wl_shm_pool.create_buffer(id, offset, width, height, stride, format): twenty
+    // 64 MiB buffers over the same memory, 1.25 GiB declared in all.
+    let answer = hoard(&mut hoarder, 1, 20, |client| {
+        let id = client.new_id();
+        client.send(
+            pool,
+            0,
+            &[
+                Arg::NewId(id),
+                Arg::Int(0),
+                Arg::Int(side),
+                Arg::Int(side),
+                Arg::Int(side * 4),
+                Arg::Uint(0),
+            ],
+        )
+    })?;
+    // Holdings are counted after a client's requests are handled, at least every
+    // 100 ms of its activity: the answer to the request that set off the count may
+    // still come before the error.
+    let mut answer = answer;
+    for _ in 0..3 {
+        if answer != Answer::Done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(150));
+        answer = hoarder.roundtrip(Duration::from_secs(10))?;
+    }
+    assert!(
+        matches!(answer, Answer::Error(_, 2, _) | Answer::Closed),
+        "1.25 GiB of buffers were accepted: {answer:?}"
+    );
+    drop(hoarder);
+    aftermath.check(&mut comp)
+}
