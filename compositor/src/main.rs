@@ -165,9 +165,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     );
 
     // The loop ends only when asked to (quit). A source that reports an error has
-    // handled what it could; the others carry on.
+    // handled what it could; the others carry on. One that keeps failing (a listening
+    // socket of smithay's at the open-file limit stays readable) would spin the loop:
+    // each failure costs it 10 ms, and it is logged once a second at most.
+    let mut last_report: Option<std::time::Instant> = None;
     while let Err(err) = event_loop.run(None, &mut state, Ghost::after_dispatch) {
-        tracing::error!(%err, "an event source failed; carrying on");
+        if last_report.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+            tracing::error!(%err, "an event source failed; carrying on");
+            last_report = Some(std::time::Instant::now());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
     if let Some(path) = &state.ipc_socket {

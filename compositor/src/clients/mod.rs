@@ -27,7 +27,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc, OnceLock,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use smithay::reexports::{
@@ -45,6 +45,7 @@ use tracing::{error, info, warn};
 use crate::state::{ClientState, Ghost};
 
 pub mod limits;
+pub mod stall;
 
 /// How long the listening socket rests after the process ran out of file descriptors.
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
@@ -86,20 +87,15 @@ impl Ghost {
         let watched = stream.as_fd().try_clone_to_owned()?;
         let client = self.display_handle.insert_client(stream, Arc::new(data))?;
         let id = client.id();
-        let display = self.clients.display.clone();
-        let watch_id = id.clone();
-        let mut audit = limits::Audit::default();
+        let mut client_watch = ClientWatch {
+            display: self.clients.display.clone(),
+            id: id.clone(),
+            audit: limits::Audit::default(),
+            stall: stall::Stall::default(),
+        };
         let watch = self.loop_handle.insert_source(
             Generic::new(watched, Interest::READ, Mode::Level),
-            move |_, socket, state| {
-                Ok(dispatch_one(
-                    &display,
-                    state,
-                    &watch_id,
-                    socket.as_fd(),
-                    &mut audit,
-                ))
-            },
+            move |_, socket, state| Ok(client_watch.dispatch(state, socket.as_fd())),
         );
         match watch {
             Ok(token) => {
@@ -170,54 +166,90 @@ impl Ghost {
     }
 }
 
-/// Reads and handles everything `id` sent. A panic disconnects that client, and so do
-/// holdings beyond [`limits`] (counted now and then, per `audit`).
-fn dispatch_one(
-    display: &Rc<RefCell<Display<Ghost>>>,
-    state: &mut Ghost,
-    id: &ClientId,
-    socket: BorrowedFd<'_>,
-    audit: &mut limits::Audit,
-) -> PostAction {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        display
-            .borrow_mut()
-            .backend()
-            .dispatch_single_client(state, id.clone())
-    }));
-    match outcome {
-        Ok(Ok(handled)) if audit.due(std::time::Instant::now(), handled) => {
-            let holdings = limits::Holdings::of(&state.display_handle, id.clone());
-            match holdings.excess() {
-                None => PostAction::Continue,
-                Some(why) => {
-                    warn!(client = ?id, ?holdings, "a client holds too much; disconnecting it");
-                    post_display_error(state, id, WL_DISPLAY_NO_MEMORY, &why);
-                    release(display, state, id, socket);
-                    PostAction::Remove
+/// What the event loop keeps for one client's socket.
+struct ClientWatch {
+    display: Rc<RefCell<Display<Ghost>>>,
+    id: ClientId,
+    audit: limits::Audit,
+    stall: stall::Stall,
+}
+
+impl ClientWatch {
+    /// Reads and handles everything the client sent. A panic disconnects it, and so do
+    /// holdings beyond [`limits`] (counted now and then) and data that stays without a
+    /// request ([`stall`]).
+    fn dispatch(&mut self, state: &mut Ghost, socket: BorrowedFd<'_>) -> PostAction {
+        let (display, id) = (&self.display, &self.id);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            display
+                .borrow_mut()
+                .backend()
+                .dispatch_single_client(state, id.clone())
+        }));
+        match outcome {
+            Ok(Ok(handled)) => {
+                self.stall.progressed();
+                if !self.audit.due(Instant::now(), handled) {
+                    return PostAction::Continue;
                 }
+                let holdings = limits::Holdings::of(&state.display_handle, id.clone());
+                let Some(why) = holdings.excess() else {
+                    return PostAction::Continue;
+                };
+                warn!(client = ?id, ?holdings, "a client holds too much; disconnecting it");
+                post_display_error(state, id, WL_DISPLAY_NO_MEMORY, &why);
+                release(display, state, id, socket);
+                PostAction::Remove
+            }
+            Ok(Err(err)) if err.kind() == io::ErrorKind::WouldBlock => {
+                if let Some(began) = self.stall.nothing_read(Instant::now()) {
+                    self.check_stall_later(state, began);
+                }
+                PostAction::Continue
+            }
+            // The client hung up or was disconnected: its watch goes with it (closing the
+            // second descriptor, so the socket closes once the backend drops it too).
+            Ok(Err(_)) => PostAction::Remove,
+            Err(panic) => {
+                let what = panic_message(&panic);
+                let in_parser = LAST_PANIC_IN_PROTOCOL_CODE.with(Cell::get);
+                error!(client = ?id, %what, in_parser, "handling a client's request panicked; disconnecting that client");
+                let (code, message) = if in_parser {
+                    (WL_DISPLAY_INVALID_METHOD, "malformed request")
+                } else {
+                    (
+                        WL_DISPLAY_IMPLEMENTATION,
+                        "the compositor failed to handle a request",
+                    )
+                };
+                post_display_error(state, id, code, message);
+                release(display, state, id, socket);
+                PostAction::Remove
             }
         }
-        Ok(Ok(_)) => PostAction::Continue,
-        Ok(Err(err)) if err.kind() == io::ErrorKind::WouldBlock => PostAction::Continue,
-        // The client hung up or was disconnected: its watch goes with it (closing the
-        // second descriptor, so the socket closes once the backend drops it too).
-        Ok(Err(_)) => PostAction::Remove,
-        Err(panic) => {
-            let what = panic_message(&panic);
-            let in_parser = LAST_PANIC_IN_PROTOCOL_CODE.with(Cell::get);
-            error!(client = ?id, %what, in_parser, "handling a client's request panicked; disconnecting that client");
-            let (code, message) = if in_parser {
-                (WL_DISPLAY_INVALID_METHOD, "malformed request")
-            } else {
-                (
-                    WL_DISPLAY_IMPLEMENTATION,
-                    "the compositor failed to handle a request",
-                )
-            };
-            post_display_error(state, id, code, message);
-            release(display, state, id, socket);
-            PostAction::Remove
+    }
+
+    /// After [`stall::STALL_LIMIT`]: a stall that began at `began` and still goes on
+    /// disconnects the client as malformed.
+    fn check_stall_later(&self, state: &mut Ghost, began: Instant) {
+        let (display, id, stall) = (self.display.clone(), self.id.clone(), self.stall.clone());
+        let timer = Timer::from_duration(stall::STALL_LIMIT);
+        let scheduled = state.loop_handle.insert_source(timer, move |_, _, state| {
+            if stall.still_since(began) {
+                warn!(client = ?id, "a client's data yields no request; disconnecting it");
+                post_display_error(state, &id, WL_DISPLAY_INVALID_METHOD, "malformed request");
+                // Dispatching a dead client only runs the backend's clean-up.
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    display
+                        .borrow_mut()
+                        .backend()
+                        .dispatch_single_client(state, id.clone())
+                }));
+            }
+            TimeoutAction::Drop
+        });
+        if let Err(err) = scheduled {
+            warn!(%err, "cannot watch a stalled client");
         }
     }
 }

@@ -81,10 +81,15 @@ fn garbage_on_the_wire_is_answered_with_errors_not_a_crash() -> Result<()> {
     }
     // A message shorter than its arguments (get_registry without its new id): the
     // Rust wire parser of wayland-backend 0.3 waits for the missing bytes, so that
-    // connection stalls; it must stall alone.
+    // connection stalls; it must stall alone, and be refused after the stall limit.
     let mut stalled = WireClient::connect(&comp.socket_path())?;
     stalled.send_raw(1, 1, &[], &[])?;
     still_serves(&mut comp)?;
+    let answer = stalled.roundtrip(Duration::from_secs(15))?;
+    assert!(
+        matches!(answer, Answer::Error(1, 1, _) | Answer::Closed),
+        "a stalled connection was left open: {answer:?}"
+    );
     drop(stalled);
     aftermath.check(&mut comp)
 }
