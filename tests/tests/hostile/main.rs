@@ -195,10 +195,20 @@ impl Aftermath {
         );
     }
 
-    /// After the attack (its connections closed): alive and serving, the bystander at
-    /// 80% of its rate or more, descriptors back, RSS within 10 MiB of before.
+    /// After the attack (its connections closed): alive, a new client answered within
+    /// 100 ms, the bystander at 80% of its rate or more, descriptors back, RSS within
+    /// 10 MiB of before.
     fn check(self, comp: &mut Compositor) -> Result<()> {
-        let served = still_serves(comp)?;
+        // A new client is answered within 100 ms (the best of three tries, so that a
+        // scheduling hiccup of the loaded test machine does not count).
+        let mut served = still_serves(comp)?;
+        for _ in 0..2 {
+            served = served.min(still_serves(comp)?);
+        }
+        assert!(
+            served <= Duration::from_millis(100),
+            "a new client waited {served:?} for its first round trip"
+        );
         std::thread::sleep(Duration::from_millis(1500));
         let after = self.bystander.rate(Duration::from_secs(1));
         assert!(
