@@ -9,7 +9,8 @@
 //! - The listening socket survives file-descriptor exhaustion: when `accept` fails with
 //!   EMFILE or ENFILE the socket stops being watched for [`ACCEPT_PAUSE`] and connections
 //!   wait in its backlog, instead of the event loop spinning or failing.
-//! - A client may hold only so much ([`limits`]): past it, it is disconnected.
+//! - A client may hold only so much ([`limits`]): past it, it is disconnected. So is
+//!   one whose requests keep the event loop reading them without a pause ([`flood`]).
 //! - The soft `RLIMIT_NOFILE` is raised to the hard limit at start ([`raise_fd_limit`]);
 //!   programs ghostcomp starts get the original back ([`restore_fd_limit`]).
 
@@ -44,6 +45,7 @@ use tracing::{error, info, warn};
 
 use crate::state::{ClientState, Ghost};
 
+pub mod flood;
 pub mod limits;
 pub mod stall;
 
@@ -84,7 +86,7 @@ impl Ghost {
     pub fn add_client(&mut self, stream: UnixStream, data: ClientState) -> io::Result<Client> {
         // A second descriptor of the same socket for the event loop: the display keeps
         // the stream itself.
-        let watched = stream.as_fd().try_clone_to_owned()?;
+        let watched = Arc::new(stream.as_fd().try_clone_to_owned()?);
         let client = self.display_handle.insert_client(stream, Arc::new(data))?;
         let id = client.id();
         let mut client_watch = ClientWatch {
@@ -92,6 +94,7 @@ impl Ghost {
             id: id.clone(),
             audit: limits::Audit::default(),
             stall: stall::Stall::default(),
+            flood: flood::Watched::new(watched.clone()),
         };
         let watch = self.loop_handle.insert_source(
             Generic::new(watched, Interest::READ, Mode::Level),
@@ -172,6 +175,7 @@ struct ClientWatch {
     id: ClientId,
     audit: limits::Audit,
     stall: stall::Stall,
+    flood: flood::Watched,
 }
 
 impl ClientWatch {
@@ -180,12 +184,19 @@ impl ClientWatch {
     /// request ([`stall`]).
     fn dispatch(&mut self, state: &mut Ghost, socket: BorrowedFd<'_>) -> PostAction {
         let (display, id) = (&self.display, &self.id);
+        let reading = flood::reading(&self.flood);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             display
                 .borrow_mut()
                 .backend()
                 .dispatch_single_client(state, id.clone())
         }));
+        drop(reading);
+        if self.flood.was_cut() {
+            warn!(client = ?id, limit = ?flood::FLOOD_LIMIT, "a client's requests kept coming without a pause; disconnected it");
+            release(display, state, id, socket);
+            return PostAction::Remove;
+        }
         match outcome {
             Ok(Ok(handled)) => {
                 self.stall.progressed();
