@@ -3,6 +3,7 @@
 //! our own, in [`client`]) against it, and checks what a user would notice: pixels in
 //! screenshots, windows in IPC, files created by typed commands, presentation timing.
 
+pub mod browser;
 pub mod capture_client;
 pub mod client;
 pub mod colour_client;

@@ -6,11 +6,13 @@
 //! compositor's thread — its descriptor sits in the compositor's event loop and
 //! [`Caster::dispatch`] runs it — so no locks stand between a repaint and its stream.
 //!
-//! Buffers are shared memory allocated by PipeWire (every consumer can map them) in one
-//! of the 8-bit layouts the consumer picks. Each buffer carries a header (presentation
+//! Buffers are shared memory the compositor allocates, one sealed memfd each (every
+//! consumer can map them; see [`memory`] for why not PipeWire's), in one of the 8-bit
+//! layouts the consumer picks. Each buffer carries a header (presentation
 //! time and sequence), damage rectangles since the previous frame, and, for casts whose
 //! cursor is metadata, the pointer's position, hotspot and image.
 
+mod memory;
 mod meta;
 mod params;
 mod stream;

@@ -23,7 +23,7 @@ use pw::{
     stream::{StreamFlags, StreamState},
 };
 
-use super::{meta, params, CastError, CastSpec, CursorMeta};
+use super::{memory, meta, params, CastError, CastSpec, CursorMeta};
 use crate::damage::accumulate;
 use crate::frame::{FrameView, PixelFormat, Region};
 
@@ -127,6 +127,7 @@ impl Cast {
         }));
         let on_state = shared.clone();
         let on_param = shared.clone();
+        let on_add = shared.clone();
         let listener = stream
             .add_local_listener::<()>()
             .state_changed(move |stream, _, _old, new| {
@@ -142,6 +143,21 @@ impl Cast {
                     s.node_id = Some(node);
                 }
                 tracing::debug!(state = ?s.state, node = ?s.node_id, "cast stream state");
+            })
+            .add_buffer(move |_, _, buffer| {
+                let Some(format) = on_add.borrow().format else {
+                    return;
+                };
+                let size = format.width as usize * 4 * format.height as usize;
+                // SAFETY: PipeWire hands add_buffer a buffer it has just made and nothing
+                // else uses yet.
+                if let Err(err) = unsafe { memory::allocate(buffer, size) } {
+                    tracing::warn!(%err, size, "cannot give a cast buffer its memory");
+                }
+            })
+            .remove_buffer(|_, _, buffer| {
+                // SAFETY: PipeWire hands remove_buffer a buffer it is done with.
+                unsafe { memory::release(buffer) }
             })
             .param_changed(move |stream, _, id, param| {
                 let Some(param) = param else { return };
@@ -187,7 +203,8 @@ impl Cast {
             .connect(
                 Direction::Output,
                 None,
-                StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
+                // Buffers of our own (`memory`): with PipeWire's, Chromium got none.
+                StreamFlags::DRIVER | StreamFlags::ALLOC_BUFFERS,
                 &mut offer,
             )
             .map_err(|e| CastError::Stream(e.to_string()))?;
@@ -291,7 +308,8 @@ impl Cast {
                 .is_none_or(|(w, h, px)| (*w, *h, px) != (c.width, c.height, &c.rgba))
         });
         // SAFETY: `raw` is a dequeued pw_buffer: its spa_buffer, datas and metas are valid
-        // and mapped (MAP_BUFFERS) until it is queued again, and nobody else touches them.
+        // and mapped (metas by PipeWire, the data by `memory::allocate`) until it is queued
+        // again, and nobody else touches them.
         unsafe {
             let buffer = (*raw).buffer;
             if !buffer.is_null() && (*buffer).n_datas > 0 {
