@@ -212,3 +212,12 @@ fn chromium_shares_one_window_alone() -> Result<()> {
     assert!(near(&probe(&report, 299, 199), [0xff, 0, 0]), "{report}");
     Ok(())
 }
+
+/// Firefox ESR 153 gets its track, but its capturer (its own copy of WebRTC's) never
+/// hands back the cast's buffers: the cast sends about a dozen frames and waits, and the
+/// page shows black. Not solved yet; run with `--ignored` to see it.
+#[test]
+#[ignore = "Firefox's capturer keeps the cast's buffers and shows black"]
+fn firefox_gets_the_screen_at_the_display_rate_with_the_right_picture() -> Result<()> {
+    monitor_share(Kind::Firefox)
+}
