@@ -2,7 +2,7 @@
 # Screenshots and screen shares: ghostcomp measured as bench/peers/ measures sway
 # (grim through wlr-screencopy at 1080p and 4K, PNG and PPM; a portal screen share at
 # 1920x1080 while a 1280x720 window animates: frames a second the consumer
-# receives, CPU a second of each process), then the peers' own scripts run in the same
+# receives, CPU a second of each process; the consumers are GStreamer and Chromium), then the peers' own scripts run in the same
 # session, and the ratios are printed (below 1 is better for time and CPU, above 1 for
 # fps). Usage: bench/capture.sh   (env: SHOTS=10, SECS=5, PEERS_TOO=1)
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -34,6 +34,10 @@ if [ "${1:-}" != --inner ]; then
   row "share: compositor CPU/s"       cast_anim_compositor_cpu_per_s peer-cast cast_anim_sway_cpu_per_s 1
   row "share: portal backend CPU/s"   cast_anim_portal_cpu_per_s peer-cast cast_anim_xdpw_cpu_per_s 1
   row "share: pipewire CPU/s"         cast_anim_pipewire_cpu_per_s peer-cast cast_anim_pipewire_cpu_per_s 1
+  row "Chromium share: new frames/s"  cast_chromium_fps peer-cast cast_chromium_fps 0
+  row "Chromium share: compositor CPU/s" cast_chromium_compositor_cpu_per_s peer-cast cast_chromium_sway_cpu_per_s 1
+  row "Chromium share: pipewire CPU/s" cast_chromium_pipewire_cpu_per_s peer-cast cast_chromium_pipewire_cpu_per_s 1
+  row "Chromium share: Chromium CPU/s" cast_chromium_consumer_cpu_per_s peer-cast cast_chromium_consumer_cpu_per_s 1
   exit 0
 fi
 
@@ -91,3 +95,20 @@ echo "cast_anim_pipewire_cpu_per_s: ${v[2]}"
 echo "cast_anim_wireplumber_cpu_per_s: ${v[3]}"
 echo "cast_anim_xdg_desktop_portal_cpu_per_s: ${v[4]}"
 echo "cast_anim_consumer_cpu_per_s: ${v[5]}"
+
+# 3. the same share to Chromium (tests/portal/share.html through getDisplayMedia)
+if command -v chromium >/dev/null; then
+  chromium_share_start "$WORK"
+  if chromium_share_await "$GHOSTCOMP" msg windows; then
+    c0=$(share_changes "$GHOSTCOMP" msg windows); t0=$(now_ns)
+    read -r -a v < <(cpu_rates "$SECS" "$GPID" "$PW" "$(chromium_pids)")
+    c1=$(share_changes "$GHOSTCOMP" msg windows); t1=$(now_ns)
+    echo "cast_chromium_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
+    echo "cast_chromium_compositor_cpu_per_s: ${v[0]}"
+    echo "cast_chromium_pipewire_cpu_per_s: ${v[1]}"
+    echo "cast_chromium_consumer_cpu_per_s: ${v[2]}"
+  else
+    note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
+  fi
+  stop_tree "$CHROME_PID"
+fi

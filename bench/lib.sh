@@ -234,3 +234,44 @@ sway_has_window() {
     sleep 0.005
   done
 }
+
+# Chromium as a screen-share consumer: tests/portal/share.html shares the screen through
+# getDisplayMedia as soon as it loads and counts the frames whose pixels changed along
+# the screen's middle row (where the animating window is, in every layout). Needs the
+# session's bus, PipeWire, portal and WAYLAND_DISPLAY. chromium_share_start DIR sets
+# CHROME_PID (its own session: CHROME_PIDS lists all its processes).
+chromium_share_start() {
+  XDG_SESSION_TYPE=wayland setsid chromium --ozone-platform=wayland --no-sandbox \
+    --no-first-run --no-default-browser-check --disable-gpu --use-fake-ui-for-media-stream \
+    "--auto-select-desktop-capture-source=Entire screen" --enable-features=WebRTCPipeWireCapturer \
+    --user-data-dir="$1/chrome" \
+    "file://$BENCH_ROOT/tests/portal/share.html?auto&watch=0,540,1920,2" >"$1/chromium.log" 2>&1 &
+  CHROME_PID=$!; track "$CHROME_PID"
+}
+chromium_pids() { pgrep -s "$CHROME_PID" | tr '\n' ' '; }
+# share_changes COMMAND... : the page's count of changed frames, from the window titles
+# in the JSON COMMAND prints (ghostcomp msg windows, swaymsg -t get_tree); empty if none.
+share_changes() {
+  "$@" 2>/dev/null | python3 -c '
+import json, sys
+def walk(v):
+    if isinstance(v, dict):
+        for x in v.values(): yield from walk(x)
+    elif isinstance(v, list):
+        for x in v: yield from walk(x)
+    elif isinstance(v, str) and v.startswith("share: {"):
+        yield json.loads(v[len("share: "):v.rindex("}") + 1])
+try:
+    for report in walk(json.load(sys.stdin)):
+        if "changes" in report: print(report["changes"]); break
+except Exception:
+    pass'
+}
+# chromium_share_await LIST_COMMAND... : waits (30 s at most) until the page counts frames.
+chromium_share_await() {
+  local end=$(( $(now_ns) + 30000000000 ))
+  until [ -n "$(share_changes "$@")" ]; do [ "$(now_ns)" -gt "$end" ] && return 1; sleep 0.2; done
+  sleep 1.2
+}
+# per_second BEFORE AFTER T0_NS T1_NS : the rate of a count the page updates once a second.
+per_second() { awk -v a="$1" -v b="$2" -v w=$(( $4 - $3 )) 'BEGIN { s = int(w / 1e9 + 0.5); printf "%.1f\n", s ? (b - a) / s : 0 }'; }

@@ -2,11 +2,12 @@
 # A screen share on sway 1.7 headless through xdg-desktop-portal-wlr (built by
 # xdpw-shm.sh, chooser off), PipeWire, WirePlumber and xdg-desktop-portal, in a private
 # D-Bus session, while a 1280x720 window animates; the consumer is the project's own
-# (tests/portal/cast_consumer.py, GStreamer pipewiresrc through the ScreenCast portal).
+# (tests/portal/cast_consumer.py, GStreamer pipewiresrc through the ScreenCast portal),
+# then Chromium (tests/portal/share.html through getDisplayMedia).
 # Prints the frames a second the consumer got and each process's CPU. Env: SECS (5).
 source "$(dirname "$0")/../lib.sh"
 if [ "${1:-}" != --inner ]; then
-  need sway pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus dbus-bin \
+  need sway chromium pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus dbus-bin \
     gstreamer1.0-pipewire gstreamer1.0-plugins-base python3-dbus python3-gi gir1.2-gstreamer-1.0 procps
   build_clients || exit 1
   XDPW_BIN=$(bash "$BENCH_DIR/peers/xdpw-shm.sh" | awk '/^xdpw_shm_bin:/ { print $2 }')
@@ -53,3 +54,21 @@ echo "cast_anim_pipewire_cpu_per_s: ${cpu[2]}"
 echo "cast_anim_wireplumber_cpu_per_s: ${cpu[3]}"
 echo "cast_anim_xdg_desktop_portal_cpu_per_s: ${cpu[4]}"
 echo "cast_anim_consumer_cpu_per_s: ${cpu[5]}"
+
+# The same share to Chromium (tests/portal/share.html through getDisplayMedia).
+if command -v chromium >/dev/null; then
+  chromium_share_start "$WORK"
+  if chromium_share_await swaymsg -t get_tree; then
+    c0=$(share_changes swaymsg -t get_tree); t0=$(now_ns)
+    read -r -a cpu < <(cpu_rates "$SECS" "$COMP_PID" "$XDPW" "$PW" "$(chromium_pids)")
+    c1=$(share_changes swaymsg -t get_tree); t1=$(now_ns)
+    echo "cast_chromium_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
+    echo "cast_chromium_sway_cpu_per_s: ${cpu[0]}"
+    echo "cast_chromium_xdpw_cpu_per_s: ${cpu[1]}"
+    echo "cast_chromium_pipewire_cpu_per_s: ${cpu[2]}"
+    echo "cast_chromium_consumer_cpu_per_s: ${cpu[3]}"
+  else
+    note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
+  fi
+  stop_tree "$CHROME_PID"
+fi
