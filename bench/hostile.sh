@@ -14,7 +14,8 @@ GHOSTCOMP="$BENCH_ROOT/target/release/ghostcomp"
 ATTACK="$BENCH_ROOT/target/release/ghost-attack"
 WORK=$(scratch_dir hostile); chmod 755 "$WORK"; cd "$WORK" || exit 1
 printf 'output HEADLESS-1 resolution 1920x1080 position 0 0\nxwayland disable\n' >sway.conf; chmod 644 sway.conf
-ATTACKS=("malformed" "connections 4000" "chain 10000" "flood 5" "hoard 200000")
+# ATTACKS (env): which to run, separated by |.
+IFS='|' read -r -a ATTACKS <<<"${ATTACKS:-malformed|connections 4000|chain 10000|flood 5|hoard 200000}"
 machine
 # A desktop session's usual open-file limits (soft 1024, hard raised to 4096 here so
 # that 4000 connections exceed what every compositor may hold): each compositor keeps
