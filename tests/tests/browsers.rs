@@ -156,14 +156,17 @@ fn monitor_share(kind: Kind) -> Result<()> {
         [0xff, 0, 0],
         "on screen"
     );
-    // ghostcomp hands the consumer the animation's frames; the page sees fewer when
-    // Chromium (drawing in software on the test machine's two cores) falls behind.
+    // A frame counts as sent only when a buffer was free, that is when the consumer had
+    // handed one back: 55 a second means Chromium takes the animation's frames. The page
+    // sees fewer: Chromium samples its latest frame on its own 60 Hz timer and draws in
+    // software on the test machine's two cores (47 to 58 a second over repeated runs;
+    // sway with xdg-desktop-portal-wlr gave it 53). A stalled share shows 0 there.
     assert!(
         sent >= 55.0,
         "{sent} frames a second sent of a 60 fps animation"
     );
     assert!(
-        changes >= 48.0,
+        changes >= 40.0,
         "{changes} new frames a second of a 60 fps animation reached the page: {report}"
     );
     let casts = comp.request(json!({"request": "casts"}))?;

@@ -2,12 +2,13 @@
 //! per buffer.
 //!
 //! Left to PipeWire 0.3 (buffers it allocates for the link, mapped for us), a cast that
-//! drives its own graph never completed a graph cycle: `pw-top` showed its quantum as 0
-//! and the consumer not following it. GStreamer's `pipewiresrc` picked the buffers up all
-//! the same, but Chromium's WebRTC capturer, which is run by the graph's cycles, never
-//! got one: every Chromium and Electron app received no frame. With buffers of our own
-//! (`PW_STREAM_FLAG_ALLOC_BUFFERS`, as xdg-desktop-portal-wlr and Mutter do) the cast
-//! drives cycles and every consumer follows it.
+//! drives its own graph never completed a graph cycle with Chromium as its consumer:
+//! `pw-top` showed its quantum as 0 and Chromium not following it, and Chromium's WebRTC
+//! capturer, which is run by the graph's cycles, never got a buffer (GStreamer's
+//! `pipewiresrc` picked them up all the same). With buffers of our own
+//! (`PW_STREAM_FLAG_ALLOC_BUFFERS`, as xdg-desktop-portal-wlr does) Chromium follows the
+//! cast and gets its frames. Why PipeWire's buffers stop the cycles was not found, and
+//! Firefox ESR's capturer shows the same stall with ours: it is not the whole story.
 //!
 //! Each memfd is sealed against shrinking and growing: a consumer holds the descriptor,
 //! and one that truncated it would make the compositor's next write into the mapping a

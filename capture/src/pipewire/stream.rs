@@ -68,7 +68,7 @@ struct Shared {
     node_id: Option<u32>,
     state: CastState,
     format: Option<Negotiated>,
-    /// Bumped at each format agreement: the buffers are new then.
+    /// Bumped at each format agreement and each buffer added: the buffers are new then.
     generation: u64,
 }
 
@@ -154,6 +154,10 @@ impl Cast {
                 if let Err(err) = unsafe { memory::allocate(buffer, size) } {
                     tracing::warn!(%err, size, "cannot give a cast buffer its memory");
                 }
+                // PipeWire makes buffers anew when it asks, not only after a format
+                // agreement, and new memory may sit where a removed buffer's was: no
+                // buffer's missing damage is known any more.
+                on_add.borrow_mut().generation += 1;
             })
             .remove_buffer(|_, _, buffer| {
                 // SAFETY: PipeWire hands remove_buffer a buffer it is done with.

@@ -35,9 +35,9 @@ use tracing::warn;
 pub const FLOOD_LIMIT: Duration = Duration::from_millis(250);
 
 /// Bytes of requests that must still wait in the socket at [`FLOOD_LIMIT`] for the read to
-/// be a flood: far more than a client leaves queued behind a slow request (a few
-/// requests of tens of bytes), far less than a flooder keeps there (the socket's buffer,
-/// hundreds of kilobytes).
+/// be a flood: more than a client leaves queued behind a slow request (a few requests of
+/// tens of bytes each); a flooder writes faster than its requests are handled, so its
+/// socket stays full.
 pub const FLOOD_BACKLOG: u64 = 4096;
 
 /// One client's socket as the watchdog sees it: a descriptor of its own (so that the
