@@ -45,6 +45,11 @@ pub fn ghostcomp_bin() -> PathBuf {
     target.join("debug/ghostcomp")
 }
 
+/// The (R, G, B) of a client's ARGB8888 colour, as screenshots and casts give it.
+pub fn rgb(argb: u32) -> [u8; 3] {
+    [(argb >> 16) as u8, (argb >> 8) as u8, argb as u8]
+}
+
 /// Fails with a useful message when a Debian client the test drives is missing.
 pub fn require_program(name: &str) -> Result<()> {
     let found = std::env::var_os("PATH")

@@ -198,6 +198,18 @@ pub fn consume(
     duration: Duration,
     during: impl FnOnce() -> Result<()>,
 ) -> Result<Observed> {
+    consume_holding(socket, node, duration, Duration::ZERO, during)
+}
+
+/// As [`consume`], but each buffer goes back to the producer only `hold` after it came,
+/// as a consumer that encodes or draws each frame before it lets go of it does.
+pub fn consume_holding(
+    socket: &Path,
+    node: u32,
+    duration: Duration,
+    hold: Duration,
+    during: impl FnOnce() -> Result<()>,
+) -> Result<Observed> {
     let seen = Arc::new(Mutex::new(Observed::default()));
     let recorded = seen.clone();
     let socket = socket.to_path_buf();
@@ -220,6 +232,12 @@ pub fn consume(
         )?;
         let on_format = recorded.clone();
         let on_buffer = recorded.clone();
+        // Buffers read but not handed back yet, with when they came.
+        let held = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::<(
+            *mut pw::sys::pw_buffer,
+            Instant,
+        )>::new()));
+        let holding = held.clone();
         let _listener = stream
             .add_local_listener::<()>()
             .param_changed(move |stream, _, id, param| {
@@ -238,17 +256,25 @@ pub fn consume(
                 let _ = stream.update_params(&mut pods);
             })
             .process(move |stream, _| {
-                // SAFETY: the buffer is ours until queued back right below.
-                unsafe {
-                    let raw = stream.dequeue_raw_buffer();
+                // Every buffer that came since the last call, oldest first.
+                loop {
+                    // SAFETY: dequeue gives a buffer that is ours until queued back, or
+                    // null.
+                    let raw = unsafe { stream.dequeue_raw_buffer() };
                     if raw.is_null() {
                         return;
                     }
                     if let Ok(mut s) = on_buffer.lock() {
                         s.frames += 1;
-                        observe((*raw).buffer, &mut s);
+                        // SAFETY: `raw` is dequeued and not queued back yet.
+                        unsafe { observe((*raw).buffer, &mut s) };
                     }
-                    stream.queue_raw_buffer(raw);
+                    if hold.is_zero() {
+                        // SAFETY: dequeued just above, and handed back once.
+                        unsafe { stream.queue_raw_buffer(raw) };
+                    } else {
+                        holding.borrow_mut().push_back((raw, Instant::now()));
+                    }
                 }
             })
             .register()?;
@@ -262,7 +288,14 @@ pub fn consume(
         )?;
         let end = Instant::now() + duration;
         while Instant::now() < end {
-            main_loop.loop_().iterate(Duration::from_millis(20));
+            main_loop.loop_().iterate(Duration::from_millis(5));
+            let mut held = held.borrow_mut();
+            while held.front().is_some_and(|(_, at)| at.elapsed() >= hold) {
+                if let Some((raw, _)) = held.pop_front() {
+                    // SAFETY: dequeued in `process` above and not queued back since.
+                    unsafe { stream.queue_raw_buffer(raw) };
+                }
+            }
         }
         let _ = stream.disconnect();
         Ok(())

@@ -5,7 +5,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Result;
-use ghost_tests::{client::TestClient, share_session::ShareSession, wait_for, Compositor};
+use ghost_tests::{client::TestClient, rgb, share_session::ShareSession, wait_for, Compositor};
 use serde_json::{json, Value};
 
 const RED: u32 = 0xff_ff_00_00;
@@ -457,6 +457,53 @@ fn a_stream_gets_every_change_though_its_buffers_take_turns() -> Result<()> {
         wrong.first(),
         wrong.first().and_then(|&(x, y)| seen.pixel(x, y)),
         wrong.first().map(|&(x, y)| shot.pixel(x, y)),
+    );
+    Ok(())
+}
+
+#[test]
+fn a_consumer_that_keeps_its_buffers_a_while_still_gets_every_change_and_the_last() -> Result<()> {
+    let (comp, _session) = start("holding", "")?;
+    let shades: Vec<u32> = (0..40).map(|i| RED | (i * 6) << 8).collect();
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let mut window = app.color_window("holding", 300, 200, &shades)?;
+    comp.wait_window("holding")?;
+    let cast = comp.request(json!({"request": "cast-start", "cursor": "hidden"}))?;
+    let node = cast["node_id"].as_u64().unwrap_or(0) as u32;
+    let socket = comp.runtime_dir().join("pipewire-0");
+    // The consumer lets go of each buffer 150 ms after it came, longer than the cast
+    // has buffers for at the screen's rate (a browser that draws each frame in
+    // software does so now and then): the cast must neither stall for good nor leave
+    // it with an old picture once the screen stops changing.
+    let hold = Duration::from_millis(150);
+    let seen = ghost_tests::pw_consumer::consume_holding(
+        &socket,
+        node,
+        Duration::from_secs(4),
+        hold,
+        || {
+            std::thread::sleep(Duration::from_millis(500));
+            for _ in 0..39 {
+                app.commit_next(&mut window, false)?;
+                std::thread::sleep(Duration::from_millis(40));
+            }
+            Ok(())
+        },
+    )?;
+    let casts = comp.request(json!({"request": "casts"}))?;
+    assert!(seen.frames >= 12, "{} frames: {casts:#}", seen.frames);
+    let (x, y, w, h) = geometry(&comp.wait_window("holding")?);
+    let shot = comp.screenshot(json!({}))?;
+    assert_eq!(
+        shot.pixel(x + w / 2, y + h / 2),
+        rgb(shades[39]),
+        "on screen"
+    );
+    assert_eq!(
+        seen.pixel(x + w / 2, y + h / 2),
+        Some(rgb(shades[39])),
+        "the consumer's last picture, after {} frames: {casts:#}",
+        seen.frames
     );
     Ok(())
 }

@@ -184,6 +184,17 @@ impl Caster {
         Ok(cast.push_drawn(size, damage, cursor, now, draw))
     }
 
+    /// Whether a frame of cast `id` waits for a graph cycle to reach the consumer.
+    pub fn undelivered(&self, id: u64) -> bool {
+        self.casts.get(&id).is_some_and(|c| c.undelivered())
+    }
+
+    /// Sends on a frame of cast `id` that still waits for the consumer (see
+    /// [`stream::Cast::undelivered`]); whether one did, so the caller tries again.
+    pub fn deliver(&self, id: u64) -> bool {
+        self.casts.get(&id).is_some_and(|c| c.deliver())
+    }
+
     /// Offers a new picture size (the source was resized); the consumer renegotiates.
     pub fn resize(&mut self, id: u64, width: u32, height: u32) -> Result<(), CastError> {
         let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;

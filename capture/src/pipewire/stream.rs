@@ -304,6 +304,11 @@ impl Cast {
         // below, or null when none is free.
         let raw = unsafe { self.stream.dequeue_raw_buffer() };
         if raw.is_null() {
+            // A consumer hands back one buffer per graph cycle, and only buffers it has
+            // finished with by then; one that was late holds one more buffer from then
+            // on, and once it holds them all no frame would start a cycle again. An
+            // empty cycle lets it hand one back.
+            self.trigger();
             return Pushed::NoBuffer;
         }
         let new_image = cursor.is_some_and(|c| {
@@ -343,6 +348,7 @@ impl Cast {
             }
             self.stream.queue_raw_buffer(raw);
         }
+        self.trigger();
         if let (true, Some(c)) = (new_image, cursor) {
             self.sent_cursor = Some((c.width, c.height, c.rgba.clone()));
         }
@@ -353,6 +359,41 @@ impl Cast {
 }
 
 impl Cast {
+    /// Whether a frame queued earlier has not gone to the consumer yet: the cycle it
+    /// started found the consumer still holding the frame before, and only a later
+    /// cycle takes it.
+    pub fn undelivered(&self) -> bool {
+        let mut time = std::mem::MaybeUninit::<pw::sys::pw_time>::zeroed();
+        // SAFETY: the stream lives as long as `self`; get_time_n writes at most `size`
+        // bytes into `time`.
+        let status = unsafe {
+            pw::sys::pw_stream_get_time_n(
+                self.stream.as_raw_ptr(),
+                time.as_mut_ptr(),
+                std::mem::size_of::<pw::sys::pw_time>(),
+            )
+        };
+        // SAFETY: all zeroes is a valid pw_time, filled in where get_time_n succeeded.
+        status == 0 && unsafe { time.assume_init() }.queued_buffers > 0
+    }
+
+    /// Runs a graph cycle where a frame still waits for one; whether one did.
+    pub fn deliver(&self) -> bool {
+        let waiting = self.undelivered();
+        if waiting {
+            self.trigger();
+        }
+        waiting
+    }
+
+    /// Runs one graph cycle: the consumer takes the queued frame, if any, and hands
+    /// back a buffer it is done with.
+    fn trigger(&self) {
+        if let Err(err) = self.stream.trigger_process() {
+            tracing::debug!(%err, "cannot start a cast's graph cycle");
+        }
+    }
+
     /// Brings the buffer at `memory` up to the picture `draw` makes, whose changes since
     /// the previous frame are `damage`: only what it lacks where it was filled before,
     /// all of it otherwise. Every other buffer now lacks `damage` too.

@@ -67,7 +67,8 @@ impl Cast {
                 caster.resize(self.id, size.0, size.1)?;
                 self.primed = false;
             }
-            Pushed::Idle | Pushed::NoBuffer => {}
+            Pushed::NoBuffer => self.behind = true,
+            Pushed::Idle => {}
         }
         Ok(())
     }

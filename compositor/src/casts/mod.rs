@@ -20,6 +20,7 @@ use smithay::{
 
 use crate::{backend::Shows, shell::window_data, state::Ghost};
 
+mod cursor;
 mod direct;
 pub mod pick;
 
@@ -81,6 +82,9 @@ struct Cast {
     primed: bool,
     /// Frames drawn straight into the stream's buffers (no copy from the output's).
     drawn_in_stream: u64,
+    /// The consumer may lack the latest picture: every buffer was with it, or the
+    /// change came before the cast's frame interval was over.
+    behind: bool,
 }
 
 /// The PipeWire connection (made on the first cast) and the casts.
@@ -253,6 +257,7 @@ impl Ghost {
             unsent: Vec::new(),
             primed: false,
             drawn_in_stream: 0,
+            behind: false,
         });
         self.queue_redraw(&output);
         Ok(json!({"id": id, "node_id": node_id, "width": width, "height": height}))
@@ -367,6 +372,7 @@ impl Ghost {
             return;
         }
         let now = Duration::from(self.clock.now());
+        let mut retry = false;
         for index in 0..self.casts.casts.len() {
             let (id, source, cursor) = {
                 let c = &self.casts.casts[index];
@@ -381,14 +387,17 @@ impl Ghost {
             if window.is_none() {
                 self.note_repaint(index, output);
             }
-            let wants = self
-                .casts
-                .caster
-                .as_ref()
-                .is_some_and(|k| k.wants_frame(id, now));
-            if !wants {
+            let Some(caster) = self.casts.caster.as_ref() else {
+                continue;
+            };
+            retry |= caster.deliver(id);
+            if !caster.wants_frame(id, now) {
+                // Too soon after its last frame: it may lack this repaint's change.
+                self.casts.casts[index].behind = caster.state(id) == Some(CastState::Streaming);
+                retry |= self.casts.casts[index].behind;
                 continue;
             }
+            self.casts.casts[index].behind = false;
             let crop = Self::cast_crop(&source, &at);
             let sent = match window {
                 None => self.cast_shown(index, output, crop, cursor, now),
@@ -402,6 +411,17 @@ impl Ghost {
             if let Err(err) = result {
                 tracing::warn!(id, "cast frame: {err:#}");
             }
+            retry |= self.casts.casts[index].behind
+                || self
+                    .casts
+                    .caster
+                    .as_ref()
+                    .is_some_and(|k| k.undelivered(id));
+        }
+        // A cast that could not take the latest picture tries again at the next refresh,
+        // though nothing changes any more: the consumer must not keep an old one.
+        if retry {
+            self.queue_redraw(output);
         }
     }
 
@@ -532,65 +552,9 @@ impl Ghost {
                 caster.resize(cast.id, size.0, size.1)?;
                 cast.last = None;
             }
-            Pushed::Idle | Pushed::NoBuffer => {}
+            Pushed::NoBuffer => cast.behind = true,
+            Pushed::Idle => {}
         }
         Ok(())
-    }
-
-    /// The pointer as cast metadata: relative to the cast's picture (the window's, the
-    /// output's, or the cut `crop` of it), with its image.
-    fn cursor_meta(
-        &mut self,
-        output: &Output,
-        window: Option<&Window>,
-        crop: Option<ghost_capture::Region>,
-    ) -> CursorMeta {
-        let hidden = CursorMeta {
-            visible: false,
-            position: (0, 0),
-            hotspot: (0, 0),
-            width: 0,
-            height: 0,
-            rgba: Vec::new(),
-        };
-        let Some((image, hotspot)) = self.capture_cursor_image() else {
-            return hidden;
-        };
-        let origin = match window {
-            Some(w) => self.space.element_location(w),
-            None => self.space.output_geometry(output).map(|g| g.loc),
-        };
-        let Some(origin) = origin else {
-            return hidden;
-        };
-        let scale = output.current_scale().fractional_scale();
-        let mut at = (image.loc + hotspot - origin)
-            .to_f64()
-            .to_physical(scale)
-            .to_i32_round();
-        if let Some(crop) = crop {
-            at -= (crop.x, crop.y).into();
-        }
-        let hot = hotspot.to_f64().to_physical(scale).to_i32_round::<i32>();
-        let Ok(crate::backend::Captured::Sdr(frame)) =
-            self.capture(output, Shows::Cursor, false, false)
-        else {
-            return hidden;
-        };
-        let (width, height) = (frame.width(), frame.height());
-        let mut rgba = vec![0u8; (width * height * 4) as usize];
-        frame.copy_into(
-            &mut rgba,
-            width as usize * 4,
-            ghost_capture::PixelFormat::Abgr8888,
-        );
-        CursorMeta {
-            visible: true,
-            position: (at.x, at.y),
-            hotspot: (hot.x, hot.y),
-            width,
-            height,
-            rgba,
-        }
     }
 }

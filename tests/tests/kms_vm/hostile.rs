@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use ghost_tests::{
     client::TestClient,
+    rgb,
     wire::{Answer, Arg, WireClient},
 };
 
@@ -14,10 +15,6 @@ use super::{close, start, writeback_until};
 
 const FIRST: u32 = 0xff20_c040;
 const SECOND: u32 = 0xff40_20c0;
-
-fn rgb(argb: u32) -> [u8; 3] {
-    [(argb >> 16) as u8, (argb >> 8) as u8, argb as u8]
-}
 
 #[test]
 #[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
