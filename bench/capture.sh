@@ -2,7 +2,7 @@
 # Screenshots and screen shares: ghostcomp measured as bench/peers/ measures sway
 # (grim through wlr-screencopy at 1080p and 4K, PNG and PPM; a portal screen share at
 # 1920x1080 while a 1280x720 window animates: frames a second the consumer
-# receives, CPU a second of each process; the consumers are GStreamer and Chromium), then the peers' own scripts run in the same
+# receives, CPU a second of each process; the consumers are GStreamer, Chromium and Firefox), then the peers' own scripts run in the same
 # session, and the ratios are printed (below 1 is better for time and CPU, above 1 for
 # fps). Usage: bench/capture.sh   (env: SHOTS=10, SECS=5, PEERS_TOO=1)
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -38,6 +38,10 @@ if [ "${1:-}" != --inner ]; then
   row "Chromium share: compositor CPU/s" cast_chromium_compositor_cpu_per_s peer-cast cast_chromium_sway_cpu_per_s 1
   row "Chromium share: pipewire CPU/s" cast_chromium_pipewire_cpu_per_s peer-cast cast_chromium_pipewire_cpu_per_s 1
   row "Chromium share: Chromium CPU/s" cast_chromium_consumer_cpu_per_s peer-cast cast_chromium_consumer_cpu_per_s 1
+  row "Firefox share: new frames/s"  cast_firefox_fps peer-cast cast_firefox_fps 0
+  row "Firefox share: compositor CPU/s" cast_firefox_compositor_cpu_per_s peer-cast cast_firefox_sway_cpu_per_s 1
+  row "Firefox share: pipewire CPU/s" cast_firefox_pipewire_cpu_per_s peer-cast cast_firefox_pipewire_cpu_per_s 1
+  row "Firefox share: Firefox CPU/s" cast_firefox_consumer_cpu_per_s peer-cast cast_firefox_consumer_cpu_per_s 1
   exit 0
 fi
 
@@ -81,7 +85,7 @@ mkdir -p "$WORK/portals"; cp "$ROOT/data/portal/ghost.portal" "$WORK/portals/"
 XDG_CURRENT_DESKTOP=ghost XDG_DESKTOP_PORTAL_DIR="$WORK/portals" \
   /usr/libexec/xdg-desktop-portal -r >"$WORK/xdp.log" 2>&1 & XDP=$!; track $XDP
 sleep 1.5
-"$ANIMATE" -w 1280 -h 720 -d $((SECS + 15)) >"$WORK/anim.out" 2>&1 & AP=$!; track $AP
+"$ANIMATE" -w 1280 -h 720 -d $((SECS + 75)) >"$WORK/anim.out" 2>&1 & AP=$!; track $AP
 sleep 1
 /usr/bin/python3 "$ROOT/tests/portal/cast_consumer.py" --portal --seconds "$SECS" --warmup 1 \
   >"$WORK/cast.json" 2>"$WORK/cast.err" & CP=$!
@@ -96,19 +100,36 @@ echo "cast_anim_wireplumber_cpu_per_s: ${v[3]}"
 echo "cast_anim_xdg_desktop_portal_cpu_per_s: ${v[4]}"
 echo "cast_anim_consumer_cpu_per_s: ${v[5]}"
 
-# 3. the same share to Chromium (tests/portal/share.html through getDisplayMedia)
+# 3. and 4. the same share to Chromium and to Firefox ESR (tests/portal/share.html
+# through getDisplayMedia; Firefox asks at a key press).
+# page_rates NAME PIDS : the page's new frames a second, and CPU a second, as it shares.
+page_rates() {
+  local c0 c1 t0 t1 v
+  c0=$(share_changes "$GHOSTCOMP" msg windows); t0=$(now_ns)
+  read -r -a v < <(cpu_rates "$SECS" "$GPID" "$PW" "$2")
+  c1=$(share_changes "$GHOSTCOMP" msg windows); t1=$(now_ns)
+  echo "cast_$1_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
+  echo "cast_$1_compositor_cpu_per_s: ${v[0]}"
+  echo "cast_$1_pipewire_cpu_per_s: ${v[1]}"
+  echo "cast_$1_consumer_cpu_per_s: ${v[2]}"
+}
 if command -v chromium >/dev/null; then
   chromium_share_start "$WORK"
-  if chromium_share_await "$GHOSTCOMP" msg windows; then
-    c0=$(share_changes "$GHOSTCOMP" msg windows); t0=$(now_ns)
-    read -r -a v < <(cpu_rates "$SECS" "$GPID" "$PW" "$(chromium_pids)")
-    c1=$(share_changes "$GHOSTCOMP" msg windows); t1=$(now_ns)
-    echo "cast_chromium_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
-    echo "cast_chromium_compositor_cpu_per_s: ${v[0]}"
-    echo "cast_chromium_pipewire_cpu_per_s: ${v[1]}"
-    echo "cast_chromium_consumer_cpu_per_s: ${v[2]}"
+  if share_await "$GHOSTCOMP" msg windows; then
+    page_rates chromium "$(chromium_pids)"
   else
     note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
   fi
   stop_tree "$CHROME_PID"
+fi
+if command -v firefox-esr >/dev/null; then
+  firefox_share_start "$WORK"
+  if share_idle_await "$GHOSTCOMP" msg windows && "$GHOSTCOMP" msg input type x >/dev/null &&
+    share_await "$GHOSTCOMP" msg windows; then
+    animate_above
+    page_rates firefox "$(firefox_pids)"
+  else
+    note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
+  fi
+  stop_tree "$FIREFOX_PID"
 fi

@@ -249,9 +249,10 @@ chromium_share_start() {
   CHROME_PID=$!; track "$CHROME_PID"
 }
 chromium_pids() { pgrep -s "$CHROME_PID" | tr '\n' ' '; }
-# share_changes COMMAND... : the page's count of changed frames, from the window titles
-# in the JSON COMMAND prints (ghostcomp msg windows, swaymsg -t get_tree); empty if none.
-share_changes() {
+# share_field KEY COMMAND... : a value of the page's report, from the window titles in
+# the JSON COMMAND prints (ghostcomp msg windows, swaymsg -t get_tree); empty if none.
+share_field() {
+  local key=$1; shift
   "$@" 2>/dev/null | python3 -c '
 import json, sys
 def walk(v):
@@ -263,15 +264,48 @@ def walk(v):
         yield json.loads(v[len("share: "):v.rindex("}") + 1])
 try:
     for report in walk(json.load(sys.stdin)):
-        if "changes" in report: print(report["changes"]); break
+        if sys.argv[1] in report: print(report[sys.argv[1]]); break
 except Exception:
-    pass'
+    pass' "$key"
 }
-# chromium_share_await LIST_COMMAND... : waits (30 s at most) until the page counts frames.
-chromium_share_await() {
+# share_changes COMMAND... : the page's count of changed frames.
+share_changes() { share_field changes "$@"; }
+# share_await LIST_COMMAND... : waits (30 s at most) until the page counts frames.
+share_await() {
   local end=$(( $(now_ns) + 30000000000 ))
   until [ -n "$(share_changes "$@")" ]; do [ "$(now_ns)" -gt "$end" ] && return 1; sleep 0.2; done
   sleep 1.2
+}
+# Firefox ESR as the same consumer, on the same page, which shares at its first key
+# press (the user gesture Firefox asks for). firefox_share_start DIR sets FIREFOX_PID.
+firefox_share_start() {
+  mkdir -p "$1/firefox"
+  printf 'user_pref("%s", %s);\n' media.navigator.permission.disabled true \
+    media.webrtc.capture.allow-pipewire true browser.shell.checkDefaultBrowser false \
+    browser.aboutwelcome.enabled false datareporting.policy.dataSubmissionEnabled false \
+    toolkit.telemetry.reportingpolicy.firstRun false >"$1/firefox/user.js"
+  # Firefox will not run in a runtime directory another user owns (sway's, here).
+  local display=$WAYLAND_DISPLAY runtime
+  [ "${display#/}" = "$display" ] && display=$XDG_RUNTIME_DIR/$display
+  runtime=$(mktemp -d "$1/firefox-runtime.XXXXXX")
+  XDG_RUNTIME_DIR=$runtime WAYLAND_DISPLAY=$display XDG_SESSION_TYPE=wayland MOZ_ENABLE_WAYLAND=1 \
+    setsid firefox-esr --no-remote --new-instance --profile "$1/firefox" \
+    "file://$BENCH_ROOT/tests/portal/share.html?watch=0,540,1920,2" >"$1/firefox.log" 2>&1 &
+  FIREFOX_PID=$!; track "$FIREFOX_PID"
+}
+firefox_pids() { pgrep -s "$FIREFOX_PID" | tr '\n' ' '; }
+# animate_above : the animating window ($AP) opened again, so that it is above a window
+# that came after it (a floating layout stacks new windows on top).
+animate_above() {
+  stop_tree "$AP"
+  "$ANIMATE" -w 1280 -h 720 -d 60 >/dev/null 2>&1 & AP=$!; track "$AP"
+  sleep 1
+}
+# share_idle_await LIST_COMMAND... : waits (30 s at most) until the page is loaded and
+# waits for its gesture.
+share_idle_await() {
+  local end=$(( $(now_ns) + 30000000000 ))
+  until [ "$(share_field state "$@")" = idle ]; do [ "$(now_ns)" -gt "$end" ] && return 1; sleep 0.2; done
 }
 # per_second BEFORE AFTER T0_NS T1_NS : the rate of a count the page updates once a second.
 per_second() { awk -v a="$1" -v b="$2" -v w=$(( $4 - $3 )) 'BEGIN { s = int(w / 1e9 + 0.5); printf "%.1f\n", s ? (b - a) / s : 0 }'; }

@@ -3,11 +3,11 @@
 # xdpw-shm.sh, chooser off), PipeWire, WirePlumber and xdg-desktop-portal, in a private
 # D-Bus session, while a 1280x720 window animates; the consumer is the project's own
 # (tests/portal/cast_consumer.py, GStreamer pipewiresrc through the ScreenCast portal),
-# then Chromium (tests/portal/share.html through getDisplayMedia).
+# then Chromium and Firefox ESR (tests/portal/share.html through getDisplayMedia).
 # Prints the frames a second the consumer got and each process's CPU. Env: SECS (5).
 source "$(dirname "$0")/../lib.sh"
 if [ "${1:-}" != --inner ]; then
-  need sway chromium pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus dbus-bin \
+  need sway chromium firefox-esr wtype pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus dbus-bin \
     gstreamer1.0-pipewire gstreamer1.0-plugins-base python3-dbus python3-gi gir1.2-gstreamer-1.0 procps
   build_clients || exit 1
   XDPW_BIN=$(bash "$BENCH_DIR/peers/xdpw-shm.sh" | awk '/^xdpw_shm_bin:/ { print $2 }')
@@ -40,7 +40,7 @@ await_bus_name org.freedesktop.impl.portal.desktop.wlr || { tail -20 xdpw.log >&
 /usr/libexec/xdg-desktop-portal -r >xdp.log 2>&1 & XDP=$!; track $XDP
 await_bus_name org.freedesktop.portal.Desktop || { tail -20 xdp.log >&2; exit 1; }
 
-"$ANIMATE" -w 1280 -h 720 -d $(( SECS + 20 )) >anim.out 2>&1 & AP=$!; track $AP
+"$ANIMATE" -w 1280 -h 720 -d $(( SECS + 75 )) >anim.out 2>&1 & AP=$!; track $AP
 sleep 1
 /usr/bin/python3 "$BENCH_ROOT/tests/portal/cast_consumer.py" --portal --seconds "$SECS" --warmup 1 \
   >cast.json 2>cast.err & CP=$!
@@ -55,20 +55,38 @@ echo "cast_anim_wireplumber_cpu_per_s: ${cpu[3]}"
 echo "cast_anim_xdg_desktop_portal_cpu_per_s: ${cpu[4]}"
 echo "cast_anim_consumer_cpu_per_s: ${cpu[5]}"
 
-# The same share to Chromium (tests/portal/share.html through getDisplayMedia).
+# The same share to Chromium and to Firefox ESR (tests/portal/share.html through
+# getDisplayMedia; Firefox asks at a key press, typed through sway's virtual keyboard).
+# page_rates NAME PIDS : the page's new frames a second, and CPU a second, as it shares.
+page_rates() {
+  local c0 c1 t0 t1 cpu
+  c0=$(share_changes swaymsg -t get_tree); t0=$(now_ns)
+  read -r -a cpu < <(cpu_rates "$SECS" "$COMP_PID" "$XDPW" "$PW" "$2")
+  c1=$(share_changes swaymsg -t get_tree); t1=$(now_ns)
+  echo "cast_$1_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
+  echo "cast_$1_sway_cpu_per_s: ${cpu[0]}"
+  echo "cast_$1_xdpw_cpu_per_s: ${cpu[1]}"
+  echo "cast_$1_pipewire_cpu_per_s: ${cpu[2]}"
+  echo "cast_$1_consumer_cpu_per_s: ${cpu[3]}"
+}
 if command -v chromium >/dev/null; then
   chromium_share_start "$WORK"
-  if chromium_share_await swaymsg -t get_tree; then
-    c0=$(share_changes swaymsg -t get_tree); t0=$(now_ns)
-    read -r -a cpu < <(cpu_rates "$SECS" "$COMP_PID" "$XDPW" "$PW" "$(chromium_pids)")
-    c1=$(share_changes swaymsg -t get_tree); t1=$(now_ns)
-    echo "cast_chromium_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
-    echo "cast_chromium_sway_cpu_per_s: ${cpu[0]}"
-    echo "cast_chromium_xdpw_cpu_per_s: ${cpu[1]}"
-    echo "cast_chromium_pipewire_cpu_per_s: ${cpu[2]}"
-    echo "cast_chromium_consumer_cpu_per_s: ${cpu[3]}"
+  if share_await swaymsg -t get_tree; then
+    page_rates chromium "$(chromium_pids)"
   else
     note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
   fi
   stop_tree "$CHROME_PID"
+fi
+if command -v firefox-esr >/dev/null; then
+  firefox_share_start "$WORK"
+  # wtype's keyboard must be known to Firefox before the key comes.
+  if share_idle_await swaymsg -t get_tree && wtype -s 1500 x -s 300 &&
+    share_await swaymsg -t get_tree; then
+    animate_above
+    page_rates firefox "$(firefox_pids)"
+  else
+    note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
+  fi
+  stop_tree "$FIREFOX_PID"
 fi
