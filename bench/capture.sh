@@ -2,7 +2,7 @@
 # Screenshots and screen shares: ghostcomp measured as bench/peers/ measures sway
 # (grim through wlr-screencopy at 1080p and 4K, PNG and PPM; a portal screen share at
 # 1920x1080 while a 1280x720 window animates: frames a second the consumer
-# receives, CPU a second of each process; the consumers are GStreamer, Chromium and Firefox), then the peers' own scripts run in the same
+# receives, CPU a second of each process; the consumers are GStreamer, Chromium, Firefox and OBS), then the peers' own scripts run in the same
 # session, and the ratios are printed (below 1 is better for time and CPU, above 1 for
 # fps). Usage: bench/capture.sh   (env: SHOTS=10, SECS=5, PEERS_TOO=1)
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -42,6 +42,10 @@ if [ "${1:-}" != --inner ]; then
   row "Firefox share: compositor CPU/s" cast_firefox_compositor_cpu_per_s peer-cast cast_firefox_sway_cpu_per_s 1
   row "Firefox share: pipewire CPU/s" cast_firefox_pipewire_cpu_per_s peer-cast cast_firefox_pipewire_cpu_per_s 1
   row "Firefox share: Firefox CPU/s" cast_firefox_consumer_cpu_per_s peer-cast cast_firefox_consumer_cpu_per_s 1
+  row "OBS recording: new frames/s"  cast_obs_fps peer-cast cast_obs_fps 0
+  row "OBS share: compositor CPU/s" cast_obs_compositor_cpu_per_s peer-cast cast_obs_sway_cpu_per_s 1
+  row "OBS share: pipewire CPU/s" cast_obs_pipewire_cpu_per_s peer-cast cast_obs_pipewire_cpu_per_s 1
+  row "OBS share: OBS CPU/s" cast_obs_consumer_cpu_per_s peer-cast cast_obs_consumer_cpu_per_s 1
   exit 0
 fi
 
@@ -132,4 +136,21 @@ if command -v firefox-esr >/dev/null; then
     note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
   fi
   stop_tree "$FIREFOX_PID"
+fi
+if command -v obs >/dev/null; then
+  # OBS records the screen; its recording's middle row is counted afterwards.
+  obs_share_start "$WORK"
+  if obs_share_await "$WORK"; then
+    animate_above
+    sleep 1
+    read -r -a v < <(cpu_rates "$SECS" "$GPID" "$PW" "$(obs_pids)")
+    obs_share_stop
+    echo "cast_obs_fps: $(obs_changes "$WORK" "$SECS")"
+    echo "cast_obs_compositor_cpu_per_s: ${v[0]}"
+    echo "cast_obs_pipewire_cpu_per_s: ${v[1]}"
+    echo "cast_obs_consumer_cpu_per_s: ${v[2]}"
+  else
+    note "OBS recorded nothing"; tail -20 "$WORK/obs.log" >&2
+  fi
+  obs_share_stop
 fi

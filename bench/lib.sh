@@ -294,6 +294,56 @@ firefox_share_start() {
   FIREFOX_PID=$!; track "$FIREFOX_PID"
 }
 firefox_pids() { pgrep -s "$FIREFOX_PID" | tr '\n' ' '; }
+# OBS Studio as a consumer: a 1080p60 canvas holding its "Screen Capture (PipeWire)"
+# source, recording (x264, Matroska) from the start, as tests/src/obs.rs sets it up.
+# obs_share_start DIR sets OBS_PID; obs_share_stop ends it and waits for its muxer;
+# obs_changes DIR SECONDS prints how many times a second the screen's middle row
+# changed over the recording's last SECONDS.
+obs_share_start() {
+  local obs=$1/obs-config/obs-studio display=$WAYLAND_DISPLAY runtime
+  mkdir -p "$obs/basic/profiles/Bench" "$obs/basic/scenes" "$1/obs-recordings"
+  printf '[General]\nFirstRun=false\nLastVersion=486539265\n\n[Basic]\nProfile=Bench\nProfileDir=Bench\nSceneCollection=Bench\nSceneCollectionFile=Bench\n\n[BasicWindow]\nSysTrayEnabled=false\n' >"$obs/global.ini"
+  printf '[General]\nName=Bench\n\n[Output]\nMode=Simple\n\n[SimpleOutput]\nFilePath=%s\nRecFormat=mkv\nRecQuality=Stream\nRecEncoder=x264\nVBitrate=8000\nPreset=ultrafast\n\n[Video]\nBaseCX=1920\nBaseCY=1080\nOutputCX=1920\nOutputCY=1080\nFPSType=0\nFPSCommon=60\n' "$1/obs-recordings" >"$obs/basic/profiles/Bench/basic.ini"
+  cat >"$obs/basic/scenes/Bench.json" <<'JSON'
+{"current_scene": "Scene", "current_program_scene": "Scene", "name": "Bench",
+ "scene_order": [{"name": "Scene"}],
+ "sources": [
+  {"id": "scene", "versioned_id": "scene", "name": "Scene", "enabled": true,
+   "settings": {"id_counter": 1, "custom_size": false, "items": [{"name": "Screen",
+     "visible": true, "locked": false, "id": 1, "pos": {"x": 0.0, "y": 0.0},
+     "scale": {"x": 1.0, "y": 1.0}, "rot": 0.0, "align": 5, "bounds_type": 0,
+     "bounds_align": 0, "bounds": {"x": 0.0, "y": 0.0}}]}},
+  {"id": "pipewire-desktop-capture-source", "versioned_id": "pipewire-desktop-capture-source",
+   "name": "Screen", "enabled": true, "settings": {"ShowCursor": true}}]}
+JSON
+  [ "${display#/}" = "$display" ] && display=$XDG_RUNTIME_DIR/$display
+  runtime=$(mktemp -d "$1/obs-runtime.XXXXXX")
+  XDG_RUNTIME_DIR=$runtime WAYLAND_DISPLAY=$display XDG_CONFIG_HOME=$1/obs-config \
+    XDG_SESSION_TYPE=wayland QT_QPA_PLATFORM=wayland LIBGL_ALWAYS_SOFTWARE=1 \
+    setsid obs --startrecording --disable-shutdown-check --multi >"$1/obs.log" 2>&1 &
+  OBS_PID=$!; track "$OBS_PID"
+}
+obs_pids() { pgrep -s "$OBS_PID" | tr '\n' ' '; }
+# obs_share_await DIR : waits (30 s at most) until OBS's recording holds frames.
+obs_share_await() {
+  local end=$(( $(now_ns) + 30000000000 ))
+  until [ "$(find "$1/obs-recordings" -name '*.mkv' -size +100k 2>/dev/null | wc -l)" -gt 0 ]; do
+    [ "$(now_ns)" -gt "$end" ] && return 1; sleep 0.2
+  done
+}
+obs_share_stop() {
+  kill -9 "$OBS_PID" 2>/dev/null; wait "$OBS_PID" 2>/dev/null
+  local end=$(( $(now_ns) + 15000000000 ))
+  while pgrep -s "$OBS_PID" >/dev/null; do [ "$(now_ns)" -gt "$end" ] && break; sleep 0.1; done
+}
+obs_changes() {
+  local file frames
+  file=$(find "$1/obs-recordings" -name '*.mkv' | head -1)
+  frames=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$file")
+  ffmpeg -v error -ss "$(awk -v f="$frames" -v s="$2" 'BEGIN { printf "%.3f", f / 60 - s - 0.5 }')" -t "$2" \
+    -i "$file" -map 0:v -vf crop=1920:2:0:540 -f framemd5 - 2>/dev/null |
+    awk -F', *' -v s="$2" '!/^#/ { if (NR > 1 && $6 != last) n++; last = $6 } END { printf "%.1f\n", n / s }'
+}
 # animate_above : the animating window ($AP) opened again, so that it is above a window
 # that came after it (a floating layout stacks new windows on top).
 animate_above() {

@@ -7,7 +7,7 @@
 # Prints the frames a second the consumer got and each process's CPU. Env: SECS (5).
 source "$(dirname "$0")/../lib.sh"
 if [ "${1:-}" != --inner ]; then
-  need sway chromium firefox-esr wtype pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus dbus-bin \
+  need sway chromium firefox-esr obs-studio obs-plugins qtwayland5 ffmpeg wtype pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus dbus-bin \
     gstreamer1.0-pipewire gstreamer1.0-plugins-base python3-dbus python3-gi gir1.2-gstreamer-1.0 procps
   build_clients || exit 1
   XDPW_BIN=$(bash "$BENCH_DIR/peers/xdpw-shm.sh" | awk '/^xdpw_shm_bin:/ { print $2 }')
@@ -89,4 +89,22 @@ if command -v firefox-esr >/dev/null; then
     note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
   fi
   stop_tree "$FIREFOX_PID"
+fi
+if command -v obs >/dev/null; then
+  # OBS records the screen; its recording's middle row is counted afterwards.
+  obs_share_start "$WORK"
+  if obs_share_await "$WORK"; then
+    animate_above
+    sleep 1
+    read -r -a v < <(cpu_rates "$SECS" "$COMP_PID" "$XDPW" "$PW" "$(obs_pids)")
+    obs_share_stop
+    echo "cast_obs_fps: $(obs_changes "$WORK" "$SECS")"
+    echo "cast_obs_sway_cpu_per_s: ${v[0]}"
+    echo "cast_obs_xdpw_cpu_per_s: ${v[1]}"
+    echo "cast_obs_pipewire_cpu_per_s: ${v[2]}"
+    echo "cast_obs_consumer_cpu_per_s: ${v[3]}"
+  else
+    note "OBS recorded nothing"; tail -20 "$WORK/obs.log" >&2
+  fi
+  obs_share_stop
 fi
