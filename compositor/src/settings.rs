@@ -84,13 +84,16 @@ fn to_transform(t: ghost_config::Transform) -> Transform {
 }
 
 impl Ghost {
+    /// The first `[[output]]` section naming `output`: by connector, or by each of
+    /// make (vendor name or PNP id), model and serial it gives, as `ghostcomp edid`
+    /// shows them.
+    pub fn output_section(&self, output: &Output) -> Option<&ghost_config::OutputConfig> {
+        section_for(&self.config.output, output)
+    }
+
     /// Applies the matching `[[output]]` section (if any) to `output`.
     pub fn apply_output_settings(&mut self, output: &Output) {
-        let props = output.physical_properties();
-        let section = self
-            .config
-            .output_for(&output.name(), &props.make, &props.model, "")
-            .cloned();
+        let section = self.output_section(output).cloned();
         self.apply_output_colour(output, section.as_ref());
         let Some(section) = section else {
             return;
@@ -327,5 +330,108 @@ impl Ghost {
             warn!(%err, "cannot schedule a configuration reload");
             self.config_source.reload_pending = false;
         }
+    }
+}
+
+/// The monitor behind `output` (from its EDID, kept by the backend that made it), or,
+/// for virtual and nested outputs, the make and model they announce.
+fn output_identity(output: &Output) -> ghost_kms::OutputIdentity {
+    if let Some(identity) = output.user_data().get::<ghost_kms::OutputIdentity>() {
+        return identity.clone();
+    }
+    let props = output.physical_properties();
+    ghost_kms::OutputIdentity {
+        connector: output.name(),
+        make: props.make,
+        pnp_id: String::new(),
+        model: props.model,
+        serial: String::new(),
+        needs_connector: false,
+    }
+}
+
+/// The first of `sections` that names `output`.
+fn section_for<'a>(
+    sections: &'a [ghost_config::OutputConfig],
+    output: &Output,
+) -> Option<&'a ghost_config::OutputConfig> {
+    let identity = output_identity(output);
+    sections.iter().find(|o| {
+        identity.matches(
+            o.name.as_deref(),
+            o.make.as_deref(),
+            o.model.as_deref(),
+            o.serial.as_deref(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smithay::output::{PhysicalProperties, Subpixel};
+
+    fn config(text: &str) -> ghost_config::Config {
+        ghost_config::Config::parse(text, std::path::Path::new("config.toml")).expect("valid")
+    }
+
+    fn output(name: &str, make: &str, model: &str) -> Output {
+        Output::new(
+            name.into(),
+            PhysicalProperties {
+                size: (0, 0).into(),
+                subpixel: Subpixel::Unknown,
+                make: make.into(),
+                model: model.into(),
+            },
+        )
+    }
+
+    /// A real monitor (testdata/edid/00D225DDE8CF.bin): sections by PNP id and serial,
+    /// as `ghostcomp edid` shows them, apply wherever it is plugged in.
+    #[test]
+    fn a_monitor_is_found_by_its_pnp_id_model_and_serial_on_any_connector() {
+        let edid = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../testdata/edid/00D225DDE8CF.bin"
+        ))
+        .expect("the EDID");
+        let info = ghost_kms::DisplayInfo::parse(&edid);
+        let identity = ghost_kms::OutputIdentity::new("DP-3", Some(&info));
+        assert!(!identity.serial.is_empty(), "{identity:?}");
+        let monitor = output("DP-3", &identity.make, &identity.model);
+        monitor.user_data().insert_if_missing(|| identity.clone());
+        let sections = config(&format!(
+            "[[output]]\nmake = \"{}\"\nserial = \"other\"\nscale = 1.5\n\n\
+             [[output]]\nmake = \"{}\"\nmodel = \"{}\"\nserial = \"{}\"\nscale = 2.0\n",
+            identity.pnp_id, identity.pnp_id, identity.model, identity.serial
+        ));
+        let found = section_for(&sections.output, &monitor).expect("a section");
+        assert_eq!(found.scale, Some(2.0));
+        // Another monitor of the same model, with its own serial: no section.
+        let mut twin = identity.clone();
+        twin.serial = "another".into();
+        let other = output("DP-4", &twin.make, &twin.model);
+        other.user_data().insert_if_missing(|| twin);
+        assert!(section_for(&sections.output, &other).is_none());
+    }
+
+    #[test]
+    fn virtual_outputs_match_by_connector_or_the_make_they_announce() {
+        let sections = config(
+            "[[output]]\nname = \"HEADLESS-2\"\nscale = 2.0\n\n\
+             [[output]]\nmake = \"ghostnv\"\nscale = 1.5\n",
+        );
+        let named = output("HEADLESS-2", "Unknown", "Unknown");
+        assert_eq!(
+            section_for(&sections.output, &named).and_then(|s| s.scale),
+            Some(2.0)
+        );
+        let nested = output("WINIT-1", "GhostNV", "Nested window");
+        assert_eq!(
+            section_for(&sections.output, &nested).and_then(|s| s.scale),
+            Some(1.5)
+        );
+        assert!(section_for(&sections.output, &output("HEADLESS-1", "Unknown", "x")).is_none());
     }
 }

@@ -114,19 +114,6 @@ impl Config {
             .map(|d| d.join("ghostcomp/config.toml"))
     }
 
-    /// The first `[[output]]` section that applies to this output.
-    pub fn output_for(
-        &self,
-        connector: &str,
-        make: &str,
-        model: &str,
-        serial: &str,
-    ) -> Option<&OutputConfig> {
-        self.output
-            .iter()
-            .find(|o| o.matches(connector, make, model, serial))
-    }
-
     /// The settings for the output called `name`, if any section names it.
     pub fn output_named(&self, name: &str) -> Option<&OutputConfig> {
         self.output.iter().find(|o| o.name.as_deref() == Some(name))

@@ -3,16 +3,18 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::str::FromStr;
 
-/// Settings for one output. It matches by connector `name`, or by `make`, `model` and
-/// `serial` (each given one must equal the monitor's), so settings follow a monitor
-/// from port to port.
+/// Settings for one output. It applies by connector `name`, or by `make` (vendor name
+/// or PNP id), `model` and `serial`, each given one equal to the monitor's as
+/// `ghostcomp edid` shows it, so settings follow a monitor from port to port (the
+/// compositor matches them against the monitor's identity from its EDID).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// Connector name, e.g. "DP-1" or "HEADLESS-1".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Monitor make (EDID manufacturer), e.g. "Samsung Electric Company".
+    /// Monitor make: the EDID manufacturer's name, e.g. "Samsung Electric Company", or
+    /// its PNP id, e.g. "SAM" (either case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub make: Option<String>,
     /// Monitor model.
@@ -63,24 +65,6 @@ fn yes() -> bool {
 
 fn sdr_white() -> f64 {
     203.0
-}
-
-impl OutputConfig {
-    /// Whether this section applies to the output with these identifiers.
-    pub fn matches(&self, connector: &str, make: &str, model: &str, serial: &str) -> bool {
-        let by_name = self.name.as_deref() == Some(connector);
-        let ids = [
-            (&self.make, make),
-            (&self.model, model),
-            (&self.serial, serial),
-        ];
-        let any_id = ids.iter().any(|(want, _)| want.is_some());
-        let by_ids = any_id
-            && ids
-                .iter()
-                .all(|(want, have)| want.as_deref().is_none_or(|w| w == *have));
-        by_name || by_ids
-    }
 }
 
 /// Output rotation and flip, as wl_output names them.

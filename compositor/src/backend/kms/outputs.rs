@@ -4,7 +4,7 @@
 //! one, and a relit head (new mode, new buffers) is drawn again in full.
 
 use anyhow::Context;
-use ghost_kms::{setup::OutputWish, DisplayInfo};
+use ghost_kms::{setup::OutputWish, DisplayInfo, OutputIdentity};
 use ghostnv_backend::ModeInfo;
 use smithay::{
     backend::renderer::damage::OutputDamageTracker,
@@ -36,35 +36,18 @@ struct HeadView {
     edid: Option<Vec<u8>>,
 }
 
-fn physical(edid: Option<&[u8]>) -> PhysicalProperties {
-    let info = edid.map(DisplayInfo::parse);
-    let make = info
-        .as_ref()
-        .map(|i| {
-            i.vendor
-                .name
-                .clone()
-                .unwrap_or_else(|| i.vendor.pnp_id.clone())
-        })
-        .unwrap_or_else(|| "Unknown".into());
-    let model = info
-        .as_ref()
-        .map(|i| {
-            i.model
-                .clone()
-                .unwrap_or_else(|| format!("{:#06x}", i.product_code))
-        })
-        .unwrap_or_else(|| "Unknown".into());
+/// What wl_output tells clients of the monitor: its identity's make and model (the
+/// ones `[[output]]` sections match), and its size.
+fn physical(identity: &OutputIdentity, info: Option<&DisplayInfo>) -> PhysicalProperties {
     let size = info
-        .as_ref()
         .and_then(|i| i.physical_size_mm)
         .map(|(w, h)| (w as i32, h as i32))
         .unwrap_or((0, 0));
     PhysicalProperties {
         size: size.into(),
         subpixel: Subpixel::Unknown,
-        make,
-        model,
+        make: identity.make.clone(),
+        model: identity.model.clone(),
     }
 }
 
@@ -149,7 +132,10 @@ pub fn sync(state: &mut Ghost) {
             o.period = period(&head.mode);
             continue;
         }
-        let output = Output::new(head.name.clone(), physical(head.edid.as_deref()));
+        let display = head.edid.as_deref().map(DisplayInfo::parse);
+        let identity = OutputIdentity::new(&head.name, display.as_ref());
+        let output = Output::new(head.name.clone(), physical(&identity, display.as_ref()));
+        output.user_data().insert_if_missing(|| identity);
         let preferred = head
             .modes
             .iter()
@@ -203,7 +189,7 @@ pub fn sync(state: &mut Ghost) {
             period: period(&head.mode),
             failures: 0,
             stats: Default::default(),
-            display: head.edid.as_deref().map(DisplayInfo::parse),
+            display,
             vrr: false,
             planes_pending: Vec::new(),
             planes_shown: Vec::new(),

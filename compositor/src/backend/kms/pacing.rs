@@ -59,10 +59,8 @@ impl Ghost {
 
     /// What the next frame of `output` asks for.
     pub fn frame_scene(&self, output: &Output) -> FrameScene {
-        let props = output.physical_properties();
         let output_policy = self
-            .config
-            .output_for(&output.name(), &props.make, &props.model, "")
+            .output_section(output)
             .map(|o| o.vrr)
             .unwrap_or_default();
         let Some(window) = self.fullscreen_window_on(output) else {
