@@ -633,11 +633,17 @@ impl Scanout {
     /// panel gets a refresh without a new frame).
     pub fn repeat(&mut self, crtc: u32) -> Result<(), FrameError> {
         let (device, head) = self.ready_head(crtc)?;
-        let fbs: BTreeMap<u32, framebuffer::Handle> = [(head.lit.plane, head.front_fb())].into();
-        let request = primary_request(head, false);
+        let mut fbs: BTreeMap<u32, framebuffer::Handle> =
+            [(head.lit.plane, head.front_fb())].into();
+        let mut request = primary_request(head, false);
+        // A moved pointer goes out with the repeat rather than in a refresh of its own.
+        crate::cursor::add_to_request(head, &mut request, &mut fbs);
         device
             .submit(&request, &fbs, None, Submit::Flip)
             .map_err(FrameError::Refused)?;
+        if let Some(cursor) = &mut head.cursor {
+            cursor.dirty = false;
+        }
         head.flip_pending = true;
         Ok(())
     }

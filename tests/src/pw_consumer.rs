@@ -202,7 +202,9 @@ pub fn consume(
 }
 
 /// As [`consume`], but each buffer goes back to the producer only `hold` after it came,
-/// as a consumer that encodes or draws each frame before it lets go of it does.
+/// as a consumer that encodes or draws each frame before it lets go of it does; and it
+/// records for a second after `during` returned at least (on a loaded machine the
+/// last change may come late), so what it saw last is the screen's final picture.
 pub fn consume_holding(
     socket: &Path,
     node: u32,
@@ -212,6 +214,14 @@ pub fn consume_holding(
 ) -> Result<Observed> {
     let seen = Arc::new(Mutex::new(Observed::default()));
     let recorded = seen.clone();
+    // When `during` returned; the worker runs on past it by `settle`.
+    let finished: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let finished_at = finished.clone();
+    let settle = if hold.is_zero() {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(1)
+    };
     let socket = socket.to_path_buf();
     let worker = std::thread::spawn(move || -> Result<()> {
         pw::init();
@@ -287,7 +297,14 @@ pub fn consume_holding(
             &mut params,
         )?;
         let end = Instant::now() + duration;
-        while Instant::now() < end {
+        let settled = || {
+            finished_at
+                .lock()
+                .ok()
+                .and_then(|f| *f)
+                .is_some_and(|f| f.elapsed() >= settle)
+        };
+        while Instant::now() < end || !settled() {
             main_loop.loop_().iterate(Duration::from_millis(5));
             let mut held = held.borrow_mut();
             while held.front().is_some_and(|(_, at)| at.elapsed() >= hold) {
@@ -300,7 +317,11 @@ pub fn consume_holding(
         let _ = stream.disconnect();
         Ok(())
     });
-    during()?;
+    let result = during();
+    if let Ok(mut f) = finished.lock() {
+        *f = Some(Instant::now());
+    }
+    result?;
     worker
         .join()
         .map_err(|_| anyhow::anyhow!("the consumer thread panicked"))??;

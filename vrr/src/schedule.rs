@@ -109,6 +109,20 @@ impl FrameScheduler {
         }
     }
 
+    /// The pointer moved on a cursor plane at `now`; returns whether to commit the
+    /// plane at once. At a fixed refresh it may (the move lands on the next vblank like
+    /// any frame). With VRR every commit is a refresh, so a pointer moved a thousand
+    /// times a second would drive the panel at its highest rate over a 30 fps game:
+    /// the move waits for the pacer instead, riding the next client frame or repeat,
+    /// or flipping on its own at a capped rate when the client stalls.
+    pub fn cursor_plane_moved(&mut self, now: u64) -> bool {
+        if self.vrr.is_none() {
+            return true;
+        }
+        self.request(Want::Cursor, now);
+        false
+    }
+
     /// The predicted time from starting to composite until the frame can flip, ns.
     pub fn lead_ns(&self) -> u64 {
         self.predictor.predict()

@@ -51,15 +51,27 @@ pub fn schedule(state: &mut Ghost, output: &Output) {
     request(state, output, Want::Content);
 }
 
-/// The pointer moved. Where the cursor plane shows it, the plane moves in a commit of
-/// its own and nothing is redrawn; elsewhere the output gets a frame, which with VRR
-/// rides the next client frame rather than driving the refresh.
+/// The pointer moved. Where the cursor plane shows it, the plane moves and nothing is
+/// redrawn: in a commit of its own at a fixed refresh, with the next flip the pacer
+/// makes with VRR (every commit refreshes a VRR panel, and a mouse must not drive it);
+/// elsewhere the output gets a frame, which with VRR rides the next client frame too.
 pub fn cursor_moved(state: &mut Ghost) {
+    let now = nanos(state.now());
     for output in state.outputs() {
-        if place_cursor(state, &output) {
+        if !place_cursor(state, &output) {
+            request(state, &output, Want::Cursor);
+            continue;
+        }
+        let Backend::Kms(backend) = &mut state.backend else {
+            return;
+        };
+        let at_once = backend
+            .find_mut(&output)
+            .is_some_and(|o| o.scheduler.cursor_plane_moved(now));
+        if at_once {
             commit_cursor(state, &output);
         } else {
-            request(state, &output, Want::Cursor);
+            arm(state, &output);
         }
     }
 }
@@ -212,8 +224,10 @@ fn arm(state: &mut Ghost, output: &Output) {
     }
 }
 
-/// Low-framerate compensation: the frame on screen goes out again.
+/// Low-framerate compensation: the frame on screen goes out again, with the pointer
+/// where it is now on the cursor plane.
 fn repeat(state: &mut Ghost, output: &Output) {
+    place_cursor(state, output);
     let now = nanos(state.now());
     let Backend::Kms(backend) = &mut state.backend else {
         return;
