@@ -104,53 +104,9 @@ echo "cast_anim_wireplumber_cpu_per_s: ${v[3]}"
 echo "cast_anim_xdg_desktop_portal_cpu_per_s: ${v[4]}"
 echo "cast_anim_consumer_cpu_per_s: ${v[5]}"
 
-# 3. and 4. the same share to Chromium and to Firefox ESR (tests/portal/share.html
-# through getDisplayMedia; Firefox asks at a key press).
-# page_rates NAME PIDS : the page's new frames a second, and CPU a second, as it shares.
-page_rates() {
-  local c0 c1 t0 t1 v
-  c0=$(share_changes "$GHOSTCOMP" msg windows); t0=$(now_ns)
-  read -r -a v < <(cpu_rates "$SECS" "$GPID" "$PW" "$2")
-  c1=$(share_changes "$GHOSTCOMP" msg windows); t1=$(now_ns)
-  echo "cast_$1_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
-  echo "cast_$1_compositor_cpu_per_s: ${v[0]}"
-  echo "cast_$1_pipewire_cpu_per_s: ${v[1]}"
-  echo "cast_$1_consumer_cpu_per_s: ${v[2]}"
-}
-if command -v chromium >/dev/null; then
-  chromium_share_start "$WORK"
-  if share_await "$GHOSTCOMP" msg windows; then
-    page_rates chromium "$(chromium_pids)"
-  else
-    note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
-  fi
-  stop_tree "$CHROME_PID"
-fi
-if command -v firefox-esr >/dev/null; then
-  firefox_share_start "$WORK"
-  if share_idle_await "$GHOSTCOMP" msg windows && "$GHOSTCOMP" msg input type x >/dev/null &&
-    share_await "$GHOSTCOMP" msg windows; then
-    animate_above
-    page_rates firefox "$(firefox_pids)"
-  else
-    note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
-  fi
-  stop_tree "$FIREFOX_PID"
-fi
-if command -v obs >/dev/null; then
-  # OBS records the screen; its recording's middle row is counted afterwards.
-  obs_share_start "$WORK"
-  if obs_share_await "$WORK"; then
-    animate_above
-    sleep 1
-    read -r -a v < <(cpu_rates "$SECS" "$GPID" "$PW" "$(obs_pids)")
-    obs_share_stop
-    echo "cast_obs_fps: $(obs_changes "$WORK" "$SECS")"
-    echo "cast_obs_compositor_cpu_per_s: ${v[0]}"
-    echo "cast_obs_pipewire_cpu_per_s: ${v[1]}"
-    echo "cast_obs_consumer_cpu_per_s: ${v[2]}"
-  else
-    note "OBS recorded nothing"; tail -20 "$WORK/obs.log" >&2
-  fi
-  obs_share_stop
-fi
+# 3. to 5. the same share to Chromium, Firefox ESR (tests/portal/share.html through
+# getDisplayMedia; Firefox asks at a key press) and OBS Studio (a recording).
+SHARE_PROCS=("compositor:$GPID" "pipewire:$PW")
+SHARE_LIST=("$GHOSTCOMP" msg windows)
+SHARE_KEY=("$GHOSTCOMP" msg input type x)
+share_to_consumers

@@ -344,6 +344,75 @@ obs_changes() {
     -i "$file" -map 0:v -vf crop=1920:2:0:540 -f framemd5 - 2>/dev/null |
     awk -F', *' -v s="$2" '!/^#/ { if (NR > 1 && $6 != last) n++; last = $6 } END { printf "%.1f\n", n / s }'
 }
+# The share to Chromium, Firefox ESR and OBS in turn, each measured for SECS seconds:
+# new frames a second (the page's count; OBS's recording, counted afterwards) and CPU a
+# second of each SHARE_PROCS entry ("label:pid") and of the consumer. SHARE_LIST is the
+# command listing the windows as JSON, SHARE_KEY the one pressing a key in the focused
+# window. Prints cast_NAME_fps and cast_NAME_LABEL_cpu_per_s lines.
+consumer_rates() {
+  local entry pids=() labels=() v i
+  for entry in "${SHARE_PROCS[@]}"; do labels+=("${entry%%:*}"); pids+=("${entry#*:}"); done
+  read -r -a v < <(cpu_rates "$SECS" "${pids[@]}" "$2")
+  for i in "${!labels[@]}"; do echo "cast_$1_${labels[$i]}_cpu_per_s: ${v[$i]}"; done
+  echo "cast_$1_consumer_cpu_per_s: ${v[${#labels[@]}]}"
+}
+# share_tick : returns just after the page updated its count (once a second), printing
+# the new count: counts read at its ticks span whole seconds.
+share_tick() {
+  local before now
+  before=$(share_changes "${SHARE_LIST[@]}")
+  for _ in $(seq 150); do
+    now=$(share_changes "${SHARE_LIST[@]}")
+    [ "$now" != "$before" ] && break
+    sleep 0.01
+  done
+  echo "$now"
+}
+page_rates() {
+  local c0 c1 t0 t1 cpu
+  c0=$(share_tick); t0=$(now_ns)
+  cpu=$(consumer_rates "$1" "$2")
+  c1=$(share_tick); t1=$(now_ns)
+  echo "cast_$1_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
+  echo "$cpu"
+}
+share_to_consumers() {
+  local cpu
+  if command -v chromium >/dev/null; then
+    chromium_share_start "$WORK"
+    if share_await "${SHARE_LIST[@]}"; then
+      page_rates chromium "$(chromium_pids)"
+    else
+      note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
+    fi
+    stop_tree "$CHROME_PID"
+  fi
+  if command -v firefox-esr >/dev/null; then
+    firefox_share_start "$WORK"
+    if share_idle_await "${SHARE_LIST[@]}" && "${SHARE_KEY[@]}" >/dev/null 2>&1 &&
+      share_await "${SHARE_LIST[@]}"; then
+      animate_above
+      page_rates firefox "$(firefox_pids)"
+    else
+      note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
+    fi
+    stop_tree "$FIREFOX_PID"
+  fi
+  if command -v obs >/dev/null; then
+    obs_share_start "$WORK"
+    if obs_share_await "$WORK"; then
+      animate_above
+      sleep 1
+      cpu=$(consumer_rates obs "$(obs_pids)")
+      obs_share_stop
+      echo "cast_obs_fps: $(obs_changes "$WORK" "$SECS")"
+      echo "$cpu"
+    else
+      note "OBS recorded nothing"; tail -20 "$WORK/obs.log" >&2
+    fi
+    obs_share_stop
+  fi
+}
 # animate_above : the animating window ($AP) opened again, so that it is above a window
 # that came after it (a floating layout stacks new windows on top).
 animate_above() {

@@ -3,7 +3,7 @@
 # xdpw-shm.sh, chooser off), PipeWire, WirePlumber and xdg-desktop-portal, in a private
 # D-Bus session, while a 1280x720 window animates; the consumer is the project's own
 # (tests/portal/cast_consumer.py, GStreamer pipewiresrc through the ScreenCast portal),
-# then Chromium and Firefox ESR (tests/portal/share.html through getDisplayMedia).
+# then Chromium, Firefox ESR (tests/portal/share.html through getDisplayMedia) and OBS.
 # Prints the frames a second the consumer got and each process's CPU. Env: SECS (5).
 source "$(dirname "$0")/../lib.sh"
 if [ "${1:-}" != --inner ]; then
@@ -55,56 +55,10 @@ echo "cast_anim_wireplumber_cpu_per_s: ${cpu[3]}"
 echo "cast_anim_xdg_desktop_portal_cpu_per_s: ${cpu[4]}"
 echo "cast_anim_consumer_cpu_per_s: ${cpu[5]}"
 
-# The same share to Chromium and to Firefox ESR (tests/portal/share.html through
-# getDisplayMedia; Firefox asks at a key press, typed through sway's virtual keyboard).
-# page_rates NAME PIDS : the page's new frames a second, and CPU a second, as it shares.
-page_rates() {
-  local c0 c1 t0 t1 cpu
-  c0=$(share_changes swaymsg -t get_tree); t0=$(now_ns)
-  read -r -a cpu < <(cpu_rates "$SECS" "$COMP_PID" "$XDPW" "$PW" "$2")
-  c1=$(share_changes swaymsg -t get_tree); t1=$(now_ns)
-  echo "cast_$1_fps: $(per_second "$c0" "$c1" "$t0" "$t1")"
-  echo "cast_$1_sway_cpu_per_s: ${cpu[0]}"
-  echo "cast_$1_xdpw_cpu_per_s: ${cpu[1]}"
-  echo "cast_$1_pipewire_cpu_per_s: ${cpu[2]}"
-  echo "cast_$1_consumer_cpu_per_s: ${cpu[3]}"
-}
-if command -v chromium >/dev/null; then
-  chromium_share_start "$WORK"
-  if share_await swaymsg -t get_tree; then
-    page_rates chromium "$(chromium_pids)"
-  else
-    note "Chromium got no frames"; tail -20 "$WORK/chromium.log" >&2
-  fi
-  stop_tree "$CHROME_PID"
-fi
-if command -v firefox-esr >/dev/null; then
-  firefox_share_start "$WORK"
-  # wtype's keyboard must be known to Firefox before the key comes.
-  if share_idle_await swaymsg -t get_tree && wtype -s 1500 x -s 300 &&
-    share_await swaymsg -t get_tree; then
-    animate_above
-    page_rates firefox "$(firefox_pids)"
-  else
-    note "Firefox got no frames"; tail -20 "$WORK/firefox.log" >&2
-  fi
-  stop_tree "$FIREFOX_PID"
-fi
-if command -v obs >/dev/null; then
-  # OBS records the screen; its recording's middle row is counted afterwards.
-  obs_share_start "$WORK"
-  if obs_share_await "$WORK"; then
-    animate_above
-    sleep 1
-    read -r -a v < <(cpu_rates "$SECS" "$COMP_PID" "$XDPW" "$PW" "$(obs_pids)")
-    obs_share_stop
-    echo "cast_obs_fps: $(obs_changes "$WORK" "$SECS")"
-    echo "cast_obs_sway_cpu_per_s: ${v[0]}"
-    echo "cast_obs_xdpw_cpu_per_s: ${v[1]}"
-    echo "cast_obs_pipewire_cpu_per_s: ${v[2]}"
-    echo "cast_obs_consumer_cpu_per_s: ${v[3]}"
-  else
-    note "OBS recorded nothing"; tail -20 "$WORK/obs.log" >&2
-  fi
-  obs_share_stop
-fi
+# The same share to Chromium, Firefox ESR (tests/portal/share.html through
+# getDisplayMedia; Firefox asks at a key press, typed through sway's virtual keyboard,
+# which Firefox must know before the key comes) and OBS Studio (a recording).
+SHARE_PROCS=("sway:$COMP_PID" "xdpw:$XDPW" "pipewire:$PW")
+SHARE_LIST=(swaymsg -t get_tree)
+SHARE_KEY=(wtype -s 1500 x -s 300)
+share_to_consumers
