@@ -461,6 +461,42 @@ fn a_stream_gets_every_change_though_its_buffers_take_turns() -> Result<()> {
     Ok(())
 }
 
+/// The portal's three cursor modes, asked for by the consumer: hidden leaves the
+/// pointer out, embedded draws it into the picture, metadata sends it beside the
+/// picture (GStreamer shows the picture alone; the browser tests check the browsers draw
+/// it from the metadata).
+#[test]
+fn the_portal_cursor_modes_leave_out_draw_or_describe_the_pointer() -> Result<()> {
+    let (comp, session) = start("cursor-modes", "[capture]\nunattended = \"grant\"\n")?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("share.red", 300, 200, &[RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("share.red")?);
+    // The arrow's tip at (x + 100, y + 50); its white inside a few pixels below-right.
+    comp.input(json!({"action": "pointer-move", "x": x + 100, "y": y + 50}))?;
+    let (px, py) = (x + 104, y + 59);
+    let arrow = format!("{px},{py}");
+    for (mode, want) in [
+        (1, [0xff, 0, 0]),
+        (2, [0xff, 0xff, 0xff]),
+        (4, [0xff, 0, 0]),
+    ] {
+        let report = session.consume(&[
+            "--seconds",
+            "1",
+            "--cursor-mode",
+            &mode.to_string(),
+            "--probe",
+            &arrow,
+        ])?;
+        assert_eq!(
+            probe(&report, px, py),
+            want.to_vec(),
+            "cursor mode {mode}: {report}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn a_consumer_that_keeps_its_buffers_a_while_still_gets_every_change_and_the_last() -> Result<()> {
     let (comp, _session) = start("holding", "")?;
