@@ -361,8 +361,12 @@ impl Cast {
 impl Cast {
     /// Whether a frame queued earlier has not gone to the consumer yet: the cycle it
     /// started found the consumer still holding the frame before, and only a later
-    /// cycle takes it.
+    /// cycle takes it. Never while the consumer is not streaming (paused, gone): then
+    /// no cycle would take it.
     pub fn undelivered(&self) -> bool {
+        if self.shared.borrow().state != CastState::Streaming {
+            return false;
+        }
         let mut time = std::mem::MaybeUninit::<pw::sys::pw_time>::zeroed();
         // SAFETY: the stream lives as long as `self`; get_time_n writes at most `size`
         // bytes into `time`.
