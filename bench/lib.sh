@@ -239,7 +239,7 @@ sway_has_window() {
 # getDisplayMedia as soon as it loads and counts the frames whose pixels changed along
 # the screen's middle row (where the animating window is, in every layout). Needs the
 # session's bus, PipeWire, portal and WAYLAND_DISPLAY. chromium_share_start DIR sets
-# CHROME_PID (its own session: CHROME_PIDS lists all its processes).
+# CHROME_PID (its own session: chromium_pids lists all its processes).
 chromium_share_start() {
   XDG_SESSION_TYPE=wayland setsid chromium --ozone-platform=wayland --no-sandbox \
     --no-first-run --no-default-browser-check --disable-gpu --use-fake-ui-for-media-stream \
@@ -295,27 +295,17 @@ firefox_share_start() {
 }
 firefox_pids() { pgrep -s "$FIREFOX_PID" | tr '\n' ' '; }
 # OBS Studio as a consumer: a 1080p60 canvas holding its "Screen Capture (PipeWire)"
-# source, recording (x264, Matroska) from the start, as tests/src/obs.rs sets it up.
+# source, recording (x264, Matroska) from the start: the settings of tests/obs/, which
+# tests/src/obs.rs uses too.
 # obs_share_start DIR sets OBS_PID; obs_share_stop ends it and waits for its muxer;
 # obs_changes DIR SECONDS prints how many times a second the screen's middle row
 # changed over the recording's last SECONDS.
 obs_share_start() {
   local obs=$1/obs-config/obs-studio display=$WAYLAND_DISPLAY runtime
-  mkdir -p "$obs/basic/profiles/Bench" "$obs/basic/scenes" "$1/obs-recordings"
-  printf '[General]\nFirstRun=false\nLastVersion=486539265\n\n[Basic]\nProfile=Bench\nProfileDir=Bench\nSceneCollection=Bench\nSceneCollectionFile=Bench\n\n[BasicWindow]\nSysTrayEnabled=false\n' >"$obs/global.ini"
-  printf '[General]\nName=Bench\n\n[Output]\nMode=Simple\n\n[SimpleOutput]\nFilePath=%s\nRecFormat=mkv\nRecQuality=Stream\nRecEncoder=x264\nVBitrate=8000\nPreset=ultrafast\n\n[Video]\nBaseCX=1920\nBaseCY=1080\nOutputCX=1920\nOutputCY=1080\nFPSType=0\nFPSCommon=60\n' "$1/obs-recordings" >"$obs/basic/profiles/Bench/basic.ini"
-  cat >"$obs/basic/scenes/Bench.json" <<'JSON'
-{"current_scene": "Scene", "current_program_scene": "Scene", "name": "Bench",
- "scene_order": [{"name": "Scene"}],
- "sources": [
-  {"id": "scene", "versioned_id": "scene", "name": "Scene", "enabled": true,
-   "settings": {"id_counter": 1, "custom_size": false, "items": [{"name": "Screen",
-     "visible": true, "locked": false, "id": 1, "pos": {"x": 0.0, "y": 0.0},
-     "scale": {"x": 1.0, "y": 1.0}, "rot": 0.0, "align": 5, "bounds_type": 0,
-     "bounds_align": 0, "bounds": {"x": 0.0, "y": 0.0}}]}},
-  {"id": "pipewire-desktop-capture-source", "versioned_id": "pipewire-desktop-capture-source",
-   "name": "Screen", "enabled": true, "settings": {"ShowCursor": true}}]}
-JSON
+  mkdir -p "$obs/basic/profiles/Share" "$obs/basic/scenes" "$1/obs-recordings"
+  cp "$BENCH_ROOT/tests/obs/global.ini" "$obs/global.ini"
+  sed "s|@RECORDINGS@|$1/obs-recordings|" "$BENCH_ROOT/tests/obs/basic.ini" >"$obs/basic/profiles/Share/basic.ini"
+  cp "$BENCH_ROOT/tests/obs/scene.json" "$obs/basic/scenes/Share.json"
   [ "${display#/}" = "$display" ] && display=$XDG_RUNTIME_DIR/$display
   runtime=$(mktemp -d "$1/obs-runtime.XXXXXX")
   XDG_RUNTIME_DIR=$runtime WAYLAND_DISPLAY=$display XDG_CONFIG_HOME=$1/obs-config \

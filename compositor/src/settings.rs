@@ -333,36 +333,36 @@ impl Ghost {
     }
 }
 
-/// The monitor behind `output` (from its EDID, kept by the backend that made it), or,
-/// for virtual and nested outputs, the make and model they announce.
-fn output_identity(output: &Output) -> ghost_kms::OutputIdentity {
+/// The first of `sections` that names `output`: by connector, or by each identifier it
+/// gives, matched against the monitor's identity from its EDID (kept in the output's
+/// user data by the KMS backend) or, for virtual and nested outputs, against the make
+/// and model they announce.
+pub fn section_for<'a>(
+    sections: &'a [ghost_config::OutputConfig],
+    output: &Output,
+) -> Option<&'a ghost_config::OutputConfig> {
+    let find = |identity: &ghost_kms::OutputIdentity| {
+        sections.iter().find(|o| {
+            identity.matches(
+                o.name.as_deref(),
+                o.make.as_deref(),
+                o.model.as_deref(),
+                o.serial.as_deref(),
+            )
+        })
+    };
+    // Borrowed where the backend keeps one: this runs for every frame on KMS.
     if let Some(identity) = output.user_data().get::<ghost_kms::OutputIdentity>() {
-        return identity.clone();
+        return find(identity);
     }
     let props = output.physical_properties();
-    ghost_kms::OutputIdentity {
+    find(&ghost_kms::OutputIdentity {
         connector: output.name(),
         make: props.make,
         pnp_id: String::new(),
         model: props.model,
         serial: String::new(),
         needs_connector: false,
-    }
-}
-
-/// The first of `sections` that names `output`.
-fn section_for<'a>(
-    sections: &'a [ghost_config::OutputConfig],
-    output: &Output,
-) -> Option<&'a ghost_config::OutputConfig> {
-    let identity = output_identity(output);
-    sections.iter().find(|o| {
-        identity.matches(
-            o.name.as_deref(),
-            o.make.as_deref(),
-            o.model.as_deref(),
-            o.serial.as_deref(),
-        )
     })
 }
 
@@ -414,6 +414,35 @@ mod tests {
         let other = output("DP-4", &twin.make, &twin.model);
         other.user_data().insert_if_missing(|| twin);
         assert!(section_for(&sections.output, &other).is_none());
+    }
+
+    /// The Samsung section of the config tests' file applies to that monitor by make,
+    /// model and serial, and not to a Dell of the same model name without a serial.
+    #[test]
+    fn a_section_by_make_model_and_serial_names_that_monitor_only() {
+        let sections = config(
+            "[[output]]\nmake = \"Samsung Electric Company\"\nmodel = \"LS28AG700N\"\n\
+             serial = \"H4ZR\"\nscale = 2.0\n",
+        );
+        let with = |make: &str, serial: &str| {
+            let out = output("DP-2", make, "LS28AG700N");
+            out.user_data()
+                .insert_if_missing(|| ghost_kms::OutputIdentity {
+                    connector: "DP-2".into(),
+                    make: make.into(),
+                    pnp_id: String::new(),
+                    model: "LS28AG700N".into(),
+                    serial: serial.into(),
+                    needs_connector: false,
+                });
+            out
+        };
+        let samsung = with("Samsung Electric Company", "H4ZR");
+        assert_eq!(
+            section_for(&sections.output, &samsung).and_then(|s| s.scale),
+            Some(2.0)
+        );
+        assert!(section_for(&sections.output, &with("Dell", "")).is_none());
     }
 
     #[test]

@@ -38,53 +38,23 @@ pub struct Obs {
     log: PathBuf,
 }
 
-/// OBS's settings: no first-run wizard, a 1080p60 canvas, simple output recording
-/// x264 into Matroska under `recordings`, and one scene holding the screen.
+/// OBS's settings (`tests/obs/`, which `bench/lib.sh` uses too): no first-run wizard,
+/// a 1080p60 canvas, simple output recording x264 into Matroska under `recordings`, and
+/// one scene holding the screen.
 fn write_config(config: &Path, recordings: &Path) -> Result<()> {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("obs");
     let obs = config.join("obs-studio");
-    let profile = obs.join("basic/profiles/Test");
+    let profile = obs.join("basic/profiles/Share");
     let scenes = obs.join("basic/scenes");
     std::fs::create_dir_all(&profile)?;
     std::fs::create_dir_all(&scenes)?;
-    std::fs::write(
-        obs.join("global.ini"),
-        "[General]\nFirstRun=false\nLastVersion=486539265\n\n[Basic]\nProfile=Test\n\
-         ProfileDir=Test\nSceneCollection=Test\nSceneCollectionFile=Test\n\n\
-         [BasicWindow]\nSysTrayEnabled=false\n",
-    )?;
+    std::fs::copy(templates.join("global.ini"), obs.join("global.ini"))?;
+    let basic = std::fs::read_to_string(templates.join("basic.ini"))?;
     std::fs::write(
         profile.join("basic.ini"),
-        format!(
-            "[General]\nName=Test\n\n[Output]\nMode=Simple\n\n[SimpleOutput]\nFilePath={}\n\
-             RecFormat=mkv\nRecQuality=Stream\nRecEncoder=x264\nVBitrate=8000\n\
-             Preset=ultrafast\n\n[Video]\nBaseCX=1920\nBaseCY=1080\nOutputCX=1920\n\
-             OutputCY=1080\nFPSType=0\nFPSCommon=60\n",
-            recordings.display()
-        ),
+        basic.replace("@RECORDINGS@", &recordings.to_string_lossy()),
     )?;
-    let scene = serde_json::json!({
-        "current_scene": "Scene",
-        "current_program_scene": "Scene",
-        "name": "Test",
-        "scene_order": [{"name": "Scene"}],
-        "sources": [
-            {
-                "id": "scene", "versioned_id": "scene", "name": "Scene", "enabled": true,
-                "settings": {"id_counter": 1, "custom_size": false, "items": [{
-                    "name": "Screen", "visible": true, "locked": false, "id": 1,
-                    "pos": {"x": 0.0, "y": 0.0}, "scale": {"x": 1.0, "y": 1.0}, "rot": 0.0,
-                    "align": 5, "bounds_type": 0, "bounds_align": 0,
-                    "bounds": {"x": 0.0, "y": 0.0},
-                }]},
-            },
-            {
-                "id": "pipewire-desktop-capture-source",
-                "versioned_id": "pipewire-desktop-capture-source",
-                "name": "Screen", "enabled": true, "settings": {"ShowCursor": true},
-            },
-        ],
-    });
-    std::fs::write(scenes.join("Test.json"), serde_json::to_vec_pretty(&scene)?)?;
+    std::fs::copy(templates.join("scene.json"), scenes.join("Share.json"))?;
     Ok(())
 }
 

@@ -204,7 +204,7 @@ pub fn consume(
 /// As [`consume`], but each buffer goes back to the producer only `hold` after it came,
 /// as a consumer that encodes or draws each frame before it lets go of it does; and it
 /// records for a second after `during` returned at least (on a loaded machine the
-/// last change may come late), so what it saw last is the screen's final picture.
+/// last change may come late).
 pub fn consume_holding(
     socket: &Path,
     node: u32,

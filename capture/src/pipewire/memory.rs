@@ -7,8 +7,8 @@
 //! capturer, which is run by the graph's cycles, never got a buffer (GStreamer's
 //! `pipewiresrc` picked them up all the same). With buffers of our own
 //! (`PW_STREAM_FLAG_ALLOC_BUFFERS`, as xdg-desktop-portal-wlr does) Chromium follows the
-//! cast and gets its frames. Why PipeWire's buffers stop the cycles was not found, and
-//! Firefox ESR's capturer shows the same stall with ours: it is not the whole story.
+//! cast and gets its frames. Why PipeWire's buffers stop the cycles was not found (the
+//! cycles driven by `pw_stream_trigger_process` did not change it).
 //!
 //! Each memfd is sealed against shrinking and growing: a consumer holds the descriptor,
 //! and one that truncated it would make the compositor's next write into the mapping a

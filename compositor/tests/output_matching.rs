@@ -1,11 +1,14 @@
 //! `[[output]]` sections as a user writes them, from what `ghostcomp edid` shows of a
-//! monitor, matched against the identity the compositor gives that monitor, for every
-//! real EDID in the project's test data (`testdata/edid`).
+//! monitor, looked up by the compositor (`settings::section_for`) for an output carrying
+//! that monitor's identity as the KMS backend makes it, for every real EDID in the
+//! project's test data (`testdata/edid`).
 
 use std::path::{Path, PathBuf};
 
+use ghost_compositor::settings::section_for;
 use ghost_config::Config;
 use ghost_kms::{DisplayInfo, OutputIdentity};
+use smithay::output::{Output, PhysicalProperties, Subpixel};
 
 fn corpus() -> Vec<(String, DisplayInfo)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/edid");
@@ -39,18 +42,30 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string")
 }
 
+/// An output on `connector` showing the monitor `identity`, as the KMS backend makes it.
+fn output(identity: &OutputIdentity) -> Output {
+    let output = Output::new(
+        identity.connector.clone(),
+        PhysicalProperties {
+            size: (0, 0).into(),
+            subpixel: Subpixel::Unknown,
+            make: identity.make.clone(),
+            model: identity.model.clone(),
+        },
+    );
+    let kept = identity.clone();
+    output.user_data().insert_if_missing(|| kept);
+    output
+}
+
+/// For each section of `config`, whether it is the one the compositor picks for the
+/// monitor `identity` when it is the only section.
 fn matches(identity: &OutputIdentity, config: &Config) -> Vec<bool> {
+    let output = output(identity);
     config
         .output
         .iter()
-        .map(|o| {
-            identity.matches(
-                o.name.as_deref(),
-                o.make.as_deref(),
-                o.model.as_deref(),
-                o.serial.as_deref(),
-            )
-        })
+        .map(|o| section_for(std::slice::from_ref(o), &output).is_some())
         .collect()
 }
 
