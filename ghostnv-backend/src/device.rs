@@ -187,6 +187,7 @@ impl KmsDevice {
             file: File::from(fd),
             model: DeviceModel {
                 driver: String::new(),
+                driver_version: None,
                 caps: BTreeMap::new(),
                 crtcs: Vec::new(),
                 connectors: Vec::new(),
@@ -204,16 +205,33 @@ impl KmsDevice {
         Ok(dev)
     }
 
-    /// The driver's name and version as the kernel reports them, e.g. "vkms 1.0.0".
+    /// The driver's name and release, e.g. "vkms 1.0.00" or "nvidia-drm 560.35.03".
     pub fn driver_version(&self) -> Option<String> {
-        let d = self.get_driver().ok()?;
-        Some(format!(
-            "{} {}.{}.{}",
-            d.name().to_string_lossy(),
-            d.version.0,
-            d.version.1,
-            d.version.2
-        ))
+        let version = self
+            .model
+            .driver_version
+            .map_or_else(|| "(release unknown)".to_owned(), |v| v.to_string());
+        Some(format!("{} {version}", self.model.driver))
+    }
+
+    /// The driver's release: DRM's triple, or where that says nothing, the kernel
+    /// module's version file the quirk table names.
+    fn release(&self, driver: &str) -> Option<crate::DriverVersion> {
+        let drm = self.get_driver().ok().and_then(|d| {
+            let (major, minor, patch) = d.version;
+            crate::DriverVersion::from_drm(major.into(), minor.into(), patch.into())
+        });
+        drm.or_else(|| {
+            let file = crate::quirks::for_driver(driver).module_version_file?;
+            let text = std::fs::read_to_string(file).ok()?;
+            match text.parse() {
+                Ok(v) => Some(v),
+                Err(err) => {
+                    tracing::warn!(file, %err, "cannot read the driver's release");
+                    None
+                }
+            }
+        })
     }
 
     /// Reads the device again (after a hotplug or a VT switch).
@@ -315,8 +333,10 @@ impl KmsDevice {
                 properties,
             });
         }
+        let driver_version = self.release(&driver);
         Ok(DeviceModel {
             driver,
+            driver_version,
             caps,
             crtcs,
             connectors,

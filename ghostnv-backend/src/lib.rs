@@ -21,12 +21,14 @@ pub mod prime;
 pub mod property;
 pub mod quirks;
 pub mod sim;
+pub mod version;
 
 pub use model::{
     connector_type_name, Connection, ConnectorModel, CrtcModel, DeviceModel, ModeInfo, ModelError,
     PlaneKind, PlaneModel, Properties, CONNECTOR_WRITEBACK,
 };
 pub use property::{Property, PropertyKind};
+pub use version::DriverVersion;
 
 /// DRM_FORMAT_MOD_LINEAR.
 pub const MODIFIER_LINEAR: u64 = 0;

@@ -191,6 +191,8 @@ pub fn connector_type_name(connector_type: u32) -> &'static str {
 pub struct DeviceModel {
     /// Driver name, e.g. "nvidia-drm", "i915", "vkms".
     pub driver: String,
+    /// The driver's release, where it can be read (the quirk table's bounds need it).
+    pub driver_version: Option<crate::DriverVersion>,
     /// DRM_CAP_* values by name.
     pub caps: BTreeMap<String, u64>,
     /// CRTCs in index order (the order possible_crtcs bits refer to).
@@ -300,8 +302,13 @@ impl DeviceModel {
             .iter()
             .map(parse_plane)
             .collect::<Result<_, _>>()?;
+        let driver_version = driver_v.get("version").and_then(|v| {
+            let part = |k: &str| v.get(k).and_then(Value::as_i64);
+            crate::DriverVersion::from_drm(part("major")?, part("minor")?, part("patch")?)
+        });
         Ok(DeviceModel {
             driver,
+            driver_version,
             caps,
             crtcs,
             connectors,

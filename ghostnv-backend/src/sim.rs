@@ -132,6 +132,10 @@ pub enum Refusal {
     /// An asynchronous flip touching something other than a primary plane's buffer.
     #[error("asynchronous flips may only change the primary plane")]
     Async,
+    /// A property this driver release does not take (an in-fence before the driver
+    /// turned fences into display semaphores, say).
+    #[error("{0} on object {1} is not taken by this driver release")]
+    Release(String, u32),
     /// A rejection injected by a test (for example a bandwidth limit).
     #[error("refused by injection: {0}")]
     Injected(String),
@@ -244,16 +248,30 @@ impl SimDevice {
             }
         }
         if request.async_flip {
-            let only_primary = request.crtcs.is_empty()
-                && request.properties.is_empty()
-                && request.planes.iter().all(|p| {
+            let only_buffers = request.crtcs.is_empty() && request.properties.is_empty();
+            let planes_allowed = !self.quirks.async_primary_only
+                || request.planes.iter().all(|p| {
                     self.model
                         .planes
                         .iter()
                         .any(|m| m.id == p.plane && m.kind == PlaneKind::Primary)
                 });
-            if !only_primary || self.model.caps.get("ASYNC_PAGE_FLIP") != Some(&1) {
+            if !only_buffers
+                || !planes_allowed
+                || self.model.caps.get("ASYNC_PAGE_FLIP") != Some(&1)
+            {
                 return Err(Refusal::Async);
+            }
+        }
+        let gates = quirks::gates(&self.model);
+        for (object, name, _) in &request.properties {
+            let allowed = match name.as_str() {
+                "IN_FENCE_FD" => gates.in_fence,
+                "HDR_OUTPUT_METADATA" | "Colorspace" => gates.hdr_connector_properties,
+                _ => true,
+            };
+            if !allowed {
+                return Err(Refusal::Release(name.clone(), *object));
             }
         }
         for (object, name, value) in &request.properties {

@@ -24,6 +24,7 @@ use drm::{
 use ghostnv_backend::{
     commit::DumbCommitter,
     device::{DeviceError, Flipped, KmsDevice, MappedBuffer, Submit},
+    quirks,
     sim::{AtomicRequest, Framebuffer, PlaneState},
     DeviceModel, CONNECTOR_WRITEBACK, MODIFIER_LINEAR,
 };
@@ -38,6 +39,13 @@ use crate::{
     setup::{light_outputs, LitOutput, OutputWish, SetupError},
     vrr::async_flip_allowed,
 };
+
+/// Whether a frame's GPU fence goes to the display as the plane's `IN_FENCE_FD` (else
+/// the compositor waits for it): a tearing flip carries no properties, so it cannot
+/// carry the fence either, nor can a plane of a driver release that fails fenced planes.
+pub fn fence_on_plane(model: &DeviceModel, tearing: bool) -> bool {
+    !tearing && quirks::gates(model).in_fence
+}
 
 /// The longest a frame waits for the GPU on the CPU (where the display cannot).
 const GPU_WAIT: Duration = Duration::from_secs(1);
@@ -568,9 +576,8 @@ impl Scanout {
                 warn!("the GPU had not finished the frame in time; showing it anyway");
             }
         };
-        // A tearing flip carries no properties, so it cannot carry the fence either.
         let ready = match ready {
-            Some(fence) if tearing => {
+            Some(fence) if !fence_on_plane(&device.model, tearing) => {
                 wait_here(fence);
                 None
             }

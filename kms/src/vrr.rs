@@ -76,15 +76,17 @@ pub fn async_flip_allowed(
     request: &AtomicRequest,
     client_allows: bool,
 ) -> bool {
+    let primary_only = ghostnv_backend::quirks::for_driver(&model.driver).async_primary_only;
     client_allows
         && model.caps.get("ASYNC_PAGE_FLIP") == Some(&1)
         && request.crtcs.is_empty()
         && request.properties.is_empty()
         && !request.planes.is_empty()
-        && request.planes.iter().all(|p| {
-            model
-                .planes
-                .iter()
-                .any(|m| m.id == p.plane && m.kind == PlaneKind::Primary)
-        })
+        && (!primary_only
+            || request.planes.iter().all(|p| {
+                model
+                    .planes
+                    .iter()
+                    .any(|m| m.id == p.plane && m.kind == PlaneKind::Primary)
+            }))
 }

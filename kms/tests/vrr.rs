@@ -194,3 +194,17 @@ fn the_monitors_own_edid_decides_the_range() {
         "the 60 Hz monitor does not: {ranges:?}"
     );
 }
+
+#[test]
+fn the_gpu_fence_rides_the_plane_only_where_the_release_takes_it() {
+    use ghost_kms::scanout::fence_on_plane;
+    // nvidia-drm before 560.28.03 fails a plane with an in-fence on desktop GPUs
+    // (555.58.02 nvidia-drm-crtc.c:398-401): the compositor waits for its GPU instead.
+    let mut model = nvidia();
+    model.driver_version = Some("555.58.02".parse().expect("release"));
+    assert!(!fence_on_plane(&model, false));
+    model.driver_version = Some("560.28.03".parse().expect("release"));
+    assert!(fence_on_plane(&model, false));
+    // A tearing flip carries no properties at all.
+    assert!(!fence_on_plane(&model, true));
+}

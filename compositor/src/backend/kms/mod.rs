@@ -183,10 +183,16 @@ impl KmsBackend {
     pub fn describe(&self, output: &Output) -> Option<serde_json::Value> {
         let o = self.find(output)?;
         let head = self.scanout.heads().iter().find(|h| h.lit.crtc == o.crtc)?;
+        let gates = ghostnv_backend::quirks::gates(self.scanout.model());
         Some(serde_json::json!({
             "device": self.node.display().to_string(),
             "driver": self.scanout.model().driver,
             "driver_version": self.driver_version,
+            "driver_gates": {
+                "in_fence": gates.in_fence,
+                "syncobj_timeline": gates.syncobj_timeline,
+                "hdr_connector_properties": gates.hdr_connector_properties,
+            },
             "render_node": self.gpu.as_ref().and_then(|g| g.render.as_ref()).map(|p| p.display().to_string()),
             "pci_id": self.gpu.as_ref().and_then(|g| g.pci).map(|(v, d)| format!("{v:04x}:{d:04x}")),
             "boot_vga": self.gpu.as_ref().is_some_and(|g| g.boot_vga),
@@ -270,7 +276,16 @@ pub fn init(state: &mut Ghost, renderer: super::RendererChoice) -> anyhow::Resul
     let device = KmsDevice::from_fd(fd)
         .with_context(|| format!("{} is not an atomic KMS device", node.display()))?;
     let driver_version = device.driver_version().unwrap_or_default();
-    info!(node = %node.display(), driver = driver_version, ?gpu, "KMS device");
+    let gates = ghostnv_backend::quirks::gates(&device.model);
+    info!(node = %node.display(), driver = driver_version, ?gpu, ?gates, "KMS device");
+    if !gates.atomic {
+        anyhow::bail!(
+            "{driver_version} predates the atomic modesetting ghostcomp needs (from {})",
+            ghostnv_backend::quirks::for_driver(&device.model.driver)
+                .atomic_since
+                .map_or_else(String::new, |v| v.to_string())
+        );
+    }
     let mut scanout = Scanout::new(device);
     scanout
         .light(Default::default())
