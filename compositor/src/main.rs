@@ -135,6 +135,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     info!(backend = state.backend.name(), "backend ready");
+    if !state.backend.converts_colour() {
+        info!("the renderer shows every buffer as sRGB: wp_color_manager_v1 is not offered");
+        let dh = state.display_handle.clone();
+        state.color_management_state.withdraw::<Ghost>(&dh);
+    }
 
     if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR") {
         let path = ipc::socket_path(runtime.as_ref(), &state.socket_name.to_string_lossy());

@@ -16,6 +16,7 @@ pub mod device;
 pub mod discover;
 pub mod drm_info_text;
 pub mod framebuffer;
+pub mod hdr_blob;
 pub mod model;
 pub mod prime;
 pub mod property;

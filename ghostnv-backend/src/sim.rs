@@ -50,6 +50,9 @@ pub struct CrtcState {
     pub connectors: Vec<u32>,
 }
 
+/// A damaged rectangle of a framebuffer: x, y, width, height in pixels.
+pub type ClipRect = (u32, u32, u32, u32);
+
 /// An atomic request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AtomicRequest {
@@ -63,6 +66,13 @@ pub struct AtomicRequest {
     pub allow_modeset: bool,
     /// DRM_MODE_PAGE_FLIP_ASYNC.
     pub async_flip: bool,
+    /// Blob properties by object id and property name (HDR_OUTPUT_METADATA, say): the
+    /// bytes are made into a blob at commit time. Empty bytes clear the property.
+    pub blobs: Vec<(u32, String, Vec<u8>)>,
+    /// FB_DAMAGE_CLIPS per plane: what changed in the plane's new framebuffer since the
+    /// frame on screen (x, y, width, height), so the display fetches only that. A plane
+    /// without clips is taken as changed everywhere.
+    pub damage_clips: Vec<(u32, Vec<ClipRect>)>,
     /// A CRTC whose out-fence (OUT_FENCE_PTR) the commit returns: it signals when the
     /// frame starts scanning out, for whoever waits on the display rather than on an
     /// event (explicit sync, capture).
@@ -136,6 +146,16 @@ pub enum Refusal {
     /// turned fences into display semaphores, say).
     #[error("{0} on object {1} is not taken by this driver release")]
     Release(String, u32),
+    /// A blob the kernel would not take.
+    #[error("{name} on object {object}: {why}")]
+    Blob {
+        /// Object id.
+        object: u32,
+        /// Property name.
+        name: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A rejection injected by a test (for example a bandwidth limit).
     #[error("refused by injection: {0}")]
     Injected(String),
@@ -263,8 +283,45 @@ impl SimDevice {
                 return Err(Refusal::Async);
             }
         }
+        for (plane, clips) in &request.damage_clips {
+            let model = self
+                .model
+                .planes
+                .iter()
+                .find(|m| m.id == *plane)
+                .ok_or(Refusal::NoObject(*plane))?;
+            if !model.properties.contains_key("FB_DAMAGE_CLIPS") {
+                return Err(Refusal::NoProperty(*plane, "FB_DAMAGE_CLIPS".into()));
+            }
+            // The kernel takes no empty blob, and an asynchronous commit may change
+            // nothing but the framebuffer.
+            if clips.is_empty() {
+                return Err(Refusal::Property {
+                    object: *plane,
+                    name: "FB_DAMAGE_CLIPS".into(),
+                    value: 0,
+                });
+            }
+            if request.async_flip {
+                return Err(Refusal::Async);
+            }
+        }
+        for (object, name, bytes) in &request.blobs {
+            self.properties_of(*object)?
+                .get(name)
+                .ok_or_else(|| Refusal::NoProperty(*object, name.clone()))?;
+            if name == "HDR_OUTPUT_METADATA" && !bytes.is_empty() {
+                crate::hdr_blob::check(bytes, self.quirks).map_err(|why| Refusal::Blob {
+                    object: *object,
+                    name: name.clone(),
+                    why,
+                })?;
+            }
+        }
         let gates = quirks::gates(&self.model);
-        for (object, name, _) in &request.properties {
+        let blob_names = request.blobs.iter().map(|(o, n, _)| (o, n));
+        let names = request.properties.iter().map(|(o, n, _)| (o, n));
+        for (object, name) in names.chain(blob_names) {
             let allowed = match name.as_str() {
                 "IN_FENCE_FD" => gates.in_fence,
                 "HDR_OUTPUT_METADATA" | "Colorspace" => gates.hdr_connector_properties,
@@ -275,27 +332,7 @@ impl SimDevice {
             }
         }
         for (object, name, value) in &request.properties {
-            let props = self
-                .model
-                .crtcs
-                .iter()
-                .find(|c| c.id == *object)
-                .map(|c| &c.properties)
-                .or_else(|| {
-                    self.model
-                        .planes
-                        .iter()
-                        .find(|p| p.id == *object)
-                        .map(|p| &p.properties)
-                })
-                .or_else(|| {
-                    self.model
-                        .connectors
-                        .iter()
-                        .find(|c| c.id == *object)
-                        .map(|c| &c.properties)
-                })
-                .ok_or(Refusal::NoObject(*object))?;
+            let props = self.properties_of(*object)?;
             let prop = props
                 .get(name)
                 .ok_or_else(|| Refusal::NoProperty(*object, name.clone()))?;
@@ -311,6 +348,30 @@ impl SimDevice {
             return Err(Refusal::Injected(reason));
         }
         Ok(())
+    }
+
+    /// The properties of any object (CRTC, plane or connector) by id.
+    fn properties_of(&self, object: u32) -> Result<&crate::Properties, Refusal> {
+        self.model
+            .crtcs
+            .iter()
+            .find(|c| c.id == object)
+            .map(|c| &c.properties)
+            .or_else(|| {
+                self.model
+                    .planes
+                    .iter()
+                    .find(|p| p.id == object)
+                    .map(|p| &p.properties)
+            })
+            .or_else(|| {
+                self.model
+                    .connectors
+                    .iter()
+                    .find(|c| c.id == object)
+                    .map(|c| &c.properties)
+            })
+            .ok_or(Refusal::NoObject(object))
     }
 
     fn check_plane(&self, p: &PlaneState, modes: &BTreeMap<u32, ModeInfo>) -> Result<(), Refusal> {

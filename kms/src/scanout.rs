@@ -47,6 +47,28 @@ pub fn fence_on_plane(model: &DeviceModel, tearing: bool) -> bool {
     !tearing && quirks::gates(model).in_fence
 }
 
+/// FB_DAMAGE_CLIPS for `plane` from what changed since the frame on screen (`damage`,
+/// clipped to the `width`×`height` frame): None where the plane has no such property or
+/// nothing is known to be unchanged, which the display takes as "all of it".
+pub fn damage_clips(
+    model: &DeviceModel,
+    plane: u32,
+    damage: &[Rect],
+    (width, height): (u32, u32),
+) -> Option<Vec<Rect>> {
+    let has_property = model
+        .planes
+        .iter()
+        .any(|p| p.id == plane && p.properties.contains_key("FB_DAMAGE_CLIPS"));
+    let clips: Vec<Rect> = damage
+        .iter()
+        .filter(|(x, y, _, _)| *x < width && *y < height)
+        .map(|&(x, y, w, h)| (x, y, w.min(width - x), h.min(height - y)))
+        .filter(|(_, _, w, h)| *w > 0 && *h > 0)
+        .collect();
+    (has_property && !clips.is_empty()).then_some(clips)
+}
+
 /// The longest a frame waits for the GPU on the CPU (where the display cannot).
 const GPU_WAIT: Duration = Duration::from_secs(1);
 
@@ -74,6 +96,9 @@ pub enum Composited<'a> {
         /// A sync_file that signals when the GPU has finished drawing it (None: it
         /// has). The display waits on it (IN_FENCE_FD), so the compositor does not.
         ready: Option<BorrowedFd<'a>>,
+        /// What differs from the GPU's previous frame (at least that; the whole
+        /// frame where unknown, as an empty list says).
+        damage: &'a [Rect],
     },
 }
 
@@ -487,6 +512,9 @@ impl Scanout {
         // composited part is not redrawn).
         let mut rendered = head.rendered;
         let mut ready = None;
+        // What changed on the primary plane since the frame on screen, where known: only
+        // while the composited frame follows a composited frame of the same kind.
+        let mut changed: Option<&[Rect]> = None;
         match (composited, &clients.direct) {
             (
                 Some(Composited::Pixels {
@@ -529,15 +557,22 @@ impl Scanout {
                     }
                     slot.stale = Stale::Parts(Vec::new());
                     next_back = 1 - back;
+                    if head.rendered.is_none() && head.direct.is_none() {
+                        changed = Some(damage);
+                    }
                 }
             }
             (
                 Some(Composited::Buffer {
                     buffer,
                     ready: fence,
+                    damage,
                 }),
                 None,
             ) => {
+                if head.rendered.is_some() && head.direct.is_none() {
+                    changed = Some(damage);
+                }
                 rendered = Some(buffer);
                 ready = fence;
             }
@@ -552,7 +587,14 @@ impl Scanout {
         };
         let fb = rendered.map_or(head.slots[shown].fb, |r| r.fb);
         let previous = std::mem::replace(&mut head.rendered, rendered);
-        let result = Self::flip(device, head, fb, clients, tearing, ready);
+        let clips = changed.filter(|_| !tearing).and_then(|damage| {
+            let mode = (
+                u32::from(head.lit.mode.width),
+                u32::from(head.lit.mode.height),
+            );
+            damage_clips(&device.model, head.lit.plane, damage, mode)
+        });
+        let result = Self::flip(device, head, fb, clients, tearing, ready, clips);
         if result.is_err() {
             head.rendered = previous;
             return result;
@@ -570,6 +612,7 @@ impl Scanout {
         clients: &ClientPlanes,
         tearing: bool,
         ready: Option<BorrowedFd<'_>>,
+        clips: Option<Vec<Rect>>,
     ) -> Result<(), FrameError> {
         let wait_here = |fence: BorrowedFd<'_>| {
             if !matches!(KmsDevice::wait_fence(fence, GPU_WAIT), Ok(true)) {
@@ -592,9 +635,13 @@ impl Scanout {
                 fence.as_raw_fd() as u64,
             ));
         }
+        if let Some(clips) = clips {
+            request.damage_clips.push((head.lit.plane, clips));
+        }
         crate::client_planes::add_to_request(head, clients, &mut request, &mut fbs);
         crate::cursor::add_to_request(head, &mut request, &mut fbs);
-        request.async_flip = async_flip_allowed(&device.model, &request, tearing);
+        request.async_flip =
+            request.damage_clips.is_empty() && async_flip_allowed(&device.model, &request, tearing);
         let mut result = device.submit(&request, &fbs, None, Submit::Flip);
         if result.is_err() && request.async_flip {
             // Tearing is a wish; a refused asynchronous flip goes at the vblank.
@@ -603,7 +650,7 @@ impl Scanout {
             result = device.submit(&request, &fbs, None, Submit::Flip);
         }
         let sent_properties = match result {
-            Err(err) if !request.properties.is_empty() => {
+            Err(err) if !request.properties.is_empty() || !request.damage_clips.is_empty() => {
                 // A property the driver will not take this frame (VRR on a link that
                 // lost it, say, or the GPU's fence) must not freeze the output: flip
                 // without it, the GPU's drawing waited for here.

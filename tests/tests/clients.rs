@@ -138,7 +138,7 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "ext_foreign_toplevel_list_v1",
     "wp_security_context_manager_v1",
     "zwlr_screencopy_manager_v1",
-    "wp_color_manager_v1",
+    // wp_color_manager_v1 is offered with the GLES renderer only (tests/colour.rs).
     "wp_fifo_manager_v1",
     "wp_commit_timing_manager_v1",
     "wp_content_type_manager_v1",

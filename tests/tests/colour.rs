@@ -165,6 +165,25 @@ fn srgb_and_pq_clients_on_an_sdr_output_match_the_cpu_reference() -> Result<()> 
     Ok(())
 }
 
+/// pixman draws every buffer as sRGB, so the protocol is not offered there: a client
+/// that finds no manager leaves its pictures as they are rather than trusting a
+/// conversion nobody does.
+#[test]
+fn colour_management_is_offered_only_where_the_renderer_converts() -> Result<()> {
+    let home = config_home("offered", false)?;
+    for (renderer, offered) in [("pixman", false), ("gles", true)] {
+        let comp = Compositor::start_with_config_home(&["--renderer", renderer], &home)?;
+        let mut client = TestClient::connect(&comp.socket_path())?;
+        assert_eq!(client.color_manager().is_ok(), offered, "{renderer}");
+        let outputs = comp.request(serde_json::json!({"request": "outputs"}))?;
+        assert_eq!(
+            outputs[0]["colour"]["surfaces_converted"], offered,
+            "{renderer}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn the_protocol_round_trips() -> Result<()> {
     let comp = start("protocol", true)?;

@@ -143,6 +143,17 @@ impl Backend {
         }
     }
 
+    /// Whether the renderer converts surfaces' colour descriptions to the output's (the
+    /// GLES renderers with their colour shaders; not pixman).
+    pub fn converts_colour(&self) -> bool {
+        match self {
+            Backend::Headless(h) => h.supports_hdr(),
+            Backend::Winit(w) => w.converts_colour(),
+            Backend::Kms(k) => k.converts_colour(),
+            Backend::Starting => false,
+        }
+    }
+
     /// Imports a client's dmabuf into the renderer; false when it cannot be used.
     pub fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         match self {

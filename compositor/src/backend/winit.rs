@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use smithay::{
     backend::{
-        allocator::dmabuf::Dmabuf,
+        allocator::{dmabuf::Dmabuf, Fourcc},
         renderer::{
             damage::OutputDamageTracker,
             gles::{GlesRenderer, GlesTexture},
@@ -21,7 +21,7 @@ use tracing::{info, warn};
 
 use super::{Backend, OutputModes};
 use crate::{
-    render::{Scene, CLEAR_COLOR},
+    render::{colour::ColourPrograms, colour_frames, colour_frames::ColourFrames, Scene},
     state::Ghost,
 };
 
@@ -34,6 +34,10 @@ pub struct WinitBackend {
     tracker: OutputDamageTracker,
     sequence: u64,
     stats: super::FrameStats,
+    /// The colour path's shaders (None where they did not compile: no colour
+    /// management is offered then).
+    programs: Option<ColourPrograms>,
+    colour: ColourFrames,
 }
 
 impl WinitBackend {
@@ -72,7 +76,31 @@ impl WinitBackend {
         scene: &Scene<'_>,
         output: &Output,
     ) -> anyhow::Result<ghost_capture::Frame> {
-        crate::render::capture_output::<_, GlesTexture>(scene, self.graphics.renderer(), output)
+        match &self.programs {
+            Some(programs) if colour_frames::capture_needs_colour(scene, output) => {
+                match colour_frames::capture(
+                    scene,
+                    self.graphics.renderer(),
+                    programs,
+                    output,
+                    false,
+                    Fourcc::Abgr8888,
+                )? {
+                    super::Captured::Sdr(frame) => Ok(frame),
+                    super::Captured::Hdr(_) => anyhow::bail!("an SDR capture came back as HDR"),
+                }
+            }
+            _ => crate::render::capture_output::<_, GlesTexture>(
+                scene,
+                self.graphics.renderer(),
+                output,
+            ),
+        }
+    }
+
+    /// Whether surfaces' colour descriptions are converted to the host's sRGB.
+    pub fn converts_colour(&self) -> bool {
+        self.programs.is_some()
     }
 }
 
@@ -118,12 +146,17 @@ pub fn init(state: &mut Ghost) -> anyhow::Result<()> {
             .create_global::<Ghost>(&state.display_handle, formats);
     }
     let tracker = OutputDamageTracker::from_output(&output);
+    let programs = ColourPrograms::compile(graphics.renderer())
+        .map_err(|err| warn!(%err, "colour shaders did not compile; no colour management"))
+        .ok();
     state.backend = Backend::Winit(Box::new(WinitBackend {
         graphics,
         output: output.clone(),
         tracker,
         sequence: 0,
         stats: super::FrameStats::default(),
+        programs,
+        colour: ColourFrames::default(),
     }));
 
     state
@@ -159,14 +192,24 @@ fn render(state: &mut Ghost) {
     };
     let output = backend.output.clone();
     let age = backend.graphics.buffer_age().unwrap_or(0);
+    let size = backend.graphics.window_size();
     let result = match backend.graphics.bind() {
         Ok((renderer, mut framebuffer)) => {
             let elements = scene.elements(renderer, &output, true);
             backend
-                .tracker
-                .render_output(renderer, &mut framebuffer, age, &elements, CLEAR_COLOR)
-                .map(|r| (r.damage.cloned(), r.states))
-                .map_err(|e| anyhow::anyhow!("{e:?}"))
+                .colour
+                .draw(
+                    renderer,
+                    backend.programs.as_ref(),
+                    &mut backend.tracker,
+                    &mut framebuffer,
+                    size,
+                    age,
+                    &elements,
+                    &scene,
+                    &output,
+                )
+                .map(|r| (r.damage, r.states))
         }
         Err(e) => Err(anyhow::anyhow!("{e:?}")),
     };

@@ -202,6 +202,7 @@ impl Ghost {
                     "logical": {"x": geo.loc.x, "y": geo.loc.y, "width": geo.size.w, "height": geo.size.h},
                     "colour": {
                         "hdr": crate::protocols::color_management::output_description(o).0.transfer.is_hdr(),
+                        "surfaces_converted": self.color_management_state.offered(),
                     },
                     "frames": {
                         "presented": stats.presented,

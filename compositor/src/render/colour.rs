@@ -14,9 +14,10 @@ use smithay::{
         renderer::{
             element::{Element, Id, RenderElement},
             gles::{
-                GlesError, GlesRenderer, GlesTexProgram, GlesTexture, Uniform, UniformName,
-                UniformType, UniformValue,
+                GlesError, GlesRenderer, GlesTarget, GlesTexProgram, GlesTexture, Uniform,
+                UniformName, UniformType, UniformValue,
             },
+            sync::SyncPoint,
             Bind, Color32F, ExportMem, Frame, Offscreen, Renderer, Texture,
         },
     },
@@ -265,7 +266,43 @@ pub fn render(
     scale: f64,
     targets: &mut ColourTargets,
 ) -> Result<(), GlesError> {
-    let size = targets.blend.size();
+    blend(
+        renderer,
+        programs,
+        elements,
+        descriptions,
+        output,
+        scale,
+        targets.clear,
+        &mut targets.blend,
+    )?;
+    let mut framebuffer = renderer.bind(&mut targets.target)?;
+    // The caller reads the target back through the same context: GL orders that.
+    let _ = encode(
+        renderer,
+        programs,
+        &targets.blend,
+        output,
+        &mut framebuffer,
+        Transform::Normal,
+    )?;
+    Ok(())
+}
+
+/// The first pass: every element decoded into the output's blending space and blended
+/// in `blend` (half-float, the output's size), over `clear` (sRGB).
+#[allow(clippy::too_many_arguments)]
+pub fn blend(
+    renderer: &mut GlesRenderer,
+    programs: &ColourPrograms,
+    elements: &[OutputElement<GlesRenderer>],
+    descriptions: &HashMap<Id, ImageDescription>,
+    output: &ImageDescription,
+    scale: f64,
+    clear: [f32; 4],
+    blend: &mut GlesTexture,
+) -> Result<(), GlesError> {
+    let size = blend.size();
     let physical: Size<i32, Physical> = (size.w, size.h).into();
     let full = Rectangle::from_size(physical);
     let srgb = ImageDescription::srgb();
@@ -275,55 +312,69 @@ pub fn render(
         let a = c[3];
         Color32F::new(r as f32 * a, g as f32 * a, b as f32 * a, a)
     };
-    {
-        let mut framebuffer = renderer.bind(&mut targets.blend)?;
-        let mut frame = renderer.render(&mut framebuffer, physical, Transform::Normal)?;
-        frame.clear(linear(targets.clear), &[full])?;
-        let scale = Scale::from(scale);
-        let mut uniforms_for: HashMap<Option<Id>, Vec<Uniform<'static>>> = HashMap::new();
-        for element in elements.iter().rev() {
-            let dst = element.geometry(scale);
-            let damage = [Rectangle::from_size(dst.size)];
-            match element {
-                OutputElement::Solid(s) => {
-                    let c = s.color().components();
-                    frame.draw_solid(dst, &damage, linear(c))?;
-                }
-                other => {
-                    let key = descriptions
-                        .contains_key(other.id())
-                        .then(|| other.id().clone());
-                    let uniforms = uniforms_for
-                        .entry(key.clone())
-                        .or_insert_with(|| {
-                            let source = key
-                                .as_ref()
-                                .and_then(|k| descriptions.get(k))
-                                .unwrap_or(&srgb);
-                            decode_uniforms(source, output)
-                        })
-                        .clone();
-                    frame.override_default_tex_program(programs.decode.clone(), uniforms);
-                    RenderElement::<GlesRenderer>::draw(
-                        other,
-                        &mut frame,
-                        other.src(),
-                        dst,
-                        &damage,
-                        &[],
-                    )?;
-                }
+    let mut framebuffer = renderer.bind(blend)?;
+    let mut frame = renderer.render(&mut framebuffer, physical, Transform::Normal)?;
+    frame.clear(linear(clear), &[full])?;
+    let scale = Scale::from(scale);
+    let mut uniforms_for: HashMap<Option<Id>, Vec<Uniform<'static>>> = HashMap::new();
+    for element in elements.iter().rev() {
+        let dst = element.geometry(scale);
+        let damage = [Rectangle::from_size(dst.size)];
+        match element {
+            OutputElement::Solid(s) => {
+                let c = s.color().components();
+                frame.draw_solid(dst, &damage, linear(c))?;
+            }
+            other => {
+                let key = descriptions
+                    .contains_key(other.id())
+                    .then(|| other.id().clone());
+                let uniforms = uniforms_for
+                    .entry(key.clone())
+                    .or_insert_with(|| {
+                        let source = key
+                            .as_ref()
+                            .and_then(|k| descriptions.get(k))
+                            .unwrap_or(&srgb);
+                        decode_uniforms(source, output)
+                    })
+                    .clone();
+                frame.override_default_tex_program(programs.decode.clone(), uniforms);
+                RenderElement::<GlesRenderer>::draw(
+                    other,
+                    &mut frame,
+                    other.src(),
+                    dst,
+                    &damage,
+                    &[],
+                )?;
             }
         }
-        frame.clear_tex_program_override();
-        // One context renders and reads, and GL orders its commands: no fence to wait on.
-        let _ = frame.finish()?;
     }
-    let mut framebuffer = renderer.bind(&mut targets.target)?;
-    let mut frame = renderer.render(&mut framebuffer, physical, Transform::Normal)?;
+    frame.clear_tex_program_override();
+    // One context renders and reads, and GL orders its commands: no fence to wait on.
+    let _ = frame.finish()?;
+    Ok(())
+}
+
+/// The second pass: `blend` (upright) encoded to the output's signal into `framebuffer`
+/// (a texture of ours, or a buffer the display scans out, turned by `transform`). The
+/// returned point signals when the GPU has finished.
+pub fn encode(
+    renderer: &mut GlesRenderer,
+    programs: &ColourPrograms,
+    blend: &GlesTexture,
+    output: &ImageDescription,
+    framebuffer: &mut GlesTarget<'_>,
+    transform: Transform,
+) -> Result<SyncPoint, GlesError> {
+    let size = blend.size();
+    let physical: Size<i32, Physical> = (size.w, size.h).into();
+    let full = Rectangle::from_size(physical);
+    let mut frame = renderer.render(framebuffer, transform.transform_size(physical), transform)?;
     let src = Rectangle::from_size((f64::from(size.w), f64::from(size.h)).into());
     frame.render_texture_from_to(
-        &targets.blend,
+        blend,
         src,
         full,
         &[full],
@@ -333,8 +384,7 @@ pub fn render(
         Some(&programs.encode),
         &encode_uniforms(output),
     )?;
-    let _ = frame.finish()?;
-    Ok(())
+    frame.finish()
 }
 
 /// Reads the encoded target back: 8-bit RGBA for 8-bit targets; for deeper targets the

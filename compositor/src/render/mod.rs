@@ -38,6 +38,7 @@ use smithay::{
 };
 
 pub mod colour;
+pub mod colour_frames;
 pub mod cursor;
 pub mod notification;
 pub mod overlay;

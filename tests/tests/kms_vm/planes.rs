@@ -4,6 +4,7 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::Result;
+use ghost_hdr::{ImageDescription, Pipeline};
 use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
 use serde_json::json;
 use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
@@ -73,7 +74,7 @@ fn client_planes(comp: &Compositor) -> Result<Vec<(u64, String, bool)>> {
 fn kms_client_dmabufs_go_onto_an_overlay_and_fullscreen_is_scanned_out_directly() -> Result<()> {
     let card = Path::new("/dev/dri/card0");
     let comp = start("planes", "")?;
-    client_dmabufs_on_planes(&comp, card)
+    client_dmabufs_on_planes(&comp, card, false)
         .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))
 }
 
@@ -87,11 +88,13 @@ fn kms_client_dmabufs_on_planes_beside_gles_composition() -> Result<()> {
         &super::config_home("planes-gles", "")?,
         &["--renderer", "gles"],
     )?;
-    client_dmabufs_on_planes(&comp, card)
+    client_dmabufs_on_planes(&comp, card, true)
         .map_err(|e| anyhow::anyhow!("{e:#}; log:\n{}", comp.log()))
 }
 
-fn client_dmabufs_on_planes(comp: &Compositor, card: &Path) -> Result<()> {
+/// `gles`: GLES composites (and converts colour descriptions); else pixman, which shows
+/// every buffer as sRGB and so offers no colour management.
+fn client_dmabufs_on_planes(comp: &Compositor, card: &Path, gles: bool) -> Result<()> {
     const VIDEO_A: u32 = 0xff20_60c0;
     const VIDEO_B: u32 = 0xff30_c040;
     const FULL: u32 = 0xffc0_a020;
@@ -197,8 +200,19 @@ fn client_dmabufs_on_planes(comp: &Compositor, card: &Path) -> Result<()> {
         .iter()
         .any(|(_, app, _)| app == "kms-video"));
 
+    if !gles {
+        assert!(
+            client.color_manager().is_err(),
+            "pixman converts nothing, so wp_color_manager_v1 is not offered"
+        );
+        let outputs = comp.request(json!({"request": "outputs"}))?;
+        assert_eq!(outputs[0]["colour"]["surfaces_converted"], false);
+        drop(video);
+        return Ok(());
+    }
     // Described as BT.2020/PQ, the video is no longer in the output's (sRGB) colour
-    // space: composition converts it, so it leaves its plane.
+    // space: composition converts it, so it leaves its plane, and the screen shows what
+    // the reference pipeline makes of its numbers read as PQ.
     let manager = client.color_manager()?;
     let (description, ready) = client.parametric(
         &manager,
@@ -213,6 +227,26 @@ fn client_dmabufs_on_planes(comp: &Compositor, card: &Path) -> Result<()> {
         let planes = client_planes(comp).ok()?;
         (!planes.iter().any(|(_, app, _)| app == "kms-video")).then_some(())
     })?;
+    // The commit above brought the video's next buffer: the first colour again.
+    let srgb = ImageDescription::srgb();
+    let signal = rgb(VIDEO_A).map(|v| f64::from(v) / 255.0);
+    let converted = Pipeline::encode(&srgb)
+        .apply(Pipeline::decode(&ImageDescription::bt2100_pq(), &srgb).apply(signal))
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
+    assert!(
+        !close(converted, rgb(VIDEO_A)),
+        "the conversion is visible: {converted:?}"
+    );
+    let mut seen = None;
+    writeback_until(
+        comp,
+        &format!("the PQ video converted to sRGB, {converted:?}"),
+        |f| {
+            seen = Some(f.pixel(centre.0, centre.1));
+            close(f.pixel(centre.0, centre.1), converted)
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e} (last seen {seen:?}); log:\n{}", comp.log()))?;
     drop(video);
     Ok(())
 }

@@ -44,7 +44,7 @@ use super::{Backend, OutputModes};
 use crate::{
     protocols::color_management::output_description,
     render::{
-        colour::{self, ColourPrograms, ColourTargets, ReadBack},
+        colour::{self, ColourPrograms, ColourTargets},
         Scene, CLEAR_COLOR,
     },
     state::Ghost,
@@ -142,7 +142,17 @@ impl HeadlessBackend {
                     scene, r, output,
                 )?))
             }
-            Renderers::Gles(g) => capture_colour(scene, g, output, hdr),
+            Renderers::Gles(g) => {
+                let format = target_format(output, &output_description(output).0);
+                crate::render::colour_frames::capture(
+                    scene,
+                    &mut g.renderer,
+                    &g.programs,
+                    output,
+                    hdr,
+                    format,
+                )
+            }
         }
     }
 
@@ -484,76 +494,4 @@ fn draw_colour(
         targets,
     )?;
     Ok(())
-}
-
-/// A screenshot through the colour path.
-fn capture_colour(
-    scene: &Scene<'_>,
-    parts: &mut GlesParts,
-    output: &Output,
-    hdr: bool,
-) -> anyhow::Result<super::Captured> {
-    let (description, _) = output_description(output);
-    if hdr && !description.transfer.is_hdr() {
-        anyhow::bail!("output {} is not in HDR mode", output.name());
-    }
-    let Some(size) = scene.capture_size(output) else {
-        anyhow::bail!("nothing of {} to capture", output.name());
-    };
-    let format = target_format(output, &description);
-    let mut targets = ColourTargets::new(&mut parts.renderer, size, format)?;
-    targets.clear = scene.clear_color();
-    let elements = scene.elements(&mut parts.renderer, output, scene.capture_cursor);
-    let descriptions = scene.surface_descriptions(output);
-    colour::render(
-        &mut parts.renderer,
-        &parts.programs,
-        &elements,
-        &descriptions,
-        &description,
-        output.current_scale().fractional_scale(),
-        &mut targets,
-    )?;
-    let (w, h) = (size.w as u32, size.h as u32);
-    match colour::read_back(&mut parts.renderer, &mut targets)? {
-        ReadBack::Rgba8(bytes) => Ok(super::Captured::Sdr(ghost_capture::Frame::new(
-            w,
-            h,
-            w as usize * 4,
-            ghost_capture::PixelFormat::Abgr8888,
-            bytes,
-        )?)),
-        ReadBack::Signal(signal) if hdr => {
-            let rgb = signal
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)
-                .collect();
-            Ok(super::Captured::Hdr(ghost_capture::HdrFrame::new(
-                w, h, rgb,
-            )?))
-        }
-        ReadBack::Signal(signal) => {
-            // Tone map the HDR signal to an sRGB picture on the CPU, with the same
-            // pipeline an SDR output would use for this content.
-            let sdr = ImageDescription::srgb();
-            let decode = ghost_hdr::Pipeline::decode(&description, &sdr);
-            let encode = ghost_hdr::Pipeline::encode(&sdr);
-            let bytes = signal
-                .chunks_exact(4)
-                .flat_map(|p| {
-                    let c = encode.apply(decode.apply([p[0], p[1], p[2]].map(f64::from)));
-                    let q = c.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
-                    [q[0], q[1], q[2], 255]
-                })
-                .collect();
-            Ok(super::Captured::Sdr(ghost_capture::Frame::new(
-                w,
-                h,
-                w as usize * 4,
-                ghost_capture::PixelFormat::Abgr8888,
-                bytes,
-            )?))
-        }
-    }
 }

@@ -405,6 +405,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
         (Some((drawn, _)), _) => Some(Composited::Buffer {
             buffer: *drawn,
             ready: ready.as_ref().map(AsFd::as_fd),
+            damage: &rects,
         }),
         (None, Some((source, stride))) => Some(Composited::Pixels {
             source,

@@ -113,6 +113,11 @@ pub struct KmsBackend {
 }
 
 impl KmsBackend {
+    /// Whether surfaces' colour descriptions are converted (GLES draws).
+    pub fn converts_colour(&self) -> bool {
+        self.painter.converts_colour()
+    }
+
     /// Frame counters of `output`.
     pub fn stats(&self, output: &Output) -> Option<FrameStats> {
         self.find(output).map(|o| o.stats)

@@ -34,7 +34,9 @@ use smithay::{
 };
 use tracing::info;
 
-use crate::render::{Scene, CLEAR_COLOR};
+use crate::render::{
+    colour::ColourPrograms, colour_frames, colour_frames::ColourFrames, Scene, CLEAR_COLOR,
+};
 
 /// The renderer of every KMS output.
 pub enum Painter {
@@ -52,6 +54,9 @@ pub struct GpuPainter {
     render_formats: FormatSet,
     /// The GL implementation, for `msg outputs`.
     pub(super) name: String,
+    /// The colour path's shaders (None where they did not compile: no colour
+    /// management is offered then).
+    programs: Option<ColourPrograms>,
 }
 
 /// Where one output's frames are drawn.
@@ -69,6 +74,8 @@ pub struct GpuCanvas {
     pub(super) pending: Option<Slot<GbmBuffer>>,
     /// The frame on screen.
     pub(super) shown: Option<Slot<GbmBuffer>>,
+    /// Conversion of surfaces that are not in the output's colour space.
+    colour: ColourFrames,
 }
 
 impl GpuCanvas {
@@ -95,6 +102,12 @@ impl Painter {
     /// Whether GLES draws.
     pub fn is_gles(&self) -> bool {
         matches!(self, Self::Gles(_))
+    }
+
+    /// Whether surfaces' colour descriptions are honoured (converted to the output's):
+    /// GLES with its colour shaders. pixman draws every buffer as sRGB.
+    pub fn converts_colour(&self) -> bool {
+        matches!(self, Self::Gles(g) if g.programs.is_some())
     }
 
     /// "pixman" or "gles".
@@ -129,9 +142,28 @@ impl Painter {
     ) -> anyhow::Result<ghost_capture::Frame> {
         match self {
             Self::Pixman(r) => crate::render::capture_output(scene, r, output),
-            Self::Gles(g) => {
-                crate::render::capture_output::<_, GlesRenderbuffer>(scene, &mut g.renderer, output)
-            }
+            Self::Gles(g) => match &g.programs {
+                Some(programs) if colour_frames::capture_needs_colour(scene, output) => {
+                    match colour_frames::capture(
+                        scene,
+                        &mut g.renderer,
+                        programs,
+                        output,
+                        false,
+                        Fourcc::Abgr8888,
+                    )? {
+                        crate::backend::Captured::Sdr(frame) => Ok(frame),
+                        crate::backend::Captured::Hdr(_) => {
+                            anyhow::bail!("an SDR capture came back as HDR")
+                        }
+                    }
+                }
+                _ => crate::render::capture_output::<_, GlesRenderbuffer>(
+                    scene,
+                    &mut g.renderer,
+                    output,
+                ),
+            },
         }
     }
 
@@ -172,12 +204,18 @@ impl GpuPainter {
         // SAFETY: the context is fresh and owned by the renderer from here on.
         let mut renderer = unsafe { GlesRenderer::new(context) }.context("no GLES renderer")?;
         let name = crate::render::colour::renderer_name(&mut renderer);
+        let programs = ColourPrograms::compile(&mut renderer)
+            .map_err(|err| {
+                tracing::warn!(%err, "colour shaders did not compile; no colour management");
+            })
+            .ok();
         let allocator = GbmAllocator::new(gbm, GbmBufferFlags::RENDERING | GbmBufferFlags::SCANOUT);
         Ok(Self {
             renderer,
             allocator,
             render_formats,
             name,
+            programs,
         })
     }
 
@@ -207,6 +245,7 @@ impl GpuPainter {
             chain,
             pending: None,
             shown: None,
+            colour: ColourFrames::default(),
         })))
     }
 }
@@ -316,18 +355,21 @@ pub fn draw(
             let (mut dmabuf, buffer) = slot_target(device, &slot)?;
             let renderer = &mut gpu.renderer;
             let elements = elements(scene, renderer, output, offloaded);
+            let size = slot.size();
             let mut framebuffer = renderer
                 .bind(&mut dmabuf)
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let r = tracker
-                .render_output(
-                    renderer,
-                    &mut framebuffer,
-                    usize::from(slot.age()),
-                    &elements,
-                    CLEAR_COLOR,
-                )
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let r = canvas.colour.draw(
+                renderer,
+                gpu.programs.as_ref(),
+                tracker,
+                &mut framebuffer,
+                (size.w, size.h).into(),
+                usize::from(slot.age()),
+                &elements,
+                scene,
+                output,
+            )?;
             // The display must not scan out a half-drawn buffer: it waits on the
             // GPU's fence where EGL gives one (native fences), else we wait here.
             let ready = r.sync.export();
@@ -337,7 +379,7 @@ pub fn draw(
                     .map_err(|_| anyhow::anyhow!("waiting for the GPU was interrupted"))?;
             }
             Ok(Drawn {
-                damage: r.damage.cloned(),
+                damage: r.damage,
                 states: r.states,
                 buffer: Some((buffer, slot)),
                 ready,

@@ -24,8 +24,8 @@ use smithay::{
             wp_image_description_v1::WpImageDescriptionV1,
         },
         wayland_server::{
-            protocol::wl_surface::WlSurface, Client, DataInit, Dispatch, DisplayHandle,
-            GlobalDispatch, New, Resource, Weak,
+            backend::GlobalId, protocol::wl_surface::WlSurface, Client, DataInit, Dispatch,
+            DisplayHandle, GlobalDispatch, New, Resource, Weak,
         },
     },
     wayland::compositor::{with_states, Cacheable},
@@ -113,6 +113,7 @@ pub struct ColorManagerGlobalData;
 pub struct ColorManagementState {
     outputs: Vec<(Weak<WpColorManagementOutputV1>, Output)>,
     feedbacks: Vec<(Weak<WpColorManagementSurfaceFeedbackV1>, WlSurface)>,
+    global: Option<GlobalId>,
 }
 
 impl ColorManagementState {
@@ -121,8 +122,25 @@ impl ColorManagementState {
     where
         D: GlobalDispatch<WpColorManagerV1, ColorManagerGlobalData> + 'static,
     {
-        dh.create_global::<D, WpColorManagerV1, _>(VERSION, ColorManagerGlobalData);
-        Self::default()
+        let global = dh.create_global::<D, WpColorManagerV1, _>(VERSION, ColorManagerGlobalData);
+        Self {
+            global: Some(global),
+            ..Self::default()
+        }
+    }
+
+    /// Removes the global where the renderer cannot honour descriptions (pixman shows
+    /// every buffer as sRGB): the protocol would otherwise promise clients a
+    /// conversion that never happens. Called once the backend is up, before clients.
+    pub fn withdraw<D: 'static>(&mut self, dh: &DisplayHandle) {
+        if let Some(global) = self.global.take() {
+            dh.remove_global::<D>(global);
+        }
+    }
+
+    /// Whether the global is offered.
+    pub fn offered(&self) -> bool {
+        self.global.is_some()
     }
 }
 
