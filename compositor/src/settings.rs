@@ -169,17 +169,32 @@ impl Ghost {
         {
             d.0.store(deep, std::sync::atomic::Ordering::Relaxed);
         }
+        let kms = matches!(self.backend, crate::backend::Backend::Kms(_));
         let description = match section {
             Some(s) if wants_hdr && self.backend.supports_hdr() => {
-                let max = s.max_luminance.unwrap_or(1000.0);
-                let min = s.min_luminance.unwrap_or(0.005).min(max / 2.0);
-                ImageDescription {
-                    luminances: Luminances {
+                let luminances = if kms {
+                    let wish = crate::backend::kms::hdr::HdrWish {
+                        max: s.max_luminance,
+                        min: s.min_luminance,
+                        reference: s.sdr_brightness,
+                        bpc: s.max_bpc.map_or(10, u32::from),
+                    };
+                    crate::backend::kms::hdr::set_hdr(self, output, Some(wish))
+                } else {
+                    let max = s.max_luminance.unwrap_or(1000.0);
+                    let min = s.min_luminance.unwrap_or(0.005).min(max / 2.0);
+                    Some(Luminances {
                         min,
                         max,
                         reference: s.sdr_brightness.clamp(min * 2.0, max),
+                    })
+                };
+                match luminances {
+                    Some(luminances) => ImageDescription {
+                        luminances,
+                        ..ImageDescription::bt2100_pq()
                     },
-                    ..ImageDescription::bt2100_pq()
+                    None => ImageDescription::srgb(),
                 }
             }
             _ => {
@@ -188,6 +203,9 @@ impl Ghost {
                         output = output.name(),
                         "HDR needs the GLES renderer (--renderer gles); the output stays SDR"
                     );
+                }
+                if kms {
+                    crate::backend::kms::hdr::set_hdr(self, output, None);
                 }
                 ImageDescription::srgb()
             }

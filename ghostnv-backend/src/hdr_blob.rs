@@ -6,13 +6,11 @@
 //! in video/hdmi.c). Units are CTA-861-G's: chromaticities in 0.00002, the mastering
 //! peak in cd/m², its black in 0.0001 cd/m², MaxCLL/MaxFALL in cd/m².
 
-use crate::quirks::Quirks;
-
 /// `sizeof(struct hdr_output_metadata)`: a u32 type, the 26-byte infoframe, padding.
 pub const SIZE: usize = 32;
 
 /// Why a blob would be refused (or mislead the display).
-pub fn check(bytes: &[u8], _quirks: &Quirks) -> Result<(), String> {
+pub fn check(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() != SIZE {
         return Err(format!("{} bytes, not {SIZE}", bytes.len()));
     }

@@ -311,7 +311,7 @@ impl SimDevice {
                 .get(name)
                 .ok_or_else(|| Refusal::NoProperty(*object, name.clone()))?;
             if name == "HDR_OUTPUT_METADATA" && !bytes.is_empty() {
-                crate::hdr_blob::check(bytes, self.quirks).map_err(|why| Refusal::Blob {
+                crate::hdr_blob::check(bytes).map_err(|why| Refusal::Blob {
                     object: *object,
                     name: name.clone(),
                     why,

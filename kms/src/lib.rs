@@ -12,6 +12,7 @@ pub mod allocate;
 pub mod client_planes;
 pub mod cursor;
 pub mod display_info;
+pub mod hdr;
 pub mod mode;
 pub mod planes;
 pub mod scanout;

@@ -11,10 +11,15 @@ use ghostnv_backend::{
     DeviceModel, ModeInfo, PlaneKind, MODIFIER_LINEAR,
 };
 
-use crate::allocate::allocate_crtcs;
+use crate::{
+    allocate::allocate_crtcs,
+    hdr::{add_connector_colour, HdrSignal},
+};
 
 /// XRGB2101010: 10 bits a channel, for HDR and deep colour.
 pub const XRGB2101010: u32 = 0x3033_5258;
+/// XBGR2101010: the 10-bit layout nvidia-drm offers (it has no XRGB2101010).
+pub const XBGR2101010: u32 = 0x3033_4258;
 /// XRGB8888: what every display engine scans out.
 pub const XRGB8888: u32 = 0x3432_5258;
 
@@ -31,6 +36,8 @@ pub struct LitOutput {
     pub mode: ModeInfo,
     /// The primary buffer's format.
     pub format: u32,
+    /// The HDR signal the connector was set to send (None: SDR).
+    pub hdr: Option<HdrSignal>,
 }
 
 /// What the caller wants for one connector.
@@ -40,6 +47,8 @@ pub struct OutputWish {
     pub mode: Option<ModeInfo>,
     /// Formats to try first (e.g. XRGB2101010 for deep colour); XRGB8888 always follows.
     pub formats: Vec<u32>,
+    /// HDR to try first (on a 10-bit buffer); SDR always follows.
+    pub hdr: Option<HdrSignal>,
 }
 
 /// Why nothing could be lit.
@@ -85,6 +94,8 @@ fn request(model: &DeviceModel, outputs: &[LitOutput]) -> AtomicRequest {
             src: (0, 0, w, h),
             dst: (0, 0, w, h),
         });
+        // Checked when the option was made; SDR never fails.
+        let _ = add_connector_colour(&mut r, model, o.connector, o.hdr.as_ref());
     }
     // CRTCs nobody uses are switched off in the same commit.
     for c in &model.crtcs {
@@ -145,6 +156,40 @@ pub fn light_outputs<C: Committer>(
             formats.push(XRGB8888);
         }
         let mut options = Vec::new();
+        let hdr = wish.hdr.filter(|signal| {
+            let mut scratch = AtomicRequest::default();
+            match add_connector_colour(&mut scratch, &model, *connector, Some(signal)) {
+                Ok(()) => true,
+                Err(why) => {
+                    tracing::info!(connector, %why, "HDR not possible; SDR instead");
+                    false
+                }
+            }
+        });
+        if let Some(signal) = hdr {
+            // The 10-bit formats the caller draws, where it named some.
+            let mut deep: Vec<u32> = wish
+                .formats
+                .iter()
+                .copied()
+                .filter(|f| [XRGB2101010, XBGR2101010].contains(f))
+                .collect();
+            if deep.is_empty() {
+                deep = vec![XRGB2101010, XBGR2101010];
+            }
+            for mode in &modes {
+                for format in deep.iter().copied() {
+                    options.push(LitOutput {
+                        connector: *connector,
+                        crtc: *crtc,
+                        plane,
+                        mode: mode.clone(),
+                        format,
+                        hdr: Some(signal),
+                    });
+                }
+            }
+        }
         for mode in &modes {
             for format in &formats {
                 options.push(LitOutput {
@@ -153,6 +198,7 @@ pub fn light_outputs<C: Committer>(
                     plane,
                     mode: mode.clone(),
                     format: *format,
+                    hdr: None,
                 });
             }
         }

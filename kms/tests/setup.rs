@@ -36,6 +36,7 @@ fn deep_colour_everywhere(model: &DeviceModel) -> BTreeMap<u32, OutputWish> {
                 OutputWish {
                     mode: None,
                     formats: vec![XRGB2101010],
+                    hdr: None,
                 },
             )
         })

@@ -183,7 +183,11 @@ impl Backend {
 
     /// Whether outputs can be driven in HDR.
     pub fn supports_hdr(&self) -> bool {
-        matches!(self, Backend::Headless(h) if h.supports_hdr())
+        match self {
+            Backend::Headless(h) => h.supports_hdr(),
+            Backend::Kms(k) => k.converts_colour(),
+            _ => false,
+        }
     }
 
     /// How presentation feedback describes this backend's frames: KMS page-flip events

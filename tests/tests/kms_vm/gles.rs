@@ -68,10 +68,22 @@ fn only_the_arrow_differs(frame: &Image, windows: &[(Rect, [u8; 3])]) -> bool {
 #[test]
 #[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
 fn kms_gles_swapchain_scans_out_what_the_gpu_drew() -> Result<()> {
-    let comp = Compositor::start_kms_with(&config_home("gles", "")?, &["--renderer", "gles"])?;
+    // vkms's connector has no HDR_OUTPUT_METADATA or Colorspace: asked for HDR, the
+    // output stays SDR (and says so) instead of going dark.
+    let comp = Compositor::start_kms_with(
+        &config_home("gles", "[[output]]\nname = \"Virtual-1\"\nhdr = \"on\"\n")?,
+        &["--renderer", "gles"],
+    )?;
     let outputs = comp.request(json!({"request": "outputs"}))?;
     let kms = &outputs[0]["kms"];
     assert_eq!(kms["renderer"], "gles", "{outputs:#}");
+    assert!(kms["hdr"].is_null(), "{outputs:#}");
+    assert_eq!(outputs[0]["colour"]["hdr"], false, "{outputs:#}");
+    assert!(
+        comp.log().contains("refused HDR"),
+        "the log says why: {}",
+        comp.log()
+    );
     assert!(
         kms["gl"].as_str().unwrap_or("").contains("llvmpipe"),
         "{outputs:#}"

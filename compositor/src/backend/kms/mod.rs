@@ -12,6 +12,7 @@
 
 mod dmabuf;
 mod frame;
+pub mod hdr;
 mod hotplug;
 mod input;
 mod outputs;
@@ -51,6 +52,8 @@ struct KmsOutput {
     global: GlobalId,
     connector: u32,
     crtc: u32,
+    /// The primary buffer's format the canvas draws (10-bit while HDR is on).
+    format: u32,
     canvas: paint::Canvas,
     /// The canvas before a fall back to pixman, kept until a frame of the new one is
     /// on screen.
@@ -237,6 +240,12 @@ impl KmsBackend {
                 "tests_last_frame": self.scanout.client_plane_tests(o.crtc),
                 "refused_frames": o.refused_client_frames,
             },
+            "hdr": head.lit.hdr.map(|h| serde_json::json!({
+                "eotf": "ST2084",
+                "max_mastering_luminance": h.metadata.max_mastering_luminance,
+                "min_mastering_luminance": h.metadata.min_mastering_luminance,
+                "bpc": h.bpc,
+            })),
             "tearing": {
                 "async_flips": self.scanout.model().caps.get("ASYNC_PAGE_FLIP") == Some(&1),
                 "last_frame_async": head.last_async,

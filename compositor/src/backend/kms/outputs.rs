@@ -102,13 +102,15 @@ pub fn sync(state: &mut Ghost) {
             .position(|o| o.connector == head.connector)
         {
             let mode_changed = backend.outputs[i].output.current_mode() != Some(mode);
-            let canvas = if mode_changed {
+            let format_changed = backend.outputs[i].format != head.format;
+            let canvas = if mode_changed || format_changed {
                 new_canvas(backend, &head, mode.size)
             } else {
                 None
             };
             let o = &mut backend.outputs[i];
             o.crtc = head.crtc;
+            o.format = head.format;
             o.in_flight = None;
             o.scheduler.set_period(period(&head.mode).as_nanos() as u64);
             o.rendered_once = false;
@@ -117,11 +119,13 @@ pub fn sync(state: &mut Ghost) {
                 gpu.pending = None;
                 gpu.shown = None;
             }
-            if mode_changed {
+            if mode_changed || format_changed {
                 match canvas {
                     Some(canvas) => o.canvas = canvas,
                     None => warn!("no buffer for the new mode"),
                 }
+            }
+            if mode_changed {
                 if let Some(old) = o.output.current_mode() {
                     o.output.delete_mode(old);
                 }
@@ -178,6 +182,7 @@ pub fn sync(state: &mut Ghost) {
             global,
             connector: head.connector,
             crtc: head.crtc,
+            format: head.format,
             canvas,
             retired: None,
             rendered_once: false,
@@ -317,6 +322,7 @@ pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Resul
         OutputWish {
             mode: Some(info.clone()),
             formats: Vec::new(),
+            hdr: None,
         },
     );
     let lit = backend.scanout.light(wishes);

@@ -104,6 +104,18 @@ impl Painter {
         matches!(self, Self::Gles(_))
     }
 
+    /// Which of `formats` GLES can draw into (none for pixman, which draws 8-bit).
+    pub fn drawable(&self, formats: &[u32]) -> Vec<u32> {
+        let Self::Gles(g) = self else {
+            return Vec::new();
+        };
+        formats
+            .iter()
+            .copied()
+            .filter(|f| g.render_formats.iter().any(|r| r.code as u32 == *f))
+            .collect()
+    }
+
     /// Whether surfaces' colour descriptions are honoured (converted to the output's):
     /// GLES with its colour shaders. pixman draws every buffer as sRGB.
     pub fn converts_colour(&self) -> bool {
