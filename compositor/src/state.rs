@@ -157,6 +157,8 @@ pub struct Ghost {
     pub security_context_state: SecurityContextState,
     pub output_management_state: OutputManagementState,
     pub color_management_state: ColorManagementState,
+    /// linux-drm-syncobj-v1, where a device imports timelines (KMS only).
+    pub syncobj_state: Option<smithay::wayland::drm_syncobj::DrmSyncobjState>,
     pub tearing_control_state: TearingControlState,
     pub screencopy_state: ScreencopyState,
     /// Screen casts (PipeWire streams) and the connection they use.
@@ -276,6 +278,7 @@ impl Ghost {
             security_context_state,
             output_management_state,
             color_management_state,
+            syncobj_state: None,
             tearing_control_state,
             screencopy_state,
             image_copy_state,

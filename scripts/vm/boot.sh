@@ -17,11 +17,16 @@
 #   GHOST_VM_APPEND   more kernel command line (e.g. drm.debug=0x1e with GHOST_VM_DMESG=1)
 #   GHOST_VM_DMESG    1: print the guest's kernel log after PROGRAM
 #   GHOST_VM_DIR      image cache (target/vm), built by image.sh on first use
+#   GHOST_VM_KERNEL   stable (Debian 12's 6.1) or backports (bookworm-backports' 6.12)
+#   GHOST_VM_VIRTIO_GPU  1: a virtio-gpu device beside vkms (syncobj timelines on 6.12)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export GHOST_VM_DIR=${GHOST_VM_DIR:-target/vm}
 "$HERE/image.sh" || { echo "[vm] the image could not be built" >&2; exit 125; }
 DIR=$(cd "$GHOST_VM_DIR" && pwd)
+[[ ${GHOST_VM_KERNEL:-stable} == stable ]] || DIR=$DIR/$GHOST_VM_KERNEL
+extra_devices=()
+[[ ${GHOST_VM_VIRTIO_GPU:-0} != 1 ]] || extra_devices=(-device virtio-gpu-pci)
 
 TMP=$(mktemp -d /tmp/ghost-vm.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -53,6 +58,7 @@ for f in ${GHOST_VM_FILES:-}; do cp -a "$f" "$P/files/"; done
 {
   echo "VKMS=$(quote "${GHOST_VM_VKMS:-enable_cursor=1 enable_overlay=1 enable_writeback=1}")"
   echo "DMESG=${GHOST_VM_DMESG:-0}"
+  echo "VIRTIO_GPU=${GHOST_VM_VIRTIO_GPU:-0}"
 } >"$P/settings"
 # A second cpio appended to the image's: the kernel unpacks both into one root.
 (cd "$TMP/payload" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$TMP/payload.cpio.gz"
@@ -62,7 +68,7 @@ qemu() { # TIMEOUT ACCEL INITRD APPEND...
   local limit=$1 accel=$2 initrd=$3; shift 3
   timeout --foreground -k 5 "$limit" qemu-system-x86_64 -machine q35 -accel "$accel" \
     -cpu "${GHOST_VM_CPU:-qemu64}" -smp "${GHOST_VM_SMP:-1}" -m "${GHOST_VM_MEM:-1G}" \
-    -nodefaults -display none -no-reboot -monitor none -serial stdio \
+    -nodefaults -display none -no-reboot -monitor none -serial stdio "${extra_devices[@]}" \
     -kernel "$DIR/vmlinuz" -initrd "$initrd" -append "console=ttyS0 panic=-1 oops=panic rdinit=/init $*" </dev/null
 }
 # /dev/kvm may answer and still not run guests (nested set-ups): KVM is used only after

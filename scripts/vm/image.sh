@@ -4,10 +4,15 @@
 # Everything comes from Debian's archive with apt; nothing is installed into the host's
 # /usr/src or /lib/modules. The result is cached in $GHOST_VM_DIR (target/vm):
 # vmlinuz, initramfs.cpio.gz, kernel-version. GHOST_VM_REBUILD=1 builds it again.
+# GHOST_VM_KERNEL=backports takes bookworm-backports' kernel (Linux 6.12: syncobj
+# eventfd waits, and virtio-gpu with syncobj timelines) into $GHOST_VM_DIR/backports,
+# reading the archive through an apt state of its own so the host's is left alone.
 # Needs root for apt when packages are missing.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DIR=${GHOST_VM_DIR:-target/vm}
+FLAVOUR=${GHOST_VM_KERNEL:-stable}
+[[ $FLAVOUR == stable ]] || DIR=$DIR/$FLAVOUR
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 say() { echo "[vm image] $*" >&2; }
@@ -42,9 +47,26 @@ WORK=$DIR/build
 rm -rf "$WORK"; mkdir -p "$WORK/debs" "$WORK/tree"
 trap 'rm -rf "$WORK"' EXIT
 
-# The kernel Debian 12 boots today, and the packages needed to build a module for it.
-apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]' || $SUDO apt-get update -q >&2
-depends_on() { apt-cache depends "$1" | awk -v re="$2" '$1 == "Depends:" && $2 ~ re { print $2; exit }'; }
+# The kernel Debian 12 boots today (or bookworm-backports' newest), and the packages
+# needed to build a module for it.
+APT=()
+if [[ $FLAVOUR == backports ]]; then
+  A=$DIR/apt
+  mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+  # The host's own Debian mirror, with only the backports suite listed.
+  mirror=$({ grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true; } |
+           grep -v security | head -n1 || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  echo "deb ${mirror%/} bookworm-backports main" >"$A/sources.list"
+  APT=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+       -o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache"
+       -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=)
+  say "reading bookworm-backports (apt state in $A)"
+  apt-get "${APT[@]}" update -q >&2
+else
+  apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]' || $SUDO apt-get update -q >&2
+fi
+depends_on() { apt-cache "${APT[@]}" depends "$1" | awk -v re="$2" '$1 == "Depends:" && $2 ~ re { print $2; exit }'; }
 image_pkg=$(depends_on linux-image-amd64 '^linux-image-[0-9]')
 [[ -n $image_pkg ]] || { say "no versioned package behind linux-image-amd64"; exit 1; }
 kver=${image_pkg#linux-image-}
@@ -53,7 +75,7 @@ headers_pkg=linux-headers-$kver
 pkgs=("$image_pkg" "$headers_pkg" "$(depends_on "$headers_pkg" '^linux-headers-.*-common')"
       "$(depends_on "$headers_pkg" '^linux-kbuild-')" "linux-source-$series")
 say "kernel $kver: downloading ${pkgs[*]}"
-(cd "$WORK/debs" && apt-get download -q "${pkgs[@]}" 2>&1 | grep -v unsandboxed >&2) || true
+(cd "$WORK/debs" && apt-get "${APT[@]}" download -q "${pkgs[@]}" 2>&1 | grep -v unsandboxed >&2) || true
 for p in "${pkgs[@]}"; do
   ls "$WORK/debs/${p}"_*.deb >/dev/null 2>&1 || { say "download of $p failed"; exit 1; }
 done
@@ -104,13 +126,14 @@ depmod -b "${mods%/lib/modules/$kver}" "$kver"
 
 # The initramfs: busybox, the modules the tests need with everything they depend on
 # (vkms; 9p over virtio for a shared output folder; uinput and evdev for synthetic
-# input devices), drm_info, and our init.
+# input devices; virtio-gpu, loaded only where the VM has one), drm_info, and our init.
 R=$T/root
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,ghost,lib64} "$R/lib/modules/$kver"
 cp /bin/busybox "$R/bin/"
 for applet in $(/bin/busybox --list); do [[ -e $R/bin/$applet ]] || ln -s busybox "$R/bin/$applet"; done
 wanted=(extra/vkms.ko)
-for m in fs/9p/9p net/9p/9pnet_virtio drivers/virtio/virtio_pci drivers/input/misc/uinput drivers/input/evdev; do
+for m in fs/9p/9p net/9p/9pnet_virtio drivers/virtio/virtio_pci drivers/input/misc/uinput drivers/input/evdev \
+         drivers/gpu/drm/virtio/virtio-gpu; do
   key=$(awk -F: -v m="kernel/$m.ko" 'index($1, m) == 1 { print $1; exit }' "$mods/modules.dep")
   [[ -z $key ]] || wanted+=("$key")
 done

@@ -34,6 +34,7 @@ impl CompositorHandler for Ghost {
 
     fn new_surface(&mut self, surface: &WlSurface) {
         self.watch_paced_commits(surface);
+        self.watch_acquire_points(surface);
     }
 
     /// Refuses subsurfaces nested deeper than [`MAX_SUBSURFACE_DEPTH`]: smithay walks and

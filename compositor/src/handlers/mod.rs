@@ -5,6 +5,7 @@ mod guards;
 mod layer_shell;
 pub mod pacing;
 mod seat;
+pub mod syncobj;
 mod xdg_shell;
 
 use smithay::{

@@ -17,6 +17,7 @@ mod gles;
 mod hostile;
 mod planes;
 mod session;
+mod syncobj;
 
 use std::{
     path::Path,

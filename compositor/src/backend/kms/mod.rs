@@ -340,6 +340,28 @@ pub fn init(state: &mut Ghost, renderer: super::RendererChoice) -> anyhow::Resul
         }
     };
     let feedbacks = dmabuf::advertise(state, &node, scanout.device(), painter.dmabuf_formats());
+    // Explicit sync needs dmabufs (the protocol takes points with dmabufs only) and a
+    // device that imports timelines.
+    if feedbacks.is_some() {
+        let own = gpu.as_ref().and_then(|g| g.render.clone());
+        let render_nodes: Vec<PathBuf> = own
+            .iter()
+            .cloned()
+            .chain(
+                gpus.iter()
+                    .filter_map(|g| g.render.clone())
+                    .filter(|r| Some(r) != own.as_ref()),
+            )
+            .collect();
+        // The quirk table speaks of the display GPU's release: its own node (the first,
+        // where it has one) needs its word.
+        let own_allowed =
+            own.is_none() || ghostnv_backend::quirks::gates(scanout.model()).syncobj_timeline;
+        match crate::handlers::syncobj::import_device(&render_nodes, own_allowed) {
+            Some(device) => state.offer_explicit_sync(device),
+            None => info!("no device imports syncobj timelines: explicit sync is not offered"),
+        }
+    }
     state.backend = Backend::Kms(Box::new(KmsBackend {
         session,
         scanout,
