@@ -80,6 +80,11 @@ pub struct FrameStats {
     pub empty: u64,
     /// Pixels repainted by the last presented frame.
     pub last_damage_px: u64,
+    /// Frames whose drawing was timed, and their time drawing (the GPU's finish
+    /// included), for benchmarks: differences over a window give the mean frame time.
+    pub timed_frames: u64,
+    /// See `timed_frames`.
+    pub drawing_ns: u64,
 }
 
 impl FrameStats {
@@ -92,6 +97,12 @@ impl FrameStats {
             }
             None => self.empty += 1,
         }
+    }
+
+    /// Counts the time one frame took to draw.
+    pub fn record_drawing(&mut self, took: std::time::Duration) {
+        self.timed_frames += 1;
+        self.drawing_ns += u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
     }
 }
 

@@ -208,6 +208,8 @@ impl Ghost {
                         "presented": stats.presented,
                         "empty": stats.empty,
                         "last_damage_px": stats.last_damage_px,
+                        "timed_frames": stats.timed_frames,
+                        "drawing_ns": stats.drawing_ns,
                     },
                 })
             })
