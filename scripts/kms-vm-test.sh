@@ -67,15 +67,16 @@ for line in sys.stdin:
     bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --ignored --test-threads=1 --nocapture
     continue
   fi
-  # Explicit sync needs Linux 6.12 and a device with syncobj timelines: those tests boot
-  # bookworm-backports' kernel with virtio-gpu beside vkms; the rest boot Debian 12's.
-  if [ "${filter[*]:-}" != syncobj ]; then
-    bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --skip syncobj --ignored --test-threads=1 --nocapture
+  # Explicit sync and damage clips need Linux 6.12 and virtio-gpu (module linux612):
+  # those tests boot bookworm-backports' kernel with virtio-gpu beside vkms; the rest
+  # boot Debian 12's.
+  if [[ "${filter[*]:-}" != linux612* ]]; then
+    bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --skip linux612 --ignored --test-threads=1 --nocapture
   fi
-  if [ ${#filter[@]} -eq 0 ] || [[ "${filter[*]}" == *syncobj* ]]; then
-    echo "kms-vm-test: $crate/$target syncobj (Linux 6.12, virtio-gpu)"
+  if [ ${#filter[@]} -eq 0 ] || [[ "${filter[*]}" == linux612* ]]; then
+    echo "kms-vm-test: $crate/$target linux612 (Linux 6.12, virtio-gpu)"
     GHOST_VM_FILES="$bundle/ghostcomp" GHOST_VM_KERNEL=backports GHOST_VM_VIRTIO_GPU=1 \
-      bash scripts/vm/boot.sh "$bundle/$target" syncobj --ignored --test-threads=1 --nocapture
+      bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]:-linux612}" --ignored --test-threads=1 --nocapture
   fi
 done
 echo "kms-vm-test: the VM tests took $(( $(date +%s) - start )) s (image build included on first use)"

@@ -185,6 +185,8 @@ pub struct Head {
     pub properties: Vec<(u32, String, u64)>,
     /// Frames whose extra properties the driver refused (they went without).
     pub refused_properties: u64,
+    /// Frames that went out with FB_DAMAGE_CLIPS on the primary plane.
+    pub clipped_frames: u64,
     /// The properties as last committed: a frame only carries the ones that changed
     /// (a request with properties cannot be an asynchronous flip).
     committed: Vec<(u32, String, u64)>,
@@ -391,6 +393,7 @@ impl Scanout {
                 active: true,
                 properties: Vec::new(),
                 refused_properties: 0,
+                clipped_frames: 0,
                 committed: Vec::new(),
                 last_async: false,
                 refused_async: 0,
@@ -672,6 +675,9 @@ impl Scanout {
         };
         if sent_properties {
             head.committed = head.properties.clone();
+            if !request.damage_clips.is_empty() {
+                head.clipped_frames += 1;
+            }
         }
         if let Some(cursor) = &mut head.cursor {
             cursor.dirty = false;

@@ -212,6 +212,17 @@ impl Compositor {
         Self::start_kms_with(config_home, &[])
     }
 
+    /// [`Self::start_kms_with`] on the KMS device at `card` (a machine with several).
+    pub fn start_kms_on(config_home: &Path, card: &Path, args: &[&str]) -> Result<Self> {
+        let card = card.to_string_lossy().into_owned();
+        Self::launch(
+            args,
+            Some(config_home),
+            "kms",
+            &[("LIBSEAT_BACKEND", "noop"), ("GHOSTCOMP_DRM_DEVICE", &card)],
+        )
+    }
+
     /// [`Self::start_kms`] with more command-line arguments (`--renderer gles`).
     pub fn start_kms_with(config_home: &Path, args: &[&str]) -> Result<Self> {
         Self::launch(

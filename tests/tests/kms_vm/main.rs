@@ -15,9 +15,9 @@ mod devices;
 mod display;
 mod gles;
 mod hostile;
+mod linux612;
 mod planes;
 mod session;
-mod syncobj;
 
 use std::{
     path::Path,

@@ -220,6 +220,7 @@ impl KmsBackend {
                 serde_json::json!({"object": obj, "name": name, "value": value})
             }).collect::<Vec<_>>(),
             "refused_property_frames": head.refused_properties,
+            "damage_clipped_frames": head.clipped_frames,
             "cursor_plane": head.cursor.as_ref().map(|c| serde_json::json!({
                 "plane": c.plane,
                 "side": c.side,
