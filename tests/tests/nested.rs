@@ -21,6 +21,11 @@ impl Drop for Xvfb {
 
 /// Starts Xvfb on a free display and returns it with its name (":N").
 fn xvfb() -> Result<(Xvfb, String)> {
+    xvfb_with(&[])
+}
+
+/// [`xvfb`] with more arguments.
+fn xvfb_with(extra: &[&str]) -> Result<(Xvfb, String)> {
     require_program("Xvfb")?;
     let mut child = Command::new("Xvfb")
         .args([
@@ -32,6 +37,7 @@ fn xvfb() -> Result<(Xvfb, String)> {
             "-nolisten",
             "tcp",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -91,5 +97,98 @@ fn input_injection_is_refused_outside_the_headless_backend() -> Result<()> {
         .as_str()
         .unwrap_or_default()
         .contains("headless"));
+    Ok(())
+}
+
+/// Xvfb's screen as its -fbdir file shows it (XWD: a header, a colour map, then rows),
+/// read at (x, y): what the nested compositor really drew into its host window.
+fn xvfb_pixel(fbdir: &std::path::Path, x: u32, y: u32) -> Result<[u8; 3]> {
+    let data = std::fs::read(fbdir.join("Xvfb_screen0"))?;
+    let word = |at: usize, big: bool| -> Result<u32> {
+        let b: [u8; 4] = data
+            .get(at..at + 4)
+            .context("short XWD file")?
+            .try_into()
+            .context("XWD word")?;
+        Ok(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    // The header's own size tells its byte order (it is well under 64 KiB).
+    let big = word(0, true)? < 65536;
+    let header = word(0, big)? as usize;
+    let (byte_order, bpp, stride) = (word(28, big)?, word(44, big)?, word(48, big)? as usize);
+    let colours = word(76, big)? as usize;
+    anyhow::ensure!(bpp == 32, "Xvfb screen at {bpp} bits a pixel");
+    let at = header + colours * 12 + y as usize * stride + x as usize * 4;
+    let p = word(at, byte_order == 1)?;
+    let (r, g, b) = (word(56, big)?, word(60, big)?, word(64, big)?);
+    let channel = |mask: u32| ((p & mask) >> mask.trailing_zeros()) as u8;
+    Ok([channel(r), channel(g), channel(b)])
+}
+
+/// A PQ client on the nested output (its host is SDR): the host window shows what
+/// ghost-hdr's reference makes of its numbers in sRGB, and so does the screenshot.
+#[test]
+fn nested_converts_a_pq_client_to_the_hosts_srgb() -> Result<()> {
+    use ghost_hdr::{ImageDescription, Pipeline};
+    use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
+        Primaries, TransferFunction,
+    };
+    let fbdir = std::env::temp_dir().join(format!("ghost-xvfb-fb-{}", std::process::id()));
+    std::fs::create_dir_all(&fbdir)?;
+    let (_x, display) = xvfb_with(&["-fbdir", &fbdir.to_string_lossy()])?;
+    let comp = Compositor::start_nested(&display)?;
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(
+        outputs[0]["colour"]["surfaces_converted"], true,
+        "{outputs:#}"
+    );
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let (description, ready) = client.parametric(
+        &manager,
+        Primaries::Bt2020,
+        TransferFunction::St2084Pq,
+        None,
+    )?;
+    client.wait_ready(&ready)?.map_err(anyhow::Error::msg)?;
+    const COLOUR: u32 = 0xffc0_6030;
+    let mut window = client.color_window("org.ghostnv.pq", 120, 80, &[COLOUR])?;
+    let _surface = client.set_surface_description(&manager, &window, &description);
+    client.commit_next(&mut window, false)?;
+    client.roundtrip()?;
+    let info = comp.wait_window("org.ghostnv.pq")?;
+    let (x, y) = (
+        info["geometry"]["x"].as_u64().unwrap_or(0) as u32 + 8,
+        info["geometry"]["y"].as_u64().unwrap_or(0) as u32 + 8,
+    );
+    let srgb = ImageDescription::srgb();
+    let signal = [192.0, 96.0, 48.0].map(|v: f64| v / 255.0);
+    let want = Pipeline::encode(&srgb)
+        .apply(Pipeline::decode(&ImageDescription::bt2100_pq(), &srgb).apply(signal))
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
+    let near = |p: [u8; 3]| p.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 2);
+    assert!(!near([192, 96, 48]), "the conversion is visible: {want:?}");
+    wait_for(
+        Duration::from_secs(20),
+        "the converted client on the host",
+        || near(xvfb_pixel(&fbdir, x, y).ok()?).then_some(()),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: host shows {:?}, want {want:?}",
+            xvfb_pixel(&fbdir, x, y)
+        )
+    })?;
+    let shot = comp.screenshot(json!({}))?;
+    assert!(
+        near(shot.pixel(x, y)),
+        "screenshot {:?}, want {want:?}",
+        shot.pixel(x, y)
+    );
+    let _ = std::fs::remove_dir_all(&fbdir);
     Ok(())
 }
