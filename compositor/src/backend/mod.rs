@@ -502,8 +502,7 @@ impl Ghost {
             Backend::Headless(h) => h.capture(&scene, output, hdr),
             Backend::Winit(_) if hdr => anyhow::bail!("the nested window is SDR"),
             Backend::Winit(w) => Ok(Captured::Sdr(w.capture(&scene, output)?)),
-            Backend::Kms(_) if hdr => anyhow::bail!("KMS outputs are SDR"),
-            Backend::Kms(k) => Ok(Captured::Sdr(k.capture(&scene, output)?)),
+            Backend::Kms(k) => k.capture(&scene, output, hdr),
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
     }

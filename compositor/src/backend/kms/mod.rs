@@ -156,13 +156,14 @@ impl KmsBackend {
         self.painter.import_dmabuf(dmabuf)
     }
 
-    /// Renders `output` offscreen for a screenshot.
+    /// Renders `output` offscreen for a screenshot (with `hdr`, its PQ signal).
     pub fn capture(
         &mut self,
         scene: &Scene<'_>,
         output: &Output,
-    ) -> anyhow::Result<ghost_capture::Frame> {
-        self.painter.capture(scene, output)
+        hdr: bool,
+    ) -> anyhow::Result<super::Captured> {
+        self.painter.capture(scene, output, hdr)
     }
 
     /// What the display engine scans out for `output`, read back through the device's

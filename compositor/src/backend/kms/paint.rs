@@ -146,35 +146,39 @@ impl Painter {
         }
     }
 
-    /// Renders `output` offscreen for a screenshot.
+    /// Renders `output` offscreen for a screenshot: 8-bit sRGB (an HDR output tone
+    /// mapped), or with `hdr` an HDR output's PQ/BT.2020 signal.
     pub fn capture(
         &mut self,
         scene: &Scene<'_>,
         output: &smithay::output::Output,
-    ) -> anyhow::Result<ghost_capture::Frame> {
+        hdr: bool,
+    ) -> anyhow::Result<crate::backend::Captured> {
+        use crate::backend::Captured;
+        let description = crate::protocols::color_management::output_description(output).0;
         match self {
-            Self::Pixman(r) => crate::render::capture_output(scene, r, output),
+            Self::Pixman(_) if hdr => anyhow::bail!("pixman draws SDR only"),
+            Self::Pixman(r) => Ok(Captured::Sdr(crate::render::capture_output(
+                scene, r, output,
+            )?)),
             Self::Gles(g) => match &g.programs {
-                Some(programs) if colour_frames::capture_needs_colour(scene, output) => {
-                    match colour_frames::capture(
-                        scene,
-                        &mut g.renderer,
-                        programs,
-                        output,
-                        false,
-                        Fourcc::Abgr8888,
-                    )? {
-                        crate::backend::Captured::Sdr(frame) => Ok(frame),
-                        crate::backend::Captured::Hdr(_) => {
-                            anyhow::bail!("an SDR capture came back as HDR")
-                        }
-                    }
+                Some(programs) if hdr || colour_frames::capture_needs_colour(scene, output) => {
+                    // An HDR output's signal is read at 10 bits, then tone mapped for
+                    // an SDR picture; 8 bits would clip PQ.
+                    let format = if description.transfer.is_hdr() {
+                        Fourcc::Abgr2101010
+                    } else {
+                        Fourcc::Abgr8888
+                    };
+                    colour_frames::capture(scene, &mut g.renderer, programs, output, hdr, format)
                 }
-                _ => crate::render::capture_output::<_, GlesRenderbuffer>(
-                    scene,
-                    &mut g.renderer,
-                    output,
-                ),
+                _ if hdr => anyhow::bail!("output {} is not in HDR mode", output.name()),
+                _ => Ok(Captured::Sdr(crate::render::capture_output::<
+                    _,
+                    GlesRenderbuffer,
+                >(
+                    scene, &mut g.renderer, output
+                )?)),
             },
         }
     }
