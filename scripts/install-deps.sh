@@ -8,6 +8,7 @@ BUILD=(
   libwayland-dev libxkbcommon-dev xkb-data libpixman-1-dev libudev-dev libinput-dev
   libgbm-dev libseat-dev libegl-dev libgles-dev libdrm-dev
   libpipewire-0.3-dev libclang-dev
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 )
 RUNTIME=(
   libegl1-mesa libgl1-mesa-dri

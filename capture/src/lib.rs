@@ -13,6 +13,7 @@
 //! the portal through the [`portal::Desktop`] trait.
 
 pub mod damage;
+pub mod encode;
 pub mod frame;
 pub mod hdr;
 pub mod pipewire;

@@ -99,6 +99,8 @@ pub enum Command {
 pub enum MsgCommand {
     /// Compositor version and backend.
     Version,
+    /// Which video encoder backends work here, in the config's order, and why not.
+    Encoders,
     /// Outputs and their modes.
     Outputs,
     /// Windows with id, app_id, title, geometry, output and focus.

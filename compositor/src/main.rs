@@ -215,6 +215,7 @@ fn on_virtual_terminal() -> bool {
 fn msg(json: bool, command: MsgCommand) -> ExitCode {
     let request = match command {
         MsgCommand::Version => Request::Version,
+        MsgCommand::Encoders => Request::Encoders,
         MsgCommand::Outputs => Request::Outputs,
         MsgCommand::Windows => Request::Windows,
         MsgCommand::Focus { id } => Request::Focus { id },

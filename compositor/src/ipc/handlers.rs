@@ -24,6 +24,34 @@ fn mode_json(mode: &smithay::output::Mode) -> Value {
 pub const MAX_VIRTUAL_OUTPUTS: usize = 16;
 
 impl Ghost {
+    /// Each encoder backend of `[capture] encoders`, tried in order until one opens:
+    /// what a recording would use, and why the ones before it cannot.
+    fn encoders_json(&self) -> serde_json::Value {
+        use ghost_capture::encode::{pick, Backend};
+        use ghost_config::Encoder;
+        let order: Vec<Backend> = self
+            .config
+            .capture
+            .encoders
+            .iter()
+            .map(|e| match e {
+                Encoder::Nvenc => Backend::Nvenc,
+                Encoder::Vaapi => Backend::Vaapi,
+                Encoder::Software => Backend::Software,
+            })
+            .collect();
+        let (chosen, probes) = pick(&order);
+        json!({
+            "chosen": chosen.map(Backend::name),
+            "probes": probes.iter().map(|p| json!({
+                "backend": p.backend.name(),
+                "encoder": p.encoder,
+                "opens": p.refused.is_none(),
+                "why_not": p.refused,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
     /// Carries out one request.
     pub fn handle_ipc(&mut self, request: Request, stream: UnixStream) -> Answer {
         let reply = match request {
@@ -35,6 +63,7 @@ impl Ghost {
                 "config_generation": self.config_source.generation,
                 "config_error": self.config_source.last_error,
             })),
+            Request::Encoders => Reply::ok(self.encoders_json()),
             Request::Outputs => Reply::ok(self.outputs_json()),
             Request::Windows => Reply::ok(self.windows_json()),
             Request::Focus { id } => match self.window_by_id(id) {

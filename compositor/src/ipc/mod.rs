@@ -14,6 +14,8 @@ use std::path::PathBuf;
 pub enum Request {
     /// Compositor version and backend.
     Version,
+    /// The video encoder backends, probed in the config's order.
+    Encoders,
     /// Every output with its modes.
     Outputs,
     /// Every window.
