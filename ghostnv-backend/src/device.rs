@@ -533,6 +533,10 @@ impl KmsDevice {
         mode: Submit,
     ) -> Result<Option<OwnedFd>, DeviceError> {
         let mut req = AtomicModeReq::new();
+        // Blobs this request made (modes, damage clips, HDR metadata), held until the
+        // commit below has taken its own reference to each, then destroyed: a test
+        // commit that is refused, or a mode replaced later, leaves nothing behind.
+        let mut blobs = Vec::new();
         let prop = |props: &Properties,
                     object: u32,
                     name: &str|
@@ -563,6 +567,11 @@ impl KmsDevice {
                     let blob = self
                         .create_property_blob(&kernel)
                         .map_err(io("mode blob"))?;
+                    if let property::Value::Blob(id) = blob {
+                        if let Ok(id) = u32::try_from(id) {
+                            blobs.push(PropertyBlob { device: self, id });
+                        }
+                    }
                     req.add_property(handle, prop(&crtc.properties, c.crtc, "MODE_ID")?, blob);
                     req.add_property(
                         handle,
@@ -672,8 +681,6 @@ impl KmsDevice {
         for (object, name, value) in &request.properties {
             self.add_named(&mut req, *object, name, *value)?;
         }
-        // Held until the commit below has taken its reference to each blob.
-        let mut blobs = Vec::new();
         for (object, name, bytes) in &request.blobs {
             if bytes.is_empty() {
                 self.add_named(&mut req, *object, name, 0)?;

@@ -353,6 +353,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
                     o.scheduler.request(Want::Content, now);
                 }
                 arm(state, output);
+                outputs::colour_after_fall_back(state);
             }
             return;
         }
@@ -480,6 +481,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
             idle_frame(state, output, states);
             if relight {
                 outputs::relight(state);
+                outputs::colour_after_fall_back(state);
             }
         }
     }

@@ -115,6 +115,8 @@ pub fn set_hdr(state: &mut Ghost, output: &Output, wish: Option<HdrWish>) -> Opt
         .find(|h| h.lit.connector == connector)
         .is_some_and(|h| h.lit.hdr.is_some());
     outputs::sync(state);
+    // GLES may have failed on the new buffers and handed over to pixman.
+    outputs::colour_after_fall_back(state);
     match (signal.is_some(), on) {
         (true, true) => info!(output = output.name(), ?luminances, "HDR on"),
         (true, false) => warn!(

@@ -258,6 +258,33 @@ pub(super) fn fall_back_to_pixman(backend: &mut KmsBackend) {
     };
     warn!("frames are drawn by pixman from now on");
     backend.painter = painter;
+    // pixman draws 8-bit sRGB: a display in HDR or on a 10-bit buffer goes back to SDR.
+    let deep = backend
+        .scanout
+        .heads()
+        .iter()
+        .any(|h| h.lit.hdr.is_some() || h.lit.format != ghost_kms::setup::XRGB8888);
+    if deep {
+        let mut wishes = backend.scanout.wishes().clone();
+        for wish in wishes.values_mut() {
+            wish.hdr = None;
+            wish.formats.clear();
+        }
+        if let Err(err) = backend.scanout.light(wishes) {
+            warn!(%err, "the displays could not be lit in SDR for pixman");
+        }
+        for o in &mut backend.outputs {
+            if let Some(head) = backend
+                .scanout
+                .heads()
+                .iter()
+                .find(|h| h.lit.connector == o.connector)
+            {
+                o.format = head.lit.format;
+                o.crtc = head.lit.crtc;
+            }
+        }
+    }
     for o in &mut backend.outputs {
         let size = o.output.current_mode().map_or((0, 0).into(), |m| m.size);
         match backend.painter.canvas(size, 0, &[]) {
@@ -338,4 +365,17 @@ pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Resul
         anyhow::bail!("the driver refused the mode; the display kept a mode it takes");
     }
     Ok(())
+}
+
+/// After a fall back to pixman: pixman converts no colour descriptions, so the protocol
+/// is withdrawn and every output is described (and driven) as sRGB again.
+pub fn colour_after_fall_back(state: &mut Ghost) {
+    if state.backend.converts_colour() {
+        return;
+    }
+    let dh = state.display_handle.clone();
+    state.color_management_state.withdraw::<Ghost>(&dh);
+    for output in state.outputs() {
+        state.set_output_description(&output, ghost_hdr::ImageDescription::srgb());
+    }
 }
