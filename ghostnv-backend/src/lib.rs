@@ -11,6 +11,7 @@
 //! property kinds, the simulated device that checks and records atomic requests, and the
 //! driver quirk table.
 
+mod blob;
 pub mod commit;
 pub mod device;
 pub mod discover;
