@@ -109,6 +109,15 @@ impl TestClient {
         Ok((description, readiness))
     }
 
+    /// A BT.2100 PQ description (BT.2020 primaries, the protocol's default
+    /// luminances), ready to use: what an HDR video or game sets.
+    pub fn pq_description(&mut self, manager: &WpColorManagerV1) -> Result<WpImageDescriptionV1> {
+        let (description, ready) =
+            self.parametric(manager, Primaries::Bt2020, TransferFunction::St2084Pq, None)?;
+        self.wait_ready(&ready)?.map_err(anyhow::Error::msg)?;
+        Ok(description)
+    }
+
     /// Sets `description` on `window`'s surface (applied at its next commit).
     pub fn set_surface_description(
         &mut self,

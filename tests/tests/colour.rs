@@ -64,13 +64,7 @@ fn two_clients(comp: &Compositor) -> Result<TestClient> {
     let mut client = TestClient::connect(&comp.socket_path())?;
     let manager = client.color_manager()?;
     let _srgb = client.color_window("srgb-client", 64, 64, &[COLOUR])?;
-    let (description, ready) = client.parametric(
-        &manager,
-        Primaries::Bt2020,
-        TransferFunction::St2084Pq,
-        None,
-    )?;
-    client.wait_ready(&ready)?.map_err(anyhow::Error::msg)?;
+    let description = client.pq_description(&manager)?;
     let mut pq = client.color_window("pq-client", 64, 64, &[COLOUR])?;
     let _surface = client.set_surface_description(&manager, &pq, &description);
     client.commit_next(&mut pq, false)?;

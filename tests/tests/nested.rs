@@ -134,9 +134,6 @@ fn xvfb_pixel(fbdir: &std::path::Path, x: u32, y: u32) -> Result<[u8; 3]> {
 #[test]
 fn nested_converts_a_pq_client_to_the_hosts_srgb() -> Result<()> {
     use ghost_hdr::{ImageDescription, Pipeline};
-    use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
-        Primaries, TransferFunction,
-    };
     let fbdir = std::env::temp_dir().join(format!("ghost-xvfb-fb-{}", std::process::id()));
     std::fs::create_dir_all(&fbdir)?;
     let (_x, display) = xvfb_with(&["-fbdir", &fbdir.to_string_lossy()])?;
@@ -148,13 +145,7 @@ fn nested_converts_a_pq_client_to_the_hosts_srgb() -> Result<()> {
     );
     let mut client = TestClient::connect(&comp.socket_path())?;
     let manager = client.color_manager()?;
-    let (description, ready) = client.parametric(
-        &manager,
-        Primaries::Bt2020,
-        TransferFunction::St2084Pq,
-        None,
-    )?;
-    client.wait_ready(&ready)?.map_err(anyhow::Error::msg)?;
+    let description = client.pq_description(&manager)?;
     const COLOUR: u32 = 0xffc0_6030;
     let mut window = client.color_window("org.ghostnv.pq", 120, 80, &[COLOUR])?;
     let _surface = client.set_surface_description(&manager, &window, &description);

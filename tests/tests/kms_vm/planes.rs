@@ -7,9 +7,6 @@ use anyhow::Result;
 use ghost_hdr::{ImageDescription, Pipeline};
 use ghost_tests::{client::TestClient, wait_for, Compositor, Image};
 use serde_json::json;
-use wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
-    Primaries, TransferFunction,
-};
 
 use super::{
     close, devices::Devices, input_handled, plane_state, point_at, start, writeback_until,
@@ -214,13 +211,7 @@ fn client_dmabufs_on_planes(comp: &Compositor, card: &Path, gles: bool) -> Resul
     // space: composition converts it, so it leaves its plane, and the screen shows what
     // the reference pipeline makes of its numbers read as PQ.
     let manager = client.color_manager()?;
-    let (description, ready) = client.parametric(
-        &manager,
-        Primaries::Bt2020,
-        TransferFunction::St2084Pq,
-        None,
-    )?;
-    assert!(client.wait_ready(&ready)?.is_ok());
+    let description = client.pq_description(&manager)?;
     let _colour = client.set_surface_description(&manager, &video, &description);
     client.commit_next(&mut video, false)?;
     wait_for(Duration::from_secs(20), "the PQ video composited", || {
