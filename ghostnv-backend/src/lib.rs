@@ -11,7 +11,6 @@
 //! property kinds, the simulated device that checks and records atomic requests, and the
 //! driver quirk table.
 
-mod blob;
 pub mod commit;
 pub mod device;
 pub mod discover;

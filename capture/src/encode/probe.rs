@@ -229,7 +229,6 @@ mod hardware {
     fn hardware_backends_open_or_say_why() {
         for backend in [Backend::Nvenc, Backend::Vaapi] {
             let p = probe(backend);
-            eprintln!("{p:?}");
             if let Some(why) = &p.refused {
                 assert!(!why.is_empty() && !why.contains('\n'), "{p:?}");
                 assert!(why.len() > 20, "a reason, not a bare code: {p:?}");

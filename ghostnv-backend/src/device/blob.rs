@@ -3,7 +3,7 @@
 
 use std::os::fd::AsFd;
 
-use crate::device::{io, DeviceError, KmsDevice};
+use super::{io, DeviceError, KmsDevice};
 
 /// A property blob (FB_DAMAGE_CLIPS, HDR_OUTPUT_METADATA), destroyed when dropped: an
 /// atomic commit keeps its own reference, so the id is only needed until then.
