@@ -347,6 +347,27 @@ impl DeviceModel {
         Some((connector, index))
     }
 
+    /// The properties of any object (CRTC, connector or plane) by id: requests name
+    /// objects by id alone.
+    pub fn properties_of(&self, object: u32) -> Option<&Properties> {
+        self.crtcs
+            .iter()
+            .find(|c| c.id == object)
+            .map(|c| &c.properties)
+            .or_else(|| {
+                self.connectors
+                    .iter()
+                    .find(|c| c.id == object)
+                    .map(|c| &c.properties)
+            })
+            .or_else(|| {
+                self.planes
+                    .iter()
+                    .find(|p| p.id == object)
+                    .map(|p| &p.properties)
+            })
+    }
+
     /// The planes usable on the CRTC at `crtc_index`.
     pub fn planes_for_crtc(&self, crtc_index: usize) -> impl Iterator<Item = &PlaneModel> {
         let bit = 1u32.checked_shl(crtc_index as u32).unwrap_or(0);

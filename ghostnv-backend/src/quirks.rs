@@ -135,7 +135,7 @@ impl Quirks {
             (Some(_), None) => false,
         };
         Gates {
-            atomic: self.atomic_since.is_none() || version.is_none() || since(self.atomic_since),
+            atomic: version.is_none() || since(self.atomic_since),
             in_fence: since(self.in_fence_since),
             syncobj_timeline: since(self.syncobj_since),
             hdr_connector_properties: since(self.hdr_connector_properties_since),

@@ -307,7 +307,9 @@ impl SimDevice {
             }
         }
         for (object, name, bytes) in &request.blobs {
-            self.properties_of(*object)?
+            self.model
+                .properties_of(*object)
+                .ok_or(Refusal::NoObject(*object))?
                 .get(name)
                 .ok_or_else(|| Refusal::NoProperty(*object, name.clone()))?;
             if name == "HDR_OUTPUT_METADATA" && !bytes.is_empty() {
@@ -332,7 +334,10 @@ impl SimDevice {
             }
         }
         for (object, name, value) in &request.properties {
-            let props = self.properties_of(*object)?;
+            let props = self
+                .model
+                .properties_of(*object)
+                .ok_or(Refusal::NoObject(*object))?;
             let prop = props
                 .get(name)
                 .ok_or_else(|| Refusal::NoProperty(*object, name.clone()))?;
@@ -348,30 +353,6 @@ impl SimDevice {
             return Err(Refusal::Injected(reason));
         }
         Ok(())
-    }
-
-    /// The properties of any object (CRTC, plane or connector) by id.
-    fn properties_of(&self, object: u32) -> Result<&crate::Properties, Refusal> {
-        self.model
-            .crtcs
-            .iter()
-            .find(|c| c.id == object)
-            .map(|c| &c.properties)
-            .or_else(|| {
-                self.model
-                    .planes
-                    .iter()
-                    .find(|p| p.id == object)
-                    .map(|p| &p.properties)
-            })
-            .or_else(|| {
-                self.model
-                    .connectors
-                    .iter()
-                    .find(|c| c.id == object)
-                    .map(|c| &c.properties)
-            })
-            .ok_or(Refusal::NoObject(object))
     }
 
     fn check_plane(&self, p: &PlaneState, modes: &BTreeMap<u32, ModeInfo>) -> Result<(), Refusal> {

@@ -330,6 +330,11 @@ impl Scanout {
         &self.heads
     }
 
+    /// The head driving `connector`.
+    pub fn head_of_connector(&self, connector: u32) -> Option<&Head> {
+        self.heads.iter().find(|h| h.lit.connector == connector)
+    }
+
     /// The head on `crtc`.
     pub fn head_mut(&mut self, crtc: u32) -> Option<&mut Head> {
         self.heads.iter_mut().find(|h| h.lit.crtc == crtc)

@@ -264,26 +264,9 @@ impl KmsDevice {
         name: &str,
         value: u64,
     ) -> Result<(), DeviceError> {
-        let model = &self.model;
-        let properties = model
-            .crtcs
-            .iter()
-            .find(|c| c.id == object)
-            .map(|c| &c.properties)
-            .or_else(|| {
-                model
-                    .connectors
-                    .iter()
-                    .find(|c| c.id == object)
-                    .map(|c| &c.properties)
-            })
-            .or_else(|| {
-                model
-                    .planes
-                    .iter()
-                    .find(|p| p.id == object)
-                    .map(|p| &p.properties)
-            })
+        let properties = self
+            .model
+            .properties_of(object)
             .ok_or(Refusal::NoObject(object))?;
         let id = properties
             .get(name)

@@ -69,11 +69,7 @@ pub fn set_hdr(state: &mut Ghost, output: &Output, wish: Option<HdrWish>) -> Opt
     let signal = wish
         .zip(luminances)
         .map(|(w, l)| signal_for(o.display.as_ref(), &l, w.bpc));
-    let head = backend
-        .scanout
-        .heads()
-        .iter()
-        .find(|h| h.lit.connector == connector)?;
+    let head = backend.scanout.head_of_connector(connector)?;
     if head.lit.hdr == signal {
         return luminances.filter(|_| signal.is_some());
     }
@@ -110,9 +106,7 @@ pub fn set_hdr(state: &mut Ghost, output: &Output, wish: Option<HdrWish>) -> Opt
     }
     let on = backend
         .scanout
-        .heads()
-        .iter()
-        .find(|h| h.lit.connector == connector)
+        .head_of_connector(connector)
         .is_some_and(|h| h.lit.hdr.is_some());
     outputs::sync(state);
     // GLES may have failed on the new buffers and handed over to pixman.

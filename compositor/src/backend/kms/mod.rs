@@ -243,7 +243,7 @@ impl KmsBackend {
                 "refused_frames": o.refused_client_frames,
             },
             "hdr": head.lit.hdr.map(|h| serde_json::json!({
-                "eotf": "ST2084",
+                "eotf": format!("{:?}", h.metadata.eotf),
                 "max_mastering_luminance": h.metadata.max_mastering_luminance,
                 "min_mastering_luminance": h.metadata.min_mastering_luminance,
                 "bpc": h.bpc,

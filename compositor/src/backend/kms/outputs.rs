@@ -274,12 +274,7 @@ pub(super) fn fall_back_to_pixman(backend: &mut KmsBackend) {
             warn!(%err, "the displays could not be lit in SDR for pixman");
         }
         for o in &mut backend.outputs {
-            if let Some(head) = backend
-                .scanout
-                .heads()
-                .iter()
-                .find(|h| h.lit.connector == o.connector)
-            {
+            if let Some(head) = backend.scanout.head_of_connector(o.connector) {
                 o.format = head.lit.format;
                 o.crtc = head.lit.crtc;
             }
@@ -355,9 +350,7 @@ pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Resul
     let lit = backend.scanout.light(wishes);
     let got = backend
         .scanout
-        .heads()
-        .iter()
-        .find(|h| h.lit.connector == connector)
+        .head_of_connector(connector)
         .map(|h| h.lit.mode.clone());
     sync(state);
     lit.map_err(|e| anyhow::anyhow!("{e}"))?;
