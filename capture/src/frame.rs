@@ -328,6 +328,17 @@ impl Frame {
         self.view().copy_into(dst, stride, format)
     }
 
+    /// The stored bytes, `stride` apart, rows top first (for converters that read
+    /// the whole buffer at once).
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Bytes from one row to the next.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
     /// The frame as a borrowed view.
     pub fn view(&self) -> FrameView<'_> {
         FrameView {

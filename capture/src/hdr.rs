@@ -45,6 +45,11 @@ impl HdrFrame {
         self.height
     }
 
+    /// Every signal value, three per pixel, rows top first.
+    pub fn rgb(&self) -> &[u16] {
+        &self.rgb
+    }
+
     /// The signal values of the pixel at (x, y).
     pub fn pixel(&self, x: u32, y: u32) -> Option<[u16; 3]> {
         if x >= self.width || y >= self.height {

@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod pipeline;
 pub mod primaries;
 pub mod transfer;
+pub mod ycbcr;
 
 pub use description::{ImageDescription, Luminances, Transfer};
 pub use pipeline::{Pipeline, Step};

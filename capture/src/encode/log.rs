@@ -1,31 +1,38 @@
-//! FFmpeg's log, caught while a probe runs: a backend that cannot open says why in
-//! FFmpeg's own words ("Cannot load libcuda.so.1", "OpenEncodeSessionEx failed: no
-//! encode device"), not as a bare error code; and nothing lands on the compositor's
-//! stderr meanwhile.
+//! FFmpeg's log, routed: while a thread opens something (a probe, an encoder, a
+//! connection), what FFmpeg says there is caught so a refusal comes back in FFmpeg's own
+//! words ("Cannot load libcuda.so.1", "OpenEncodeSessionEx failed: no encode device"),
+//! not as a bare error code; everything else goes to `tracing`, never to the
+//! compositor's stderr. The callback is process-wide and installed once; catching is
+//! per thread, so encoding jobs on their own threads do not mix their messages.
 
 use std::{
+    cell::RefCell,
     ffi::{c_char, c_int, c_void, CStr},
-    sync::Mutex,
+    sync::Once,
 };
 
 use ffmpeg_next::ffi;
 
-/// Messages of warning level or worse since the catch began.
-static CAUGHT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-/// One catch at a time (the callback is process-wide).
-static CATCHING: Mutex<()> = Mutex::new(());
+thread_local! {
+    /// Messages of warning level or worse since this thread's catch began (None: not
+    /// catching).
+    static CAUGHT: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
 
-unsafe extern "C" fn catch(
+static INSTALL: Once = Once::new();
+
+unsafe extern "C" fn route(
     avcl: *mut c_void,
     level: c_int,
     fmt: *const c_char,
     args: *mut ffi::__va_list_tag,
 ) {
-    if level > ffi::AV_LOG_WARNING {
+    // AV_LOG_VERBOSE (log.h); the bindings carry only some of the levels.
+    if level > 40 {
         return;
     }
     let mut line = [0 as c_char; 512];
-    // No "[h264_nvenc @ 0x…]" prefix: the probe names the encoder itself.
+    // No "[h264_nvenc @ 0x…]" prefix: callers name the encoder themselves.
     let mut prefix: c_int = 0;
     // SAFETY: FFmpeg hands us its own format string and argument list for this one
     // call; av_log_format_line2 writes at most `line.len()` bytes, NUL-terminated.
@@ -48,28 +55,46 @@ unsafe extern "C" fn catch(
         .to_string_lossy()
         .trim()
         .to_owned();
-    if let Ok(mut caught) = CAUGHT.lock() {
-        if !text.is_empty() && caught.len() < 64 {
-            caught.push(text);
+    if text.is_empty() {
+        return;
+    }
+    let kept = CAUGHT.with(|c| match c.borrow_mut().as_mut() {
+        Some(lines) if level <= ffi::AV_LOG_WARNING => {
+            if lines.len() < 64 {
+                lines.push(text.clone());
+            }
+            true
         }
+        _ => false,
+    });
+    if kept {
+        return;
+    }
+    if level <= ffi::AV_LOG_ERROR {
+        tracing::warn!(target: "ffmpeg", "{text}");
+    } else if level <= ffi::AV_LOG_WARNING {
+        tracing::debug!(target: "ffmpeg", "{text}");
+    } else {
+        tracing::trace!(target: "ffmpeg", "{text}");
     }
 }
 
-/// Runs `f` with FFmpeg's log caught; returns its result and what FFmpeg said.
+/// Sends FFmpeg's log to [`route`] from now on.
+pub fn install() {
+    INSTALL.call_once(|| {
+        // SAFETY: a callback with the signature FFmpeg expects, valid for the process.
+        unsafe { ffi::av_log_set_callback(Some(route)) };
+    });
+}
+
+/// Runs `f` with FFmpeg's warnings on this thread caught; returns its result and what
+/// FFmpeg said.
 pub fn caught<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
-    let _one = CATCHING.lock();
-    if let Ok(mut c) = CAUGHT.lock() {
-        c.clear();
-    }
-    // SAFETY: installs a callback with the signature FFmpeg expects; the default one
-    // is put back before returning.
-    unsafe { ffi::av_log_set_callback(Some(catch)) };
+    install();
+    let outer = CAUGHT.with(|c| c.borrow_mut().replace(Vec::new()));
     let result = f();
-    // SAFETY: as above.
-    unsafe { ffi::av_log_set_callback(Some(ffi::av_log_default_callback)) };
     let lines = CAUGHT
-        .lock()
-        .map(|mut c| std::mem::take(&mut *c))
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), outer))
         .unwrap_or_default();
     (result, lines)
 }

@@ -1,0 +1,540 @@
+//! An encoding job: a thread that turns the compositor's pictures into a recording, a
+//! replay ring or a stream. The compositor never waits for it: a picture offered while
+//! the job is still busy is dropped (and counted), and the job's frame clock keeps the
+//! output at a constant rate by repeating pictures where the screen was still.
+
+use std::{
+    collections::VecDeque,
+    path::PathBuf,
+    sync::{atomic::Ordering, mpsc, Arc, Mutex},
+    thread,
+    time::Duration,
+};
+
+use ffmpeg_next::Packet;
+
+use super::{
+    adapt::RateAdapter,
+    cfr::{FrameClock, Slots},
+    mux::{Container, Sink},
+    probe::Backend,
+    ring::{Held, ReplayRing},
+    settings::{Rate, Signal, VideoSettings},
+    stream::Sender,
+    video::{Picture, VideoEncoder},
+};
+
+/// Where a job's packets go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file: `.mp4` (fragmented) or `.mkv`.
+    File(PathBuf),
+    /// A media server: `rtmp://…` or `srt://…`.
+    Stream(String),
+    /// The replay ring: the last `seconds`, at most `max_bytes`.
+    Replay {
+        /// Seconds kept.
+        seconds: u32,
+        /// Memory bound.
+        max_bytes: usize,
+    },
+}
+
+/// What a job is asked to do.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    /// Backends to try, in order.
+    pub backends: Vec<Backend>,
+    /// Codec and rate.
+    pub settings: VideoSettings,
+    /// The pictures' colour.
+    pub signal: Signal,
+    /// Where it goes.
+    pub destination: Destination,
+    /// When the recording starts (the compositor's monotonic clock).
+    pub start: Duration,
+}
+
+/// How a job is doing.
+#[derive(Debug, Clone, Default)]
+pub struct JobStatus {
+    /// The backend in use, once the first picture opened an encoder.
+    pub backend: Option<Backend>,
+    /// FFmpeg's encoder in use.
+    pub encoder: Option<&'static str>,
+    /// Why each backend tried before it was refused.
+    pub refused: Vec<String>,
+    /// The encoded size.
+    pub size: (u32, u32),
+    /// Frames encoded (pictures and repeats).
+    pub frames: u64,
+    /// Slots filled by repeating the picture before (the screen was still or late).
+    pub repeated: u64,
+    /// Pictures dropped: offered while the job was busy, or early for any slot.
+    pub dropped: u64,
+    /// Compressed bytes produced.
+    pub bytes: u64,
+    /// Sum and count of picture-to-packet delays, and the longest.
+    pub latency_total: Duration,
+    /// Pictures whose packet came out.
+    pub latency_count: u64,
+    /// The longest picture-to-packet delay.
+    pub latency_max: Duration,
+    /// Bytes held in the replay ring.
+    pub ring_bytes: usize,
+    /// Stream: connected now, reconnections, current bitrate (kbit/s), frames skipped.
+    pub stream: Option<StreamStatus>,
+    /// Why the job stopped early.
+    pub error: Option<String>,
+    /// The job has ended.
+    pub ended: bool,
+}
+
+/// The stream half of a job's status.
+#[derive(Debug, Clone, Default)]
+pub struct StreamStatus {
+    /// A connection is open.
+    pub connected: bool,
+    /// Connections lost so far.
+    pub reconnects: u32,
+    /// The bitrate asked of the encoder now.
+    pub bitrate_kbps: u32,
+    /// Frames not sent (disconnected or too late).
+    pub skipped: u64,
+    /// Bytes sent.
+    pub sent: u64,
+    /// The last connection error.
+    pub error: Option<String>,
+}
+
+/// A saved replay.
+#[derive(Debug, Clone)]
+pub struct SavedReplay {
+    /// Where.
+    pub path: PathBuf,
+    /// Frames written.
+    pub frames: u64,
+    /// Seconds of video.
+    pub seconds: f64,
+    /// Bytes of compressed video.
+    pub bytes: u64,
+}
+
+enum Message {
+    Picture(Picture, Duration),
+    SaveReplay(PathBuf, mpsc::Sender<Result<SavedReplay, String>>),
+    Stop(Duration),
+}
+
+/// A running job.
+pub struct EncodeJob {
+    tx: mpsc::SyncSender<Message>,
+    status: Arc<Mutex<JobStatus>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+/// Pictures that may wait for the job: enough to ride out one slow frame.
+const QUEUE: usize = 2;
+
+impl EncodeJob {
+    /// Starts the job's thread. HDR pictures get 10-bit HEVC where H.264 was asked.
+    pub fn start(mut spec: JobSpec) -> Result<EncodeJob, String> {
+        spec.settings = spec.settings.for_signal(&spec.signal);
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let status = Arc::new(Mutex::new(JobStatus::default()));
+        let shared = status.clone();
+        let thread = thread::Builder::new()
+            .name("ghost-encode".into())
+            .spawn(move || Worker::new(spec, shared).run(rx))
+            .map_err(|e| format!("no thread for encoding: {e}"))?;
+        Ok(EncodeJob {
+            tx,
+            status,
+            thread: Some(thread),
+        })
+    }
+
+    /// Offers a picture drawn at `at`; false when the job was busy and it was dropped.
+    pub fn offer(&self, picture: Picture, at: Duration) -> bool {
+        match self.tx.try_send(Message::Picture(picture, at)) {
+            Ok(()) => true,
+            Err(_) => {
+                self.with_status(|s| s.dropped += 1);
+                false
+            }
+        }
+    }
+
+    /// Whether the job would take a picture now (read the screen only then).
+    pub fn wants_picture(&self) -> bool {
+        !self.status().ended
+    }
+
+    /// Asks for the replay ring to be written to `path`; the answer comes on the receiver.
+    pub fn save_replay(&self, path: PathBuf) -> mpsc::Receiver<Result<SavedReplay, String>> {
+        let (tx, rx) = mpsc::channel();
+        if let Err(mpsc::SendError(Message::SaveReplay(_, tx))) =
+            self.tx.send(Message::SaveReplay(path, tx))
+        {
+            let _ = tx.send(Err("the replay job has ended".into()));
+        }
+        rx
+    }
+
+    /// A copy of the status.
+    pub fn status(&self) -> JobStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn with_status(&self, f: impl FnOnce(&mut JobStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Ends the job at `at` (the file gets its last frames and its index) and waits for
+    /// it; returns the final status.
+    pub fn stop(mut self, at: Duration) -> JobStatus {
+        let _ = self.tx.send(Message::Stop(at));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.status()
+    }
+}
+
+enum Out {
+    File(Option<Sink>),
+    Ring(ReplayRing<Packet>),
+    Stream(Option<Sender>, RateAdapter),
+}
+
+struct Worker {
+    spec: JobSpec,
+    status: Arc<Mutex<JobStatus>>,
+    clock: FrameClock,
+    encoder: Option<VideoEncoder>,
+    out: Out,
+    /// When each recent fresh picture was drawn, by slot, for latency.
+    drawn: VecDeque<(u64, Duration)>,
+    next_rate_check: Duration,
+}
+
+/// The compositor's clock (CLOCK_MONOTONIC), which pictures are stamped with.
+fn monotonic() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+impl Worker {
+    fn new(spec: JobSpec, status: Arc<Mutex<JobStatus>>) -> Worker {
+        let out = match &spec.destination {
+            Destination::File(_) => Out::File(None),
+            Destination::Replay { seconds, max_bytes } => Out::Ring(ReplayRing::new(
+                u64::from(*seconds) * u64::from(spec.settings.fps),
+                *max_bytes,
+            )),
+            Destination::Stream(_) => {
+                let kbps = match spec.settings.rate {
+                    Rate::Bitrate(k) => k,
+                    Rate::Quality(_) => 6000,
+                };
+                Out::Stream(None, RateAdapter::new(kbps, spec.start))
+            }
+        };
+        Worker {
+            clock: FrameClock::new(spec.settings.fps, spec.start),
+            next_rate_check: spec.start + Duration::from_secs(1),
+            spec,
+            status,
+            encoder: None,
+            out,
+            drawn: VecDeque::new(),
+        }
+    }
+
+    fn set(&self, f: impl FnOnce(&mut JobStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Message>) {
+        loop {
+            let message = if self.encoder.is_some() {
+                let wait = self.clock.next_deadline().saturating_sub(monotonic());
+                match rx.recv_timeout(wait) {
+                    Ok(m) => Some(m),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => Some(Message::Stop(monotonic())),
+                }
+            } else {
+                Some(rx.recv().unwrap_or(Message::Stop(monotonic())))
+            };
+            let result = match message {
+                None => {
+                    let slots = self.clock.tick(monotonic());
+                    self.place(slots, None)
+                }
+                Some(Message::Picture(picture, at)) => self.picture(picture, at),
+                Some(Message::SaveReplay(path, reply)) => {
+                    let _ = reply.send(self.save_replay(path));
+                    Ok(())
+                }
+                Some(Message::Stop(at)) => {
+                    let result = self.finish(at);
+                    if let Err(err) = result {
+                        self.set(|s| s.error = Some(err));
+                    }
+                    break;
+                }
+            };
+            if let Err(err) = result {
+                tracing::warn!("encoding stopped: {err}");
+                self.set(|s| s.error = Some(err));
+                break;
+            }
+            self.adapt_rate();
+        }
+        self.set(|s| s.ended = true);
+    }
+
+    fn picture(&mut self, picture: Picture, at: Duration) -> Result<(), String> {
+        if self.encoder.is_none() {
+            self.open(picture.size())?;
+        }
+        let slots = self.clock.picture(at);
+        if slots.picture.is_none() {
+            self.set(|s| s.dropped += 1);
+        }
+        self.place(slots, Some((picture, at)))
+    }
+
+    fn open(&mut self, size: (u32, u32)) -> Result<(), String> {
+        let container = match &self.spec.destination {
+            Destination::File(path) => Container::for_target(&path.to_string_lossy())?,
+            Destination::Stream(url) => Container::for_target(url)?,
+            Destination::Replay { .. } => Container::FragmentedMp4,
+        };
+        let mut refused = Vec::new();
+        for backend in &self.spec.backends {
+            match VideoEncoder::open(
+                *backend,
+                &self.spec.settings,
+                size,
+                self.spec.signal,
+                container.global_header(),
+            ) {
+                Ok(encoder) => {
+                    let (name, size) = (encoder.name(), encoder.size());
+                    tracing::info!(backend = backend.name(), encoder = name, ?size, "encoding");
+                    self.set(|s| {
+                        s.backend = Some(*backend);
+                        s.encoder = Some(name);
+                        s.size = size;
+                        s.refused = refused.clone();
+                    });
+                    self.encoder = Some(encoder);
+                    return self.open_output();
+                }
+                Err(err) => {
+                    tracing::info!(backend = backend.name(), "encoder refused: {err}");
+                    refused.push(format!("{}: {err}", backend.name()));
+                }
+            }
+        }
+        self.set(|s| s.refused = refused.clone());
+        Err(format!("no encoder opens here: {}", refused.join("; ")))
+    }
+
+    fn open_output(&mut self) -> Result<(), String> {
+        let Some(encoder) = &self.encoder else {
+            return Ok(());
+        };
+        match (&mut self.out, &self.spec.destination) {
+            (Out::File(sink), Destination::File(path)) => {
+                *sink = Some(Sink::open(
+                    &path.to_string_lossy(),
+                    encoder.parameters(),
+                    encoder.time_base(),
+                    &self.spec.signal,
+                    Duration::from_secs(5),
+                )?);
+            }
+            (Out::Stream(sender, _), Destination::Stream(url)) => {
+                *sender = Some(Sender::start(
+                    url.clone(),
+                    encoder.parameters(),
+                    encoder.time_base(),
+                    self.spec.signal,
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Encodes the repeats and the picture `slots` asks for, and hands on the packets.
+    fn place(&mut self, slots: Slots, picture: Option<(Picture, Duration)>) -> Result<(), String> {
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Ok(());
+        };
+        if let Out::Stream(Some(sender), _) = &self.out {
+            if sender.link().want_key.swap(false, Ordering::Relaxed) {
+                encoder.force_key_frame();
+            }
+        }
+        let mut packets = Vec::new();
+        let repeats = slots.repeat.end - slots.repeat.start;
+        for slot in slots.repeat {
+            encoder
+                .repeat(slot, &mut packets)
+                .map_err(|e| e.to_string())?;
+        }
+        let mut fresh = 0;
+        if let (Some(slot), Some((picture, at))) = (slots.picture, picture) {
+            encoder
+                .encode(&picture, slot, &mut packets)
+                .map_err(|e| e.to_string())?;
+            self.drawn.push_back((slot, at));
+            fresh = 1;
+        }
+        self.set(|s| {
+            s.frames += repeats + fresh;
+            s.repeated += repeats;
+        });
+        self.deliver(packets)
+    }
+
+    fn deliver(&mut self, packets: Vec<Packet>) -> Result<(), String> {
+        let now = monotonic();
+        let fps = u64::from(self.spec.settings.fps);
+        let mut bytes = 0u64;
+        let mut latencies = Vec::new();
+        for packet in packets {
+            let frame = packet.pts().unwrap_or(0).max(0) as u64;
+            bytes += packet.size() as u64;
+            while self.drawn.front().is_some_and(|(slot, _)| *slot < frame) {
+                self.drawn.pop_front();
+            }
+            if let Some((_, at)) = self.drawn.front().filter(|(slot, _)| *slot == frame) {
+                latencies.push(now.saturating_sub(*at));
+            }
+            match &mut self.out {
+                Out::File(Some(sink)) => sink.write(&packet)?,
+                Out::File(None) => {}
+                Out::Ring(ring) => ring.push(Held {
+                    frame,
+                    key: packet.is_key(),
+                    size: packet.size(),
+                    packet,
+                }),
+                Out::Stream(Some(sender), _) => sender.send(packet),
+                Out::Stream(None, _) => {}
+            }
+        }
+        let ring_bytes = match &self.out {
+            Out::Ring(ring) => ring.bytes(),
+            _ => 0,
+        };
+        let _ = fps;
+        self.set(|s| {
+            s.bytes += bytes;
+            s.ring_bytes = ring_bytes;
+            for l in latencies {
+                s.latency_total += l;
+                s.latency_count += 1;
+                s.latency_max = s.latency_max.max(l);
+            }
+        });
+        Ok(())
+    }
+
+    /// Once a second: how far the stream is behind, and the bitrate that follows.
+    fn adapt_rate(&mut self) {
+        let now = monotonic();
+        if now < self.next_rate_check {
+            return;
+        }
+        self.next_rate_check = now + Duration::from_secs(1);
+        let Out::Stream(Some(sender), adapter) = &mut self.out else {
+            return;
+        };
+        let link = sender.link();
+        let behind_frames = self
+            .clock
+            .frames()
+            .saturating_sub(link.sent_up_to.load(Ordering::Relaxed));
+        let backlog =
+            Duration::from_secs_f64(behind_frames as f64 / f64::from(self.spec.settings.fps));
+        if let Some(kbps) = adapter.observe(backlog, now) {
+            tracing::info!(kbps, ?backlog, "stream bitrate follows the connection");
+            if let Some(encoder) = self.encoder.as_mut() {
+                encoder.set_bitrate(kbps);
+            }
+        }
+        let status = StreamStatus {
+            connected: link.connected.load(Ordering::Relaxed),
+            reconnects: link.reconnects.load(Ordering::Relaxed),
+            bitrate_kbps: adapter.current(),
+            skipped: link.skipped.load(Ordering::Relaxed),
+            sent: link.bytes.load(Ordering::Relaxed),
+            error: link.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        };
+        self.set(|s| s.stream = Some(status));
+    }
+
+    fn finish(&mut self, at: Duration) -> Result<(), String> {
+        let slots = self.clock.finish(at);
+        self.place(slots, None)?;
+        let mut packets = Vec::new();
+        if let Some(encoder) = self.encoder.as_mut() {
+            encoder.finish(&mut packets).map_err(|e| e.to_string())?;
+        }
+        self.deliver(packets)?;
+        self.adapt_rate();
+        match std::mem::replace(&mut self.out, Out::File(None)) {
+            Out::File(Some(sink)) => {
+                sink.finish()?;
+            }
+            Out::Stream(Some(sender), _) => sender.finish(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn save_replay(&mut self, path: PathBuf) -> Result<SavedReplay, String> {
+        let (Out::Ring(ring), Some(encoder)) = (&self.out, &self.encoder) else {
+            return Err("nothing recorded for a replay yet".into());
+        };
+        let held: Vec<&Held<Packet>> = ring.replay().collect();
+        let Some(first) = held.first() else {
+            return Err("nothing recorded for a replay yet".into());
+        };
+        let base = first.packet.dts().or(first.packet.pts()).unwrap_or(0);
+        let tmp = path.with_extension("part.mp4");
+        let mut sink = Sink::open(
+            &tmp.to_string_lossy(),
+            encoder.parameters(),
+            encoder.time_base(),
+            &self.spec.signal,
+            Duration::from_secs(5),
+        )?;
+        let mut bytes = 0;
+        for h in &held {
+            let mut packet = h.packet.clone();
+            packet.set_pts(packet.pts().map(|p| p - base));
+            packet.set_dts(packet.dts().map(|d| d - base));
+            bytes += h.size as u64;
+            sink.write(&packet)?;
+        }
+        sink.finish()?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let frames = held.len() as u64;
+        Ok(SavedReplay {
+            path,
+            frames,
+            seconds: frames as f64 / f64::from(self.spec.settings.fps),
+            bytes,
+        })
+    }
+}
