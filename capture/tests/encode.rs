@@ -59,10 +59,16 @@ fn picture(x: u32) -> Picture {
     Picture::Sdr(Frame::new(w, h, (w * 4) as usize, PixelFormat::Xrgb8888, data).unwrap())
 }
 
-fn offer(job: &EncodeJob, p: Picture, at: Duration) {
+/// Offers a picture and waits until the job has encoded `frames` frames in all.
+fn offer(job: &EncodeJob, p: Picture, at: Duration, frames: u64) {
+    job.offer(p, at);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !job.offer(p.clone(), at) {
-        assert!(Instant::now() < deadline, "the job takes pictures");
+    while job.status().frames < frames {
+        assert!(
+            Instant::now() < deadline,
+            "the job takes pictures: {:?}",
+            job.status()
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -108,6 +114,7 @@ fn a_second_of_pictures_at_30_fps_is_30_frames_of_bt709_h264() {
             &job,
             picture(i * 20),
             start + Duration::from_millis(u64::from(i) * 1000 / 15),
+            u64::from(i) * 2 + 1,
         );
     }
     let status = job.stop(start + Duration::from_secs(1));
@@ -171,7 +178,7 @@ fn the_decoded_picture_is_the_one_given() {
         start,
     })
     .unwrap();
-    offer(&job, picture(100), start);
+    offer(&job, picture(100), start, 1);
     let status = job.stop(start + Duration::from_millis(100));
     assert_eq!((status.error, status.frames), (None, 3));
     let rgb = decode(&path, 2, "rgb24");
@@ -215,7 +222,12 @@ fn an_hdr_picture_becomes_10_bit_pq_hevc_with_the_reference_code_values() {
         start,
     })
     .unwrap();
-    offer(&job, Picture::Hdr(HdrFrame::new(w, h, rgb).unwrap()), start);
+    offer(
+        &job,
+        Picture::Hdr(HdrFrame::new(w, h, rgb).unwrap()),
+        start,
+        1,
+    );
     let status = job.stop(start + Duration::from_millis(200));
     assert_eq!(status.error, None);
     assert_eq!(status.encoder, Some("libx265"), "HDR takes HEVC");

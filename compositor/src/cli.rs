@@ -182,6 +182,23 @@ pub enum MsgCommand {
     /// Take a virtual output away (headless only), as if unplugged: its windows move to
     /// a remaining output.
     RemoveOutput { name: String },
+    /// Record the screen to a file: start [--output NAME | --window ID | --region
+    /// X,Y,W,H] FILE, stop, status.
+    Record {
+        #[command(subcommand)]
+        action: RecordCommand,
+    },
+    /// The replay buffer (`[capture] replay_seconds`): save FILE, status.
+    Replay {
+        #[command(subcommand)]
+        action: ReplayCommand,
+    },
+    /// Stream to a media server: start [URL] [--output|--window|--region], stop,
+    /// status.
+    Stream {
+        #[command(subcommand)]
+        action: StreamCommand,
+    },
     /// Re-read the configuration file and print its problems, if any.
     Reload,
     /// Stop the compositor.
@@ -192,6 +209,64 @@ pub enum MsgCommand {
         #[command(subcommand)]
         input: InputCommand,
     },
+}
+
+/// What to record or stream: an output, a window, or a region of the layout.
+#[derive(Debug, clap::Args)]
+pub struct SourceArgs {
+    /// Output name (default: the first output).
+    #[arg(long, conflicts_with = "window")]
+    pub output: Option<String>,
+    /// Window id from `windows`.
+    #[arg(long)]
+    pub window: Option<u64>,
+    /// A region of the layout: X,Y,W,H (logical pixels).
+    #[arg(long, value_parser = parse_region, conflicts_with = "window")]
+    pub region: Option<[i32; 4]>,
+}
+
+/// `msg record …`.
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Start recording to FILE (.mp4, written in fragments, or .mkv).
+    Start {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where to write.
+        file: PathBuf,
+    },
+    /// Stop; prints the final status once the file is closed.
+    Stop,
+    /// Duration, size, frame rate, dropped frames and the encoder in use.
+    Status,
+}
+
+/// `msg replay …`.
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Write the last `[capture] replay_seconds` to FILE, from a key frame.
+    Save {
+        /// Where to write (.mp4 or .mkv).
+        file: PathBuf,
+    },
+    /// The replay buffer's encoder and the memory it holds.
+    Status,
+}
+
+/// `msg stream …`.
+#[derive(Debug, Subcommand)]
+pub enum StreamCommand {
+    /// Start streaming to URL (rtmp:// or srt://; default `[capture] stream_url`).
+    Start {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Where to send.
+        url: Option<String>,
+    },
+    /// Stop streaming.
+    Stop,
+    /// Connection, reconnections, bitrate.
+    Status,
 }
 
 /// Synthetic input commands.

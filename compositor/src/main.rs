@@ -11,7 +11,10 @@ use clap::Parser;
 use smithay::reexports::{calloop::EventLoop, wayland_server::Display};
 use tracing::{error, info};
 
-use cli::{BackendChoice, Cli, Command, InputCommand, MsgCommand, RendererArg};
+use cli::{
+    BackendChoice, Cli, Command, InputCommand, MsgCommand, RecordCommand, RendererArg,
+    ReplayCommand, StreamCommand,
+};
 use ghost_compositor::{
     backend,
     ipc::{self, InputRequest, Request},
@@ -287,6 +290,36 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             scale: Some(spec.scale),
         },
         MsgCommand::RemoveOutput { name } => Request::RemoveOutput { name },
+        MsgCommand::Record { action } => match action {
+            RecordCommand::Start { source, file } => match absolute(file) {
+                Ok(path) => Request::RecordStart {
+                    output: source.output,
+                    window: source.window,
+                    region: source.region,
+                    path,
+                },
+                Err(code) => return code,
+            },
+            RecordCommand::Stop => Request::RecordStop,
+            RecordCommand::Status => Request::RecordStatus,
+        },
+        MsgCommand::Replay { action } => match action {
+            ReplayCommand::Save { file } => match absolute(file) {
+                Ok(path) => Request::ReplaySave { path },
+                Err(code) => return code,
+            },
+            ReplayCommand::Status => Request::ReplayStatus,
+        },
+        MsgCommand::Stream { action } => match action {
+            StreamCommand::Start { source, url } => Request::StreamStart {
+                url,
+                output: source.output,
+                window: source.window,
+                region: source.region,
+            },
+            StreamCommand::Stop => Request::StreamStop,
+            StreamCommand::Status => Request::StreamStatus,
+        },
         MsgCommand::Reload => Request::Reload,
         MsgCommand::Quit => Request::Quit,
         MsgCommand::Input { input } => Request::Input(match input {
@@ -325,6 +358,19 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `file` made absolute against the current directory (the compositor has its own).
+fn absolute(file: PathBuf) -> Result<PathBuf, ExitCode> {
+    if file.is_absolute() {
+        return Ok(file);
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(file))
+        .map_err(|e| {
+            eprintln!("ghostcomp msg: {e}");
+            ExitCode::FAILURE
+        })
 }
 
 fn validate(file: Option<PathBuf>) -> ExitCode {

@@ -239,6 +239,11 @@ impl Ghost {
                 self.apply_live_rules(&window);
             }
         }
+        // Recordings and streams keep the settings they started with; the replay ring
+        // starts again with the new ones.
+        if self.config.capture != old.capture {
+            self.recordings_config_changed();
+        }
         self.queue_redraw_all();
     }
 

@@ -163,6 +163,8 @@ pub struct Ghost {
     pub screencopy_state: ScreencopyState,
     /// Screen casts (PipeWire streams) and the connection they use.
     pub casts: crate::casts::Casts,
+    /// Recordings, the replay ring and streams out.
+    pub recordings: crate::casts::record::Recordings,
     /// Screen-share requests waiting for the user's choice.
     pub picks: crate::casts::pick::Picks,
     /// ext-image-copy-capture sessions and their waiting frames.
@@ -283,6 +285,7 @@ impl Ghost {
             screencopy_state,
             image_copy_state,
             casts: Default::default(),
+            recordings: Default::default(),
             picks: Default::default(),
             fifo_state,
             commit_timing_state,

@@ -23,7 +23,7 @@ pub use output::{
 };
 pub use sections::{
     AccelProfile, CaptureConfig, CursorMode, DebugConfig, DeviceConfig, Encoder, IdleConfig,
-    InputConfig, NoiseSuppression, Unattended, VoiceConfig, WindowRule, XwaylandConfig,
+    InputConfig, NoiseSuppression, Unattended, VideoCodec, VoiceConfig, WindowRule, XwaylandConfig,
     XwaylandMode, XwaylandScaling,
 };
 

@@ -68,6 +68,8 @@ pub const TRANSFORMS: &[&str] = &[
 pub const ACCEL_PROFILES: &[&str] = &["adaptive", "flat"];
 /// Cursor modes of screencasts.
 pub const CURSOR_MODES: &[&str] = &["hidden", "embedded", "metadata"];
+/// Video codecs of recordings and streams.
+pub const CODECS: &[&str] = &["h264", "hevc", "av1"];
 /// Answers to screen-share requests that need nobody.
 pub const UNATTENDED: &[&str] = &["off", "grant", "deny"];
 /// Encoders, in the order they may be preferred.
@@ -151,6 +153,13 @@ pub const CAPTURE: &[Field] = &[
     f("quality", Kind::Int(1, 100)),
     f("replay_seconds", Kind::Int(0, 3600)),
     f("unattended", Kind::Enum(UNATTENDED)),
+    f("codec", Kind::Enum(CODECS)),
+    f("bitrate_kbps", Kind::Int(0, 500_000)),
+    f("keyframe_interval", Kind::Float(0.1, 10.0)),
+    f("b_frames", Kind::Bool),
+    f("recordings_dir", Kind::Str),
+    f("stream_url", Kind::Str),
+    f("stream_bitrate_kbps", Kind::Int(300, 100_000)),
 ];
 
 /// `[voice]`.

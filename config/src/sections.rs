@@ -166,6 +166,37 @@ pub struct CaptureConfig {
     pub replay_seconds: u32,
     /// What a screen-share request gets without asking anyone (kiosks, tests).
     pub unattended: Unattended,
+    /// Codec of recordings, replays and streams (HDR outputs record HEVC 10-bit when
+    /// H.264 is chosen).
+    pub codec: VideoCodec,
+    /// Recordings at this average bitrate (kbit/s) instead of constant `quality`; 0 =
+    /// constant quality.
+    pub bitrate_kbps: u32,
+    /// Seconds between key frames: how far a replay can be cut, how much a crash
+    /// loses, how fast a stream viewer starts.
+    pub keyframe_interval: f64,
+    /// Whether recordings may use B-frames (never streams: they add delay).
+    pub b_frames: bool,
+    /// Where the record binding and replay saves write (default: `$XDG_VIDEOS_DIR`,
+    /// else `~/Videos`).
+    pub recordings_dir: Option<String>,
+    /// Where `msg stream start` without a URL sends: `rtmp://…` or `srt://…`.
+    pub stream_url: Option<String>,
+    /// Bitrate a stream starts at and never exceeds (kbit/s).
+    pub stream_bitrate_kbps: u32,
+}
+
+/// Video codecs of recordings and streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VideoCodec {
+    /// H.264: plays everywhere.
+    #[default]
+    H264,
+    /// HEVC.
+    Hevc,
+    /// AV1.
+    Av1,
 }
 
 /// Screen-share requests answered without the picker.
@@ -191,6 +222,13 @@ impl Default for CaptureConfig {
             quality: 80,
             replay_seconds: 0,
             unattended: Unattended::Off,
+            codec: VideoCodec::H264,
+            bitrate_kbps: 0,
+            keyframe_interval: 1.0,
+            b_frames: false,
+            recordings_dir: None,
+            stream_url: None,
+            stream_bitrate_kbps: 6000,
         }
     }
 }

@@ -278,26 +278,43 @@ impl TestClient {
         height: i32,
         colors: &[u32],
     ) -> Result<ColorWindow> {
+        self.painted_window(app_id, width, height, colors.len(), |frame, _, _| {
+            colors[frame]
+        })
+    }
+
+    /// Maps a `width`×`height` toplevel with `app_id` whose commits cycle through
+    /// `frames` pictures, pixel (x, y) of picture `frame` being `paint(frame, x, y)`
+    /// (ARGB): moving detail, for tests of encoders and damage.
+    pub fn painted_window(
+        &mut self,
+        app_id: &str,
+        width: i32,
+        height: i32,
+        frames: usize,
+        paint: impl Fn(usize, i32, i32) -> u32,
+    ) -> Result<ColorWindow> {
         let qh = self.qh();
         let shm: WlShm = self.bind(1..=1, ())?;
         let (surface, xdg_surface, toplevel) = self.toplevel(app_id, false)?;
         let frame_bytes = (width * height * 4) as usize;
         let fd: OwnedFd = rustix::fs::memfd_create("ghost-test", rustix::fs::MemfdFlags::CLOEXEC)?;
         let file = std::fs::File::from(fd);
-        file.set_len((frame_bytes * colors.len()) as u64)?;
+        file.set_len((frame_bytes * frames) as u64)?;
         {
             use std::io::Write;
             let mut w = std::io::BufWriter::new(&file);
-            for c in colors {
-                let px = c.to_le_bytes();
-                for _ in 0..width * height {
-                    w.write_all(&px)?;
+            for frame in 0..frames {
+                for y in 0..height {
+                    for x in 0..width {
+                        w.write_all(&paint(frame, x, y).to_le_bytes())?;
+                    }
                 }
             }
             w.flush()?;
         }
-        let pool = shm.create_pool(file.as_fd(), (frame_bytes * colors.len()) as i32, &qh, ());
-        let buffers = (0..colors.len())
+        let pool = shm.create_pool(file.as_fd(), (frame_bytes * frames) as i32, &qh, ());
+        let buffers = (0..frames)
             .map(|i| {
                 pool.create_buffer(
                     (i * frame_bytes) as i32,

@@ -16,6 +16,7 @@ use ffmpeg_next::Packet;
 use super::{
     adapt::RateAdapter,
     cfr::{FrameClock, Slots},
+    inbox::{Inbox, Taken},
     mux::{Container, Sink},
     probe::Backend,
     ring::{Held, ReplayRing},
@@ -120,52 +121,46 @@ pub struct SavedReplay {
     pub bytes: u64,
 }
 
-enum Message {
-    Picture(Picture, Duration),
+/// Requests to a job, queued behind its picture.
+enum Control {
     SaveReplay(PathBuf, mpsc::Sender<Result<SavedReplay, String>>),
     Stop(Duration),
 }
 
 /// A running job.
 pub struct EncodeJob {
-    tx: mpsc::SyncSender<Message>,
+    inbox: Arc<Inbox<Picture, Control>>,
     status: Arc<Mutex<JobStatus>>,
     thread: Option<thread::JoinHandle<()>>,
 }
-
-/// Pictures that may wait for the job: enough to ride out one slow frame.
-const QUEUE: usize = 2;
 
 impl EncodeJob {
     /// Starts the job's thread. HDR pictures get 10-bit HEVC where H.264 was asked.
     pub fn start(mut spec: JobSpec) -> Result<EncodeJob, String> {
         spec.settings = spec.settings.for_signal(&spec.signal);
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let inbox: Arc<Inbox<Picture, Control>> = Arc::default();
         let status = Arc::new(Mutex::new(JobStatus::default()));
-        let shared = status.clone();
+        let (shared, taken) = (status.clone(), inbox.clone());
         let thread = thread::Builder::new()
             .name("ghost-encode".into())
-            .spawn(move || Worker::new(spec, shared).run(rx))
+            .spawn(move || Worker::new(spec, shared).run(&taken))
             .map_err(|e| format!("no thread for encoding: {e}"))?;
         Ok(EncodeJob {
-            tx,
+            inbox,
             status,
             thread: Some(thread),
         })
     }
 
-    /// Offers a picture drawn at `at`; false when the job was busy and it was dropped.
-    pub fn offer(&self, picture: Picture, at: Duration) -> bool {
-        match self.tx.try_send(Message::Picture(picture, at)) {
-            Ok(()) => true,
-            Err(_) => {
-                self.with_status(|s| s.dropped += 1);
-                false
-            }
+    /// Leaves a picture drawn at `at` for the job; one it had no time to take yet is
+    /// replaced (and counted as dropped). Never waits.
+    pub fn offer(&self, picture: Picture, at: Duration) {
+        if self.inbox.put_picture(picture, at) {
+            self.with_status(|s| s.dropped += 1);
         }
     }
 
-    /// Whether the job would take a picture now (read the screen only then).
+    /// Whether the job still takes pictures (read the screen only then).
     pub fn wants_picture(&self) -> bool {
         !self.status().ended
     }
@@ -173,8 +168,8 @@ impl EncodeJob {
     /// Asks for the replay ring to be written to `path`; the answer comes on the receiver.
     pub fn save_replay(&self, path: PathBuf) -> mpsc::Receiver<Result<SavedReplay, String>> {
         let (tx, rx) = mpsc::channel();
-        if let Err(mpsc::SendError(Message::SaveReplay(_, tx))) =
-            self.tx.send(Message::SaveReplay(path, tx))
+        if let Err(Control::SaveReplay(_, tx)) =
+            self.inbox.put_control(Control::SaveReplay(path, tx))
         {
             let _ = tx.send(Err("the replay job has ended".into()));
         }
@@ -196,7 +191,7 @@ impl EncodeJob {
     /// Ends the job at `at` (the file gets its last frames and its index) and waits for
     /// it; returns the final status.
     pub fn stop(mut self, at: Duration) -> JobStatus {
-        let _ = self.tx.send(Message::Stop(at));
+        let _ = self.inbox.put_control(Control::Stop(at));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -258,31 +253,26 @@ impl Worker {
         f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    fn run(mut self, rx: mpsc::Receiver<Message>) {
+    fn run(mut self, inbox: &Inbox<Picture, Control>) {
         loop {
-            let message = if self.encoder.is_some() {
-                let wait = self.clock.next_deadline().saturating_sub(monotonic());
-                match rx.recv_timeout(wait) {
-                    Ok(m) => Some(m),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => Some(Message::Stop(monotonic())),
-                }
-            } else {
-                Some(rx.recv().unwrap_or(Message::Stop(monotonic())))
-            };
-            let result = match message {
-                None => {
+            // Before the first picture there is no clock to keep.
+            let wait = self
+                .encoder
+                .as_ref()
+                .map(|_| self.clock.next_deadline().saturating_sub(monotonic()));
+            let result = match inbox.take(wait) {
+                Taken::Timeout => {
                     let slots = self.clock.tick(monotonic());
+                    tracing::trace!(now = ?monotonic(), ?slots, "tick");
                     self.place(slots, None)
                 }
-                Some(Message::Picture(picture, at)) => self.picture(picture, at),
-                Some(Message::SaveReplay(path, reply)) => {
+                Taken::Picture(picture, at) => self.picture(picture, at),
+                Taken::Control(Control::SaveReplay(path, reply)) => {
                     let _ = reply.send(self.save_replay(path));
                     Ok(())
                 }
-                Some(Message::Stop(at)) => {
-                    let result = self.finish(at);
-                    if let Err(err) = result {
+                Taken::Control(Control::Stop(at)) => {
+                    if let Err(err) = self.finish(at) {
                         self.set(|s| s.error = Some(err));
                     }
                     break;
@@ -296,6 +286,11 @@ impl Worker {
             self.adapt_rate();
         }
         self.set(|s| s.ended = true);
+        for control in inbox.close() {
+            if let Control::SaveReplay(_, reply) = control {
+                let _ = reply.send(Err("the replay job has ended".into()));
+            }
+        }
     }
 
     fn picture(&mut self, picture: Picture, at: Duration) -> Result<(), String> {
@@ -303,6 +298,7 @@ impl Worker {
             self.open(picture.size())?;
         }
         let slots = self.clock.picture(at);
+        tracing::trace!(?at, now = ?monotonic(), ?slots, "picture");
         if slots.picture.is_none() {
             self.set(|s| s.dropped += 1);
         }

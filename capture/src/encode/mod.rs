@@ -9,6 +9,7 @@
 
 pub mod adapt;
 pub mod cfr;
+mod inbox;
 pub mod job;
 mod log;
 pub mod mux;

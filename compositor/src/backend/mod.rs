@@ -496,7 +496,7 @@ impl Ghost {
         // The user's own screenshot shows the screen as it is, sharing indicator and
         // the share prompt's outline too.
         let scene = scene
-            .sharing(!block_out && self.casts.active())
+            .sharing(!block_out && (self.casts.active() || self.recordings.active()))
             .selection(self.picks.selection().filter(|_| !block_out));
         match &mut self.backend {
             Backend::Headless(h) => h.capture(&scene, output, hdr),

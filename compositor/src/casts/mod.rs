@@ -23,6 +23,7 @@ use crate::{backend::Shows, shell::window_data, state::Ghost};
 mod cursor;
 mod direct;
 pub mod pick;
+pub mod record;
 
 /// What a cast shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

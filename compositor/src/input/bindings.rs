@@ -146,11 +146,9 @@ impl Ghost {
                 info!("quit requested");
                 self.loop_signal.stop();
             }
-            Action::FocusWorkspace(_)
-            | Action::MoveToWorkspace(_)
-            | Action::RecordToggle
-            | Action::SaveReplay
-            | Action::Lock => {
+            Action::RecordToggle => self.record_toggle(),
+            Action::SaveReplay => self.save_replay_binding(),
+            Action::FocusWorkspace(_) | Action::MoveToWorkspace(_) | Action::Lock => {
                 warn!(
                     ?action,
                     "this action is not available in this version of ghostcomp"

@@ -28,18 +28,7 @@ impl Ghost {
     /// what a recording would use, and why the ones before it cannot.
     fn encoders_json(&self) -> serde_json::Value {
         use ghost_capture::encode::{pick, Backend};
-        use ghost_config::Encoder;
-        let order: Vec<Backend> = self
-            .config
-            .capture
-            .encoders
-            .iter()
-            .map(|e| match e {
-                Encoder::Nvenc => Backend::Nvenc,
-                Encoder::Vaapi => Backend::Vaapi,
-                Encoder::Software => Backend::Software,
-            })
-            .collect();
+        let order = crate::casts::record::encoder_order(&self.config.capture);
         let (chosen, probes) = pick(&order);
         json!({
             "chosen": chosen.map(Backend::name),
@@ -120,35 +109,31 @@ impl Ghost {
                 cursor,
                 requester,
                 portal,
-            } => {
-                let source = match (window, region, output) {
-                    (Some(id), _, _) => Some(crate::casts::CastSource::Window(id)),
-                    (None, Some(region), output) => self.region_source(output.as_deref(), region),
-                    (None, None, Some(name)) => Some(crate::casts::CastSource::Output(name)),
-                    (None, None, None) => self
-                        .space
-                        .outputs()
-                        .next()
-                        .map(|o| crate::casts::CastSource::Output(o.name())),
-                };
-                match source {
-                    Some(source) => match self.start_cast(
-                        source,
-                        cursor,
-                        requester.unwrap_or_else(|| "ipc".into()),
-                        portal,
-                    ) {
-                        Ok(v) => Reply::ok(v),
-                        Err(e) => Reply::error(format!("{e:#}")),
-                    },
-                    None => Reply::error("nothing to cast there"),
-                }
-            }
+            } => match self.capture_source(output, window, region) {
+                Some(source) => match self.start_cast(
+                    source,
+                    cursor,
+                    requester.unwrap_or_else(|| "ipc".into()),
+                    portal,
+                ) {
+                    Ok(v) => Reply::ok(v),
+                    Err(e) => Reply::error(format!("{e:#}")),
+                },
+                None => Reply::error("nothing to cast there"),
+            },
             Request::CastStop { id } => match self.stop_cast(id) {
                 true => Reply::ok(Value::Null),
                 false => Reply::error(format!("no cast with id {id}")),
             },
             Request::Casts => Reply::ok(self.casts_json()),
+            Request::RecordStart { .. }
+            | Request::RecordStop
+            | Request::RecordStatus
+            | Request::ReplaySave { .. }
+            | Request::ReplayStatus
+            | Request::StreamStart { .. }
+            | Request::StreamStop
+            | Request::StreamStatus => return self.recording_request(request, stream),
             Request::CastChoose {
                 app_id,
                 types,

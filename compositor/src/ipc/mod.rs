@@ -3,6 +3,7 @@
 
 pub mod client;
 mod handlers;
+mod record;
 pub mod server;
 
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,51 @@ pub enum Request {
         /// Output name.
         name: String,
     },
+    /// Start recording an output, a window or a region to a file (`.mp4`: fragmented,
+    /// `.mkv`); one recording at a time.
+    RecordStart {
+        /// Output name (the first output when nothing is given).
+        #[serde(default)]
+        output: Option<String>,
+        /// Window id from `windows`.
+        #[serde(default)]
+        window: Option<u64>,
+        /// A region of the layout, `[x, y, w, h]` (logical).
+        #[serde(default)]
+        region: Option<[i32; 4]>,
+        /// Absolute path of the file.
+        path: PathBuf,
+    },
+    /// Stop the recording; answered once the file is closed, with its final status.
+    RecordStop,
+    /// The recording: duration, size, frame rate, dropped frames, backend.
+    RecordStatus,
+    /// Write the replay buffer's last `[capture] replay_seconds` to a file.
+    ReplaySave {
+        /// Absolute path of the file (`.mp4` or `.mkv`).
+        path: PathBuf,
+    },
+    /// The replay buffer: backend, memory held.
+    ReplayStatus,
+    /// Stream an output (or window, or region) to a media server.
+    StreamStart {
+        /// `rtmp://…` or `srt://…`; `[capture] stream_url` when absent.
+        #[serde(default)]
+        url: Option<String>,
+        /// Output name.
+        #[serde(default)]
+        output: Option<String>,
+        /// Window id.
+        #[serde(default)]
+        window: Option<u64>,
+        /// A region of the layout, `[x, y, w, h]` (logical).
+        #[serde(default)]
+        region: Option<[i32; 4]>,
+    },
+    /// Stop streaming.
+    StreamStop,
+    /// The stream: connected, reconnections, bitrate.
+    StreamStatus,
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
     /// Stop the compositor.

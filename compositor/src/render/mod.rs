@@ -72,7 +72,7 @@ macro_rules! screen_scene {
             &$state.seat,
             $state.notification.as_ref(),
         )
-        .sharing($state.casts.active())
+        .sharing($state.casts.active() || $state.recordings.active())
         .selection($state.picks.selection())
     };
 }
@@ -623,6 +623,7 @@ impl Ghost {
         }
         self.image_copy_after_repaint(output);
         self.casts_after_repaint(output);
+        self.recordings_after_repaint(output);
         // Ghost::after_dispatch refreshes the space and flushes clients once this
         // event-loop iteration ends.
     }

@@ -311,7 +311,11 @@ pub(super) fn covered_by_compositor(
     let Some(geo) = state.space.output_geometry(output) else {
         return Vec::new();
     };
-    if state.casts.active() || state.picks.selection().is_some() || state.notification.is_some() {
+    if state.casts.active()
+        || state.recordings.active()
+        || state.picks.selection().is_some()
+        || state.notification.is_some()
+    {
         return vec![geo];
     }
     let mut covered = Vec::new();
