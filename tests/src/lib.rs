@@ -9,6 +9,7 @@ pub mod client;
 pub mod colour_client;
 pub mod dmabuf_client;
 pub mod fuzz;
+pub mod media_server;
 pub mod obs;
 pub mod pacing_client;
 pub mod pw_consumer;

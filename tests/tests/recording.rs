@@ -298,3 +298,131 @@ fn replay_saves_the_last_three_seconds_from_a_key_frame() -> Result<()> {
     let _ = std::fs::remove_dir_all(&home2);
     Ok(())
 }
+
+/// Y', Cb, Cr of pixel (x, y) of frame 0 of a 10-bit recording, as FFmpeg decodes it.
+fn decoded_ycbcr10(
+    path: &Path,
+    width: usize,
+    height: usize,
+    x: usize,
+    y: usize,
+) -> Result<[u16; 3]> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-",
+        ])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = out.stdout;
+    let sample = |at: usize| u16::from_le_bytes([raw[at * 2], raw[at * 2 + 1]]);
+    let luma = width * height;
+    let chroma = luma / 4;
+    let c = (y / 2) * (width / 2) + x / 2;
+    Ok([
+        sample(y * width + x),
+        sample(luma + c),
+        sample(luma + chroma + c),
+    ])
+}
+
+#[test]
+fn an_hdr_output_records_10_bit_pq_hevc_with_the_reference_values() -> Result<()> {
+    use ghost_hdr::{
+        ycbcr::{narrow_codes, Matrix},
+        ImageDescription, Luminances, Pipeline,
+    };
+    let home = std::env::temp_dir().join(format!("ghost-rec-hdr-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[capture]\nencoders = [\"software\"]\n\
+         [[output]]\nname = \"HEADLESS-1\"\nhdr = \"on\"\nmax_luminance = 600.0\nmin_luminance = 0.005\n",
+    )?;
+    let comp = Compositor::start_with_config_home(
+        &["--renderer", "gles", "--output", "320x240@30"],
+        &home,
+    )?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let manager = client.color_manager()?;
+    let description = client.pq_description(&manager)?;
+    let mut pq = client.color_window("pq-client", 96, 96, &[0xff_c0_60_30])?;
+    let _surface = client.set_surface_description(&manager, &pq, &description);
+    client.commit_next(&mut pq, false)?;
+    client.roundtrip()?;
+    let w = comp.wait_window("pq-client")?;
+    let (x, y) = (
+        w["geometry"]["x"].as_u64().context("x")? as usize + 48,
+        w["geometry"]["y"].as_u64().context("y")? as usize + 48,
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let path = comp.runtime_dir().join("hdr.mp4");
+    comp.request(json!({"request": "record-start", "path": path}))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let done = comp.request(json!({"request": "record-stop"}))?;
+    ensure!(done["encoder"] == "libx265", "HDR records HEVC: {done:#}");
+    let got = ffprobe(
+        &path,
+        &[
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,pix_fmt,color_space,color_primaries,color_transfer",
+        ],
+    )?;
+    for want in [
+        "codec_name=hevc",
+        "pix_fmt=yuv420p10le",
+        "color_space=bt2020nc",
+        "color_primaries=bt2020",
+        "color_transfer=smpte2084",
+    ] {
+        ensure!(got.contains(want), "{want} in {got}");
+    }
+    let frames = ffprobe(&path, &["-read_intervals", "%+#1", "-show_frames"])?;
+    ensure!(
+        frames.contains("Mastering display metadata")
+            && frames.contains("max_luminance=6000000/10000"),
+        "{frames}"
+    );
+    // ghost-hdr's reference: the client's PQ numbers on this output, as a 10-bit
+    // BT.2020 narrow-range Y'CbCr.
+    let output = ImageDescription {
+        luminances: Luminances {
+            min: 0.005,
+            max: 600.0,
+            reference: 203.0,
+        },
+        ..ImageDescription::bt2100_pq()
+    };
+    let signal = [192.0 / 255.0, 96.0 / 255.0, 48.0 / 255.0];
+    let rgb = Pipeline::encode(&output)
+        .apply(Pipeline::decode(&ImageDescription::bt2100_pq(), &output).apply(signal));
+    let reference = narrow_codes(Matrix::Bt2020Ncl.from_rgb(rgb), 10);
+    let decoded = decoded_ycbcr10(&path, 320, 240, x, y)?;
+    let shot = comp
+        .screenshot_hdr()?
+        .pixel(x as u32, y as u32)
+        .map(|v| f64::from(v) / 65535.0);
+    let from_shot = narrow_codes(Matrix::Bt2020Ncl.from_rgb(shot), 10);
+    eprintln!("decoded {decoded:?}, reference {reference:?}, from the screenshot {from_shot:?}");
+    for c in 0..3 {
+        ensure!(
+            decoded[c].abs_diff(reference[c]) <= 2,
+            "decoded {decoded:?}, reference {reference:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(())
+}

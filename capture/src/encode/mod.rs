@@ -19,6 +19,7 @@ pub mod ring;
 pub mod settings;
 pub mod stream;
 pub mod video;
+mod yuv;
 
 pub use job::{Destination, EncodeJob, JobSpec, JobStatus, SavedReplay, StreamStatus};
 pub use probe::{pick, probe, Backend, Probe};

@@ -95,6 +95,9 @@ impl Sink {
             let mut io = Dictionary::new();
             if container.is_stream() {
                 io.set("rw_timeout", &timeout.as_micros().to_string());
+            }
+            // SRT's own I/O timeout; RTMP's `timeout` would make it listen instead.
+            if container == Container::MpegTs {
                 io.set("timeout", &timeout.as_micros().to_string());
             }
             let mut output =

@@ -125,6 +125,7 @@ fn send(
                     backoff.connected();
                     link.connected.store(true, Ordering::Relaxed);
                     link.want_key.store(true, Ordering::Relaxed);
+                    *link.error.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     waiting_for_key = true;
                 }
                 Err(err) => {

@@ -10,6 +10,7 @@ use super::{
     log::caught,
     probe::Backend,
     settings::{Rate, Signal, VideoSettings},
+    yuv,
 };
 use crate::{Frame, HdrFrame, PixelFormat};
 
@@ -205,6 +206,11 @@ impl VideoEncoder {
     }
 
     fn convert(&mut self, picture: &Picture, into: &mut frame::Video) -> Result<(), EncodeError> {
+        if let Picture::Hdr(hdr) = picture {
+            if hdr.width() >= self.size.0 & !1 && hdr.height() >= self.size.1 & !1 {
+                return self.convert_hdr(hdr, into);
+            }
+        }
         let (source, plane, stride) = match picture {
             Picture::Sdr(f) => (sdr_source(f.format()), f.bytes().as_ptr(), f.stride()),
             Picture::Hdr(f) => (
@@ -231,6 +237,60 @@ impl VideoEncoder {
             return Err(EncodeError::Ffmpeg("no converter".into()));
         };
         scaler.run(plane, stride, size.1, into);
+        Ok(())
+    }
+}
+
+impl VideoEncoder {
+    /// An HDR picture of the encoder's size (or larger: cut at the right and bottom)
+    /// through ghost-hdr's matrix, into the 10-bit layout the encoder takes.
+    fn convert_hdr(&mut self, hdr: &HdrFrame, into: &mut frame::Video) -> Result<(), EncodeError> {
+        let (width, height) = (hdr.width() as usize, hdr.height() as usize);
+        let (w, h) = ((self.size.0 & !1) as usize, (self.size.1 & !1) as usize);
+        // Cut to the encoder's size first, so each row is whole.
+        let cut: std::borrow::Cow<[u16]> = if (width, height) == (w, h) {
+            std::borrow::Cow::Borrowed(hdr.rgb())
+        } else {
+            std::borrow::Cow::Owned(
+                (0..h)
+                    .flat_map(|y| {
+                        hdr.rgb()[y * width * 3..(y * width + w) * 3]
+                            .iter()
+                            .copied()
+                    })
+                    .collect(),
+            )
+        };
+        // SAFETY: the frame was allocated for this size and format and is made writable
+        // here; each plane holds `linesize × rows` bytes, seen as u16 samples.
+        unsafe {
+            let dst = into.as_mut_ptr();
+            ffi::av_frame_make_writable(dst);
+            let plane = |i: usize, rows: usize| {
+                let stride = (*dst).linesize[i] as usize / 2;
+                (
+                    std::slice::from_raw_parts_mut((*dst).data[i].cast::<u16>(), stride * rows),
+                    stride,
+                )
+            };
+            let planes = match self.format {
+                Pixel::YUV420P10LE => yuv::Planes::Planar {
+                    y: plane(0, h),
+                    cb: plane(1, h / 2),
+                    cr: plane(2, h / 2),
+                },
+                Pixel::P010LE => yuv::Planes::SemiPlanar {
+                    y: plane(0, h),
+                    cbcr: plane(1, h / 2),
+                },
+                other => {
+                    return Err(EncodeError::Ffmpeg(format!(
+                        "HDR pictures cannot become {other:?}"
+                    )));
+                }
+            };
+            yuv::rgb16_to_420_10bit(&cut, w, h, self.signal.matrix(), planes);
+        }
         Ok(())
     }
 }

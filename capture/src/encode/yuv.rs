@@ -1,0 +1,159 @@
+//! HDR pictures into 10-bit 4:2:0 Y'CbCr with ghost-hdr's own matrix and code values,
+//! so what a recording carries is exactly what `ghost_hdr::ycbcr` says (swscale's
+//! 16-bit path lands a code value or two off). Chroma is the matrix applied to the
+//! average R'G'B' of each 2×2 block, which is the same as averaging the four pixels'
+//! chroma, the matrix being linear.
+
+use ghost_hdr::ycbcr::Matrix;
+
+/// Where the planes go: planar (`yuv420p10le`) or semi-planar (`p010le`, NVENC's and
+/// VA-API's layout, values in the top ten bits).
+pub enum Planes<'a> {
+    /// Y, Cb, Cr planes of 16-bit samples, with their strides in samples.
+    Planar {
+        /// Luma.
+        y: (&'a mut [u16], usize),
+        /// Blue difference.
+        cb: (&'a mut [u16], usize),
+        /// Red difference.
+        cr: (&'a mut [u16], usize),
+    },
+    /// Y plane and interleaved CbCr plane, strides in samples.
+    SemiPlanar {
+        /// Luma.
+        y: (&'a mut [u16], usize),
+        /// Cb, Cr pairs.
+        cbcr: (&'a mut [u16], usize),
+    },
+}
+
+/// Converts `rgb` (three 16-bit signal values per pixel, `width` × `height`, rows top
+/// first) into `planes` of `width & !1` × `height & !1`.
+pub fn rgb16_to_420_10bit(
+    rgb: &[u16],
+    width: usize,
+    height: usize,
+    matrix: Matrix,
+    planes: Planes<'_>,
+) {
+    let (kr, kb) = matrix.weights();
+    let (kr, kb) = (kr as f32, kb as f32);
+    let kg = 1.0 - kr - kb;
+    let (cb_scale, cr_scale) = (0.5 / (1.0 - kb), 0.5 / (1.0 - kr));
+    let to_unit = 1.0 / 65535.0;
+    let luma = |r: f32, g: f32, b: f32| kr * r + kg * g + kb * b;
+    let code_y = |y: f32| ((219.0 * y + 16.0) * 4.0).round().clamp(0.0, 1023.0) as u16;
+    let code_c = |c: f32| ((224.0 * c + 128.0) * 4.0).round().clamp(0.0, 1023.0) as u16;
+    let (w, h) = (width & !1, height & !1);
+    if rgb.len() < width * height * 3 {
+        return;
+    }
+    let shift = match &planes {
+        Planes::Planar { .. } => 0u32,
+        Planes::SemiPlanar { .. } => 6,
+    };
+    let mut planes = planes;
+    for by in (0..h).step_by(2) {
+        for bx in (0..w).step_by(2) {
+            let mut sum = [0f32; 3];
+            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let (x, y) = (bx + dx, by + dy);
+                let at = (y * width + x) * 3;
+                let r = f32::from(rgb[at]) * to_unit;
+                let g = f32::from(rgb[at + 1]) * to_unit;
+                let b = f32::from(rgb[at + 2]) * to_unit;
+                sum[0] += r;
+                sum[1] += g;
+                sum[2] += b;
+                let code = code_y(luma(r, g, b)) << shift;
+                match &mut planes {
+                    Planes::Planar {
+                        y: (plane, stride), ..
+                    }
+                    | Planes::SemiPlanar {
+                        y: (plane, stride), ..
+                    } => {
+                        if let Some(s) = plane.get_mut(y * *stride + x) {
+                            *s = code;
+                        }
+                    }
+                }
+            }
+            let [r, g, b] = sum.map(|v| v * 0.25);
+            let y = luma(r, g, b);
+            let (cb, cr) = (
+                code_c((b - y) * cb_scale) << shift,
+                code_c((r - y) * cr_scale) << shift,
+            );
+            let (cx, cy) = (bx / 2, by / 2);
+            match &mut planes {
+                Planes::Planar {
+                    cb: (cb_plane, cb_stride),
+                    cr: (cr_plane, cr_stride),
+                    ..
+                } => {
+                    if let Some(s) = cb_plane.get_mut(cy * *cb_stride + cx) {
+                        *s = cb;
+                    }
+                    if let Some(s) = cr_plane.get_mut(cy * *cr_stride + cx) {
+                        *s = cr;
+                    }
+                }
+                Planes::SemiPlanar {
+                    cbcr: (plane, stride),
+                    ..
+                } => {
+                    let at = cy * *stride + cx * 2;
+                    if let Some(pair) = plane.get_mut(at..at + 2) {
+                        pair[0] = cb;
+                        pair[1] = cr;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ghost_hdr::ycbcr::narrow_codes;
+
+    #[test]
+    fn a_flat_picture_gets_ghost_hdr_s_codes_in_both_layouts() {
+        let value = [40000u16, 30000, 12000];
+        let (w, h) = (4usize, 2usize);
+        let rgb: Vec<u16> = (0..w * h).flat_map(|_| value).collect();
+        let want = narrow_codes(
+            Matrix::Bt2020Ncl.from_rgb(value.map(|v| f64::from(v) / 65535.0)),
+            10,
+        );
+        let (mut y, mut cb, mut cr) = (vec![0u16; w * h], vec![0u16; 2], vec![0u16; 2]);
+        rgb16_to_420_10bit(
+            &rgb,
+            w,
+            h,
+            Matrix::Bt2020Ncl,
+            Planes::Planar {
+                y: (&mut y, w),
+                cb: (&mut cb, 2),
+                cr: (&mut cr, 2),
+            },
+        );
+        assert!(y.iter().all(|&v| v == want[0]), "{y:?} {want:?}");
+        assert_eq!((cb[0], cr[1]), (want[1], want[2]));
+        let (mut y, mut cbcr) = (vec![0u16; w * h], vec![0u16; 4]);
+        rgb16_to_420_10bit(
+            &rgb,
+            w,
+            h,
+            Matrix::Bt2020Ncl,
+            Planes::SemiPlanar {
+                y: (&mut y, w),
+                cbcr: (&mut cbcr, 4),
+            },
+        );
+        assert_eq!(y[5], want[0] << 6);
+        assert_eq!(&cbcr[2..4], &[want[1] << 6, want[2] << 6]);
+    }
+}
