@@ -47,11 +47,20 @@ fn picture(w: u32, h: u32, frame: u32) -> Vec<u8> {
         for x in 0..w {
             let at = ((y * w + x) * 4) as usize;
             let stripe = ((x + y + frame * 8) / 64) % 2 == 0;
-            let text = x > w / 8 && x < w / 2 && y > h / 8 && y < h / 2 && (x * 7 + y * 3 + frame) % 11 < 3;
+            let text = x > w / 8
+                && x < w / 2
+                && y > h / 8
+                && y < h / 2
+                && (x * 7 + y * 3 + frame) % 11 < 3;
             let px = if text {
                 [20, 20, 20, 255]
             } else {
-                [(x * 255 / w) as u8, (y * 255 / h) as u8, if stripe { 200 } else { 60 }, 255]
+                [
+                    (x * 255 / w) as u8,
+                    (y * 255 / h) as u8,
+                    if stripe { 200 } else { 60 },
+                    255,
+                ]
             };
             data[at..at + 4].copy_from_slice(&px);
         }
@@ -91,16 +100,48 @@ fn encode_run(w: u32, h: u32, frames: u32) -> (f64, f64, f64, f64) {
     {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&raw).expect("raw file"));
         for i in 0..frames {
-            file.write_all(&pictures[(i % 8) as usize]).expect("raw frames");
+            file.write_all(&pictures[(i % 8) as usize])
+                .expect("raw frames");
         }
     }
     let crf = settings().crf(80).to_string();
     let (cpu0, t0) = (cpu(true), Instant::now());
     let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "rawvideo", "-pix_fmt", "bgr0", "-s", &format!("{w}x{h}"), "-r", "60", "-i"])
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr0",
+            "-s",
+            &format!("{w}x{h}"),
+            "-r",
+            "60",
+            "-i",
+        ])
         .arg(&raw)
-        .args(["-vf", "scale=out_color_matrix=bt709:out_range=tv", "-pix_fmt", "yuv420p"])
-        .args(["-c:v", "libx264", "-preset", "superfast", "-crf", &crf, "-g", "60", "-bf", "0", "-f", "null", "-"])
+        .args([
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "superfast",
+            "-crf",
+            &crf,
+            "-g",
+            "60",
+            "-bf",
+            "0",
+            "-f",
+            "null",
+            "-",
+        ])
         .stdout(Stdio::null())
         .status()
         .expect("ffmpeg runs");
@@ -151,7 +192,10 @@ fn realtime(
 }
 
 fn main() {
-    let frames: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(120);
+    let frames: u32 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(120);
     println!("| figure | ghostcomp | ffmpeg | ratio |");
     println!("|---|---|---|---|");
     for (w, h, n) in [(1920, 1080, frames), (3840, 2160, frames / 2)] {

@@ -19,8 +19,10 @@ pub mod hdr;
 pub mod pipewire;
 pub mod portal;
 pub mod screenshot;
+pub mod yuv;
 
 pub use damage::{accumulate, changed_regions};
 pub use frame::{Frame, FrameError, FrameView, PixelFormat, Region};
 pub use hdr::{encode_png_hdr, HdrFrame};
 pub use screenshot::{encode_png, ScreenshotError};
+pub use yuv::YuvFrame;

@@ -299,26 +299,19 @@ fn replay_saves_the_last_three_seconds_from_a_key_frame() -> Result<()> {
     Ok(())
 }
 
-/// Y', Cb, Cr of pixel (x, y) of frame 0 of a 10-bit recording, as FFmpeg decodes it.
-fn decoded_ycbcr10(
+/// Y', Cb, Cr of pixel (x, y) of frame 0 of a recording, as FFmpeg decodes it to
+/// planar 4:2:0 of `bits` (8 or 10).
+fn decoded_ycbcr(
     path: &Path,
-    width: usize,
-    height: usize,
-    x: usize,
-    y: usize,
+    bits: u32,
+    (width, height): (usize, usize),
+    (x, y): (usize, usize),
 ) -> Result<[u16; 3]> {
+    let format = if bits == 10 { "yuv420p10le" } else { "yuv420p" };
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
-        .args([
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p10le",
-            "-",
-        ])
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", format, "-"])
         .output()?;
     ensure!(
         out.status.success(),
@@ -326,7 +319,11 @@ fn decoded_ycbcr10(
         String::from_utf8_lossy(&out.stderr)
     );
     let raw = out.stdout;
-    let sample = |at: usize| u16::from_le_bytes([raw[at * 2], raw[at * 2 + 1]]);
+    let size = if bits == 10 { 2 } else { 1 };
+    let sample = |at: usize| match size {
+        2 => u16::from_le_bytes([raw[at * 2], raw[at * 2 + 1]]),
+        _ => u16::from(raw[at]),
+    };
     let luma = width * height;
     let chroma = luma / 4;
     let c = (y / 2) * (width / 2) + x / 2;
@@ -335,6 +332,47 @@ fn decoded_ycbcr10(
         sample(luma + c),
         sample(luma + chroma + c),
     ])
+}
+
+#[test]
+fn gles_packs_nv12_on_the_gpu_with_the_bt709_reference_values() -> Result<()> {
+    use ghost_hdr::ycbcr::{narrow_codes, Matrix};
+    let home = config_home("gles", "")?;
+    let comp = Compositor::start_with_config_home(
+        &["--renderer", "gles", "--output", "320x240@30"],
+        &home,
+    )?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let _window = client.color_window("sdr-client", 96, 96, &[0xff_c0_60_30])?;
+    let w = comp.wait_window("sdr-client")?;
+    let at = (
+        w["geometry"]["x"].as_u64().context("x")? as usize + 48,
+        w["geometry"]["y"].as_u64().context("y")? as usize + 48,
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let path = comp.runtime_dir().join("gles.mp4");
+    comp.request(json!({"request": "record-start", "path": path}))?;
+    std::thread::sleep(Duration::from_millis(400));
+    let status = comp.request(json!({"request": "record-status"}))?;
+    ensure!(
+        status["conversion"] == "gpu",
+        "GLES packs NV12 itself: {status:#}"
+    );
+    comp.request(json!({"request": "record-stop"}))?;
+    let reference = narrow_codes(
+        Matrix::Bt709.from_rgb([192.0 / 255.0, 96.0 / 255.0, 48.0 / 255.0]),
+        8,
+    );
+    let decoded = decoded_ycbcr(&path, 8, (320, 240), at)?;
+    eprintln!("decoded {decoded:?}, reference {reference:?}");
+    for c in 0..3 {
+        ensure!(
+            decoded[c].abs_diff(reference[c]) <= 1,
+            "decoded {decoded:?}, reference {reference:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(())
 }
 
 #[test]
@@ -370,6 +408,11 @@ fn an_hdr_output_records_10_bit_pq_hevc_with_the_reference_values() -> Result<()
     let path = comp.runtime_dir().join("hdr.mp4");
     comp.request(json!({"request": "record-start", "path": path}))?;
     std::thread::sleep(Duration::from_millis(500));
+    let status = comp.request(json!({"request": "record-status"}))?;
+    ensure!(
+        status["conversion"] == "gpu",
+        "GLES packs P010 itself: {status:#}"
+    );
     let done = comp.request(json!({"request": "record-stop"}))?;
     ensure!(done["encoder"] == "libx265", "HDR records HEVC: {done:#}");
     let got = ffprobe(
@@ -410,7 +453,7 @@ fn an_hdr_output_records_10_bit_pq_hevc_with_the_reference_values() -> Result<()
     let rgb = Pipeline::encode(&output)
         .apply(Pipeline::decode(&ImageDescription::bt2100_pq(), &output).apply(signal));
     let reference = narrow_codes(Matrix::Bt2020Ncl.from_rgb(rgb), 10);
-    let decoded = decoded_ycbcr10(&path, 320, 240, x, y)?;
+    let decoded = decoded_ycbcr(&path, 10, (320, 240), (x, y))?;
     let shot = comp
         .screenshot_hdr()?
         .pixel(x as u32, y as u32)

@@ -12,7 +12,7 @@ use super::{
     settings::{Rate, Signal, VideoSettings},
     yuv,
 };
-use crate::{Frame, HdrFrame, PixelFormat};
+use crate::{Frame, HdrFrame, PixelFormat, YuvFrame};
 
 /// A picture to encode, as the compositor read it.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub enum Picture {
     Sdr(Frame),
     /// 16-bit PQ / BT.2020 RGB of an HDR output.
     Hdr(HdrFrame),
+    /// Already Y'CbCr in the signal's matrix (NV12, or P010 for HDR), packed on the GPU.
+    Yuv(YuvFrame),
 }
 
 impl Picture {
@@ -29,6 +31,7 @@ impl Picture {
         match self {
             Picture::Sdr(f) => (f.width(), f.height()),
             Picture::Hdr(f) => (f.width(), f.height()),
+            Picture::Yuv(f) => (f.width(), f.height()),
         }
     }
 }
@@ -211,13 +214,32 @@ impl VideoEncoder {
                 return self.convert_hdr(hdr, into);
             }
         }
-        let (source, plane, stride) = match picture {
-            Picture::Sdr(f) => (sdr_source(f.format()), f.bytes().as_ptr(), f.stride()),
-            Picture::Hdr(f) => (
-                Pixel::RGB48LE,
-                f.rgb().as_ptr().cast::<u8>(),
-                f.width() as usize * 6,
+        if let Picture::Yuv(yuv) = picture {
+            if (yuv.width(), yuv.height()) == (self.size.0 & !1, self.size.1 & !1) {
+                return self.copy_yuv(yuv, into);
+            }
+        }
+        let (source, planes) = match picture {
+            Picture::Sdr(f) => (
+                sdr_source(f.format()),
+                [(f.bytes().as_ptr(), f.stride()); 2],
             ),
+            Picture::Hdr(f) => {
+                let plane = (f.rgb().as_ptr().cast::<u8>(), f.width() as usize * 6);
+                (Pixel::RGB48LE, [plane; 2])
+            }
+            Picture::Yuv(f) => {
+                let format = if f.ten_bit() {
+                    Pixel::P010LE
+                } else {
+                    Pixel::NV12
+                };
+                let row = f.row_bytes();
+                (
+                    format,
+                    [(f.luma().as_ptr(), row), (f.chroma().as_ptr(), row)],
+                )
+            }
         };
         let size = picture.size();
         if self
@@ -236,7 +258,45 @@ impl VideoEncoder {
         let Some(scaler) = self.scaler.as_mut() else {
             return Err(EncodeError::Ffmpeg("no converter".into()));
         };
-        scaler.run(plane, stride, size.1, into);
+        scaler.run(planes, size.1, into);
+        Ok(())
+    }
+
+    /// A GPU-packed picture of the encoder's size into its frame: copied where the
+    /// layouts agree (NV12, P010), unpacked where the encoder wants planar chroma.
+    fn copy_yuv(&mut self, yuv: &YuvFrame, into: &mut frame::Video) -> Result<(), EncodeError> {
+        let h = yuv.height() as usize;
+        // SAFETY: the frame was allocated for this size and format and is made writable;
+        // plane i holds linesize[i] × rows bytes.
+        unsafe {
+            let dst = into.as_mut_ptr();
+            ffi::av_frame_make_writable(dst);
+            let plane = |i: usize, rows: usize| {
+                let stride = (*dst).linesize[i] as usize;
+                (
+                    std::slice::from_raw_parts_mut((*dst).data[i], stride * rows),
+                    stride,
+                )
+            };
+            let layout = match (self.format, yuv.ten_bit()) {
+                (Pixel::NV12, false) | (Pixel::P010LE, true) => yuv::Layout::SemiPlanar {
+                    y: plane(0, h),
+                    cbcr: plane(1, h / 2),
+                },
+                (Pixel::YUV420P, false) | (Pixel::YUV420P10LE, true) => yuv::Layout::Planar {
+                    y: plane(0, h),
+                    cb: plane(1, h / 2),
+                    cr: plane(2, h / 2),
+                },
+                (format, ten_bit) => {
+                    return Err(EncodeError::Ffmpeg(format!(
+                        "a {} picture cannot become {format:?}",
+                        if ten_bit { "P010" } else { "NV12" }
+                    )))
+                }
+            };
+            yuv::copy_packed(yuv, layout);
+        }
         Ok(())
     }
 }
@@ -331,6 +391,8 @@ fn open(
         0
     });
     let format = match (backend, settings.ten_bit) {
+        // x264 works in NV12 itself: the layout the GPU packs, taken as it is.
+        (Backend::Software, false) if settings.codec == super::settings::Codec::H264 => Pixel::NV12,
         (Backend::Software, false) => Pixel::YUV420P,
         (Backend::Software, true) => Pixel::YUV420P10LE,
         (_, false) => Pixel::NV12,
@@ -424,8 +486,10 @@ impl Scaler {
         // SAFETY: `ctx` is live; the coefficient tables are static inside swscale.
         unsafe {
             let table = ffi::sws_getCoefficients(space);
-            // RGB in full range; Y'CbCr out in narrow range; neutral picture controls.
-            ffi::sws_setColorspaceDetails(ctx, table, 1, table, 0, 0, 1 << 16, 1 << 16);
+            // RGB in full range (Y'CbCr sources narrow); Y'CbCr out in narrow range;
+            // neutral picture controls.
+            let full = i32::from(!matches!(source, Pixel::NV12 | Pixel::P010LE));
+            ffi::sws_setColorspaceDetails(ctx, table, full, table, 0, 0, 1 << 16, 1 << 16);
         }
         Ok(Scaler {
             ctx,
@@ -433,11 +497,12 @@ impl Scaler {
         })
     }
 
-    fn run(&mut self, plane: *const u8, stride: usize, height: u32, into: &mut frame::Video) {
-        let planes = [plane, std::ptr::null(), std::ptr::null(), std::ptr::null()];
-        let strides = [stride as i32, 0, 0, 0];
-        // SAFETY: `plane` covers `height` rows of `stride` bytes (the picture's own
-        // buffer, checked when it was made); `into` was allocated for the target size
+    fn run(&mut self, source: [(*const u8, usize); 2], height: u32, into: &mut frame::Video) {
+        let planes = [source[0].0, source[1].0, std::ptr::null(), std::ptr::null()];
+        let strides = [source[0].1 as i32, source[1].1 as i32, 0, 0];
+        // SAFETY: each source plane covers its rows of its stride (the picture's own
+        // buffers, checked when it was made; swscale reads the second only for
+        // two-plane formats); `into` was allocated for the target size
         // and format, and is made writable (not shared with the encoder) first.
         unsafe {
             let dst = into.as_mut_ptr();

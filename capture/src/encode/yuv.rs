@@ -6,6 +6,8 @@
 
 use ghost_hdr::ycbcr::Matrix;
 
+use crate::YuvFrame;
+
 /// Where the planes go: planar (`yuv420p10le`) or semi-planar (`p010le`, NVENC's and
 /// VA-API's layout, values in the top ten bits).
 pub enum Planes<'a> {
@@ -114,6 +116,91 @@ pub fn rgb16_to_420_10bit(
     }
 }
 
+/// An encoder frame's planes of bytes, with their strides.
+pub enum Layout<'a> {
+    /// Y, Cb, Cr planes (`yuv420p`, `yuv420p10le`).
+    Planar {
+        /// Luma.
+        y: (&'a mut [u8], usize),
+        /// Blue difference.
+        cb: (&'a mut [u8], usize),
+        /// Red difference.
+        cr: (&'a mut [u8], usize),
+    },
+    /// Y plane and interleaved CbCr (`nv12`, `p010le`).
+    SemiPlanar {
+        /// Luma.
+        y: (&'a mut [u8], usize),
+        /// Cb, Cr pairs.
+        cbcr: (&'a mut [u8], usize),
+    },
+}
+
+/// Copies a packed NV12/P010 picture into an encoder frame of the same size: row by
+/// row where the layout is the same, splitting chroma (and, for 10-bit planar, moving
+/// samples to the low bits) where the encoder wants it planar.
+pub fn copy_packed(picture: &YuvFrame, layout: Layout<'_>) {
+    let row = picture.row_bytes();
+    let h = picture.height() as usize;
+    let copy_rows = |src: &[u8], (dst, stride): (&mut [u8], usize), rows: usize| {
+        for r in 0..rows {
+            if let (Some(from), Some(to)) = (
+                src.get(r * row..(r + 1) * row),
+                dst.get_mut(r * stride..r * stride + row),
+            ) {
+                to.copy_from_slice(from);
+            }
+        }
+    };
+    match layout {
+        Layout::SemiPlanar { y, cbcr } => {
+            copy_rows(picture.luma(), y, h);
+            copy_rows(picture.chroma(), cbcr, h / 2);
+        }
+        Layout::Planar { y, cb, cr } => {
+            let ten = picture.ten_bit();
+            // 10-bit planar holds values in the low bits; P010 in the high ones.
+            let unshift = |src: &[u8], dst: &mut [u8]| {
+                for (s, d) in src.chunks_exact(2).zip(dst.chunks_exact_mut(2)) {
+                    d.copy_from_slice(&(u16::from_le_bytes([s[0], s[1]]) >> 6).to_le_bytes());
+                }
+            };
+            let (ydst, ystride) = y;
+            for r in 0..h {
+                let from = &picture.luma()[r * row..(r + 1) * row];
+                if let Some(to) = ydst.get_mut(r * ystride..r * ystride + row) {
+                    if ten {
+                        unshift(from, to);
+                    } else {
+                        to.copy_from_slice(from);
+                    }
+                }
+            }
+            let sample = if ten { 2 } else { 1 };
+            let ((cbdst, cbstride), (crdst, crstride)) = (cb, cr);
+            for r in 0..h / 2 {
+                let from = &picture.chroma()[r * row..(r + 1) * row];
+                for (i, pair) in from.chunks_exact(2 * sample).enumerate() {
+                    let (b, c) = pair.split_at(sample);
+                    let (bi, ci) = (r * cbstride + i * sample, r * crstride + i * sample);
+                    if let (Some(bd), Some(cd)) = (
+                        cbdst.get_mut(bi..bi + sample),
+                        crdst.get_mut(ci..ci + sample),
+                    ) {
+                        if ten {
+                            unshift(b, bd);
+                            unshift(c, cd);
+                        } else {
+                            bd.copy_from_slice(b);
+                            cd.copy_from_slice(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +242,52 @@ mod tests {
         );
         assert_eq!(y[5], want[0] << 6);
         assert_eq!(&cbcr[2..4], &[want[1] << 6, want[2] << 6]);
+    }
+
+    #[test]
+    fn packed_pictures_land_in_every_encoder_layout() {
+        let mut data: Vec<u8> = (0..8).collect();
+        data.extend([100, 200, 101, 201]);
+        let nv12 = YuvFrame::new(4, 2, false, data).unwrap();
+        let (mut y, mut cb, mut cr) = (vec![0u8; 16], vec![0u8; 8], vec![0u8; 8]);
+        copy_packed(
+            &nv12,
+            Layout::Planar {
+                y: (&mut y, 8),
+                cb: (&mut cb, 8),
+                cr: (&mut cr, 8),
+            },
+        );
+        assert_eq!(&y[8..12], &[4, 5, 6, 7]);
+        assert_eq!((&cb[..2], &cr[..2]), (&[100u8, 101][..], &[200u8, 201][..]));
+        let (mut y, mut cbcr) = (vec![0u8; 16], vec![0u8; 8]);
+        copy_packed(
+            &nv12,
+            Layout::SemiPlanar {
+                y: (&mut y, 8),
+                cbcr: (&mut cbcr, 8),
+            },
+        );
+        assert_eq!(&cbcr[..4], &[100, 200, 101, 201]);
+        let mut p010 = Vec::new();
+        for v in (0..8u16)
+            .map(|v| (v + 64) << 6)
+            .chain([512 << 6, 600 << 6, 513 << 6, 601 << 6])
+        {
+            p010.extend(v.to_le_bytes());
+        }
+        let p010 = YuvFrame::new(4, 2, true, p010).unwrap();
+        let (mut y, mut cb, mut cr) = (vec![0u8; 16], vec![0u8; 4], vec![0u8; 4]);
+        copy_packed(
+            &p010,
+            Layout::Planar {
+                y: (&mut y, 8),
+                cb: (&mut cb, 4),
+                cr: (&mut cr, 4),
+            },
+        );
+        assert_eq!(u16::from_le_bytes([y[2], y[3]]), 65);
+        assert_eq!(u16::from_le_bytes([cb[2], cb[3]]), 513);
+        assert_eq!(u16::from_le_bytes([cr[0], cr[1]]), 600);
     }
 }

@@ -475,6 +475,33 @@ impl Ghost {
         self.render_picture(output, shows, hdr, cursor, true)
     }
 
+    /// What a capture of `output` shows, packed for a video encoder on the GPU (NV12,
+    /// or P010 of an HDR output's signal with `hdr`); windows blocked out of captures
+    /// are black. None where the renderer cannot pack (pixman, the nested window).
+    pub fn capture_packed(
+        &mut self,
+        output: &Output,
+        shows: Shows<'_>,
+        hdr: bool,
+        cursor: bool,
+    ) -> Option<anyhow::Result<ghost_capture::YuvFrame>> {
+        let mut scene = Self::capture_scene_of(
+            &self.space,
+            &self.cursor_status,
+            &self.seat,
+            self.notification.as_ref(),
+            &self.capture_arrow,
+            shows,
+            cursor,
+        );
+        scene.block_out = true;
+        match &mut self.backend {
+            Backend::Headless(h) => h.capture_packed(&scene, output, hdr),
+            Backend::Kms(k) => k.capture_packed(&scene, output, hdr),
+            _ => None,
+        }
+    }
+
     fn render_picture(
         &mut self,
         output: &Output,

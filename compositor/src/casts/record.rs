@@ -56,6 +56,19 @@ struct Running {
     hdr: bool,
     started: Duration,
     fps: u32,
+    conversion: Conversion,
+}
+
+/// Where a job's pictures become Y'CbCr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conversion {
+    /// Not known yet: the renderer is asked to pack the first picture.
+    Untried,
+    /// Packed by the renderer (GLES), read back at 12 or 24 bits a pixel.
+    Gpu,
+    /// Read as RGB and converted by the encoder's thread (pixman, regions, or packing
+    /// failed once).
+    Cpu,
 }
 
 /// The running encoding jobs.
@@ -215,6 +228,7 @@ impl Ghost {
             hdr: matches!(signal, Signal::Pq(_)),
             started,
             fps,
+            conversion: Conversion::Untried,
         };
         let reply = self.job_json(&running);
         self.recordings.jobs.push(running);
@@ -359,12 +373,31 @@ impl Ghost {
                 continue;
             }
             let shows = window.as_ref().map_or(Shows::Output, Shows::Window);
+            let crop = Self::cast_crop(&source, &at);
+            // The renderer packs the encoder's input itself where it can (GLES); a
+            // region, or a picture that does not pack whole, is read as RGB.
+            if crop.is_none() && self.recordings.jobs[index].conversion != Conversion::Cpu {
+                let packed = self.capture_packed(&at, shows, hdr, cursor);
+                let running = &mut self.recordings.jobs[index];
+                match packed {
+                    Some(Ok(yuv)) => {
+                        running.conversion = Conversion::Gpu;
+                        running.job.offer(Picture::Yuv(yuv), now);
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        tracing::info!("pictures are converted on the CPU: {e:#}");
+                        running.conversion = Conversion::Cpu;
+                    }
+                    None => running.conversion = Conversion::Cpu,
+                }
+            }
             let picture = match self.capture(&at, shows, hdr, cursor) {
-                Ok(Captured::Sdr(frame)) => match Self::cast_crop(&source, &at) {
+                Ok(Captured::Sdr(frame)) => match crop {
                     Some(crop) => frame.crop(crop).map(Picture::Sdr).map_err(Into::into),
                     None => Ok(Picture::Sdr(frame)),
                 },
-                Ok(Captured::Hdr(frame)) => match Self::cast_crop(&source, &at) {
+                Ok(Captured::Hdr(frame)) => match crop {
                     Some(crop) => frame.crop(crop).map(Picture::Hdr).map_err(Into::into),
                     None => Ok(Picture::Hdr(frame)),
                 },
@@ -388,13 +421,18 @@ impl Ghost {
 
     fn job_json(&self, running: &Running) -> Value {
         let now = Duration::from(self.clock.now());
-        status_json(
+        let mut v = status_json(
             &running.job.status(),
             &running.target,
             running.source.to_json(self),
             running.fps,
             now.saturating_sub(running.started),
-        )
+        );
+        v["conversion"] = json!(match running.conversion {
+            Conversion::Gpu => "gpu",
+            Conversion::Untried | Conversion::Cpu => "cpu",
+        });
+        v
     }
 
     /// `msg record status` (and stream, replay): every job, or the one of `purpose`.

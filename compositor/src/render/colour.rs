@@ -95,6 +95,8 @@ pub fn renderer_name(renderer: &mut GlesRenderer) -> String {
 pub struct ColourPrograms {
     decode: GlesTexProgram,
     encode: GlesTexProgram,
+    /// Packs a signal into NV12/P010 planes for encoders (`super::yuv`).
+    pub yuv: GlesTexProgram,
 }
 
 impl ColourPrograms {
@@ -122,7 +124,12 @@ impl ColourPrograms {
             ENCODE_SHADER,
             &[i("tf"), f("tf_param"), f("nits_at_one"), f("reference")],
         )?;
-        Ok(Self { decode, encode })
+        let yuv = super::yuv::compile(renderer)?;
+        Ok(Self {
+            decode,
+            encode,
+            yuv,
+        })
     }
 }
 

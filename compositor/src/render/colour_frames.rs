@@ -186,22 +186,7 @@ pub fn capture(
     if hdr && !description.transfer.is_hdr() {
         anyhow::bail!("output {} is not in HDR mode", output.name());
     }
-    let Some(size) = scene.capture_size(output) else {
-        anyhow::bail!("nothing of {} to capture", output.name());
-    };
-    let mut targets = ColourTargets::new(renderer, size, format)?;
-    targets.clear = scene.clear_color();
-    let elements = scene.elements(renderer, output, scene.capture_cursor);
-    let descriptions = scene.surface_descriptions(output);
-    colour::render(
-        renderer,
-        programs,
-        &elements,
-        &descriptions,
-        &description,
-        output.current_scale().fractional_scale(),
-        &mut targets,
-    )?;
+    let (mut targets, size) = render_capture(scene, renderer, programs, output, format)?;
     let (w, h) = (size.w as u32, size.h as u32);
     match colour::read_back(renderer, &mut targets)? {
         ReadBack::Rgba8(bytes) => Ok(Captured::Sdr(ghost_capture::Frame::new(
@@ -242,4 +227,77 @@ pub fn capture(
             )?))
         }
     }
+}
+
+/// Draws what a capture of `output` shows into colour targets whose signal is `format`.
+fn render_capture(
+    scene: &Scene<'_>,
+    renderer: &mut GlesRenderer,
+    programs: &ColourPrograms,
+    output: &Output,
+    format: Fourcc,
+) -> anyhow::Result<(
+    ColourTargets,
+    smithay::utils::Size<i32, smithay::utils::Physical>,
+)> {
+    let (description, _) = output_description(output);
+    let Some(size) = scene.capture_size(output) else {
+        anyhow::bail!("nothing of {} to capture", output.name());
+    };
+    let mut targets = ColourTargets::new(renderer, size, format)?;
+    targets.clear = scene.clear_color();
+    let elements = scene.elements(renderer, output, scene.capture_cursor);
+    let descriptions = scene.surface_descriptions(output);
+    colour::render(
+        renderer,
+        programs,
+        &elements,
+        &descriptions,
+        &description,
+        output.current_scale().fractional_scale(),
+        &mut targets,
+    )?;
+    Ok((targets, size))
+}
+
+/// A capture for a video encoder, packed on the GPU: the output's signal as NV12
+/// (BT.709, SDR outputs) or P010 (BT.2020, the PQ signal of an HDR output, with
+/// `hdr`). Fails where the picture does not pack whole (a width not a multiple of 4),
+/// and the caller reads RGB instead.
+pub fn capture_yuv(
+    scene: &Scene<'_>,
+    renderer: &mut GlesRenderer,
+    programs: &ColourPrograms,
+    output: &Output,
+    hdr: bool,
+) -> anyhow::Result<ghost_capture::YuvFrame> {
+    let (description, _) = output_description(output);
+    if hdr != description.transfer.is_hdr() {
+        anyhow::bail!("the recording's signal is not the output's");
+    }
+    let size = scene
+        .capture_size(output)
+        .with_context(|| format!("nothing of {} to capture", output.name()))?;
+    if !super::yuv::packs(size.w, size.h) {
+        anyhow::bail!("{}x{} does not pack into 4:2:0 groups", size.w, size.h);
+    }
+    // The signal in half floats for HDR: the packing pass reads it unrounded.
+    let format = if hdr {
+        Fourcc::Abgr16161616f
+    } else {
+        Fourcc::Abgr8888
+    };
+    let (targets, _) = render_capture(scene, renderer, programs, output, format)?;
+    let matrix = if hdr {
+        ghost_hdr::ycbcr::Matrix::Bt2020Ncl
+    } else {
+        ghost_hdr::ycbcr::Matrix::Bt709
+    };
+    Ok(super::yuv::pack(
+        renderer,
+        &programs.yuv,
+        &targets.target,
+        matrix,
+        hdr,
+    )?)
 }

@@ -42,6 +42,7 @@ pub mod colour_frames;
 pub mod cursor;
 pub mod notification;
 pub mod overlay;
+pub mod yuv;
 
 use crate::{shell::decorations, state::Ghost};
 use notification::Notification;

@@ -156,6 +156,25 @@ impl HeadlessBackend {
         }
     }
 
+    /// A capture packed for an encoder on the GPU (GLES only).
+    pub fn capture_packed(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &Output,
+        hdr: bool,
+    ) -> Option<anyhow::Result<ghost_capture::YuvFrame>> {
+        match &mut self.renderer {
+            Renderers::Pixman(_) => None,
+            Renderers::Gles(g) => Some(crate::render::colour_frames::capture_yuv(
+                scene,
+                &mut g.renderer,
+                &g.programs,
+                output,
+                hdr,
+            )),
+        }
+    }
+
     /// The picture `output` shows now, read in place, with what its last frame
     /// repainted: only where the output is drawn into memory (pixman). Screen casts
     /// copy from it instead of drawing the output a second time.

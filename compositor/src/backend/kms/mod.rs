@@ -166,6 +166,16 @@ impl KmsBackend {
         self.painter.capture(scene, output, hdr)
     }
 
+    /// A capture packed for a video encoder on the GPU, where the painter can.
+    pub fn capture_packed(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &Output,
+        hdr: bool,
+    ) -> Option<anyhow::Result<ghost_capture::YuvFrame>> {
+        self.painter.capture_packed(scene, output, hdr)
+    }
+
     /// What the display engine scans out for `output`, read back through the device's
     /// writeback connector (planes and all), not re-rendered.
     pub fn writeback(&mut self, output: &Output) -> anyhow::Result<ghost_capture::Frame> {

@@ -148,6 +148,22 @@ impl Painter {
 
     /// Renders `output` offscreen for a screenshot: 8-bit sRGB (an HDR output tone
     /// mapped), or with `hdr` an HDR output's PQ/BT.2020 signal.
+    /// A capture packed for an encoder on the GPU, where GLES draws with colour
+    /// programs.
+    pub fn capture_packed(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &smithay::output::Output,
+        hdr: bool,
+    ) -> Option<anyhow::Result<ghost_capture::YuvFrame>> {
+        match self {
+            Self::Gles(g) => g.programs.as_ref().map(|programs| {
+                colour_frames::capture_yuv(scene, &mut g.renderer, programs, output, hdr)
+            }),
+            Self::Pixman(_) => None,
+        }
+    }
+
     pub fn capture(
         &mut self,
         scene: &Scene<'_>,
