@@ -12,6 +12,7 @@
 //! driver quirk table.
 
 pub mod commit;
+pub mod cuda;
 pub mod device;
 pub mod discover;
 pub mod drm_info_text;
