@@ -176,6 +176,7 @@ fn realtime(
         signal: Signal::Sdr,
         destination,
         start,
+        audio: Vec::new(),
     })
     .expect("job starts");
     for i in 0..seconds * 60 {

@@ -106,6 +106,7 @@ fn a_second_of_pictures_at_30_fps_is_30_frames_of_bt709_h264() {
         signal: Signal::Sdr,
         destination: Destination::File(path.clone()),
         start,
+        audio: Vec::new(),
     })
     .unwrap();
     // Every other slot has a picture; the clock repeats the rest.
@@ -176,6 +177,7 @@ fn the_decoded_picture_is_the_one_given() {
         signal: Signal::Sdr,
         destination: Destination::File(path.clone()),
         start,
+        audio: Vec::new(),
     })
     .unwrap();
     offer(&job, picture(100), start, 1);
@@ -220,6 +222,7 @@ fn an_hdr_picture_becomes_10_bit_pq_hevc_with_the_reference_code_values() {
         signal: Signal::Pq(meta),
         destination: Destination::File(path.clone()),
         start,
+        audio: Vec::new(),
     })
     .unwrap();
     offer(

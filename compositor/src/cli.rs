@@ -232,6 +232,9 @@ pub enum RecordCommand {
     Start {
         #[command(flatten)]
         source: SourceArgs,
+        /// Sound tracks: desktop (what the default output plays), mic; comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = ["desktop", "mic"])]
+        audio: Vec<String>,
         /// Where to write.
         file: PathBuf,
     },

@@ -291,12 +291,17 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         },
         MsgCommand::RemoveOutput { name } => Request::RemoveOutput { name },
         MsgCommand::Record { action } => match action {
-            RecordCommand::Start { source, file } => match absolute(file) {
+            RecordCommand::Start {
+                source,
+                audio,
+                file,
+            } => match absolute(file) {
                 Ok(path) => Request::RecordStart {
                     output: source.output,
                     window: source.window,
                     region: source.region,
                     path,
+                    audio,
                 },
                 Err(code) => return code,
             },

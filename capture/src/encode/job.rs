@@ -15,6 +15,7 @@ use ffmpeg_next::Packet;
 
 use super::{
     adapt::RateAdapter,
+    audio::{AudioSource, Tracks},
     cfr::{FrameClock, Slots},
     inbox::{Inbox, Taken},
     mux::{Container, Sink},
@@ -54,6 +55,8 @@ pub struct JobSpec {
     pub destination: Destination,
     /// When the recording starts (the compositor's monotonic clock).
     pub start: Duration,
+    /// Sound tracks (files only).
+    pub audio: Vec<AudioSource>,
 }
 
 /// How a job is doing.
@@ -85,6 +88,10 @@ pub struct JobStatus {
     pub ring_bytes: usize,
     /// Stream: connected now, reconnections, current bitrate (kbit/s), frames skipped.
     pub stream: Option<StreamStatus>,
+    /// Sound tracks being recorded.
+    pub audio: Vec<AudioSource>,
+    /// Sound sources that could not be captured, with the reason.
+    pub audio_refused: Vec<String>,
     /// Why the job stopped early.
     pub error: Option<String>,
     /// The job has ended.
@@ -214,6 +221,7 @@ struct Worker {
     /// When each recent fresh picture was drawn, by slot, for latency.
     drawn: VecDeque<(u64, Duration)>,
     next_rate_check: Duration,
+    tracks: Tracks,
 }
 
 /// The compositor's clock (CLOCK_MONOTONIC), which pictures are stamped with.
@@ -246,6 +254,7 @@ impl Worker {
             encoder: None,
             out,
             drawn: VecDeque::new(),
+            tracks: Tracks::default(),
         }
     }
 
@@ -284,6 +293,11 @@ impl Worker {
                 break;
             }
             self.adapt_rate();
+            if let Err(err) = self.pump_audio() {
+                tracing::warn!("recording stopped: {err}");
+                self.set(|s| s.error = Some(err));
+                break;
+            }
         }
         self.set(|s| s.ended = true);
         for control in inbox.close() {
@@ -348,13 +362,20 @@ impl Worker {
         };
         match (&mut self.out, &self.spec.destination) {
             (Out::File(sink), Destination::File(path)) => {
-                *sink = Some(Sink::open(
+                self.tracks = Tracks::open(&self.spec.audio, self.spec.start, true);
+                let (sources, refused) = (self.tracks.sources(), self.tracks.refused.clone());
+                *sink = Some(Sink::open_with(
                     &path.to_string_lossy(),
                     encoder.parameters(),
                     encoder.time_base(),
+                    &self.tracks.streams(),
                     &self.spec.signal,
                     Duration::from_secs(5),
                 )?);
+                self.set(|s| {
+                    s.audio = sources;
+                    s.audio_refused = refused;
+                });
             }
             (Out::Stream(sender, _), Destination::Stream(url)) => {
                 *sender = Some(Sender::start(
@@ -488,12 +509,36 @@ impl Worker {
         }
         self.deliver(packets)?;
         self.adapt_rate();
+        if let Out::File(Some(sink)) = &mut self.out {
+            let mut bytes = 0;
+            self.tracks.finish(at, |i, p| {
+                bytes += p.size() as u64;
+                sink.write_to(i, p)
+            })?;
+            self.set(|s| s.bytes += bytes);
+        }
         match std::mem::replace(&mut self.out, Out::File(None)) {
             Out::File(Some(sink)) => {
                 sink.finish()?;
             }
             Out::Stream(Some(sender), _) => sender.finish(),
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// Encodes the sound captured since the last call into the file.
+    fn pump_audio(&mut self) -> Result<(), String> {
+        let Out::File(Some(sink)) = &mut self.out else {
+            return Ok(());
+        };
+        let mut bytes = 0;
+        self.tracks.pump(|i, p| {
+            bytes += p.size() as u64;
+            sink.write_to(i, p)
+        })?;
+        if bytes > 0 {
+            self.set(|s| s.bytes += bytes);
         }
         Ok(())
     }

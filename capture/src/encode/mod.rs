@@ -8,6 +8,7 @@
 //! all on threads of their own ([`job`]).
 
 pub mod adapt;
+pub mod audio;
 pub mod cfr;
 mod inbox;
 pub mod job;

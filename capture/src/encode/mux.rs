@@ -72,9 +72,17 @@ impl Container {
 pub struct Sink {
     output: format::context::Output,
     container: Container,
-    from: Rational,
-    to: Rational,
+    /// Each stream's packet time base and the muxer's, by stream index.
+    bases: Vec<(Rational, Rational)>,
     written: u64,
+}
+
+/// One more stream of a file: a sound track.
+pub struct Track {
+    /// What the stream carries.
+    pub parameters: codec::Parameters,
+    /// Its packets' time base.
+    pub time_base: Rational,
 }
 
 impl Sink {
@@ -84,6 +92,18 @@ impl Sink {
         target: &str,
         parameters: codec::Parameters,
         time_base: Rational,
+        signal: &Signal,
+        timeout: Duration,
+    ) -> Result<Sink, String> {
+        Self::open_with(target, parameters, time_base, &[], signal, timeout)
+    }
+
+    /// Like [`Sink::open`], with sound tracks after the video (streams 1, 2, …).
+    pub fn open_with(
+        target: &str,
+        parameters: codec::Parameters,
+        time_base: Rational,
+        tracks: &[Track],
         signal: &Signal,
         timeout: Duration,
     ) -> Result<Sink, String> {
@@ -120,6 +140,15 @@ impl Sink {
                 // buffer fills: what a crash leaves behind is what was encoded.
                 (*output.as_mut_ptr()).flush_packets = 1;
             }
+            for track in tracks {
+                let mut stream = output
+                    .add_stream(ffmpeg_next::encoder::find(codec::Id::None))
+                    .map_err(|e| e.to_string())?;
+                stream.set_parameters(track.parameters.clone());
+                stream.set_time_base(track.time_base);
+                // SAFETY: as above, a stream of `output` before its header.
+                unsafe { (*(*stream.as_mut_ptr()).codecpar).codec_tag = 0 };
+            }
             let mut options = Dictionary::new();
             if container == Container::FragmentedMp4 {
                 options.set(
@@ -134,12 +163,20 @@ impl Sink {
             output
                 .write_header_with(options)
                 .map_err(|e| e.to_string())?;
-            let to = output.stream(0).map(|s| s.time_base()).unwrap_or(time_base);
+            let from = std::iter::once(time_base).chain(tracks.iter().map(|t| t.time_base));
+            let bases = from
+                .enumerate()
+                .map(|(i, from)| {
+                    (
+                        from,
+                        output.stream(i).map(|s| s.time_base()).unwrap_or(from),
+                    )
+                })
+                .collect();
             Ok(Sink {
                 output,
                 container,
-                from: time_base,
-                to,
+                bases,
                 written: 0,
             })
         });
@@ -163,11 +200,19 @@ impl Sink {
         self.written
     }
 
-    /// Writes one packet (in the encoder's time base).
+    /// Writes one video packet (in the encoder's time base).
     pub fn write(&mut self, packet: &Packet) -> Result<(), String> {
+        self.write_to(0, packet)
+    }
+
+    /// Writes one packet of stream `index` (in that stream's encoder time base).
+    pub fn write_to(&mut self, index: usize, packet: &Packet) -> Result<(), String> {
+        let Some(&(from, to)) = self.bases.get(index) else {
+            return Err(format!("no stream {index}"));
+        };
         let mut packet = packet.clone();
-        packet.set_stream(0);
-        packet.rescale_ts(self.from, self.to);
+        packet.set_stream(index);
+        packet.rescale_ts(from, to);
         packet.set_position(-1);
         self.written += packet.size() as u64;
         packet

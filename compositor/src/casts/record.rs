@@ -10,8 +10,8 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use ghost_capture::encode::{
-    Backend, Codec, Destination, EncodeJob, JobSpec, JobStatus, Picture, Rate, Signal,
-    VideoSettings,
+    audio::AudioSource, Backend, Codec, Destination, EncodeJob, JobSpec, JobStatus, Picture, Rate,
+    Signal, VideoSettings,
 };
 use ghost_config::{Encoder, VideoCodec};
 use ghost_hdr::{
@@ -177,6 +177,7 @@ impl Ghost {
         source: CastSource,
         destination: Destination,
         cursor: bool,
+        audio: Vec<AudioSource>,
     ) -> anyhow::Result<Value> {
         if let Some(r) = self.recordings.jobs.iter().find(|r| r.purpose == purpose) {
             anyhow::bail!("a {} is already running ({})", purpose.name(), r.target);
@@ -216,6 +217,7 @@ impl Ghost {
             signal,
             destination,
             start: started,
+            audio,
         })
         .map_err(anyhow::Error::msg)?;
         tracing::info!(?source, target, fps, "{} started", purpose.name());
@@ -336,6 +338,7 @@ impl Ghost {
             CastSource::Output(output.name()),
             destination,
             cursor,
+            Vec::new(),
         ) {
             tracing::warn!("the replay buffer cannot start: {e:#}");
             self.recordings.replay_refused = true;
@@ -477,6 +480,8 @@ fn status_json(s: &JobStatus, target: &str, source: Value, fps: u32, elapsed: Du
         },
         "latency_max_ms": s.latency_max.as_secs_f64() * 1000.0,
         "ring_bytes": s.ring_bytes,
+        "audio": s.audio.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "audio_refused": s.audio_refused,
         "error": s.error,
     });
     if let Some(stream) = &s.stream {
@@ -511,6 +516,7 @@ impl Ghost {
             CastSource::Output(output.name()),
             Destination::File(path),
             cursor,
+            Vec::new(),
         ) {
             tracing::warn!("cannot record: {e:#}");
         }

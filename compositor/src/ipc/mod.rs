@@ -146,6 +146,9 @@ pub enum Request {
         region: Option<[i32; 4]>,
         /// Absolute path of the file.
         path: PathBuf,
+        /// Sound tracks: "desktop" (what the default output plays), "mic".
+        #[serde(default)]
+        audio: Vec<String>,
     },
     /// Stop the recording; answered once the file is closed, with its final status.
     RecordStop,

@@ -3,7 +3,7 @@
 
 use std::os::unix::net::UnixStream;
 
-use ghost_capture::encode::Destination;
+use ghost_capture::encode::{audio::AudioSource, Destination};
 use serde_json::Value;
 
 use super::{
@@ -45,12 +45,31 @@ impl Ghost {
                 window,
                 region,
                 path,
-            } => match self.capture_source(output, window, region) {
-                Some(source) => {
-                    self.start_reply(Purpose::Record, source, Destination::File(path), cursor)
+                audio,
+            } => {
+                let mut sources = Vec::new();
+                for word in &audio {
+                    match AudioSource::from_name(word) {
+                        Some(s) if !sources.contains(&s) => sources.push(s),
+                        Some(_) => {}
+                        None => {
+                            return Answer::Now(Reply::error(format!(
+                                "unknown sound {word:?}: desktop or mic"
+                            )))
+                        }
+                    }
                 }
-                None => Reply::error("nothing to record there"),
-            },
+                match self.capture_source(output, window, region) {
+                    Some(source) => self.start_reply(
+                        Purpose::Record,
+                        source,
+                        Destination::File(path),
+                        cursor,
+                        sources,
+                    ),
+                    None => Reply::error("nothing to record there"),
+                }
+            }
             Request::StreamStart {
                 url,
                 output,
@@ -63,9 +82,13 @@ impl Ghost {
                     ));
                 };
                 match self.capture_source(output, window, region) {
-                    Some(source) => {
-                        self.start_reply(Purpose::Stream, source, Destination::Stream(url), cursor)
-                    }
+                    Some(source) => self.start_reply(
+                        Purpose::Stream,
+                        source,
+                        Destination::Stream(url),
+                        cursor,
+                        Vec::new(),
+                    ),
                     None => Reply::error("nothing to stream there"),
                 }
             }
@@ -99,8 +122,9 @@ impl Ghost {
         source: CastSource,
         destination: Destination,
         cursor: bool,
+        audio: Vec<AudioSource>,
     ) -> Reply {
-        match self.start_encoding(purpose, source, destination, cursor) {
+        match self.start_encoding(purpose, source, destination, cursor, audio) {
             Ok(v) => Reply::ok(v),
             Err(e) => Reply::error(format!("{e:#}")),
         }
