@@ -469,3 +469,60 @@ fn an_hdr_output_records_10_bit_pq_hevc_with_the_reference_values() -> Result<()
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
 }
+
+#[test]
+fn a_recording_shows_the_red_dot_and_keeps_blocked_windows_black() -> Result<()> {
+    let home = config_home(
+        "blocked",
+        "\n[[window_rule]]\napp_id = \"^rec\\\\.secret$\"\nblock_out_from_screencast = true\n",
+    )?;
+    let comp = Compositor::start_with_config_home(&["--output", "640x360@30"], &home)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let _public = client.color_window("rec.public", 120, 120, &[0xff_20_60_e0])?;
+    let _secret = client.color_window("rec.secret", 120, 120, &[0xff_e0_20_20])?;
+    // Windows cascade: the later one covers all but the top-left corner of the first.
+    let inside = |app_id: &str, by: usize| -> Result<(usize, usize)> {
+        let w = comp.wait_window(app_id)?;
+        let g = &w["geometry"];
+        Ok((
+            g["x"].as_u64().context("x")? as usize + by,
+            g["y"].as_u64().context("y")? as usize + by,
+        ))
+    };
+    let (public, secret) = (inside("rec.public", 8)?, inside("rec.secret", 100)?);
+    let dot =
+        |comp: &Compositor| -> Result<[u8; 3]> { Ok(comp.screenshot(json!({}))?.pixel(625, 15)) };
+    let before = dot(&comp)?;
+    let path = comp.runtime_dir().join("blocked.mkv");
+    comp.request(json!({"request": "record-start", "path": path}))?;
+    std::thread::sleep(Duration::from_millis(300));
+    let red = dot(&comp)?;
+    ensure!(
+        red[0] > 200 && red[1] < 60 && red[2] < 60,
+        "the indicator shows: {red:?}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    comp.request(json!({"request": "record-stop"}))?;
+    ensure!(dot(&comp)? == before, "and goes with the recording");
+    let frame = last_frame(&path, frame_count(&path)?)?;
+    let px = |(x, y): (usize, usize)| {
+        let at = (y * 640 + x) * 3;
+        [frame[at], frame[at + 1], frame[at + 2]]
+    };
+    let (p, s, d) = (px(public), px(secret), px((625, 15)));
+    eprintln!("public {p:?}, secret {s:?}, dot corner {d:?}");
+    ensure!(
+        p[2] > 180 && p[0] < 70,
+        "the public window is recorded: {p:?}"
+    );
+    ensure!(
+        s.iter().all(|&c| c < 24),
+        "the blocked window is black: {s:?}"
+    );
+    ensure!(
+        d[0] < 150 || d[1] > 60,
+        "the indicator stays out of the recording: {d:?}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(())
+}
