@@ -288,3 +288,27 @@ fn an_hdr_picture_becomes_10_bit_pq_hevc_with_the_reference_code_values() {
         );
     }
 }
+
+#[test]
+fn hevc_and_av1_record_where_their_encoders_exist() {
+    for (codec, name) in [(Codec::Hevc, "hevc"), (Codec::Av1, "av1")] {
+        let path = scratch(&format!("codec-{name}.mkv"));
+        let start = now();
+        let job = EncodeJob::start(JobSpec {
+            backends: vec![Backend::Software],
+            settings: settings(codec),
+            signal: Signal::Sdr,
+            destination: Destination::File(path.clone()),
+            start,
+            audio: Vec::new(),
+        })
+        .unwrap();
+        offer(&job, picture(60), start, 1);
+        let status = job.stop(start + Duration::from_millis(200));
+        assert_eq!(status.error, None, "{name}");
+        let got = probe(&path, "stream=codec_name,nb_read_frames,color_space");
+        assert!(got.contains(&format!("codec_name={name}")), "{got}");
+        assert!(got.contains("nb_read_frames=6"), "{got}");
+        assert!(got.contains("color_space=bt709"), "{got}");
+    }
+}

@@ -526,3 +526,48 @@ fn a_recording_shows_the_red_dot_and_keeps_blocked_windows_black() -> Result<()>
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
 }
+
+#[test]
+fn the_record_and_save_replay_bindings_write_to_the_recordings_folder() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("ghost-rec-bindings-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let home = config_home(
+        "bindings",
+        &format!(
+            "replay_seconds = 2\nrecordings_dir = \"{}\"\n\n[bindings]\n\"Super+R\" = \"record-toggle\"\n\"Super+Shift+R\" = \"save-replay\"\n",
+            dir.display()
+        ),
+    )?;
+    let comp = Compositor::start_with_config_home(&["--output", "640x360@30"], &home)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let mut window = client.painted_window("org.ghostnv.moving", 320, 180, 4, moving)?;
+    let key = |combo: &str| comp.input(json!({"action": "key", "combo": combo}));
+    key("Super+R")?;
+    client.animate(&mut window, Duration::from_millis(1500))?;
+    key("Super+Shift+R")?;
+    key("Super+R")?;
+    let files = ghost_tests::wait_for(Duration::from_secs(10), "two files", || {
+        let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+            .collect();
+        names.sort();
+        (names.len() == 2 && names.iter().all(|p| frame_count(p).is_ok())).then_some(names)
+    })?;
+    let recording = files
+        .iter()
+        .find(|p| p.to_string_lossy().contains("ghostcomp-"))
+        .context("a recording")?;
+    let replay = files
+        .iter()
+        .find(|p| p.to_string_lossy().contains("replay-"))
+        .context("a replay")?;
+    let (r, s) = (frame_count(recording)?, frame_count(replay)?);
+    eprintln!("recording {r} frames, replay {s} frames");
+    ensure!(r >= 30, "{r} frames recorded in 1.5 s at 30 fps");
+    ensure!(s >= 20, "{s} frames in the replay");
+    let _ = std::fs::remove_dir_all(&home);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
