@@ -263,6 +263,9 @@ pub enum StreamCommand {
     Start {
         #[command(flatten)]
         source: SourceArgs,
+        /// Sound tracks: desktop, mic; comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = ["desktop", "mic"])]
+        audio: Vec<String>,
         /// Where to send.
         url: Option<String>,
     },

@@ -316,11 +316,12 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             ReplayCommand::Status => Request::ReplayStatus,
         },
         MsgCommand::Stream { action } => match action {
-            StreamCommand::Start { source, url } => Request::StreamStart {
+            StreamCommand::Start { source, audio, url } => Request::StreamStart {
                 url,
                 output: source.output,
                 window: source.window,
                 region: source.region,
+                audio,
             },
             StreamCommand::Stop => Request::StreamStop,
             StreamCommand::Status => Request::StreamStatus,

@@ -49,6 +49,13 @@ fn track(path: &Path, index: usize) -> Result<Vec<f32>> {
         .collect())
 }
 
+fn stop(players: Vec<std::process::Child>) {
+    for mut p in players {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+}
+
 /// Power of `samples` at `hz` (Goertzel), per sample.
 fn power_at(samples: &[f32], hz: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
@@ -62,8 +69,10 @@ fn power_at(samples: &[f32], hz: f64) -> f64 {
     (s1 * s1 + s2 * s2 - coeff * s1 * s2) / samples.len().max(1) as f64
 }
 
-#[test]
-fn desktop_sound_and_the_microphone_become_two_tracks() -> Result<()> {
+/// ghostcomp in a PipeWire session whose default output and microphone are null
+/// devices, the output playing a 440 Hz tone and the microphone hearing 1 kHz; the
+/// players stop when the returned children are killed.
+fn sound_session() -> Result<(Compositor, ShareSession, Vec<std::process::Child>)> {
     if let Some(why) = ghost_tests::share_session::missing_parts() {
         anyhow::bail!("{why}: scripts/install-deps.sh installs it");
     }
@@ -143,6 +152,13 @@ fn desktop_sound_and_the_microphone_become_two_tracks() -> Result<()> {
             linked.then_some(())
         },
     )?;
+    Ok((comp, session, players))
+}
+
+#[test]
+fn desktop_sound_and_the_microphone_become_two_tracks() -> Result<()> {
+    let (comp, _session, players) = sound_session()?;
+    let dir = comp.runtime_dir().to_path_buf();
     let mut client = TestClient::connect(&comp.socket_path())?;
     let mut window = client.color_window(
         "org.ghostnv.sound",
@@ -220,6 +236,56 @@ fn desktop_sound_and_the_microphone_become_two_tracks() -> Result<()> {
     ensure!(
         m1000 > 10.0 * m440 && m1000 > 1.0,
         "the mic track carries the microphone's tone"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_stream_carries_the_desktop_sound() -> Result<()> {
+    let (comp, _session, players) = sound_session()?;
+    let listener =
+        ghost_tests::media_server::SrtListener::start(&comp.runtime_dir().join("live.ts"))?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let mut window = client.color_window(
+        "org.ghostnv.sound",
+        320,
+        180,
+        &[0xff_20_40_c0, 0xff_c0_40_20],
+    )?;
+    comp.request(json!({"request": "stream-start", "url": listener.url(), "audio": ["desktop"]}))?;
+    client.animate(&mut window, Duration::from_millis(3000))?;
+    let done = comp.request(json!({"request": "stream-stop"}))?;
+    stop(players);
+    eprintln!("stream: {done:#}");
+    ensure!(done["audio"] == json!(["desktop"]), "{done:#}");
+    std::thread::sleep(Duration::from_millis(500));
+    let path = listener.out();
+    let streams = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()?;
+    let streams = String::from_utf8_lossy(&streams.stdout).into_owned();
+    ensure!(
+        streams.contains("h264,video") && streams.contains("aac,audio"),
+        "{streams}"
+    );
+    let sound = track(path, 0)?;
+    let tail = sound.get(24_000..).unwrap_or_default().to_vec();
+    let (p440, p1000) = (power_at(&tail, 440.0), power_at(&tail, 1000.0));
+    eprintln!(
+        "stream sound: 440 Hz {p440:.1}, 1 kHz {p1000:.1}, {} samples",
+        sound.len()
+    );
+    ensure!(
+        p440 > 10.0 * p1000 && p440 > 1.0,
+        "the stream carries the output's tone"
     );
     Ok(())
 }

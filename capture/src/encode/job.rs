@@ -1,7 +1,8 @@
 //! An encoding job: a thread that turns the compositor's pictures into a recording, a
-//! replay ring or a stream. The compositor never waits for it: a picture offered while
-//! the job is still busy is dropped (and counted), and the job's frame clock keeps the
-//! output at a constant rate by repeating pictures where the screen was still.
+//! replay ring or a stream. The compositor never waits for it: a picture left while the
+//! job is still busy replaces the one waiting (which counts as dropped), and the job's
+//! frame clock keeps the output at a constant rate by repeating pictures where the
+//! screen was still.
 
 use std::{
     collections::VecDeque,
@@ -13,120 +14,18 @@ use std::{
 
 use ffmpeg_next::Packet;
 
+pub use super::spec::{Destination, JobSpec, JobStatus, SavedReplay, StreamStatus};
 use super::{
     adapt::RateAdapter,
-    audio::{AudioSource, Tracks},
+    audio::Tracks,
     cfr::{FrameClock, Slots},
     inbox::{Inbox, Taken},
     mux::{Container, Sink},
-    probe::Backend,
     ring::{Held, ReplayRing},
-    settings::{Rate, Signal, VideoSettings},
+    settings::Rate,
     stream::Sender,
     video::{Picture, VideoEncoder},
 };
-
-/// Where a job's packets go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    /// A file: `.mp4` (fragmented) or `.mkv`.
-    File(PathBuf),
-    /// A media server: `rtmp://…` or `srt://…`.
-    Stream(String),
-    /// The replay ring: the last `seconds`, at most `max_bytes`.
-    Replay {
-        /// Seconds kept.
-        seconds: u32,
-        /// Memory bound.
-        max_bytes: usize,
-    },
-}
-
-/// What a job is asked to do.
-#[derive(Debug, Clone)]
-pub struct JobSpec {
-    /// Backends to try, in order.
-    pub backends: Vec<Backend>,
-    /// Codec and rate.
-    pub settings: VideoSettings,
-    /// The pictures' colour.
-    pub signal: Signal,
-    /// Where it goes.
-    pub destination: Destination,
-    /// When the recording starts (the compositor's monotonic clock).
-    pub start: Duration,
-    /// Sound tracks (files only).
-    pub audio: Vec<AudioSource>,
-}
-
-/// How a job is doing.
-#[derive(Debug, Clone, Default)]
-pub struct JobStatus {
-    /// The backend in use, once the first picture opened an encoder.
-    pub backend: Option<Backend>,
-    /// FFmpeg's encoder in use.
-    pub encoder: Option<&'static str>,
-    /// Why each backend tried before it was refused.
-    pub refused: Vec<String>,
-    /// The encoded size.
-    pub size: (u32, u32),
-    /// Frames encoded (pictures and repeats).
-    pub frames: u64,
-    /// Slots filled by repeating the picture before (the screen was still or late).
-    pub repeated: u64,
-    /// Pictures dropped: offered while the job was busy, or early for any slot.
-    pub dropped: u64,
-    /// Compressed bytes produced.
-    pub bytes: u64,
-    /// Sum and count of picture-to-packet delays, and the longest.
-    pub latency_total: Duration,
-    /// Pictures whose packet came out.
-    pub latency_count: u64,
-    /// The longest picture-to-packet delay.
-    pub latency_max: Duration,
-    /// Bytes held in the replay ring.
-    pub ring_bytes: usize,
-    /// Stream: connected now, reconnections, current bitrate (kbit/s), frames skipped.
-    pub stream: Option<StreamStatus>,
-    /// Sound tracks being recorded.
-    pub audio: Vec<AudioSource>,
-    /// Sound sources that could not be captured, with the reason.
-    pub audio_refused: Vec<String>,
-    /// Why the job stopped early.
-    pub error: Option<String>,
-    /// The job has ended.
-    pub ended: bool,
-}
-
-/// The stream half of a job's status.
-#[derive(Debug, Clone, Default)]
-pub struct StreamStatus {
-    /// A connection is open.
-    pub connected: bool,
-    /// Connections lost so far.
-    pub reconnects: u32,
-    /// The bitrate asked of the encoder now.
-    pub bitrate_kbps: u32,
-    /// Frames not sent (disconnected or too late).
-    pub skipped: u64,
-    /// Bytes sent.
-    pub sent: u64,
-    /// The last connection error.
-    pub error: Option<String>,
-}
-
-/// A saved replay.
-#[derive(Debug, Clone)]
-pub struct SavedReplay {
-    /// Where.
-    pub path: PathBuf,
-    /// Frames written.
-    pub frames: u64,
-    /// Seconds of video.
-    pub seconds: f64,
-    /// Bytes of compressed video.
-    pub bytes: u64,
-}
 
 /// Requests to a job, queued behind its picture.
 enum Control {
@@ -378,12 +277,20 @@ impl Worker {
                 });
             }
             (Out::Stream(sender, _), Destination::Stream(url)) => {
+                let global_header = Container::for_target(url)?.global_header();
+                self.tracks = Tracks::open(&self.spec.audio, self.spec.start, global_header);
+                let (sources, refused) = (self.tracks.sources(), self.tracks.refused.clone());
                 *sender = Some(Sender::start(
                     url.clone(),
                     encoder.parameters(),
                     encoder.time_base(),
+                    self.tracks.streams(),
                     self.spec.signal,
                 ));
+                self.set(|s| {
+                    s.audio = sources;
+                    s.audio_refused = refused;
+                });
             }
             _ => {}
         }
@@ -445,7 +352,7 @@ impl Worker {
                     size: packet.size(),
                     packet,
                 }),
-                Out::Stream(Some(sender), _) => sender.send(packet),
+                Out::Stream(Some(sender), _) => sender.send(0, packet),
                 Out::Stream(None, _) => {}
             }
         }
@@ -509,14 +416,20 @@ impl Worker {
         }
         self.deliver(packets)?;
         self.adapt_rate();
-        if let Out::File(Some(sink)) = &mut self.out {
-            let mut bytes = 0;
-            self.tracks.finish(at, |i, p| {
+        let mut bytes = 0;
+        match &mut self.out {
+            Out::File(Some(sink)) => self.tracks.finish(at, |i, p| {
                 bytes += p.size() as u64;
                 sink.write_to(i, p)
-            })?;
-            self.set(|s| s.bytes += bytes);
+            })?,
+            Out::Stream(Some(sender), _) => self.tracks.finish(at, |i, p| {
+                bytes += p.size() as u64;
+                sender.send(i, p.clone());
+                Ok(())
+            })?,
+            _ => {}
         }
+        self.set(|s| s.bytes += bytes);
         match std::mem::replace(&mut self.out, Out::File(None)) {
             Out::File(Some(sink)) => {
                 sink.finish()?;
@@ -529,14 +442,19 @@ impl Worker {
 
     /// Encodes the sound captured since the last call into the file.
     fn pump_audio(&mut self) -> Result<(), String> {
-        let Out::File(Some(sink)) = &mut self.out else {
-            return Ok(());
-        };
         let mut bytes = 0;
-        self.tracks.pump(|i, p| {
-            bytes += p.size() as u64;
-            sink.write_to(i, p)
-        })?;
+        match &mut self.out {
+            Out::File(Some(sink)) => self.tracks.pump(|i, p| {
+                bytes += p.size() as u64;
+                sink.write_to(i, p)
+            })?,
+            Out::Stream(Some(sender), _) => self.tracks.pump(|i, p| {
+                bytes += p.size() as u64;
+                sender.send(i, p.clone());
+                Ok(())
+            })?,
+            _ => {}
+        }
         if bytes > 0 {
             self.set(|s| s.bytes += bytes);
         }

@@ -18,6 +18,7 @@ mod options;
 pub mod probe;
 pub mod ring;
 pub mod settings;
+mod spec;
 pub mod stream;
 pub mod video;
 mod yuv;

@@ -78,6 +78,7 @@ pub struct Sink {
 }
 
 /// One more stream of a file: a sound track.
+#[derive(Clone)]
 pub struct Track {
     /// What the stream carries.
     pub parameters: codec::Parameters,

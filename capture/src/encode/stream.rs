@@ -15,7 +15,11 @@ use std::{
 
 use ffmpeg_next::{codec, Packet, Rational};
 
-use super::{adapt::Backoff, mux::Sink, settings::Signal};
+use super::{
+    adapt::Backoff,
+    mux::{Sink, Track},
+    settings::Signal,
+};
 
 /// What the sender thread and the encoder share.
 #[derive(Debug, Default)]
@@ -38,7 +42,7 @@ pub struct Link {
 
 /// The sending half of a stream.
 pub struct Sender {
-    packets: Option<mpsc::Sender<Packet>>,
+    packets: Option<mpsc::Sender<(usize, Packet)>>,
     link: Arc<Link>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -52,6 +56,7 @@ impl Sender {
         url: String,
         parameters: codec::Parameters,
         time_base: Rational,
+        tracks: Vec<Track>,
         signal: Signal,
     ) -> Sender {
         let (tx, rx) = mpsc::channel();
@@ -59,7 +64,7 @@ impl Sender {
         let shared = link.clone();
         let thread = thread::Builder::new()
             .name("ghost-stream".into())
-            .spawn(move || send(url, parameters, time_base, signal, rx, shared))
+            .spawn(move || send(url, parameters, time_base, tracks, signal, rx, shared))
             .ok();
         if thread.is_none() {
             *link.error.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -77,10 +82,11 @@ impl Sender {
         &self.link
     }
 
-    /// Queues one packet (never blocks).
-    pub fn send(&self, packet: Packet) {
+    /// Queues one packet of stream `index` (0 the video, then the sound tracks); never
+    /// blocks.
+    pub fn send(&self, index: usize, packet: Packet) {
         if let Some(tx) = &self.packets {
-            let _ = tx.send(packet);
+            let _ = tx.send((index, packet));
         }
     }
 
@@ -97,8 +103,9 @@ fn send(
     url: String,
     parameters: codec::Parameters,
     time_base: Rational,
+    tracks: Vec<Track>,
     signal: Signal,
-    packets: mpsc::Receiver<Packet>,
+    packets: mpsc::Receiver<(usize, Packet)>,
     link: Arc<Link>,
 ) {
     let fps =
@@ -110,7 +117,7 @@ fn send(
     let mut waiting_for_key = true;
     let mut open = true;
     while open {
-        let mut batch: Vec<Packet> = Vec::new();
+        let mut batch: Vec<(usize, Packet)> = Vec::new();
         match packets.recv_timeout(Duration::from_millis(100)) {
             Ok(p) => batch.push(p),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -118,7 +125,14 @@ fn send(
         }
         batch.extend(packets.try_iter());
         if sink.is_none() && Instant::now() >= retry_at && open {
-            match Sink::open(&url, parameters.clone(), time_base, &signal, TIMEOUT) {
+            match Sink::open_with(
+                &url,
+                parameters.clone(),
+                time_base,
+                &tracks,
+                &signal,
+                TIMEOUT,
+            ) {
                 Ok(s) => {
                     tracing::info!(url, "streaming");
                     sink = Some(s);
@@ -136,10 +150,12 @@ fn send(
                 }
             }
         }
-        // Too far behind: only the newest group of pictures is worth sending.
+        // Too far behind: only the newest group of pictures is worth sending. Sound
+        // follows the pictures: none is sent before the first key frame.
+        let video = || batch.iter().filter(|(i, _)| *i == 0).map(|(_, p)| p);
         let span = match (
-            batch.first().and_then(Packet::pts),
-            batch.last().and_then(Packet::pts),
+            video().next().and_then(Packet::pts),
+            video().next_back().and_then(Packet::pts),
         ) {
             (Some(a), Some(b)) => b - a,
             _ => 0,
@@ -148,28 +164,35 @@ fn send(
         if span > too_old {
             from = batch
                 .iter()
-                .rposition(Packet::is_key)
+                .rposition(|(i, p)| *i == 0 && p.is_key())
                 .unwrap_or(batch.len());
             waiting_for_key = from == batch.len();
         }
-        for (i, packet) in batch.into_iter().enumerate() {
+        for (at, (index, packet)) in batch.into_iter().enumerate() {
+            let is_video = index == 0;
             let frame = packet.pts().unwrap_or(0).max(0) as u64;
+            let skip = |link: &Link| {
+                if is_video {
+                    link.skipped.fetch_add(1, Ordering::Relaxed);
+                    link.sent_up_to.store(frame + 1, Ordering::Relaxed);
+                }
+            };
             let Some(out) = sink.as_mut() else {
-                link.skipped.fetch_add(1, Ordering::Relaxed);
-                link.sent_up_to.store(frame + 1, Ordering::Relaxed);
+                skip(&link);
                 continue;
             };
-            if i < from || (waiting_for_key && !packet.is_key()) {
-                link.skipped.fetch_add(1, Ordering::Relaxed);
-                link.sent_up_to.store(frame + 1, Ordering::Relaxed);
+            if at < from || (waiting_for_key && !(is_video && packet.is_key())) {
+                skip(&link);
                 continue;
             }
             waiting_for_key = false;
-            match out.write(&packet) {
+            match out.write_to(index, &packet) {
                 Ok(()) => {
                     link.bytes
                         .fetch_add(packet.size() as u64, Ordering::Relaxed);
-                    link.sent_up_to.store(frame + 1, Ordering::Relaxed);
+                    if is_video {
+                        link.sent_up_to.store(frame + 1, Ordering::Relaxed);
+                    }
                 }
                 Err(err) => {
                     let wait = backoff.failed();

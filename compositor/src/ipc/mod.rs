@@ -175,6 +175,9 @@ pub enum Request {
         /// A region of the layout, `[x, y, w, h]` (logical).
         #[serde(default)]
         region: Option<[i32; 4]>,
+        /// Sound tracks: "desktop", "mic".
+        #[serde(default)]
+        audio: Vec<String>,
     },
     /// Stop streaming.
     StreamStop,

@@ -47,18 +47,10 @@ impl Ghost {
                 path,
                 audio,
             } => {
-                let mut sources = Vec::new();
-                for word in &audio {
-                    match AudioSource::from_name(word) {
-                        Some(s) if !sources.contains(&s) => sources.push(s),
-                        Some(_) => {}
-                        None => {
-                            return Answer::Now(Reply::error(format!(
-                                "unknown sound {word:?}: desktop or mic"
-                            )))
-                        }
-                    }
-                }
+                let sources = match audio_sources(&audio) {
+                    Ok(s) => s,
+                    Err(e) => return Answer::Now(Reply::error(e)),
+                };
                 match self.capture_source(output, window, region) {
                     Some(source) => self.start_reply(
                         Purpose::Record,
@@ -75,11 +67,16 @@ impl Ghost {
                 output,
                 window,
                 region,
+                audio,
             } => {
                 let Some(url) = url.or_else(|| self.config.capture.stream_url.clone()) else {
                     return Answer::Now(Reply::error(
                         "no URL: give one or set [capture] stream_url",
                     ));
+                };
+                let sources = match audio_sources(&audio) {
+                    Ok(s) => s,
+                    Err(e) => return Answer::Now(Reply::error(e)),
                 };
                 match self.capture_source(output, window, region) {
                     Some(source) => self.start_reply(
@@ -87,7 +84,7 @@ impl Ghost {
                         source,
                         Destination::Stream(url),
                         cursor,
-                        Vec::new(),
+                        sources,
                     ),
                     None => Reply::error("nothing to stream there"),
                 }
@@ -140,4 +137,17 @@ impl Ghost {
             Answer::Now(Reply::error(format!("no {} is running", purpose.name())))
         }
     }
+}
+
+/// The sound sources `--audio` names, each once.
+fn audio_sources(words: &[String]) -> Result<Vec<AudioSource>, String> {
+    let mut sources = Vec::new();
+    for word in words {
+        let source = AudioSource::from_name(word)
+            .ok_or_else(|| format!("unknown sound {word:?}: desktop or mic"))?;
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    Ok(sources)
 }
