@@ -61,6 +61,11 @@ impl RtmpServer {
         format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
     }
 
+    /// The port nginx listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Stops nginx as a crash would (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -160,4 +165,62 @@ impl Drop for SrtListener {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A TCP proxy on localhost that carries one direction at a fixed rate: a slow uplink
+/// between a streamer and its server.
+pub struct SlowLink {
+    port: u16,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl SlowLink {
+    /// Listens on a free port and forwards each connection to `target_port`, the
+    /// client's bytes at most `bytes_per_second`, the server's at full speed.
+    pub fn start(target_port: u16, bytes_per_second: usize) -> Result<SlowLink> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let thread = std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target_port)) else {
+                    continue;
+                };
+                // Small buffers, so the slowness reaches the sender quickly.
+                let (Ok(client_read), Ok(server_read)) = (client.try_clone(), server.try_clone())
+                else {
+                    continue;
+                };
+                std::thread::spawn(move || throttle(client_read, server, bytes_per_second));
+                std::thread::spawn(move || {
+                    let (mut from, mut to) = (server_read, client);
+                    let _ = std::io::copy(&mut from, &mut to);
+                });
+            }
+        });
+        Ok(SlowLink {
+            port,
+            _thread: thread,
+        })
+    }
+
+    /// The port to connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+fn throttle(mut from: std::net::TcpStream, mut to: std::net::TcpStream, rate: usize) {
+    use std::io::{Read, Write};
+    let mut buffer = vec![0u8; 4096];
+    let started = std::time::Instant::now();
+    let mut sent = 0usize;
+    while let Ok(n) = from.read(&mut buffer) {
+        if n == 0 || to.write_all(&buffer[..n]).is_err() {
+            break;
+        }
+        sent += n;
+        let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+        std::thread::sleep(due.saturating_sub(started.elapsed()));
+    }
+    let _ = to.shutdown(std::net::Shutdown::Both);
 }

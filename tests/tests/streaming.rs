@@ -168,3 +168,52 @@ fn an_srt_stream_arrives_as_mpeg_ts() -> Result<()> {
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
 }
+
+#[test]
+fn a_slow_link_lowers_the_bitrate_instead_of_falling_behind() -> Result<()> {
+    let home = std::env::temp_dir().join(format!("ghost-stream-slow-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[capture]\nencoders = [\"software\"]\nkeyframe_interval = 1.0\nstream_bitrate_kbps = 4000\n",
+    )?;
+    let comp = Compositor::start_with_config_home(&["--output", "640x360@30"], &home)?;
+    let server = RtmpServer::start(&comp.runtime_dir().join("nginx"))?;
+    // 40 kB/s: a tenth of what the stream starts at.
+    let link = ghost_tests::media_server::SlowLink::start(server.port(), 40_000)?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    // Noise-like stripes: every frame costs bits.
+    let busy = |frame: usize, x: i32, y: i32| -> u32 {
+        let v = ((x * 7919 + y * 104_729 + frame as i32 * 13) % 251) as u32;
+        0xff00_0000 | (v << 16) | (((v * 3) % 256) << 8) | ((v * 7) % 256)
+    };
+    let mut window = client.painted_window("org.ghostnv.busy", 640, 360, 6, busy)?;
+    let url = format!("rtmp://127.0.0.1:{}/live/slow", link.port());
+    comp.request(json!({"request": "stream-start", "url": url}))?;
+    let mut lowest = u64::MAX;
+    for _ in 0..6 {
+        client.animate(&mut window, Duration::from_secs(2))?;
+        let status = comp.request(json!({"request": "stream-status"}))?;
+        let kbps = status["stream"]["bitrate_kbps"]
+            .as_u64()
+            .unwrap_or(u64::MAX);
+        eprintln!(
+            "bitrate {kbps} kbit/s, skipped {}",
+            status["stream"]["skipped"]
+        );
+        lowest = lowest.min(kbps);
+    }
+    let status = comp.request(json!({"request": "stream-stop"}))?;
+    eprintln!("{status:#}");
+    ensure!(lowest <= 2000, "the bitrate came down from 4000: {lowest}");
+    ensure!(
+        lowest >= 1000,
+        "never under a quarter of the target: {lowest}"
+    );
+    ensure!(
+        status["stream"]["reconnects"] == 0,
+        "slow is not gone: {status:#}"
+    );
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(())
+}
