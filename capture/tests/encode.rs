@@ -59,6 +59,25 @@ fn picture(x: u32) -> Picture {
     Picture::Sdr(Frame::new(w, h, (w * 4) as usize, PixelFormat::Xrgb8888, data).unwrap())
 }
 
+/// A recording job writing `path`, started at `start`.
+fn record_to(
+    path: &Path,
+    backends: Vec<Backend>,
+    settings: VideoSettings,
+    signal: Signal,
+    start: Duration,
+) -> EncodeJob {
+    EncodeJob::start(JobSpec {
+        backends,
+        settings,
+        signal,
+        destination: Destination::File(path.to_owned()),
+        start,
+        audio: Vec::new(),
+    })
+    .unwrap()
+}
+
 /// Offers a picture and waits until the job has encoded `frames` frames in all.
 fn offer(job: &EncodeJob, p: Picture, at: Duration, frames: u64) {
     job.offer(p, at);
@@ -100,15 +119,13 @@ fn probe(path: &Path, entries: &str) -> String {
 fn a_second_of_pictures_at_30_fps_is_30_frames_of_bt709_h264() {
     let path = scratch("one.mp4");
     let start = now();
-    let job = EncodeJob::start(JobSpec {
-        backends: vec![Backend::Nvenc, Backend::Software],
-        settings: settings(Codec::H264),
-        signal: Signal::Sdr,
-        destination: Destination::File(path.clone()),
+    let job = record_to(
+        &path,
+        vec![Backend::Nvenc, Backend::Software],
+        settings(Codec::H264),
+        Signal::Sdr,
         start,
-        audio: Vec::new(),
-    })
-    .unwrap();
+    );
     // Every other slot has a picture; the clock repeats the rest.
     for i in 0..15u32 {
         offer(
@@ -171,15 +188,13 @@ fn decode(path: &Path, index: u32, pix_fmt: &str) -> Vec<u8> {
 fn the_decoded_picture_is_the_one_given() {
     let path = scratch("picture.mkv");
     let start = now();
-    let job = EncodeJob::start(JobSpec {
-        backends: vec![Backend::Software],
-        settings: settings(Codec::H264),
-        signal: Signal::Sdr,
-        destination: Destination::File(path.clone()),
+    let job = record_to(
+        &path,
+        vec![Backend::Software],
+        settings(Codec::H264),
+        Signal::Sdr,
         start,
-        audio: Vec::new(),
-    })
-    .unwrap();
+    );
     offer(&job, picture(100), start, 1);
     let status = job.stop(start + Duration::from_millis(100));
     assert_eq!((status.error, status.frames), (None, 3));
@@ -216,15 +231,13 @@ fn an_hdr_picture_becomes_10_bit_pq_hevc_with_the_reference_code_values() {
     let (w, h) = (256u32, 144u32);
     let rgb: Vec<u16> = (0..w * h).flat_map(|_| value).collect();
     let start = now();
-    let job = EncodeJob::start(JobSpec {
-        backends: vec![Backend::Software],
-        settings: settings(Codec::H264),
-        signal: Signal::Pq(meta),
-        destination: Destination::File(path.clone()),
+    let job = record_to(
+        &path,
+        vec![Backend::Software],
+        settings(Codec::H264),
+        Signal::Pq(meta),
         start,
-        audio: Vec::new(),
-    })
-    .unwrap();
+    );
     offer(
         &job,
         Picture::Hdr(HdrFrame::new(w, h, rgb).unwrap()),
@@ -294,15 +307,13 @@ fn hevc_and_av1_record_where_their_encoders_exist() {
     for (codec, name) in [(Codec::Hevc, "hevc"), (Codec::Av1, "av1")] {
         let path = scratch(&format!("codec-{name}.mkv"));
         let start = now();
-        let job = EncodeJob::start(JobSpec {
-            backends: vec![Backend::Software],
-            settings: settings(codec),
-            signal: Signal::Sdr,
-            destination: Destination::File(path.clone()),
+        let job = record_to(
+            &path,
+            vec![Backend::Software],
+            settings(codec),
+            Signal::Sdr,
             start,
-            audio: Vec::new(),
-        })
-        .unwrap();
+        );
         offer(&job, picture(60), start, 1);
         let status = job.stop(start + Duration::from_millis(200));
         assert_eq!(status.error, None, "{name}");

@@ -49,6 +49,21 @@ fn track(path: &Path, index: usize) -> Result<Vec<f32>> {
         .collect())
 }
 
+/// "codec,type,duration" of each stream of `path`, a line each, from ffprobe.
+fn stream_list(path: &Path) -> Result<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,codec_type,duration",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn stop(players: Vec<std::process::Child>) {
     for mut p in players {
         let _ = p.kill();
@@ -191,18 +206,7 @@ fn desktop_sound_and_the_microphone_become_two_tracks() -> Result<()> {
         done["audio"] == json!(["desktop", "mic"]),
         "both tracks record: {done:#}"
     );
-    let streams = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name,duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()?;
-    let streams = String::from_utf8_lossy(&streams.stdout).into_owned();
+    let streams = stream_list(&path)?;
     eprintln!("{streams}");
     let lines: Vec<&str> = streams.lines().collect();
     ensure!(lines.len() == 3, "video and two sound tracks: {streams}");
@@ -260,18 +264,7 @@ fn a_stream_carries_the_desktop_sound() -> Result<()> {
     ensure!(done["audio"] == json!(["desktop"]), "{done:#}");
     std::thread::sleep(Duration::from_millis(500));
     let path = listener.out();
-    let streams = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type,codec_name",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()?;
-    let streams = String::from_utf8_lossy(&streams.stdout).into_owned();
+    let streams = stream_list(path)?;
     ensure!(
         streams.contains("h264,video") && streams.contains("aac,audio"),
         "{streams}"

@@ -42,6 +42,22 @@ pub enum RendererChoice {
     Gles,
 }
 
+/// [`Ghost::capture_scene_of`] on `$state`'s fields one by one, so the backend stays
+/// free to be borrowed mutably beside the scene.
+macro_rules! capture_scene {
+    ($state:expr, $shows:expr, $cursor:expr) => {
+        Self::capture_scene_of(
+            &$state.space,
+            &$state.cursor_status,
+            &$state.seat,
+            $state.notification.as_ref(),
+            &$state.capture_arrow,
+            $shows,
+            $cursor,
+        )
+    };
+}
+
 /// A screenshot as read back: an 8-bit sRGB picture, or an HDR output's signal.
 pub enum Captured {
     /// 8-bit sRGB (HDR outputs tone mapped).
@@ -383,15 +399,7 @@ impl Ghost {
 
     /// The scene a capture of `shows` draws from.
     fn capture_scene(&self, shows: Shows<'_>, cursor: bool) -> Scene<'_> {
-        Self::capture_scene_of(
-            &self.space,
-            &self.cursor_status,
-            &self.seat,
-            self.notification.as_ref(),
-            &self.capture_arrow,
-            shows,
-            cursor,
-        )
+        capture_scene!(self, shows, cursor)
     }
 
     /// [`Ghost::capture_scene`] from borrowed fields, so the backend stays free to
@@ -485,15 +493,7 @@ impl Ghost {
         hdr: bool,
         cursor: bool,
     ) -> Option<anyhow::Result<ghost_capture::YuvFrame>> {
-        let mut scene = Self::capture_scene_of(
-            &self.space,
-            &self.cursor_status,
-            &self.seat,
-            self.notification.as_ref(),
-            &self.capture_arrow,
-            shows,
-            cursor,
-        );
+        let mut scene = capture_scene!(self, shows, cursor);
         scene.block_out = true;
         match &mut self.backend {
             Backend::Headless(h) => h.capture_packed(&scene, output, hdr),
@@ -510,15 +510,7 @@ impl Ghost {
         cursor: bool,
         block_out: bool,
     ) -> anyhow::Result<Captured> {
-        let mut scene = Self::capture_scene_of(
-            &self.space,
-            &self.cursor_status,
-            &self.seat,
-            self.notification.as_ref(),
-            &self.capture_arrow,
-            shows,
-            cursor,
-        );
+        let mut scene = capture_scene!(self, shows, cursor);
         scene.block_out = block_out;
         // The user's own screenshot shows the screen as it is, sharing indicator and
         // the share prompt's outline too.
