@@ -80,6 +80,11 @@ pub enum Command {
         /// The file (default: the one ghostcomp would load).
         file: Option<PathBuf>,
     },
+    /// The clean-microphone chain: `voice process` cleans a 48 kHz mono WAV offline.
+    Voice {
+        #[command(subcommand)]
+        action: VoiceCommand,
+    },
     /// Decode a monitor's EDID: from a file, `-` for standard input, or a connector.
     Edid {
         /// The EDID file, or `-` to read standard input.
@@ -208,6 +213,28 @@ pub enum MsgCommand {
     Input {
         #[command(subcommand)]
         input: InputCommand,
+    },
+}
+
+/// `ghostcomp voice …`.
+#[derive(Debug, Subcommand)]
+pub enum VoiceCommand {
+    /// Cleans IN (48 kHz mono WAV) into OUT (16-bit WAV of the same length, the chain's
+    /// delay removed): for tests, evaluation and cleaning a recording.
+    Process {
+        /// light (RNNoise).
+        #[arg(long, default_value = "light", value_parser = ["light"])]
+        mode: String,
+        /// An 80 Hz high-pass first.
+        #[arg(long)]
+        high_pass: bool,
+        /// Automatic gain control last.
+        #[arg(long)]
+        gain_control: bool,
+        /// The noisy recording.
+        input: PathBuf,
+        /// Where to write the cleaned one.
+        output: PathBuf,
     },
 }
 

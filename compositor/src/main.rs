@@ -13,7 +13,7 @@ use tracing::{error, info};
 
 use cli::{
     BackendChoice, Cli, Command, InputCommand, MsgCommand, RecordCommand, RendererArg,
-    ReplayCommand, StreamCommand,
+    ReplayCommand, StreamCommand, VoiceCommand,
 };
 use ghost_compositor::{
     backend,
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Voice { ref action }) => return voice(action),
         Some(Command::Portal) => {
             init_logging();
             return match ghost_compositor::portal::run() {
@@ -361,6 +362,36 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         }
         Err(err) => {
             eprintln!("ghostcomp msg: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ghostcomp voice …`: the voice chain offline.
+fn voice(action: &VoiceCommand) -> ExitCode {
+    let VoiceCommand::Process {
+        mode,
+        high_pass,
+        gain_control,
+        input,
+        output,
+    } = action;
+    let Some(mode) = ghost_voice::Mode::from_name(mode) else {
+        eprintln!("ghostcomp voice: unknown mode {mode}");
+        return ExitCode::FAILURE;
+    };
+    let options = ghost_voice::Options {
+        high_pass: *high_pass,
+        gain_control: *gain_control,
+    };
+    let result = ghost_voice::wav::read(input).and_then(|samples| {
+        let cleaned = ghost_voice::Chain::new(mode, options).process_all(&samples);
+        ghost_voice::wav::write(output, &cleaned)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ghostcomp voice: {e}");
             ExitCode::FAILURE
         }
     }
