@@ -46,9 +46,31 @@ fn run(width: i32, height: i32, frames: usize) -> anyhow::Result<()> {
     let mut chroma_interop = cuda.alloc(w, h / 2)?;
     let luma_image = TextureImage::new(&renderer, &planes.luma)?;
     let chroma_image = TextureImage::new(&renderer, &planes.chroma)?;
-    // SAFETY: the images live until the end of this function, past the registrations.
-    let mut luma_cuda = unsafe { cuda.register_egl_image(luma_image.raw())? };
-    let mut chroma_cuda = unsafe { cuda.register_egl_image(chroma_image.raw())? };
+    planes.draw(&mut renderer, &programs.yuv, &source, Matrix::Bt709)?;
+    finish(&mut renderer);
+    // EGL images first; CUDA's GL interop where the driver will not map those.
+    // SAFETY: the images and textures live until the end of this function, past the
+    // registrations; the renderer's context is made current for the GL route.
+    let (mut luma_cuda, mut chroma_cuda, route) = unsafe {
+        let mut luma = cuda.register_egl_image(luma_image.raw())?;
+        let mut chroma = cuda.register_egl_image(chroma_image.raw())?;
+        match luma
+            .copy_to(&mut luma_interop)
+            .and_then(|()| chroma.copy_to(&mut chroma_interop))
+        {
+            Ok(()) => (luma, chroma, "EGL image"),
+            Err(e) => {
+                println!("EGL image route: {e}; trying CUDA's GL interop");
+                drop((luma, chroma));
+                renderer.egl_context().make_current()?;
+                (
+                    cuda.register_gl_texture(planes.luma.tex_id())?,
+                    cuda.register_gl_texture(planes.chroma.tex_id())?,
+                    "GL texture",
+                )
+            }
+        }
+    };
 
     let (mut copy_total, mut interop_total, mut pack_total) = (0f64, 0f64, 0f64);
     let mut same = true;
@@ -77,7 +99,7 @@ fn run(width: i32, height: i32, frames: usize) -> anyhow::Result<()> {
     }
     let ms = |total: f64| total * 1000.0 / frames as f64;
     println!(
-        "{width}x{height} NV12: pack {:.3} ms, readback+upload {:.3} ms, EGL image→CUDA {:.3} ms ({:.1}x), same bytes: {same}",
+        "{width}x{height} NV12: pack {:.3} ms, readback+upload {:.3} ms, {route}→CUDA {:.3} ms ({:.1}x), same bytes: {same}",
         ms(pack_total),
         ms(copy_total),
         ms(interop_total),

@@ -101,6 +101,8 @@ struct Fns {
     ctx_synchronize: unsafe extern "C" fn() -> CuResult,
     register_egl_image:
         unsafe extern "C" fn(*mut CuGraphicsResource, *mut c_void, c_uint) -> CuResult,
+    register_gl_image:
+        unsafe extern "C" fn(*mut CuGraphicsResource, c_uint, c_uint, c_uint) -> CuResult,
     unregister: unsafe extern "C" fn(CuGraphicsResource) -> CuResult,
     map: unsafe extern "C" fn(c_uint, *mut CuGraphicsResource, *mut c_void) -> CuResult,
     unmap: unsafe extern "C" fn(c_uint, *mut CuGraphicsResource, *mut c_void) -> CuResult,
@@ -149,6 +151,7 @@ impl Cuda {
                 ctx_pop: sym!(b"cuCtxPopCurrent_v2\0"),
                 ctx_synchronize: sym!(b"cuCtxSynchronize\0"),
                 register_egl_image: sym!(b"cuGraphicsEGLRegisterImage\0"),
+                register_gl_image: sym!(b"cuGraphicsGLRegisterImage\0"),
                 unregister: sym!(b"cuGraphicsUnregisterResource\0"),
                 map: sym!(b"cuGraphicsMapResources\0"),
                 unmap: sym!(b"cuGraphicsUnmapResources\0"),
@@ -252,6 +255,33 @@ impl Cuda {
                 (self.fns.register_egl_image)(
                     &mut resource,
                     image,
+                    CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY,
+                )
+            })?;
+            Ok(Registered {
+                cuda: self,
+                resource,
+            })
+        })
+    }
+
+    /// Registers a GL texture (`GL_TEXTURE_2D`) of the context current on this thread
+    /// for reading from CUDA (CUDA's GL interop, the other way in where EGL images
+    /// are refused).
+    ///
+    /// # Safety
+    /// A GL context owning `texture` must be current on this thread, and the texture
+    /// must outlive the registration.
+    pub unsafe fn register_gl_texture(&self, texture: u32) -> Result<Registered<'_>, CudaError> {
+        const GL_TEXTURE_2D: c_uint = 0x0DE1;
+        self.with_context(|| {
+            let mut resource = std::ptr::null_mut();
+            // SAFETY: the caller vouches for the current context and the texture.
+            self.check("cuGraphicsGLRegisterImage", unsafe {
+                (self.fns.register_gl_image)(
+                    &mut resource,
+                    texture,
+                    GL_TEXTURE_2D,
                     CU_GRAPHICS_REGISTER_FLAGS_READ_ONLY,
                 )
             })?;

@@ -18,7 +18,13 @@ fn main() {
     let seconds: f64 = clips.iter().map(|c| c.len() as f64 / 48_000.0).sum();
     for (name, options) in [
         ("light", Options::default()),
-        ("light + high-pass + gain control", Options { high_pass: true, gain_control: true }),
+        (
+            "light + high-pass + gain control",
+            Options {
+                high_pass: true,
+                gain_control: true,
+            },
+        ),
     ] {
         let rounds = 5;
         let started = Instant::now();
@@ -29,6 +35,9 @@ fn main() {
             }
         }
         let rtf = started.elapsed().as_secs_f64() / (seconds * f64::from(rounds));
-        println!("{name}: real-time factor {rtf:.4} ({:.0}x faster than real time), latency 10 ms", 1.0 / rtf);
+        println!(
+            "{name}: real-time factor {rtf:.4} ({:.0}x faster than real time), latency 10 ms",
+            1.0 / rtf
+        );
     }
 }
