@@ -68,7 +68,7 @@ impl Values for Rng {
 /// A request of a random kind with random values. Never `quit`, and screenshots only
 /// into `dir`.
 fn request(rng: &mut Rng, dir: &Path) -> Request {
-    match rng.below(20) {
+    match rng.below(28) {
         0 => Request::Version,
         1 => Request::Outputs,
         2 => Request::Windows,
@@ -117,6 +117,39 @@ fn request(rng: &mut Rng, dir: &Path) -> Request {
         }),
         17 => Request::Input(InputRequest::Click { button: rng.text() }),
         18 => Request::Input(InputRequest::Press { button: rng.text() }),
+        19 => Request::RecordStart {
+            output: rng.maybe(Rng::text),
+            window: rng.maybe(Rng::u64),
+            region: rng.maybe(Rng::region),
+            path: dir.join(format!(
+                "rec-{}.{}",
+                rng.below(4),
+                ["mp4", "mkv", "avi", "ts"][rng.below(4)]
+            )),
+            audio: (0..rng.below(3)).map(|_| rng.text()).collect(),
+        },
+        20 => Request::RecordStop,
+        21 => Request::RecordStatus,
+        22 => Request::ReplaySave {
+            path: dir.join(format!("replay-{}.mp4", rng.below(4))),
+        },
+        23 => Request::ReplayStatus,
+        24 => Request::StreamStart {
+            // Nothing listens there: the sender keeps trying with backoff.
+            url: rng.maybe(|r| {
+                if r.below(2) == 0 {
+                    "srt://127.0.0.1:9".into()
+                } else {
+                    r.text()
+                }
+            }),
+            output: rng.maybe(Rng::text),
+            window: rng.maybe(Rng::u64),
+            region: rng.maybe(Rng::region),
+            audio: Vec::new(),
+        },
+        25 => Request::StreamStop,
+        26 => Request::StreamStatus,
         _ => Request::Input(InputRequest::Release { button: rng.text() }),
     }
 }
