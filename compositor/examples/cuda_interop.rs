@@ -1,10 +1,11 @@
 //! The CUDA half of the encoder's zero-copy path, measured on an NVIDIA GPU: a
 //! 1920x1080 (and 3840x2160) picture is packed into NV12 by the compositor's GLES pass;
 //! then either (copy) the planes are read back with glReadPixels and uploaded into
-//! CUDA device memory, the path a CPU-side hand-over costs, or (interop) EGL images of
-//! the plane textures, registered with CUDA once, are mapped and copied on the GPU into
-//! the same device memory. Both land the same bytes (checked), and the time of each is
-//! printed. Without NVIDIA's EGL and CUDA it says why and stops.
+//! CUDA device memory, the path a CPU-side hand-over costs, or (interop) the plane
+//! textures, registered with CUDA once (as EGL images, else through CUDA's GL interop
+//! where the driver will not map those), are mapped and copied on the GPU into the same
+//! device memory. Both land the same bytes (checked), and the time of each is printed.
+//! Without NVIDIA's EGL and CUDA it says why and stops.
 //!
 //! `__EGL_VENDOR_LIBRARY_FILENAMES=…/10_nvidia.json cargo run --release -p
 //! ghost-compositor --example cuda_interop [FRAMES]`

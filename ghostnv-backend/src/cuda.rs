@@ -1,10 +1,11 @@
 //! CUDA, for the encoder's zero-copy path on NVIDIA: the compositor's packed NV12/P010
-//! planes are GLES textures; an EGL image of each is registered with CUDA
-//! (`cuGraphicsEGLRegisterImage`), mapped as a CUDA array, and copied on the GPU into
-//! the linear device memory NVENC reads (through FFmpeg, `AV_PIX_FMT_CUDA` frames are
-//! linear; NVENC's own API could read the array itself). The pixels never cross the
-//! bus. The driver library is loaded at run time, so machines without NVIDIA's driver
-//! get a reason, not a missing symbol.
+//! planes are GLES textures; each is registered with CUDA (an EGL image of it through
+//! `cuGraphicsEGLRegisterImage`, or the texture itself through CUDA's GL interop, which
+//! is the route that maps on a display-less H100), mapped as a CUDA array, and copied on
+//! the GPU into the linear device memory NVENC reads (through FFmpeg, `AV_PIX_FMT_CUDA`
+//! frames are linear; NVENC's own API could read the array itself). The pixels never
+//! cross the bus. The driver library is loaded at run time, so machines without
+//! NVIDIA's driver get a reason, not a missing symbol.
 //!
 //! Why EGL images and not external memory: `cuImportExternalMemory` takes memory
 //! exported by Vulkan or by another CUDA process (opaque file descriptors), and neither
