@@ -189,12 +189,18 @@ fn monitor_share(kind: Kind) -> Result<()> {
     // sees fewer: Chromium samples its latest frame on its own 60 Hz timer and draws in
     // software on the test machine's two cores (47 to 58 a second over repeated runs;
     // sway with xdg-desktop-portal-wlr gave it 53). A stalled share shows 0 there.
+    // Firefox ESR takes fewer on a loaded two-core machine: 51.8, 52.4 and 54.3 sent
+    // (33.7 to 44.7 seen by the page) in clean-clone runs here, 58.7 when idle.
+    let (sent_floor, seen_floor) = match kind {
+        Kind::Chromium => (55.0, 40.0),
+        _ => (50.0, 30.0),
+    };
     assert!(
-        sent >= 55.0,
+        sent >= sent_floor,
         "{sent} frames a second sent of a 60 fps animation"
     );
     assert!(
-        changes >= 40.0,
+        changes >= seen_floor,
         "{changes} new frames a second of a 60 fps animation reached the page: {report}"
     );
     let casts = comp.request(json!({"request": "casts"}))?;
