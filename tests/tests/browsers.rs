@@ -111,7 +111,7 @@ fn turn(missing: Option<String>) -> Result<std::sync::MutexGuard<'static, ()>> {
 
 /// What a monitor share must deliver to a browser: the first frame within a second,
 /// the output's size, the right picture (blocked windows black), and at least 55 of
-/// the animation's 60 frames a second.
+/// the animation's 60 frames a second (50 for Firefox, which takes fewer under load).
 fn monitor_share(kind: Kind) -> Result<()> {
     let _turn = turn(ghost_tests::browser::missing(kind))?;
     let (mut comp, session) = start(&format!("{kind:?}-monitor"))?;
