@@ -331,7 +331,6 @@ impl Worker {
 
     fn deliver(&mut self, packets: Vec<Packet>) -> Result<(), String> {
         let now = monotonic();
-        let fps = u64::from(self.spec.settings.fps);
         let mut bytes = 0u64;
         let mut latencies = Vec::new();
         for packet in packets {
@@ -360,7 +359,6 @@ impl Worker {
             Out::Ring(ring) => ring.bytes(),
             _ => 0,
         };
-        let _ = fps;
         self.set(|s| {
             s.bytes += bytes;
             s.ring_bytes = ring_bytes;

@@ -71,7 +71,6 @@ impl Container {
 /// An open output.
 pub struct Sink {
     output: format::context::Output,
-    container: Container,
     /// Each stream's packet time base and the muxer's, by stream index.
     bases: Vec<(Rational, Rational)>,
     written: u64,
@@ -176,7 +175,6 @@ impl Sink {
                 .collect();
             Ok(Sink {
                 output,
-                container,
                 bases,
                 written: 0,
             })
@@ -189,16 +187,6 @@ impl Sink {
                 format!("{target}: {} ({e})", words.join("; "))
             }
         })
-    }
-
-    /// The container.
-    pub fn container(&self) -> Container {
-        self.container
-    }
-
-    /// Bytes handed to the output so far.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     /// Writes one video packet (in the encoder's time base).

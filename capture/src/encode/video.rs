@@ -59,7 +59,6 @@ fn ff(context: &str, said: &[String], err: impl std::fmt::Display) -> EncodeErro
 /// An open encoder with its converter.
 pub struct VideoEncoder {
     encoder: encoder::Video,
-    backend: Backend,
     name: &'static str,
     size: (u32, u32),
     signal: Signal,
@@ -92,7 +91,6 @@ impl VideoEncoder {
         let (encoder, format) = result.map_err(|e| ff(name, &said, e))?;
         Ok(VideoEncoder {
             encoder,
-            backend,
             name,
             size,
             signal,
@@ -101,11 +99,6 @@ impl VideoEncoder {
             last: None,
             force_key: false,
         })
-    }
-
-    /// The backend in use.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// FFmpeg's encoder in use.
@@ -126,11 +119,6 @@ impl VideoEncoder {
     /// What a muxer's stream needs to know.
     pub fn parameters(&self) -> codec::Parameters {
         codec::Parameters::from(&*self.encoder)
-    }
-
-    /// The signal the session was opened for.
-    pub fn signal(&self) -> &Signal {
-        &self.signal
     }
 
     /// Makes the next frame a key frame (a stream reconnected, a replay wants one).

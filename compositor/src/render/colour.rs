@@ -403,9 +403,7 @@ pub fn read_back(
     let size = targets.target.size();
     let region = Rectangle::from_size((size.w, size.h).into());
     if targets.format == Fourcc::Abgr8888 {
-        let framebuffer = renderer.bind(&mut targets.target)?;
-        let mapping = renderer.copy_framebuffer(&framebuffer, region, Fourcc::Abgr8888)?;
-        return Ok(ReadBack::Rgba8(renderer.map_texture(&mapping)?.to_vec()));
+        return Ok(ReadBack::Rgba8(read_rgba8(renderer, &mut targets.target)?));
     }
     // Half-float targets are first drawn into a 10-bit buffer: glReadPixels returns
     // 10-bit data in four bytes a pixel on every GLES 3 driver.
@@ -447,6 +445,18 @@ pub fn read_back(
         })
         .collect();
     Ok(ReadBack::Signal(signal))
+}
+
+/// The bytes of an 8-bit RGBA texture, rows top first.
+pub fn read_rgba8(
+    renderer: &mut GlesRenderer,
+    texture: &mut GlesTexture,
+) -> Result<Vec<u8>, GlesError> {
+    let size = texture.size();
+    let region = Rectangle::from_size((size.w, size.h).into());
+    let framebuffer = renderer.bind(texture)?;
+    let mapping = renderer.copy_framebuffer(&framebuffer, region, Fourcc::Abgr8888)?;
+    Ok(renderer.map_texture(&mapping)?.to_vec())
 }
 
 /// Pixels read back from a target.

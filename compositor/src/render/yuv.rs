@@ -15,7 +15,7 @@ use smithay::{
                 GlesError, GlesRenderer, GlesTexProgram, GlesTexture, Uniform, UniformName,
                 UniformType,
             },
-            Bind, ExportMem, Frame, Offscreen, Renderer, Texture, TextureFilter,
+            Bind, Frame, Offscreen, Renderer, Texture, TextureFilter,
         },
     },
     utils::{Physical, Rectangle, Size, Transform},
@@ -131,8 +131,8 @@ impl Planes {
 
     /// Reads both planes back into one picture.
     pub fn read(&mut self, renderer: &mut GlesRenderer) -> Result<YuvFrame, GlesError> {
-        let mut bytes = read_plane(renderer, &mut self.luma)?;
-        bytes.extend_from_slice(&read_plane(renderer, &mut self.chroma)?);
+        let mut bytes = super::colour::read_rgba8(renderer, &mut self.luma)?;
+        bytes.extend_from_slice(&super::colour::read_rgba8(renderer, &mut self.chroma)?);
         YuvFrame::new(self.width as u32, self.height as u32, self.ten_bit, bytes)
             .map_err(|_| GlesError::MappingError)
     }
@@ -166,14 +166,6 @@ fn draw_plane(
     )?;
     let _ = frame.finish()?;
     Ok(())
-}
-
-fn read_plane(renderer: &mut GlesRenderer, target: &mut GlesTexture) -> Result<Vec<u8>, GlesError> {
-    let size = target.size();
-    let framebuffer = renderer.bind(target)?;
-    let region = Rectangle::from_size((size.w, size.h).into());
-    let mapping = renderer.copy_framebuffer(&framebuffer, region, Fourcc::Abgr8888)?;
-    Ok(renderer.map_texture(&mapping)?.to_vec())
 }
 
 /// An EGL image of a texture, for a consumer outside GL (CUDA); destroyed on drop.
