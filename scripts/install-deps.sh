@@ -9,6 +9,7 @@ BUILD=(
   libgbm-dev libseat-dev libegl-dev libgles-dev libdrm-dev
   libpipewire-0.3-dev libclang-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  cmake ninja-build xz-utils curl ca-certificates python3-venv python3-dev
 )
 RUNTIME=(
   libegl1-mesa libgl1-mesa-dri
@@ -35,11 +36,16 @@ fi
 
 # libdisplay-info (EDID/DisplayID decoding) is only in bookworm-backports on Debian 12.
 # Add that source when the machine lacks it, then take the library from it.
-BACKPORTED=(libdisplay-info-dev)
+# meson >= 1.1 builds WebRTC's audio processing (echo cancellation); 12 has 1.0.
+BACKPORTED=(libdisplay-info-dev meson)
 need_backports=()
 for p in "${BACKPORTED[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_backports+=("$p")
 done
+if ! printf '%s\n' "${need_backports[@]}" | grep -qx meson &&
+  ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' meson)" ge 1.1; then
+  need_backports+=(meson)
+fi
 if [ ${#need_backports[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -61,6 +67,8 @@ if [ ${#need_backports[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_backports[@]}" >&2
   fi
 fi
+
+"$(dirname "$0")/install-voice-deps.sh"
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2

@@ -222,8 +222,8 @@ pub enum VoiceCommand {
     /// Cleans IN (48 kHz mono WAV) into OUT (16-bit WAV of the same length, the chain's
     /// delay removed): for tests, evaluation and cleaning a recording.
     Process {
-        /// light (RNNoise).
-        #[arg(long, default_value = "light", value_parser = ["light"])]
+        /// light (RNNoise, 10 ms) or quality (RNNoise 0.2 with a per-bin estimator, 30 ms).
+        #[arg(long, default_value = "light", value_parser = ["light", "quality"])]
         mode: String,
         /// An 80 Hz high-pass first.
         #[arg(long)]
@@ -231,6 +231,10 @@ pub enum VoiceCommand {
         /// Automatic gain control last.
         #[arg(long)]
         gain_control: bool,
+        /// What the speakers played while IN was recorded (48 kHz mono WAV, sample for
+        /// sample beside IN): its echo is cancelled (WebRTC AEC3).
+        #[arg(long, value_name = "FAR.wav")]
+        echo_reference: Option<PathBuf>,
         /// The noisy recording.
         input: PathBuf,
         /// Where to write the cleaned one.

@@ -373,6 +373,7 @@ fn voice(action: &VoiceCommand) -> ExitCode {
         mode,
         high_pass,
         gain_control,
+        echo_reference,
         input,
         output,
     } = action;
@@ -383,9 +384,21 @@ fn voice(action: &VoiceCommand) -> ExitCode {
     let options = ghost_voice::Options {
         high_pass: *high_pass,
         gain_control: *gain_control,
+        echo_cancel: echo_reference.is_some(),
+    };
+    let mut chain = match ghost_voice::Chain::new(mode, options) {
+        Ok(chain) => chain,
+        Err(e) => {
+            eprintln!("ghostcomp voice: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     let result = ghost_voice::wav::read(input).and_then(|samples| {
-        let cleaned = ghost_voice::Chain::new(mode, options).process_all(&samples);
+        let far = match echo_reference {
+            Some(path) => ghost_voice::wav::read(path)?,
+            None => Vec::new(),
+        };
+        let cleaned = chain.process_all_with_reference(&samples, &far);
         ghost_voice::wav::write(output, &cleaned)
     });
     match result {

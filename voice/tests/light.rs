@@ -59,7 +59,9 @@ fn the_light_chain_matches_the_nnnoiseless_baseline() {
             row.id,
             row.noisy_si_sdr
         );
-        let out = Chain::new(Mode::Light, Options::default()).process_all(&noisy);
+        let out = Chain::new(Mode::Light, Options::default())
+            .unwrap()
+            .process_all(&noisy);
         assert_eq!(out.len(), noisy.len());
         let sdr = metrics::si_sdr(&out, &clean);
         let lead = metrics::lead_in_attenuation(&noisy, &out);
