@@ -12,6 +12,7 @@
 //! knows smithay or Wayland: the compositor renders and hands frames over, and answers
 //! the portal through the [`portal::Desktop`] trait.
 
+pub mod clean_mic;
 pub mod damage;
 pub mod encode;
 pub mod frame;

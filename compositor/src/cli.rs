@@ -204,6 +204,13 @@ pub enum MsgCommand {
         #[command(subcommand)]
         action: StreamCommand,
     },
+    /// The clean mic (`[voice]`): its state, latency, CPU and suppression over the last
+    /// second; `set --mode light|quality|off --echo on|off` changes it until the
+    /// configuration is loaded again.
+    Voice {
+        #[command(subcommand)]
+        action: Option<VoiceMsgCommand>,
+    },
     /// Re-read the configuration file and print its problems, if any.
     Reload,
     /// Stop the compositor.
@@ -213,6 +220,22 @@ pub enum MsgCommand {
     Input {
         #[command(subcommand)]
         input: InputCommand,
+    },
+}
+
+/// `ghostcomp msg voice …`.
+#[derive(Debug, Subcommand)]
+pub enum VoiceMsgCommand {
+    /// The state (the default when no action is given).
+    Status,
+    /// Change the suppressor or echo cancellation while running.
+    Set {
+        /// light, quality or off.
+        #[arg(long, value_parser = ["light", "quality", "off"])]
+        mode: Option<String>,
+        /// Echo cancellation on or off.
+        #[arg(long, value_parser = ["on", "off"])]
+        echo: Option<String>,
     },
 }
 

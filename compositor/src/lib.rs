@@ -19,5 +19,6 @@ pub mod screenshot;
 pub mod settings;
 pub mod shell;
 pub mod state;
+pub mod voice;
 
 pub use state::{ClientState, Ghost};

@@ -13,7 +13,7 @@ use tracing::{error, info};
 
 use cli::{
     BackendChoice, Cli, Command, InputCommand, MsgCommand, RecordCommand, RendererArg,
-    ReplayCommand, StreamCommand, VoiceCommand,
+    ReplayCommand, StreamCommand, VoiceCommand, VoiceMsgCommand,
 };
 use ghost_compositor::{
     backend,
@@ -153,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     state.output_management_changed();
     state.watch_config();
+    state.voice_config_changed();
     if let Some(problems) = startup_problems {
         state.config_source.last_error = Some(problems.clone());
         state.set_notification(Some(format!(
@@ -326,6 +327,13 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             },
             StreamCommand::Stop => Request::StreamStop,
             StreamCommand::Status => Request::StreamStatus,
+        },
+        MsgCommand::Voice { action } => match action {
+            None | Some(VoiceMsgCommand::Status) => Request::Voice,
+            Some(VoiceMsgCommand::Set { mode, echo }) => Request::VoiceSet {
+                mode,
+                echo_cancellation: echo.map(|e| e == "on"),
+            },
         },
         MsgCommand::Reload => Request::Reload,
         MsgCommand::Quit => Request::Quit,

@@ -244,6 +244,9 @@ impl Ghost {
         if self.config.capture != old.capture {
             self.recordings_config_changed();
         }
+        if self.config.voice != old.voice {
+            self.voice_config_changed();
+        }
         self.queue_redraw_all();
     }
 

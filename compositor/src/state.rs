@@ -165,6 +165,8 @@ pub struct Ghost {
     pub casts: crate::casts::Casts,
     /// Recordings, the replay ring and streams out.
     pub recordings: crate::casts::record::Recordings,
+    /// The clean mic (`[voice]`).
+    pub voice: crate::voice::Voice,
     /// Screen-share requests waiting for the user's choice.
     pub picks: crate::casts::pick::Picks,
     /// ext-image-copy-capture sessions and their waiting frames.
@@ -286,6 +288,7 @@ impl Ghost {
             image_copy_state,
             casts: Default::default(),
             recordings: Default::default(),
+            voice: Default::default(),
             picks: Default::default(),
             fifo_state,
             commit_timing_state,

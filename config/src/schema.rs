@@ -75,7 +75,7 @@ pub const UNATTENDED: &[&str] = &["off", "grant", "deny"];
 /// Encoders, in the order they may be preferred.
 pub const ENCODERS: &[&str] = &["nvenc", "vaapi", "software"];
 /// Noise suppression strength.
-pub const NOISE_LEVELS: &[&str] = &["off", "low", "medium", "high"];
+pub const NOISE_LEVELS: &[&str] = &["light", "quality", "off"];
 /// When Xwayland runs.
 pub const XWAYLAND_MODES: &[&str] = &["off", "on-demand", "always"];
 /// How X11 windows are scaled on scaled outputs.
@@ -164,9 +164,13 @@ pub const CAPTURE: &[Field] = &[
 
 /// `[voice]`.
 pub const VOICE: &[Field] = &[
+    f("enabled", Kind::Bool),
     f("noise_suppression", Kind::Enum(NOISE_LEVELS)),
     f("echo_cancellation", Kind::Bool),
-    f("default_mic", Kind::Str),
+    f("high_pass", Kind::Bool),
+    f("gain_control", Kind::Bool),
+    f("microphone", Kind::Str),
+    f("default_while_sharing", Kind::Bool),
 ];
 
 /// `[xwayland]`.

@@ -24,6 +24,8 @@ pub enum Mode {
     /// RNNoise 0.2 with a per-bin estimator on the input's own spectrum
     /// ([`crate::quality`]): three frames of delay.
     Quality,
+    /// No suppression (echo cancellation and the optional stages only).
+    Off,
 }
 
 impl Mode {
@@ -32,6 +34,7 @@ impl Mode {
         match self {
             Mode::Light => "light",
             Mode::Quality => "quality",
+            Mode::Off => "off",
         }
     }
 
@@ -40,6 +43,7 @@ impl Mode {
         match word {
             "light" => Some(Mode::Light),
             "quality" => Some(Mode::Quality),
+            "off" => Some(Mode::Off),
             _ => None,
         }
     }
@@ -61,6 +65,7 @@ pub struct Options {
 enum Suppressor {
     Light(Box<DenoiseState<'static>>),
     Quality(Box<Quality>),
+    Off,
 }
 
 /// Why a chain could not be made.
@@ -102,6 +107,7 @@ impl Chain {
             Mode::Quality => Suppressor::Quality(Box::new(
                 Quality::new().ok_or(ChainError::QualityUnavailable)?,
             )),
+            Mode::Off => Suppressor::Off,
         };
         let echo = match options.echo_cancel {
             true => Some(Echo {
@@ -132,6 +138,7 @@ impl Chain {
         let suppressor = match self.mode {
             Mode::Light => FRAME,
             Mode::Quality => quality::DELAY_FRAMES * FRAME,
+            Mode::Off => 0,
         };
         match self.echo {
             Some(_) => suppressor + crate::echo::PROCESSING_DELAY,
@@ -193,6 +200,9 @@ impl Chain {
                 voice
             }
             Suppressor::Quality(quality) => quality.process(frame),
+            // Without a suppressor nothing says who speaks; gain control treats
+            // everything as speech.
+            Suppressor::Off => 1.0,
         };
         if self.options.gain_control {
             self.agc.process(frame, self.voice);

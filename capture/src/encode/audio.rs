@@ -156,26 +156,7 @@ fn capture(
         })
         .register()
         .map_err(|e| format!("PipeWire stream: {e}"))?;
-    let mut info = spa::param::audio::AudioInfoRaw::new();
-    info.set_format(spa::param::audio::AudioFormat::F32LE);
-    info.set_rate(RATE);
-    info.set_channels(CHANNELS as u32);
-    let mut position = [0; spa::param::audio::MAX_CHANNELS];
-    position[0] = libspa_sys_position::FL;
-    position[1] = libspa_sys_position::FR;
-    info.set_position(position);
-    let object = spa::pod::Object {
-        type_: spa::utils::SpaTypes::ObjectParamFormat.as_raw(),
-        id: spa::param::ParamType::EnumFormat.as_raw(),
-        properties: info.into(),
-    };
-    let bytes = spa::pod::serialize::PodSerializer::serialize(
-        std::io::Cursor::new(Vec::new()),
-        &spa::pod::Value::Object(object),
-    )
-    .map_err(|e| format!("audio format: {e:?}"))?
-    .0
-    .into_inner();
+    let bytes = float_format(&[libspa_sys_position::FL, libspa_sys_position::FR])?;
     let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
     stream
         .connect(
@@ -197,9 +178,35 @@ fn capture(
 }
 
 /// SPA channel positions (spa/param/audio/raw.h).
-mod libspa_sys_position {
+pub(crate) mod libspa_sys_position {
+    pub const MONO: u32 = 2;
     pub const FL: u32 = 3;
     pub const FR: u32 = 4;
+}
+
+/// The EnumFormat pod of 48 kHz 32-bit float audio with these channel positions.
+pub(crate) fn float_format(positions: &[u32]) -> Result<Vec<u8>, String> {
+    let mut info = spa::param::audio::AudioInfoRaw::new();
+    info.set_format(spa::param::audio::AudioFormat::F32LE);
+    info.set_rate(RATE);
+    info.set_channels(positions.len() as u32);
+    let mut position = [0; spa::param::audio::MAX_CHANNELS];
+    for (slot, p) in position.iter_mut().zip(positions) {
+        *slot = *p;
+    }
+    info.set_position(position);
+    let object = spa::pod::Object {
+        type_: spa::utils::SpaTypes::ObjectParamFormat.as_raw(),
+        id: spa::param::ParamType::EnumFormat.as_raw(),
+        properties: info.into(),
+    };
+    Ok(spa::pod::serialize::PodSerializer::serialize(
+        std::io::Cursor::new(Vec::new()),
+        &spa::pod::Value::Object(object),
+    )
+    .map_err(|e| format!("audio format: {e:?}"))?
+    .0
+    .into_inner())
 }
 
 /// One audio track: capture, placement on the recording's clock, AAC.

@@ -261,6 +261,7 @@ impl Ghost {
             behind: false,
         });
         self.queue_redraw(&output);
+        self.voice_sharing_changed();
         Ok(json!({"id": id, "node_id": node_id, "width": width, "height": height}))
     }
 
@@ -274,6 +275,7 @@ impl Ghost {
         if known {
             tracing::info!(id, "cast stopped");
             self.queue_redraw_all();
+            self.voice_sharing_changed();
         }
         known
     }

@@ -134,6 +134,14 @@ impl Ghost {
             | Request::StreamStart { .. }
             | Request::StreamStop
             | Request::StreamStatus => return self.recording_request(request, stream),
+            Request::Voice => Reply::ok(self.voice_json()),
+            Request::VoiceSet {
+                mode,
+                echo_cancellation,
+            } => match self.voice_set(mode.as_deref(), echo_cancellation) {
+                Ok(value) => Reply::ok(value),
+                Err(e) => Reply::error(e),
+            },
             Request::CastChoose {
                 app_id,
                 types,

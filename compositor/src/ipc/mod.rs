@@ -183,6 +183,17 @@ pub enum Request {
     StreamStop,
     /// The stream: connected, reconnections, bitrate.
     StreamStatus,
+    /// The clean mic's state.
+    Voice,
+    /// Change the clean mic until the configuration is loaded again.
+    VoiceSet {
+        /// "light", "quality" or "off".
+        #[serde(default)]
+        mode: Option<String>,
+        /// Echo cancellation on or off.
+        #[serde(default)]
+        echo_cancellation: Option<bool>,
+    },
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
     /// Stop the compositor.
@@ -309,6 +320,11 @@ mod tests {
             },
             Request::CastStop { id: 2 },
             Request::Casts,
+            Request::Voice,
+            Request::VoiceSet {
+                mode: Some("quality".into()),
+                echo_cancellation: Some(false),
+            },
         ];
         for r in reqs {
             let text = serde_json::to_string(&r).unwrap();
