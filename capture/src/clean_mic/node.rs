@@ -1,35 +1,24 @@
-//! The clean mic's PipeWire thread: three streams on one main loop. The microphone
-//! (mono, pinned to the chosen microphone so that it never records the clean mic
-//! itself once that is the default), the reference (the default sink's monitor) and
-//! the source. Every stream asks for a 10 ms quantum, the chain's frame, so that a
-//! frame goes in and comes out in the same cycle of the graph.
+//! The clean mic's PipeWire thread: a session per connection to PipeWire, each with
+//! the source node, the microphone linked into it (the configured one, else the
+//! default source when the session starts, never the clean mic itself), the echo
+//! reference, and the "default" metadata (to make the clean mic the default source and
+//! give the old one back). Commands from the compositor arrive on the same loop.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ghost_voice::{Chain, FRAME, RATE};
+use ghost_voice::Chain;
 use pipewire as pw;
-use pw::spa;
 use tracing::{info, warn};
 
-use super::meter::Meter;
+use super::processing::Processing;
+use super::streams::{Streams, Wiring};
 use super::{CleanMicSettings, CleanMicStatus, Command, NODE_NAME};
-use crate::encode::audio::{float_format, libspa_sys_position};
 
-/// The quantum every stream asks the graph for: one chain frame.
+/// The quantum every node asks the graph for: one chain frame.
 const QUANTUM: &str = "480/48000";
-/// Cleaned samples kept for the source at most (four frames); older ones go, so that a
-/// source nobody records from does not build up delay for whoever starts to.
-const OUT_QUEUE_MAX: usize = 4 * FRAME;
-/// What the source's queue may keep at its lowest over a second: the rest is delay
-/// that the graph's quantum (not a multiple of the chain's frame) does not need, and
-/// is dropped (once, after a start or a change of quantum; then the level holds). The
-/// microphone and the source run in the same cycle with the same quantum, so the queue
-/// can run down to empty; a shortfall (a larger quantum) is silence that rebuilds it.
-const SLACK: usize = 0;
 /// How long to wait before trying PipeWire again.
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -38,75 +27,6 @@ enum Ending {
     Quit,
     Restart,
     Lost(String),
-}
-
-/// The chain and its queues, shared by the three streams' callbacks (one thread).
-struct Processing {
-    chain: Chain,
-    pending: Vec<f32>,
-    out: VecDeque<f32>,
-    /// The queue's lowest level when the source took from it, this second.
-    lowest: usize,
-    meter: Meter,
-    status: Arc<Mutex<CleanMicStatus>>,
-}
-
-impl Processing {
-    fn feed(&mut self, samples: &[f32]) {
-        for &s in samples {
-            self.pending.push(s);
-            if self.pending.len() < FRAME {
-                continue;
-            }
-            let mut frame = [0f32; FRAME];
-            frame.copy_from_slice(&self.pending);
-            self.pending.clear();
-            let input = frame;
-            let started = Instant::now();
-            self.chain.process_frame(&mut frame);
-            let took = started.elapsed();
-            self.out.extend(frame);
-            if let Some(second) = self.meter.add(&input, &frame, self.chain.voice(), took) {
-                self.trim();
-                self.report(second);
-            }
-        }
-        let excess = self.out.len().saturating_sub(OUT_QUEUE_MAX);
-        self.out.drain(..excess);
-    }
-
-    /// Drops the queue's unneeded delay.
-    fn trim(&mut self) {
-        if self.lowest != usize::MAX && self.lowest > SLACK {
-            let excess = (self.lowest - SLACK).min(self.out.len());
-            self.out.drain(..excess);
-        }
-        self.lowest = usize::MAX;
-    }
-
-    fn report(&self, second: super::meter::Second) {
-        let echo = self.chain.echo_stats();
-        let latency = self.chain.latency() + self.out.len();
-        if let Ok(mut status) = self.status.lock() {
-            status.latency_ms = latency as f64 * 1000.0 / f64::from(RATE);
-            status.cpu_percent = second.cpu_percent;
-            status.suppression_db = second.suppression_db;
-            status.speech = second.speech;
-            status.erle_db = echo.and_then(|(s, _)| s.erle_db);
-            status.echo_delay_ms = echo.and_then(|(s, _)| s.delay_ms);
-            status.reference_clock_ppm = echo.map(|(_, ppm)| ppm);
-        }
-    }
-
-    /// Fills a source buffer of `capacity` samples; silence where the chain is behind.
-    fn drain_into(&mut self, out: &mut [f32]) -> usize {
-        let n = out.len();
-        self.lowest = self.lowest.min(self.out.len().saturating_sub(n));
-        for sample in out.iter_mut() {
-            *sample = self.out.pop_front().unwrap_or(0.0);
-        }
-        n
-    }
 }
 
 /// What the "default" metadata says about sources.
@@ -220,14 +140,8 @@ fn session(
         Ok(chain) => chain,
         Err(e) => return (Ending::Lost(e.to_string()), receiver),
     };
-    let processing = Rc::new(RefCell::new(Processing {
-        chain,
-        pending: Vec::with_capacity(FRAME),
-        out: VecDeque::with_capacity(OUT_QUEUE_MAX + FRAME),
-        lowest: usize::MAX,
-        meter: Meter::default(),
-        status: status.clone(),
-    }));
+    let processing = Arc::new(Mutex::new(Processing::new(chain, status.clone())));
+
     let defaults = Rc::new(RefCell::new(Defaults::default()));
     let metadata: Rc<RefCell<Option<(pw::metadata::Metadata, pw::metadata::MetadataListener)>>> =
         Rc::new(RefCell::new(None));
@@ -252,11 +166,20 @@ fn session(
     let Ok(registry) = core.get_registry() else {
         return (Ending::Lost("no PipeWire registry".into()), receiver);
     };
+    let core_rc = Rc::new(core);
     let registry = Rc::new(registry);
+    let wiring = Rc::new(RefCell::new(Wiring::default()));
     let (reg, meta_slot, defs) = (registry.clone(), metadata.clone(), defaults.clone());
+    let (wired, wiring_core, unwired) = (wiring.clone(), core_rc.clone(), wiring.clone());
     let _registry_listener = registry
         .add_listener_local()
         .global(move |global| {
+            if global.type_ == pw::types::ObjectType::Node {
+                if let Some(name) = global.props.and_then(|p| p.get(*pw::keys::NODE_NAME)) {
+                    wired.borrow_mut().added(&wiring_core, name, global.id);
+                }
+                return;
+            }
             if global.type_ != pw::types::ObjectType::Metadata
                 || global.props.and_then(|p| p.get("metadata.name")) != Some("default")
                 || meta_slot.borrow().is_some()
@@ -285,13 +208,14 @@ fn session(
                 .register();
             *meta_slot.borrow_mut() = Some((meta, listener));
         })
+        .global_remove(move |id| unwired.borrow_mut().removed(id))
         .register();
 
     // Two round trips: the registry's globals (the metadata bound), then its values.
     let streams: Rc<RefCell<Option<Streams>>> = Rc::new(RefCell::new(None));
-    let pending_sync = Rc::new(RefCell::new(core.sync(0).ok()));
+    let pending_sync = Rc::new(RefCell::new(core_rc.sync(0).ok()));
     let rounds = Rc::new(RefCell::new(0));
-    let core_rc = Rc::new(core);
+    let wire = wiring.clone();
     let (c2, ps, st, pr, defs, sett, stat, md, meta_slot, gb) = (
         core_rc.clone(),
         pending_sync.clone(),
@@ -322,8 +246,10 @@ fn session(
                 .clone()
                 .or_else(|| defs.borrow().source.clone())
                 .filter(|m| m != NODE_NAME);
-            match Streams::connect(&c2, &pr, microphone.clone(), sett.options.echo_cancel) {
+            match Streams::connect(&c2, &pr, QUANTUM, sett.options.echo_cancel) {
                 Ok(s) => {
+                    wire.borrow_mut().microphone = microphone.clone();
+                    wire.borrow_mut().relink(&c2);
                     info!(
                         ?microphone,
                         mode = sett.mode.name(),
@@ -384,7 +310,9 @@ fn session(
                     // Only the chain changes: swapped between two frames.
                     match Chain::new(new.mode, new.options) {
                         Ok(chain) => {
-                            pr.borrow_mut().chain = chain;
+                            if let Ok(mut p) = pr.lock() {
+                                p.chain = chain;
+                            }
                             info!(mode = new.mode.name(), "clean mic: settings changed");
                         }
                         Err(e) => warn!(%e, "clean mic: new settings refused; keeping the old"),
@@ -439,172 +367,5 @@ fn switch_default(
     }
     if let Ok(mut s) = status.lock() {
         s.is_default = saved.is_some();
-    }
-}
-
-/// The three streams and their listeners.
-struct Streams {
-    _mic: (pw::stream::Stream, pw::stream::StreamListener<()>),
-    _reference: Option<(pw::stream::Stream, pw::stream::StreamListener<()>)>,
-    _source: (Rc<pw::stream::Stream>, pw::stream::StreamListener<()>),
-}
-
-/// Mono float samples of a capture buffer.
-fn samples_of(stream: &pw::stream::StreamRef) -> Vec<f32> {
-    let Some(mut buffer) = stream.dequeue_buffer() else {
-        return Vec::new();
-    };
-    let Some(data) = buffer.datas_mut().first_mut() else {
-        return Vec::new();
-    };
-    let size = data.chunk().size() as usize;
-    let Some(bytes) = data.data() else {
-        return Vec::new();
-    };
-    bytes
-        .get(..size)
-        .unwrap_or_default()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-fn connect(
-    stream: &pw::stream::Stream,
-    direction: spa::utils::Direction,
-    flags: pw::stream::StreamFlags,
-) -> Result<(), String> {
-    let bytes = float_format(&[libspa_sys_position::MONO])?;
-    let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
-    stream
-        .connect(
-            direction,
-            None,
-            flags | pw::stream::StreamFlags::MAP_BUFFERS,
-            &mut [pod],
-        )
-        .map_err(|e| format!("PipeWire stream: {e}"))
-}
-
-impl Streams {
-    fn connect(
-        core: &pw::core::Core,
-        processing: &Rc<RefCell<Processing>>,
-        microphone: Option<String>,
-        echo: bool,
-    ) -> Result<Streams, String> {
-        let err = |e: pw::Error| format!("PipeWire stream: {e}");
-        let props = pw::properties::properties! {
-            *pw::keys::MEDIA_TYPE => "Audio",
-            *pw::keys::MEDIA_CLASS => "Audio/Source",
-            *pw::keys::NODE_NAME => NODE_NAME,
-            *pw::keys::NODE_DESCRIPTION => "GhostNV clean mic",
-            *pw::keys::NODE_LATENCY => QUANTUM,
-        };
-        let source =
-            Rc::new(pw::stream::Stream::new(core, "GhostNV clean mic", props).map_err(err)?);
-        let p = processing.clone();
-        let source_listener = source
-            .add_local_listener::<()>()
-            .process(move |stream, _| {
-                let Some(mut buffer) = stream.dequeue_buffer() else {
-                    return;
-                };
-                let requested = buffer.requested() as usize;
-                let Some(data) = buffer.datas_mut().first_mut() else {
-                    return;
-                };
-                let Some(bytes) = data.data() else {
-                    return;
-                };
-                let capacity = bytes.len() / 4;
-                let n = if requested > 0 {
-                    requested.min(capacity)
-                } else {
-                    capacity.min(FRAME)
-                };
-                let mut samples = vec![0f32; n];
-                p.borrow_mut().drain_into(&mut samples);
-                for (chunk, s) in bytes.chunks_exact_mut(4).zip(&samples) {
-                    chunk.copy_from_slice(&s.to_le_bytes());
-                }
-                let chunk = data.chunk_mut();
-                *chunk.offset_mut() = 0;
-                *chunk.stride_mut() = 4;
-                *chunk.size_mut() = (n * 4) as u32;
-            })
-            .register()
-            .map_err(err)?;
-        connect(
-            &source,
-            spa::utils::Direction::Output,
-            pw::stream::StreamFlags::AUTOCONNECT,
-        )?;
-        let mut props = pw::properties::properties! {
-            *pw::keys::MEDIA_TYPE => "Audio",
-            *pw::keys::MEDIA_CATEGORY => "Capture",
-            *pw::keys::MEDIA_ROLE => "Communication",
-            *pw::keys::NODE_NAME => "ghostnv_clean_mic_input",
-            *pw::keys::NODE_DESCRIPTION => "GhostNV clean mic (microphone in)",
-            *pw::keys::NODE_LATENCY => QUANTUM,
-            "node.dont-reconnect" => "true",
-        };
-        if let Some(mic) = &microphone {
-            props.insert("target.object", mic.as_str());
-        }
-        let mic = pw::stream::Stream::new(core, "GhostNV clean mic input", props).map_err(err)?;
-        let p = processing.clone();
-        let trigger = source.clone();
-        let mic_listener = mic
-            .add_local_listener::<()>()
-            .process(move |stream, _| {
-                let samples = samples_of(stream);
-                p.borrow_mut().feed(&samples);
-                let _ = trigger.trigger_process();
-            })
-            .register()
-            .map_err(err)?;
-        connect(
-            &mic,
-            spa::utils::Direction::Input,
-            pw::stream::StreamFlags::AUTOCONNECT,
-        )?;
-
-        let reference = if echo {
-            let props = pw::properties::properties! {
-                *pw::keys::MEDIA_TYPE => "Audio",
-                *pw::keys::MEDIA_CATEGORY => "Capture",
-                *pw::keys::NODE_NAME => "ghostnv_clean_mic_reference",
-                *pw::keys::NODE_DESCRIPTION => "GhostNV clean mic (echo reference)",
-                *pw::keys::NODE_LATENCY => QUANTUM,
-                *pw::keys::STREAM_CAPTURE_SINK => "true",
-                "node.passive" => "true",
-            };
-            let stream =
-                pw::stream::Stream::new(core, "GhostNV clean mic reference", props).map_err(err)?;
-            let p = processing.clone();
-            let listener = stream
-                .add_local_listener::<()>()
-                .process(move |stream, _| {
-                    let samples = samples_of(stream);
-                    p.borrow_mut().chain.push_reference(&samples);
-                })
-                .register()
-                .map_err(err)?;
-            connect(
-                &stream,
-                spa::utils::Direction::Input,
-                pw::stream::StreamFlags::AUTOCONNECT,
-            )?;
-            Some((stream, listener))
-        } else {
-            None
-        };
-
-        Ok(Streams {
-            _mic: (mic, mic_listener),
-            _reference: reference,
-            _source: (source, source_listener),
-        })
     }
 }

@@ -1,0 +1,147 @@
+//! What the clean mic holds in PipeWire: the source node (a filter, see `filter.rs`),
+//! the link from the microphone into it, and the echo reference (a capture stream of
+//! the default output's monitor, which WirePlumber moves to a new default output by
+//! itself).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pipewire as pw;
+use pw::spa;
+use tracing::info;
+
+use super::filter::SourceFilter;
+use super::processing::Processing;
+use super::NODE_NAME;
+use crate::encode::audio::{float_format, libspa_sys_position};
+
+/// The source node and the reference stream.
+pub(super) struct Streams {
+    _source: SourceFilter,
+    _reference: Option<(pw::stream::Stream, pw::stream::StreamListener<()>)>,
+}
+
+/// Mono float samples of a capture buffer.
+fn samples_of(stream: &pw::stream::StreamRef) -> Vec<f32> {
+    let Some(mut buffer) = stream.dequeue_buffer() else {
+        return Vec::new();
+    };
+    let Some(data) = buffer.datas_mut().first_mut() else {
+        return Vec::new();
+    };
+    let size = data.chunk().size() as usize;
+    let Some(bytes) = data.data() else {
+        return Vec::new();
+    };
+    bytes
+        .get(..size)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+impl Streams {
+    pub(super) fn connect(
+        core: &pw::core::Core,
+        processing: &Arc<Mutex<Processing>>,
+        quantum: &str,
+        echo: bool,
+    ) -> Result<Streams, String> {
+        let source = SourceFilter::new(core, processing.clone(), quantum)?;
+        let reference = if echo {
+            let err = |e: pw::Error| format!("PipeWire stream: {e}");
+            let props = pw::properties::properties! {
+                *pw::keys::MEDIA_TYPE => "Audio",
+                *pw::keys::MEDIA_CATEGORY => "Capture",
+                *pw::keys::NODE_NAME => "ghostnv_clean_mic_reference",
+                *pw::keys::NODE_DESCRIPTION => "GhostNV clean mic (echo reference)",
+                *pw::keys::NODE_LATENCY => quantum,
+                *pw::keys::STREAM_CAPTURE_SINK => "true",
+                "node.passive" => "true",
+            };
+            let stream =
+                pw::stream::Stream::new(core, "GhostNV clean mic reference", props).map_err(err)?;
+            let p = processing.clone();
+            let listener = stream
+                .add_local_listener::<()>()
+                .process(move |stream, _| {
+                    let samples = samples_of(stream);
+                    if let Ok(mut p) = p.lock() {
+                        p.chain.push_reference(&samples);
+                    }
+                })
+                .register()
+                .map_err(err)?;
+            let bytes = float_format(&[libspa_sys_position::MONO])?;
+            let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
+            stream
+                .connect(
+                    spa::utils::Direction::Input,
+                    None,
+                    pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+                    &mut [pod],
+                )
+                .map_err(|e| format!("PipeWire stream: {e}"))?;
+            Some((stream, listener))
+        } else {
+            None
+        };
+        Ok(Streams {
+            _source: source,
+            _reference: reference,
+        })
+    }
+}
+
+/// Keeps the microphone linked into the source node: node ids by name from the
+/// registry, and a link made whenever both are there and none is.
+#[derive(Default)]
+pub(super) struct Wiring {
+    nodes: HashMap<String, u32>,
+    /// The microphone's node name, once chosen.
+    pub(super) microphone: Option<String>,
+    link: Option<pw::link::Link>,
+}
+
+impl Wiring {
+    /// A node appeared.
+    pub(super) fn added(&mut self, core: &pw::core::Core, name: &str, id: u32) {
+        self.nodes.insert(name.to_owned(), id);
+        self.relink(core);
+    }
+
+    /// A global went away: a link to or from it went with it.
+    pub(super) fn removed(&mut self, id: u32) {
+        let before = self.nodes.len();
+        self.nodes.retain(|_, v| *v != id);
+        if self.nodes.len() != before {
+            self.link = None;
+        }
+    }
+
+    /// Links the microphone into the source where both exist and no link does.
+    pub(super) fn relink(&mut self, core: &pw::core::Core) {
+        if self.link.is_some() {
+            return;
+        }
+        let Some(mic) = self.microphone.as_ref().and_then(|m| self.nodes.get(m)) else {
+            return;
+        };
+        let Some(ours) = self.nodes.get(NODE_NAME) else {
+            return;
+        };
+        let props = pw::properties::properties! {
+            "link.output.node" => mic.to_string(),
+            "link.input.node" => ours.to_string(),
+            "object.linger" => "false",
+        };
+        match core.create_object::<pw::link::Link>("link-factory", &props) {
+            Ok(link) => {
+                info!(microphone = ?self.microphone, "clean mic: microphone linked");
+                self.link = Some(link);
+            }
+            Err(e) => tracing::warn!(%e, "clean mic: the microphone could not be linked"),
+        }
+    }
+}
