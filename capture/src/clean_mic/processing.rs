@@ -29,6 +29,10 @@ pub(super) struct Processing {
     pub(super) out: VecDeque<f32>,
     /// The queue's lowest level when the source took from it, this second.
     pub(super) lowest: usize,
+    /// Samples between the microphone and the source besides the chain's own delay (a
+    /// partial frame and the queue), as left by the last source call: constant while
+    /// the quantum is, since each call takes and gives as many samples.
+    pub(super) in_flight: usize,
     pub(super) meter: Meter,
     pub(super) status: Arc<Mutex<CleanMicStatus>>,
 }
@@ -68,7 +72,7 @@ impl Processing {
 
     fn report(&self, second: Second) {
         let echo = self.chain.echo_stats();
-        let latency = self.chain.latency() + self.out.len();
+        let latency = self.chain.latency() + self.in_flight;
         // From PipeWire's real-time thread: a report that meets a reader is skipped.
         if let Ok(mut status) = self.status.try_lock() {
             status.latency_ms = latency as f64 * 1000.0 / f64::from(RATE);
@@ -88,6 +92,7 @@ impl Processing {
         for sample in out.iter_mut() {
             *sample = self.out.pop_front().unwrap_or(0.0);
         }
+        self.in_flight = self.pending.len() + self.out.len();
         n
     }
 }
@@ -100,6 +105,7 @@ impl Processing {
             pending: Vec::with_capacity(FRAME),
             out: VecDeque::with_capacity(OUT_QUEUE_MAX + FRAME),
             lowest: usize::MAX,
+            in_flight: 0,
             meter: Meter::default(),
             status,
         }
