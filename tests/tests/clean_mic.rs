@@ -2,8 +2,9 @@
 //! into a virtual microphone comes out of the clean mic cleaned (scored with PESQ-wb
 //! against the clean recording), the source adds no more than 20 ms in light mode
 //! (measured between the microphone and the clean mic recorded side by side in one
-//! two-channel capture), `msg voice` reports it, the mode changes live, and a screen
-//! share makes the clean mic the default source until it ends.
+//! two-channel capture), `msg voice` reports it, the mode changes live, a screen share
+//! makes the clean mic the default source until it ends, and with echo cancellation the
+//! reference follows the default output when it changes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -317,10 +318,51 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
             (s["running"] == true && s["reference_clock_ppm"].is_number()).then_some(s)
         },
     )?;
-    ensure!(
-        out_ports(&session, "ghostnv_clean_mic_reference").is_ok(),
-        "the reference stream"
-    );
+    let reference_from = |sink: &str| -> bool {
+        pw(&session, "pw-link", &["-l"]).is_ok_and(|links| {
+            let mut current = "";
+            links.lines().any(|l| {
+                if !l.starts_with(' ') {
+                    current = l;
+                }
+                current.starts_with(&format!("{sink}:monitor"))
+                    && l.contains("ghostnv_clean_mic_reference:")
+            })
+        })
+    };
+    wait_for(
+        Duration::from_secs(5),
+        "the reference on the output's monitor",
+        || reference_from("ghost-test-out").then_some(()),
+    )?;
+    // A new default output: the reference follows it.
+    pw(
+        &session,
+        "pw-cli",
+        &[
+            "create-node",
+            "adapter",
+            "{ factory.name=support.null-audio-sink node.name=ghost-test-out2 \
+             media.class=Audio/Sink object.linger=true audio.position=[MONO] }",
+        ],
+    )?;
+    pw(
+        &session,
+        "pw-metadata",
+        &[
+            "-n",
+            "default",
+            "0",
+            "default.configured.audio.sink",
+            "{ \"name\": \"ghost-test-out2\" }",
+            "Spa:String:JSON",
+        ],
+    )?;
+    wait_for(
+        Duration::from_secs(10),
+        "the reference on the new output",
+        || reference_from("ghost-test-out2").then_some(()),
+    )?;
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! The clean microphone as a PipeWire source, "GhostNV clean mic": the chosen
 //! microphone goes through the voice chain (`ghost-voice`) inside the source node
 //! itself, in the graph's cycle, and what comes out is a source applications record
-//! from like any microphone. A thread of its own holds the connection. What the
-//! speakers play (the default sink's monitor, which WirePlumber moves to a new default
-//! output by itself) is the echo reference. The thread connects again when PipeWire
-//! goes away and comes back, and settings change while it runs.
+//! from like any microphone. What the speakers play (the default output's monitor,
+//! followed to a new default output) is the echo reference. A thread of its own holds
+//! the connection, connects again when PipeWire goes away and comes back, and takes
+//! new settings while it runs.
 
 mod filter;
 mod meter;

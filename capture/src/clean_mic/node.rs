@@ -36,6 +36,8 @@ struct Defaults {
     source: Option<String>,
     /// `default.configured.audio.source`, raw: what to give back.
     configured: Option<String>,
+    /// `default.audio.sink`: the output whose monitor is the echo reference.
+    sink: Option<String>,
 }
 
 fn node_name(json: &str) -> Option<String> {
@@ -169,7 +171,10 @@ fn session(
     let core_rc = Rc::new(core);
     let registry = Rc::new(registry);
     let wiring = Rc::new(RefCell::new(Wiring::default()));
+    let streams: Rc<RefCell<Option<Streams>>> = Rc::new(RefCell::new(None));
     let (reg, meta_slot, defs) = (registry.clone(), metadata.clone(), defaults.clone());
+    let (follow_streams, follow_core, follow_processing) =
+        (streams.clone(), core_rc.clone(), processing.clone());
     let (wired, wiring_core, unwired) = (wiring.clone(), core_rc.clone(), wiring.clone());
     let _registry_listener = registry
         .add_listener_local()
@@ -190,18 +195,36 @@ fn session(
                 return;
             };
             let defs = defs.clone();
+            let (streams, core, processing) = (
+                follow_streams.clone(),
+                follow_core.clone(),
+                follow_processing.clone(),
+            );
             let listener = meta
                 .add_listener_local()
                 .property(move |subject, key, _type, value| {
-                    if subject == 0 {
-                        let mut d = defs.borrow_mut();
-                        match key {
-                            Some("default.audio.source") => d.source = value.and_then(node_name),
-                            Some("default.configured.audio.source") => {
-                                d.configured = value.map(str::to_owned)
-                            }
-                            _ => {}
+                    if subject != 0 {
+                        return 0;
+                    }
+                    let mut d = defs.borrow_mut();
+                    match key {
+                        Some("default.audio.source") => d.source = value.and_then(node_name),
+                        Some("default.configured.audio.source") => {
+                            d.configured = value.map(str::to_owned)
                         }
+                        Some("default.audio.sink") => {
+                            let sink = value.and_then(node_name);
+                            if sink != d.sink {
+                                d.sink = sink.clone();
+                                drop(d);
+                                if let (Some(s), Some(sink)) =
+                                    (streams.borrow_mut().as_mut(), sink.as_deref())
+                                {
+                                    s.follow_output(&core, &processing, QUANTUM, sink);
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                     0
                 })
@@ -212,7 +235,6 @@ fn session(
         .register();
 
     // Two round trips: the registry's globals (the metadata bound), then its values.
-    let streams: Rc<RefCell<Option<Streams>>> = Rc::new(RefCell::new(None));
     let pending_sync = Rc::new(RefCell::new(core_rc.sync(0).ok()));
     let rounds = Rc::new(RefCell::new(0));
     let wire = wiring.clone();
@@ -246,7 +268,14 @@ fn session(
                 .clone()
                 .or_else(|| defs.borrow().source.clone())
                 .filter(|m| m != NODE_NAME);
-            match Streams::connect(&c2, &pr, QUANTUM, sett.options.echo_cancel) {
+            let output = defs.borrow().sink.clone();
+            match Streams::connect(
+                &c2,
+                &pr,
+                QUANTUM,
+                sett.options.echo_cancel,
+                output.as_deref(),
+            ) {
                 Ok(s) => {
                     wire.borrow_mut().microphone = microphone.clone();
                     wire.borrow_mut().relink(&c2);

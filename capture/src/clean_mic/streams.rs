@@ -18,7 +18,7 @@ use crate::encode::audio::{float_format, libspa_sys_position};
 /// The source node and the reference stream.
 pub(super) struct Streams {
     _source: SourceFilter,
-    _reference: Option<(pw::stream::Stream, pw::stream::StreamListener<()>)>,
+    reference: Option<(pw::stream::Stream, pw::stream::StreamListener<()>)>,
 }
 
 /// Mono float samples of a capture buffer.
@@ -41,56 +41,94 @@ fn samples_of(stream: &pw::stream::StreamRef) -> Vec<f32> {
         .collect()
 }
 
+/// A capture stream of `sink`'s monitor (the default output's when `None`) feeding the
+/// chain's echo reference.
+fn reference_stream(
+    core: &pw::core::Core,
+    processing: &Arc<Mutex<Processing>>,
+    quantum: &str,
+    sink: Option<&str>,
+) -> Result<(pw::stream::Stream, pw::stream::StreamListener<()>), String> {
+    let err = |e: pw::Error| format!("PipeWire stream: {e}");
+    let mut props = pw::properties::properties! {
+        *pw::keys::MEDIA_TYPE => "Audio",
+        *pw::keys::MEDIA_CATEGORY => "Capture",
+        *pw::keys::NODE_NAME => "ghostnv_clean_mic_reference",
+        *pw::keys::NODE_DESCRIPTION => "GhostNV clean mic (echo reference)",
+        *pw::keys::NODE_LATENCY => quantum,
+        *pw::keys::STREAM_CAPTURE_SINK => "true",
+        "node.passive" => "true",
+    };
+    if let Some(sink) = sink {
+        props.insert("target.object", sink);
+    }
+    let stream =
+        pw::stream::Stream::new(core, "GhostNV clean mic reference", props).map_err(err)?;
+    let p = processing.clone();
+    let listener = stream
+        .add_local_listener::<()>()
+        .process(move |stream, _| {
+            let samples = samples_of(stream);
+            if let Ok(mut p) = p.lock() {
+                p.chain.push_reference(&samples);
+            }
+        })
+        .register()
+        .map_err(err)?;
+    let bytes = float_format(&[libspa_sys_position::MONO])?;
+    let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
+    stream
+        .connect(
+            spa::utils::Direction::Input,
+            None,
+            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+            &mut [pod],
+        )
+        .map_err(|e| format!("PipeWire stream: {e}"))?;
+    Ok((stream, listener))
+}
+
 impl Streams {
     pub(super) fn connect(
         core: &pw::core::Core,
         processing: &Arc<Mutex<Processing>>,
         quantum: &str,
         echo: bool,
+        output: Option<&str>,
     ) -> Result<Streams, String> {
         let source = SourceFilter::new(core, processing.clone(), quantum)?;
-        let reference = if echo {
-            let err = |e: pw::Error| format!("PipeWire stream: {e}");
-            let props = pw::properties::properties! {
-                *pw::keys::MEDIA_TYPE => "Audio",
-                *pw::keys::MEDIA_CATEGORY => "Capture",
-                *pw::keys::NODE_NAME => "ghostnv_clean_mic_reference",
-                *pw::keys::NODE_DESCRIPTION => "GhostNV clean mic (echo reference)",
-                *pw::keys::NODE_LATENCY => quantum,
-                *pw::keys::STREAM_CAPTURE_SINK => "true",
-                "node.passive" => "true",
-            };
-            let stream =
-                pw::stream::Stream::new(core, "GhostNV clean mic reference", props).map_err(err)?;
-            let p = processing.clone();
-            let listener = stream
-                .add_local_listener::<()>()
-                .process(move |stream, _| {
-                    let samples = samples_of(stream);
-                    if let Ok(mut p) = p.lock() {
-                        p.chain.push_reference(&samples);
-                    }
-                })
-                .register()
-                .map_err(err)?;
-            let bytes = float_format(&[libspa_sys_position::MONO])?;
-            let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
-            stream
-                .connect(
-                    spa::utils::Direction::Input,
-                    None,
-                    pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
-                    &mut [pod],
-                )
-                .map_err(|e| format!("PipeWire stream: {e}"))?;
-            Some((stream, listener))
-        } else {
-            None
+        let reference = match echo {
+            true => Some(reference_stream(core, processing, quantum, output)?),
+            false => None,
         };
         Ok(Streams {
             _source: source,
-            _reference: reference,
+            reference,
         })
+    }
+
+    /// The default output changed: the reference moves to its monitor (the aligner
+    /// bridges the few milliseconds between the two streams with silence).
+    pub(super) fn follow_output(
+        &mut self,
+        core: &pw::core::Core,
+        processing: &Arc<Mutex<Processing>>,
+        quantum: &str,
+        output: &str,
+    ) {
+        if self.reference.take().is_none() {
+            return;
+        }
+        match reference_stream(core, processing, quantum, Some(output)) {
+            Ok(stream) => {
+                info!(
+                    output,
+                    "clean mic: echo reference follows the default output"
+                );
+                self.reference = Some(stream);
+            }
+            Err(e) => tracing::warn!(%e, "clean mic: no echo reference"),
+        }
     }
 }
 
