@@ -16,7 +16,6 @@ pub struct Voice {
     mic: Option<CleanMic>,
     mode: Option<Mode>,
     echo: Option<bool>,
-    sharing: bool,
     problem: Option<String>,
 }
 
@@ -76,11 +75,14 @@ impl Ghost {
     /// A screen share started or ended: the clean mic is the default source while any
     /// runs (unless `default_while_sharing = false`), and the old default after.
     pub fn voice_sharing_changed(&mut self) {
-        let sharing = self.casts.active() && self.config.voice.default_while_sharing;
         if let Some(mic) = &self.voice.mic {
-            mic.make_default(sharing);
+            mic.make_default(self.voice_takes_default());
         }
-        self.voice.sharing = sharing;
+    }
+
+    /// Whether the clean mic should be the default source now.
+    fn voice_takes_default(&self) -> bool {
+        self.casts.active() && self.config.voice.default_while_sharing
     }
 
     /// `msg voice`.
@@ -110,7 +112,7 @@ impl Ghost {
             "echo_delay_ms": s.echo_delay_ms,
             "reference_clock_ppm": s.reference_clock_ppm,
             "default_source": s.is_default,
-            "sharing": self.voice.sharing,
+            "sharing": self.voice_takes_default(),
         })
     }
 

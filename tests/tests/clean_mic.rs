@@ -105,6 +105,41 @@ fn out_ports(session: &ShareSession, node: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// A PipeWire null device of `class`, mono, named `name`.
+fn null_device(session: &ShareSession, name: &str, class: &str) -> Result<()> {
+    pw(
+        session,
+        "pw-cli",
+        &[
+            "create-node",
+            "adapter",
+            &format!(
+                "{{ factory.name=support.null-audio-sink node.name={name} media.class={class} \
+                 object.linger=true audio.position=[MONO] }}"
+            ),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Sets `default.configured.audio.KIND` (sink or source) to `node`, as a desktop's
+/// sound settings do.
+fn configure_default(session: &ShareSession, kind: &str, node: &str) -> Result<()> {
+    pw(
+        session,
+        "pw-metadata",
+        &[
+            "-n",
+            "default",
+            "0",
+            &format!("default.configured.audio.{kind}"),
+            &format!("{{ \"name\": \"{node}\" }}"),
+            "Spa:String:JSON",
+        ],
+    )?;
+    Ok(())
+}
+
 fn default_source(session: &ShareSession) -> Result<String> {
     pw(
         session,
@@ -126,45 +161,10 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
     let dir = comp.runtime_dir().to_path_buf();
 
     // A virtual microphone, the default source, and a null output.
-    for (name, class) in [
-        ("ghost-test-mic", "Audio/Source/Virtual"),
-        ("ghost-test-out", "Audio/Sink"),
-    ] {
-        pw(
-            &session,
-            "pw-cli",
-            &[
-                "create-node",
-                "adapter",
-                &format!(
-                    "{{ factory.name=support.null-audio-sink node.name={name} media.class={class} \
-                     object.linger=true audio.position=[MONO] }}"
-                ),
-            ],
-        )?;
-    }
-    pw(
-        &session,
-        "pw-metadata",
-        &[
-            "-n",
-            "default",
-            "0",
-            "default.configured.audio.source",
-            "{ \"name\": \"ghost-test-mic\" }",
-        ],
-    )?;
-    pw(
-        &session,
-        "pw-metadata",
-        &[
-            "-n",
-            "default",
-            "0",
-            "default.configured.audio.sink",
-            "{ \"name\": \"ghost-test-out\" }",
-        ],
-    )?;
+    null_device(&session, "ghost-test-mic", "Audio/Source/Virtual")?;
+    null_device(&session, "ghost-test-out", "Audio/Sink")?;
+    configure_default(&session, "source", "ghost-test-mic")?;
+    configure_default(&session, "sink", "ghost-test-out")?;
 
     // The clean mic appears once PipeWire is there (ghostcomp started before it).
     let status = wait_for(Duration::from_secs(20), "the clean mic running", || {
@@ -242,6 +242,14 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
     let settled = comp.request(json!({"request": "voice"}))?;
     let _ = play.wait();
     std::thread::sleep(Duration::from_millis(700));
+    // Live settings, while the recorder still keeps the graph running.
+    let set = comp.request(json!({"request": "voice-set", "mode": "quality"}))?;
+    ensure!(set["mode"] == "quality", "{set}");
+    // The running chain changed too: its delay is the quality mode's 30 ms and more.
+    wait_for(Duration::from_secs(5), "the quality chain running", || {
+        let s = comp.request(json!({"request": "voice"})).ok()?;
+        (s["latency_ms"].as_f64().unwrap_or(0.0) >= 30.0).then_some(())
+    })?;
     let _ = Command::new("kill")
         .arg("-INT")
         .arg(rec.id().to_string())
@@ -286,9 +294,6 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         "{during} {settled}"
     );
 
-    // Live settings.
-    let set = comp.request(json!({"request": "voice-set", "mode": "quality"}))?;
-    ensure!(set["mode"] == "quality", "{set}");
     let refused = comp.raw_request(r#"{"request":"voice-set","mode":"loud"}"#)?;
     ensure!(refused["ok"] == false, "{refused}");
 
@@ -336,28 +341,8 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         || reference_from("ghost-test-out").then_some(()),
     )?;
     // A new default output: the reference follows it.
-    pw(
-        &session,
-        "pw-cli",
-        &[
-            "create-node",
-            "adapter",
-            "{ factory.name=support.null-audio-sink node.name=ghost-test-out2 \
-             media.class=Audio/Sink object.linger=true audio.position=[MONO] }",
-        ],
-    )?;
-    pw(
-        &session,
-        "pw-metadata",
-        &[
-            "-n",
-            "default",
-            "0",
-            "default.configured.audio.sink",
-            "{ \"name\": \"ghost-test-out2\" }",
-            "Spa:String:JSON",
-        ],
-    )?;
+    null_device(&session, "ghost-test-out2", "Audio/Sink")?;
+    configure_default(&session, "sink", "ghost-test-out2")?;
     wait_for(
         Duration::from_secs(10),
         "the reference on the new output",

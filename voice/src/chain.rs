@@ -1,7 +1,6 @@
-//! The chain itself: (high-pass) → noise suppression → (gain control), on 10 ms frames
-//! of 48 kHz mono. It takes any number of samples and gives back as many, the mode's
-//! delay later (one frame in light mode, three in quality mode); [`Chain::process_all`]
-//! removes that delay for files.
+//! The chain itself: (high-pass) → (echo cancellation) → noise suppression → (gain
+//! control), on 10 ms frames of 48 kHz mono. Each frame comes out the mode's delay later
+//! ([`Chain::latency`]); [`Chain::process_all`] removes that delay for files.
 //!
 //! The high-pass and the gain control are off unless asked for: RNNoise already takes
 //! away rumble and hum (36 dB of a fan's hum in the tests' clips), while even a 20 Hz
@@ -93,8 +92,6 @@ pub struct Chain {
     suppressor: Suppressor,
     echo: Option<Echo>,
     agc: Agc,
-    /// Samples waiting for a whole frame.
-    pending: Vec<f32>,
     /// The last frame's voice probability.
     voice: f32,
 }
@@ -123,14 +120,8 @@ impl Chain {
             suppressor,
             echo,
             agc: Agc::default(),
-            pending: Vec::with_capacity(FRAME),
             voice: 0.0,
         })
-    }
-
-    /// The mode.
-    pub fn mode(&self) -> Mode {
-        self.mode
     }
 
     /// Delay the chain adds, in samples.
@@ -207,22 +198,6 @@ impl Chain {
         if self.options.gain_control {
             self.agc.process(frame, self.voice);
         }
-    }
-
-    /// Cleans `input`, returning whole frames as they complete (a stream's pace).
-    pub fn process(&mut self, input: &[f32]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(input.len() + FRAME);
-        for &s in input {
-            self.pending.push(s);
-            if self.pending.len() == FRAME {
-                let mut frame = [0f32; FRAME];
-                frame.copy_from_slice(&self.pending);
-                self.pending.clear();
-                self.process_frame(&mut frame);
-                out.extend_from_slice(&frame);
-            }
-        }
-        out
     }
 
     /// A whole recording: cleaned, delay removed, the same length as `input`.

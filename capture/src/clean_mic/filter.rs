@@ -66,7 +66,7 @@ unsafe extern "C" fn on_process(data: *mut c_void, position: *mut spa_sys::spa_i
         return;
     };
     if input.is_null() {
-        processing.feed(&vec![0.0; n]);
+        processing.feed_silence(n);
     } else {
         // SAFETY: non-null and `samples` floats long, as above; only read here.
         processing.feed(unsafe { std::slice::from_raw_parts(input, n) });

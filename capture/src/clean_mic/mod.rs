@@ -41,7 +41,7 @@ pub struct CleanMicStatus {
     pub problem: Option<String>,
     /// The microphone being cleaned.
     pub microphone: Option<String>,
-    /// What the source adds: the chain's delay and the frames queued for the output.
+    /// What the source adds: the chain's delay, a partial frame and the queue.
     pub latency_ms: f64,
     /// Share of one core the chain took over the last second.
     pub cpu_percent: f64,

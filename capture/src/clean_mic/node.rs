@@ -263,11 +263,20 @@ fn session(
                 *ps.borrow_mut() = c2.sync(0).ok();
                 return;
             }
+            // Never the clean mic itself: when a reconnect comes during a share, the
+            // default may still name it, while the configured value is the old one.
             let microphone = sett
                 .microphone
                 .clone()
-                .or_else(|| defs.borrow().source.clone())
-                .filter(|m| m != NODE_NAME);
+                .filter(|m| m != NODE_NAME)
+                .or_else(|| {
+                    let d = defs.borrow();
+                    let configured = d.configured.as_deref().and_then(node_name);
+                    [d.source.clone(), configured]
+                        .into_iter()
+                        .flatten()
+                        .find(|m| m != NODE_NAME)
+                });
             let output = defs.borrow().sink.clone();
             match Streams::connect(
                 &c2,

@@ -13,58 +13,89 @@ use super::CleanMicStatus;
 
 /// Cleaned samples kept for the source at most (four frames); older ones go, so that a
 /// source nobody records from does not build up delay for whoever starts to.
-pub(super) const OUT_QUEUE_MAX: usize = 4 * FRAME;
-/// What the source's queue may keep at its lowest over a second: the rest is delay
-/// that the graph's quantum (not a multiple of the chain's frame) does not need, and
-/// is dropped (once, after a start or a change of quantum; then the level holds). The
-/// microphone's samples and the source's come in the same call of the same node, so the
-/// queue can run down to empty; a shortfall (a larger quantum) is silence that rebuilds
-/// it.
-const SLACK: usize = 0;
+const OUT_QUEUE_MAX: usize = 4 * FRAME;
+
 /// The chain and its queues, shared by the source node's callback (PipeWire's
 /// real-time thread), the reference's and settings changes (the clean mic's thread).
 pub(super) struct Processing {
     pub(super) chain: Chain,
-    pub(super) pending: Vec<f32>,
-    pub(super) out: VecDeque<f32>,
+    /// Microphone samples waiting for a whole frame.
+    pending: Vec<f32>,
+    /// Cleaned samples waiting for the source.
+    out: VecDeque<f32>,
     /// The queue's lowest level when the source took from it, this second.
-    pub(super) lowest: usize,
+    lowest: usize,
     /// Samples between the microphone and the source besides the chain's own delay (a
     /// partial frame and the queue), as left by the last source call: constant while
     /// the quantum is, since each call takes and gives as many samples.
-    pub(super) in_flight: usize,
-    pub(super) meter: Meter,
-    pub(super) status: Arc<Mutex<CleanMicStatus>>,
+    in_flight: usize,
+    meter: Meter,
+    status: Arc<Mutex<CleanMicStatus>>,
 }
 
 impl Processing {
-    pub(super) fn feed(&mut self, samples: &[f32]) {
-        for &s in samples {
-            self.pending.push(s);
-            if self.pending.len() < FRAME {
-                continue;
-            }
-            let mut frame = [0f32; FRAME];
-            frame.copy_from_slice(&self.pending);
-            self.pending.clear();
-            let input = frame;
-            let started = Instant::now();
-            self.chain.process_frame(&mut frame);
-            let took = started.elapsed();
-            self.out.extend(frame);
-            if let Some(second) = self.meter.add(&input, &frame, self.chain.voice(), took) {
-                self.trim();
-                self.report(second);
+    /// A chain with empty queues, reporting into `status`.
+    pub(super) fn new(chain: Chain, status: Arc<Mutex<CleanMicStatus>>) -> Processing {
+        Processing {
+            chain,
+            pending: Vec::with_capacity(FRAME),
+            out: VecDeque::with_capacity(OUT_QUEUE_MAX + FRAME),
+            lowest: usize::MAX,
+            in_flight: 0,
+            meter: Meter::default(),
+            status,
+        }
+    }
+
+    /// Microphone samples in; every frame they complete is cleaned and queued.
+    pub(super) fn feed(&mut self, mut samples: &[f32]) {
+        while !samples.is_empty() {
+            let take = (FRAME - self.pending.len()).min(samples.len());
+            self.pending.extend_from_slice(&samples[..take]);
+            samples = &samples[take..];
+            if self.pending.len() == FRAME {
+                self.clean_pending();
             }
         }
         let excess = self.out.len().saturating_sub(OUT_QUEUE_MAX);
         self.out.drain(..excess);
     }
 
-    /// Drops the queue's unneeded delay.
+    /// `n` samples of silence in, where the microphone gave no buffer this cycle.
+    pub(super) fn feed_silence(&mut self, n: usize) {
+        const ZEROS: [f32; FRAME] = [0.0; FRAME];
+        let mut left = n;
+        while left > 0 {
+            let take = left.min(FRAME);
+            self.feed(&ZEROS[..take]);
+            left -= take;
+        }
+    }
+
+    fn clean_pending(&mut self) {
+        let mut frame = [0f32; FRAME];
+        frame.copy_from_slice(&self.pending);
+        self.pending.clear();
+        let input = frame;
+        let started = Instant::now();
+        self.chain.process_frame(&mut frame);
+        let took = started.elapsed();
+        self.out.extend(frame);
+        if let Some(second) = self.meter.add(&input, &frame, self.chain.voice(), took) {
+            self.trim();
+            self.report(second);
+        }
+    }
+
+    /// Drops the delay the graph's quantum (not a multiple of the chain's frame) does
+    /// not need: whatever the queue never went below over a second. The microphone's
+    /// samples and the source's come in the same call of the same node, so the queue
+    /// can run down to empty; this happens once after a start or a change of quantum,
+    /// then the level holds, and a shortfall (a larger quantum) is silence that
+    /// rebuilds it.
     fn trim(&mut self) {
-        if self.lowest != usize::MAX && self.lowest > SLACK {
-            let excess = (self.lowest - SLACK).min(self.out.len());
+        if self.lowest != usize::MAX {
+            let excess = self.lowest.min(self.out.len());
             self.out.drain(..excess);
         }
         self.lowest = usize::MAX;
@@ -85,29 +116,12 @@ impl Processing {
         }
     }
 
-    /// Fills a source buffer of `capacity` samples; silence where the chain is behind.
-    pub(super) fn drain_into(&mut self, out: &mut [f32]) -> usize {
-        let n = out.len();
-        self.lowest = self.lowest.min(self.out.len().saturating_sub(n));
+    /// Fills the source's buffer for this cycle; silence where the chain is behind.
+    pub(super) fn drain_into(&mut self, out: &mut [f32]) {
+        self.lowest = self.lowest.min(self.out.len().saturating_sub(out.len()));
         for sample in out.iter_mut() {
             *sample = self.out.pop_front().unwrap_or(0.0);
         }
         self.in_flight = self.pending.len() + self.out.len();
-        n
-    }
-}
-
-impl Processing {
-    /// A chain with empty queues, reporting into `status`.
-    pub(super) fn new(chain: Chain, status: Arc<Mutex<CleanMicStatus>>) -> Processing {
-        Processing {
-            chain,
-            pending: Vec::with_capacity(FRAME),
-            out: VecDeque::with_capacity(OUT_QUEUE_MAX + FRAME),
-            lowest: usize::MAX,
-            in_flight: 0,
-            meter: Meter::default(),
-            status,
-        }
     }
 }

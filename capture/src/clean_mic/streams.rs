@@ -1,44 +1,22 @@
 //! What the clean mic holds in PipeWire: the source node (a filter, see `filter.rs`),
 //! the link from the microphone into it, and the echo reference (a capture stream of
-//! the default output's monitor, which WirePlumber moves to a new default output by
-//! itself).
+//! the default output's monitor, made again on a new default output's).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use pipewire as pw;
-use pw::spa;
 use tracing::info;
 
 use super::filter::SourceFilter;
 use super::processing::Processing;
 use super::NODE_NAME;
-use crate::encode::audio::{float_format, libspa_sys_position};
+use crate::encode::audio::{connect_capture, float_samples, libspa_sys_position};
 
 /// The source node and the reference stream.
 pub(super) struct Streams {
     _source: SourceFilter,
     reference: Option<(pw::stream::Stream, pw::stream::StreamListener<()>)>,
-}
-
-/// Mono float samples of a capture buffer.
-fn samples_of(stream: &pw::stream::StreamRef) -> Vec<f32> {
-    let Some(mut buffer) = stream.dequeue_buffer() else {
-        return Vec::new();
-    };
-    let Some(data) = buffer.datas_mut().first_mut() else {
-        return Vec::new();
-    };
-    let size = data.chunk().size() as usize;
-    let Some(bytes) = data.data() else {
-        return Vec::new();
-    };
-    bytes
-        .get(..size)
-        .unwrap_or_default()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
 }
 
 /// A capture stream of `sink`'s monitor (the default output's when `None`) feeding the
@@ -68,23 +46,13 @@ fn reference_stream(
     let listener = stream
         .add_local_listener::<()>()
         .process(move |stream, _| {
-            let samples = samples_of(stream);
-            if let Ok(mut p) = p.lock() {
+            if let (Some(samples), Ok(mut p)) = (float_samples(stream), p.lock()) {
                 p.chain.push_reference(&samples);
             }
         })
         .register()
         .map_err(err)?;
-    let bytes = float_format(&[libspa_sys_position::MONO])?;
-    let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
-    stream
-        .connect(
-            spa::utils::Direction::Input,
-            None,
-            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
-            &mut [pod],
-        )
-        .map_err(|e| format!("PipeWire stream: {e}"))?;
+    connect_capture(&stream, &[libspa_sys_position::MONO])?;
     Ok((stream, listener))
 }
 

@@ -132,40 +132,16 @@ fn capture(
     let _listener = stream
         .add_local_listener::<()>()
         .process(move |stream, _| {
-            let Some(mut buffer) = stream.dequeue_buffer() else {
-                return;
-            };
-            let datas = buffer.datas_mut();
-            let Some(data) = datas.first_mut() else {
-                return;
-            };
-            let size = data.chunk().size() as usize;
-            let Some(bytes) = data.data() else {
-                return;
-            };
-            let samples = bytes
-                .get(..size)
-                .unwrap_or_default()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            let _ = tx.send(Chunk {
-                samples,
-                at: monotonic(),
-            });
+            if let Some(samples) = float_samples(stream) {
+                let _ = tx.send(Chunk {
+                    samples,
+                    at: monotonic(),
+                });
+            }
         })
         .register()
         .map_err(|e| format!("PipeWire stream: {e}"))?;
-    let bytes = float_format(&[libspa_sys_position::FL, libspa_sys_position::FR])?;
-    let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
-    stream
-        .connect(
-            spa::utils::Direction::Input,
-            None,
-            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
-            &mut [pod],
-        )
-        .map_err(|e| format!("PipeWire stream: {e}"))?;
+    connect_capture(&stream, &[libspa_sys_position::FL, libspa_sys_position::FR])?;
     let main_loop_weak = main_loop.downgrade();
     let _quit = quit.attach(main_loop.loop_(), move |()| {
         if let Some(main_loop) = main_loop_weak.upgrade() {
@@ -184,8 +160,42 @@ pub(crate) mod libspa_sys_position {
     pub const FR: u32 = 4;
 }
 
+/// The interleaved samples of the next buffer of a 32-bit float capture stream.
+pub(crate) fn float_samples(stream: &pw::stream::StreamRef) -> Option<Vec<f32>> {
+    let mut buffer = stream.dequeue_buffer()?;
+    let data = buffer.datas_mut().first_mut()?;
+    let size = data.chunk().size() as usize;
+    let bytes = data.data()?;
+    Some(
+        bytes
+            .get(..size)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+/// Connects a capture stream of 48 kHz 32-bit float audio with these channel
+/// positions to whatever the session links it to.
+pub(crate) fn connect_capture(
+    stream: &pw::stream::Stream,
+    positions: &[u32],
+) -> Result<(), String> {
+    let bytes = float_format(positions)?;
+    let pod = spa::pod::Pod::from_bytes(&bytes).ok_or("audio format: not a pod")?;
+    stream
+        .connect(
+            spa::utils::Direction::Input,
+            None,
+            pw::stream::StreamFlags::AUTOCONNECT | pw::stream::StreamFlags::MAP_BUFFERS,
+            &mut [pod],
+        )
+        .map_err(|e| format!("PipeWire stream: {e}"))
+}
+
 /// The EnumFormat pod of 48 kHz 32-bit float audio with these channel positions.
-pub(crate) fn float_format(positions: &[u32]) -> Result<Vec<u8>, String> {
+fn float_format(positions: &[u32]) -> Result<Vec<u8>, String> {
     let mut info = spa::param::audio::AudioInfoRaw::new();
     info.set_format(spa::param::audio::AudioFormat::F32LE);
     info.set_rate(RATE);
