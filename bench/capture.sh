@@ -4,18 +4,21 @@
 # 1920x1080 while a 1280x720 window animates: frames a second the consumer
 # receives, CPU a second of each process; the consumers are GStreamer, Chromium, Firefox and OBS), then the peers' own scripts run in the same
 # session, and the ratios are printed (below 1 is better for time and CPU, above 1 for
-# fps). Usage: bench/capture.sh   (env: SHOTS=10, SECS=5, PEERS_TOO=1)
+# fps), and the compositor's own part of a screenshot: a recorder's screencopy into a
+# buffer it reuses (`ghost-copy-loop`), request to ready and copy to ready.
+# Usage: bench/capture.sh   (env: SHOTS=10, SECS=5, PEERS_TOO=1)
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 OUT="${OUT:-$ROOT/target/bench}"
 mkdir -p "$OUT"
 
+export COPY_LOOP="$ROOT/target/release/ghost-copy-loop"
 if [ "${1:-}" != --inner ]; then
+  (cd "$ROOT" && cargo build --release -q -p ghost-compositor -p ghost-tests --bin ghostcomp --bin ghost-copy-loop) || exit 1
   if [ "${PEERS_TOO:-1}" = 1 ]; then
     SECS="${SECS:-5}" bash "$HERE/peers/share-wlr.sh" >"$OUT/peer-cast.txt" 2>"$OUT/peer-cast.err" || tail "$OUT/peer-cast.err"
     SHOTS="${SHOTS:-10}" bash "$HERE/peers/sway.sh" >"$OUT/peer-sway.txt" 2>"$OUT/peer-sway.err" || tail "$OUT/peer-sway.err"
   fi
-  (cd "$ROOT" && cargo build --release -q -p ghost-compositor) || exit 1
   dbus-run-session -- bash "$0" --inner >"$OUT/ghostcomp-capture.txt" 2>"$OUT/ghostcomp-capture.err" \
     || { tail "$OUT/ghostcomp-capture.err"; exit 1; }
   get() { awk -v k="$2:" '$1==k{print $2}' "$OUT/$1.txt" 2>/dev/null | head -1; }
@@ -30,6 +33,10 @@ if [ "${1:-}" != --inner ]; then
   row "grim PPM 1080p (ms)"           grim_ppm_1920x1080_ms_median peer-sway sway_grim_ppm_1920x1080_ms_median 1
   row "grim PNG 4K (ms)"              grim_png_3840x2160_ms_median peer-sway sway_grim_png_3840x2160_ms_median 1
   row "grim PPM 4K (ms)"              grim_ppm_3840x2160_ms_median peer-sway sway_grim_ppm_3840x2160_ms_median 1
+  row "screencopy, reused buffer, 1080p: request to ready (ms)" copy_request_1920x1080_ms peer-sway sway_copy_request_1920x1080_ms 1
+  row "screencopy, reused buffer, 1080p: copy to ready (ms)" copy_copy_1920x1080_ms peer-sway sway_copy_copy_1920x1080_ms 1
+  row "screencopy, reused buffer, 4K: request to ready (ms)" copy_request_3840x2160_ms peer-sway sway_copy_request_3840x2160_ms 1
+  row "screencopy, reused buffer, 4K: copy to ready (ms)" copy_copy_3840x2160_ms peer-sway sway_copy_copy_3840x2160_ms 1
   row "share 1080p, animated: fps"    cast_anim_fps peer-cast cast_anim_screencast_fps 0
   row "share: compositor CPU/s"       cast_anim_compositor_cpu_per_s peer-cast cast_anim_sway_cpu_per_s 1
   row "share: portal backend CPU/s"   cast_anim_portal_cpu_per_s peer-cast cast_anim_xdpw_cpu_per_s 1
@@ -76,6 +83,7 @@ for res in 1920x1080 3840x2160; do
     done
     echo "grim_${fmt}_${res}_ms_median: $(printf '%s\n' "${ts[@]}" | median)"
   done
+  "$COPY_LOOP" 50 | sed -n "s/^\(request\|copy\)_to_ready_ms:/copy_\1_${res}_ms:/p"
 done
 wlr-randr --output HEADLESS-1 --custom-mode 1920x1080 >/dev/null 2>&1; sleep 0.3
 

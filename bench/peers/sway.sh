@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sway 1.7 (wlroots 0.15, Debian 12) headless with pixman, measured as
 # bench/ghostcomp_headless.sh measures ghostcomp, and grim through wlr-screencopy at 1080p
-# and 4K (PNG, and PPM which costs no encoding). Env: RUNS (10), DUR (10 s), SHOTS (20).
+# and 4K (PNG, and PPM which costs no encoding), and a recorder's reused-buffer screencopy
+# (`ghost-copy-loop`, at $COPY_LOOP where set). Env: RUNS (10), DUR (10 s), SHOTS (20).
 source "$(dirname "$0")/../lib.sh"
 need sway grim foot wayland-utils jq procps util-linux
 build_clients || exit 1
@@ -36,6 +37,9 @@ for size in 1920x1080 3840x2160; do
     echo "sway_grim_${format}_${size}_ms_median: $(printf '%s\n' "${times[@]}" | median)"
     echo "sway_grim_${format}_${size}_ok: $ok/$SHOTS"
   done
+  if [ -x "${COPY_LOOP:-}" ]; then
+    "$COPY_LOOP" 50 | sed -n "s/^\(request\|copy\)_to_ready_ms:/sway_copy_\1_${size}_ms:/p"
+  fi
   stop_pid "$term"
   stop_tree "$COMP_PID"
 done
