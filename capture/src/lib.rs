@@ -20,6 +20,7 @@ pub mod hdr;
 pub mod pipewire;
 pub mod portal;
 pub mod screenshot;
+pub mod share_audio;
 pub mod yuv;
 
 pub use damage::{accumulate, changed_regions};

@@ -26,6 +26,23 @@ impl IpcDesktop {
             false => Err(reply.error.unwrap_or_else(|| "refused".into())),
         }
     }
+
+    /// Cast `id`'s audio node once PipeWire made it (a second at most: a share
+    /// without sound starts all the same).
+    fn audio_node(&self, id: u64) -> Option<u32> {
+        for _ in 0..20 {
+            let casts = self.ask(&Request::Casts, Duration::from_secs(2)).ok()?;
+            let cast = casts.as_array()?.iter().find(|c| c["id"] == id)?;
+            if cast["audio"].is_null() {
+                return None;
+            }
+            if let Some(node) = cast["audio"]["node_id"].as_u64() {
+                return u32::try_from(node).ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 fn source_of(value: &Value) -> Option<Source> {
@@ -88,11 +105,13 @@ impl Desktop for IpcDesktop {
                 .as_u64()
                 .ok_or_else(|| format!("no {k} in {answer}"))
         };
+        let id = number("id")?;
         Ok(Stream {
-            id: number("id")?,
+            id,
             node_id: number("node_id")? as u32,
             width: number("width")? as u32,
             height: number("height")? as u32,
+            audio_node_id: self.audio_node(id),
         })
     }
 

@@ -74,6 +74,7 @@ def portal_stream(args):
         "source_type": int(props.get("source_type", 0)),
         "restore_token": str(started.get("restore_token", "")),
         "size": [int(v) for v in props.get("size", [])],
+        "audio_node_id": int(props["audio_node_id"]) if "audio_node_id" in props else None,
     }
     return node, fd, info
 

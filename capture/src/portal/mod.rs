@@ -84,6 +84,8 @@ pub struct Stream {
     pub width: u32,
     /// Picture size.
     pub height: u32,
+    /// The share's audio node (`share_audio`), where it was ready in time.
+    pub audio_node_id: Option<u32>,
 }
 
 /// Why the portal cannot serve.

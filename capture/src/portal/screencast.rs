@@ -222,6 +222,11 @@ fn results(choice: &Choice, stream: &super::Stream, persist_mode: u32) -> Option
     );
     properties.insert("source_type".into(), owned(source_type)?);
     properties.insert("id".into(), owned(stream.id.to_string())?);
+    // The share's sound, for consumers that look for it; the video stays the only
+    // stream, as OBS takes the last stream listed and browsers the first.
+    if let Some(audio) = stream.audio_node_id {
+        properties.insert("audio_node_id".into(), owned(audio)?);
+    }
     let streams = vec![(stream.node_id, properties)];
     let mut results = Results::new();
     results.insert("streams".into(), owned(streams)?);

@@ -20,6 +20,7 @@ use smithay::{
 
 use crate::{backend::Shows, shell::window_data, state::Ghost};
 
+mod audio;
 mod cursor;
 mod direct;
 pub mod pick;
@@ -93,6 +94,8 @@ struct Cast {
 pub struct Casts {
     caster: Option<Caster>,
     casts: Vec<Cast>,
+    /// The casts' audio nodes, while a cast runs.
+    audio: Option<ghost_capture::share_audio::ShareAudio>,
 }
 
 impl Casts {
@@ -112,6 +115,7 @@ impl Ghost {
         if self.casts.caster.as_ref().is_some_and(|c| c.is_broken()) {
             self.casts.caster = None;
             self.casts.casts.clear();
+            self.casts.audio = None;
         }
         if self.casts.caster.is_none() {
             let caster = Caster::connect()?;
@@ -141,6 +145,7 @@ impl Ghost {
         if caster.is_broken() {
             tracing::warn!("PipeWire went away: every cast ended");
             self.casts.casts.clear();
+            self.casts.audio = None;
             self.casts.caster = None;
             return;
         }
@@ -239,7 +244,7 @@ impl Ghost {
         let max_fps = self.config.capture.max_fps;
         let caster = self.caster()?;
         let id = caster.start(CastSpec {
-            name,
+            name: name.clone(),
             width,
             height,
             max_fps,
@@ -260,9 +265,14 @@ impl Ghost {
             drawn_in_stream: 0,
             behind: false,
         });
+        self.cast_audio_start(id, window.as_ref(), &name);
         self.queue_redraw(&output);
         self.voice_sharing_changed();
-        Ok(json!({"id": id, "node_id": node_id, "width": width, "height": height}))
+        let audio = ghost_capture::share_audio::node_name(id);
+        Ok(
+            json!({"id": id, "node_id": node_id, "width": width, "height": height,
+            "audio_node_name": audio}),
+        )
     }
 
     /// Ends cast `id`.
@@ -272,6 +282,7 @@ impl Ghost {
         if let Some(caster) = self.casts.caster.as_mut() {
             caster.stop(id);
         }
+        self.cast_audio_stop(id);
         if known {
             tracing::info!(id, "cast stopped");
             self.queue_redraw_all();
@@ -349,6 +360,7 @@ impl Ghost {
                         },
                         "frames": caster.and_then(|k| k.frames(c.id)),
                         "frames_drawn_in_stream": c.drawn_in_stream,
+                        "audio": self.cast_audio_json(c.id),
                     })
                 })
                 .collect(),
