@@ -78,6 +78,25 @@ impl HdrFrame {
         }
         HdrFrame::new((x1 - x0) as u32, (y1 - y0) as u32, rgb)
     }
+
+    /// Writes the frame as 10-bit values packed x:R:G:B 2:10:10:10 in little-endian
+    /// 32-bit words (DRM's XRGB2101010, PipeWire's xRGB_210LE), rows `stride` bytes
+    /// apart: what a 10-bit screen share carries. False where `out` is too small.
+    pub fn pack_xrgb2101010(&self, out: &mut [u8], stride: usize) -> bool {
+        let (w, h) = (self.width as usize, self.height as usize);
+        if stride < w * 4 || out.len() < stride * h.saturating_sub(1) + w * 4 {
+            return false;
+        }
+        let ten = |v: u16| (u32::from(v) * 1023 + 32767) / 65535;
+        for (y, row) in self.rgb.chunks_exact(w * 3).take(h).enumerate() {
+            let line = &mut out[y * stride..y * stride + w * 4];
+            for (px, rgb) in line.chunks_exact_mut(4).zip(row.chunks_exact(3)) {
+                let word = (ten(rgb[0]) << 20) | (ten(rgb[1]) << 10) | ten(rgb[2]);
+                px.copy_from_slice(&word.to_le_bytes());
+            }
+        }
+        true
+    }
 }
 
 /// Writes `frame` as a 16-bit RGB PNG tagged BT.2020 + PQ with a cICP chunk.
@@ -132,5 +151,21 @@ mod tests {
             })
             .unwrap();
         assert_eq!(cropped.pixel(0, 0), Some([45000, 50000, 55000]));
+    }
+
+    #[test]
+    fn ten_bit_packing_puts_red_high_and_blue_low() {
+        // 10-bit 1023, 512 and 0 as 16-bit signal values (v * 65535 / 1023).
+        let frame = HdrFrame::new(2, 1, vec![65535, 32800, 0, 0, 0, 64]).unwrap();
+        let mut out = vec![0xffu8; 12];
+        assert!(frame.pack_xrgb2101010(&mut out, 12));
+        let first = u32::from_le_bytes([out[0], out[1], out[2], out[3]]);
+        assert_eq!((first >> 20) & 1023, 1023);
+        assert_eq!((first >> 10) & 1023, 512);
+        assert_eq!(first & 1023, 0);
+        let second = u32::from_le_bytes([out[4], out[5], out[6], out[7]]);
+        assert_eq!(second, 1);
+        assert_eq!(&out[8..], &[0xff; 4], "past the row is left alone");
+        assert!(!frame.pack_xrgb2101010(&mut out[..7], 8));
     }
 }

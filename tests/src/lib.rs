@@ -20,6 +20,7 @@ pub mod syncobj_client;
 pub mod wire;
 pub mod wlr_copy;
 
+pub use pipewire;
 pub use wayland_client;
 pub use wayland_protocols;
 

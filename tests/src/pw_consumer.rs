@@ -33,10 +33,21 @@ pub struct Observed {
     pub pointer_image: Option<((u32, u32), (i32, i32))>,
     /// Presentation timestamps, in order.
     pub pts: Vec<i64>,
-    /// The last buffer's picture: BGRx rows at `stride` bytes.
+    /// The last buffer's picture: BGRx (or xRGB_210LE) rows at `stride` bytes.
     pub last_picture: Vec<u8>,
     /// Its row stride.
     pub stride: usize,
+    /// The negotiated format's pixel format, transfer function and primaries (SPA ids).
+    pub format: Option<(u32, u32, u32)>,
+}
+
+/// The picture a consumer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wants {
+    /// 8-bit BGRx, as OBS and browsers take it.
+    Bgrx,
+    /// 10-bit xRGB_210LE tagged PQ with BT.2020 primaries, as an HDR-aware one does.
+    Pq10,
 }
 
 impl Observed {
@@ -46,9 +57,17 @@ impl Observed {
         let p = self.last_picture.get(at..at + 4)?;
         Some([p[2], p[1], p[0]])
     }
+
+    /// The last 10-bit picture's (R, G, B) code values at `x`, `y`.
+    pub fn pixel10(&self, x: u32, y: u32) -> Option<[u16; 3]> {
+        let at = y as usize * self.stride + x as usize * 4;
+        let p = self.last_picture.get(at..at + 4)?;
+        let word = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+        Some([(word >> 20) & 1023, (word >> 10) & 1023, word & 1023].map(|v| v as u16))
+    }
 }
 
-fn format_pod() -> Vec<u8> {
+fn format_pod(wants: Wants) -> Vec<u8> {
     let object = Object {
         type_: SpaTypes::ObjectParamFormat.as_raw(),
         id: ParamType::EnumFormat.as_raw(),
@@ -66,10 +85,30 @@ fn format_pod() -> Vec<u8> {
             Property {
                 key: FormatProperties::VideoFormat.as_raw(),
                 flags: PropertyFlags::empty(),
-                value: Value::Id(Id(VideoFormat::BGRx.as_raw())),
+                value: Value::Id(Id(match wants {
+                    Wants::Bgrx => VideoFormat::BGRx.as_raw(),
+                    Wants::Pq10 => VideoFormat::xRGB_210LE.as_raw(),
+                })),
             },
         ],
     };
+    let mut object = object;
+    if wants == Wants::Pq10 {
+        // SMPTE ST 2084 is 14 on the wire (PipeWire 0.3's headers lack its name).
+        for (key, value) in [
+            (sys::SPA_FORMAT_VIDEO_transferFunction, 14),
+            (
+                sys::SPA_FORMAT_VIDEO_colorPrimaries,
+                sys::SPA_VIDEO_COLOR_PRIMARIES_BT2020,
+            ),
+        ] {
+            object.properties.push(Property {
+                key,
+                flags: PropertyFlags::empty(),
+                value: Value::Id(Id(value)),
+            });
+        }
+    }
     PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &Value::Object(object))
         .map(|(c, _)| c.into_inner())
         .unwrap_or_default()
@@ -201,6 +240,17 @@ pub fn consume(
     consume_holding(socket, node, duration, Duration::ZERO, during)
 }
 
+/// As [`consume`], asking for `wants`.
+pub fn consume_as(
+    socket: &Path,
+    node: u32,
+    duration: Duration,
+    wants: Wants,
+    during: impl FnOnce() -> Result<()>,
+) -> Result<Observed> {
+    consume_with(socket, node, duration, Duration::ZERO, wants, during)
+}
+
 /// As [`consume`], but each buffer goes back to the producer only `hold` after it came,
 /// as a consumer that encodes or draws each frame before it lets go of it does; and it
 /// records for a second after `during` returned at least (on a loaded machine the
@@ -210,6 +260,17 @@ pub fn consume_holding(
     node: u32,
     duration: Duration,
     hold: Duration,
+    during: impl FnOnce() -> Result<()>,
+) -> Result<Observed> {
+    consume_with(socket, node, duration, hold, Wants::Bgrx, during)
+}
+
+fn consume_with(
+    socket: &Path,
+    node: u32,
+    duration: Duration,
+    hold: Duration,
+    wants: Wants,
     during: impl FnOnce() -> Result<()>,
 ) -> Result<Observed> {
     let seen = Arc::new(Mutex::new(Observed::default()));
@@ -259,6 +320,11 @@ pub fn consume_holding(
                 if info.parse(param).is_ok() {
                     if let Ok(mut s) = on_format.lock() {
                         s.size = Some((info.size().width, info.size().height));
+                        s.format = Some((
+                            info.format().as_raw(),
+                            info.transfer_function(),
+                            info.color_primaries(),
+                        ));
                     }
                 }
                 let metas = meta_pods();
@@ -288,7 +354,7 @@ pub fn consume_holding(
                 }
             })
             .register()?;
-        let format = format_pod();
+        let format = format_pod(wants);
         let mut params: Vec<&Pod> = Pod::from_bytes(&format).into_iter().collect();
         stream.connect(
             Direction::Input,

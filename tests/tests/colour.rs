@@ -1,6 +1,8 @@
 //! End to end: colour management on the GLES renderer (Mesa's llvmpipe here). Real
 //! clients of our own set image descriptions through wp_color_management_v1; the
-//! screenshots are compared with the CPU reference of ghost-hdr.
+//! screenshots are compared with the CPU reference of ghost-hdr, and so are the
+//! screen shares of an HDR output (PipeWire): 10-bit PQ to a consumer that asks for it,
+//! the tone-mapped 8-bit picture to one that does not.
 //!
 //! Tolerances: 8-bit pictures within 2 code values (the shader runs in f32, the
 //! reference in f64, and the SDR picture of an HDR output passes through a 10-bit
@@ -12,6 +14,8 @@ use anyhow::{Context, Result};
 use ghost_hdr::{ImageDescription, Luminances, Pipeline};
 use ghost_tests::{
     client::TestClient,
+    pipewire::spa::param::video::VideoFormat,
+    pw_consumer::Wants,
     wayland_client::protocol::wl_output::WlOutput,
     wayland_protocols::wp::color_management::v1::client::wp_color_manager_v1::{
         Primaries, TransferFunction,
@@ -134,6 +138,85 @@ fn srgb_and_pq_clients_on_an_hdr_output_match_the_cpu_reference() -> Result<()> 
             px(at),
             want,
             2.0 / 255.0,
+        );
+    }
+    Ok(())
+}
+
+/// Shares `comp`'s output to a consumer of our own asking for `wants`; what arrived.
+fn share(comp: &Compositor, wants: Wants) -> Result<ghost_tests::pw_consumer::Observed> {
+    let cast = comp.request(serde_json::json!({"request": "cast-start"}))?;
+    let node = cast["node_id"].as_u64().context("a node")? as u32;
+    let socket = comp.runtime_dir().join("pipewire-0");
+    let seen = ghost_tests::pw_consumer::consume_as(
+        &socket,
+        node,
+        std::time::Duration::from_secs(2),
+        wants,
+        || Ok(()),
+    )?;
+    comp.request(serde_json::json!({"request": "cast-stop", "id": cast["id"]}))?;
+    Ok(seen)
+}
+
+#[test]
+fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_to_others(
+) -> Result<()> {
+    if let Some(why) = ghost_tests::share_session::missing_parts() {
+        anyhow::bail!("{why}: scripts/install-deps.sh installs it");
+    }
+    let comp = start("hdr-share", true)?;
+    let _session = ghost_tests::share_session::ShareSession::start(&comp)?;
+    let _client = two_clients(&comp)?;
+    let srgb_at = inside(&comp, "srgb-client")?;
+    let pq_at = inside(&comp, "pq-client")?;
+    settle(&comp)?;
+    let output = hdr_output();
+    let signal = comp.screenshot_hdr()?;
+
+    let seen = share(&comp, Wants::Pq10)?;
+    assert_eq!(
+        seen.format,
+        Some((VideoFormat::xRGB_210LE.as_raw(), 14, 7)),
+        "xRGB_210LE tagged PQ and BT.2020: {seen:?}"
+    );
+    assert!(seen.frames >= 1, "{seen:?}");
+    for (what, at, client) in [
+        ("sRGB client", srgb_at, ImageDescription::srgb()),
+        ("PQ client", pq_at, ImageDescription::bt2100_pq()),
+    ] {
+        let got = seen.pixel10(at.0, at.1).context("a pixel")?;
+        let screen = signal
+            .pixel(at.0, at.1)
+            .map(|v| f64::from(v) * 1023.0 / 65535.0);
+        let reference = expected(&client, &output).map(|v| v * 1023.0);
+        let got = got.map(f64::from);
+        eprintln!("{what}: 10-bit share {got:?}, screen {screen:?}, ghost-hdr {reference:?}");
+        assert_close(
+            &format!("{what}, 10-bit share against the screen"),
+            got,
+            screen,
+            1.0,
+        );
+        assert_close(
+            &format!("{what}, 10-bit share against ghost-hdr"),
+            got,
+            reference,
+            1.5,
+        );
+    }
+
+    // A consumer that does not take PQ gets the 8-bit tone-mapped picture: the SDR
+    // screenshot's.
+    let seen = share(&comp, Wants::Bgrx)?;
+    let sdr = comp.screenshot(serde_json::json!({}))?;
+    for at in [srgb_at, pq_at] {
+        let got = seen.pixel(at.0, at.1).context("a pixel")?.map(f64::from);
+        assert_close(
+            "the 8-bit share",
+            got,
+            sdr.pixel(at.0, at.1).map(f64::from),
+            2.0,
         );
     }
     Ok(())

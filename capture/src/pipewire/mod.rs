@@ -54,6 +54,8 @@ pub struct CastSpec {
     pub height: u32,
     /// The most frames a second the stream sends.
     pub max_fps: u32,
+    /// The source is an HDR output's signal: 10-bit PQ is offered first.
+    pub hdr: bool,
 }
 
 /// The compositor's connection to PipeWire and its running casts.
@@ -182,6 +184,23 @@ impl Caster {
     ) -> Result<Pushed, CastError> {
         let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;
         Ok(cast.push_drawn(size, damage, cursor, now, draw))
+    }
+
+    /// Whether cast `id`'s consumer took the 10-bit PQ format (frames from `push_hdr`).
+    pub fn is_pq10(&self, id: u64) -> bool {
+        self.casts.get(&id).is_some_and(|c| c.is_pq10())
+    }
+
+    /// Sends an HDR output's signal (cropped to the cast) on a 10-bit PQ cast.
+    pub fn push_hdr(
+        &mut self,
+        id: u64,
+        frame: &crate::hdr::HdrFrame,
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+    ) -> Result<Pushed, CastError> {
+        let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;
+        Ok(cast.push_hdr(frame, cursor, now))
     }
 
     /// Whether a frame of cast `id` waits for a graph cycle to reach the consumer.

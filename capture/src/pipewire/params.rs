@@ -52,61 +52,104 @@ fn property(key: u32, value: Value) -> Property {
     }
 }
 
+/// `SPA_VIDEO_TRANSFER_SMPTE2084` (PQ): 14 on the wire, its place in SPA's
+/// `spa_video_transfer_function` (which follows GStreamer's `GstVideoTransferFunction`);
+/// PipeWire 0.3's headers stop before it, newer ones name it.
+pub const TRANSFER_PQ: u32 = 14;
+
 /// The formats a stream of `width`×`height` offers, at most `max_fps` frames a second
-/// (frames come when the screen changes, so the nominal rate is variable: 0/1).
-pub fn enum_format(width: u32, height: u32, max_fps: u32) -> Vec<u8> {
+/// (frames come when the screen changes, so the nominal rate is variable: 0/1). Where
+/// the source is `hdr`, 10-bit PQ with BT.2020 primaries comes first, for consumers
+/// that take it; the 8-bit layouts (a tone-mapped picture) follow for the rest.
+pub fn enum_format(width: u32, height: u32, max_fps: u32, hdr: bool) -> Vec<Vec<u8>> {
+    let mut offers = Vec::new();
+    if hdr {
+        let mut properties = format_properties(
+            width,
+            height,
+            max_fps,
+            Value::Id(Id(VideoFormat::xRGB_210LE.as_raw())),
+        );
+        for (key, value) in [
+            (
+                sys::SPA_FORMAT_VIDEO_colorRange,
+                sys::SPA_VIDEO_COLOR_RANGE_0_255,
+            ),
+            (
+                sys::SPA_FORMAT_VIDEO_colorMatrix,
+                sys::SPA_VIDEO_COLOR_MATRIX_RGB,
+            ),
+            (sys::SPA_FORMAT_VIDEO_transferFunction, TRANSFER_PQ),
+            (
+                sys::SPA_FORMAT_VIDEO_colorPrimaries,
+                sys::SPA_VIDEO_COLOR_PRIMARIES_BT2020,
+            ),
+        ] {
+            properties.push(property(key, Value::Id(Id(value))));
+        }
+        offers.push(format_object(properties));
+    }
     let mut formats = vec![Id(FORMATS[0].as_raw())];
     formats.extend(FORMATS.iter().map(|f| Id(f.as_raw())));
-    let max_fps = max_fps.max(1);
+    let choice = Value::Choice(ChoiceValue::Id(Choice(
+        ChoiceFlags::empty(),
+        ChoiceEnum::Enum {
+            default: formats[0],
+            alternatives: formats[1..].to_vec(),
+        },
+    )));
+    offers.push(format_object(format_properties(
+        width, height, max_fps, choice,
+    )));
+    offers
+}
+
+fn format_object(properties: Vec<Property>) -> Vec<u8> {
     serialize(Object {
         type_: SpaTypes::ObjectParamFormat.as_raw(),
         id: ParamType::EnumFormat.as_raw(),
-        properties: vec![
-            property(
-                FormatProperties::MediaType.as_raw(),
-                Value::Id(Id(spa::param::format::MediaType::Video.as_raw())),
-            ),
-            property(
-                FormatProperties::MediaSubtype.as_raw(),
-                Value::Id(Id(spa::param::format::MediaSubtype::Raw.as_raw())),
-            ),
-            property(
-                FormatProperties::VideoFormat.as_raw(),
-                Value::Choice(ChoiceValue::Id(Choice(
-                    ChoiceFlags::empty(),
-                    ChoiceEnum::Enum {
-                        default: formats[0],
-                        alternatives: formats[1..].to_vec(),
-                    },
-                ))),
-            ),
-            property(
-                FormatProperties::VideoSize.as_raw(),
-                Value::Rectangle(Rectangle { width, height }),
-            ),
-            property(
-                FormatProperties::VideoFramerate.as_raw(),
-                Value::Fraction(Fraction { num: 0, denom: 1 }),
-            ),
-            property(
-                FormatProperties::VideoMaxFramerate.as_raw(),
-                Value::Choice(ChoiceValue::Fraction(Choice(
-                    ChoiceFlags::empty(),
-                    ChoiceEnum::Range {
-                        default: Fraction {
-                            num: max_fps,
-                            denom: 1,
-                        },
-                        min: Fraction { num: 1, denom: 1 },
-                        max: Fraction {
-                            num: max_fps,
-                            denom: 1,
-                        },
-                    },
-                ))),
-            ),
-        ],
+        properties,
     })
+}
+
+fn format_properties(width: u32, height: u32, max_fps: u32, format: Value) -> Vec<Property> {
+    let max_fps = max_fps.max(1);
+    vec![
+        property(
+            FormatProperties::MediaType.as_raw(),
+            Value::Id(Id(spa::param::format::MediaType::Video.as_raw())),
+        ),
+        property(
+            FormatProperties::MediaSubtype.as_raw(),
+            Value::Id(Id(spa::param::format::MediaSubtype::Raw.as_raw())),
+        ),
+        property(FormatProperties::VideoFormat.as_raw(), format),
+        property(
+            FormatProperties::VideoSize.as_raw(),
+            Value::Rectangle(Rectangle { width, height }),
+        ),
+        property(
+            FormatProperties::VideoFramerate.as_raw(),
+            Value::Fraction(Fraction { num: 0, denom: 1 }),
+        ),
+        property(
+            FormatProperties::VideoMaxFramerate.as_raw(),
+            Value::Choice(ChoiceValue::Fraction(Choice(
+                ChoiceFlags::empty(),
+                ChoiceEnum::Range {
+                    default: Fraction {
+                        num: max_fps,
+                        denom: 1,
+                    },
+                    min: Fraction { num: 1, denom: 1 },
+                    max: Fraction {
+                        num: max_fps,
+                        denom: 1,
+                    },
+                },
+            ))),
+        ),
+    ]
 }
 
 /// Buffers of shared memory (memfd) holding one frame of `stride` × `height` each.
@@ -206,7 +249,9 @@ mod tests {
 
     #[test]
     fn the_format_offers_every_layout_at_the_source_size() {
-        let o = object(&enum_format(1920, 1080, 60));
+        let offers = enum_format(1920, 1080, 60, false);
+        assert_eq!(offers.len(), 1, "no 10-bit offer from an SDR source");
+        let o = object(&offers[0]);
         assert_eq!(o.id, ParamType::EnumFormat.as_raw());
         assert_eq!(
             value(&o, FormatProperties::VideoSize.as_raw()),
@@ -227,7 +272,31 @@ mod tests {
         };
         assert_eq!(default.0, VideoFormat::BGRx.as_raw());
         assert_eq!(alternatives.len(), FORMATS.len());
-        assert!(as_pod(&enum_format(1, 1, 0)).is_some());
+        assert!(as_pod(&enum_format(1, 1, 0, false)[0]).is_some());
+    }
+
+    #[test]
+    fn an_hdr_source_offers_10_bit_pq_first_and_8_bit_after() {
+        let offers = enum_format(640, 360, 60, true);
+        assert_eq!(offers.len(), 2);
+        let hdr = object(&offers[0]);
+        assert_eq!(
+            value(&hdr, FormatProperties::VideoFormat.as_raw()),
+            &Value::Id(Id(VideoFormat::xRGB_210LE.as_raw()))
+        );
+        assert_eq!(
+            value(&hdr, sys::SPA_FORMAT_VIDEO_transferFunction),
+            &Value::Id(Id(TRANSFER_PQ))
+        );
+        assert_eq!(
+            value(&hdr, sys::SPA_FORMAT_VIDEO_colorPrimaries),
+            &Value::Id(Id(sys::SPA_VIDEO_COLOR_PRIMARIES_BT2020))
+        );
+        let sdr = object(&offers[1]);
+        assert!(sdr
+            .properties
+            .iter()
+            .all(|p| p.key != sys::SPA_FORMAT_VIDEO_transferFunction));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use pw::{
 use super::{memory, meta, params, CastError, CastSpec, CursorMeta};
 use crate::damage::accumulate;
 use crate::frame::{FrameView, PixelFormat, Region};
+use crate::hdr::HdrFrame;
 
 /// Where a cast stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +61,16 @@ pub enum Pushed {
 #[derive(Debug, Clone, Copy)]
 struct Negotiated {
     layout: PixelFormat,
+    /// 10-bit PQ (xRGB_210LE), the HDR offer; `layout` means nothing then.
+    pq10: bool,
     width: u32,
     height: u32,
+}
+
+/// What fills a buffer: an 8-bit picture's drawing, or an HDR signal packed to 10 bits.
+enum Fill<'a, 'b> {
+    Sdr(&'a mut Draw<'b>),
+    Pq(&'a HdrFrame),
 }
 
 struct Shared {
@@ -94,14 +103,18 @@ pub struct Cast {
     stale: Vec<Stale>,
     /// The format agreement `stale` belongs to.
     stale_generation: u64,
+    /// The source is HDR: the 10-bit offer comes first.
+    hdr: bool,
 }
 
-fn layout(format: VideoFormat) -> Option<PixelFormat> {
+/// The pixel layout of a format offered, and whether it is the 10-bit PQ one.
+fn layout(format: VideoFormat) -> Option<(PixelFormat, bool)> {
     Some(match format {
-        VideoFormat::BGRx => PixelFormat::Xrgb8888,
-        VideoFormat::BGRA => PixelFormat::Argb8888,
-        VideoFormat::RGBx => PixelFormat::Xbgr8888,
-        VideoFormat::RGBA => PixelFormat::Abgr8888,
+        VideoFormat::BGRx => (PixelFormat::Xrgb8888, false),
+        VideoFormat::BGRA => (PixelFormat::Argb8888, false),
+        VideoFormat::RGBx => (PixelFormat::Xbgr8888, false),
+        VideoFormat::RGBA => (PixelFormat::Abgr8888, false),
+        VideoFormat::xRGB_210LE => (PixelFormat::Xrgb8888, true),
         _ => return None,
     })
 }
@@ -176,7 +189,7 @@ impl Cast {
                 if info.parse(param).is_err() {
                     return;
                 }
-                let Some(layout) = layout(info.format()) else {
+                let Some((layout, pq10)) = layout(info.format()) else {
                     tracing::warn!(format = ?info.format(), "a consumer chose a format not offered");
                     return;
                 };
@@ -184,12 +197,13 @@ impl Cast {
                 let mut shared = on_param.borrow_mut();
                 shared.format = Some(Negotiated {
                     layout,
+                    pq10,
                     width: size.width,
                     height: size.height,
                 });
                 shared.generation += 1;
                 drop(shared);
-                tracing::debug!(?layout, size.width, size.height, "cast format agreed");
+                tracing::debug!(?layout, pq10, size.width, size.height, "cast format agreed");
                 let buffers = params::buffers(size.width * 4, size.height);
                 let metas = params::metas();
                 let mut pods: Vec<&Pod> = Vec::new();
@@ -201,8 +215,8 @@ impl Cast {
             })
             .register()
             .map_err(|e| CastError::Stream(e.to_string()))?;
-        let format = params::enum_format(spec.width, spec.height, spec.max_fps);
-        let mut offer: Vec<&Pod> = params::as_pod(&format).into_iter().collect();
+        let formats = params::enum_format(spec.width, spec.height, spec.max_fps, spec.hdr);
+        let mut offer: Vec<&Pod> = formats.iter().filter_map(|f| params::as_pod(f)).collect();
         stream
             .connect(
                 Direction::Output,
@@ -222,7 +236,13 @@ impl Cast {
             sent_cursor: None,
             stale: Vec::new(),
             stale_generation: 0,
+            hdr: spec.hdr,
         })
+    }
+
+    /// The consumer took the 10-bit PQ offer: frames come from `push_hdr`.
+    pub fn is_pq10(&self) -> bool {
+        self.shared.borrow().format.is_some_and(|f| f.pq10)
     }
 
     pub fn node_id(&self) -> Option<u32> {
@@ -250,8 +270,8 @@ impl Cast {
     }
 
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), CastError> {
-        let format = params::enum_format(width, height, self.max_fps);
-        let mut offer: Vec<&Pod> = params::as_pod(&format).into_iter().collect();
+        let formats = params::enum_format(width, height, self.max_fps, self.hdr);
+        let mut offer: Vec<&Pod> = formats.iter().filter_map(|f| params::as_pod(f)).collect();
         self.shared.borrow_mut().format = None;
         self.stream
             .update_params(&mut offer)
@@ -286,9 +306,41 @@ impl Cast {
         now: Duration,
         draw: &mut Draw<'_>,
     ) -> Pushed {
+        self.send(size, damage, cursor, now, Fill::Sdr(draw))
+    }
+
+    /// An HDR output's signal, to a consumer that took the 10-bit PQ offer.
+    pub fn push_hdr(
+        &mut self,
+        frame: &HdrFrame,
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+    ) -> Pushed {
+        let size = (frame.width(), frame.height());
+        let whole = [Region {
+            x: 0,
+            y: 0,
+            width: size.0 as i32,
+            height: size.1 as i32,
+        }];
+        self.send(size, &whole, cursor, now, Fill::Pq(frame))
+    }
+
+    fn send(
+        &mut self,
+        size: (u32, u32),
+        damage: &[Region],
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+        fill: Fill<'_, '_>,
+    ) -> Pushed {
         let Some(format) = self.shared.borrow().format else {
             return Pushed::Idle;
         };
+        // Each kind of picture only into the format made for it.
+        if format.pq10 != matches!(fill, Fill::Pq(_)) {
+            return Pushed::Idle;
+        }
         let generation = self.shared.borrow().generation;
         if generation != self.stale_generation {
             self.stale.clear();
@@ -327,14 +379,19 @@ impl Cast {
                 let size = stride * format.height as usize;
                 if !data.data.is_null() && data.maxsize as usize >= size && !data.chunk.is_null() {
                     let bytes = std::slice::from_raw_parts_mut(data.data.cast::<u8>(), size);
-                    self.fill(
-                        data.data as usize,
-                        draw,
-                        bytes,
-                        stride,
-                        format.layout,
-                        damage,
-                    );
+                    match fill {
+                        Fill::Sdr(draw) => self.fill(
+                            data.data as usize,
+                            draw,
+                            bytes,
+                            stride,
+                            format.layout,
+                            damage,
+                        ),
+                        Fill::Pq(frame) => {
+                            frame.pack_xrgb2101010(bytes, stride);
+                        }
+                    }
                     (*data.chunk).offset = 0;
                     (*data.chunk).size = size as u32;
                     (*data.chunk).stride = stride as i32;

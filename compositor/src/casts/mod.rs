@@ -23,6 +23,7 @@ use crate::{backend::Shows, shell::window_data, state::Ghost};
 mod audio;
 mod cursor;
 mod direct;
+mod hdr;
 pub mod pick;
 pub mod record;
 
@@ -242,12 +243,14 @@ impl Ghost {
             None => format!("ghostcomp output {}", output.name()),
         };
         let max_fps = self.config.capture.max_fps;
+        let hdr = hdr::is_hdr(&output);
         let caster = self.caster()?;
         let id = caster.start(CastSpec {
             name: name.clone(),
             width,
             height,
             max_fps,
+            hdr,
         })?;
         let node_id = caster.node_id(id);
         tracing::info!(id, ?source, ?node_id, requester, "cast started");
@@ -414,6 +417,15 @@ impl Ghost {
             }
             self.casts.casts[index].behind = false;
             let crop = Self::cast_crop(&source, &at);
+            if caster.is_pq10(id) {
+                if let Err(err) =
+                    self.cast_hdr_frame(index, &at, window.as_ref(), crop, cursor, now)
+                {
+                    tracing::warn!(id, "HDR cast frame: {err:#}");
+                }
+                retry |= self.casts.casts[index].behind;
+                continue;
+            }
             let sent = match window {
                 None => self.cast_shown(index, output, crop, cursor, now),
                 Some(_) => Ok(false),

@@ -1,0 +1,74 @@
+//! 10-bit HDR casts: an HDR output's cast offers 10-bit PQ with BT.2020 primaries
+//! first (`ghost_capture::pipewire::params::enum_format`); a consumer that takes it
+//! gets the output's signal as the screen shows it (or the window's, on that output),
+//! the others the 8-bit tone-mapped picture of the usual paths.
+
+use std::time::Duration;
+
+use ghost_capture::pipewire::Pushed;
+use ghost_config::CursorMode;
+use smithay::{desktop::Window, output::Output};
+
+use crate::{
+    backend::{Captured, Shows},
+    state::Ghost,
+};
+
+/// Whether `output` shows an HDR (PQ) signal, so that its casts offer 10 bits.
+pub(super) fn is_hdr(output: &Output) -> bool {
+    let (description, _) = crate::protocols::color_management::output_description(output);
+    description.transfer == ghost_hdr::Transfer::Pq
+}
+
+impl Ghost {
+    /// Sends cast `index` (whose consumer took 10-bit PQ) the HDR signal of `output`,
+    /// or of `window` on it, cropped to its region.
+    pub(super) fn cast_hdr_frame(
+        &mut self,
+        index: usize,
+        output: &Output,
+        window: Option<&Window>,
+        crop: Option<ghost_capture::Region>,
+        cursor: CursorMode,
+        now: Duration,
+    ) -> anyhow::Result<()> {
+        let shows = window.map_or(Shows::Output, Shows::Window);
+        let frame = match self.capture(output, shows, true, cursor == CursorMode::Embedded)? {
+            Captured::Hdr(frame) => frame,
+            Captured::Sdr(_) => anyhow::bail!("the output no longer shows HDR"),
+        };
+        let frame = match crop {
+            Some(crop) => frame.crop(crop)?,
+            None => frame,
+        };
+        let pointer = match cursor {
+            CursorMode::Metadata => Some(self.cursor_meta(output, window, crop)),
+            _ => None,
+        };
+        let cast = &mut self.casts.casts[index];
+        let size = (frame.width(), frame.height());
+        let Some(caster) = self.casts.caster.as_mut() else {
+            return Ok(());
+        };
+        let resize = match size != cast.size {
+            true => true,
+            false => match caster.push_hdr(cast.id, &frame, pointer.as_ref(), now)? {
+                Pushed::Sent => {
+                    cast.last_cursor = pointer;
+                    false
+                }
+                Pushed::NoBuffer => {
+                    cast.behind = true;
+                    false
+                }
+                Pushed::WrongSize => true,
+                Pushed::Idle => false,
+            },
+        };
+        if resize {
+            caster.resize(cast.id, size.0, size.1)?;
+            cast.size = size;
+        }
+        Ok(())
+    }
+}
