@@ -143,9 +143,18 @@ fn srgb_and_pq_clients_on_an_hdr_output_match_the_cpu_reference() -> Result<()> 
     Ok(())
 }
 
-/// Shares `comp`'s output to a consumer of our own asking for `wants`; what arrived.
-fn share(comp: &Compositor, wants: Wants) -> Result<ghost_tests::pw_consumer::Observed> {
-    let cast = comp.request(serde_json::json!({"request": "cast-start"}))?;
+/// Shares `comp`'s output (or the window with IPC id `window`) to a consumer of our own
+/// asking for `wants`; what arrived.
+fn share(
+    comp: &Compositor,
+    window: Option<u64>,
+    wants: Wants,
+) -> Result<ghost_tests::pw_consumer::Observed> {
+    let request = match window {
+        Some(id) => serde_json::json!({"request": "cast-start", "window": id}),
+        None => serde_json::json!({"request": "cast-start"}),
+    };
+    let cast = comp.request(request)?;
     let node = cast["node_id"].as_u64().context("a node")? as u32;
     let socket = comp.runtime_dir().join("pipewire-0");
     let seen = ghost_tests::pw_consumer::consume_as(
@@ -174,7 +183,7 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
     let output = hdr_output();
     let signal = comp.screenshot_hdr()?;
 
-    let seen = share(&comp, Wants::Pq10)?;
+    let seen = share(&comp, None, Wants::Pq10)?;
     assert_eq!(
         seen.format,
         Some((VideoFormat::xRGB_210LE.as_raw(), 14, 7)),
@@ -208,7 +217,7 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
 
     // A consumer that does not take PQ gets the 8-bit tone-mapped picture: the SDR
     // screenshot's.
-    let seen = share(&comp, Wants::Bgrx)?;
+    let seen = share(&comp, None, Wants::Bgrx)?;
     let sdr = comp.screenshot(serde_json::json!({}))?;
     for at in [srgb_at, pq_at] {
         let got = seen.pixel(at.0, at.1).context("a pixel")?.map(f64::from);
