@@ -83,6 +83,17 @@ impl HdrFrame {
     /// 32-bit words (DRM's XRGB2101010, PipeWire's xRGB_210LE), rows `stride` bytes
     /// apart: what a 10-bit screen share carries. False where `out` is too small.
     pub fn pack_xrgb2101010(&self, out: &mut [u8], stride: usize) -> bool {
+        self.pack_2101010(out, stride, [20, 10, 0])
+    }
+
+    /// The same with red in the low bits, x:B:G:R (DRM's XBGR2101010): the 10-bit
+    /// screencopy target, a format both renderers also take from clients.
+    pub fn pack_xbgr2101010(&self, out: &mut [u8], stride: usize) -> bool {
+        self.pack_2101010(out, stride, [0, 10, 20])
+    }
+
+    /// Packs with red, green and blue shifted by `shifts`.
+    fn pack_2101010(&self, out: &mut [u8], stride: usize, shifts: [u32; 3]) -> bool {
         let (w, h) = (self.width as usize, self.height as usize);
         if stride < w * 4 || out.len() < stride * h.saturating_sub(1) + w * 4 {
             return false;
@@ -91,7 +102,9 @@ impl HdrFrame {
         for (y, row) in self.rgb.chunks_exact(w * 3).take(h).enumerate() {
             let line = &mut out[y * stride..y * stride + w * 4];
             for (px, rgb) in line.chunks_exact_mut(4).zip(row.chunks_exact(3)) {
-                let word = (ten(rgb[0]) << 20) | (ten(rgb[1]) << 10) | ten(rgb[2]);
+                let word = (ten(rgb[0]) << shifts[0])
+                    | (ten(rgb[1]) << shifts[1])
+                    | (ten(rgb[2]) << shifts[2]);
                 px.copy_from_slice(&word.to_le_bytes());
             }
         }
@@ -167,5 +180,11 @@ mod tests {
         assert_eq!(second, 1);
         assert_eq!(&out[8..], &[0xff; 4], "past the row is left alone");
         assert!(!frame.pack_xrgb2101010(&mut out[..7], 8));
+        assert!(frame.pack_xbgr2101010(&mut out, 12));
+        let first = u32::from_le_bytes([out[0], out[1], out[2], out[3]]);
+        assert_eq!(
+            (first & 1023, (first >> 10) & 1023, first >> 20),
+            (1023, 512, 0)
+        );
     }
 }

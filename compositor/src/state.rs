@@ -195,7 +195,9 @@ impl Ghost {
         let xdg_shell_state = XdgShellState::new::<Self>(&dh);
         let xdg_decoration_state = XdgDecorationState::new::<Self>(&dh);
         let layer_shell_state = WlrLayerShellState::new_with_filter::<Self, _>(&dh, privileged);
-        let shm_state = ShmState::new::<Self>(&dh, vec![]);
+        // Beside the two every compositor takes, what capture clients are told they
+        // may hand over (both renderers import these from clients too).
+        let shm_state = ShmState::new::<Self>(&dh, crate::protocols::capture_buffer::shm_formats());
         let dmabuf_state = DmabufState::new();
         let output_manager_state = OutputManagerState::new_with_xdg_output::<Self>(&dh);
         let mut seat_state = SeatState::new();

@@ -113,7 +113,7 @@ pub enum Capture {
         width: u32,
         /// Height.
         height: u32,
-        /// R, G, B, A per pixel, top row first.
+        /// R, G, B, A per pixel, top row first (for XBGR2101010, its stored words).
         rgba: Vec<u8>,
         /// Damage rectangles.
         damage: Vec<(i32, i32, i32, i32)>,
@@ -333,9 +333,11 @@ impl TestClient {
                 let rgba = raw
                     .chunks_exact(4)
                     .flat_map(|p| match pending.format {
-                        wl_shm::Format::Xbgr8888 | wl_shm::Format::Abgr8888 => {
-                            [p[0], p[1], p[2], p[3]]
-                        }
+                        // R, G, B, A bytes as stored; for 10-bit formats, the stored
+                        // little-endian words.
+                        wl_shm::Format::Xbgr8888
+                        | wl_shm::Format::Abgr8888
+                        | wl_shm::Format::Xbgr2101010 => [p[0], p[1], p[2], p[3]],
                         _ => [p[2], p[1], p[0], p[3]],
                     })
                     .collect();

@@ -228,6 +228,60 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
             2.0,
         );
     }
+
+    // A window share of the PQ client is its signal too, in the window's own picture.
+    let window = comp.wait_window("pq-client")?;
+    let seen = share(&comp, window["id"].as_u64(), Wants::Pq10)?;
+    assert_eq!(seen.size, Some((64, 64)), "{seen:?}");
+    let got = seen.pixel10(8, 8).context("a pixel")?.map(f64::from);
+    let screen = signal
+        .pixel(pq_at.0, pq_at.1)
+        .map(|v| f64::from(v) * 1023.0 / 65535.0);
+    assert_close("the PQ window's 10-bit share", got, screen, 1.0);
+    Ok(())
+}
+
+#[test]
+fn screencopy_of_an_hdr_output_is_10_bit_pq_or_tone_mapped_8_bit() -> Result<()> {
+    use ghost_tests::capture_client::Capture;
+    use ghost_tests::wayland_client::protocol::wl_shm::Format;
+    let comp = start("hdr-copy", true)?;
+    let _client = two_clients(&comp)?;
+    let pq_at = inside(&comp, "pq-client")?;
+    settle(&comp)?;
+    let signal = comp.screenshot_hdr()?;
+    let sdr = comp.screenshot(serde_json::json!({}))?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let output: WlOutput = client.bind(1..=4, ())?;
+    let session = client.capture_output(&output, false)?;
+    let formats = session
+        .events
+        .lock()
+        .map(|e| e.shm_formats.clone())
+        .unwrap_or_default();
+    assert!(formats.contains(&Format::Xbgr2101010), "{formats:?}");
+    let patience = std::time::Duration::from_secs(5);
+    let Capture::Ready { width, rgba, .. } =
+        client.capture_frame(&session, Format::Xbgr2101010, None, patience)?
+    else {
+        anyhow::bail!("no 10-bit frame");
+    };
+    let at = (pq_at.1 * width + pq_at.0) as usize * 4;
+    let word = u32::from_le_bytes(rgba[at..at + 4].try_into()?);
+    let got = [word & 1023, (word >> 10) & 1023, (word >> 20) & 1023].map(f64::from);
+    let screen = signal
+        .pixel(pq_at.0, pq_at.1)
+        .map(|v| f64::from(v) * 1023.0 / 65535.0);
+    assert_close("the 10-bit screencopy", got, screen, 1.0);
+    let Capture::Ready { width, rgba, .. } =
+        client.capture_frame(&session, Format::Xrgb8888, None, patience)?
+    else {
+        anyhow::bail!("no 8-bit frame");
+    };
+    let at = (pq_at.1 * width + pq_at.0) as usize * 4;
+    let got = [rgba[at], rgba[at + 1], rgba[at + 2]].map(f64::from);
+    let want = sdr.pixel(pq_at.0, pq_at.1).map(f64::from);
+    assert_close("the 8-bit screencopy, tone-mapped", got, want, 2.0);
     Ok(())
 }
 

@@ -14,12 +14,6 @@ use crate::{
     state::Ghost,
 };
 
-/// Whether `output` shows an HDR (PQ) signal, so that its casts offer 10 bits.
-pub(super) fn is_hdr(output: &Output) -> bool {
-    let (description, _) = crate::protocols::color_management::output_description(output);
-    description.transfer == ghost_hdr::Transfer::Pq
-}
-
 impl Ghost {
     /// Sends cast `index` (whose consumer took 10-bit PQ) the HDR signal of `output`,
     /// or of `window` on it, cropped to its region.

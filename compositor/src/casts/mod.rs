@@ -243,7 +243,7 @@ impl Ghost {
             None => format!("ghostcomp output {}", output.name()),
         };
         let max_fps = self.config.capture.max_fps;
-        let hdr = hdr::is_hdr(&output);
+        let hdr = crate::protocols::color_management::output_is_hdr(&output);
         let caster = self.caster()?;
         let id = caster.start(CastSpec {
             name: name.clone(),

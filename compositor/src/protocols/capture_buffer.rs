@@ -66,6 +66,45 @@ pub fn layout(buffer: &WlBuffer) -> Option<(u32, u32, ghost_capture::PixelFormat
     Some((u32::try_from(w).ok()?, u32::try_from(h).ok()?, *layout))
 }
 
+/// The 10-bit target offered for HDR sources: XBGR2101010, which both renderers also
+/// import from clients, so the wl_shm global can list it.
+pub const PQ10: wl_shm::Format = wl_shm::Format::Xbgr2101010;
+
+/// Every shm format a capture target may have, for the wl_shm global.
+pub fn shm_formats() -> impl Iterator<Item = wl_shm::Format> {
+    FORMATS.into_iter().map(|(f, ..)| f).chain([PQ10])
+}
+
+/// Size of a shm buffer in the 10-bit PQ format ([`PQ10`]); None for anything else.
+pub fn pq10_size(buffer: &WlBuffer) -> Option<(u32, u32)> {
+    let (w, h, stride, format) =
+        with_buffer_contents(buffer, |_, _, b| (b.width, b.height, b.stride, b.format)).ok()?;
+    if format != PQ10 || stride < w.saturating_mul(4) {
+        return None;
+    }
+    Some((u32::try_from(w).ok()?, u32::try_from(h).ok()?))
+}
+
+/// Writes an HDR signal into a 10-bit buffer (see [`pq10_size`]). False when it cannot.
+pub fn write_pq10(buffer: &WlBuffer, picture: &ghost_capture::HdrFrame) -> bool {
+    if pq10_size(buffer) != Some((picture.width(), picture.height())) {
+        return false;
+    }
+    let written = with_buffer_contents_mut(buffer, |ptr, len, b| {
+        let stride = usize::try_from(b.stride).unwrap_or(0);
+        let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
+        if offset > len {
+            return false;
+        }
+        // SAFETY: as in `write`: smithay maps the whole pool for this callback, the
+        // slice starts at the buffer's offset inside it, and the packer checks the rows
+        // fit.
+        let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
+        picture.pack_xbgr2101010(pool, stride)
+    });
+    matches!(written, Ok(true))
+}
+
 /// Copies `picture` into `buffer` in the buffer's own layout. False when the buffer
 /// cannot be written (unmappable, too small, not a capture target).
 pub fn write(buffer: &WlBuffer, picture: &ghost_capture::FrameView<'_>) -> bool {

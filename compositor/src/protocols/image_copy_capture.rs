@@ -66,6 +66,8 @@ struct SessionState {
     size: Option<(u32, u32)>,
     /// The last picture delivered, for damage.
     last: Option<ghost_capture::Frame>,
+    /// The last 10-bit HDR picture delivered, to wait while it stays the same.
+    last_hdr: Option<ghost_capture::HdrFrame>,
     frame_exists: bool,
     stopped: bool,
 }

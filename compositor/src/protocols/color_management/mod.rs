@@ -71,6 +71,11 @@ pub fn output_description(output: &Output) -> (ImageDescription, u32) {
         .unwrap_or((ImageDescription::srgb(), SRGB_IDENTITY))
 }
 
+/// Whether `output` shows an HDR (PQ) signal: its captures and casts offer 10 bits.
+pub fn output_is_hdr(output: &Output) -> bool {
+    output_description(output).0.transfer == ghost_hdr::Transfer::Pq
+}
+
 /// A surface's committed description; `None` means sRGB (the protocol's default).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SurfaceColour {

@@ -17,6 +17,21 @@ use crate::{
     state::Ghost,
 };
 
+/// A session's picture: 8-bit, or an HDR output's signal for a 10-bit buffer.
+enum Picture {
+    Sdr(ghost_capture::Frame),
+    Pq(ghost_capture::HdrFrame),
+}
+
+impl Picture {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Picture::Sdr(f) => (f.width(), f.height()),
+            Picture::Pq(f) => (f.width(), f.height()),
+        }
+    }
+}
+
 /// Whether a capture request was answered.
 pub(super) enum Delivery {
     /// Ready or failed was sent.
@@ -70,6 +85,10 @@ impl Ghost {
             session.buffer_size(size.0, size.1);
             for (format, ..) in capture_buffer::FORMATS {
                 session.shm_format(format);
+            }
+            // An HDR output's signal, for clients that keep it (after the 8-bit ones).
+            if !shows_cursor && crate::protocols::color_management::output_is_hdr(&located.output) {
+                session.shm_format(capture_buffer::PQ10);
             }
             if let Some(device) = self.backend.dmabuf_device() {
                 // Linear buffers of the device clients share dmabufs with.
@@ -129,13 +148,16 @@ impl Ghost {
             frame.failed(FailureReason::Stopped);
             return Delivery::Done;
         }
-        let fits = capture_buffer::layout(&buffer).is_some_and(|(w, h, _)| (w, h) == size);
+        let ten_bit = capture_buffer::pq10_size(&buffer);
+        let fits = capture_buffer::layout(&buffer).is_some_and(|(w, h, _)| (w, h) == size)
+            || ten_bit == Some(size);
         if !fits {
             frame.failed(FailureReason::BufferConstraints);
             return Delivery::Done;
         }
-        let picture = match self.render_session(&data.source, data.paint_cursors) {
-            Ok(Some(p)) if (p.width(), p.height()) == size => p,
+        let picture = match self.render_session(&data.source, data.paint_cursors, ten_bit.is_some())
+        {
+            Ok(Some(p)) if p.size() == size => p,
             Ok(Some(_)) => {
                 // The source changed size since the constraints were checked.
                 self.send_constraints(&session);
@@ -153,11 +175,24 @@ impl Ghost {
             frame.failed(FailureReason::Unknown);
             return Delivery::Done;
         };
-        let damage = ghost_capture::changed_regions(st.last.as_ref(), &picture);
+        let damage = match &picture {
+            Picture::Sdr(p) => ghost_capture::changed_regions(st.last.as_ref(), p),
+            Picture::Pq(p) if st.last_hdr.as_ref() == Some(p) => Vec::new(),
+            Picture::Pq(_) => vec![ghost_capture::Region {
+                x: 0,
+                y: 0,
+                width: size.0 as i32,
+                height: size.1 as i32,
+            }],
+        };
         if !first && damage.is_empty() {
             return Delivery::Waiting;
         }
-        if !capture_buffer::write(&buffer, &picture.view()) {
+        let written = match &picture {
+            Picture::Sdr(p) => capture_buffer::write(&buffer, &p.view()),
+            Picture::Pq(p) => capture_buffer::write_pq10(&buffer, p),
+        };
+        if !written {
             frame.failed(FailureReason::BufferConstraints);
             return Delivery::Done;
         }
@@ -177,16 +212,21 @@ impl Ghost {
         let secs = now.as_secs();
         frame.presentation_time((secs >> 32) as u32, secs as u32, now.subsec_nanos());
         frame.ready();
-        st.last = Some(picture);
+        match picture {
+            Picture::Sdr(p) => st.last = Some(p),
+            Picture::Pq(p) => st.last_hdr = Some(p),
+        }
         Delivery::Done
     }
 
-    /// Renders what a session shows; None when it shows nothing right now.
+    /// Renders what a session shows (the HDR signal with `hdr`); None when it shows
+    /// nothing right now.
     fn render_session(
         &mut self,
         source: &SessionSource,
         paint_cursors: bool,
-    ) -> anyhow::Result<Option<ghost_capture::Frame>> {
+        hdr: bool,
+    ) -> anyhow::Result<Option<Picture>> {
         let (source, cursor_only) = match source {
             SessionSource::Image(s) => (s, false),
             SessionSource::Cursor(s) => (s, true),
@@ -202,9 +242,9 @@ impl Ghost {
         if self.capture_size(&located.output, shows).is_none() {
             return Ok(None);
         }
-        match self.capture(&located.output, shows, false, paint_cursors)? {
-            crate::backend::Captured::Sdr(frame) => Ok(Some(frame)),
-            crate::backend::Captured::Hdr(_) => Err(anyhow::anyhow!("an HDR picture")),
+        match self.capture(&located.output, shows, hdr, paint_cursors)? {
+            crate::backend::Captured::Sdr(frame) => Ok(Some(Picture::Sdr(frame))),
+            crate::backend::Captured::Hdr(frame) => Ok(Some(Picture::Pq(frame))),
         }
     }
 
