@@ -4,7 +4,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use ghost_tests::{client::TestClient, share_session::ShareSession, wait_for, Compositor};
 use serde_json::{json, Value};
 
@@ -587,5 +587,50 @@ fn the_portal_backend_survives_garbage_on_the_bus_and_caps_its_sessions() -> Res
     assert!(running <= 256, "{running} casts run");
     let logs = session.logs();
     assert!(!logs.contains("panicked"), "the backend panicked:\n{logs}");
+    Ok(())
+}
+
+#[test]
+fn a_shares_frames_carry_the_times_the_output_presented_them() -> Result<()> {
+    let (comp, _session) = start("pacing", "[capture]\nunattended = \"grant\"\n")?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let mut window = app.color_window("paced", 200, 100, &[BLUE, RED])?;
+    comp.wait_window("paced")?;
+    let cast = comp.request(json!({"request": "cast-start", "cursor": "hidden"}))?;
+    let node = cast["node_id"].as_u64().unwrap_or(0) as u32;
+    let socket = comp.runtime_dir().join("pipewire-0");
+    // The client animates with presentation feedback: the compositor tells it when each
+    // frame reached the screen, and the share's timestamps must be those times.
+    let seen = ghost_tests::pw_consumer::consume(&socket, node, Duration::from_secs(3), || {
+        std::thread::sleep(Duration::from_millis(500));
+        app.animate(&mut window, Duration::from_secs(2))?;
+        Ok(())
+    })?;
+    let presented: Vec<i64> = app
+        .state
+        .presented
+        .iter()
+        .map(|p| p.time_ns as i64)
+        .collect();
+    let during: Vec<i64> = seen
+        .pts
+        .iter()
+        .copied()
+        .filter(|t| presented.first().is_some_and(|f| t >= f))
+        .filter(|t| presented.last().is_some_and(|l| t <= l))
+        .collect();
+    ensure!(
+        during.len() >= 30,
+        "{} frames while animating",
+        during.len()
+    );
+    let matched = during.iter().filter(|t| presented.contains(t)).count();
+    ensure!(
+        matched == during.len(),
+        "{matched} of {} stream timestamps are presentation times: {:?} vs {:?}",
+        during.len(),
+        &during[..5],
+        &presented[..5.min(presented.len())]
+    );
     Ok(())
 }

@@ -385,11 +385,12 @@ impl Ghost {
     }
 
     /// After `output` was drawn: sends a frame to each cast that shows it and takes one.
-    pub fn casts_after_repaint(&mut self, output: &Output) {
+    pub fn casts_after_repaint(&mut self, output: &Output, shown_at: Option<Duration>) {
         if self.casts.casts.is_empty() {
             return;
         }
-        let now = Duration::from(self.clock.now());
+        // Frames are stamped with the time the output showed them, where it did.
+        let now = shown_at.unwrap_or_else(|| Duration::from(self.clock.now()));
         let mut retry = false;
         for index in 0..self.casts.casts.len() {
             let (id, source, cursor) = {

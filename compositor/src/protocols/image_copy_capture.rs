@@ -305,7 +305,7 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for Ghost {
                             .and_then(|d| d.state.lock().ok().map(|st| st.last.is_none()))
                     })
                     .unwrap_or(true);
-                match state.try_deliver(frame, first) {
+                match state.try_deliver(frame, first, None) {
                     Delivery::Waiting => {
                         state.image_copy_state.waiting.push(frame.clone());
                         if state.image_copy_state.follows_pointer() {

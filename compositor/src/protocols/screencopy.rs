@@ -241,7 +241,7 @@ impl Dispatch<ZwlrScreencopyFrameV1, FrameData> for Ghost {
             }
             (Some(output), false) => {
                 let output = output.clone();
-                state.copy_frame(&output, frame, &buffer, data, None);
+                state.copy_frame(&output, frame, &buffer, data, None, None);
             }
             (None, _) => frame.failed(),
         }
@@ -284,7 +284,7 @@ impl Ghost {
         match changed {
             Some(true) => {
                 let damage = self.take_unsent(data.manager.clone(), output);
-                self.copy_frame(output, frame, &buffer, data, Some(damage));
+                self.copy_frame(output, frame, &buffer, data, Some(damage), None);
             }
             Some(false) | None => {
                 if let Ok(mut waiting) = self.screencopy_state.waiting.lock() {
@@ -313,7 +313,8 @@ impl Ghost {
     }
 
     /// Renders `output`, copies `region` into `buffer`, and tells the client; `damage`
-    /// (output pixels, None for all of it) is reported for `copy_with_damage` frames.
+    /// (output pixels, None for all of it) is reported for `copy_with_damage` frames,
+    /// and `shown_at` is when the output showed the picture, where a repaint just did.
     fn copy_frame(
         &mut self,
         output: &Output,
@@ -321,6 +322,7 @@ impl Ghost {
         buffer: &WlBuffer,
         data: &FrameData,
         damage: Option<Option<Vec<ghost_capture::Region>>>,
+        shown_at: Option<std::time::Duration>,
     ) {
         let (x, y, w, h) = data.region;
         let crop = ghost_capture::Region {
@@ -370,14 +372,18 @@ impl Ghost {
                 frame.damage(n(r.x), n(r.y), n(r.width), n(r.height));
             }
         }
-        let now = std::time::Duration::from(self.clock.now());
+        let now = shown_at.unwrap_or_else(|| std::time::Duration::from(self.clock.now()));
         let secs = now.as_secs();
         frame.ready((secs >> 32) as u32, secs as u32, now.subsec_nanos());
     }
 
     /// After `output` repainted: adds what changed to every manager's unsent damage,
     /// then answers the frames waiting for a change on it.
-    pub fn screencopy_after_repaint(&mut self, output: &Output) {
+    pub fn screencopy_after_repaint(
+        &mut self,
+        output: &Output,
+        shown_at: Option<std::time::Duration>,
+    ) {
         let tracked = |state: &Self| {
             let unsent = state
                 .screencopy_state
@@ -445,7 +451,7 @@ impl Ghost {
                 continue;
             };
             let damage = self.take_unsent(data.manager.clone(), output);
-            self.copy_frame(output, &frame, &buffer, data, Some(damage));
+            self.copy_frame(output, &frame, &buffer, data, Some(damage), shown_at);
         }
     }
 }

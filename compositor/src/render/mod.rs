@@ -619,11 +619,14 @@ impl Ghost {
             );
         }
         self.release_frame_barriers(output);
+        // Captures of this frame carry the time it reached the screen (the kernel's
+        // vblank on KMS), not the time they were made.
+        let shown_at = presented.map(|(time, ..)| time);
         if presented.is_some() {
-            self.screencopy_after_repaint(output);
+            self.screencopy_after_repaint(output, shown_at);
         }
-        self.image_copy_after_repaint(output);
-        self.casts_after_repaint(output);
+        self.image_copy_after_repaint(output, shown_at);
+        self.casts_after_repaint(output, shown_at);
         self.recordings_after_repaint(output);
         // Ghost::after_dispatch refreshes the space and flushes clients once this
         // event-loop iteration ends.

@@ -123,6 +123,7 @@ impl Ghost {
         &mut self,
         frame: &ExtImageCopyCaptureFrameV1,
         first: bool,
+        shown_at: Option<std::time::Duration>,
     ) -> Delivery {
         let Some(session) = session_of(frame) else {
             frame.failed(FailureReason::Stopped);
@@ -208,7 +209,8 @@ impl Ghost {
         for r in &damage {
             frame.damage(r.x, r.y, r.width, r.height);
         }
-        let now = std::time::Duration::from(self.clock.now());
+        // When the output showed this picture, where a repaint just did.
+        let now = shown_at.unwrap_or_else(|| std::time::Duration::from(self.clock.now()));
         let secs = now.as_secs();
         frame.presentation_time((secs >> 32) as u32, secs as u32, now.subsec_nanos());
         frame.ready();
@@ -250,7 +252,11 @@ impl Ghost {
 
     /// After `output` was drawn: answers waiting frames whose pictures may have changed,
     /// and stops sessions whose sources went away.
-    pub fn image_copy_after_repaint(&mut self, output: &smithay::output::Output) {
+    pub fn image_copy_after_repaint(
+        &mut self,
+        output: &smithay::output::Output,
+        shown_at: Option<std::time::Duration>,
+    ) {
         if self.image_copy_state.waiting.is_empty() {
             return;
         }
@@ -275,7 +281,7 @@ impl Ghost {
                 still.push(frame);
                 continue;
             }
-            if let Delivery::Waiting = self.try_deliver(&frame, false) {
+            if let Delivery::Waiting = self.try_deliver(&frame, false, shown_at) {
                 still.push(frame);
             }
         }
