@@ -4,9 +4,12 @@
 //! servers see a steady rate and the file's length is its frame count over the rate.
 //!
 //! Each picture takes the grid slot nearest the moment it was drawn; a gap is filled by
-//! repeating the picture before it; a picture that came too early for any free slot is
-//! dropped. The clock's own timer fills gaps while the screen is still, one slot behind
-//! "now" so a picture drawn this instant still gets its own.
+//! repeating the picture before it; a picture that came too early for any free slot
+//! (a burst: another picture took the slot before) is dropped. The clock's own timer
+//! fills gaps while the screen is still, one slot behind "now" so a picture drawn this
+//! instant still gets its own; a picture that reaches the encoder after the timer
+//! already repeated past its moment (a busy machine) takes the next slot instead of
+//! being lost, so the newest content always makes it in.
 
 use std::time::Duration;
 
@@ -26,6 +29,8 @@ pub struct FrameClock {
     start: Duration,
     /// The next free slot.
     next: u64,
+    /// The slot the last picture took (the others hold repeats).
+    last_picture: Option<u64>,
 }
 
 impl FrameClock {
@@ -35,6 +40,7 @@ impl FrameClock {
             fps: u64::from(fps.max(1)),
             start,
             next: 0,
+            last_picture: None,
         }
     }
 
@@ -61,13 +67,16 @@ impl FrameClock {
         if self.next == 0 {
             // The first picture opens the recording, whenever it came.
             self.next = 1;
+            self.last_picture = Some(0);
             return Slots {
                 repeat: 0..0,
                 picture: Some(0),
             };
         }
-        // One slot early is jitter (two draws rounded to one slot); more is a surplus.
-        if due + 1 < self.next {
+        // One slot early is jitter (two draws rounded to one slot); more is a surplus
+        // where a picture holds the slot before; after the timer's repeats it is late.
+        let burst = self.last_picture.is_some_and(|p| p + 1 == self.next);
+        if due + 1 < self.next && burst {
             return Slots {
                 repeat: self.next..self.next,
                 picture: None,
@@ -76,6 +85,7 @@ impl FrameClock {
         let slot = due.max(self.next);
         let repeat = self.next..slot;
         self.next = slot + 1;
+        self.last_picture = Some(slot);
         Slots {
             repeat,
             picture: Some(slot),
@@ -148,6 +158,20 @@ mod tests {
         assert_eq!(clock.picture(at).picture, None);
         assert_eq!(clock.finish(Duration::from_secs(1)).repeat, 32..60);
         assert_eq!(clock.frames(), 60);
+    }
+
+    #[test]
+    fn a_picture_that_arrives_after_the_timer_repeated_past_it_is_kept() {
+        let start = Duration::ZERO;
+        let mut clock = FrameClock::new(60, start);
+        clock.picture(start);
+        // The encoder fell behind: its timer ran at 500 ms before it saw the picture
+        // drawn at 400 ms, which must still make it into the file.
+        assert_eq!(clock.tick(Duration::from_millis(500)).repeat, 1..30);
+        assert_eq!(clock.picture(Duration::from_millis(400)).picture, Some(30));
+        // A second one drawn then is a surplus now.
+        assert_eq!(clock.picture(Duration::from_millis(400)).picture, None);
+        assert_eq!(clock.finish(Duration::from_secs(1)).repeat, 31..60);
     }
 
     proptest! {
