@@ -44,24 +44,28 @@ impl Ghost {
         let Some(caster) = self.casts.caster.as_mut() else {
             return Ok(());
         };
-        let resize = match size != cast.size {
-            true => true,
-            false => match caster.push_hdr(cast.id, &frame, pointer.as_ref(), now)? {
-                Pushed::Sent => {
-                    cast.last_cursor = pointer;
-                    false
-                }
-                Pushed::NoBuffer => {
-                    cast.behind = true;
-                    false
-                }
-                Pushed::WrongSize => true,
-                Pushed::Idle => false,
-            },
-        };
-        if resize {
+        if size != cast.size {
             caster.resize(cast.id, size.0, size.1)?;
             cast.size = size;
+            cast.last_hdr = None;
+            return Ok(());
+        }
+        // Repaints elsewhere on the output change nothing here: nothing to send.
+        let pointer_moved = pointer.is_some() && pointer != cast.last_cursor;
+        if cast.last_hdr.as_ref() == Some(&frame) && !pointer_moved {
+            return Ok(());
+        }
+        match caster.push_hdr(cast.id, &frame, pointer.as_ref(), now)? {
+            Pushed::Sent => {
+                cast.last_hdr = Some(frame);
+                cast.last_cursor = pointer;
+            }
+            Pushed::WrongSize => {
+                caster.resize(cast.id, size.0, size.1)?;
+                cast.last_hdr = None;
+            }
+            Pushed::NoBuffer => cast.behind = true,
+            Pushed::Idle => {}
         }
         Ok(())
     }

@@ -78,6 +78,8 @@ struct Cast {
     portal: bool,
     size: (u32, u32),
     last: Option<ghost_capture::Frame>,
+    /// The last 10-bit picture sent, to send nothing while it stays the same.
+    last_hdr: Option<ghost_capture::HdrFrame>,
     last_cursor: Option<CursorMeta>,
     /// Output repaints not sent yet (the read-in-place path), in picture pixels.
     unsent: Vec<ghost_capture::Region>,
@@ -262,6 +264,7 @@ impl Ghost {
             portal,
             size: (width, height),
             last: None,
+            last_hdr: None,
             last_cursor: None,
             unsent: Vec::new(),
             primed: false,
@@ -418,21 +421,17 @@ impl Ghost {
             }
             self.casts.casts[index].behind = false;
             let crop = Self::cast_crop(&source, &at);
-            if caster.is_pq10(id) {
-                if let Err(err) =
-                    self.cast_hdr_frame(index, &at, window.as_ref(), crop, cursor, now)
-                {
-                    tracing::warn!(id, "HDR cast frame: {err:#}");
-                }
-                retry |= self.casts.casts[index].behind;
-                continue;
-            }
+            // A 10-bit consumer takes the output's HDR signal, drawn for it.
+            let hdr = caster.is_pq10(id);
             let sent = match window {
-                None => self.cast_shown(index, output, crop, cursor, now),
-                Some(_) => Ok(false),
+                None if !hdr => self.cast_shown(index, output, crop, cursor, now),
+                _ => Ok(false),
             };
             let result = match sent {
                 Ok(true) => Ok(()),
+                Ok(false) if hdr => {
+                    self.cast_hdr_frame(index, &at, window.as_ref(), crop, cursor, now)
+                }
                 Ok(false) => self.cast_frame(index, &at, window.as_ref(), crop, cursor, now),
                 Err(e) => Err(e),
             };

@@ -90,17 +90,26 @@ pub fn write_pq10(buffer: &WlBuffer, picture: &ghost_capture::HdrFrame) -> bool 
     if pq10_size(buffer) != Some((picture.width(), picture.height())) {
         return false;
     }
+    write_shm(buffer, |pool, stride| {
+        picture.pack_xbgr2101010(pool, stride)
+    })
+}
+
+/// Runs `fill` on a shm buffer's bytes (from its offset to the pool's end) and row
+/// stride; false where the buffer is not shm or `fill` fails.
+fn write_shm(buffer: &WlBuffer, fill: impl FnOnce(&mut [u8], usize) -> bool) -> bool {
     let written = with_buffer_contents_mut(buffer, |ptr, len, b| {
         let stride = usize::try_from(b.stride).unwrap_or(0);
         let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
         if offset > len {
             return false;
         }
-        // SAFETY: as in `write`: smithay maps the whole pool for this callback, the
-        // slice starts at the buffer's offset inside it, and the packer checks the rows
-        // fit.
+        // SAFETY: smithay maps the whole pool for this callback and `len` is its
+        // length; the slice starts at the buffer's offset inside it, and the fillers
+        // (copy_into, the packers) check the rows fit. The client may write
+        // concurrently, which can only garble its own picture.
         let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
-        picture.pack_xbgr2101010(pool, stride)
+        fill(pool, stride)
     });
     matches!(written, Ok(true))
 }
@@ -132,18 +141,7 @@ pub fn write(buffer: &WlBuffer, picture: &ghost_capture::FrameView<'_>) -> bool 
         let _ = dmabuf.sync_plane(0, DmabufSyncFlags::END | DmabufSyncFlags::WRITE);
         return copied;
     }
-    let copied = with_buffer_contents_mut(buffer, |ptr, len, b| {
-        let stride = usize::try_from(b.stride).unwrap_or(0);
-        let offset = usize::try_from(b.offset).unwrap_or(usize::MAX);
-        if offset > len {
-            return false;
-        }
-        // SAFETY: smithay maps the whole pool for this callback and `len` is its
-        // length; the slice starts at the buffer's offset inside it, and copy_into
-        // checks the rows fit. The client may write concurrently, which can only
-        // garble its own picture.
-        let pool = unsafe { std::slice::from_raw_parts_mut(ptr.add(offset), len - offset) };
+    write_shm(buffer, |pool, stride| {
         picture.copy_into(pool, stride, layout)
-    });
-    matches!(copied, Ok(true))
+    })
 }
