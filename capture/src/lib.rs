@@ -12,7 +12,7 @@
 //! knows smithay or Wayland: the compositor renders and hands frames over, and answers
 //! the portal through the [`portal::Desktop`] trait.
 
-pub mod clean_mic;
+pub mod audio;
 pub mod damage;
 pub mod encode;
 pub mod frame;
@@ -20,7 +20,6 @@ pub mod hdr;
 pub mod pipewire;
 pub mod portal;
 pub mod screenshot;
-pub mod share_audio;
 pub mod yuv;
 
 pub use damage::{accumulate, changed_regions};

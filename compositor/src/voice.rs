@@ -1,8 +1,8 @@
 //! The clean mic at run time: started, changed and stopped with `[voice]` (and
 //! `msg voice set`), made the default source while a screen share runs, reported by
-//! `msg voice`. The processing and PipeWire live in `ghost_capture::clean_mic`.
+//! `msg voice`. The processing and PipeWire live in `ghost_capture::audio::clean_mic`.
 
-use ghost_capture::clean_mic::{CleanMic, CleanMicSettings, NODE_NAME};
+use ghost_capture::audio::clean_mic::{CleanMic, CleanMicSettings, NODE_NAME};
 use ghost_config::NoiseSuppression;
 use ghost_voice::{Mode, Options};
 use serde_json::{json, Value};

@@ -1,8 +1,8 @@
-//! Sound with a cast (`ghost_capture::share_audio`): a window's cast carries its
+//! Sound with a cast (`ghost_capture::audio::share_audio`): a window's cast carries its
 //! application's audio, found by the process id of the window's Wayland client; an
 //! output's or region's cast carries what the default output plays.
 
-use ghost_capture::share_audio::{AudioTarget, ShareAudio};
+use ghost_capture::audio::share_audio::{AudioTarget, ShareAudio};
 use serde_json::{json, Value};
 use smithay::desktop::Window;
 use smithay::reexports::wayland_server::Resource;

@@ -98,7 +98,7 @@ pub struct Casts {
     caster: Option<Caster>,
     casts: Vec<Cast>,
     /// The casts' audio nodes, while a cast runs.
-    audio: Option<ghost_capture::share_audio::ShareAudio>,
+    audio: Option<ghost_capture::audio::share_audio::ShareAudio>,
 }
 
 impl Casts {
@@ -274,7 +274,7 @@ impl Ghost {
         self.cast_audio_start(id, window.as_ref(), &name);
         self.queue_redraw(&output);
         self.voice_sharing_changed();
-        let audio = ghost_capture::share_audio::node_name(id);
+        let audio = ghost_capture::audio::share_audio::node_name(id);
         Ok(
             json!({"id": id, "node_id": node_id, "width": width, "height": height,
             "audio_node_name": audio}),

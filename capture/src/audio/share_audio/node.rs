@@ -14,6 +14,7 @@ use tracing::{info, warn};
 
 use super::graph::{Graph, NodeInfo, PortInfo, ShareWant};
 use super::{Command, ShareAudioStatus};
+use crate::audio::connection::{self, node_name};
 
 /// How long to wait before trying PipeWire again.
 const RETRY: Duration = Duration::from_secs(2);
@@ -63,13 +64,6 @@ fn descends(pid: u32, root: u32) -> bool {
 
 fn number(props: Option<&pw::spa::utils::dict::DictRef>, key: &str) -> Option<u32> {
     props.and_then(|p| p.get(key)).and_then(|v| v.parse().ok())
-}
-
-fn node_name(json: &str) -> Option<String> {
-    let value = json.split("\"name\"").nth(1)?;
-    let start = value.find('"')? + 1;
-    let end = value[start..].find('"')? + start;
-    Some(value[start..end].to_owned())
 }
 
 impl Session {
@@ -244,18 +238,13 @@ fn session(
     statuses: &Statuses,
     shares: &mut HashMap<u64, (ShareWant, String)>,
 ) -> (Option<String>, pw::channel::Receiver<Command>) {
-    let setup = || -> Result<_, String> {
-        let main_loop = pw::main_loop::MainLoop::new(None).map_err(|e| e.to_string())?;
-        let context = pw::context::Context::new(&main_loop).map_err(|e| e.to_string())?;
-        let core = context
-            .connect(None)
-            .map_err(|e| format!("no PipeWire in this session: {e}"))?;
-        let registry = core.get_registry().map_err(|e| e.to_string())?;
-        Ok((main_loop, context, core, registry))
-    };
-    let (main_loop, _context, core, registry) = match setup() {
+    let (main_loop, _context, core) = match connection::connect() {
         Ok(parts) => parts,
         Err(why) => return (Some(why), receiver),
+    };
+    let registry = match core.get_registry() {
+        Ok(registry) => registry,
+        Err(e) => return (Some(e.to_string()), receiver),
     };
     let core = Rc::new(core);
     let lost: Rc<RefCell<Option<String>>> =
@@ -273,19 +262,10 @@ fn session(
         state.borrow_mut().make_node(&core, *cast);
     }
 
-    let weak = main_loop.downgrade();
     let on_error = lost.clone();
-    let _core_listener = core
-        .add_listener_local()
-        .error(move |id, _seq, res, message| {
-            if id == pw::core::PW_ID_CORE {
-                *on_error.borrow_mut() = Some(format!("PipeWire: {message} ({res})"));
-                if let Some(l) = weak.upgrade() {
-                    l.quit();
-                }
-            }
-        })
-        .register();
+    let _core_listener = connection::quit_on_core_error(&core, &main_loop, move |why| {
+        *on_error.borrow_mut() = Some(why);
+    });
 
     let registry = Rc::new(registry);
     let metadata: Rc<RefCell<Option<(pw::metadata::Metadata, pw::metadata::MetadataListener)>>> =
@@ -344,9 +324,6 @@ fn session(
         Rc::new(RefCell::new(false)),
     );
     let quitting = told_quit.clone();
-    let kept: Rc<RefCell<HashMap<u64, (ShareWant, String)>>> =
-        Rc::new(RefCell::new(shares.clone()));
-    let keep = kept.clone();
     let attached = receiver.attach(main_loop.loop_(), move |command| match command {
         Command::Add {
             cast,
@@ -354,8 +331,6 @@ fn session(
             description,
         } => {
             info!(cast, node = want.node_name, target = ?want.target, "share audio: node for a share");
-            keep.borrow_mut()
-                .insert(cast, (want.clone(), description.clone()));
             let mut s = st.borrow_mut();
             s.shares.insert(
                 cast,
@@ -369,7 +344,6 @@ fn session(
             s.relink(&c, &stat);
         }
         Command::Remove(cast) => {
-            keep.borrow_mut().remove(&cast);
             let mut s = st.borrow_mut();
             s.shares.remove(&cast);
             s.relink(&c, &stat);
@@ -382,11 +356,15 @@ fn session(
         }
     });
     main_loop.run();
-    *shares = kept.borrow().clone();
+    // The shares outlive the connection: the next one makes their nodes again.
     {
         let mut s = state.borrow_mut();
+        *shares = s
+            .shares
+            .drain()
+            .map(|(cast, share)| (cast, (share.want, share.description)))
+            .collect();
         s.links.clear();
-        s.shares.clear();
     }
     let lost = match *told_quit.borrow() {
         true => None,

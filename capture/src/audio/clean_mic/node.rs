@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use super::processing::Processing;
 use super::streams::{Streams, Wiring};
 use super::{CleanMicSettings, CleanMicStatus, Command, NODE_NAME};
+use crate::audio::connection::{self, node_name};
 
 /// The quantum every node asks the graph for: one chain frame.
 const QUANTUM: &str = "480/48000";
@@ -38,13 +39,6 @@ struct Defaults {
     configured: Option<String>,
     /// `default.audio.sink`: the output whose monitor is the echo reference.
     sink: Option<String>,
-}
-
-fn node_name(json: &str) -> Option<String> {
-    let value = json.split("\"name\"").nth(1)?;
-    let start = value.find('"')? + 1;
-    let end = value[start..].find('"')? + start;
-    Some(value[start..end].to_owned())
 }
 
 /// The thread's body: sessions with PipeWire until told to quit.
@@ -125,15 +119,7 @@ fn session(
     status: &Arc<Mutex<CleanMicStatus>>,
     make_default: &mut bool,
 ) -> (Ending, pw::channel::Receiver<Command>) {
-    let setup = || -> Result<_, String> {
-        let main_loop = pw::main_loop::MainLoop::new(None).map_err(|e| e.to_string())?;
-        let context = pw::context::Context::new(&main_loop).map_err(|e| e.to_string())?;
-        let core = context
-            .connect(None)
-            .map_err(|e| format!("no PipeWire in this session: {e}"))?;
-        Ok((main_loop, context, core))
-    };
-    let (main_loop, _context, core) = match setup() {
+    let (main_loop, _context, core) = match connection::connect() {
         Ok(parts) => parts,
         Err(why) => return (Ending::Lost(why), receiver),
     };
@@ -150,20 +136,10 @@ fn session(
     // What was the default before the clean mic took it, to give back.
     let given_back: Rc<RefCell<Option<Option<String>>>> = Rc::new(RefCell::new(None));
 
-    let weak = main_loop.downgrade();
     let on_error = ending.clone();
-    let _core_listener = core
-        .add_listener_local()
-        .error(move |id, _seq, res, message| {
-            // Errors on the core itself mean the connection is gone.
-            if id == pw::core::PW_ID_CORE {
-                *on_error.borrow_mut() = Ending::Lost(format!("PipeWire: {message} ({res})"));
-                if let Some(l) = weak.upgrade() {
-                    l.quit();
-                }
-            }
-        })
-        .register();
+    let _core_listener = connection::quit_on_core_error(&core, &main_loop, move |why| {
+        *on_error.borrow_mut() = Ending::Lost(why);
+    });
 
     let Ok(registry) = core.get_registry() else {
         return (Ending::Lost("no PipeWire registry".into()), receiver);
