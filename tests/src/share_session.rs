@@ -117,6 +117,19 @@ impl ShareSession {
         cmd
     }
 
+    /// Runs a PipeWire tool (`pw-link`, `pw-cli`, `pw-metadata`, …) in the session and
+    /// gives its output; an error with its stderr where it fails.
+    pub fn tool_output(&self, program: &str, args: &[&str]) -> Result<String> {
+        let out = self.command(program).args(args).output()?;
+        if !out.status.success() {
+            bail!(
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     fn spawn(&mut self, name: &str, mut cmd: Command) -> Result<()> {
         let log = std::fs::File::create(self.runtime_dir.join(format!("{name}.log")))?;
         let child = cmd

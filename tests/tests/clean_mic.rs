@@ -86,19 +86,10 @@ fn find(hay: &[f32], needle: &[f32]) -> usize {
     start + fine
 }
 
-fn pw(session: &ShareSession, program: &str, args: &[&str]) -> Result<String> {
-    let out = session.command(program).args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// The output ports of `node`, from `pw-link -o`.
 fn out_ports(session: &ShareSession, node: &str) -> Result<Vec<String>> {
-    Ok(pw(session, "pw-link", &["-o"])?
+    Ok(session
+        .tool_output("pw-link", &["-o"])?
         .lines()
         .filter(|l| l.starts_with(&format!("{node}:")))
         .map(str::to_owned)
@@ -107,8 +98,7 @@ fn out_ports(session: &ShareSession, node: &str) -> Result<Vec<String>> {
 
 /// A PipeWire null device of `class`, mono, named `name`.
 fn null_device(session: &ShareSession, name: &str, class: &str) -> Result<()> {
-    pw(
-        session,
+    session.tool_output(
         "pw-cli",
         &[
             "create-node",
@@ -125,8 +115,7 @@ fn null_device(session: &ShareSession, name: &str, class: &str) -> Result<()> {
 /// Sets `default.configured.audio.KIND` (sink or source) to `node`, as a desktop's
 /// sound settings do.
 fn configure_default(session: &ShareSession, kind: &str, node: &str) -> Result<()> {
-    pw(
-        session,
+    session.tool_output(
         "pw-metadata",
         &[
             "-n",
@@ -141,8 +130,7 @@ fn configure_default(session: &ShareSession, kind: &str, node: &str) -> Result<(
 }
 
 fn default_source(session: &ShareSession) -> Result<String> {
-    pw(
-        session,
+    session.tool_output(
         "pw-metadata",
         &["-n", "default", "0", "default.configured.audio.source"],
     )
@@ -202,7 +190,7 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         .stderr(Stdio::null())
         .spawn()?;
     wait_for(Duration::from_secs(5), "the recorder's ports", || {
-        let inputs = pw(&session, "pw-link", &["-i"]).ok()?;
+        let inputs = session.tool_output("pw-link", &["-i"]).ok()?;
         inputs.contains("ghost-rec:input_FR").then_some(())
     })?;
     let mic_port = out_ports(&session, "ghost-test-mic")?
@@ -213,8 +201,8 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         .into_iter()
         .next()
         .context("the clean mic's output port")?;
-    pw(&session, "pw-link", &[&mic_port, "ghost-rec:input_FL"])?;
-    pw(&session, "pw-link", &[&clean_port, "ghost-rec:input_FR"])?;
+    session.tool_output("pw-link", &[&mic_port, "ghost-rec:input_FL"])?;
+    session.tool_output("pw-link", &[&clean_port, "ghost-rec:input_FR"])?;
 
     let noisy_path = data().join("noisy/dev_006_pink_snr05.wav");
     let mut play = session
@@ -226,7 +214,9 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         .spawn()?;
     wait_for(Duration::from_secs(5), "the player linked", || {
         let port = out_ports(&session, "noisy-in").ok()?.into_iter().next()?;
-        pw(&session, "pw-link", &[&port, "ghost-test-mic:input_MONO"]).ok()
+        session
+            .tool_output("pw-link", &[&port, "ghost-test-mic:input_MONO"])
+            .ok()
     })?;
     let during = wait_for(
         Duration::from_secs(12),
@@ -324,7 +314,7 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         },
     )?;
     let reference_from = |sink: &str| -> bool {
-        pw(&session, "pw-link", &["-l"]).is_ok_and(|links| {
+        session.tool_output("pw-link", &["-l"]).is_ok_and(|links| {
             let mut current = "";
             links.lines().any(|l| {
                 if !l.starts_with(' ') {

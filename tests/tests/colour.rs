@@ -143,6 +143,13 @@ fn srgb_and_pq_clients_on_an_hdr_output_match_the_cpu_reference() -> Result<()> 
     Ok(())
 }
 
+/// The HDR screenshot's signal at `at` in 10-bit code values.
+fn ten_bit(signal: &ghost_tests::Image16, at: (u32, u32)) -> [f64; 3] {
+    signal
+        .pixel(at.0, at.1)
+        .map(|v| f64::from(v) * 1023.0 / 65535.0)
+}
+
 /// Shares `comp`'s output (or the window with IPC id `window`) to a consumer of our own
 /// asking for `wants`; what arrived.
 fn share(
@@ -195,9 +202,7 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
         ("PQ client", pq_at, ImageDescription::bt2100_pq()),
     ] {
         let got = seen.pixel10(at.0, at.1).context("a pixel")?;
-        let screen = signal
-            .pixel(at.0, at.1)
-            .map(|v| f64::from(v) * 1023.0 / 65535.0);
+        let screen = ten_bit(&signal, at);
         let reference = expected(&client, &output).map(|v| v * 1023.0);
         let got = got.map(f64::from);
         eprintln!("{what}: 10-bit share {got:?}, screen {screen:?}, ghost-hdr {reference:?}");
@@ -234,9 +239,7 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
     let seen = share(&comp, window["id"].as_u64(), Wants::Pq10)?;
     assert_eq!(seen.size, Some((64, 64)), "{seen:?}");
     let got = seen.pixel10(8, 8).context("a pixel")?.map(f64::from);
-    let screen = signal
-        .pixel(pq_at.0, pq_at.1)
-        .map(|v| f64::from(v) * 1023.0 / 65535.0);
+    let screen = ten_bit(&signal, pq_at);
     assert_close("the PQ window's 10-bit share", got, screen, 1.0);
     Ok(())
 }
@@ -269,9 +272,7 @@ fn screencopy_of_an_hdr_output_is_10_bit_pq_or_tone_mapped_8_bit() -> Result<()>
     let at = (pq_at.1 * width + pq_at.0) as usize * 4;
     let word = u32::from_le_bytes(rgba[at..at + 4].try_into()?);
     let got = [word & 1023, (word >> 10) & 1023, (word >> 20) & 1023].map(f64::from);
-    let screen = signal
-        .pixel(pq_at.0, pq_at.1)
-        .map(|v| f64::from(v) * 1023.0 / 65535.0);
+    let screen = ten_bit(&signal, pq_at);
     assert_close("the 10-bit screencopy", got, screen, 1.0);
     let Capture::Ready { width, rgba, .. } =
         client.capture_frame(&session, Format::Xrgb8888, None, patience)?

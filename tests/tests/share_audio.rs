@@ -29,16 +29,6 @@ fn tone_window(session: &ShareSession, comp: &Compositor, hz: u32) -> Result<Chi
         .context("ffplay (Debian's ffmpeg) runs")
 }
 
-fn pw(session: &ShareSession, program: &str, args: &[&str]) -> Result<String> {
-    let out = session.command(program).args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// The audio part of cast `id` in `msg casts`, once it carries something.
 fn cast_audio(comp: &Compositor, id: u64) -> Result<Value> {
     wait_for(Duration::from_secs(10), "the share's audio linked", || {
@@ -75,6 +65,19 @@ fn record(session: &ShareSession, dir: &Path, target: &str, tones: &[u32]) -> Re
     Ok(tones.iter().map(|&hz| level_db(last, hz)).collect())
 }
 
+/// Cast `id`'s audio (once linked) and the levels of both tones in a recording of it.
+fn record_cast(
+    comp: &Compositor,
+    session: &ShareSession,
+    dir: &Path,
+    id: u64,
+) -> Result<(Value, Vec<f64>)> {
+    let audio = cast_audio(comp, id)?;
+    let name = audio["node_name"].as_str().context("a node name")?;
+    let levels = record(session, dir, name, &[440, 1000])?;
+    Ok((audio, levels))
+}
+
 /// The level of the `hz` component of one second at 48 kHz, dB relative to a
 /// full-scale sine.
 fn level_db(second: &[f32], hz: u32) -> f64 {
@@ -103,8 +106,7 @@ fn a_window_share_carries_its_applications_sound_and_an_output_share_the_desktop
     let comp = Compositor::start_with_config_home(&["--output", "1280x720@30"], &home)?;
     let session = ShareSession::start(&comp)?;
     let dir = comp.runtime_dir().to_path_buf();
-    pw(
-        &session,
+    session.tool_output(
         "pw-cli",
         &[
             "create-node",
@@ -141,12 +143,7 @@ fn a_window_share_carries_its_applications_sound_and_an_output_share_the_desktop
                 let casts = comp.request(json!({"request": "casts"})).ok()?;
                 casts.as_array()?.first()?["id"].as_u64()
             })?;
-            let audio = cast_audio(&comp, id)?;
-            let name = audio["node_name"]
-                .as_str()
-                .context("a node name")?
-                .to_owned();
-            let levels = record(&session, &dir, &name, &[440, 1000])?;
+            let (audio, levels) = record_cast(&comp, &session, &dir, id)?;
             let report = consumer
                 .join()
                 .map_err(|_| anyhow::anyhow!("the consumer panicked"))??;
@@ -177,7 +174,8 @@ fn a_window_share_carries_its_applications_sound_and_an_output_share_the_desktop
             Duration::from_secs(5),
             "the share's audio node gone",
             || {
-                (!pw(&session, "pw-cli", &["ls", "Node"])
+                (!session
+                    .tool_output("pw-cli", &["ls", "Node"])
                     .ok()?
                     .contains("ghostnv_share_"))
                 .then_some(())
@@ -187,12 +185,7 @@ fn a_window_share_carries_its_applications_sound_and_an_output_share_the_desktop
         // An output share: what the default output plays, both tones.
         let cast = comp.request(json!({"request": "cast-start"}))?;
         let id = cast["id"].as_u64().context("a cast id")?;
-        let audio = cast_audio(&comp, id)?;
-        let name = audio["node_name"]
-            .as_str()
-            .context("a node name")?
-            .to_owned();
-        let levels = record(&session, &dir, &name, &[440, 1000])?;
+        let (audio, levels) = record_cast(&comp, &session, &dir, id)?;
         eprintln!(
             "output share: {audio}; 440 Hz {:.1} dB, 1 kHz {:.1} dB",
             levels[0], levels[1]
