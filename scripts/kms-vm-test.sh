@@ -40,11 +40,17 @@ G=/ghost/files/ghostcomp
 # the initramfs about 200 MB larger).
 M=/ghost/files/mesa
 MESA_ENV="LIBGL_DRIVERS_PATH=$M/dri __EGL_VENDOR_LIBRARY_DIRS=$M/glvnd"
-export GHOST_VM_ENV="GHOSTCOMP_BIN=$G/bin/ghostcomp PATH=$G/bin:/usr/bin:/usr/sbin:/bin:/sbin LD_LIBRARY_PATH=/ghost/lib:$G/lib:$M/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu XKB_CONFIG_ROOT=$G/xkb NO_COLOR=1 $MESA_ENV ${GHOST_VM_EXTRA_ENV:-}"
+# PipeWire and WirePlumber, for the screen-cast tests (kms_vm only).
+W=/ghost/files/pipewire
+bash scripts/kms-vm-pipewire.sh "$bundle/pipewire" "$W"
+PIPEWIRE_ENV=$(tr '\n' ' ' <"$bundle/pipewire/env")
+export GHOST_VM_ENV="GHOSTCOMP_BIN=$G/bin/ghostcomp PATH=$G/bin:$W/bin:/usr/bin:/usr/sbin:/bin:/sbin LD_LIBRARY_PATH=/ghost/lib:$G/lib:$M/lib:$W/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu XKB_CONFIG_ROOT=$G/xkb NO_COLOR=1 $MESA_ENV $PIPEWIRE_ENV ${GHOST_VM_EXTRA_ENV:-}"
 export GHOST_VM_TIMEOUT=${GHOST_VM_TIMEOUT:-600}
 # A CPU model LLVM recognises: on QEMU's "max" under emulation, llvmpipe's code
 # generator takes the host for a 32-bit one and aborts.
 export GHOST_VM_CPU=${GHOST_VM_CPU:-qemu64}
+# Mesa and PipeWire make the guest's initramfs larger than 1 GiB of memory unpacks.
+export GHOST_VM_MEM=${GHOST_VM_MEM:-2G}
 for t in "${tests[@]}"; do
   read -r crate target <<<"$t"
   exe=$(cargo test -p "$crate" --test "$target" --no-run --message-format=json 2>/dev/null |
@@ -59,7 +65,7 @@ for line in sys.stdin:
   export GHOST_VM_FILES="$bundle/ghostcomp"
   if [ "$target" = kms_vm ]; then
     [ -d "$bundle/mesa" ] || bash scripts/kms-vm-mesa.sh "$bundle/mesa"
-    GHOST_VM_FILES="$GHOST_VM_FILES $bundle/mesa"
+    GHOST_VM_FILES="$GHOST_VM_FILES $bundle/mesa $bundle/pipewire"
   fi
   # Stripped, so the guest's initramfs stays small.
   strip -o "$bundle/$target" "$exe"

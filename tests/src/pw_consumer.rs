@@ -39,6 +39,10 @@ pub struct Observed {
     pub stride: usize,
     /// The negotiated format's pixel format, transfer function and primaries (SPA ids).
     pub format: Option<(u32, u32, u32)>,
+    /// The DMA-BUF modifier agreed (None: shared memory).
+    pub modifier: Option<u64>,
+    /// Buffers that arrived as DMA-BUF, read through a mapping of their descriptor.
+    pub dmabuf_frames: u64,
 }
 
 /// The picture a consumer asks for.
@@ -48,7 +52,13 @@ pub enum Wants {
     Bgrx,
     /// 10-bit xRGB_210LE tagged PQ with BT.2020 primaries, as an HDR-aware one does.
     Pq10,
+    /// BGRx as DMA-BUF in a linear or the driver's implicit layout (which it can map
+    /// and read), with shared memory as its fallback: what OBS and browsers offer.
+    Dmabuf,
 }
+
+/// `DRM_FORMAT_MOD_LINEAR` and `DRM_FORMAT_MOD_INVALID` (the driver's implicit layout).
+const MODIFIERS: [u64; 2] = [0, 0x00ff_ffff_ffff_ffff];
 
 impl Observed {
     /// The last picture's (R, G, B) at `x`, `y`.
@@ -65,6 +75,77 @@ impl Observed {
         let word = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
         Some([(word >> 20) & 1023, (word >> 10) & 1023, word & 1023].map(|v| v as u16))
     }
+}
+
+fn format_pods(wants: Wants) -> Vec<Vec<u8>> {
+    if wants != Wants::Dmabuf {
+        return vec![format_pod(wants)];
+    }
+    let Ok((_, Value::Object(mut dmabuf))) =
+        spa::pod::deserialize::PodDeserializer::deserialize_any_from(&format_pod(Wants::Bgrx))
+    else {
+        return Vec::new();
+    };
+    dmabuf.properties.push(Property {
+        key: sys::SPA_FORMAT_VIDEO_modifier,
+        flags: PropertyFlags::MANDATORY | PropertyFlags::DONT_FIXATE,
+        value: Value::Choice(spa::pod::ChoiceValue::Long(spa::utils::Choice(
+            spa::utils::ChoiceFlags::empty(),
+            spa::utils::ChoiceEnum::Enum {
+                default: MODIFIERS[0] as i64,
+                alternatives: MODIFIERS.iter().map(|m| *m as i64).collect(),
+            },
+        ))),
+    });
+    let dmabuf = PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &Value::Object(dmabuf))
+        .map(|(c, _)| c.into_inner())
+        .unwrap_or_default();
+    vec![dmabuf, format_pod(Wants::Bgrx)]
+}
+
+/// The modifier a Format parameter fixes: Some where it holds one and leaves no
+/// choice open.
+fn fixed_modifier(param: &Pod) -> Option<u64> {
+    let (_, value) =
+        spa::pod::deserialize::PodDeserializer::deserialize_any_from(param.as_bytes()).ok()?;
+    let Value::Object(object) = value else {
+        return None;
+    };
+    let property = object
+        .properties
+        .iter()
+        .find(|p| p.key == sys::SPA_FORMAT_VIDEO_modifier)?;
+    match &property.value {
+        Value::Long(m) => Some(*m as u64),
+        Value::Choice(spa::pod::ChoiceValue::Long(spa::utils::Choice(
+            _,
+            spa::utils::ChoiceEnum::None(m),
+        ))) => Some(*m as u64),
+        _ => None,
+    }
+}
+
+/// Buffers of DMA-BUF only, once a modifier is agreed.
+fn dmabuf_buffers_pod() -> Vec<u8> {
+    let dmabuf = 1i32 << sys::SPA_DATA_DmaBuf;
+    let object = Object {
+        type_: sys::SPA_TYPE_OBJECT_ParamBuffers,
+        id: ParamType::Buffers.as_raw(),
+        properties: vec![Property {
+            key: sys::SPA_PARAM_BUFFERS_dataType,
+            flags: PropertyFlags::empty(),
+            value: Value::Choice(spa::pod::ChoiceValue::Int(spa::utils::Choice(
+                spa::utils::ChoiceFlags::empty(),
+                spa::utils::ChoiceEnum::Flags {
+                    default: dmabuf,
+                    flags: vec![dmabuf],
+                },
+            ))),
+        }],
+    };
+    PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &Value::Object(object))
+        .map(|(c, _)| c.into_inner())
+        .unwrap_or_default()
 }
 
 fn format_pod(wants: Wants) -> Vec<u8> {
@@ -86,7 +167,7 @@ fn format_pod(wants: Wants) -> Vec<u8> {
                 key: FormatProperties::VideoFormat.as_raw(),
                 flags: PropertyFlags::empty(),
                 value: Value::Id(Id(match wants {
-                    Wants::Bgrx => VideoFormat::BGRx.as_raw(),
+                    Wants::Bgrx | Wants::Dmabuf => VideoFormat::BGRx.as_raw(),
                     Wants::Pq10 => VideoFormat::xRGB_210LE.as_raw(),
                 })),
             },
@@ -160,6 +241,54 @@ fn meta_pods() -> Vec<Vec<u8>> {
     .collect()
 }
 
+/// Reads the picture of a DMA-BUF data block (linear rows) into `picture` through a
+/// mapping of its descriptor, bracketed by the kernel's CPU-access sync; its stride.
+///
+/// # Safety
+/// `data` belongs to a dequeued buffer; its chunk pointer is valid.
+unsafe fn read_dmabuf(data: &sys::spa_data, picture: &mut Vec<u8>) -> Option<usize> {
+    // SAFETY: per the contract.
+    let chunk = unsafe { &*data.chunk };
+    let fd = i32::try_from(data.fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: the descriptor belongs to the buffer, open while it is dequeued.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let start = chunk.offset as usize;
+    let len = start + chunk.size as usize;
+    // SAFETY: a fresh read-only shared mapping of `len` bytes, unmapped below.
+    let map = unsafe {
+        rustix::mm::mmap(
+            std::ptr::null_mut(),
+            len,
+            rustix::mm::ProtFlags::READ,
+            rustix::mm::MapFlags::SHARED,
+            fd,
+            0,
+        )
+    }
+    .ok()?;
+    sync_dmabuf(fd, DMA_BUF_SYNC_START);
+    // SAFETY: the mapping is `len` bytes long.
+    let bytes = unsafe { std::slice::from_raw_parts(map.cast::<u8>(), len) };
+    picture.clear();
+    picture.extend_from_slice(&bytes[start..]);
+    sync_dmabuf(fd, DMA_BUF_SYNC_END);
+    // SAFETY: mapped above with this length, and no longer used.
+    let _ = unsafe { rustix::mm::munmap(map, len) };
+    Some(chunk.stride.max(0) as usize)
+}
+
+const DMA_BUF_SYNC_READ: u64 = 1;
+const DMA_BUF_SYNC_START: u64 = 0;
+const DMA_BUF_SYNC_END: u64 = 4;
+
+/// `DMA_BUF_IOCTL_SYNC` for reading: where the CPU's view of the buffer begins or ends.
+fn sync_dmabuf(fd: std::os::fd::BorrowedFd<'_>, when: u64) {
+    // _IOW('b', 0, struct dma_buf_sync { __u64 flags; })
+    type Sync = rustix::ioctl::Setter<{ rustix::ioctl::opcode::write::<u64>(b'b', 0) }, u64>;
+    // SAFETY: DMA_BUF_IOCTL_SYNC takes one u64 of flags, which Setter passes by pointer.
+    let _ = unsafe { rustix::ioctl::ioctl(fd, Sync::new(when | DMA_BUF_SYNC_READ)) };
+}
+
 /// Reads the metadata of one dequeued buffer into `seen`.
 ///
 /// # Safety
@@ -170,7 +299,12 @@ unsafe fn observe(buffer: *mut sys::spa_buffer, seen: &mut Observed) {
     unsafe {
         if (*buffer).n_datas > 0 {
             let data = &*(*buffer).datas;
-            if !data.data.is_null() && !data.chunk.is_null() {
+            if data.type_ == sys::SPA_DATA_DmaBuf && !data.chunk.is_null() {
+                if let Some(stride) = read_dmabuf(data, &mut seen.last_picture) {
+                    seen.stride = stride;
+                    seen.dmabuf_frames += 1;
+                }
+            } else if !data.data.is_null() && !data.chunk.is_null() {
                 let chunk = &*data.chunk;
                 let end = (chunk.offset as usize + chunk.size as usize).min(data.maxsize as usize);
                 let start = (chunk.offset as usize).min(end);
@@ -327,8 +461,16 @@ fn consume_with(
                         ));
                     }
                 }
-                let metas = meta_pods();
-                let mut pods: Vec<&Pod> = metas.iter().filter_map(|m| Pod::from_bytes(m)).collect();
+                let modifier = fixed_modifier(param);
+                if let Ok(mut s) = on_format.lock() {
+                    s.modifier = modifier;
+                }
+                let mut params = meta_pods();
+                if modifier.is_some() {
+                    params.push(dmabuf_buffers_pod());
+                }
+                let mut pods: Vec<&Pod> =
+                    params.iter().filter_map(|m| Pod::from_bytes(m)).collect();
                 let _ = stream.update_params(&mut pods);
             })
             .process(move |stream, _| {
@@ -354,8 +496,8 @@ fn consume_with(
                 }
             })
             .register()?;
-        let format = format_pod(wants);
-        let mut params: Vec<&Pod> = Pod::from_bytes(&format).into_iter().collect();
+        let formats = format_pods(wants);
+        let mut params: Vec<&Pod> = formats.iter().filter_map(|f| Pod::from_bytes(f)).collect();
         stream.connect(
             Direction::Input,
             None,

@@ -8,10 +8,12 @@
 //!
 //! Buffers are shared memory the compositor allocates, one sealed memfd each (every
 //! consumer can map them; see [`memory`] for why not PipeWire's), in one of the 8-bit
-//! layouts the consumer picks. Each buffer carries a header (presentation
+//! layouts the consumer picks; or, where the compositor draws on a GPU and the consumer
+//! imports DMA-BUF, buffers on the GPU that the compositor renders into (see [`gpu`]). Each buffer carries a header (presentation
 //! time and sequence), damage rectangles since the previous frame, and, for casts whose
 //! cursor is metadata, the pointer's position, hotspot and image.
 
+pub mod gpu;
 mod memory;
 mod meta;
 mod params;
@@ -22,7 +24,7 @@ use std::{collections::HashMap, os::fd::BorrowedFd, time::Duration};
 use pipewire as pw;
 
 pub use meta::CursorMeta;
-pub use stream::{CastState, Draw, Pushed};
+pub use stream::{CastState, Draw, GpuDraw, Pushed};
 
 use crate::frame::{FrameView, Region};
 
@@ -115,8 +117,15 @@ impl Caster {
 
     /// Starts a cast; returns its id once PipeWire gave the stream a node, which is what
     /// consumers connect to.
-    pub fn start(&mut self, spec: CastSpec) -> Result<u64, CastError> {
-        let cast = stream::Cast::new(&self.core, &spec)?;
+    ///
+    /// With `gpu`, the compositor draws casts on a GPU: consumers that import DMA-BUF
+    /// get its buffers (see [`gpu`]).
+    pub fn start(
+        &mut self,
+        spec: CastSpec,
+        gpu: Option<gpu::SharedGpuBuffers>,
+    ) -> Result<u64, CastError> {
+        let cast = stream::Cast::new(&self.core, &spec, gpu)?;
         // The node id arrives with the stream's first state change: run the loop until
         // then (PipeWire answers within milliseconds when it runs at all).
         let deadline = std::time::Instant::now() + Duration::from_secs(3);
@@ -184,6 +193,25 @@ impl Caster {
     ) -> Result<Pushed, CastError> {
         let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;
         Ok(cast.push_drawn(size, damage, cursor, now, draw))
+    }
+
+    /// Whether cast `id`'s consumer took DMA-BUF (frames from `push_gpu`).
+    pub fn is_dmabuf(&self, id: u64) -> bool {
+        self.casts.get(&id).is_some_and(|c| c.is_dmabuf())
+    }
+
+    /// Sends a frame of `size` that `draw` renders into the stream's GPU buffer.
+    pub fn push_gpu(
+        &mut self,
+        id: u64,
+        size: (u32, u32),
+        damage: &[Region],
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+        draw: &mut GpuDraw<'_>,
+    ) -> Result<Pushed, CastError> {
+        let cast = self.casts.get_mut(&id).ok_or(CastError::Unknown(id))?;
+        Ok(cast.push_gpu(size, damage, cursor, now, draw))
     }
 
     /// Whether cast `id`'s consumer took the 10-bit PQ format (frames from `push_hdr`).

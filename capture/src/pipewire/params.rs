@@ -24,7 +24,7 @@ pub const FORMATS: [VideoFormat; 4] = [
     VideoFormat::RGBA,
 ];
 
-fn serialize(object: Object) -> Vec<u8> {
+pub(super) fn serialize(object: Object) -> Vec<u8> {
     // Serializing into a Vec cannot fail for lack of room; an error would be a bug in
     // the pod's construction, which the unit tests cover.
     PodSerializer::serialize(std::io::Cursor::new(Vec::new()), &Value::Object(object))
@@ -37,14 +37,14 @@ pub fn as_pod(bytes: &[u8]) -> Option<&Pod> {
     Pod::from_bytes(bytes)
 }
 
-fn int_range(default: i32, min: i32, max: i32) -> Value {
+pub(super) fn int_range(default: i32, min: i32, max: i32) -> Value {
     Value::Choice(ChoiceValue::Int(Choice(
         ChoiceFlags::empty(),
         ChoiceEnum::Range { default, min, max },
     )))
 }
 
-fn property(key: u32, value: Value) -> Property {
+pub(super) fn property(key: u32, value: Value) -> Property {
     Property {
         key,
         flags: PropertyFlags::empty(),
@@ -61,8 +61,23 @@ pub const TRANSFER_PQ: u32 = 14;
 /// (frames come when the screen changes, so the nominal rate is variable: 0/1). Where
 /// the source is `hdr`, 10-bit PQ with BT.2020 primaries comes first, for consumers
 /// that take it; the 8-bit layouts (a tone-mapped picture) follow for the rest.
-pub fn enum_format(width: u32, height: u32, max_fps: u32, hdr: bool) -> Vec<Vec<u8>> {
+/// DMA-BUF comes first: `fixated` (a layout and the modifier chosen
+/// for it, once a consumer left the choice to us), then each of `gpu`'s layouts with the
+/// modifiers the renderer draws into.
+pub fn enum_format_with(
+    width: u32,
+    height: u32,
+    max_fps: u32,
+    hdr: bool,
+    gpu: &[(VideoFormat, Vec<u64>)],
+    fixated: Option<(VideoFormat, u64)>,
+) -> Vec<Vec<u8>> {
+    let base = base_properties(width, height, max_fps);
     let mut offers = Vec::new();
+    if let Some((format, modifier)) = fixated {
+        offers.push(super::gpu::fixated_offer(&base, format, modifier));
+    }
+    offers.extend(super::gpu::dmabuf_offers(&base, gpu));
     if hdr {
         let mut properties = format_properties(
             width,
@@ -89,6 +104,12 @@ pub fn enum_format(width: u32, height: u32, max_fps: u32, hdr: bool) -> Vec<Vec<
         }
         offers.push(format_object(properties));
     }
+    offers.push(format_object(base));
+    offers
+}
+
+/// The properties of the 8-bit shared-memory offer: size, rates and the layouts.
+pub(super) fn base_properties(width: u32, height: u32, max_fps: u32) -> Vec<Property> {
     let mut formats = vec![Id(FORMATS[0].as_raw())];
     formats.extend(FORMATS.iter().map(|f| Id(f.as_raw())));
     let choice = Value::Choice(ChoiceValue::Id(Choice(
@@ -98,10 +119,7 @@ pub fn enum_format(width: u32, height: u32, max_fps: u32, hdr: bool) -> Vec<Vec<
             alternatives: formats[1..].to_vec(),
         },
     )));
-    offers.push(format_object(format_properties(
-        width, height, max_fps, choice,
-    )));
-    offers
+    format_properties(width, height, max_fps, choice)
 }
 
 fn format_object(properties: Vec<Property>) -> Vec<u8> {
@@ -228,9 +246,14 @@ pub fn metas() -> Vec<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use pipewire::spa::pod::deserialize::PodDeserializer;
+
+    /// The offers without DMA-BUF.
+    pub fn enum_format(width: u32, height: u32, max_fps: u32, hdr: bool) -> Vec<Vec<u8>> {
+        enum_format_with(width, height, max_fps, hdr, &[], None)
+    }
 
     fn object(bytes: &[u8]) -> Object {
         match PodDeserializer::deserialize_any_from(bytes) {

@@ -57,6 +57,7 @@ macro_rules! capture_scene {
         )
     };
 }
+pub(crate) use capture_scene;
 
 /// A screenshot as read back: an 8-bit sRGB picture, or an HDR output's signal.
 pub enum Captured {
@@ -404,7 +405,7 @@ impl Ghost {
 
     /// [`Ghost::capture_scene`] from borrowed fields, so the backend stays free to
     /// borrow mutably for the rendering.
-    fn capture_scene_of<'a>(
+    pub(crate) fn capture_scene_of<'a>(
         space: &'a smithay::desktop::Space<Window>,
         cursor_status: &CursorImageStatus,
         seat: &smithay::input::Seat<Ghost>,

@@ -23,6 +23,7 @@ use crate::{backend::Shows, shell::window_data, state::Ghost};
 mod audio;
 mod cursor;
 mod direct;
+mod gpu;
 mod hdr;
 pub mod pick;
 pub mod record;
@@ -90,6 +91,11 @@ struct Cast {
     /// The consumer may lack the latest picture: every buffer was with it, or the
     /// change came before the cast's frame interval was over.
     behind: bool,
+    /// Its state while its consumer takes DMA-BUF drawn on the GPU.
+    gpu: Option<gpu::GpuCast>,
+    /// Whether a consumer was streaming at the last look: one that starts (the first,
+    /// or a new one after the last left) needs a whole first picture.
+    streaming: bool,
 }
 
 /// The PipeWire connection (made on the first cast) and the casts.
@@ -99,6 +105,8 @@ pub struct Casts {
     casts: Vec<Cast>,
     /// The casts' audio nodes, while a cast runs.
     audio: Option<ghost_capture::audio::share_audio::ShareAudio>,
+    /// Buffers on the GPU for casts drawn there (KMS with GLES), made at the first.
+    gpu: Option<std::rc::Rc<std::cell::RefCell<gpu::GbmCastBuffers>>>,
 }
 
 impl Casts {
@@ -152,16 +160,24 @@ impl Ghost {
             self.casts.caster = None;
             return;
         }
-        // A consumer that just started streaming gets its first frame at the next
-        // repaint, even of a screen where nothing moves.
-        let starving: Vec<CastSource> = self
-            .casts
-            .casts
-            .iter()
-            .filter(|c| c.last.is_none() && !c.primed)
-            .filter(|c| caster.state(c.id) == Some(CastState::Streaming))
-            .map(|c| c.source.clone())
-            .collect();
+        // A consumer that just started streaming gets a whole first frame at the next
+        // repaint, even of a screen where nothing moves: what an earlier consumer got
+        // says nothing of what this one has.
+        let mut starving: Vec<CastSource> = Vec::new();
+        for cast in &mut self.casts.casts {
+            let streaming = caster.state(cast.id) == Some(CastState::Streaming);
+            if streaming && !cast.streaming {
+                cast.primed = false;
+                cast.last = None;
+                cast.last_hdr = None;
+                cast.last_cursor = None;
+                cast.gpu = None;
+            }
+            cast.streaming = streaming;
+            if streaming && cast.last.is_none() && !cast.primed {
+                starving.push(cast.source.clone());
+            }
+        }
         for source in starving {
             if let Some((output, _)) = self.locate_cast(&source) {
                 self.queue_redraw(&output);
@@ -246,14 +262,20 @@ impl Ghost {
         };
         let max_fps = self.config.capture.max_fps;
         let hdr = crate::protocols::color_management::output_is_hdr(&output);
+        let gpu = self
+            .cast_gpu_buffers(&source, &output)
+            .map(|g| g as ghost_capture::pipewire::gpu::SharedGpuBuffers);
         let caster = self.caster()?;
-        let id = caster.start(CastSpec {
-            name: name.clone(),
-            width,
-            height,
-            max_fps,
-            hdr,
-        })?;
+        let id = caster.start(
+            CastSpec {
+                name: name.clone(),
+                width,
+                height,
+                max_fps,
+                hdr,
+            },
+            gpu,
+        )?;
         let node_id = caster.node_id(id);
         tracing::info!(id, ?source, ?node_id, requester, "cast started");
         self.casts.casts.push(Cast {
@@ -270,6 +292,8 @@ impl Ghost {
             primed: false,
             drawn_in_stream: 0,
             behind: false,
+            gpu: None,
+            streaming: false,
         });
         self.cast_audio_start(id, window.as_ref(), &name);
         self.queue_redraw(&output);
@@ -366,6 +390,10 @@ impl Ghost {
                         },
                         "frames": caster.and_then(|k| k.frames(c.id)),
                         "frames_drawn_in_stream": c.drawn_in_stream,
+                        "buffers": match caster.is_some_and(|k| k.is_dmabuf(c.id)) {
+                            true => "dmabuf",
+                            false => "memory",
+                        },
                         "audio": self.cast_audio_json(c.id),
                     })
                 })
@@ -421,8 +449,16 @@ impl Ghost {
             }
             self.casts.casts[index].behind = false;
             let crop = Self::cast_crop(&source, &at);
-            // A 10-bit consumer takes the output's HDR signal, drawn for it.
+            // A 10-bit consumer takes the output's HDR signal, drawn for it; a DMA-BUF
+            // one a picture drawn on the GPU.
             let hdr = caster.is_pq10(id);
+            if caster.is_dmabuf(id) {
+                if let Err(err) = self.cast_gpu_frame(index, &at, window.as_ref(), cursor, now) {
+                    tracing::warn!(id, "cast frame on the GPU: {err:#}");
+                }
+                retry |= self.casts.casts[index].behind;
+                continue;
+            }
             let sent = match window {
                 None if !hdr => self.cast_shown(index, output, crop, cursor, now),
                 _ => Ok(false),

@@ -6,10 +6,11 @@
 //!
 //! One boot runs them all; they are grouped by what they exercise: the desktop and its
 //! input devices, the display itself (modes, pacing, hotplug), frames drawn by GLES
-//! into GBM buffers, client buffers on planes, capture into device buffers, and attacks
-//! by hostile clients.
+//! into GBM buffers, client buffers on planes, capture into device buffers, screen
+//! casts through PipeWire, and attacks by hostile clients.
 
 mod capture;
+mod casts;
 mod desktop;
 mod devices;
 mod display;

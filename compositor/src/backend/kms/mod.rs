@@ -17,7 +17,7 @@ mod hotplug;
 mod input;
 mod outputs;
 pub mod pacing;
-mod paint;
+pub mod paint;
 mod planes;
 
 pub use frame::{cursor_moved, deliver_waiting_flips, schedule};
@@ -154,6 +154,11 @@ impl KmsBackend {
     /// Imports a client's dmabuf for composition (pixman reads linear buffers).
     pub fn import_dmabuf(&mut self, dmabuf: &smithay::backend::allocator::dmabuf::Dmabuf) -> bool {
         self.painter.import_dmabuf(dmabuf)
+    }
+
+    /// What draws the outputs, for casts drawn on the GPU.
+    pub fn painter(&mut self) -> &mut paint::Painter {
+        &mut self.painter
     }
 
     /// Renders `output` offscreen for a screenshot (with `hdr`, its PQ signal).

@@ -49,6 +49,8 @@ pub enum Painter {
 /// GLES on the KMS device's GBM, and the allocator of its swapchains.
 pub struct GpuPainter {
     pub(super) renderer: GlesRenderer,
+    /// The device's GBM, for buffers other than the outputs' (casts).
+    gbm: GbmDevice<Arc<OwnedFd>>,
     allocator: GbmAllocator<Arc<OwnedFd>>,
     /// What GLES can draw into, by format and modifier.
     render_formats: FormatSet,
@@ -199,6 +201,71 @@ impl Painter {
         }
     }
 
+    /// The device's GBM and the formats GLES draws into, for casts drawn on the GPU
+    /// (None for pixman, which casts through memory).
+    pub fn cast_gpu(&self) -> Option<(GbmDevice<Arc<OwnedFd>>, FormatSet)> {
+        match self {
+            Self::Gles(g) => Some((g.gbm.clone(), g.render_formats.clone())),
+            Self::Pixman(_) => None,
+        }
+    }
+
+    /// What changed in a cast's picture of `scene` since `tracker` last looked (the
+    /// whole picture the first time).
+    pub fn cast_damage(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &smithay::output::Output,
+        tracker: &mut OutputDamageTracker,
+    ) -> anyhow::Result<Vec<Rectangle<i32, Physical>>> {
+        let Self::Gles(g) = self else {
+            anyhow::bail!("pixman draws no casts on the GPU");
+        };
+        let elements = scene.elements(&mut g.renderer, output, scene.capture_cursor);
+        let (damage, _) = tracker
+            .damage_output(1, &elements)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(damage.cloned().unwrap_or_default())
+    }
+
+    /// Renders `scene` whole into a cast's `dmabuf`, through the colour path as the
+    /// screen is; finished when this returns, so the consumer's import waits on nothing.
+    pub fn render_cast(
+        &mut self,
+        scene: &Scene<'_>,
+        output: &smithay::output::Output,
+        colour: &mut ColourFrames,
+        dmabuf: &mut Dmabuf,
+    ) -> anyhow::Result<()> {
+        let Self::Gles(g) = self else {
+            anyhow::bail!("pixman draws no casts on the GPU");
+        };
+        let size = dmabuf.size();
+        let size: Size<i32, Physical> = (size.w, size.h).into();
+        let scale = output.current_scale().fractional_scale();
+        let renderer = &mut g.renderer;
+        let elements = scene.elements(renderer, output, scene.capture_cursor);
+        let mut framebuffer = renderer
+            .bind(dmabuf)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let mut tracker = OutputDamageTracker::new(size, scale, Transform::Normal);
+        let drawn = colour.draw(
+            renderer,
+            g.programs.as_ref(),
+            &mut tracker,
+            &mut framebuffer,
+            size,
+            0,
+            &elements,
+            scene,
+            output,
+        )?;
+        drawn
+            .sync
+            .wait()
+            .map_err(|_| anyhow::anyhow!("waiting for the GPU was interrupted"))
+    }
+
     /// A canvas of `size` for an output whose primary plane takes `format` with
     /// `plane_modifiers`.
     pub fn canvas(
@@ -241,9 +308,13 @@ impl GpuPainter {
                 tracing::warn!(%err, "colour shaders did not compile; no colour management");
             })
             .ok();
-        let allocator = GbmAllocator::new(gbm, GbmBufferFlags::RENDERING | GbmBufferFlags::SCANOUT);
+        let allocator = GbmAllocator::new(
+            gbm.clone(),
+            GbmBufferFlags::RENDERING | GbmBufferFlags::SCANOUT,
+        );
         Ok(Self {
             renderer,
+            gbm,
             allocator,
             render_formats,
             name,

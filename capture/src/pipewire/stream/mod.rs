@@ -23,8 +23,15 @@ use pw::{
     stream::{StreamFlags, StreamState},
 };
 
-use super::{memory, meta, params, CastError, CastSpec, CursorMeta};
-use crate::damage::accumulate;
+mod cycles;
+mod dmabuf;
+
+use dmabuf::{add_gpu_buffer, fixate};
+
+use super::{
+    gpu::{self, ModifierChoice, SharedGpuBuffers},
+    memory, meta, params, CastError, CastSpec, CursorMeta,
+};
 use crate::frame::{FrameView, PixelFormat, Region};
 use crate::hdr::HdrFrame;
 
@@ -45,6 +52,10 @@ pub enum CastState {
 /// regions it lacks or None for all of it); false where it could not.
 pub type Draw<'a> = dyn FnMut(&mut [u8], usize, PixelFormat, Option<&[Region]>) -> bool + 'a;
 
+/// Draws a cast's picture into its GPU buffer `id` (see [`gpu::GpuBuffers`]): the
+/// regions it lacks, or None for all of it; false where it could not.
+pub type GpuDraw<'a> = dyn FnMut(u64, Option<&[Region]>) -> bool + 'a;
+
 /// What happened to a frame offered to a cast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
@@ -63,6 +74,8 @@ struct Negotiated {
     layout: PixelFormat,
     /// 10-bit PQ (xRGB_210LE), the HDR offer; `layout` means nothing then.
     pq10: bool,
+    /// DMA-BUF in this DRM format and modifier (None: shared memory).
+    dmabuf: Option<(u32, u64)>,
     width: u32,
     height: u32,
 }
@@ -71,6 +84,16 @@ struct Negotiated {
 enum Fill<'a, 'b> {
     Sdr(&'a mut Draw<'b>),
     Pq(&'a HdrFrame),
+    Gpu(&'a mut GpuDraw<'b>),
+}
+
+/// What the stream offers: the picture's size and rate, and what it may be in.
+#[derive(Debug, Clone, Copy)]
+struct Offer {
+    width: u32,
+    height: u32,
+    max_fps: u32,
+    hdr: bool,
 }
 
 struct Shared {
@@ -79,6 +102,35 @@ struct Shared {
     format: Option<Negotiated>,
     /// Bumped at each format agreement and each buffer added: the buffers are new then.
     generation: u64,
+    offer: Offer,
+    /// The layout and modifier chosen for a consumer that left the modifier open.
+    fixated: Option<(VideoFormat, u64)>,
+    /// Planes of a buffer in the fixated modifier.
+    planes: u32,
+    /// An allocation on the GPU failed: shared memory only from then on.
+    gpu_failed: bool,
+    /// Each GPU buffer's planes: offset, stride, size.
+    layouts: std::collections::HashMap<u64, Vec<dmabuf::PlaneLayout>>,
+}
+
+impl Shared {
+    /// The formats to offer now: DMA-BUF first where the compositor draws on a GPU
+    /// (never for an HDR source, whose 10-bit picture is made on the CPU), then the rest.
+    fn formats(&self, gpu: Option<&SharedGpuBuffers>) -> Vec<Vec<u8>> {
+        let o = self.offer;
+        let layouts = match gpu {
+            Some(gpu) if !self.gpu_failed && !o.hdr => match gpu.try_borrow() {
+                Ok(gpu) => params::FORMATS
+                    .iter()
+                    .filter_map(|f| Some((*f, gpu.modifiers(gpu::drm_fourcc(*f)?))))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let fixated = self.fixated.filter(|_| !self.gpu_failed);
+        params::enum_format_with(o.width, o.height, o.max_fps, o.hdr, &layouts, fixated)
+    }
 }
 
 /// What one buffer lacks of the current picture.
@@ -103,8 +155,8 @@ pub struct Cast {
     stale: Vec<Stale>,
     /// The format agreement `stale` belongs to.
     stale_generation: u64,
-    /// The source is HDR: the 10-bit offer comes first.
-    hdr: bool,
+    /// The compositor's GPU buffers, where it draws casts on a GPU.
+    gpu: Option<SharedGpuBuffers>,
 }
 
 /// The pixel layout of a format offered, and whether it is the 10-bit PQ one.
@@ -121,7 +173,11 @@ fn layout(format: VideoFormat) -> Option<(PixelFormat, bool)> {
 
 impl Cast {
     /// Creates the stream and offers its formats; the node id follows shortly.
-    pub fn new(core: &pw::core::Core, spec: &CastSpec) -> Result<Self, CastError> {
+    pub fn new(
+        core: &pw::core::Core,
+        spec: &CastSpec,
+        gpu: Option<SharedGpuBuffers>,
+    ) -> Result<Self, CastError> {
         let properties = pw::properties::properties! {
             *pw::keys::MEDIA_CLASS => "Video/Source",
             *pw::keys::MEDIA_TYPE => "Video",
@@ -137,10 +193,22 @@ impl Cast {
             state: CastState::Connecting,
             format: None,
             generation: 0,
+            offer: Offer {
+                width: spec.width,
+                height: spec.height,
+                max_fps: spec.max_fps,
+                hdr: spec.hdr,
+            },
+            fixated: None,
+            planes: 1,
+            gpu_failed: false,
+            layouts: std::collections::HashMap::new(),
         }));
         let on_state = shared.clone();
         let on_param = shared.clone();
         let on_add = shared.clone();
+        let on_remove = shared.clone();
+        let (gpu_param, gpu_add, gpu_remove) = (gpu.clone(), gpu.clone(), gpu.clone());
         let listener = stream
             .add_local_listener::<()>()
             .state_changed(move |stream, _, _old, new| {
@@ -161,20 +229,44 @@ impl Cast {
                 let Some(format) = on_add.borrow().format else {
                     return;
                 };
-                let size = format.width as usize * 4 * format.height as usize;
-                // SAFETY: PipeWire hands add_buffer a buffer it has just made and nothing
-                // else uses yet.
-                if let Err(err) = unsafe { memory::allocate(buffer, size) } {
-                    tracing::warn!(%err, size, "cannot give a cast buffer its memory");
+                match (format.dmabuf, &gpu_add) {
+                    (Some((fourcc, modifier)), Some(gpu)) => {
+                        let layouts = add_gpu_buffer(gpu, buffer, &format, fourcc, modifier);
+                        match layouts {
+                            Some((id, planes)) => {
+                                on_add.borrow_mut().layouts.insert(id, planes);
+                            }
+                            // Shared memory from the next agreement on.
+                            None => on_add.borrow_mut().gpu_failed = true,
+                        }
+                    }
+                    _ => {
+                        let size = format.width as usize * 4 * format.height as usize;
+                        // SAFETY: PipeWire hands add_buffer a buffer it has just made and
+                        // nothing else uses yet.
+                        if let Err(err) = unsafe { memory::allocate(buffer, size) } {
+                            tracing::warn!(%err, size, "cannot give a cast buffer its memory");
+                        }
+                    }
                 }
                 // PipeWire makes buffers anew when it asks, not only after a format
                 // agreement, and new memory may sit where a removed buffer's was: no
                 // buffer's missing damage is known any more.
                 on_add.borrow_mut().generation += 1;
             })
-            .remove_buffer(|_, _, buffer| {
+            .remove_buffer(move |_, _, buffer| {
                 // SAFETY: PipeWire hands remove_buffer a buffer it is done with.
-                unsafe { memory::release(buffer) }
+                match unsafe { gpu::detach(buffer) } {
+                    Some(id) => {
+                        on_remove.borrow_mut().layouts.remove(&id);
+                        if let Some(Ok(mut gpu)) = gpu_remove.as_ref().map(|g| g.try_borrow_mut())
+                        {
+                            gpu.release(id);
+                        }
+                    }
+                    // SAFETY: as above.
+                    None => unsafe { memory::release(buffer) },
+                }
             })
             .param_changed(move |stream, _, id, param| {
                 let Some(param) = param else { return };
@@ -195,16 +287,41 @@ impl Cast {
                 };
                 let size = info.size();
                 let mut shared = on_param.borrow_mut();
+                let dmabuf = match (gpu::modifier_choice(param), &gpu_param) {
+                    (ModifierChoice::None, _) | (_, None) => None,
+                    (ModifierChoice::Open(listed), Some(gpu)) => {
+                        // Ours to choose: allocate with what both take, offer the
+                        // modifier the allocator chose; the consumer fixes it.
+                        shared.format = None;
+                        fixate(&mut shared, gpu, info.format(), size, &listed);
+                        let formats = shared.formats(gpu_param.as_ref());
+                        drop(shared);
+                        let mut pods: Vec<&Pod> =
+                            formats.iter().filter_map(|f| params::as_pod(f)).collect();
+                        if let Err(err) = stream.update_params(&mut pods) {
+                            tracing::warn!(%err, "cannot offer the cast's chosen modifier");
+                        }
+                        return;
+                    }
+                    (ModifierChoice::Fixed(modifier), Some(_)) => {
+                        gpu::drm_fourcc(info.format()).map(|fourcc| (fourcc, modifier))
+                    }
+                };
                 shared.format = Some(Negotiated {
                     layout,
                     pq10,
+                    dmabuf,
                     width: size.width,
                     height: size.height,
                 });
                 shared.generation += 1;
+                let planes = shared.planes;
                 drop(shared);
-                tracing::debug!(?layout, pq10, size.width, size.height, "cast format agreed");
-                let buffers = params::buffers(size.width * 4, size.height);
+                tracing::debug!(?layout, pq10, ?dmabuf, size.width, size.height, "cast format agreed");
+                let buffers = match dmabuf {
+                    Some(_) => gpu::buffers(planes),
+                    None => params::buffers(size.width * 4, size.height),
+                };
                 let metas = params::metas();
                 let mut pods: Vec<&Pod> = Vec::new();
                 pods.extend(params::as_pod(&buffers));
@@ -215,7 +332,7 @@ impl Cast {
             })
             .register()
             .map_err(|e| CastError::Stream(e.to_string()))?;
-        let formats = params::enum_format(spec.width, spec.height, spec.max_fps, spec.hdr);
+        let formats = shared.borrow().formats(gpu.as_ref());
         let mut offer: Vec<&Pod> = formats.iter().filter_map(|f| params::as_pod(f)).collect();
         stream
             .connect(
@@ -236,7 +353,7 @@ impl Cast {
             sent_cursor: None,
             stale: Vec::new(),
             stale_generation: 0,
-            hdr: spec.hdr,
+            gpu,
         })
     }
 
@@ -270,9 +387,15 @@ impl Cast {
     }
 
     pub fn resize(&mut self, width: u32, height: u32) -> Result<(), CastError> {
-        let formats = params::enum_format(width, height, self.max_fps, self.hdr);
+        let formats = {
+            let mut shared = self.shared.borrow_mut();
+            shared.format = None;
+            shared.fixated = None;
+            shared.offer.width = width;
+            shared.offer.height = height;
+            shared.formats(self.gpu.as_ref())
+        };
         let mut offer: Vec<&Pod> = formats.iter().filter_map(|f| params::as_pod(f)).collect();
-        self.shared.borrow_mut().format = None;
         self.stream
             .update_params(&mut offer)
             .map_err(|e| CastError::Stream(e.to_string()))
@@ -309,6 +432,26 @@ impl Cast {
         self.send(size, damage, cursor, now, Fill::Sdr(draw))
     }
 
+    /// A frame drawn on the GPU into the stream's DMA-BUF, for a consumer that took one.
+    pub fn push_gpu(
+        &mut self,
+        size: (u32, u32),
+        damage: &[Region],
+        cursor: Option<&CursorMeta>,
+        now: Duration,
+        draw: &mut GpuDraw<'_>,
+    ) -> Pushed {
+        self.send(size, damage, cursor, now, Fill::Gpu(draw))
+    }
+
+    /// The consumer took DMA-BUF: frames come from `push_gpu`.
+    pub fn is_dmabuf(&self) -> bool {
+        self.shared
+            .borrow()
+            .format
+            .is_some_and(|f| f.dmabuf.is_some())
+    }
+
     /// An HDR output's signal, to a consumer that took the 10-bit PQ offer.
     pub fn push_hdr(
         &mut self,
@@ -338,7 +481,12 @@ impl Cast {
             return Pushed::Idle;
         };
         // Each kind of picture only into the format made for it.
-        if format.pq10 != matches!(fill, Fill::Pq(_)) {
+        let fits = match fill {
+            Fill::Sdr(_) => !format.pq10 && format.dmabuf.is_none(),
+            Fill::Pq(_) => format.pq10,
+            Fill::Gpu(_) => format.dmabuf.is_some(),
+        };
+        if !fits {
             return Pushed::Idle;
         }
         let generation = self.shared.borrow().generation;
@@ -373,7 +521,9 @@ impl Cast {
         // again, and nobody else touches them.
         unsafe {
             let buffer = (*raw).buffer;
-            if !buffer.is_null() && (*buffer).n_datas > 0 {
+            if let Fill::Gpu(draw) = fill {
+                self.fill_gpu(raw, draw, damage);
+            } else if !buffer.is_null() && (*buffer).n_datas > 0 {
                 let data = &mut *(*buffer).datas;
                 let stride = format.width as usize * 4;
                 let size = stride * format.height as usize;
@@ -391,12 +541,15 @@ impl Cast {
                         Fill::Pq(frame) => {
                             frame.pack_xrgb2101010(bytes, stride);
                         }
+                        Fill::Gpu(_) => {}
                     }
                     (*data.chunk).offset = 0;
                     (*data.chunk).size = size as u32;
                     (*data.chunk).stride = stride as i32;
                     (*data.chunk).flags = 0;
                 }
+            }
+            if !buffer.is_null() {
                 meta::write_header(buffer, now.as_nanos() as i64, self.frames);
                 meta::write_damage(buffer, damage);
                 if let Some(c) = cursor {
@@ -412,82 +565,6 @@ impl Cast {
         self.frames += 1;
         self.last_frame = Some(now);
         Pushed::Sent
-    }
-}
-
-impl Cast {
-    /// Whether a frame queued earlier has not gone to the consumer yet: the cycle it
-    /// started found the consumer still holding the frame before, and only a later
-    /// cycle takes it. Never while the consumer is not streaming (paused, gone): then
-    /// no cycle would take it.
-    pub fn undelivered(&self) -> bool {
-        if self.shared.borrow().state != CastState::Streaming {
-            return false;
-        }
-        let mut time = std::mem::MaybeUninit::<pw::sys::pw_time>::zeroed();
-        // SAFETY: the stream lives as long as `self`; get_time_n writes at most `size`
-        // bytes into `time`.
-        let status = unsafe {
-            pw::sys::pw_stream_get_time_n(
-                self.stream.as_raw_ptr(),
-                time.as_mut_ptr(),
-                std::mem::size_of::<pw::sys::pw_time>(),
-            )
-        };
-        // SAFETY: all zeroes is a valid pw_time, filled in where get_time_n succeeded.
-        status == 0 && unsafe { time.assume_init() }.queued_buffers > 0
-    }
-
-    /// Runs a graph cycle where a frame still waits for one; whether one did.
-    pub fn deliver(&self) -> bool {
-        let waiting = self.undelivered();
-        if waiting {
-            self.trigger();
-        }
-        waiting
-    }
-
-    /// Runs one graph cycle: the consumer takes the queued frame, if any, and hands
-    /// back a buffer it is done with.
-    fn trigger(&self) {
-        if let Err(err) = self.stream.trigger_process() {
-            tracing::debug!(%err, "cannot start a cast's graph cycle");
-        }
-    }
-
-    /// Brings the buffer at `memory` up to the picture `draw` makes, whose changes since
-    /// the previous frame are `damage`: only what it lacks where it was filled before,
-    /// all of it otherwise. Every other buffer now lacks `damage` too.
-    fn fill(
-        &mut self,
-        memory: usize,
-        draw: &mut Draw<'_>,
-        bytes: &mut [u8],
-        stride: usize,
-        layout: PixelFormat,
-        damage: &[Region],
-    ) {
-        match self.stale.iter_mut().find(|s| s.memory == memory) {
-            Some(buffer) => {
-                let mut missing = std::mem::take(&mut buffer.missing);
-                accumulate(&mut missing, damage.iter().copied());
-                if !draw(bytes, stride, layout, Some(&missing)) {
-                    // Drawn wrongly or not at all: whole next time.
-                    self.stale.retain(|s| s.memory != memory);
-                }
-            }
-            None => {
-                if draw(bytes, stride, layout, None) {
-                    self.stale.push(Stale {
-                        memory,
-                        missing: Vec::new(),
-                    });
-                }
-            }
-        }
-        for other in self.stale.iter_mut().filter(|s| s.memory != memory) {
-            accumulate(&mut other.missing, damage.iter().copied());
-        }
     }
 }
 
