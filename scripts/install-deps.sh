@@ -70,6 +70,10 @@ fi
 
 "$(dirname "$0")/install-voice-deps.sh"
 
+# PipeWire 1.4 beside the system's 0.3.65 (unpacked, not installed), for the test that
+# reads an HDR share as 10-bit PQ through PipeWire's GStreamer elements.
+"$(dirname "$0")/pipewire-newer.sh" "$(dirname "$0")/../target/pipewire-1.4"
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
   exit 1

@@ -83,17 +83,24 @@ impl HdrFrame {
     /// 32-bit words (DRM's XRGB2101010, PipeWire's xRGB_210LE), rows `stride` bytes
     /// apart: what a 10-bit screen share carries. False where `out` is too small.
     pub fn pack_xrgb2101010(&self, out: &mut [u8], stride: usize) -> bool {
-        self.pack_2101010(out, stride, [20, 10, 0])
+        self.pack_2101010(out, stride, [20, 10, 0], false)
+    }
+
+    /// The same word stored big-endian: GStreamer's `r210`, the one 10-bit RGB layout
+    /// PipeWire's GStreamer elements name.
+    pub fn pack_r210(&self, out: &mut [u8], stride: usize) -> bool {
+        self.pack_2101010(out, stride, [20, 10, 0], true)
     }
 
     /// The same with red in the low bits, x:B:G:R (DRM's XBGR2101010): the 10-bit
     /// screencopy target, a format both renderers also take from clients.
     pub fn pack_xbgr2101010(&self, out: &mut [u8], stride: usize) -> bool {
-        self.pack_2101010(out, stride, [0, 10, 20])
+        self.pack_2101010(out, stride, [0, 10, 20], false)
     }
 
-    /// Packs with red, green and blue shifted by `shifts`.
-    fn pack_2101010(&self, out: &mut [u8], stride: usize, shifts: [u32; 3]) -> bool {
+    /// Packs with red, green and blue shifted by `shifts`, each word little- or
+    /// big-endian.
+    fn pack_2101010(&self, out: &mut [u8], stride: usize, shifts: [u32; 3], big: bool) -> bool {
         let (w, h) = (self.width as usize, self.height as usize);
         if stride < w * 4 || out.len() < stride * h.saturating_sub(1) + w * 4 {
             return false;
@@ -105,7 +112,11 @@ impl HdrFrame {
                 let word = (ten(rgb[0]) << shifts[0])
                     | (ten(rgb[1]) << shifts[1])
                     | (ten(rgb[2]) << shifts[2]);
-                px.copy_from_slice(&word.to_le_bytes());
+                px.copy_from_slice(&if big {
+                    word.to_be_bytes()
+                } else {
+                    word.to_le_bytes()
+                });
             }
         }
         true

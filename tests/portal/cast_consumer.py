@@ -2,6 +2,7 @@
 """Consumes a PipeWire video stream with GStreamer and reports what arrived, as JSON.
 
     cast_consumer.py (--node ID | --portal) [--seconds S] [--warmup W] [--probe X,Y ...]
+                     [--format BGRx|r210]
     cast_consumer.py --portal --screenshot
 
 --node reads a node of this session's PipeWire directly; --portal asks the ScreenCast
@@ -122,6 +123,11 @@ def main():
     p.add_argument("--warmup", type=float, default=0.5)
     p.add_argument("--probe", action="append", default=[])
     p.add_argument("--dump", help="write the last frame's BGRx bytes here")
+    p.add_argument(
+        "--format",
+        default="BGRx",
+        help="BGRx (converted from whatever the stream sends) or r210 (10-bit RGB as sent; probes give 10-bit values)",
+    )
     args = p.parse_args()
 
     if args.screenshot:
@@ -135,8 +141,9 @@ def main():
         source = f"pipewiresrc fd={fd} path={node}"
     else:
         source = f"pipewiresrc path={args.node}"
+    convert = "videoconvert ! " if args.format == "BGRx" else ""
     pipeline = Gst.parse_launch(
-        f"{source} ! videoconvert ! video/x-raw,format=BGRx ! appsink name=sink emit-signals=true sync=false max-buffers=2 drop=true"
+        f"{source} ! {convert}video/x-raw,format={args.format} ! appsink name=sink emit-signals=true sync=false max-buffers=2 drop=true"
     )
     sink = pipeline.get_by_name("sink")
     state = {"frames": 0, "first": None, "last": None, "all": 0, "size": None, "probes": {}}
@@ -156,6 +163,7 @@ def main():
         caps = sample.get_caps().get_structure(0)
         w, h = caps.get_value("width"), caps.get_value("height")
         state["size"] = (w, h)
+        state["format"] = caps.get_value("format")
         buf = sample.get_buffer()
         ok, mapped = buf.map(Gst.MapFlags.READ)
         if ok:
@@ -166,8 +174,13 @@ def main():
             for spec in args.probe:
                 x, y = (int(v) for v in spec.split(","))
                 i = y * stride + x * 4
-                b, g, r = mapped.data[i : i + 3]
-                state["probes"][spec] = [r, g, b]
+                if args.format == "r210":
+                    # One big-endian word: x:2 R:10 G:10 B:10.
+                    word = int.from_bytes(mapped.data[i : i + 4], "big")
+                    state["probes"][spec] = [(word >> 20) & 1023, (word >> 10) & 1023, word & 1023]
+                else:
+                    b, g, r = mapped.data[i : i + 3]
+                    state["probes"][spec] = [r, g, b]
             buf.unmap(mapped)
         return Gst.FlowReturn.OK
 
@@ -185,6 +198,7 @@ def main():
     if state["size"]:
         out["width"], out["height"] = state["size"]
     out["probes"] = state["probes"]
+    out["format"] = state.get("format")
     json.dump(out, sys.stdout)
     print()
 

@@ -24,6 +24,23 @@ pub struct ShareSession {
     bus: String,
     runtime_dir: PathBuf,
     ghostcomp_ipc: PathBuf,
+    /// A PipeWire unpacked beside the system's (see [`newer_pipewire`]) that the session
+    /// runs instead, with its tools and GStreamer elements.
+    pipewire_root: Option<PathBuf>,
+}
+
+/// PipeWire 1.4 as `scripts/pipewire-newer.sh` unpacks it (`scripts/install-deps.sh`
+/// does): its SPA knows the PQ transfer and BT.2020 primaries by name, and its
+/// GStreamer source maps 10-bit RGB.
+pub fn newer_pipewire() -> Result<PathBuf> {
+    let root = repo_file("target/pipewire-1.4");
+    if !root.join("usr/bin/pipewire").exists() {
+        bail!(
+            "{} has no PipeWire 1.4: run scripts/pipewire-newer.sh target/pipewire-1.4",
+            root.display()
+        );
+    }
+    Ok(root)
 }
 
 fn repo_file(relative: &str) -> PathBuf {
@@ -59,12 +76,23 @@ impl ShareSession {
     /// Starts the bus, PipeWire, WirePlumber, the portal backend and xdg-desktop-portal
     /// around `comp`.
     pub fn start(comp: &Compositor) -> Result<Self> {
+        Self::start_with(comp, None)
+    }
+
+    /// As [`ShareSession::start`], with the PipeWire unpacked at `root` (its daemon,
+    /// libraries, tools and GStreamer elements) instead of the system's.
+    pub fn start_with_pipewire(comp: &Compositor, root: &Path) -> Result<Self> {
+        Self::start_with(comp, Some(root.to_path_buf()))
+    }
+
+    fn start_with(comp: &Compositor, pipewire_root: Option<PathBuf>) -> Result<Self> {
         let runtime_dir = comp.runtime_dir().to_path_buf();
         let mut session = Self {
             children: Vec::new(),
             bus: String::new(),
             runtime_dir: runtime_dir.clone(),
             ghostcomp_ipc: runtime_dir.join(format!("ghostcomp.{}.sock", comp.socket())),
+            pipewire_root,
         };
         let mut dbus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
@@ -104,7 +132,27 @@ impl ShareSession {
 
     /// A command set up to run in the session (its bus, runtime directory, PipeWire).
     pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
+        let own = self
+            .pipewire_root
+            .as_ref()
+            .map(|root| root.join("usr/bin").join(program))
+            .filter(|path| path.exists());
+        let mut cmd = match own {
+            Some(path) => Command::new(path),
+            None => Command::new(program),
+        };
+        if let Some(root) = &self.pipewire_root {
+            let lib = root.join("usr/lib/x86_64-linux-gnu");
+            cmd.env("LD_LIBRARY_PATH", &lib)
+                .env("PIPEWIRE_MODULE_DIR", lib.join("pipewire-0.3"))
+                .env("SPA_PLUGIN_DIR", lib.join("spa-0.2"))
+                .env("PIPEWIRE_CONFIG_DIR", root.join("usr/share/pipewire"))
+                .env("GST_PLUGIN_SYSTEM_PATH", root.join("gstreamer-1.0"))
+                .env(
+                    "GST_REGISTRY",
+                    self.runtime_dir.join("gstreamer-registry.bin"),
+                );
+        }
         cmd.env("XDG_RUNTIME_DIR", &self.runtime_dir)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("HOME", &self.runtime_dir)

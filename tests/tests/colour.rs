@@ -1,8 +1,9 @@
 //! End to end: colour management on the GLES renderer (Mesa's llvmpipe here). Real
 //! clients of our own set image descriptions through wp_color_management_v1; the
 //! screenshots are compared with the CPU reference of ghost-hdr, and so are the
-//! screen shares of an HDR output (PipeWire): 10-bit PQ to a consumer that asks for it,
-//! the tone-mapped 8-bit picture to one that does not.
+//! screen shares of an HDR output (PipeWire): 10-bit PQ to a consumer that asks for it
+//! (our own, and GStreamer's through PipeWire 1.4 and the portal), the tone-mapped 8-bit
+//! picture to one that does not.
 //!
 //! Tolerances: 8-bit pictures within 2 code values (the shader runs in f32, the
 //! reference in f64, and the SDR picture of an HDR output passes through a 10-bit
@@ -241,6 +242,101 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
     let got = seen.pixel10(8, 8).context("a pixel")?.map(f64::from);
     let screen = ten_bit(&signal, pq_at);
     assert_close("the PQ window's 10-bit share", got, screen, 1.0);
+    Ok(())
+}
+
+#[test]
+fn an_hdr_share_reaches_gstreamer_through_pipewire_1_4_as_tagged_10_bit_pq() -> Result<()> {
+    if let Some(why) = ghost_tests::share_session::missing_parts() {
+        anyhow::bail!("{why}: scripts/install-deps.sh installs it");
+    }
+    let root = ghost_tests::share_session::newer_pipewire()?;
+    let home = config_home("hdr-share-pw14", true)?;
+    let file = home.join("ghostcomp/config.toml");
+    let text = std::fs::read_to_string(&file)? + "[capture]\nunattended = \"grant\"\n";
+    std::fs::write(&file, text)?;
+    let comp = Compositor::start_with_config_home(
+        &["--renderer", "gles", "--output", "480x240@60"],
+        &home,
+    )?;
+    let session = ghost_tests::share_session::ShareSession::start_with_pipewire(&comp, &root)?;
+    let version = session.tool_output("pw-cli", &["info", "0"])?;
+    assert!(
+        version.contains("version: \"1.4"),
+        "PipeWire 1.4 runs: {version}"
+    );
+    let _client = two_clients(&comp)?;
+    let srgb_at = inside(&comp, "srgb-client")?;
+    let pq_at = inside(&comp, "pq-client")?;
+    settle(&comp)?;
+    let output = hdr_output();
+    let signal = comp.screenshot_hdr()?;
+
+    // Tagged: the daemon hands a consumer asking for PQ the format with SMPTE ST 2084
+    // and BT.2020, which 1.4 names (pw-dump there reads them).
+    let seen = share(&comp, None, Wants::Pq10)?;
+    assert_eq!(
+        seen.format,
+        Some((VideoFormat::xRGB_210LE.as_raw(), 14, 7)),
+        "{seen:?}"
+    );
+
+    // GStreamer's PipeWire source, through the portal, takes the 10-bit RGB it maps
+    // (r210) and reads each client's signal as the screen shows it.
+    let probe = |at: (u32, u32)| format!("{},{}", at.0, at.1);
+    let report = session.consume(&[
+        "--format",
+        "r210",
+        "--seconds",
+        "2",
+        "--probe",
+        &probe(srgb_at),
+        "--probe",
+        &probe(pq_at),
+    ])?;
+    assert_eq!(report["format"], "r210", "{report}");
+    for (what, at, client) in [
+        ("sRGB client", srgb_at, ImageDescription::srgb()),
+        ("PQ client", pq_at, ImageDescription::bt2100_pq()),
+    ] {
+        let got: Vec<f64> = report["probes"][probe(at)]
+            .as_array()
+            .context("a probe")?
+            .iter()
+            .filter_map(|v| v.as_f64())
+            .collect();
+        let got: [f64; 3] = got.try_into().map_err(|_| anyhow::anyhow!("{report}"))?;
+        let reference = expected(&client, &output).map(|v| v * 1023.0);
+        assert_close(
+            &format!("{what} in GStreamer"),
+            got,
+            ten_bit(&signal, at),
+            1.0,
+        );
+        assert_close(
+            &format!("{what} in GStreamer, ghost-hdr"),
+            got,
+            reference,
+            1.5,
+        );
+    }
+
+    // A GStreamer consumer of 8-bit RGB gets the tone-mapped picture.
+    let report = session.consume(&["--seconds", "2", "--probe", &probe(pq_at)])?;
+    let sdr = comp.screenshot(serde_json::json!({}))?;
+    let got: Vec<f64> = report["probes"][probe(pq_at)]
+        .as_array()
+        .context("a probe")?
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    let got: [f64; 3] = got.try_into().map_err(|_| anyhow::anyhow!("{report}"))?;
+    assert_close(
+        "the 8-bit GStreamer share",
+        got,
+        sdr.pixel(pq_at.0, pq_at.1).map(f64::from),
+        2.0,
+    );
     Ok(())
 }
 

@@ -79,12 +79,19 @@ pub fn enum_format_with(
     }
     offers.extend(super::gpu::dmabuf_offers(&base, gpu));
     if hdr {
-        let mut properties = format_properties(
-            width,
-            height,
-            max_fps,
-            Value::Id(Id(VideoFormat::xRGB_210LE.as_raw())),
-        );
+        // The same words little-endian (DRM's XRGB2101010, what OBS and compositors
+        // name) or big-endian (r210, the 10-bit RGB that GStreamer's PipeWire source
+        // maps).
+        let layouts = Value::Choice(ChoiceValue::Id(Choice(
+            ChoiceFlags::empty(),
+            ChoiceEnum::Enum {
+                default: Id(VideoFormat::xRGB_210LE.as_raw()),
+                alternatives: [VideoFormat::xRGB_210LE, VideoFormat::r210]
+                    .map(|f| Id(f.as_raw()))
+                    .to_vec(),
+            },
+        )));
+        let mut properties = format_properties(width, height, max_fps, layouts);
         for (key, value) in [
             (
                 sys::SPA_FORMAT_VIDEO_colorRange,
@@ -303,10 +310,18 @@ pub(super) mod tests {
         let offers = enum_format(640, 360, 60, true);
         assert_eq!(offers.len(), 2);
         let hdr = object(&offers[0]);
-        assert_eq!(
-            value(&hdr, FormatProperties::VideoFormat.as_raw()),
-            &Value::Id(Id(VideoFormat::xRGB_210LE.as_raw()))
-        );
+        let Value::Choice(ChoiceValue::Id(Choice(
+            _,
+            ChoiceEnum::Enum {
+                default,
+                alternatives,
+            },
+        ))) = value(&hdr, FormatProperties::VideoFormat.as_raw())
+        else {
+            panic!("no 10-bit layout choice");
+        };
+        assert_eq!(default.0, VideoFormat::xRGB_210LE.as_raw());
+        assert!(alternatives.contains(&Id(VideoFormat::r210.as_raw())));
         assert_eq!(
             value(&hdr, sys::SPA_FORMAT_VIDEO_transferFunction),
             &Value::Id(Id(TRANSFER_PQ))

@@ -72,8 +72,10 @@ pub enum Pushed {
 #[derive(Debug, Clone, Copy)]
 struct Negotiated {
     layout: PixelFormat,
-    /// 10-bit PQ (xRGB_210LE), the HDR offer; `layout` means nothing then.
+    /// 10-bit PQ (xRGB_210LE or r210), the HDR offer; `layout` means nothing then.
     pq10: bool,
+    /// The 10-bit words are big-endian (r210).
+    big_endian: bool,
     /// DMA-BUF in this DRM format and modifier (None: shared memory).
     dmabuf: Option<(u32, u64)>,
     width: u32,
@@ -166,7 +168,7 @@ fn layout(format: VideoFormat) -> Option<(PixelFormat, bool)> {
         VideoFormat::BGRA => (PixelFormat::Argb8888, false),
         VideoFormat::RGBx => (PixelFormat::Xbgr8888, false),
         VideoFormat::RGBA => (PixelFormat::Abgr8888, false),
-        VideoFormat::xRGB_210LE => (PixelFormat::Xrgb8888, true),
+        VideoFormat::xRGB_210LE | VideoFormat::r210 => (PixelFormat::Xrgb8888, true),
         _ => return None,
     })
 }
@@ -310,6 +312,7 @@ impl Cast {
                 shared.format = Some(Negotiated {
                     layout,
                     pq10,
+                    big_endian: info.format() == VideoFormat::r210,
                     dmabuf,
                     width: size.width,
                     height: size.height,
@@ -539,7 +542,11 @@ impl Cast {
                             damage,
                         ),
                         Fill::Pq(frame) => {
-                            frame.pack_xrgb2101010(bytes, stride);
+                            if format.big_endian {
+                                frame.pack_r210(bytes, stride);
+                            } else {
+                                frame.pack_xrgb2101010(bytes, stride);
+                            }
                         }
                         Fill::Gpu(_) => {}
                     }
