@@ -20,6 +20,7 @@ TEST_CLIENTS=(
   gstreamer1.0-pipewire gstreamer1.0-plugins-base python3-dbus python3-gi gir1.2-gstreamer-1.0
   chromium firefox-esr obs-studio obs-plugins qtwayland5 ffmpeg
   nginx-light libnginx-mod-rtmp srt-tools
+  xwayland xterm x11-apps x11-utils xfonts-base xdotool xclip wl-clipboard
 )
 
 missing=()

@@ -20,5 +20,6 @@ pub mod settings;
 pub mod shell;
 pub mod state;
 pub mod voice;
+pub mod xwayland;
 
 pub use state::{ClientState, Ghost};

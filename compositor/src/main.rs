@@ -22,6 +22,12 @@ use ghost_compositor::{
 };
 
 fn main() -> ExitCode {
+    // Started as the stand-in for Xwayland on demand (see xwayland::on_demand).
+    if ghost_compositor::xwayland::on_demand::is_stand_in() {
+        let err = ghost_compositor::xwayland::on_demand::wait_then_exec();
+        eprintln!("ghostcomp: cannot start Xwayland: {err}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match cli.subcommand {
         Some(Command::Msg { json, request }) => return msg(json, request),
@@ -102,8 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     state.config_source = source;
     state.listen(socket)?;
 
-    let in_desktop =
-        std::env::var_os("WAYLAND_DISPLAY").is_some() || std::env::var_os("DISPLAY").is_some();
+    // Set and not empty: `WAYLAND_DISPLAY= ghostcomp` means none.
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let in_desktop = set("WAYLAND_DISPLAY") || set("DISPLAY");
     let renderer = match cli.renderer {
         RendererArg::Auto => backend::RendererChoice::Auto,
         RendererArg::Pixman => backend::RendererChoice::Pixman,
@@ -161,6 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         )));
     }
 
+    state.xwayland_start();
     for argv in state.config.autostart.clone() {
         state.spawn(&argv);
     }

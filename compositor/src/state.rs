@@ -76,9 +76,29 @@ impl ClientData for ClientState {
 /// Whether `client` may see privileged globals (output management, layer shell,
 /// screencopy, virtual input). Sandboxed clients may not.
 pub fn client_is_privileged(client: &Client) -> bool {
+    // X11 programs reach Wayland through Xwayland's connection: none of them is.
+    if client
+        .get_data::<smithay::xwayland::XWaylandClientData>()
+        .is_some()
+    {
+        return false;
+    }
     client
         .get_data::<ClientState>()
         .is_none_or(|state| state.security_context.is_none())
+}
+
+/// The surface bookkeeping smithay keeps for `client`: in ghostcomp's own client data,
+/// or in smithay's for Xwayland.
+pub fn compositor_client_state(
+    client: &Client,
+) -> Option<&smithay::wayland::compositor::CompositorClientState> {
+    if let Some(state) = client.get_data::<ClientState>() {
+        return Some(&state.compositor_state);
+    }
+    client
+        .get_data::<smithay::xwayland::XWaylandClientData>()
+        .map(|state| &state.compositor_state)
 }
 
 /// Everything the compositor knows.
@@ -135,6 +155,11 @@ pub struct Ghost {
     // smithay protocol states; some are only held so their globals stay alive.
     pub compositor_state: CompositorState,
     pub xdg_shell_state: XdgShellState,
+    /// xwayland_shell_v1, which newer Xwayland uses to tie its windows to surfaces
+    /// (visible to Xwayland alone).
+    pub xwayland_shell_state: smithay::wayland::xwayland_shell::XWaylandShellState,
+    /// X11 programs' server and window manager.
+    pub xwayland: crate::xwayland::Xwayland,
     pub xdg_decoration_state: XdgDecorationState,
     pub layer_shell_state: WlrLayerShellState,
     pub shm_state: ShmState,
@@ -193,6 +218,8 @@ impl Ghost {
 
         let compositor_state = CompositorState::new::<Self>(&dh);
         let xdg_shell_state = XdgShellState::new::<Self>(&dh);
+        let xwayland_shell_state =
+            smithay::wayland::xwayland_shell::XWaylandShellState::new::<Self>(&dh);
         let xdg_decoration_state = XdgDecorationState::new::<Self>(&dh);
         let layer_shell_state = WlrLayerShellState::new_with_filter::<Self, _>(&dh, privileged);
         // Beside the two every compositor takes, what capture clients are told they
@@ -262,6 +289,8 @@ impl Ghost {
             backend: Backend::Starting,
             compositor_state,
             xdg_shell_state,
+            xwayland_shell_state,
+            xwayland: Default::default(),
             xdg_decoration_state,
             layer_shell_state,
             shm_state,
@@ -302,6 +331,9 @@ impl Ghost {
     /// dead popups, and flushing what clients were sent.
     pub fn after_dispatch(&mut self) {
         self.space.refresh();
+        self.x11_tie_surfaces();
+        self.x11_sync_positions();
+        self.x11_focus_when_tied();
         self.popups.cleanup();
         crate::backend::kms::deliver_waiting_flips(self);
         self.forget_departed_clients();

@@ -15,11 +15,16 @@ impl Ghost {
         let target = match window {
             None => AudioTarget::Desktop,
             Some(window) => {
-                let pid = window
-                    .toplevel()
-                    .and_then(|t| t.wl_surface().client())
-                    .and_then(|c| c.get_credentials(&self.display_handle).ok())
-                    .and_then(|c| u32::try_from(c.pid).ok());
+                // An X11 window's process is the one its _NET_WM_PID names (the
+                // Wayland client behind it is Xwayland).
+                let pid = match window.x11_surface() {
+                    Some(x11) => x11.pid(),
+                    None => window
+                        .toplevel()
+                        .and_then(|t| t.wl_surface().client())
+                        .and_then(|c| c.get_credentials(&self.display_handle).ok())
+                        .and_then(|c| u32::try_from(c.pid).ok()),
+                };
                 match pid {
                     Some(pid) => AudioTarget::Process(pid),
                     None => {

@@ -251,8 +251,7 @@ impl Ghost {
         let cursor = cursor.unwrap_or(self.config.capture.cursor_mode);
         let name = match &window {
             Some(w) => {
-                let toplevel = w.toplevel().context("not a toplevel")?;
-                let (title, _) = crate::shell::title_and_app_id(toplevel.wl_surface());
+                let (title, _) = crate::shell::window_title_and_app_id(w);
                 format!("ghostcomp window {title}")
             }
             None if matches!(source, CastSource::Region { .. }) => {

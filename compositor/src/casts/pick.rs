@@ -23,7 +23,7 @@ use smithay::{
 use super::CastSource;
 use crate::{
     ipc::{server::respond, Reply},
-    shell::{title_and_app_id, window_data},
+    shell::window_data,
     state::Ghost,
 };
 
@@ -129,7 +129,7 @@ fn chosen(source: &CastSource, state: &Ghost) -> serde_json::Value {
         CastSource::Window(id) => {
             let app_id = state
                 .window_by_id(*id)
-                .and_then(|w| w.toplevel().map(|t| title_and_app_id(t.wl_surface()).1))
+                .map(|w| crate::shell::window_title_and_app_id(&w).1)
                 .unwrap_or_default();
             format!("window:{app_id}")
         }
@@ -170,10 +170,7 @@ impl Ghost {
         }
         self.space
             .elements()
-            .find(|w| {
-                w.toplevel()
-                    .is_some_and(|t| title_and_app_id(t.wl_surface()).1 == app_id)
-            })
+            .find(|w| crate::shell::window_title_and_app_id(w).1 == app_id)
             .map(|w| CastSource::Window(window_data(w).id))
     }
 

@@ -115,6 +115,50 @@ impl Ghost {
         }
     }
 
+    /// Watches a client that smithay put into the display itself (Xwayland's), whose
+    /// socket ghostcomp never sees: the display's own descriptor, readable when any
+    /// client has sent something, wakes a dispatch of that client alone (the others
+    /// are read by their own watches). A panic disconnects it, as for any client.
+    pub fn watch_inserted_client(&mut self, client: &Client) -> io::Result<RegistrationToken> {
+        let fd = self
+            .clients
+            .display
+            .borrow_mut()
+            .backend()
+            .poll_fd()
+            .try_clone_to_owned()?;
+        let display = self.clients.display.clone();
+        let id = client.id();
+        self.loop_handle
+            .insert_source(
+                Generic::new(fd, Interest::READ, Mode::Level),
+                move |_, _, state| {
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        display
+                            .borrow_mut()
+                            .backend()
+                            .dispatch_single_client(state, id.clone())
+                    }));
+                    Ok(match outcome {
+                        Ok(Ok(_)) => PostAction::Continue,
+                        Ok(Err(err)) if err.kind() == io::ErrorKind::WouldBlock => {
+                            PostAction::Continue
+                        }
+                        Ok(Err(_)) => PostAction::Remove,
+                        Err(panic) => {
+                            error!(client = ?id, what = %panic_message(&panic), "handling a request panicked; disconnecting that client");
+                            state
+                                .display_handle
+                                .backend_handle()
+                                .kill_client(id.clone(), DisconnectReason::ConnectionClosed);
+                            PostAction::Remove
+                        }
+                    })
+                },
+            )
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
+
     /// Stops watching clients that are gone (called after each loop iteration).
     pub(crate) fn forget_departed_clients(&mut self) {
         if !SOME_CLIENT_LEFT.swap(false, Ordering::AcqRel) {

@@ -17,7 +17,7 @@ use smithay::{
     },
 };
 
-use crate::state::{ClientState, Ghost};
+use crate::state::Ghost;
 
 impl CompositorHandler for Ghost {
     fn compositor_state(&mut self) -> &mut CompositorState {
@@ -25,10 +25,11 @@ impl CompositorHandler for Ghost {
     }
 
     fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
-        if let Some(state) = client.get_data::<ClientState>() {
-            return &state.compositor_state;
+        if let Some(state) = crate::state::compositor_client_state(client) {
+            return state;
         }
-        // Every client is inserted with ClientState; anything else is a bug in ghostcomp.
+        // Every client is inserted with ClientState (Xwayland's with smithay's data);
+        // anything else is a bug in ghostcomp.
         panic!("client without ghostcomp ClientState");
     }
 

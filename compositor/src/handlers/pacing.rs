@@ -21,7 +21,7 @@ use smithay::{
     },
 };
 
-use crate::state::{ClientState, Ghost};
+use crate::state::Ghost;
 
 delegate_fifo!(Ghost);
 delegate_commit_timing!(Ghost);
@@ -92,7 +92,7 @@ impl Ghost {
         };
         for window in self.space.elements() {
             if self.space.outputs_for_element(window).contains(output) {
-                window.with_surfaces(&mut visit);
+                crate::shell::with_window_surfaces(window, &mut visit);
             }
         }
         for layer in smithay::desktop::layer_map_for_output(output).layers() {
@@ -100,8 +100,8 @@ impl Ghost {
         }
         let dh = self.display_handle.clone();
         for client in released.into_values() {
-            if let Some(data) = client.get_data::<ClientState>() {
-                data.compositor_state.blocker_cleared(self, &dh);
+            if let Some(state) = crate::state::compositor_client_state(&client) {
+                state.blocker_cleared(self, &dh);
             }
         }
         if still_waiting {

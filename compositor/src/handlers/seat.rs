@@ -19,7 +19,7 @@ use smithay::{
 use crate::state::Ghost;
 
 impl SeatHandler for Ghost {
-    type KeyboardFocus = WlSurface;
+    type KeyboardFocus = crate::xwayland::KeyboardFocus;
     type PointerFocus = WlSurface;
     type TouchFocus = WlSurface;
 
@@ -27,9 +27,16 @@ impl SeatHandler for Ghost {
         &mut self.seat_state
     }
 
-    fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&WlSurface>) {
+    fn focus_changed(
+        &mut self,
+        seat: &Seat<Self>,
+        focused: Option<&crate::xwayland::KeyboardFocus>,
+    ) {
+        use smithay::wayland::seat::WaylandFocus;
         let dh = &self.display_handle;
-        let client = focused.and_then(|s| dh.get_client(s.id()).ok());
+        let client = focused
+            .and_then(|f| f.wl_surface())
+            .and_then(|s| dh.get_client(s.id()).ok());
         set_data_device_focus(dh, seat, client.clone());
         set_primary_focus(dh, seat, client);
     }
@@ -59,7 +66,38 @@ impl Ghost {
 }
 
 impl SelectionHandler for Ghost {
+    /// Selections the compositor holds are X11 programs' (see `xwayland::wm`).
     type SelectionUserData = ();
+
+    fn new_selection(
+        &mut self,
+        ty: smithay::wayland::selection::SelectionTarget,
+        source: Option<smithay::wayland::selection::SelectionSource>,
+        _seat: Seat<Self>,
+    ) {
+        // A Wayland client's selection is offered to X11 programs too.
+        if let Some(wm) = self.xwayland.wm.as_mut() {
+            if let Err(err) = wm.new_selection(ty, source.map(|s| s.mime_types())) {
+                tracing::warn!(%err, "cannot offer the selection to X11 programs");
+            }
+        }
+    }
+
+    fn send_selection(
+        &mut self,
+        ty: smithay::wayland::selection::SelectionTarget,
+        mime_type: String,
+        fd: OwnedFd,
+        _seat: Seat<Self>,
+        _user_data: &(),
+    ) {
+        // A Wayland client pastes what an X11 program copied.
+        if let Some(wm) = self.xwayland.wm.as_mut() {
+            if let Err(err) = wm.send_selection(ty, mime_type, fd, self.loop_handle.clone()) {
+                tracing::warn!(%err, "cannot read an X11 program's selection");
+            }
+        }
+    }
 }
 
 impl DataDeviceHandler for Ghost {

@@ -26,7 +26,7 @@ use smithay::{
 };
 use tracing::{info, warn};
 
-use crate::state::{ClientState, Ghost};
+use crate::state::Ghost;
 
 delegate_drm_syncobj!(Ghost);
 
@@ -93,8 +93,8 @@ impl Ghost {
                 Ok((blocker, source)) => {
                     let inserted = state.loop_handle.insert_source(source, move |_, _, state| {
                         let dh = state.display_handle.clone();
-                        if let Some(data) = client.get_data::<ClientState>() {
-                            data.compositor_state.blocker_cleared(state, &dh);
+                        if let Some(client_state) = crate::state::compositor_client_state(&client) {
+                            client_state.blocker_cleared(state, &dh);
                         }
                         Ok(())
                     });

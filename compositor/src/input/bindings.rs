@@ -193,8 +193,8 @@ impl Ghost {
         }
     }
 
-    /// Starts a client with the compositor's environment (WAYLAND_DISPLAY,
-    /// GHOSTCOMP_SOCKET, and the config's `[environment]`).
+    /// Starts a client with the compositor's environment (WAYLAND_DISPLAY, DISPLAY
+    /// where X11 programs can run, GHOSTCOMP_SOCKET, and the config's `[environment]`).
     pub fn spawn(&self, argv: &[String]) {
         let Some((program, args)) = argv.split_first() else {
             return;
@@ -203,6 +203,9 @@ impl Ghost {
         cmd.args(args)
             .env("WAYLAND_DISPLAY", &self.socket_name)
             .env_remove("DISPLAY");
+        if let Some(display) = self.xwayland.display() {
+            cmd.env("DISPLAY", display);
+        }
         if let Some(ipc) = &self.ipc_socket {
             cmd.env("GHOSTCOMP_SOCKET", ipc);
         }

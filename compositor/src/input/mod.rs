@@ -140,9 +140,23 @@ impl Ghost {
         layer_hit(Layer::Overlay)
             .or_else(|| layer_hit(Layer::Top))
             .or_else(|| {
-                self.space.element_under(pos).and_then(|(window, loc)| {
+                self.space.elements().rev().find_map(|window| {
+                    let loc = self.space.element_location(window)? - window.geometry().loc;
+                    let local = pos - loc.to_f64();
+                    // An X11 window whose surface smithay does not know (Xwayland 22.1).
+                    if let Some(surface) =
+                        window.x11_surface().and_then(crate::xwayland::tied_by_id)
+                    {
+                        return smithay::desktop::utils::under_from_surface_tree(
+                            &surface,
+                            local,
+                            (0, 0),
+                            WindowSurfaceType::ALL,
+                        )
+                        .map(|(s, p)| (s, (p + loc).to_f64()));
+                    }
                     window
-                        .surface_under(pos - loc.to_f64(), WindowSurfaceType::ALL)
+                        .surface_under(local, WindowSurfaceType::ALL)
                         .map(|(s, p)| (s, (p + loc).to_f64()))
                 })
             })
@@ -329,6 +343,9 @@ impl Ghost {
         };
         let inhibited = keyboard
             .current_focus()
+            .and_then(|f| {
+                smithay::wayland::seat::WaylandFocus::wl_surface(&f).map(|s| s.into_owned())
+            })
             .and_then(|s| self.seat.keyboard_shortcuts_inhibitor_for_surface(&s))
             .is_some_and(|i| i.is_active());
         let action = keyboard.input(

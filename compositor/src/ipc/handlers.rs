@@ -12,7 +12,7 @@ use smithay::{
 use super::{server::Answer, InputRequest, Reply, Request};
 use crate::{
     input::{BTN_LEFT, BTN_RIGHT},
-    shell::{title_and_app_id, window_data},
+    shell::window_data,
     state::Ghost,
 };
 
@@ -51,6 +51,7 @@ impl Ghost {
                 "config": self.config_source.path,
                 "config_generation": self.config_source.generation,
                 "config_error": self.config_source.last_error,
+                "xwayland": self.xwayland_json(),
             })),
             Request::Encoders => Reply::ok(self.encoders_json()),
             Request::Outputs => Reply::ok(self.outputs_json()),
@@ -246,17 +247,20 @@ impl Ghost {
         let minimized = self.minimized.iter().map(|w| (w, true));
         let windows: Vec<Value> = mapped
             .chain(minimized)
-            .filter_map(|(w, is_minimized)| {
-                let toplevel = w.toplevel()?;
-                let (title, app_id) = title_and_app_id(toplevel.wl_surface());
+            .filter(|(w, _)| !w.x11_surface().is_some_and(|x| x.is_override_redirect()))
+            .map(|(w, is_minimized)| {
+                let (title, app_id) = crate::shell::window_title_and_app_id(w);
+                let surface = crate::shell::toplevel_surface(w);
                 let geo = if is_minimized {
                     window_data(w).restore.borrow().unwrap_or_default()
                 } else {
                     self.space.element_geometry(w).unwrap_or_default()
                 };
                 let output = self.space.outputs_for_element(w).first().map(|o| o.name());
-                let states = toplevel.current_state().states;
-                Some(json!({
+                let states = w.toplevel().map(|t| t.current_state().states);
+                let state = |s: State| states.as_ref().is_some_and(|all| all.contains(s));
+                let x11 = w.x11_surface();
+                json!({
                     "id": window_data(w).id,
                     "app_id": app_id,
                     "title": title,
@@ -264,12 +268,14 @@ impl Ghost {
                     "output": output,
                     "focused": focused.as_ref() == Some(w),
                     "minimized": is_minimized,
-                    "maximized": states.contains(State::Maximized),
-                    "fullscreen": states.contains(State::Fullscreen),
+                    "maximized": state(State::Maximized) || x11.is_some_and(|x| x.is_maximized()),
+                    "fullscreen": state(State::Fullscreen) || x11.is_some_and(|x| x.is_fullscreen()),
                     "server_side_decorations": window_data(w).server_side_decorations.get(),
-                    "content_type": crate::handlers::pacing::content_type(toplevel.wl_surface()),
-                    "allows_tearing": crate::protocols::tearing_control::allows_tearing(toplevel.wl_surface()),
-                }))
+                    "content_type": surface.as_ref().map(crate::handlers::pacing::content_type),
+                    "allows_tearing": surface.as_ref().is_some_and(crate::protocols::tearing_control::allows_tearing),
+                    "xwayland": x11.is_some(),
+                    "pid": x11.and_then(|x| x.pid()),
+                })
             })
             .collect();
         Value::Array(windows)

@@ -121,7 +121,12 @@ impl<'a> Scene<'a> {
             }
             _ => None,
         };
-        let focused = seat.get_keyboard().and_then(|k| k.current_focus());
+        let focused = seat
+            .get_keyboard()
+            .and_then(|k| k.current_focus())
+            .and_then(|f| {
+                smithay::wayland::seat::WaylandFocus::wl_surface(&f).map(|s| s.into_owned())
+            });
         let named_at = match cursor_status {
             CursorImageStatus::Named(_) => pointer,
             _ => None,
@@ -347,6 +352,18 @@ impl Scene<'_> {
             return;
         }
         let render_loc = (at - window.geometry().loc).to_physical_precise_round(scale);
+        // An X11 window whose surface smithay does not know (Xwayland 22.1).
+        if let Some(surface) = window.x11_surface().and_then(crate::xwayland::tied_by_id) {
+            elements.extend(render_elements_from_surface_tree::<_, OutputElement<R>>(
+                renderer,
+                &surface,
+                at.to_physical_precise_round(scale),
+                scale,
+                data.opacity.get(),
+                Kind::Unspecified,
+            ));
+            return;
+        }
         elements.extend(
             AsRenderElements::<R>::render_elements::<WaylandSurfaceRenderElement<R>>(
                 window,
@@ -456,7 +473,7 @@ impl Scene<'_> {
                 }
             };
         for window in self.space.elements() {
-            window.with_surfaces(&mut visit);
+            crate::shell::with_window_surfaces(window, &mut visit);
         }
         for layer in layer_map_for_output(output).layers() {
             layer.with_surfaces(&mut visit);
@@ -559,7 +576,7 @@ impl Ghost {
             }
         };
         for window in self.space.elements() {
-            window.with_surfaces(update);
+            crate::shell::with_window_surfaces(window, update);
         }
         let map = layer_map_for_output(output);
         for layer in map.layers() {
@@ -603,6 +620,15 @@ impl Ghost {
         for window in self.space.elements() {
             if self.window_on_output(window, output) {
                 window.send_frame(output, now, throttle, surface_primary_scanout_output);
+                if let Some(surface) = window.x11_surface().and_then(crate::xwayland::tied_by_id) {
+                    smithay::desktop::utils::send_frames_surface_tree(
+                        &surface,
+                        output,
+                        now,
+                        throttle,
+                        surface_primary_scanout_output,
+                    );
+                }
             }
         }
         for layer in map.layers() {

@@ -74,7 +74,7 @@ impl Ghost {
         let windows: Vec<_> = self
             .space
             .elements()
-            .filter(|w| self.output_for_window(w).as_ref() == Some(output))
+            .filter(|w| self.output_of(w).as_ref() == Some(output))
             .cloned()
             .collect();
         for window in windows {

@@ -120,8 +120,43 @@ fn cascade_position(
     origin + Point::from((CASCADE * along, CASCADE * along))
 }
 
-fn toplevel_surface(window: &Window) -> Option<WlSurface> {
-    window.toplevel().map(|t| t.wl_surface().clone())
+/// The window's main surface: the xdg toplevel's, or the one Xwayland drew an X11
+/// window into (None until Xwayland ties them together).
+pub fn toplevel_surface(window: &Window) -> Option<WlSurface> {
+    use smithay::wayland::seat::WaylandFocus;
+    if let Some(x11) = window.x11_surface() {
+        return crate::xwayland::surface_of(x11);
+    }
+    window.wl_surface().map(|s| s.into_owned())
+}
+
+/// Runs `f` on every surface of `window`, including the surface of an X11 window that
+/// smithay does not know (see `xwayland::tie`).
+pub fn with_window_surfaces<F>(window: &Window, mut f: F)
+where
+    F: FnMut(&WlSurface, &smithay::wayland::compositor::SurfaceData),
+{
+    window.with_surfaces(&mut f);
+    if let Some(surface) = window.x11_surface().and_then(crate::xwayland::tied_by_id) {
+        smithay::wayland::compositor::with_surface_tree_downward(
+            &surface,
+            (),
+            |_, _, _| smithay::wayland::compositor::TraversalAction::DoChildren(()),
+            |surface, states, _| f(surface, states),
+            |_, _, _| true,
+        );
+    }
+}
+
+/// The window's title and app id; for an X11 window its WM_CLASS class.
+pub fn window_title_and_app_id(window: &Window) -> (String, String) {
+    if let Some(x11) = window.x11_surface() {
+        return (x11.title(), x11.class());
+    }
+    window
+        .toplevel()
+        .map(|t| title_and_app_id(t.wl_surface()))
+        .unwrap_or_default()
 }
 
 impl Ghost {
@@ -156,7 +191,8 @@ impl Ghost {
     /// The window with keyboard focus.
     pub fn focused_window(&self) -> Option<Window> {
         let focus = self.seat.get_keyboard()?.current_focus()?;
-        self.window_for_surface(&focus)
+        let surface = smithay::wayland::seat::WaylandFocus::wl_surface(&focus)?;
+        self.window_for_surface(&surface)
     }
 
     /// A new toplevel: it joins the space now and is placed once its size is known.
@@ -179,9 +215,14 @@ impl Ghost {
 
     /// A toplevel went away: forget it and give focus to the next window.
     pub fn remove_window(&mut self, surface: &WlSurface) {
-        let Some(window) = self.window_for_surface(surface) else {
-            return;
-        };
+        if let Some(window) = self.window_for_surface(surface) {
+            self.forget_window(&window);
+        }
+    }
+
+    /// Takes `window` off the desktop and gives focus to the next window.
+    pub fn forget_window(&mut self, window: &Window) {
+        let window = window.clone();
         if let Some(handle) = window_data(&window).foreign.borrow_mut().take() {
             self.foreign_toplevel_list_state.remove_toplevel(&handle);
         }
@@ -237,7 +278,7 @@ impl Ghost {
     /// Centres a new window on the active output, below its title bar when decorated;
     /// when another window already sits there, cascades down-right so none is hidden
     /// exactly behind another.
-    fn place_new_window(&mut self, window: &Window) {
+    pub(crate) fn place_new_window(&mut self, window: &Window) {
         let Some(output_geo) = self
             .active_output()
             .and_then(|o| self.space.output_geometry(&o))
@@ -275,7 +316,18 @@ impl Ghost {
         let Some(keyboard) = self.seat.get_keyboard() else {
             return;
         };
-        keyboard.set_focus(self, surface.clone(), SERIAL_COUNTER.next_serial());
+        // An X11 window takes focus through the X server as well.
+        let x11 = surface.as_ref().and_then(|s| {
+            self.space
+                .elements()
+                .find(|w| toplevel_surface(w).as_ref() == Some(s))
+                .and_then(|w| w.x11_surface().cloned())
+        });
+        let target = match (x11, surface.clone()) {
+            (Some(x11), _) => Some(crate::xwayland::KeyboardFocus::X11(x11)),
+            (None, s) => s.map(crate::xwayland::KeyboardFocus::Surface),
+        };
+        keyboard.set_focus(self, target, SERIAL_COUNTER.next_serial());
         for window in self.space.elements() {
             let active = toplevel_surface(window) == surface;
             if window.set_activated(active) {
@@ -295,6 +347,11 @@ impl Ghost {
             self.space.map_element(w, loc.unwrap_or_default(), false);
         }
         self.space.raise_element(window, false);
+        if let (Some(x11), Some(wm)) = (window.x11_surface(), self.xwayland.wm.as_mut()) {
+            if let Err(err) = wm.raise_window(x11) {
+                tracing::debug!(%err, "cannot raise an X11 window");
+            }
+        }
         self.set_keyboard_focus(toplevel_surface(window));
     }
 
@@ -326,6 +383,11 @@ impl Ghost {
         if let Some(t) = window.toplevel() {
             t.send_close();
         }
+        if let Some(x11) = window.x11_surface() {
+            if let Err(err) = x11.close() {
+                tracing::debug!(%err, "cannot close an X11 window");
+            }
+        }
     }
 
     /// The area windows may use on `output`: the output minus exclusive layer surfaces.
@@ -337,7 +399,7 @@ impl Ghost {
 
     /// The output the window is on: the one under its centre, computed from where it is
     /// now (the space's own list is only refreshed between event-loop iterations).
-    fn output_for_window(&self, window: &Window) -> Option<Output> {
+    pub(crate) fn output_of(&self, window: &Window) -> Option<Output> {
         self.space
             .element_geometry(window)
             .and_then(|g| {
@@ -348,7 +410,7 @@ impl Ghost {
             .or_else(|| self.active_output())
     }
 
-    fn remember_geometry(&self, window: &Window) {
+    pub(crate) fn remember_window_geometry(&self, window: &Window) {
         let data = window_data(window);
         let mut restore = data.restore.borrow_mut();
         if restore.is_none() {
@@ -370,14 +432,17 @@ impl Ghost {
 
     /// Maximizes to the usable area of the window's output, or restores.
     pub fn set_maximized(&mut self, window: &Window, maximized: bool) {
+        if let Some(x11) = window.x11_surface().cloned() {
+            return self.x11_set_maximized(window, &x11, maximized);
+        }
         let Some(toplevel) = window.toplevel().cloned() else {
             return;
         };
         if maximized {
-            let Some(output) = self.output_for_window(window) else {
+            let Some(output) = self.output_of(window) else {
                 return;
             };
-            self.remember_geometry(window);
+            self.remember_window_geometry(window);
             let area = self.usable_area(&output);
             let bar = if window_data(window).server_side_decorations.get() {
                 TITLE_BAR_HEIGHT
@@ -422,17 +487,20 @@ impl Ghost {
 
     /// Makes the window cover a whole output (no title bar), or restores it.
     pub fn set_fullscreen(&mut self, window: &Window, fullscreen: bool, output: Option<Output>) {
+        if let Some(x11) = window.x11_surface().cloned() {
+            return self.x11_set_fullscreen(window, &x11, fullscreen, output);
+        }
         let Some(toplevel) = window.toplevel().cloned() else {
             return;
         };
         if fullscreen {
-            let Some(output) = output.or_else(|| self.output_for_window(window)) else {
+            let Some(output) = output.or_else(|| self.output_of(window)) else {
                 return;
             };
             let Some(geo) = self.space.output_geometry(&output) else {
                 return;
             };
-            self.remember_geometry(window);
+            self.remember_window_geometry(window);
             toplevel.with_pending_state(|s| {
                 s.states.set(xdg_toplevel::State::Fullscreen);
                 s.size = Some(geo.size);
@@ -458,6 +526,9 @@ impl Ghost {
 
     /// Whether the window is fullscreen (it then has no title bar).
     pub fn is_fullscreen(window: &Window) -> bool {
+        if let Some(x11) = window.x11_surface() {
+            return x11.is_fullscreen();
+        }
         window.toplevel().is_some_and(|t| {
             t.current_state()
                 .states
@@ -467,7 +538,7 @@ impl Ghost {
 
     /// Hides a window until it is focused again (IPC, activation, or focus cycling).
     pub fn minimize(&mut self, window: &Window) {
-        self.remember_geometry(window);
+        self.remember_window_geometry(window);
         self.space.unmap_elem(window);
         self.minimized.push(window.clone());
         if self.focused_window().as_ref() == Some(window) {

@@ -5,15 +5,15 @@
 
 use smithay::desktop::Window;
 
-use super::{title_and_app_id, window_data};
+use super::window_data;
 use crate::state::Ghost;
 
 impl Ghost {
     fn matching_rules(&self, window: &Window) -> Vec<ghost_config::WindowRule> {
-        let Some(toplevel) = window.toplevel() else {
+        if window.toplevel().is_none() && window.x11_surface().is_none() {
             return Vec::new();
-        };
-        let (title, app_id) = title_and_app_id(toplevel.wl_surface());
+        }
+        let (title, app_id) = super::window_title_and_app_id(window);
         self.config
             .window_rule
             .iter()

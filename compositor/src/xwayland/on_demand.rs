@@ -1,0 +1,115 @@
+//! Xwayland on demand. smithay starts the X server with the X11 sockets it opened
+//! (`-listenfd`); ghostcomp has it start this stand-in instead (`Xwayland` in a
+//! private folder ahead of the real one on PATH, a link to ghostcomp itself), which
+//! waits until an X11 program connects to one of those sockets and then becomes the
+//! real Xwayland with the same arguments: the connection waits in the socket's queue
+//! meanwhile, so the first X11 program costs only Xwayland's start, and a session that
+//! runs none costs a sleeping process.
+
+use std::{
+    ffi::OsString,
+    os::{fd::BorrowedFd, unix::process::CommandExt},
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// The real Xwayland, for the stand-in to become.
+pub const REAL_XWAYLAND: &str = "GHOSTCOMP_REAL_XWAYLAND";
+/// PATH as it was before the stand-in's folder went in front.
+pub const REAL_PATH: &str = "GHOSTCOMP_REAL_PATH";
+
+/// Whether this process was started as the stand-in (its name is `Xwayland`).
+pub fn is_stand_in() -> bool {
+    std::env::args_os()
+        .next()
+        .is_some_and(|arg0| Path::new(&arg0).file_name() == Some(std::ffi::OsStr::new("Xwayland")))
+}
+
+/// The stand-in: waits for the first X11 connection, then execs the real Xwayland.
+/// Returns only where that failed (or exits quietly when the compositor went away
+/// first).
+pub fn wait_then_exec() -> std::io::Error {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let listening: Vec<i32> = args
+        .windows(2)
+        .filter(|pair| pair[0] == "-listenfd")
+        .filter_map(|pair| pair[1].to_str()?.parse().ok())
+        .collect();
+    let wayland: Option<i32> = std::env::var("WAYLAND_SOCKET")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    loop {
+        // SAFETY: smithay handed these descriptors to this process (they are its
+        // -listenfd arguments and WAYLAND_SOCKET) and nothing closes them here.
+        let mut fds: Vec<rustix::event::PollFd<'_>> = listening
+            .iter()
+            .map(|fd| unsafe { BorrowedFd::borrow_raw(*fd) })
+            .map(|fd| rustix::event::PollFd::from_borrowed_fd(fd, rustix::event::PollFlags::IN))
+            .collect();
+        if let Some(fd) = wayland {
+            // SAFETY: as above.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            fds.push(rustix::event::PollFd::from_borrowed_fd(
+                fd,
+                rustix::event::PollFlags::empty(),
+            ));
+        }
+        match rustix::event::poll(&mut fds, None) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return err.into(),
+            Ok(_) => {}
+        }
+        let compositor_gone = wayland.is_some()
+            && fds.last().is_some_and(|fd| {
+                fd.revents()
+                    .intersects(rustix::event::PollFlags::HUP | rustix::event::PollFlags::ERR)
+            });
+        if compositor_gone {
+            std::process::exit(0);
+        }
+        if fds[..listening.len()]
+            .iter()
+            .any(|fd| !fd.revents().is_empty())
+        {
+            break;
+        }
+    }
+    let real = std::env::var_os(REAL_XWAYLAND).unwrap_or_else(|| "/usr/bin/Xwayland".into());
+    let mut command = Command::new(real);
+    command.args(&args).env_remove(REAL_XWAYLAND);
+    match std::env::var_os(REAL_PATH) {
+        Some(path) => command.env("PATH", path).env_remove(REAL_PATH),
+        None => &mut command,
+    };
+    command.exec()
+}
+
+/// Makes the folder with the stand-in (a link to this executable named `Xwayland`) in
+/// `runtime_dir`, and returns the environment smithay should start "Xwayland" with:
+/// that folder first on PATH, and where the real one is.
+pub fn prepare(runtime_dir: &Path, name: &str) -> std::io::Result<Vec<(String, OsString)>> {
+    let real = find_in_path("Xwayland").ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "Xwayland is not installed")
+    })?;
+    let dir = runtime_dir.join(format!("ghostcomp-xwayland-{name}"));
+    std::fs::create_dir_all(&dir)?;
+    let link = dir.join("Xwayland");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(std::env::current_exe()?, &link)?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut ours = OsString::from(dir.as_os_str());
+    ours.push(":");
+    ours.push(&path);
+    Ok(vec![
+        ("PATH".into(), ours),
+        (REAL_PATH.into(), path),
+        (REAL_XWAYLAND.into(), real.into_os_string()),
+    ])
+}
+
+/// The first `program` on PATH.
+pub fn find_in_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}

@@ -1,0 +1,341 @@
+//! X11 programs on ghostcomp through Xwayland (Debian's 22.1, which ties its windows to
+//! surfaces only by WL_SURFACE_ID): Debian's xterm, xeyes, xclock, xev, xdotool and
+//! xclip against a headless ghostcomp that starts Xwayland at the first X11 connection.
+
+use std::{
+    io::Read,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result};
+use ghost_tests::{require_program, wait_for, Compositor};
+use serde_json::{json, Value};
+
+/// The colour xterm's background is given, and how it reads back.
+const XTERM_BG: &str = "#c03020";
+const XTERM_RGB: [u8; 3] = [0xc0, 0x30, 0x20];
+
+fn close(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 2)
+}
+
+fn xwayland(comp: &Compositor) -> Result<Value> {
+    Ok(comp.request(json!({"request": "version"}))?["xwayland"].clone())
+}
+
+/// An X11 program on `comp`'s Xwayland (DISPLAY set, no WAYLAND_DISPLAY).
+fn x11(comp: &Compositor, program: &str) -> Result<Command> {
+    require_program(program)?;
+    let display = xwayland(comp)?["display"]
+        .as_str()
+        .context("no X11 display")?
+        .to_string();
+    let mut cmd = comp.command(program);
+    cmd.env("DISPLAY", display).env_remove("WAYLAND_DISPLAY");
+    Ok(cmd)
+}
+
+/// Starts `cmd`, killed when the guard drops.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(mut cmd: Command) -> Result<Running> {
+    Ok(Running(
+        cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?,
+    ))
+}
+
+/// An xterm running `sh` (no start-up files) with a known background.
+fn xterm(comp: &Compositor, title: &str) -> Result<Running> {
+    let mut cmd = x11(comp, "xterm")?;
+    cmd.args(["-T", title, "-bg", XTERM_BG, "-e", "sh"]);
+    run(cmd)
+}
+
+fn window<'a>(windows: &'a [Value], title: &str) -> Option<&'a Value> {
+    windows.iter().find(|w| w["title"] == title)
+}
+
+fn wait_titled(comp: &Compositor, title: &str) -> Result<Value> {
+    wait_for(Duration::from_secs(20), title, || {
+        let windows = comp.windows().ok()?;
+        window(&windows, title)
+            .filter(|w| w["geometry"]["width"].as_i64() > Some(0))
+            .cloned()
+    })
+}
+
+fn xdotool(comp: &Compositor, args: &[&str]) -> Result<()> {
+    let status = x11(comp, "xdotool")?.args(args).status()?;
+    anyhow::ensure!(status.success(), "xdotool {args:?} failed");
+    Ok(())
+}
+
+#[test]
+fn x11_programs_map_as_windows_with_their_title_class_and_pixels() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    // On demand: the sockets exist, the server does not run yet.
+    let before = xwayland(&comp)?;
+    assert_eq!(before["mode"], "on-demand", "{before}");
+    assert!(before["display"].as_str().is_some(), "{before}");
+    assert_eq!(before["running"], false, "{before}");
+
+    let launched = Instant::now();
+    let _term = xterm(&comp, "x11-term")?;
+    let term = wait_titled(&comp, "x11-term")?;
+    eprintln!(
+        "xterm mapped {} ms after launch, Xwayland cold",
+        launched.elapsed().as_millis()
+    );
+    assert_eq!(term["app_id"], "XTerm", "WM_CLASS is the app id: {term}");
+    assert_eq!(term["xwayland"], true, "{term}");
+    wait_for(
+        Duration::from_secs(10),
+        "the new X11 window to take the focus",
+        || {
+            let windows = comp.windows().ok()?;
+            (window(&windows, "x11-term")?["focused"] == true).then_some(())
+        },
+    )?;
+    let after = xwayland(&comp)?;
+    assert_eq!(after["running"], true, "{after}");
+    assert_eq!(after["starts"], 1, "{after}");
+
+    let _eyes = run(x11(&comp, "xeyes")?)?;
+    let _clock = run(x11(&comp, "xclock")?)?;
+    comp.wait_window("XEyes")?;
+    comp.wait_window("XClock")?;
+
+    // xterm's pixels are on the screen where its window is (below the others' cascade,
+    // so read near its bottom-right corner, clear of its text).
+    let g = &term["geometry"];
+    let (x, y, w, h) = (
+        g["x"].as_u64().context("x")? as u32,
+        g["y"].as_u64().context("y")? as u32,
+        g["width"].as_u64().context("w")? as u32,
+        g["height"].as_u64().context("h")? as u32,
+    );
+    let (px, py) = (x + w - 6, y + h - 6);
+    let mut seen = [0; 3];
+    wait_for(Duration::from_secs(10), "xterm's background", || {
+        seen = comp.screenshot(json!({})).ok()?.pixel(px, py);
+        close(seen, XTERM_RGB).then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}: {seen:?}"))?;
+    Ok(())
+}
+
+#[test]
+fn typing_and_clicking_reach_x11_windows() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    let _term = xterm(&comp, "typed-term")?;
+    wait_titled(&comp, "typed-term")?;
+    // Typed into the focused X11 window through the X server (XTEST) …
+    let by_xdotool = comp.runtime_dir().join("by-xdotool");
+    xdotool(
+        &comp,
+        &[
+            "type",
+            "--delay",
+            "20",
+            &format!("touch {}\n", by_xdotool.display()),
+        ],
+    )?;
+    wait_for(
+        Duration::from_secs(10),
+        "xterm to run the typed command",
+        || by_xdotool.exists().then_some(()),
+    )?;
+    // … and through ghostcomp's own keyboard, which reaches Xwayland over Wayland.
+    let by_seat = comp.runtime_dir().join("by-seat");
+    comp.input(json!({"action": "type", "text": format!("touch {}\n", by_seat.display())}))?;
+    wait_for(
+        Duration::from_secs(10),
+        "the seat's keys to reach xterm",
+        || by_seat.exists().then_some(()),
+    )?;
+
+    // A click of the seat's pointer reaches an X11 window: xev prints what it gets.
+    let mut xev = x11(&comp, "xev")?;
+    xev.args(["-name", "click-me", "-event", "button"]);
+    let mut xev = xev.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let target = wait_titled(&comp, "click-me")?;
+    let g = &target["geometry"];
+    let (cx, cy) = (
+        g["x"].as_i64().context("x")? + g["width"].as_i64().context("w")? / 2,
+        g["y"].as_i64().context("y")? + g["height"].as_i64().context("h")? / 2,
+    );
+    comp.input(json!({"action": "pointer-move", "x": cx, "y": cy}))?;
+    std::thread::sleep(Duration::from_millis(300));
+    comp.input(json!({"action": "click", "button": "left"}))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = xev.kill();
+    let mut out = String::new();
+    if let Some(mut stdout) = xev.stdout.take() {
+        stdout.read_to_string(&mut out)?;
+    }
+    let _ = xev.wait();
+    assert!(
+        out.contains("ButtonPress") && out.contains("ButtonRelease"),
+        "xev saw the click: {out}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    require_program("wl-paste")?;
+    let _term = xterm(&comp, "clip-term")?;
+    wait_titled(&comp, "clip-term")?;
+    let wl = |program: &str| {
+        let mut cmd = comp.command(program);
+        cmd.stderr(Stdio::null());
+        cmd
+    };
+    let xclip = |args: &[&str]| -> Result<Command> {
+        let mut cmd = x11(&comp, "xclip")?;
+        cmd.args(args).stderr(Stdio::null());
+        Ok(cmd)
+    };
+
+    // Copied in an X11 program (the focused window's), pasted in a Wayland one.
+    let mut copy = xclip(&["-i", "-selection", "clipboard"])?;
+    let mut child = copy.stdin(Stdio::piped()).spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, b"copied in X11")?;
+    }
+    child.wait()?;
+    let pasted = wait_for(
+        Duration::from_secs(10),
+        "wl-paste to read X11's copy",
+        || {
+            let out = wl("wl-paste").args(["--no-newline"]).output().ok()?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            (text == "copied in X11").then_some(text)
+        },
+    )?;
+    assert_eq!(pasted, "copied in X11");
+
+    // Copied in a Wayland program, pasted in an X11 one: text and an image.
+    let _text = run({
+        let mut cmd = wl("wl-copy");
+        cmd.args(["--foreground", "copied in Wayland"]);
+        cmd
+    })?;
+    let got = wait_for(
+        Duration::from_secs(10),
+        "xclip to read Wayland's copy",
+        || {
+            let out = xclip(&["-o", "-selection", "clipboard"])
+                .ok()?
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            (text == "copied in Wayland").then_some(text)
+        },
+    )?;
+    assert_eq!(got, "copied in Wayland");
+    let image: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let path = comp.runtime_dir().join("copied.png");
+    std::fs::write(&path, &image)?;
+    let _image = run({
+        let mut cmd = wl("wl-copy");
+        cmd.args(["--foreground", "--type", "image/png"])
+            .stdin(std::fs::File::open(&path)?);
+        cmd
+    })?;
+    let bytes = wait_for(Duration::from_secs(10), "xclip to read the image", || {
+        let out = xclip(&["-o", "-selection", "clipboard", "-t", "image/png"])
+            .ok()?
+            .output()
+            .ok()?;
+        (out.stdout == image).then_some(out.stdout)
+    })?;
+    assert_eq!(bytes.len(), image.len());
+    Ok(())
+}
+
+#[test]
+fn a_fullscreen_x11_window_covers_its_output() -> Result<()> {
+    let comp = Compositor::start(&["--output", "1024x768@60"])?;
+    let mut cmd = x11(&comp, "xterm")?;
+    cmd.args([
+        "-T",
+        "full-term",
+        "-bg",
+        XTERM_BG,
+        "-fullscreen",
+        "-e",
+        "sh",
+    ]);
+    let _term = run(cmd)?;
+    let full = wait_for(Duration::from_secs(20), "xterm fullscreen", || {
+        let windows = comp.windows().ok()?;
+        window(&windows, "full-term")
+            .filter(|w| w["fullscreen"] == true && w["geometry"]["width"] == 1024)
+            .cloned()
+    })?;
+    assert_eq!(
+        full["geometry"],
+        json!({"x": 0, "y": 0, "width": 1024, "height": 768})
+    );
+    let mut seen = [0; 3];
+    wait_for(
+        Duration::from_secs(10),
+        "xterm over the whole output",
+        || {
+            let shot = comp.screenshot(json!({})).ok()?;
+            seen = shot.pixel(1020, 764);
+            (close(seen, XTERM_RGB) && close(shot.pixel(1020, 3), XTERM_RGB)).then_some(())
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}: {seen:?}"))?;
+    Ok(())
+}
+
+#[test]
+fn when_xwayland_dies_the_session_lives_and_the_next_x11_program_starts_it_again() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let _first = xterm(&comp, "first-term")?;
+    wait_titled(&comp, "first-term")?;
+    let pid = xwayland(&comp)?["pid"].as_i64().context("Xwayland's pid")?;
+    // A Wayland client beside it.
+    require_program("weston-simple-shm")?;
+    comp.spawn_client(comp.command("weston-simple-shm"))?;
+    comp.wait_window("org.freedesktop.weston.simple-shm")?;
+
+    let status = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()?;
+    anyhow::ensure!(status.success(), "kill failed");
+    wait_for(Duration::from_secs(10), "the X11 window to go", || {
+        let windows = comp.windows().ok()?;
+        window(&windows, "first-term").is_none().then_some(())
+    })?;
+    let state = xwayland(&comp)?;
+    assert_eq!(state["running"], false, "{state}");
+    assert_eq!(state["ends"], 1, "{state}");
+    // The Wayland client is untouched.
+    comp.wait_window("org.freedesktop.weston.simple-shm")?;
+
+    // The next X11 program brings Xwayland back on the same display.
+    wait_for(Duration::from_secs(10), "the display armed again", || {
+        (xwayland(&comp).ok()?["armed"] == true).then_some(())
+    })?;
+    let _second = xterm(&comp, "second-term")?;
+    wait_titled(&comp, "second-term")?;
+    let state = xwayland(&comp)?;
+    assert_eq!(state["running"], true, "{state}");
+    assert_eq!(state["starts"], 2, "{state}");
+    assert!(Path::new(comp.runtime_dir()).exists());
+    Ok(())
+}
