@@ -191,6 +191,40 @@ fn typing_and_clicking_reach_x11_windows() -> Result<()> {
 }
 
 #[test]
+fn an_x11_menu_appears_above_its_window_where_the_program_puts_it() -> Result<()> {
+    const BACKGROUND: [u8; 3] = [18, 20, 26];
+    let comp = Compositor::start(&["--output", "1280x720@60"])?;
+    let _term = xterm(&comp, "menu-term")?;
+    let term = wait_titled(&comp, "menu-term")?;
+    let g = &term["geometry"];
+    let bottom = g["y"].as_i64().context("y")? + g["height"].as_i64().context("h")?;
+    let (px, py) = (
+        g["x"].as_i64().context("x")? + g["width"].as_i64().context("w")? / 2,
+        bottom - 130,
+    );
+    // Below the window, clear of it: the desktop's background before the menu opens.
+    let below = (px as u32, (bottom + 60) as u32);
+    let shot = comp.screenshot(json!({}))?;
+    assert!(close(shot.pixel(below.0, below.1), BACKGROUND));
+    comp.input(json!({"action": "pointer-move", "x": px, "y": py}))?;
+    std::thread::sleep(Duration::from_millis(300));
+    // Ctrl+button 1 opens xterm's main menu (an override-redirect window) at the pointer.
+    xdotool(&comp, &["keydown", "ctrl", "mousedown", "1"])?;
+    let opened = wait_for(Duration::from_secs(10), "xterm's menu", || {
+        let shot = comp.screenshot(json!({})).ok()?;
+        close(shot.pixel(below.0, below.1), XTERM_RGB).then_some(shot)
+    });
+    xdotool(&comp, &["mouseup", "1", "keyup", "ctrl"])?;
+    let shot = opened?;
+    // It is centred on the pointer, narrower than the window, and not a managed window.
+    assert!(close(shot.pixel(below.0 - 150, below.1), BACKGROUND));
+    assert!(close(shot.pixel(below.0 + 150, below.1), BACKGROUND));
+    let windows = comp.windows()?;
+    assert_eq!(windows.len(), 1, "menus are not listed: {windows:?}");
+    Ok(())
+}
+
+#[test]
 fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
     let comp = Compositor::start(&[])?;
     require_program("wl-paste")?;
@@ -224,6 +258,24 @@ fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
         },
     )?;
     assert_eq!(pasted, "copied in X11");
+    // The primary selection (selected text, middle click) too.
+    let mut select = xclip(&["-i", "-selection", "primary"])?;
+    let mut child = select.stdin(Stdio::piped()).spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, b"selected in X11")?;
+    }
+    child.wait()?;
+    wait_for(
+        Duration::from_secs(10),
+        "wl-paste --primary to read it",
+        || {
+            let out = wl("wl-paste")
+                .args(["--primary", "--no-newline"])
+                .output()
+                .ok()?;
+            (out.stdout == b"selected in X11").then_some(())
+        },
+    )?;
 
     // Copied in a Wayland program, pasted in an X11 one: text and an image.
     let _text = run({
