@@ -216,7 +216,7 @@ pub enum MsgCommand {
     /// Stop the compositor.
     Quit,
     /// Synthetic input (headless only): key COMBO | type TEXT | pointer-move X Y |
-    /// click/press/release [BUTTON].
+    /// pointer-move-by DX DY | click/press/release [BUTTON].
     Input {
         #[command(subcommand)]
         input: InputCommand,
@@ -338,6 +338,9 @@ pub enum InputCommand {
     Type { text: String },
     /// Move the pointer to global coordinates.
     PointerMove { x: f64, y: f64 },
+    /// Move the pointer by a distance, as a mouse does (locks and confinement apply).
+    #[command(allow_negative_numbers = true)]
+    PointerMoveBy { dx: f64, dy: f64 },
     /// Click a button (left, right, middle).
     Click {
         #[arg(default_value = "left")]

@@ -349,6 +349,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             InputCommand::Key { combo } => InputRequest::Key { combo },
             InputCommand::Type { text } => InputRequest::Type { text },
             InputCommand::PointerMove { x, y } => InputRequest::PointerMove { x, y },
+            InputCommand::PointerMoveBy { dx, dy } => InputRequest::PointerMoveBy { dx, dy },
             InputCommand::Click { button } => InputRequest::Click { button },
             InputCommand::Press { button } => InputRequest::Press { button },
             InputCommand::Release { button } => InputRequest::Release { button },

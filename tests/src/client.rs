@@ -91,6 +91,8 @@ pub struct State {
     pub dmabuf_feedback: crate::dmabuf_client::FeedbackEvents,
     /// Seat events (after `watch_seat`).
     pub seat: crate::seat_client::SeatEvents,
+    /// What pointer constraints and relative motion reported.
+    pub constraint: crate::constraint_client::ConstraintEvents,
     /// Toplevels ext-foreign-toplevel-list announced (after `list_toplevels`), with
     /// their app_ids.
     pub toplevels: Vec<(

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod capture_client;
 pub mod client;
 pub mod colour_client;
+pub mod constraint_client;
 pub mod dmabuf_client;
 pub mod fuzz;
 pub mod media_server;

@@ -3,6 +3,7 @@
 //! or resize, title-bar buttons) taken first.
 
 mod bindings;
+mod constraints;
 mod touch;
 mod typing;
 
@@ -21,7 +22,7 @@ use smithay::{
     desktop::{layer_map_for_output, WindowSurfaceType},
     input::{
         keyboard::{FilterResult, Keycode},
-        pointer::{AxisFrame, ButtonEvent, MotionEvent, RelativeMotionEvent},
+        pointer::{AxisFrame, ButtonEvent, MotionEvent},
     },
     reexports::wayland_server::protocol::wl_surface::WlSurface,
     utils::{Logical, Point, SERIAL_COUNTER},
@@ -67,22 +68,7 @@ impl Ghost {
                 self.pointer_motion_to(pos, event.time_msec());
             }
             InputEvent::PointerMotion { event } => {
-                let Some(pointer) = self.seat.get_pointer() else {
-                    return;
-                };
-                let pos = pointer.current_location() + event.delta();
-                self.pointer_motion_to(pos, event.time_msec());
-                let under = self.surface_under(pointer.current_location());
-                pointer.relative_motion(
-                    self,
-                    under,
-                    &RelativeMotionEvent {
-                        delta: event.delta(),
-                        delta_unaccel: event.delta_unaccel(),
-                        utime: event.time(),
-                    },
-                );
-                pointer.frame(self);
+                self.pointer_motion_relative(event.delta(), event.delta_unaccel(), event.time());
             }
             InputEvent::PointerButton { event } => {
                 self.pointer_button(event.button_code(), event.state(), event.time_msec());
@@ -182,6 +168,7 @@ impl Ghost {
             },
         );
         pointer.frame(self);
+        self.activate_pointer_constraint();
         self.pick_motion(pos);
         use smithay::input::pointer::{CursorIcon, CursorImageStatus};
         // Over the desktop nobody sets a cursor: the compositor's own arrow shows.

@@ -463,6 +463,13 @@ impl Ghost {
                 }
                 self.pointer_motion_to((x, y).into(), time);
             }
+            InputRequest::PointerMoveBy { dx, dy } => {
+                if !dx.is_finite() || !dy.is_finite() {
+                    return Reply::error("distances must be finite numbers");
+                }
+                let delta = (dx, dy).into();
+                self.pointer_motion_relative(delta, delta, u64::from(time) * 1000);
+            }
             InputRequest::Click { button }
             | InputRequest::Press { button }
             | InputRequest::Release { button } => {

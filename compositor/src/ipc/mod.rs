@@ -223,6 +223,14 @@ pub enum InputRequest {
         /// Global y.
         y: f64,
     },
+    /// Move the pointer by a distance, as a mouse does (pointer locks and confinement
+    /// apply, and clients get the relative motion).
+    PointerMoveBy {
+        /// Horizontal distance.
+        dx: f64,
+        /// Vertical distance.
+        dy: f64,
+    },
     /// Press and release a mouse button at the pointer.
     Click {
         /// "left", "right" or "middle".
