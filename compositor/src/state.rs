@@ -131,6 +131,9 @@ pub struct Ghost {
     pub seat: Seat<Ghost>,
     /// What the pointer's image is, set by the focused client.
     pub cursor_status: CursorImageStatus,
+    /// Where a locked pointer's client says the pointer is (global), to put it there
+    /// once the lock ends.
+    pub pointer_lock_hint: Option<smithay::utils::Point<f64, smithay::utils::Logical>>,
     /// Keep the pointer on the outputs (real pointers); a test harness whose virtual
     /// pointer goes anywhere turns this off.
     pub clamp_pointer: bool,
@@ -278,6 +281,7 @@ impl Ghost {
             popups: PopupManager::default(),
             seat,
             cursor_status: CursorImageStatus::default_named(),
+            pointer_lock_hint: None,
             clamp_pointer: true,
             typing: None,
             config,

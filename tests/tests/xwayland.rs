@@ -225,6 +225,65 @@ fn an_x11_menu_appears_above_its_window_where_the_program_puts_it() -> Result<()
 }
 
 #[test]
+fn an_x11_programs_pointer_grab_locks_the_pointer_while_relative_motion_arrives() -> Result<()> {
+    let comp = Compositor::start(&["--output", "1280x720@60"])?;
+    comp.input(json!({"action": "pointer-move", "x": 640, "y": 360}))?;
+    // It grabs the pointer confined to its window and hides it, as X11 games do.
+    let grabber = env!("CARGO_BIN_EXE_ghost-x11-grab");
+    let mut cmd = x11(&comp, grabber)?;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let _running = Running(child);
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(mut all) = sink.lock() {
+                all.push(line);
+            }
+        }
+    });
+    let has = |what: &str| lines.lock().is_ok_and(|l| l.iter().any(|x| x == what));
+    wait_for(Duration::from_secs(20), "the grab", || {
+        has("grabbed").then_some(())
+    })?;
+    let pointer = |comp: &Compositor| -> Result<Value> {
+        Ok(comp.request(json!({"request": "version"}))?["pointer"].clone())
+    };
+    // Xwayland locks the pointer at the first motion over the grabbing window.
+    wait_for(
+        Duration::from_secs(10),
+        "Xwayland to lock the pointer",
+        || {
+            comp.input(json!({"action": "pointer-move-by", "dx": 1, "dy": 0}))
+                .ok()?;
+            (pointer(&comp).ok()?["constraint"] == "locked").then_some(())
+        },
+    )?;
+    let held = pointer(&comp)?;
+    let motions_before = lines.lock().map(|l| l.len()).unwrap_or(0);
+    for _ in 0..3 {
+        comp.input(json!({"action": "pointer-move-by", "dx": 20, "dy": 10}))?;
+    }
+    // The X11 program gets the motion (Xwayland turns the relative motion into X11
+    // motion) while the pointer itself stays where it was locked.
+    wait_for(Duration::from_secs(10), "three X11 motions", || {
+        (lines.lock().ok()?.len() >= motions_before + 3).then_some(())
+    })?;
+    let now = pointer(&comp)?;
+    assert_eq!(
+        (now["x"].clone(), now["y"].clone()),
+        (held["x"].clone(), held["y"].clone())
+    );
+    assert_eq!(now["constraint"], "locked");
+    Ok(())
+}
+
+#[test]
 fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
     let comp = Compositor::start(&[])?;
     require_program("wl-paste")?;

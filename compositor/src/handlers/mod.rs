@@ -139,9 +139,10 @@ impl PointerConstraintsHandler for Ghost {
         if !active {
             return;
         }
+        // The pointer stays where it was locked; it goes to the hint when the lock ends.
         if let Some(window) = self.window_for_surface(surface) {
             if let Some(loc) = self.space.element_location(&window) {
-                pointer.set_location(loc.to_f64() + location);
+                self.pointer_lock_hint = Some(loc.to_f64() + location);
             }
         }
     }

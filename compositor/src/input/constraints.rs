@@ -54,8 +54,14 @@ impl Ghost {
             }
         }
         let time_ms = (utime / 1000) as u32;
-        if !locked && target != current {
-            self.pointer_motion_to(target, time_ms);
+        if !locked {
+            // A lock that ended left a hint of where its client had the pointer.
+            if let Some(hint) = self.pointer_lock_hint.take() {
+                target = hint + delta;
+            }
+            if target != current {
+                self.pointer_motion_to(target, time_ms);
+            }
         }
         let under = self.surface_under(pointer.current_location());
         pointer.relative_motion(
@@ -92,6 +98,23 @@ impl Ghost {
                 constraint.activate();
             }
         });
+    }
+
+    /// Where the pointer is and which constraint holds it, for `msg version`.
+    pub fn pointer_json(&self) -> serde_json::Value {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return serde_json::Value::Null;
+        };
+        let at = pointer.current_location();
+        let constraint = self.surface_under(at).and_then(|(surface, _)| {
+            with_pointer_constraint(&surface, &pointer, |c| {
+                c.filter(|c| c.is_active()).map(|c| match &*c {
+                    PointerConstraint::Locked(_) => "locked",
+                    PointerConstraint::Confined(_) => "confined",
+                })
+            })
+        });
+        serde_json::json!({"x": at.x, "y": at.y, "constraint": constraint})
     }
 
     /// Whether `local` (surface coordinates) is on `surface`'s buffer.

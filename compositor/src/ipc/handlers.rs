@@ -52,6 +52,7 @@ impl Ghost {
                 "config_generation": self.config_source.generation,
                 "config_error": self.config_source.last_error,
                 "xwayland": self.xwayland_json(),
+                "pointer": self.pointer_json(),
             })),
             Request::Encoders => Reply::ok(self.encoders_json()),
             Request::Outputs => Reply::ok(self.outputs_json()),
