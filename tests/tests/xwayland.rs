@@ -284,6 +284,27 @@ fn an_x11_programs_pointer_grab_locks_the_pointer_while_relative_motion_arrives(
 }
 
 #[test]
+fn an_x11_dialog_opens_centred_over_its_parent() -> Result<()> {
+    let comp = Compositor::start(&["--output", "1280x720@60"])?;
+    let _program = run(x11(&comp, env!("CARGO_BIN_EXE_ghost-x11-dialog"))?)?;
+    let main = wait_titled(&comp, "x11-main")?;
+    let dialog = wait_titled(&comp, "x11-dialog")?;
+    let centre = |w: &Value| -> Option<(i64, i64)> {
+        let g = &w["geometry"];
+        Some((
+            g["x"].as_i64()? + g["width"].as_i64()? / 2,
+            g["y"].as_i64()? + g["height"].as_i64()? / 2,
+        ))
+    };
+    let (m, d) = (centre(&main), centre(&dialog));
+    assert!(
+        m.is_some() && m == d,
+        "the dialog is centred over its parent: {main} {dialog}"
+    );
+    Ok(())
+}
+
+#[test]
 fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
     let comp = Compositor::start(&[])?;
     require_program("wl-paste")?;

@@ -64,6 +64,16 @@ impl Ghost {
         }
     }
 
+    /// Where the window `x11` is a dialog of is (WM_TRANSIENT_FOR), if it is one.
+    fn x11_parent_geometry(&self, x11: &X11Surface) -> Option<Rectangle<i32, Logical>> {
+        let parent = x11.is_transient_for()?;
+        let window = self.space.elements().find(|w| {
+            w.x11_surface()
+                .is_some_and(|p| p.window_id() == parent || p.mapped_window_id() == Some(parent))
+        })?;
+        self.space.element_geometry(window)
+    }
+
     /// Forgets every X11 window: their server is gone.
     pub(super) fn remove_x11_windows(&mut self) {
         let gone: Vec<Window> = self
@@ -203,7 +213,20 @@ impl XwmHandler for Ghost {
         // Windows that draw no frame of their own (Motif hints) get the title bar.
         data.server_side_decorations.set(!x11.is_decorated());
         self.add_window(window.clone());
-        self.place_new_window(&window);
+        // Dialogs (WM_TRANSIENT_FOR) open centred over their parent; the rest as any
+        // new window.
+        match self.x11_parent_geometry(&x11) {
+            Some(parent) => {
+                let size = x11.geometry().size;
+                let loc = parent.loc
+                    + smithay::utils::Point::from((
+                        (parent.size.w - size.w) / 2,
+                        (parent.size.h - size.h) / 2,
+                    ));
+                self.space.map_element(window.clone(), loc, false);
+            }
+            None => self.place_new_window(&window),
+        }
         data.placed.set(true);
         if let Some(loc) = self.space.element_location(&window) {
             if let Err(err) = x11.configure(Rectangle::new(loc, x11.geometry().size)) {
