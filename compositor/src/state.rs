@@ -338,6 +338,7 @@ impl Ghost {
         self.x11_tie_surfaces();
         self.x11_sync_positions();
         self.x11_focus_when_tied();
+        self.xwayland_apply_scaling();
         self.popups.cleanup();
         crate::backend::kms::deliver_waiting_flips(self);
         self.forget_departed_clients();

@@ -78,9 +78,9 @@ pub const ENCODERS: &[&str] = &["nvenc", "vaapi", "software"];
 pub const NOISE_LEVELS: &[&str] = &["light", "quality", "off"];
 /// When Xwayland runs.
 pub const XWAYLAND_MODES: &[&str] = &["off", "on-demand", "always"];
-/// How X11 windows are scaled on scaled outputs: drawn at scale 1 and upscaled (the
-/// native-resolution mode with `Xft.dpi` is not built yet, so it is refused).
-pub const XWAYLAND_SCALING: &[&str] = &["upscale"];
+/// How X11 windows are scaled on scaled outputs: drawn at scale 1 and upscaled, or at
+/// the outputs' resolution.
+pub const XWAYLAND_SCALING: &[&str] = &["upscale", "native"];
 
 /// `[[output]]`.
 pub const OUTPUT: &[Field] = &[

@@ -304,6 +304,52 @@ fn an_x11_dialog_opens_centred_over_its_parent() -> Result<()> {
     Ok(())
 }
 
+/// The X11 screen's size in pixels, as xdpyinfo reports it.
+fn x11_screen(comp: &Compositor) -> Result<String> {
+    let out = x11(comp, "xdpyinfo")?.output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("dimensions:"))
+        .context("no dimensions")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string())
+}
+
+#[test]
+fn on_a_scaled_output_x11_programs_are_upscaled_or_drawn_at_native_resolution() -> Result<()> {
+    // A 1280x720 output at scale 2: 640x360 logical.
+    for (scaling, screen, size) in [
+        ("upscale", "640x360", (600, 400)),
+        ("native", "1280x720", (300, 200)),
+    ] {
+        let home = std::env::temp_dir().join(format!("ghost-xwl-{scaling}-{}", std::process::id()));
+        std::fs::create_dir_all(home.join("ghostcomp"))?;
+        std::fs::write(
+            home.join("ghostcomp/config.toml"),
+            format!("[xwayland]\nscaling = \"{scaling}\"\n"),
+        )?;
+        let comp = Compositor::start_with_config_home(&["--output", "1280x720@60,scale=2"], &home)?;
+        let _program = run(x11(&comp, env!("CARGO_BIN_EXE_ghost-x11-dialog"))?)?;
+        let main = wait_titled(&comp, "x11-main")?;
+        // Its 600x400 X11 window, in the desktop's logical units.
+        let g = &main["geometry"];
+        assert_eq!(
+            (g["width"].as_i64(), g["height"].as_i64()),
+            (Some(size.0), Some(size.1)),
+            "{scaling}: {main}"
+        );
+        assert_eq!(x11_screen(&comp)?, screen, "{scaling}: the X11 screen");
+        let state = xwayland(&comp)?;
+        let want = if scaling == "native" { 2.0 } else { 1.0 };
+        assert_eq!(state["scale"].as_f64(), Some(want), "{state}");
+    }
+    Ok(())
+}
+
 #[test]
 fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
     let comp = Compositor::start(&[])?;

@@ -45,6 +45,10 @@ pub struct Xwayland {
     /// How long the last start took, from the first X11 connection's wake-up (or the
     /// start itself, when not on demand) to the window manager's connection.
     ready_after: Option<Duration>,
+    /// The scale Xwayland's client was last given (None: none yet, or a new server).
+    applied_scale: Option<f64>,
+    /// The scale XSETTINGS last said (None: none yet, or a new window manager).
+    announced_scale: Option<f64>,
     /// Servers that reached the window manager so far.
     starts: u32,
     /// Servers that went away (exited or crashed).
@@ -148,6 +152,7 @@ impl Ghost {
                     match X11Wm::start_wm(handle, x11_socket, wm_client.clone()) {
                         Ok(wm) => {
                             state.xwayland.wm = Some(wm);
+                            state.xwayland.announced_scale = None;
                             state.xwayland.starts += 1;
                             state.xwayland.ready_at = Some(Instant::now());
                             // On demand, the start began at an X11 connection only the
@@ -179,6 +184,7 @@ impl Ghost {
             Ok(token) => {
                 self.xwayland.display = Some(display);
                 self.xwayland.server = Some((token, client));
+                self.xwayland.applied_scale = None;
                 self.xwayland.started_at = (mode == XwaylandMode::Always).then_some(armed_at);
                 let name = format!(":{display}");
                 tracing::info!(display = name, ?mode, "X11 sockets open");
@@ -225,6 +231,55 @@ impl Ghost {
         }
     }
 
+    /// Gives X11 programs the scale `[xwayland] scaling` asks for (checked after each
+    /// event-loop iteration; acts only on a change). "upscale": scale 1, the renderer
+    /// upscales. "native": Xwayland's client scale is the largest output scale, so its
+    /// screen and windows are in the outputs' pixels (smithay converts X11 geometry and
+    /// wl_output sizes for it), and XSETTINGS' Xft/DPI tells toolkits to scale up.
+    pub fn xwayland_apply_scaling(&mut self) {
+        let Some(client) = self.xwayland.client() else {
+            return;
+        };
+        let scale = match self.config.xwayland.scaling {
+            ghost_config::XwaylandScaling::Upscale => 1.0,
+            ghost_config::XwaylandScaling::Native => self
+                .space
+                .outputs()
+                .map(|o| o.current_scale().fractional_scale())
+                .fold(1.0, f64::max),
+        };
+        if self.xwayland.applied_scale != Some(scale) {
+            self.xwayland.applied_scale = Some(scale);
+            if let Some(data) = client.get_data::<smithay::xwayland::XWaylandClientData>() {
+                data.compositor_state.set_client_scale(scale);
+            }
+            // wl_output and xdg_output go out again, in the client's new scale.
+            for output in self.space.outputs() {
+                output.change_current_state(None, None, None, None);
+            }
+            tracing::info!(scale, "X11 programs' scale");
+        }
+        if self.xwayland.wm.is_none() || self.xwayland.announced_scale == Some(scale) {
+            return;
+        }
+        self.xwayland.announced_scale = Some(scale);
+        use smithay::xwayland::xwm::settings::Value;
+        let dpi = (96.0 * scale * 1024.0).round() as i32;
+        let settings = [
+            ("Xft/DPI".to_string(), Value::Integer(dpi)),
+            (
+                "Gdk/WindowScalingFactor".to_string(),
+                Value::Integer(scale.round().max(1.0) as i32),
+            ),
+            ("Gdk/UnscaledDPI".to_string(), Value::Integer(96 * 1024)),
+        ];
+        if let Some(wm) = self.xwayland.wm.as_mut() {
+            if let Err(err) = wm.set_xsettings(settings.into_iter()) {
+                tracing::warn!(%err, "cannot set XSETTINGS for X11 programs");
+            }
+        }
+    }
+
     /// Where the Xwayland on demand stands, for `msg version`.
     pub fn xwayland_json(&self) -> Value {
         let x = &self.xwayland;
@@ -237,6 +292,7 @@ impl Ghost {
             "display": x.display(),
             "running": x.wm.is_some(),
             "armed": x.server.is_some(),
+            "scale": x.applied_scale,
             "starts": x.starts,
             "ends": x.ends,
             "ready_ms": x.ready_after.map(|d| d.as_secs_f64() * 1000.0),
