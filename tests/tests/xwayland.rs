@@ -351,6 +351,57 @@ fn on_a_scaled_output_x11_programs_are_upscaled_or_drawn_at_native_resolution() 
 }
 
 #[test]
+fn an_x11_window_is_resized_with_the_pointer() -> Result<()> {
+    let home = std::env::temp_dir().join(format!("ghost-xwl-resize-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[bindings]\n\"Super+R\" = \"resize\"\n",
+    )?;
+    let comp = Compositor::start_with_config_home(&["--output", "1280x720@60"], &home)?;
+    let _term = xterm(&comp, "resized-term")?;
+    let before = wait_titled(&comp, "resized-term")?;
+    wait_for(Duration::from_secs(10), "the focus", || {
+        let windows = comp.windows().ok()?;
+        (window(&windows, "resized-term")?["focused"] == true).then_some(())
+    })?;
+    let g = &before["geometry"];
+    let (x, y, w, h) = (
+        g["x"].as_i64().context("x")?,
+        g["y"].as_i64().context("y")?,
+        g["width"].as_i64().context("w")?,
+        g["height"].as_i64().context("h")?,
+    );
+    comp.input(json!({"action": "pointer-move", "x": x + w - 10, "y": y + h - 10}))?;
+    // The binding resizes from the bottom-right corner while the pointer moves; a
+    // click ends it.
+    comp.input(json!({"action": "key", "combo": "Super+R"}))?;
+    comp.input(json!({"action": "pointer-move", "x": x + w + 90, "y": y + h + 40}))?;
+    comp.input(json!({"action": "click", "button": "left"}))?;
+    let after = wait_for(Duration::from_secs(10), "the larger window", || {
+        let windows = comp.windows().ok()?;
+        let w = window(&windows, "resized-term")?.clone();
+        (w["geometry"]["width"].as_i64()? > 484).then_some(w)
+    })?;
+    let g = &after["geometry"];
+    assert_eq!(
+        (g["x"].as_i64(), g["y"].as_i64()),
+        (Some(x), Some(y)),
+        "the top-left stayed: {after}"
+    );
+    // xterm sizes itself in whole character cells: within one cell of the pointer's travel.
+    let (dw, dh) = (
+        g["width"].as_i64().context("w")? - w,
+        g["height"].as_i64().context("h")? - h,
+    );
+    assert!(
+        (90..=110).contains(&dw) && (40..=60).contains(&dh),
+        "grew by {dw}x{dh}: {after}"
+    );
+    Ok(())
+}
+
+#[test]
 fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
     let comp = Compositor::start(&[])?;
     require_program("wl-paste")?;

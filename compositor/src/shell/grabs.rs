@@ -155,17 +155,21 @@ impl Ghost {
         let Some(initial_location) = self.space.element_location(window) else {
             return;
         };
-        let Some(toplevel) = window.toplevel() else {
-            return;
-        };
         let anchor = ResizeAnchor {
             edges,
             initial_location,
             initial_size: window.geometry().size,
         };
-        window_data(window).resize.set(Some(anchor));
-        toplevel.with_pending_state(|s| s.states.set(xdg_toplevel::State::Resizing));
-        toplevel.send_pending_configure();
+        match (window.toplevel(), window.x11_surface()) {
+            (Some(toplevel), _) => {
+                window_data(window).resize.set(Some(anchor));
+                toplevel.with_pending_state(|s| s.states.set(xdg_toplevel::State::Resizing));
+                toplevel.send_pending_configure();
+            }
+            // An X11 window is sized (and its fixed edges kept) as the pointer moves.
+            (None, Some(_)) => {}
+            (None, None) => return,
+        }
         let grab = WindowGrab {
             start_data,
             window: window.clone(),
@@ -214,9 +218,6 @@ pub fn resize_commit(state: &mut Ghost, root: &WlSurface) {
 
 impl WindowGrab {
     fn resize_to(&self, state: &mut Ghost, anchor: &ResizeAnchor, delta: Point<f64, Logical>) {
-        let Some(toplevel) = self.window.toplevel() else {
-            return;
-        };
         let mut w = anchor.initial_size.w as f64;
         let mut h = anchor.initial_size.h as f64;
         if anchor.edges.left {
@@ -229,13 +230,38 @@ impl WindowGrab {
         } else if anchor.edges.bottom {
             h += delta.y;
         }
-        let (min, max) = Ghost::size_limits(toplevel.wl_surface());
+        let (min, max) = match (self.window.toplevel(), self.window.x11_surface()) {
+            (Some(toplevel), _) => Ghost::size_limits(toplevel.wl_surface()),
+            (None, Some(x11)) => (
+                x11.min_size().unwrap_or_default(),
+                x11.max_size().unwrap_or_default(),
+            ),
+            (None, None) => return,
+        };
         let clamp = |v: f64, lo: i32, hi: i32| {
             let lo = lo.max(1);
             let hi = if hi > 0 { hi } else { i32::MAX };
             (v.round() as i32).clamp(lo, hi.max(lo))
         };
         let size = Size::from((clamp(w, min.w, max.w), clamp(h, min.h, max.h)));
+        if let Some(x11) = self.window.x11_surface() {
+            let mut loc = anchor.initial_location;
+            if anchor.edges.left {
+                loc.x += anchor.initial_size.w - size.w;
+            }
+            if anchor.edges.top {
+                loc.y += anchor.initial_size.h - size.h;
+            }
+            if let Err(err) = x11.configure(smithay::utils::Rectangle::new(loc, size)) {
+                tracing::debug!(%err, "cannot resize an X11 window");
+            }
+            state.space.map_element(self.window.clone(), loc, false);
+            state.queue_redraw_all();
+            return;
+        }
+        let Some(toplevel) = self.window.toplevel() else {
+            return;
+        };
         toplevel.with_pending_state(|s| s.size = Some(size));
         toplevel.send_pending_configure();
         state.queue_redraw_all();

@@ -355,10 +355,29 @@ impl XwmHandler for Ghost {
         }
     }
 
-    fn resize_request(&mut self, _xwm: XwmId, _x11: X11Surface, _button: u32, _edge: ResizeEdge) {
-        // Interactive resizing follows xdg-shell's configure sequence, which X11
-        // windows lack; they still resize themselves through configure requests.
-        tracing::debug!("an X11 window asked to be resized with the pointer: not supported");
+    fn resize_request(&mut self, _xwm: XwmId, x11: X11Surface, _button: u32, edge: ResizeEdge) {
+        if let Some(window) = self.window_for_x11(&x11) {
+            let seat = self.x11_seat();
+            let edges = crate::shell::grabs::ResizeEdges {
+                top: matches!(
+                    edge,
+                    ResizeEdge::Top | ResizeEdge::TopLeft | ResizeEdge::TopRight
+                ),
+                bottom: matches!(
+                    edge,
+                    ResizeEdge::Bottom | ResizeEdge::BottomLeft | ResizeEdge::BottomRight
+                ),
+                left: matches!(
+                    edge,
+                    ResizeEdge::Left | ResizeEdge::TopLeft | ResizeEdge::BottomLeft
+                ),
+                right: matches!(
+                    edge,
+                    ResizeEdge::Right | ResizeEdge::TopRight | ResizeEdge::BottomRight
+                ),
+            };
+            self.start_resize_grab(&seat, &window, edges, None);
+        }
     }
 
     fn move_request(&mut self, _xwm: XwmId, x11: X11Surface, _button: u32) {
