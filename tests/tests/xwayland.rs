@@ -402,6 +402,34 @@ fn an_x11_window_is_resized_with_the_pointer() -> Result<()> {
 }
 
 #[test]
+fn window_rules_and_window_commands_act_on_x11_windows() -> Result<()> {
+    let home = std::env::temp_dir().join(format!("ghost-xwl-rules-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[[window_rule]]\napp_id = \"^XClock$\"\nmaximized = true\n",
+    )?;
+    let comp = Compositor::start_with_config_home(&["--output", "1024x768@60"], &home)?;
+    // The rule matches WM_CLASS: xclock opens maximized (below its title bar).
+    let mut clock = run(x11(&comp, "xclock")?)?;
+    let maximized = wait_for(Duration::from_secs(20), "xclock maximized", || {
+        let windows = comp.windows().ok()?;
+        windows
+            .iter()
+            .find(|w| w["app_id"] == "XClock" && w["maximized"] == true)
+            .cloned()
+    })?;
+    assert_eq!(maximized["geometry"]["width"], 1024, "{maximized}");
+    // `msg close` asks the X11 program to close (WM_DELETE_WINDOW): it exits.
+    let id = maximized["id"].as_u64().context("id")?;
+    comp.request(json!({"request": "close", "id": id}))?;
+    wait_for(Duration::from_secs(10), "xclock to exit", || {
+        clock.0.try_wait().ok()?.map(|_| ())
+    })?;
+    Ok(())
+}
+
+#[test]
 fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
     let comp = Compositor::start(&[])?;
     require_program("wl-paste")?;
