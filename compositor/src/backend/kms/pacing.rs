@@ -72,7 +72,8 @@ impl Ghost {
             };
         };
         let rule = crate::shell::window_data(&window).vrr.get();
-        let surface = window.toplevel().map(|t| t.wl_surface().clone());
+        // An X11 game's surface too (Xwayland's).
+        let surface = crate::shell::toplevel_surface(&window);
         FrameScene {
             policy: policy(rule.unwrap_or(output_policy)),
             fullscreen: true,

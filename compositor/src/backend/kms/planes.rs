@@ -162,7 +162,8 @@ fn candidate(
     output: &Output,
     output_geo: Rectangle<i32, Logical>,
 ) -> Option<(WlSurface, Buffer, Dmabuf, Rectangle<i32, Logical>)> {
-    let surface = window.toplevel()?.wl_surface().clone();
+    // A fullscreen X11 window's surface is a candidate as a Wayland one's is.
+    let surface = crate::shell::toplevel_surface(window)?;
     if !get_children(&surface).is_empty()
         || PopupManager::popups_for_surface(&surface).next().is_some()
     {
