@@ -245,6 +245,17 @@ fn an_hdr_outputs_share_is_10_bit_pq_to_consumers_that_take_it_and_tone_mapped_t
     Ok(())
 }
 
+/// The (R, G, B) the portal consumer read at `at`.
+fn probed(report: &serde_json::Value, at: (u32, u32)) -> Result<[f64; 3]> {
+    let got: Vec<f64> = report["probes"][format!("{},{}", at.0, at.1)]
+        .as_array()
+        .context("a probe")?
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    got.try_into().map_err(|_| anyhow::anyhow!("{report}"))
+}
+
 #[test]
 fn an_hdr_share_reaches_gstreamer_through_pipewire_1_4_as_tagged_10_bit_pq() -> Result<()> {
     if let Some(why) = ghost_tests::share_session::missing_parts() {
@@ -299,13 +310,7 @@ fn an_hdr_share_reaches_gstreamer_through_pipewire_1_4_as_tagged_10_bit_pq() -> 
         ("sRGB client", srgb_at, ImageDescription::srgb()),
         ("PQ client", pq_at, ImageDescription::bt2100_pq()),
     ] {
-        let got: Vec<f64> = report["probes"][probe(at)]
-            .as_array()
-            .context("a probe")?
-            .iter()
-            .filter_map(|v| v.as_f64())
-            .collect();
-        let got: [f64; 3] = got.try_into().map_err(|_| anyhow::anyhow!("{report}"))?;
+        let got = probed(&report, at)?;
         let reference = expected(&client, &output).map(|v| v * 1023.0);
         assert_close(
             &format!("{what} in GStreamer"),
@@ -324,13 +329,7 @@ fn an_hdr_share_reaches_gstreamer_through_pipewire_1_4_as_tagged_10_bit_pq() -> 
     // A GStreamer consumer of 8-bit RGB gets the tone-mapped picture.
     let report = session.consume(&["--seconds", "2", "--probe", &probe(pq_at)])?;
     let sdr = comp.screenshot(serde_json::json!({}))?;
-    let got: Vec<f64> = report["probes"][probe(pq_at)]
-        .as_array()
-        .context("a probe")?
-        .iter()
-        .filter_map(|v| v.as_f64())
-        .collect();
-    let got: [f64; 3] = got.try_into().map_err(|_| anyhow::anyhow!("{report}"))?;
+    let got = probed(&report, pq_at)?;
     assert_close(
         "the 8-bit GStreamer share",
         got,

@@ -171,15 +171,7 @@ impl Ghost {
         let damage = kms
             .painter()
             .cast_damage(&scene, output, &mut gpu.tracker)?;
-        let damage: Vec<ghost_capture::Region> = damage
-            .iter()
-            .map(|r| ghost_capture::Region {
-                x: r.loc.x,
-                y: r.loc.y,
-                width: r.size.w,
-                height: r.size.h,
-            })
-            .collect();
+        let damage: Vec<ghost_capture::Region> = damage.iter().map(super::region_of).collect();
         let Some(damage) = cast.repaint_damage(&damage, picture, pointer.as_ref()) else {
             cast.gpu = Some(gpu);
             return Ok(());

@@ -28,6 +28,16 @@ mod hdr;
 pub mod pick;
 pub mod record;
 
+/// A renderer's damage rectangle as capture code counts it (picture pixels).
+pub fn region_of(r: &Rectangle<i32, smithay::utils::Physical>) -> ghost_capture::Region {
+    ghost_capture::Region {
+        x: r.loc.x,
+        y: r.loc.y,
+        width: r.size.w,
+        height: r.size.h,
+    }
+}
+
 /// What a cast shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CastSource {
@@ -494,12 +504,7 @@ impl Ghost {
         };
         ghost_capture::accumulate(
             &mut self.casts.casts[index].unsent,
-            damage.iter().map(|r| ghost_capture::Region {
-                x: r.loc.x,
-                y: r.loc.y,
-                width: r.size.w,
-                height: r.size.h,
-            }),
+            damage.iter().map(region_of),
         );
     }
 

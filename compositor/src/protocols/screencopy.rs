@@ -401,18 +401,10 @@ impl Ghost {
         if !tracked(self) {
             return;
         }
-        let repainted: Option<Vec<ghost_capture::Region>> =
-            self.backend.repainted(output).map(|damage| {
-                damage
-                    .iter()
-                    .map(|r| ghost_capture::Region {
-                        x: r.loc.x,
-                        y: r.loc.y,
-                        width: r.size.w,
-                        height: r.size.h,
-                    })
-                    .collect()
-            });
+        let repainted: Option<Vec<ghost_capture::Region>> = self
+            .backend
+            .repainted(output)
+            .map(|damage| damage.iter().map(crate::casts::region_of).collect());
         if let Ok(mut unsent) = self.screencopy_state.unsent.lock() {
             for u in unsent.iter_mut().filter(|u| &u.output == output) {
                 match (&mut u.damage, &repainted) {

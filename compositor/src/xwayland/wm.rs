@@ -91,6 +91,10 @@ impl Ghost {
     /// Tells each X11 window where the desktop put it: X11 programs place their menus
     /// from their own position, and input arrives by it.
     pub fn x11_sync_positions(&self) {
+        // After every event-loop iteration: nothing to do without X11 windows' server.
+        if self.xwayland.wm.is_none() {
+            return;
+        }
         for window in self.space.elements() {
             let Some(x11) = window.x11_surface() else {
                 continue;
