@@ -56,6 +56,9 @@ fn run(mut cmd: Command) -> Result<Running> {
 /// An xterm running `sh` (no start-up files) with a known background.
 fn xterm(comp: &Compositor, title: &str) -> Result<Running> {
     let mut cmd = x11(comp, "xterm")?;
+    // Where a click lands on its menu's "Log to File", the log goes with the compositor's
+    // scratch folder.
+    cmd.current_dir(comp.runtime_dir());
     cmd.args(["-T", title, "-bg", XTERM_BG, "-e", "sh"]);
     run(cmd)
 }

@@ -12,6 +12,7 @@ mod tie;
 mod wm;
 
 use std::{
+    path::Path,
     process::Stdio,
     time::{Duration, Instant},
 };
@@ -116,6 +117,10 @@ impl Ghost {
         };
         if mode == XwaylandMode::Always && on_demand::find_in_path("Xwayland").is_none() {
             tracing::warn!("no X11: Xwayland is not installed");
+            return;
+        }
+        if let Err(err) = on_demand::ensure_socket_dir(Path::new(on_demand::SOCKET_DIR)) {
+            tracing::warn!(%err, dir = on_demand::SOCKET_DIR, "no X11: no socket folder");
             return;
         }
         // Xwayland's own messages, for when X11 programs misbehave.

@@ -107,9 +107,52 @@ pub fn prepare(runtime_dir: &Path, name: &str) -> std::io::Result<Vec<(String, O
     ])
 }
 
+/// Where X11 servers put their sockets.
+pub const SOCKET_DIR: &str = "/tmp/.X11-unix";
+
+/// Makes the X11 socket folder where the system has not (a machine without X11's
+/// start-up scripts, a fresh container): world-writable with the sticky bit, as those
+/// scripts make it, so other users' servers can still put their sockets beside ours.
+pub fn ensure_socket_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    match std::fs::DirBuilder::new().mode(0o1777).create(dir) {
+        Ok(()) => {
+            // The umask took bits off the mode; set it whole.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))?;
+            tracing::info!(dir = %dir.display(), "made the X11 socket folder");
+            Ok(())
+        }
+        // Another server made it meanwhile.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The first `program` on PATH.
 pub fn find_in_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
         .find(|path| path.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_missing_socket_folder_is_made_sticky_and_world_writable() {
+        let base = std::env::temp_dir().join(format!("ghost-x11-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let dir = base.join(".X11-unix");
+        super::ensure_socket_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o1777);
+        // A second time finds it there.
+        super::ensure_socket_dir(&dir).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
