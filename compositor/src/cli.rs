@@ -187,6 +187,8 @@ pub enum MsgCommand {
     /// Take a virtual output away (headless only), as if unplugged: its windows move to
     /// a remaining output.
     RemoveOutput { name: String },
+    /// Lock the session: start `[lock] command` (swaylock by default).
+    Lock,
     /// Record the screen to a file: start [--output NAME | --window ID | --region
     /// X,Y,W,H] FILE, stop, status.
     Record {

@@ -41,6 +41,7 @@ impl Ghost {
     /// Someone used the keyboard, pointer or touch screen.
     pub fn note_input_activity(&mut self) {
         self.idle.last_input = Instant::now();
+        self.idle_notifier_state.notify_activity(&self.seat);
         if self.idle.blanked {
             self.idle.blanked = false;
             info!("input: switching the displays on");
@@ -52,11 +53,14 @@ impl Ghost {
     /// A client asks that the displays stay on while `surface` lives.
     pub fn inhibit_idle(&mut self, surface: WlSurface) {
         self.idle.inhibitors.push(surface);
+        self.idle_notifier_state.set_is_inhibited(true);
     }
 
     /// That request ended.
     pub fn uninhibit_idle(&mut self, surface: &WlSurface) {
         self.idle.inhibitors.retain(|s| s != surface);
+        self.idle_notifier_state
+            .set_is_inhibited(!self.idle.inhibitors.is_empty());
     }
 
     /// (Re)arms the check for `[idle] blank_after` seconds after the last input.
@@ -84,6 +88,8 @@ impl Ghost {
 
     fn idle_check(&mut self) {
         self.idle.inhibitors.retain(|s| s.is_alive());
+        self.idle_notifier_state
+            .set_is_inhibited(!self.idle.inhibitors.is_empty());
         let after = Duration::from_secs(u64::from(self.config.idle.blank_after));
         let idle_for = self.idle.last_input.elapsed();
         if self.config.idle.blank_after == 0 || self.idle.blanked {
@@ -113,3 +119,12 @@ impl Ghost {
         }
     }
 }
+
+impl smithay::wayland::idle_notify::IdleNotifierHandler for Ghost {
+    fn idle_notifier_state(
+        &mut self,
+    ) -> &mut smithay::wayland::idle_notify::IdleNotifierState<Self> {
+        &mut self.idle_notifier_state
+    }
+}
+smithay::delegate_idle_notify!(Ghost);

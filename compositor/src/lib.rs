@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod idle;
 pub mod input;
 pub mod ipc;
+pub mod lock;
 pub mod portal;
 pub mod protocols;
 pub mod render;

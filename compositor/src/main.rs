@@ -300,6 +300,7 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             scale: Some(spec.scale),
         },
         MsgCommand::RemoveOutput { name } => Request::RemoveOutput { name },
+        MsgCommand::Lock => Request::Lock,
         MsgCommand::Record { action } => match action {
             RecordCommand::Start {
                 source,

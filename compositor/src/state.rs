@@ -181,6 +181,12 @@ pub struct Ghost {
     pub relative_pointer_state: RelativePointerManagerState,
     pub keyboard_shortcuts_inhibit_state: KeyboardShortcutsInhibitState,
     pub idle_inhibit_state: IdleInhibitManagerState,
+    /// ext-idle-notify-v1 (swayidle and the like).
+    pub idle_notifier_state: smithay::wayland::idle_notify::IdleNotifierState<Ghost>,
+    /// ext-session-lock-v1's global.
+    pub session_lock_state: smithay::wayland::session_lock::SessionLockManagerState,
+    /// Whether the session is locked, and by whom.
+    pub lock: crate::lock::SessionLock,
     pub foreign_toplevel_list_state: ForeignToplevelListState,
     pub security_context_state: SecurityContextState,
     pub output_management_state: OutputManagementState,
@@ -243,6 +249,13 @@ impl Ghost {
         let relative_pointer_state = RelativePointerManagerState::new::<Self>(&dh);
         let keyboard_shortcuts_inhibit_state = KeyboardShortcutsInhibitState::new::<Self>(&dh);
         let idle_inhibit_state = IdleInhibitManagerState::new::<Self>(&dh);
+        let idle_notifier_state =
+            smithay::wayland::idle_notify::IdleNotifierState::new(&dh, loop_handle.clone());
+        // A sandboxed app must not be able to lock the user out.
+        let session_lock_state = smithay::wayland::session_lock::SessionLockManagerState::new::<
+            Self,
+            _,
+        >(&dh, privileged);
         let foreign_toplevel_list_state =
             ForeignToplevelListState::new_with_filter::<Self>(&dh, privileged);
         let security_context_state = SecurityContextState::new::<Self, _>(&dh, privileged);
@@ -313,6 +326,9 @@ impl Ghost {
             relative_pointer_state,
             keyboard_shortcuts_inhibit_state,
             idle_inhibit_state,
+            idle_notifier_state,
+            session_lock_state,
+            lock: Default::default(),
             foreign_toplevel_list_state,
             security_context_state,
             output_management_state,
@@ -340,6 +356,7 @@ impl Ghost {
         self.x11_focus_when_tied();
         self.xwayland_apply_scaling();
         self.popups.cleanup();
+        self.lock_refresh();
         crate::backend::kms::deliver_waiting_flips(self);
         self.forget_departed_clients();
         if let Err(err) = self.display_handle.flush_clients() {

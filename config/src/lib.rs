@@ -23,8 +23,8 @@ pub use output::{
 };
 pub use sections::{
     AccelProfile, CaptureConfig, CursorMode, DebugConfig, DeviceConfig, Encoder, IdleConfig,
-    InputConfig, NoiseSuppression, Unattended, VideoCodec, VoiceConfig, WindowRule, XwaylandConfig,
-    XwaylandMode, XwaylandScaling,
+    InputConfig, LockConfig, NoiseSuppression, Unattended, VideoCodec, VoiceConfig, WindowRule,
+    XwaylandConfig, XwaylandMode, XwaylandScaling,
 };
 
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,8 @@ pub struct Config {
     pub autostart: Vec<Vec<String>>,
     /// Blanking the displays when idle.
     pub idle: IdleConfig,
+    /// The screen locker.
+    pub lock: LockConfig,
     /// Switches for hardware features that misbehave.
     pub debug: DebugConfig,
 }

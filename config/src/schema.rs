@@ -183,6 +183,9 @@ pub const XWAYLAND: &[Field] = &[
 /// `[idle]`.
 pub const IDLE: &[Field] = &[f("blank_after", Kind::Int(0, 86_400))];
 
+/// `[lock]`.
+pub const LOCK: &[Field] = &[f("command", Kind::StrList)];
+
 /// `[debug]`.
 pub const DEBUG: &[Field] = &[
     f("direct_scanout", Kind::Bool),
@@ -202,6 +205,7 @@ pub const ROOT: &[Field] = &[
     f("environment", Kind::StrMap),
     f("autostart", Kind::CommandList),
     f("idle", Kind::Table(IDLE)),
+    f("lock", Kind::Table(LOCK)),
     f("debug", Kind::Table(DEBUG)),
 ];
 

@@ -331,6 +331,22 @@ impl Default for IdleConfig {
     }
 }
 
+/// `[lock]`: the screen locker the `lock` binding and `ghostcomp msg lock` start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockConfig {
+    /// The locker's command line (an ext-session-lock-v1 client); empty: none.
+    pub command: Vec<String>,
+}
+
+impl Default for LockConfig {
+    fn default() -> Self {
+        Self {
+            command: vec!["swaylock".into()],
+        }
+    }
+}
+
 /// `[debug]`: ways out when a hardware feature misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -91,6 +91,8 @@ pub struct State {
     pub dmabuf_feedback: crate::dmabuf_client::FeedbackEvents,
     /// Seat events (after `watch_seat`).
     pub seat: crate::seat_client::SeatEvents,
+    /// What the session lock reported (after `lock_session`).
+    pub lock: crate::lock_client::LockEvents,
     /// What pointer constraints and relative motion reported.
     pub constraint: crate::constraint_client::ConstraintEvents,
     /// Toplevels ext-foreign-toplevel-list announced (after `list_toplevels`), with
@@ -192,6 +194,24 @@ impl TestClient {
         Ok(self
             .registry
             .bind::<I, U, State>(global.name, version, &self.qh(), udata))
+    }
+
+    /// Binds every global `I` (every output, say) at version `version`.
+    pub fn bind_each<I>(&self, version: u32) -> Vec<I>
+    where
+        I: Proxy + 'static,
+        State: Dispatch<I, ()>,
+    {
+        let name = I::interface().name;
+        self.state
+            .registry_globals
+            .iter()
+            .filter(|g| g.interface == name)
+            .map(|g| {
+                self.registry
+                    .bind::<I, (), State>(g.name, version.min(g.version), &self.qh(), ())
+            })
+            .collect()
     }
 
     /// Names of every global the compositor shows this client.

@@ -10,6 +10,8 @@ pub mod colour_client;
 pub mod constraint_client;
 pub mod dmabuf_client;
 pub mod fuzz;
+pub mod idle_client;
+pub mod lock_client;
 pub mod media_server;
 pub mod obs;
 pub mod pacing_client;

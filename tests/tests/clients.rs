@@ -134,6 +134,8 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "zwp_relative_pointer_manager_v1",
     "zwp_keyboard_shortcuts_inhibit_manager_v1",
     "zwp_idle_inhibit_manager_v1",
+    "ext_idle_notifier_v1",
+    "ext_session_lock_manager_v1",
     "zwlr_output_manager_v1",
     "ext_foreign_toplevel_list_v1",
     "wp_security_context_manager_v1",
@@ -149,6 +151,7 @@ const EXPECTED_GLOBALS: &[&str] = &[
 ];
 
 const PRIVILEGED_GLOBALS: &[&str] = &[
+    "ext_session_lock_manager_v1",
     "zwlr_output_manager_v1",
     "zwlr_layer_shell_v1",
     "ext_foreign_toplevel_list_v1",

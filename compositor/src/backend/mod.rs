@@ -55,6 +55,7 @@ macro_rules! capture_scene {
             $shows,
             $cursor,
         )
+        .locked(&$state.lock)
     };
 }
 pub(crate) use capture_scene;

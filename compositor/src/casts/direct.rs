@@ -85,6 +85,7 @@ impl Ghost {
         };
         // Asked every frame: the common answer (no casts) comes first and costs nothing.
         if self.casts.casts.is_empty()
+            || self.lock.is_locked()
             || !h.draws_into_memory(output)
             || matches!(self.cursor_status, CursorImageStatus::Surface(_))
             || self

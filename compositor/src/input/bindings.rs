@@ -148,7 +148,12 @@ impl Ghost {
             }
             Action::RecordToggle => self.record_toggle(),
             Action::SaveReplay => self.save_replay_binding(),
-            Action::FocusWorkspace(_) | Action::MoveToWorkspace(_) | Action::Lock => {
+            Action::Lock => {
+                if let Err(err) = self.start_locker() {
+                    warn!(%err, "cannot lock the session");
+                }
+            }
+            Action::FocusWorkspace(_) | Action::MoveToWorkspace(_) => {
                 warn!(
                     ?action,
                     "this action is not available in this version of ghostcomp"

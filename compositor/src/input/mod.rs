@@ -111,6 +111,9 @@ impl Ghost {
         &self,
         pos: Point<f64, Logical>,
     ) -> Option<(WlSurface, Point<f64, Logical>)> {
+        if self.lock.is_locked() {
+            return self.lock_surface_under(pos);
+        }
         let output = self.space.output_under(pos).next();
         let output_geo = output.and_then(|o| self.space.output_geometry(o));
         let map = output.map(layer_map_for_output);
@@ -216,6 +219,25 @@ impl Ghost {
             return;
         };
         let serial = SERIAL_COUNTER.next_serial();
+        // While locked, a click goes to the lock surface under the pointer and nothing
+        // of the desktop (title bars, prompts, notifications) reacts.
+        if self.lock.is_locked() {
+            if state == ButtonState::Pressed {
+                let under = self.lock_surface_under(pointer.current_location());
+                if let Some((surface, _)) = under {
+                    self.set_keyboard_focus(Some(surface));
+                }
+            }
+            let event = ButtonEvent {
+                button,
+                state,
+                serial,
+                time,
+            };
+            pointer.button(self, &event);
+            pointer.frame(self);
+            return;
+        }
         // While a screen-share prompt is up, a click or a drag chooses what to share.
         if state == ButtonState::Released && self.pick_release(pointer.current_location()) {
             return;
@@ -344,6 +366,21 @@ impl Ghost {
             |state, modifiers, keysym| {
                 if key_state != KeyState::Pressed {
                     return FilterResult::Forward;
+                }
+                // While locked, only switching virtual terminals acts: every other key
+                // goes to the lock client.
+                if state.lock.is_locked() {
+                    return match bindings::action_for(
+                        &state.config,
+                        modifiers,
+                        keysym.modified_sym(),
+                        &keysym.raw_syms(),
+                    ) {
+                        Some(bound @ bindings::Bound::SwitchVt(_)) => {
+                            FilterResult::Intercept(bound)
+                        }
+                        _ => FilterResult::Forward,
+                    };
                 }
                 // A screen-share prompt takes Return, Escape and Tab before anyone else.
                 if state.picks.asking() {

@@ -53,6 +53,11 @@ impl Ghost {
                 "config_error": self.config_source.last_error,
                 "xwayland": self.xwayland_json(),
                 "pointer": self.pointer_json(),
+                "session_lock": {
+                    "locked": self.lock.is_locked(),
+                    "held": self.lock.held(),
+                    "locks": self.lock.locks,
+                },
             })),
             Request::Encoders => Reply::ok(self.encoders_json()),
             Request::Outputs => Reply::ok(self.outputs_json()),
@@ -92,6 +97,10 @@ impl Ghost {
                 refresh_mhz,
                 scale,
             } => self.create_output(width, height, refresh_mhz, scale),
+            Request::Lock => match self.start_locker() {
+                Ok(()) => Reply::ok(Value::Null),
+                Err(e) => Reply::error(e),
+            },
             Request::RemoveOutput { name } => {
                 match crate::backend::headless::remove_output(self, &name) {
                     Ok(()) => Reply::ok(Value::Null),
@@ -411,6 +420,8 @@ impl Ghost {
             return Reply::error("input injection is only available on the headless backend");
         }
         let time = self.now().as_millis() as u32;
+        // Synthetic input is someone using the machine, for idle as for everything else.
+        self.note_input_activity();
         if self.typing.is_none() {
             match crate::input::KeyboardTyping::new(&self.config.input) {
                 Ok(t) => self.typing = Some(t),

@@ -127,6 +127,8 @@ pub enum Request {
         #[serde(default)]
         scale: Option<f64>,
     },
+    /// Lock the session with `[lock] command`.
+    Lock,
     /// Take a virtual output away, as if unplugged (headless backend).
     RemoveOutput {
         /// Output name.
@@ -326,6 +328,7 @@ mod tests {
             Request::RemoveOutput {
                 name: "HEADLESS-2".into(),
             },
+            Request::Lock,
             Request::CastStop { id: 2 },
             Request::Casts,
             Request::Voice,

@@ -1,7 +1,5 @@
-//! Building an output's scene (front to back) and what happens after a frame: frame
-//! callbacks, presentation feedback, screenshots. Shared by every backend and renderer.
-
-use std::time::Duration;
+//! Building an output's scene (front to back) and reading it back as a picture; what
+//! happens after a frame is in `after_frame`. Shared by every backend and renderer.
 
 use smithay::{
     backend::{
@@ -9,34 +7,23 @@ use smithay::{
         renderer::{
             damage::OutputDamageTracker,
             element::{
-                default_primary_scanout_output_compare,
                 memory::MemoryRenderBufferRenderElement,
                 solid::SolidColorRenderElement,
                 surface::{render_elements_from_surface_tree, WaylandSurfaceRenderElement},
-                AsRenderElements, Kind, RenderElementStates,
+                AsRenderElements, Kind,
             },
             Bind, ExportMem, ImportAll, ImportMem, Offscreen, Renderer, Texture,
         },
     },
-    desktop::{
-        layer_map_for_output,
-        utils::{
-            surface_presentation_feedback_flags_from_states, surface_primary_scanout_output,
-            update_surface_primary_scanout_output, with_surfaces_surface_tree,
-            OutputPresentationFeedback,
-        },
-        Space, Window,
-    },
+    desktop::{layer_map_for_output, utils::with_surfaces_surface_tree, Space, Window},
     input::pointer::CursorImageStatus,
     output::Output,
     reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
     utils::{Logical, Physical, Point, Rectangle, Scale, Size, Transform},
-    wayland::{
-        compositor::send_surface_state, fractional_scale::with_fractional_scale,
-        presentation::Refresh, shell::wlr_layer::Layer,
-    },
+    wayland::shell::wlr_layer::Layer,
 };
 
+pub mod after_frame;
 pub mod colour;
 pub mod colour_frames;
 pub mod cursor;
@@ -75,6 +62,7 @@ macro_rules! screen_scene {
         )
         .sharing($state.casts.active() || $state.recordings.active())
         .selection($state.picks.selection())
+        .locked(&$state.lock)
     };
 }
 
@@ -103,6 +91,8 @@ pub struct Scene<'a> {
     named_at: Option<Point<f64, Logical>>,
     default_cursor: Option<&'a cursor::DefaultCursor>,
     focused: Option<WlSurface>,
+    /// The session lock, when the session is locked: only lock surfaces are drawn.
+    lock: Option<&'a crate::lock::SessionLock>,
 }
 
 impl<'a> Scene<'a> {
@@ -145,6 +135,7 @@ impl<'a> Scene<'a> {
             named_at,
             default_cursor: None,
             focused,
+            lock: None,
         }
     }
 
@@ -158,6 +149,12 @@ impl<'a> Scene<'a> {
     /// Outlines `selection`, the region being dragged out in the share prompt.
     pub fn selection(mut self, selection: Option<Rectangle<i32, Logical>>) -> Self {
         self.selection = selection;
+        self
+    }
+
+    /// Draws only what `lock` allows while the session is locked.
+    pub fn locked(mut self, lock: &'a crate::lock::SessionLock) -> Self {
+        self.lock = lock.is_locked().then_some(lock);
         self
     }
 
@@ -191,6 +188,19 @@ impl<'a> Scene<'a> {
             return Vec::new();
         };
         let scale = Scale::from(output.current_scale().fractional_scale());
+        if let Some(lock) = self.lock {
+            // A locked session shows its lock surfaces (and the pointer over them) on
+            // the screen and in whole-output captures; nothing else, ever.
+            let mut elements = Vec::new();
+            if self.only_window.is_some() || self.only_cursor {
+                return elements;
+            }
+            if with_cursor {
+                self.cursor_elements(renderer, output_geo.loc, scale, &mut elements);
+            }
+            elements.extend(lock.elements::<R, OutputElement<R>>(renderer, output, scale));
+            return elements;
+        }
         if let Some(window) = &self.only_window {
             return self.window_alone(renderer, window, scale, with_cursor);
         }
@@ -438,7 +448,9 @@ impl Scene<'_> {
     /// What shows where nothing is drawn: the desktop's background, or transparency
     /// around a window or pointer captured alone.
     pub fn clear_color(&self) -> [f32; 4] {
-        if self.only_window.is_some() || self.only_cursor {
+        if self.lock.is_some() {
+            crate::lock::COVER
+        } else if self.only_window.is_some() || self.only_cursor {
             [0.0, 0.0, 0.0, 0.0]
         } else {
             CLEAR_COLOR
@@ -528,133 +540,4 @@ where
         bytes,
     )?;
     Ok(frame)
-}
-
-impl Ghost {
-    /// Whether `window` shows on `output`: what the space recorded at its last refresh,
-    /// or, for a window mapped since (its commit and the frame can fall in one
-    /// event-loop iteration, before the refresh), whether it overlaps the output. The
-    /// frame that first draws a window must also send it a frame callback, or a client
-    /// waiting for one waits forever.
-    fn window_on_output(&self, window: &Window, output: &Output) -> bool {
-        if self.space.outputs_for_element(window).contains(output) {
-            return true;
-        }
-        let (Some(bbox), Some(geo)) = (
-            self.space.element_bbox(window),
-            self.space.output_geometry(output),
-        ) else {
-            return false;
-        };
-        bbox.overlaps(geo)
-    }
-
-    /// After a frame was drawn for `output`: records which output each surface is
-    /// mainly shown on, sends presentation feedback when the frame reached the screen at
-    /// `presented` (monotonic time), and sends frame callbacks.
-    pub fn post_render(
-        &mut self,
-        output: &Output,
-        states: &RenderElementStates,
-        presented: Option<(Duration, Duration, u64)>,
-    ) {
-        let scale = output.current_scale();
-        let transform = output.current_transform();
-        let update = |surface: &WlSurface, data: &smithay::wayland::compositor::SurfaceData| {
-            let primary = update_surface_primary_scanout_output(
-                surface,
-                output,
-                data,
-                states,
-                default_primary_scanout_output_compare,
-            );
-            // Surfaces mainly shown on this output learn its scale and transform
-            // (fractional-scale-v1 and wl_surface.preferred_buffer_scale/transform).
-            if primary.as_ref() == Some(output) {
-                with_fractional_scale(data, |fs| fs.set_preferred_scale(scale.fractional_scale()));
-                send_surface_state(surface, data, scale.integer_scale(), transform);
-            }
-        };
-        for window in self.space.elements() {
-            crate::shell::with_window_surfaces(window, update);
-        }
-        let map = layer_map_for_output(output);
-        for layer in map.layers() {
-            layer.with_surfaces(update);
-        }
-        if let CursorImageStatus::Surface(ref surface) = self.cursor_status {
-            with_surfaces_surface_tree(surface, update);
-        }
-
-        if let Some((time, refresh, seq)) = presented {
-            let mut feedback = OutputPresentationFeedback::new(output);
-            for window in self.space.elements() {
-                if self.window_on_output(window, output) {
-                    window.take_presentation_feedback(
-                        &mut feedback,
-                        surface_primary_scanout_output,
-                        |surface, _| {
-                            surface_presentation_feedback_flags_from_states(surface, states)
-                        },
-                    );
-                }
-            }
-            for layer in map.layers() {
-                layer.take_presentation_feedback(
-                    &mut feedback,
-                    surface_primary_scanout_output,
-                    |surface, _| surface_presentation_feedback_flags_from_states(surface, states),
-                );
-            }
-            let kind = self.backend.presentation_kind();
-            feedback.presented::<_, smithay::utils::Monotonic>(
-                time,
-                Refresh::Fixed(refresh),
-                seq,
-                kind,
-            );
-        }
-
-        let now = self.now();
-        let throttle = Some(Duration::from_secs(1));
-        for window in self.space.elements() {
-            if self.window_on_output(window, output) {
-                window.send_frame(output, now, throttle, surface_primary_scanout_output);
-                if let Some(surface) = window.x11_surface().and_then(crate::xwayland::tied_by_id) {
-                    smithay::desktop::utils::send_frames_surface_tree(
-                        &surface,
-                        output,
-                        now,
-                        throttle,
-                        surface_primary_scanout_output,
-                    );
-                }
-            }
-        }
-        for layer in map.layers() {
-            layer.send_frame(output, now, throttle, surface_primary_scanout_output);
-        }
-        drop(map);
-        if let CursorImageStatus::Surface(ref surface) = self.cursor_status {
-            smithay::desktop::utils::send_frames_surface_tree(
-                surface,
-                output,
-                now,
-                throttle,
-                surface_primary_scanout_output,
-            );
-        }
-        self.release_frame_barriers(output);
-        // Captures of this frame carry the time it reached the screen (the kernel's
-        // vblank on KMS), not the time they were made.
-        let shown_at = presented.map(|(time, ..)| time);
-        if presented.is_some() {
-            self.screencopy_after_repaint(output, shown_at);
-        }
-        self.image_copy_after_repaint(output, shown_at);
-        self.casts_after_repaint(output, shown_at);
-        self.recordings_after_repaint(output);
-        // Ghost::after_dispatch refreshes the space and flushes clients once this
-        // event-loop iteration ends.
-    }
 }

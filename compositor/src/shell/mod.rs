@@ -316,6 +316,10 @@ impl Ghost {
         let Some(keyboard) = self.seat.get_keyboard() else {
             return;
         };
+        // While locked the keyboard goes to lock surfaces only.
+        if self.lock.is_locked() && surface.as_ref().is_some_and(|s| !self.lock.owns(s)) {
+            return;
+        }
         // An X11 window takes focus through the X server as well.
         let x11 = surface.as_ref().and_then(|s| {
             self.space
