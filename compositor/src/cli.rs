@@ -31,6 +31,10 @@ pub struct Cli {
     /// Run this command once the compositor is ready (e.g. a terminal).
     #[arg(long, short = 'c', num_args = 1.., allow_hyphen_values = true)]
     pub command: Option<Vec<String>>,
+    /// Kiosk mode: run this program alone, its windows fullscreen, no key bindings but
+    /// switching virtual terminals; ghostcomp exits with it (for greeters and kiosks).
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, conflicts_with = "command")]
+    pub kiosk: Option<Vec<String>>,
     #[command(subcommand)]
     pub subcommand: Option<Command>,
 }

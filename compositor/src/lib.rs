@@ -17,6 +17,7 @@ pub mod portal;
 pub mod protocols;
 pub mod render;
 pub mod screenshot;
+pub mod session;
 pub mod settings;
 pub mod shell;
 pub mod state;

@@ -61,7 +61,8 @@ fn main() -> ExitCode {
     }
     init_logging();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
             error!("{err:#}");
             eprintln!("ghostcomp: {err:#}");
@@ -79,7 +80,8 @@ fn init_logging() {
         .init();
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the compositor; the exit code is the kiosk program's in kiosk mode, else 0.
+fn run(cli: Cli) -> anyhow::Result<i32> {
     ghost_compositor::clients::raise_fd_limit();
     ghost_compositor::clients::remember_panic_origin();
     let socket = Ghost::bind_socket(cli.socket.as_deref())?;
@@ -107,6 +109,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     )?;
     state.config_source = source;
     state.listen(socket)?;
+    // Asked to stop (a terminal's Ctrl+C, systemd, a logout): leave as `msg quit` does,
+    // ending the session's programs.
+    ghost_compositor::session::stop_on_signals(&event_loop.handle())?;
 
     // Set and not empty: `WAYLAND_DISPLAY= ghostcomp` means none.
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
@@ -175,6 +180,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(argv) = &cli.command {
         state.spawn(argv);
     }
+    if let Some(argv) = &cli.kiosk {
+        state.start_kiosk(argv)?;
+    }
     // Scripts wait for this line to know the compositor is ready.
     info!(
         wayland_display = %state.socket_name.to_string_lossy(),
@@ -195,11 +203,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
+    state.end_children();
     if let Some(path) = &state.ipc_socket {
         ipc::server::stop(path);
     }
     info!("bye");
-    Ok(())
+    Ok(state.session.exit_code)
 }
 
 /// Started from a Linux virtual terminal (a text console, not a terminal emulator) on a

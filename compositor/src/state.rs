@@ -187,6 +187,8 @@ pub struct Ghost {
     pub session_lock_state: smithay::wayland::session_lock::SessionLockManagerState,
     /// Whether the session is locked, and by whom.
     pub lock: crate::lock::SessionLock,
+    /// The programs the session started, and kiosk mode.
+    pub session: crate::session::Session,
     pub foreign_toplevel_list_state: ForeignToplevelListState,
     pub security_context_state: SecurityContextState,
     pub output_management_state: OutputManagementState,
@@ -329,6 +331,7 @@ impl Ghost {
             idle_notifier_state,
             session_lock_state,
             lock: Default::default(),
+            session: Default::default(),
             foreign_toplevel_list_state,
             security_context_state,
             output_management_state,

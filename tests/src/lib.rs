@@ -373,6 +373,13 @@ impl Compositor {
         std::fs::read_to_string(self.runtime_dir.join("ghostcomp.log")).unwrap_or_default()
     }
 
+    /// Waits up to `within` for the compositor to exit, and returns how it exited.
+    pub fn wait_exit(&mut self, within: Duration) -> Result<std::process::ExitStatus> {
+        wait_for(within, "ghostcomp to exit", || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
     /// Whether the compositor process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

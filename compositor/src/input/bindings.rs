@@ -198,12 +198,18 @@ impl Ghost {
         }
     }
 
-    /// Starts a client with the compositor's environment (WAYLAND_DISPLAY, DISPLAY
-    /// where X11 programs can run, GHOSTCOMP_SOCKET, and the config's `[environment]`).
+    /// Starts a client with the compositor's environment (see [`Ghost::command_for`]) as
+    /// a child of the session.
     pub fn spawn(&self, argv: &[String]) {
-        let Some((program, args)) = argv.split_first() else {
-            return;
-        };
+        if let (Some(cmd), Some(program)) = (self.command_for(argv), argv.first()) {
+            self.spawn_child(cmd, program, None);
+        }
+    }
+
+    /// `argv` as a command with the compositor's environment (WAYLAND_DISPLAY, DISPLAY
+    /// where X11 programs can run, GHOSTCOMP_SOCKET, and the config's `[environment]`).
+    pub fn command_for(&self, argv: &[String]) -> Option<Command> {
+        let (program, args) = argv.split_first()?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env("WAYLAND_DISPLAY", &self.socket_name)
@@ -216,15 +222,6 @@ impl Ghost {
         }
         cmd.envs(&self.config.environment);
         crate::clients::restore_fd_limit(&mut cmd);
-        match cmd.spawn() {
-            Ok(child) => {
-                // Reap the child when it exits so no zombie stays behind.
-                std::thread::spawn(move || {
-                    let mut child = child;
-                    let _ = child.wait();
-                });
-            }
-            Err(err) => warn!(%err, program, "could not start"),
-        }
+        Some(cmd)
     }
 }

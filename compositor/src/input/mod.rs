@@ -367,9 +367,9 @@ impl Ghost {
                 if key_state != KeyState::Pressed {
                     return FilterResult::Forward;
                 }
-                // While locked, only switching virtual terminals acts: every other key
-                // goes to the lock client.
-                if state.lock.is_locked() {
+                // While locked, and in kiosk mode, only switching virtual terminals
+                // acts: every other key goes to the lock client or the kiosk program.
+                if state.lock.is_locked() || state.session.kiosk() {
                     return match bindings::action_for(
                         &state.config,
                         modifiers,

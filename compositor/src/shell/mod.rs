@@ -130,6 +130,15 @@ pub fn toplevel_surface(window: &Window) -> Option<WlSurface> {
     window.wl_surface().map(|s| s.into_owned())
 }
 
+/// Whether `window` belongs to another (an xdg toplevel with a parent, an X11
+/// transient): a dialog rather than a main window.
+pub fn has_parent(window: &Window) -> bool {
+    if let Some(x11) = window.x11_surface() {
+        return x11.is_transient_for().is_some();
+    }
+    window.toplevel().is_some_and(|t| t.parent().is_some())
+}
+
 /// Runs `f` on every surface of `window`, including the surface of an X11 window that
 /// smithay does not know (see `xwayland::tie`).
 pub fn with_window_surfaces<F>(window: &Window, mut f: F)

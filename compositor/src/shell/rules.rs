@@ -47,6 +47,10 @@ impl Ghost {
                 }
             }
         }
+        // In kiosk mode the program's main windows fill the screen; its dialogs do not.
+        if self.session.kiosk() && !crate::shell::has_parent(window) {
+            fullscreen = Some(true);
+        }
         self.apply_live_rules(window);
         if fullscreen == Some(true) {
             self.set_fullscreen(window, true, None);
