@@ -22,6 +22,7 @@ run() { # crate-dir target [extra seed dir] [extra libFuzzer flag]
   return "$rc"
 }
 run config parse
+run config autostart
 # libdisplay-info 0.2 (the C library) leaks 8 bytes inside di_info_parse_edid on some
 # malformed EDIDs; that is not ours to fix, so leak detection is off for this target
 # (crashes, overflows and use-after-free are still caught).

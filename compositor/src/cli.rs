@@ -31,6 +31,11 @@ pub struct Cli {
     /// Run this command once the compositor is ready (e.g. a terminal).
     #[arg(long, short = 'c', num_args = 1.., allow_hyphen_values = true)]
     pub command: Option<Vec<String>>,
+    /// Be a login session (what a display manager starts): hand the session's variables
+    /// to systemd and D-Bus and start ghostcomp-session.target, or run the XDG
+    /// autostart entries where there is no systemd user manager.
+    #[arg(long)]
+    pub session: bool,
     /// Kiosk mode: run this program alone, its windows fullscreen, no key bindings but
     /// switching virtual terminals; ghostcomp exits with it (for greeters and kiosks).
     #[arg(long, num_args = 1.., allow_hyphen_values = true, conflicts_with = "command")]

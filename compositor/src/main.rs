@@ -174,6 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 
     state.xwayland_start();
+    if cli.session {
+        state.start_login_session();
+    }
     for argv in state.config.autostart.clone() {
         state.spawn(&argv);
     }
@@ -203,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
+    state.end_login_session();
     state.end_children();
     if let Some(path) = &state.ipc_socket {
         ipc::server::stop(path);

@@ -9,6 +9,7 @@
 //! `autostart` and `[debug]`. `example.toml` beside this crate documents every key and
 //! equals the defaults.
 
+pub mod autostart;
 pub mod bindings;
 mod error;
 mod output;

@@ -200,6 +200,11 @@ impl Compositor {
         Self::start_inner(args, Some(config_home))
     }
 
+    /// Headless with `XDG_CONFIG_HOME` set to `config_home` and the variables `env`.
+    pub fn start_with_env(args: &[&str], config_home: &Path, env: &[(&str, &str)]) -> Result<Self> {
+        Self::launch(args, Some(config_home), "headless", env)
+    }
+
     /// Starts ghostcomp nested (winit) inside the X server at `display`, rendering with
     /// Mesa's software GL.
     pub fn start_nested(display: &str) -> Result<Self> {

@@ -1,5 +1,8 @@
-//! The session ghostcomp runs: quitting ends every program it started (and theirs), and
-//! kiosk mode runs one program fullscreen with no bindings, ghostcomp exiting with it.
+//! The session ghostcomp runs: `--session` hands its variables to what it starts and runs
+//! the XDG autostart entries meant for it (there is no systemd user manager here),
+//! quitting ends every program it started (and theirs), kiosk mode runs one program
+//! fullscreen with no bindings, ghostcomp exiting with it, and the install script puts
+//! the session's files where display managers and systemd look.
 
 use std::time::Duration;
 
@@ -81,5 +84,126 @@ fn kiosk_mode_runs_one_program_fullscreen_without_bindings_and_exits_with_it() -
         .wait_exit(Duration::from_secs(10))
         .with_context(|| format!("{:?}", comp.windows()))?;
     assert_eq!(status.code(), Some(3), "{}", comp.log());
+    Ok(())
+}
+
+/// Writes an autostart entry `name` into `dir` with the lines `body`.
+fn entry(dir: &std::path::Path, name: &str, body: &str) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(name),
+        format!("[Desktop Entry]\nType=Application\nName={name}\n{body}\n"),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn a_login_session_runs_its_autostart_entries_with_the_sessions_variables() -> Result<()> {
+    let base = std::env::temp_dir().join(format!("ghost-session-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (home, system, out) = (base.join("home"), base.join("xdg"), base.join("out"));
+    std::fs::create_dir_all(&out)?;
+    let (user_dir, system_dir) = (home.join("autostart"), system.join("autostart"));
+    let touch = |name: &str| format!("Exec=touch {}", out.join(name).display());
+    // Runs, and writes down what it was given.
+    let env_file = out.join("env");
+    entry(
+        &user_dir,
+        "env.desktop",
+        &format!("Exec=sh -c \"env > {}\"", env_file.display()),
+    )?;
+    // The user's copy hides the system's entry of the same name.
+    entry(&system_dir, "tray.desktop", &touch("system-tray"))?;
+    entry(
+        &user_dir,
+        "tray.desktop",
+        &format!("{}\nHidden=true", touch("user-tray")),
+    )?;
+    // Others run or not by the spec's keys.
+    entry(
+        &system_dir,
+        "agent.desktop",
+        &format!("{}\nOnlyShowIn=GNOME;ghost;", touch("agent")),
+    )?;
+    entry(
+        &system_dir,
+        "gnome.desktop",
+        &format!("{}\nOnlyShowIn=GNOME;", touch("gnome")),
+    )?;
+    entry(
+        &system_dir,
+        "not-here.desktop",
+        &format!("{}\nNotShowIn=ghost;", touch("not-here")),
+    )?;
+    entry(
+        &system_dir,
+        "missing.desktop",
+        &format!("{}\nTryExec=/nonexistent/prog", touch("missing")),
+    )?;
+
+    let xdg_dirs = system.to_string_lossy().into_owned();
+    let comp =
+        Compositor::start_with_env(&["--session"], &home, &[("XDG_CONFIG_DIRS", &xdg_dirs)])?;
+    wait_for(Duration::from_secs(10), "the autostart entries", || {
+        (env_file.exists() && out.join("agent").exists()).then_some(())
+    })?;
+    std::thread::sleep(Duration::from_millis(300));
+    for skipped in ["system-tray", "user-tray", "gnome", "not-here", "missing"] {
+        assert!(!out.join(skipped).exists(), "{skipped} ran");
+    }
+    let env = std::fs::read_to_string(&env_file)?;
+    let has = |line: &str| env.lines().any(|l| l == line);
+    assert!(has("XDG_CURRENT_DESKTOP=ghost"), "{env}");
+    assert!(has("XDG_SESSION_TYPE=wayland"), "{env}");
+    assert!(has(&format!("WAYLAND_DISPLAY={}", comp.socket())), "{env}");
+    let display = comp.request(json!({"request": "version"}))?["xwayland"]["display"].clone();
+    if let Some(display) = display.as_str() {
+        assert!(has(&format!("DISPLAY={display}")), "{env}");
+    }
+    assert!(
+        env.lines().any(|l| l.starts_with("GHOSTCOMP_SOCKET=")),
+        "{env}"
+    );
+    drop(comp);
+    let _ = std::fs::remove_dir_all(&base);
+    Ok(())
+}
+
+#[test]
+fn the_install_script_puts_the_session_where_display_managers_and_systemd_look() -> Result<()> {
+    let root = std::env::temp_dir().join(format!("ghost-install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install.sh");
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .env("DESTDIR", &root)
+        .env("PREFIX", "/usr")
+        .env("BIN", ghost_tests::ghostcomp_bin())
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    assert!(status.success());
+    let read = |path: &str| std::fs::read_to_string(root.join(path));
+    let session = read("usr/share/wayland-sessions/ghostcomp.desktop")?;
+    // The session file is an entry our own reader takes, and runs the installed binary.
+    let argv = ghost_config::autostart::command(session.as_bytes(), "ghost", |p| {
+        p == "/usr/bin/ghostcomp"
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert_eq!(argv, ["/usr/bin/ghostcomp", "--session"]);
+    assert!(session.lines().any(|l| l == "DesktopNames=ghost"));
+    let target = read("usr/lib/systemd/user/ghostcomp-session.target")?;
+    assert!(target.contains("BindsTo=graphical-session.target"));
+    let service =
+        read("usr/share/dbus-1/services/org.freedesktop.impl.portal.desktop.ghost.service")?;
+    assert!(
+        service
+            .lines()
+            .any(|l| l == "Exec=/usr/bin/ghostcomp portal"),
+        "{service}"
+    );
+    assert!(read("usr/share/xdg-desktop-portal/portals/ghost.portal")?.contains("UseIn=ghost"));
+    assert!(read("usr/share/xdg-desktop-portal/ghost-portals.conf").is_ok());
+    assert!(root.join("usr/bin/ghostcomp").is_file());
+    let _ = std::fs::remove_dir_all(&root);
     Ok(())
 }

@@ -220,6 +220,9 @@ impl Ghost {
         if let Some(ipc) = &self.ipc_socket {
             cmd.env("GHOSTCOMP_SOCKET", ipc);
         }
+        if self.session.login {
+            cmd.envs(self.session_environment());
+        }
         cmd.envs(&self.config.environment);
         crate::clients::restore_fd_limit(&mut cmd);
         Some(cmd)

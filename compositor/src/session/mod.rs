@@ -19,6 +19,8 @@ use tracing::{info, warn};
 
 use crate::state::Ghost;
 
+pub mod login;
+
 /// How long children get to exit after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
@@ -35,6 +37,10 @@ pub struct Session {
     running: Arc<Mutex<Vec<Child>>>,
     /// The kiosk program's pid, in kiosk mode.
     kiosk: Option<u32>,
+    /// Started with `--session`: programs get the session's variables.
+    pub login: bool,
+    /// The session's systemd target was started (and is stopped at the end).
+    pub systemd: bool,
     /// The exit code ghostcomp ends with (the kiosk program's).
     pub exit_code: i32,
 }
