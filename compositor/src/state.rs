@@ -171,6 +171,10 @@ pub struct Ghost {
     pub seat_state: SeatState<Ghost>,
     pub data_device_state: DataDeviceState,
     pub primary_selection_state: PrimarySelectionState,
+    /// wlr-data-control (wl-clipboard, clipboard managers).
+    pub wlr_data_control_state: smithay::wayland::selection::wlr_data_control::DataControlState,
+    /// ext-data-control-v1, the same for newer clients.
+    pub ext_data_control_state: smithay::wayland::selection::ext_data_control::DataControlState,
     pub xdg_activation_state: XdgActivationState,
     pub presentation_state: PresentationState,
     pub viewporter_state: ViewporterState,
@@ -241,6 +245,18 @@ impl Ghost {
         let mut seat_state = SeatState::new();
         let data_device_state = DataDeviceState::new::<Self>(&dh);
         let primary_selection_state = PrimarySelectionState::new::<Self>(&dh);
+        let wlr_data_control_state =
+            smithay::wayland::selection::wlr_data_control::DataControlState::new::<Self, _>(
+                &dh,
+                Some(&primary_selection_state),
+                privileged,
+            );
+        let ext_data_control_state =
+            smithay::wayland::selection::ext_data_control::DataControlState::new::<Self, _>(
+                &dh,
+                Some(&primary_selection_state),
+                privileged,
+            );
         let xdg_activation_state = XdgActivationState::new::<Self>(&dh);
         let presentation_state = PresentationState::new::<Self>(&dh, clock.id() as u32);
         let viewporter_state = ViewporterState::new::<Self>(&dh);
@@ -318,6 +334,8 @@ impl Ghost {
             seat_state,
             data_device_state,
             primary_selection_state,
+            wlr_data_control_state,
+            ext_data_control_state,
             xdg_activation_state,
             presentation_state,
             viewporter_state,

@@ -136,6 +136,8 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "zwp_idle_inhibit_manager_v1",
     "ext_idle_notifier_v1",
     "ext_session_lock_manager_v1",
+    "zwlr_data_control_manager_v1",
+    "ext_data_control_manager_v1",
     "zwlr_output_manager_v1",
     "ext_foreign_toplevel_list_v1",
     "wp_security_context_manager_v1",
@@ -152,6 +154,8 @@ const EXPECTED_GLOBALS: &[&str] = &[
 
 const PRIVILEGED_GLOBALS: &[&str] = &[
     "ext_session_lock_manager_v1",
+    "zwlr_data_control_manager_v1",
+    "ext_data_control_manager_v1",
     "zwlr_output_manager_v1",
     "zwlr_layer_shell_v1",
     "ext_foreign_toplevel_list_v1",

@@ -121,3 +121,23 @@ impl PrimarySelectionHandler for Ghost {
     }
 }
 delegate_primary_selection!(Ghost);
+
+// Clipboard managers and wl-clipboard read and set the selection without a window
+// (privileged: sandboxed clients do not see either global).
+impl smithay::wayland::selection::wlr_data_control::DataControlHandler for Ghost {
+    fn data_control_state(
+        &self,
+    ) -> &smithay::wayland::selection::wlr_data_control::DataControlState {
+        &self.wlr_data_control_state
+    }
+}
+smithay::delegate_data_control!(Ghost);
+
+impl smithay::wayland::selection::ext_data_control::DataControlHandler for Ghost {
+    fn data_control_state(
+        &self,
+    ) -> &smithay::wayland::selection::ext_data_control::DataControlState {
+        &self.ext_data_control_state
+    }
+}
+smithay::delegate_ext_data_control!(Ghost);
