@@ -61,7 +61,7 @@ mode = "highest-refresh"
 hdr = "on"
 [bindings]
 "Super+t" = { spawn = ["foot"] }
-"Super+1" = { focus-workspace = 1 }
+"Super+l" = "lock"
 "Ctrl+Print" = { screenshot = "region" }
 [[window_rule]]
 app_id = "^firefox$"
@@ -99,7 +99,7 @@ overlay_planes = false
         3,
         "a [bindings] section replaces the defaults"
     );
-    assert_eq!(c.bindings.0[1].action, Action::FocusWorkspace(1));
+    assert_eq!(c.bindings.0[1].action, Action::Lock);
     assert!(c.window_rule[0].matches("firefox", "x"));
     assert!(!c.window_rule[0].matches("firefox-esr", "x"));
     assert_eq!(c.capture.encoders, vec![Encoder::Software]);
@@ -181,7 +181,6 @@ fn arb_action() -> impl Strategy<Value = Action> {
         proptest::collection::vec("[a-z]{1,8}", 1..4).prop_map(Action::Spawn),
         Just(Action::Close),
         Just(Action::Quit),
-        (1u32..99).prop_map(Action::FocusWorkspace),
         Just(Action::Screenshot(ScreenshotTarget::Window)),
     ]
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use toml_edit::{Item, TableLike, Value};
 
 use crate::{
-    bindings::{action_names, KeyCombo, UNIT_ACTIONS, VALUE_ACTIONS},
+    bindings::{action_names, KeyCombo, NOT_YET, UNIT_ACTIONS, VALUE_ACTIONS},
     error::Problem,
     schema::{suggest, Field, Kind},
     ModeSetting,
@@ -348,7 +348,15 @@ fn check_action(
 ) {
     let span = span_of(item).or(kspan);
     let value = item.as_value();
+    let not_yet = |name: &str| NOT_YET.iter().find(|(n, _)| *n == name).map(|(_, why)| why);
     if let Some(word) = value.and_then(Value::as_str) {
+        if let Some(why) = not_yet(word) {
+            out.push(Problem::new(
+                span,
+                format!("`{word}` is not supported yet: {why}"),
+            ));
+            return;
+        }
         if !UNIT_ACTIONS.contains(&word) {
             let hint = if VALUE_ACTIONS.contains(&word) {
                 Some(format!("`{word}` needs a value, e.g. {{ {word} = … }}"))
@@ -382,14 +390,18 @@ fn check_action(
             .as_value()
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty() && a.iter().all(|p| p.as_str().is_some())),
-        "focus-workspace" | "move-to-workspace" => v
-            .as_value()
-            .and_then(Value::as_integer)
-            .is_some_and(|n| (1..=99).contains(&n)),
         "screenshot" => v
             .as_value()
             .and_then(Value::as_str)
             .is_some_and(|s| ["output", "window", "region"].contains(&s)),
+        other if not_yet(other).is_some() => {
+            let why = not_yet(other).copied().unwrap_or_default();
+            out.push(Problem::new(
+                t.key(other).and_then(|k| k.span()).or(span),
+                format!("`{other}` is not supported yet: {why}"),
+            ));
+            return;
+        }
         other if UNIT_ACTIONS.contains(&other) => {
             out.push(Problem::new(
                 span,
@@ -411,8 +423,7 @@ fn check_action(
     if !ok {
         let expected = match name {
             "spawn" => "a non-empty list of strings (the command and its arguments)",
-            "screenshot" => "\"output\", \"window\" or \"region\"",
-            _ => "a workspace number from 1 to 99",
+            _ => "\"output\", \"window\" or \"region\"",
         };
         out.push(Problem::new(
             vspan,

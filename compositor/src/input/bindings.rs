@@ -153,12 +153,6 @@ impl Ghost {
                     warn!(%err, "cannot lock the session");
                 }
             }
-            Action::FocusWorkspace(_) | Action::MoveToWorkspace(_) => {
-                warn!(
-                    ?action,
-                    "this action is not available in this version of ghostcomp"
-                );
-            }
         }
     }
 
