@@ -144,6 +144,7 @@ pub const WINDOW_RULE: &[Field] = &[
     f("opacity", Kind::Float(0.0, 1.0)),
     f("vrr", Kind::Enum(VRR)),
     f("block_out_from_screencast", Kind::Bool),
+    f("inhibit_shortcuts", Kind::Bool),
 ];
 
 /// `[capture]`.

@@ -111,6 +111,11 @@ pub struct WindowRule {
     /// Drawn black in every screen capture, never on the local screen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_out_from_screencast: Option<bool>,
+    /// May take every key, the compositor's bindings included, while focused
+    /// (keyboard-shortcuts-inhibit: remote desktop viewers, VMs). Unset: allowed for
+    /// programs the user started, refused for sandboxed ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit_shortcuts: Option<bool>,
 }
 
 impl WindowRule {

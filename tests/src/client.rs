@@ -91,6 +91,8 @@ pub struct State {
     pub dmabuf_feedback: crate::dmabuf_client::FeedbackEvents,
     /// Seat events (after `watch_seat`).
     pub seat: crate::seat_client::SeatEvents,
+    /// Whether a keyboard shortcuts inhibitor is active (after `inhibit_shortcuts`).
+    pub shortcuts_inhibited: Option<bool>,
     /// What the session lock reported (after `lock_session`).
     pub lock: crate::lock_client::LockEvents,
     /// What pointer constraints and relative motion reported.

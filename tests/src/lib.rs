@@ -11,6 +11,7 @@ pub mod constraint_client;
 pub mod dmabuf_client;
 pub mod fuzz;
 pub mod idle_client;
+pub mod inhibit_client;
 pub mod lock_client;
 pub mod media_server;
 pub mod obs;

@@ -98,9 +98,14 @@ impl KeyboardShortcutsInhibitHandler for Ghost {
     }
 
     fn new_inhibitor(&mut self, inhibitor: KeyboardShortcutsInhibitor) {
-        // A client that asks (a remote desktop viewer, a VM) gets every key while it has
-        // focus; the compositor's own escape binding is not inhibitable (see input).
-        inhibitor.activate();
+        // A program the user started (a remote desktop viewer, a VM) gets every key while
+        // it has focus; a sandboxed one only where a window rule says so. The escape
+        // binding and VT switching are never inhibited (see input).
+        if self.may_inhibit_shortcuts(inhibitor.wl_surface()) {
+            inhibitor.activate();
+        } else {
+            debug!(surface = ?inhibitor.wl_surface(), "shortcuts inhibitor refused (sandboxed)");
+        }
     }
 }
 delegate_keyboard_shortcuts_inhibit!(Ghost);

@@ -3,7 +3,10 @@
 //! rules that describe how it looks, is captured or is paced (opacity, blocking
 //! out of captures, VRR) follow title changes and config reloads.
 
-use smithay::desktop::Window;
+use smithay::{
+    desktop::Window,
+    reexports::wayland_server::{protocol::wl_surface::WlSurface, Resource},
+};
 
 use super::window_data;
 use crate::state::Ghost;
@@ -20,6 +23,21 @@ impl Ghost {
             .filter(|r| r.matches(&app_id, &title))
             .cloned()
             .collect()
+    }
+
+    /// Whether the window of `surface` may take every key while focused: the last
+    /// matching rule's `inhibit_shortcuts`, else yes unless its client is sandboxed.
+    pub fn may_inhibit_shortcuts(&self, surface: &WlSurface) -> bool {
+        let sandboxed = surface
+            .client()
+            .is_some_and(|c| !crate::state::client_is_privileged(&c));
+        let rule = self.window_for_surface(surface).and_then(|w| {
+            self.matching_rules(&w)
+                .iter()
+                .rev()
+                .find_map(|r| r.inhibit_shortcuts)
+        });
+        rule.unwrap_or(!sandboxed)
     }
 
     /// Applies the rules that decide how a window opens; later rules win.
