@@ -191,6 +191,8 @@ pub struct Ghost {
     pub session_lock_state: smithay::wayland::session_lock::SessionLockManagerState,
     /// Whether the session is locked, and by whom.
     pub lock: crate::lock::SessionLock,
+    /// The menus holding a popup grab.
+    pub popup_grab: crate::shell::popup_grab::PopupGrab,
     /// The programs the session started, and kiosk mode.
     pub session: crate::session::Session,
     pub foreign_toplevel_list_state: ForeignToplevelListState,
@@ -350,6 +352,7 @@ impl Ghost {
             session_lock_state,
             lock: Default::default(),
             session: Default::default(),
+            popup_grab: Default::default(),
             foreign_toplevel_list_state,
             security_context_state,
             output_management_state,
@@ -377,6 +380,7 @@ impl Ghost {
         self.x11_focus_when_tied();
         self.xwayland_apply_scaling();
         self.popups.cleanup();
+        self.popup_grab_refresh();
         self.lock_refresh();
         crate::backend::kms::deliver_waiting_flips(self);
         self.forget_departed_clients();

@@ -83,6 +83,8 @@ pub struct State {
     pub popup_configure: Option<(i32, i32, i32, i32)>,
     /// The preferred fractional scale in 120ths, once sent.
     pub preferred_scale_120: Option<u32>,
+    /// The compositor closed a popup (xdg_popup.popup_done).
+    pub popup_done: bool,
     /// Serial of the latest xdg_surface configure of a popup, to ack.
     pub popup_serial: Option<u32>,
     /// wp_color_management_v1 events.

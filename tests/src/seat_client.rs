@@ -29,6 +29,8 @@ pub struct SeatEvents {
     pub pointer_at: (f64, f64),
     /// Button presses (evdev codes).
     pub buttons: Vec<u32>,
+    /// Serial of the latest button press (what a popup grab needs).
+    pub button_serial: Option<u32>,
     /// The seat's pointer, once the compositor offered one.
     pub pointer: Option<WlPointer>,
     /// Serial of the latest pointer enter (what wl_pointer.set_cursor needs).
@@ -186,9 +188,13 @@ impl Dispatch<WlPointer, ()> for State {
             } => state.seat.pointer_at = (surface_x, surface_y),
             wl_pointer::Event::Button {
                 button,
+                serial,
                 state: WEnum::Value(wl_pointer::ButtonState::Pressed),
                 ..
-            } => state.seat.buttons.push(button),
+            } => {
+                state.seat.buttons.push(button);
+                state.seat.button_serial = Some(serial);
+            }
             _ => {}
         }
     }

@@ -236,14 +236,15 @@ impl Dispatch<XdgPopup, ()> for State {
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
-        if let xdg_popup::Event::Configure {
-            x,
-            y,
-            width,
-            height,
-        } = event
-        {
-            state.popup_configure = Some((x, y, width, height));
+        match event {
+            xdg_popup::Event::Configure {
+                x,
+                y,
+                width,
+                height,
+            } => state.popup_configure = Some((x, y, width, height)),
+            xdg_popup::Event::PopupDone => state.popup_done = true,
+            _ => {}
         }
     }
 }

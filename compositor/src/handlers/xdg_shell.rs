@@ -31,6 +31,10 @@ impl XdgShellHandler for Ghost {
     }
 
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
+        // A new window ends any menu's grab (its popups close), as a click elsewhere does.
+        if self.popup_grab.active() {
+            self.popup_grab_dismiss();
+        }
         let window = Window::new_wayland_window(surface);
         self.add_window(window);
     }
@@ -56,9 +60,8 @@ impl XdgShellHandler for Ghost {
         surface.send_repositioned(token);
     }
 
-    fn grab(&mut self, _surface: PopupSurface, _seat: wl_seat::WlSeat, _serial: Serial) {
-        // Popup grabs (menus that close on an outside click) are not implemented yet:
-        // popups stay open until the client dismisses them.
+    fn grab(&mut self, surface: PopupSurface, _seat: wl_seat::WlSeat, _serial: Serial) {
+        self.popup_grab_start(surface);
     }
 
     fn move_request(&mut self, surface: ToplevelSurface, seat: wl_seat::WlSeat, serial: Serial) {

@@ -242,6 +242,14 @@ impl Ghost {
         if state == ButtonState::Released && self.pick_release(pointer.current_location()) {
             return;
         }
+        if state == ButtonState::Pressed && self.popup_grab.active() {
+            let target = self
+                .surface_under(pointer.current_location())
+                .map(|(s, _)| s);
+            if self.popup_grab_press(target.as_ref()) {
+                return;
+            }
+        }
         if state == ButtonState::Pressed && !pointer.is_grabbed() {
             let pos = pointer.current_location();
             if self.pick_press(pos) {

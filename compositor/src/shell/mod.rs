@@ -5,6 +5,7 @@
 pub mod decorations;
 pub mod grabs;
 mod layers;
+pub mod popup_grab;
 mod rules;
 
 use std::{
