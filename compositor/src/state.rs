@@ -191,6 +191,9 @@ pub struct Ghost {
     pub session_lock_state: smithay::wayland::session_lock::SessionLockManagerState,
     /// Whether the session is locked, and by whom.
     pub lock: crate::lock::SessionLock,
+    /// wlr-foreign-toplevel-management (taskbars).
+    pub foreign_toplevel_management:
+        crate::protocols::foreign_toplevel_management::ForeignToplevelManagement,
     /// The menus holding a popup grab.
     pub popup_grab: crate::shell::popup_grab::PopupGrab,
     /// The programs the session started, and kiosk mode.
@@ -288,6 +291,10 @@ impl Ghost {
         let fifo_state = FifoManagerState::new::<Self>(&dh);
         let commit_timing_state = CommitTimingManagerState::new::<Self>(&dh);
         let content_type_state = ContentTypeState::new::<Self>(&dh);
+        let foreign_toplevel_management =
+            crate::protocols::foreign_toplevel_management::ForeignToplevelManagement::new(
+                &dh, privileged,
+            );
 
         let mut seat = seat_state.new_wl_seat(&dh, "seat0");
         let input = &config.input;
@@ -353,6 +360,7 @@ impl Ghost {
             lock: Default::default(),
             session: Default::default(),
             popup_grab: Default::default(),
+            foreign_toplevel_management,
             foreign_toplevel_list_state,
             security_context_state,
             output_management_state,
@@ -381,6 +389,7 @@ impl Ghost {
         self.xwayland_apply_scaling();
         self.popups.cleanup();
         self.popup_grab_refresh();
+        self.foreign_toplevels_refresh();
         self.lock_refresh();
         crate::backend::kms::deliver_waiting_flips(self);
         self.forget_departed_clients();

@@ -95,6 +95,8 @@ pub struct State {
     pub seat: crate::seat_client::SeatEvents,
     /// Whether a keyboard shortcuts inhibitor is active (after `inhibit_shortcuts`).
     pub shortcuts_inhibited: Option<bool>,
+    /// The windows a taskbar was told of (after `taskbar`).
+    pub taskbar: Vec<crate::taskbar_client::TaskbarEntry>,
     /// What the session lock reported (after `lock_session`).
     pub lock: crate::lock_client::LockEvents,
     /// What pointer constraints and relative motion reported.

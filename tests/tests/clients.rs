@@ -137,6 +137,7 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "ext_idle_notifier_v1",
     "ext_session_lock_manager_v1",
     "zwlr_data_control_manager_v1",
+    "zwlr_foreign_toplevel_manager_v1",
     "ext_data_control_manager_v1",
     "zwlr_output_manager_v1",
     "ext_foreign_toplevel_list_v1",
@@ -155,6 +156,7 @@ const EXPECTED_GLOBALS: &[&str] = &[
 const PRIVILEGED_GLOBALS: &[&str] = &[
     "ext_session_lock_manager_v1",
     "zwlr_data_control_manager_v1",
+    "zwlr_foreign_toplevel_manager_v1",
     "ext_data_control_manager_v1",
     "zwlr_output_manager_v1",
     "zwlr_layer_shell_v1",

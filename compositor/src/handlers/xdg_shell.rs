@@ -92,12 +92,14 @@ impl XdgShellHandler for Ghost {
         if let Some(window) = self.window_for_surface(surface.wl_surface()) {
             self.set_maximized(&window, true);
         }
+        self.foreign_toplevels_refresh();
     }
 
     fn unmaximize_request(&mut self, surface: ToplevelSurface) {
         if let Some(window) = self.window_for_surface(surface.wl_surface()) {
             self.set_maximized(&window, false);
         }
+        self.foreign_toplevels_refresh();
     }
 
     fn fullscreen_request(&mut self, surface: ToplevelSurface, output: Option<WlOutput>) {
@@ -105,18 +107,21 @@ impl XdgShellHandler for Ghost {
         if let Some(window) = self.window_for_surface(surface.wl_surface()) {
             self.set_fullscreen(&window, true, output);
         }
+        self.foreign_toplevels_refresh();
     }
 
     fn unfullscreen_request(&mut self, surface: ToplevelSurface) {
         if let Some(window) = self.window_for_surface(surface.wl_surface()) {
             self.set_fullscreen(&window, false, None);
         }
+        self.foreign_toplevels_refresh();
     }
 
     fn minimize_request(&mut self, surface: ToplevelSurface) {
         if let Some(window) = self.window_for_surface(surface.wl_surface()) {
             self.minimize(&window);
         }
+        self.foreign_toplevels_refresh();
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {

@@ -251,7 +251,6 @@ impl Ghost {
     }
 
     fn windows_json(&self) -> Value {
-        use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
         let focused = self.focused_window();
         let mapped = self.space.elements().map(|w| (w, false));
         let minimized = self.minimized.iter().map(|w| (w, true));
@@ -267,8 +266,7 @@ impl Ghost {
                     self.space.element_geometry(w).unwrap_or_default()
                 };
                 let output = self.space.outputs_for_element(w).first().map(|o| o.name());
-                let states = w.toplevel().map(|t| t.current_state().states);
-                let state = |s: State| states.as_ref().is_some_and(|all| all.contains(s));
+                let (maximized, fullscreen) = crate::shell::window_is_maximized_or_fullscreen(w, false);
                 let x11 = w.x11_surface();
                 json!({
                     "id": window_data(w).id,
@@ -278,8 +276,8 @@ impl Ghost {
                     "output": output,
                     "focused": focused.as_ref() == Some(w),
                     "minimized": is_minimized,
-                    "maximized": state(State::Maximized) || x11.is_some_and(|x| x.is_maximized()),
-                    "fullscreen": state(State::Fullscreen) || x11.is_some_and(|x| x.is_fullscreen()),
+                    "maximized": maximized,
+                    "fullscreen": fullscreen,
                     "server_side_decorations": window_data(w).server_side_decorations.get(),
                     "content_type": surface.as_ref().map(crate::handlers::pacing::content_type),
                     "allows_tearing": surface.as_ref().is_some_and(crate::protocols::tearing_control::allows_tearing),

@@ -131,6 +131,22 @@ pub fn toplevel_surface(window: &Window) -> Option<WlSurface> {
     window.wl_surface().map(|s| s.into_owned())
 }
 
+/// Whether `window` is maximized, and whether it is fullscreen (xdg states or the X11
+/// window's own). `decided` takes what the compositor last decided (sent or about to
+/// be) rather than what the client has committed to.
+pub fn window_is_maximized_or_fullscreen(window: &Window, decided: bool) -> (bool, bool) {
+    use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State;
+    if let Some(x11) = window.x11_surface() {
+        return (x11.is_maximized(), x11.is_fullscreen());
+    }
+    let states = window.toplevel().map(|t| match decided {
+        true => t.with_pending_state(|s| s.states.clone()),
+        false => t.current_state().states,
+    });
+    let has = |s: State| states.as_ref().is_some_and(|all| all.contains(s));
+    (has(State::Maximized), has(State::Fullscreen))
+}
+
 /// Whether `window` belongs to another (an xdg toplevel with a parent, an X11
 /// transient): a dialog rather than a main window.
 pub fn has_parent(window: &Window) -> bool {
@@ -265,20 +281,31 @@ impl Ghost {
         }
         self.layer_commit(surface);
         grabs::resize_commit(self, root);
+        // A window's new state (maximized, fullscreen) is current from this commit.
+        self.foreign_toplevels_refresh();
     }
 
     fn toplevel_commit(&mut self, window: &Window) {
         let Some(toplevel) = window.toplevel() else {
             return;
         };
-        if !toplevel.is_initial_configure_sent() {
-            toplevel.send_configure();
-            return;
-        }
         let data = window_data(window);
         let has_buffer = window.geometry().size.w > 0 && window.geometry().size.h > 0;
+        if !toplevel.is_initial_configure_sent() {
+            toplevel.send_configure();
+            // A client that attached its first buffer before the configure (which
+            // xdg-shell does not allow, but some do) is placed now all the same.
+            if !has_buffer {
+                return;
+            }
+        }
         if has_buffer && !data.placed.get() {
             data.placed.set(true);
+            // Minimized before its first frame: it opens where it would have when
+            // restored, without taking the focus.
+            if self.minimized.contains(window) {
+                return;
+            }
             self.place_new_window(window);
             self.apply_open_rules(window);
             self.focus_window(window);
@@ -342,6 +369,8 @@ impl Ghost {
             (None, s) => s.map(crate::xwayland::KeyboardFocus::Surface),
         };
         keyboard.set_focus(self, target, SERIAL_COUNTER.next_serial());
+        // Taskbars hear of it before the client's next round trip ends.
+        self.foreign_toplevels_refresh();
         for window in self.space.elements() {
             let active = toplevel_surface(window) == surface;
             if window.set_activated(active) {
@@ -577,6 +606,7 @@ impl Ghost {
             handle.send_app_id(&app_id);
             handle.send_done();
         }
+        self.foreign_toplevels_refresh();
         self.queue_redraw_all();
     }
 

@@ -175,6 +175,8 @@ fn kms_idle_switches_the_display_off_and_a_key_wakes_it() -> Result<()> {
     wait_for(Duration::from_secs(15), "the display to go off", || {
         (active(&comp) == Some(false)).then_some(())
     })?;
+    // The kernel agrees: the CRTC is inactive.
+    assert!(!super::crtc_active()?, "the CRTC is still active");
     assert!(
         started.elapsed() >= Duration::from_secs(2),
         "the display went off before blank_after"
@@ -183,6 +185,7 @@ fn kms_idle_switches_the_display_off_and_a_key_wakes_it() -> Result<()> {
     wait_for(Duration::from_secs(10), "a key to wake the display", || {
         (active(&comp) == Some(true)).then_some(())
     })?;
+    assert!(super::crtc_active()?, "the CRTC is active again");
     writeback_until(&comp, "the desktop after waking", |f| {
         close(f.pixel(500, 400), BACKGROUND_RGB)
     })?;

@@ -88,6 +88,18 @@ fn input_handled(comp: &Compositor) -> Result<()> {
     Ok(())
 }
 
+/// Whether the kernel's atomic state (debugfs) has the first CRTC active.
+fn crtc_active() -> Result<bool> {
+    let state = std::fs::read_to_string("/sys/kernel/debug/dri/0/state")
+        .context("reading the kernel's atomic state (debugfs)")?;
+    let crtc = &state[state.find("crtc[").context("a CRTC in the state")?..];
+    let line = crtc
+        .lines()
+        .find(|l| l.trim_start().starts_with("active="))
+        .context("the CRTC's active line")?;
+    Ok(line.trim() == "active=1")
+}
+
 /// The lines of the kernel's atomic state that describe plane `id`.
 fn plane_state(id: u64) -> Result<String> {
     let state = std::fs::read_to_string("/sys/kernel/debug/dri/0/state")
