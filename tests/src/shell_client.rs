@@ -104,6 +104,25 @@ impl TestClient {
         Ok(manager.get_fractional_scale(&window.surface, &self.qh(), ()))
     }
 
+    /// Maps a launcher as fuzzel and wofi are: a 400x100 overlay layer surface in the
+    /// middle of the output that takes the keyboard exclusively.
+    pub fn launcher(&mut self) -> Result<Layer> {
+        let compositor: WlCompositor = self.bind(4..=5, ())?;
+        let shell: ZwlrLayerShellV1 = self.bind(1..=4, ())?;
+        let surface = compositor.create_surface(&self.qh(), ());
+        let layer = shell.get_layer_surface(
+            &surface,
+            None,
+            zwlr_layer_shell_v1::Layer::Overlay,
+            "launcher".into(),
+            &self.qh(),
+            (),
+        );
+        layer.set_size(400, 100);
+        layer.set_keyboard_interactivity(zwlr_layer_surface_v1::KeyboardInteractivity::Exclusive);
+        self.map_layer(surface, layer)
+    }
+
     /// Maps a layer surface anchored to the top edge, `height` tall, reserving
     /// `exclusive` pixels.
     pub fn top_panel(&mut self, height: u32, exclusive: i32) -> Result<Layer> {
@@ -122,6 +141,11 @@ impl TestClient {
         use zwlr_layer_surface_v1::Anchor;
         layer.set_anchor(Anchor::Top | Anchor::Left | Anchor::Right);
         layer.set_exclusive_zone(exclusive);
+        self.map_layer(surface, layer)
+    }
+
+    /// Commits a configured layer surface's first buffer at the size it was given.
+    fn map_layer(&mut self, surface: WlSurface, layer: ZwlrLayerSurfaceV1) -> Result<Layer> {
         surface.commit();
         self.state.layer_configure = None;
         while self.state.layer_configure.is_none() {

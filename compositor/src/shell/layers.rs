@@ -64,7 +64,39 @@ impl Ghost {
         if zone_changed {
             self.refit_maximized(&output);
         }
+        // A launcher or a lock-like overlay asking for the keyboard exclusively gets it
+        // as soon as it shows.
+        if let Some(exclusive) = self.exclusive_layer() {
+            let focused = self
+                .seat
+                .get_keyboard()
+                .and_then(|k| k.current_focus())
+                .and_then(|f| {
+                    smithay::wayland::seat::WaylandFocus::wl_surface(&f).map(|s| s.into_owned())
+                });
+            if focused.as_ref() != Some(&exclusive) {
+                self.set_keyboard_focus(Some(exclusive));
+            }
+        }
         self.queue_redraw(&output);
+    }
+
+    /// The mapped top or overlay layer surface that asked for the keyboard exclusively
+    /// (keyboard_interactivity exclusive): while it shows, nothing else gets the keyboard.
+    pub fn exclusive_layer(&self) -> Option<WlSurface> {
+        use smithay::wayland::shell::wlr_layer::{KeyboardInteractivity, Layer};
+        self.space.outputs().find_map(|output| {
+            let map = layer_map_for_output(output);
+            let found = [Layer::Overlay, Layer::Top].into_iter().find_map(|layer| {
+                map.layers_on(layer)
+                    .find(|l| {
+                        l.cached_state().keyboard_interactivity == KeyboardInteractivity::Exclusive
+                            && map.layer_geometry(l).is_some_and(|g| !g.is_empty())
+                    })
+                    .map(|l| l.wl_surface().clone())
+            });
+            found
+        })
     }
 
     /// Fits the maximized windows on `output` to the space the panels leave now

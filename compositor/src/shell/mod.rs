@@ -357,6 +357,14 @@ impl Ghost {
         if self.lock.is_locked() && surface.as_ref().is_some_and(|s| !self.lock.owns(s)) {
             return;
         }
+        // A layer surface holding the keyboard exclusively keeps it.
+        if !self.lock.is_locked() {
+            if let Some(exclusive) = self.exclusive_layer() {
+                if surface.as_ref() != Some(&exclusive) {
+                    return;
+                }
+            }
+        }
         // An X11 window takes focus through the X server as well.
         let x11 = surface.as_ref().and_then(|s| {
             self.space
