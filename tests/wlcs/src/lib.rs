@@ -264,13 +264,21 @@ impl wlcs::Pointer for Device {
     }
 }
 
+/// Where a WLCS touch lands. The touch hooks are typed `wl_fixed_t`, but WLCS's in-process
+/// server hands them whole pixels (`src/in_process_server.cpp`: `void down_at(int x, int
+/// y) { touch->touch_down(touch.get(), x, y); }`, where the pointer's hooks get
+/// `wl_fixed_from_int(x)`), so the values are taken as pixels.
+fn touch_point(x: wl_fixed_t, y: wl_fixed_t) -> Point<f64, Logical> {
+    (f64::from(x), f64::from(y)).into()
+}
+
 impl wlcs::Touch for Device {
     fn touch_down(&mut self, x: wl_fixed_t, y: wl_fixed_t) {
         call(
             &self.sender,
             Command::TouchDown {
                 slot: self.id,
-                at: point(x, y),
+                at: touch_point(x, y),
             },
         );
     }
@@ -280,7 +288,7 @@ impl wlcs::Touch for Device {
             &self.sender,
             Command::TouchMove {
                 slot: self.id,
-                at: point(x, y),
+                at: touch_point(x, y),
             },
         );
     }
