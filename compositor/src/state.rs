@@ -150,7 +150,7 @@ pub struct Ghost {
     /// The arrow captures draw for named pointer shapes on every backend.
     pub capture_arrow: crate::render::cursor::DefaultCursor,
     /// When the displays go off for lack of input.
-    pub idle: crate::idle::IdleState,
+    pub idle: crate::session::idle::IdleState,
 
     /// The display backend (headless or nested).
     pub backend: Backend,
@@ -190,7 +190,7 @@ pub struct Ghost {
     /// ext-session-lock-v1's global.
     pub session_lock_state: smithay::wayland::session_lock::SessionLockManagerState,
     /// Whether the session is locked, and by whom.
-    pub lock: crate::lock::SessionLock,
+    pub lock: crate::session::lock::SessionLock,
     /// wlr-foreign-toplevel-management (taskbars).
     pub foreign_toplevel_management:
         crate::protocols::foreign_toplevel_management::ForeignToplevelManagement,

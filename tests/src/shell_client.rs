@@ -107,17 +107,7 @@ impl TestClient {
     /// Maps a launcher as fuzzel and wofi are: a 400x100 overlay layer surface in the
     /// middle of the output that takes the keyboard exclusively.
     pub fn launcher(&mut self) -> Result<Layer> {
-        let compositor: WlCompositor = self.bind(4..=5, ())?;
-        let shell: ZwlrLayerShellV1 = self.bind(1..=4, ())?;
-        let surface = compositor.create_surface(&self.qh(), ());
-        let layer = shell.get_layer_surface(
-            &surface,
-            None,
-            zwlr_layer_shell_v1::Layer::Overlay,
-            "launcher".into(),
-            &self.qh(),
-            (),
-        );
+        let (surface, layer) = self.new_layer(zwlr_layer_shell_v1::Layer::Overlay, "launcher")?;
         layer.set_size(400, 100);
         layer.set_keyboard_interactivity(zwlr_layer_surface_v1::KeyboardInteractivity::Exclusive);
         self.map_layer(surface, layer)
@@ -126,22 +116,25 @@ impl TestClient {
     /// Maps a layer surface anchored to the top edge, `height` tall, reserving
     /// `exclusive` pixels.
     pub fn top_panel(&mut self, height: u32, exclusive: i32) -> Result<Layer> {
-        let compositor: WlCompositor = self.bind(4..=5, ())?;
-        let shell: ZwlrLayerShellV1 = self.bind(1..=4, ())?;
-        let surface = compositor.create_surface(&self.qh(), ());
-        let layer = shell.get_layer_surface(
-            &surface,
-            None,
-            zwlr_layer_shell_v1::Layer::Top,
-            "panel".into(),
-            &self.qh(),
-            (),
-        );
+        let (surface, layer) = self.new_layer(zwlr_layer_shell_v1::Layer::Top, "panel")?;
         layer.set_size(0, height);
         use zwlr_layer_surface_v1::Anchor;
         layer.set_anchor(Anchor::Top | Anchor::Left | Anchor::Right);
         layer.set_exclusive_zone(exclusive);
         self.map_layer(surface, layer)
+    }
+
+    /// A new surface with a layer-surface role on `layer`, nothing committed yet.
+    fn new_layer(
+        &mut self,
+        layer: zwlr_layer_shell_v1::Layer,
+        namespace: &str,
+    ) -> Result<(WlSurface, ZwlrLayerSurfaceV1)> {
+        let compositor: WlCompositor = self.bind(4..=5, ())?;
+        let shell: ZwlrLayerShellV1 = self.bind(1..=4, ())?;
+        let surface = compositor.create_surface(&self.qh(), ());
+        let role = shell.get_layer_surface(&surface, None, layer, namespace.into(), &self.qh(), ());
+        Ok((surface, role))
     }
 
     /// Commits a configured layer surface's first buffer at the size it was given.

@@ -51,14 +51,7 @@ impl WlrLayerShellHandler for Ghost {
                 drop(map);
                 self.queue_redraw(&output);
                 // The keyboard it held goes back to the top window.
-                let held = self
-                    .seat
-                    .get_keyboard()
-                    .and_then(|k| k.current_focus())
-                    .and_then(|f| {
-                        smithay::wayland::seat::WaylandFocus::wl_surface(&f).map(|s| s.into_owned())
-                    });
-                if held.as_ref() == Some(surface.wl_surface()) {
+                if self.keyboard_focus_surface().as_ref() == Some(surface.wl_surface()) {
                     match self.space.elements().last().cloned() {
                         Some(top) => self.focus_window(&top),
                         None => self.set_keyboard_focus(None),

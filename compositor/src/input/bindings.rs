@@ -205,18 +205,11 @@ impl Ghost {
     pub fn command_for(&self, argv: &[String]) -> Option<Command> {
         let (program, args) = argv.split_first()?;
         let mut cmd = Command::new(program);
-        cmd.args(args)
-            .env("WAYLAND_DISPLAY", &self.socket_name)
-            .env_remove("DISPLAY");
-        if let Some(display) = self.xwayland.display() {
-            cmd.env("DISPLAY", display);
-        }
-        if let Some(ipc) = &self.ipc_socket {
-            cmd.env("GHOSTCOMP_SOCKET", ipc);
-        }
-        if self.session.login {
-            cmd.envs(self.session_environment());
-        }
+        cmd.args(args).env_remove("DISPLAY");
+        match self.session.login {
+            true => cmd.envs(self.session_environment()),
+            false => cmd.envs(self.client_environment()),
+        };
         cmd.envs(&self.config.environment);
         crate::clients::restore_fd_limit(&mut cmd);
         Some(cmd)

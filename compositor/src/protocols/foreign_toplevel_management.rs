@@ -38,7 +38,8 @@ struct Told {
 struct Handle {
     window: u64,
     resource: ZwlrForeignToplevelHandleV1,
-    told: Told,
+    /// None until the first `done`.
+    told: Option<Told>,
 }
 
 /// One bound manager.
@@ -157,23 +158,24 @@ fn update_manager(dh: &DisplayHandle, manager: &mut Manager, windows: &[(u64, To
                 manager.handles.push(Handle {
                     window: *id,
                     resource,
-                    told: Told::default(),
+                    told: None,
                 });
                 manager.handles.len() - 1
             }
         };
         let handle = &mut manager.handles[index];
-        if handle.told == *now {
+        if handle.told.as_ref() == Some(now) {
             continue;
         }
-        let first = handle.told == Told::default();
-        if first || handle.told.title != now.title {
+        let first = handle.told.is_none();
+        let told = handle.told.take().unwrap_or_default();
+        if first || told.title != now.title {
             handle.resource.title(now.title.clone());
         }
-        if first || handle.told.app_id != now.app_id {
+        if first || told.app_id != now.app_id {
             handle.resource.app_id(now.app_id.clone());
         }
-        if first || handle.told.states != now.states {
+        if first || told.states != now.states {
             let bytes: Vec<u8> = now
                 .states
                 .iter()
@@ -182,13 +184,13 @@ fn update_manager(dh: &DisplayHandle, manager: &mut Manager, windows: &[(u64, To
             handle.resource.state(bytes);
         }
         for output in &now.outputs {
-            if !handle.told.outputs.contains(output) {
+            if !told.outputs.contains(output) {
                 for wl in output.client_outputs(&client) {
                     handle.resource.output_enter(&wl);
                 }
             }
         }
-        for output in &handle.told.outputs {
+        for output in &told.outputs {
             if !now.outputs.contains(output) {
                 for wl in output.client_outputs(&client) {
                     handle.resource.output_leave(&wl);
@@ -196,7 +198,7 @@ fn update_manager(dh: &DisplayHandle, manager: &mut Manager, windows: &[(u64, To
             }
         }
         handle.resource.done();
-        handle.told = now.clone();
+        handle.told = Some(now.clone());
     }
 }
 
@@ -296,8 +298,7 @@ impl Dispatch<ZwlrForeignToplevelHandleV1, u64> for Ghost {
             }
             Request::UnsetFullscreen => state.set_fullscreen(&window, false, None),
             // Where the taskbar shows the window (for minimize animations): nothing
-            // here animates.
-            Request::SetRectangle { .. } | Request::Destroy => {}
+            // here animates. Destroy needs nothing either.
             _ => {}
         }
         // The taskbar hears what its request changed before its round trip ends.

@@ -92,7 +92,7 @@ pub struct Scene<'a> {
     default_cursor: Option<&'a cursor::DefaultCursor>,
     focused: Option<WlSurface>,
     /// The session lock, when the session is locked: only lock surfaces are drawn.
-    lock: Option<&'a crate::lock::SessionLock>,
+    lock: Option<&'a crate::session::lock::SessionLock>,
 }
 
 impl<'a> Scene<'a> {
@@ -153,7 +153,7 @@ impl<'a> Scene<'a> {
     }
 
     /// Draws only what `lock` allows while the session is locked.
-    pub fn locked(mut self, lock: &'a crate::lock::SessionLock) -> Self {
+    pub fn locked(mut self, lock: &'a crate::session::lock::SessionLock) -> Self {
         self.lock = lock.is_locked().then_some(lock);
         self
     }
@@ -449,7 +449,7 @@ impl Scene<'_> {
     /// around a window or pointer captured alone.
     pub fn clear_color(&self) -> [f32; 4] {
         if self.lock.is_some() {
-            crate::lock::COVER
+            crate::session::lock::COVER
         } else if self.only_window.is_some() || self.only_cursor {
             [0.0, 0.0, 0.0, 0.0]
         } else {

@@ -34,16 +34,13 @@ fn systemd_user_manager() -> bool {
 }
 
 impl Ghost {
-    /// The variables the session hands to the rest of the desktop.
-    pub fn session_environment(&self) -> Vec<(String, String)> {
-        let mut env = vec![
-            (
-                "WAYLAND_DISPLAY".to_owned(),
-                self.socket_name.to_string_lossy().into_owned(),
-            ),
-            ("XDG_CURRENT_DESKTOP".to_owned(), DESKTOP.to_owned()),
-            ("XDG_SESSION_TYPE".to_owned(), "wayland".to_owned()),
-        ];
+    /// What every program ghostcomp starts is told: WAYLAND_DISPLAY, DISPLAY where
+    /// X11 programs can run, GHOSTCOMP_SOCKET.
+    pub fn client_environment(&self) -> Vec<(String, String)> {
+        let mut env = vec![(
+            "WAYLAND_DISPLAY".to_owned(),
+            self.socket_name.to_string_lossy().into_owned(),
+        )];
         if let Some(display) = self.xwayland.display() {
             env.push(("DISPLAY".to_owned(), display));
         }
@@ -53,6 +50,15 @@ impl Ghost {
                 ipc.to_string_lossy().into_owned(),
             ));
         }
+        env
+    }
+
+    /// The variables a login session hands to the rest of the desktop: the clients'
+    /// and the desktop's name and session type.
+    pub fn session_environment(&self) -> Vec<(String, String)> {
+        let mut env = self.client_environment();
+        env.push(("XDG_CURRENT_DESKTOP".to_owned(), DESKTOP.to_owned()));
+        env.push(("XDG_SESSION_TYPE".to_owned(), "wayland".to_owned()));
         env
     }
 

@@ -1,4 +1,5 @@
-//! The session ghostcomp runs: the programs it started (each in its own process group,
+//! The session ghostcomp runs: locking (`lock`), idling (`idle`), login-session
+//! integration (`login`), the programs it started (each in its own process group,
 //! ended with the compositor, so quitting leaves nothing of the session behind) and
 //! kiosk mode (one program fullscreen, no bindings but switching virtual terminals, the
 //! compositor exiting with it, as greeters and kiosks want).
@@ -19,6 +20,8 @@ use tracing::{info, warn};
 
 use crate::state::Ghost;
 
+pub mod idle;
+pub mod lock;
 pub mod login;
 
 /// How long children get to exit after SIGTERM before SIGKILL.
@@ -35,8 +38,8 @@ struct Child {
 #[derive(Debug, Default)]
 pub struct Session {
     running: Arc<Mutex<Vec<Child>>>,
-    /// The kiosk program's pid, in kiosk mode.
-    kiosk: Option<u32>,
+    /// Kiosk mode: one program, which ghostcomp exits with.
+    kiosk: bool,
     /// Started with `--session`: programs get the session's variables.
     pub login: bool,
     /// The session's systemd target was started (and is stopped at the end).
@@ -48,7 +51,7 @@ pub struct Session {
 impl Session {
     /// Whether ghostcomp runs in kiosk mode.
     pub fn kiosk(&self) -> bool {
-        self.kiosk.is_some()
+        self.kiosk
     }
 
     /// Pids of the programs started that still run.
@@ -117,10 +120,9 @@ impl Ghost {
         let (Some(command), Some(program)) = (self.command_for(argv), argv.first()) else {
             anyhow::bail!("the kiosk command is empty");
         };
-        let pid = self
-            .spawn_child(command, program, Some(sender))
+        self.spawn_child(command, program, Some(sender))
             .ok_or_else(|| anyhow::anyhow!("cannot start {program}"))?;
-        self.session.kiosk = Some(pid);
+        self.session.kiosk = true;
         Ok(())
     }
 

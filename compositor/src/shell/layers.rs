@@ -67,14 +67,7 @@ impl Ghost {
         // A launcher or a lock-like overlay asking for the keyboard exclusively gets it
         // as soon as it shows.
         if let Some(exclusive) = self.exclusive_layer() {
-            let focused = self
-                .seat
-                .get_keyboard()
-                .and_then(|k| k.current_focus())
-                .and_then(|f| {
-                    smithay::wayland::seat::WaylandFocus::wl_surface(&f).map(|s| s.into_owned())
-                });
-            if focused.as_ref() != Some(&exclusive) {
+            if self.keyboard_focus_surface().as_ref() != Some(&exclusive) {
                 self.set_keyboard_focus(Some(exclusive));
             }
         }

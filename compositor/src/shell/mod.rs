@@ -214,11 +214,15 @@ impl Ghost {
             .cloned()
     }
 
+    /// The surface with keyboard focus (an X11 window's by way of its tie).
+    pub fn keyboard_focus_surface(&self) -> Option<WlSurface> {
+        let focus = self.seat.get_keyboard()?.current_focus()?;
+        smithay::wayland::seat::WaylandFocus::wl_surface(&focus).map(|s| s.into_owned())
+    }
+
     /// The window with keyboard focus.
     pub fn focused_window(&self) -> Option<Window> {
-        let focus = self.seat.get_keyboard()?.current_focus()?;
-        let surface = smithay::wayland::seat::WaylandFocus::wl_surface(&focus)?;
-        self.window_for_surface(&surface)
+        self.window_for_surface(&self.keyboard_focus_surface()?)
     }
 
     /// A new toplevel: it joins the space now and is placed once its size is known.
@@ -281,8 +285,6 @@ impl Ghost {
         }
         self.layer_commit(surface);
         grabs::resize_commit(self, root);
-        // A window's new state (maximized, fullscreen) is current from this commit.
-        self.foreign_toplevels_refresh();
     }
 
     fn toplevel_commit(&mut self, window: &Window) {

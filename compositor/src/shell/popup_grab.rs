@@ -101,9 +101,8 @@ impl Ghost {
             return;
         }
         self.popup_grab.popups.retain(|p| p.alive());
-        match self.popup_grab.popups.last() {
-            Some(_) => {}
-            None => self.popup_grab_end(),
+        if self.popup_grab.popups.is_empty() {
+            self.popup_grab_end();
         }
     }
 

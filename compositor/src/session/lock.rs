@@ -16,7 +16,10 @@ use smithay::{
     desktop::utils::{send_frames_surface_tree, under_from_surface_tree},
     output::Output,
     reexports::{
-        calloop::timer::{TimeoutAction, Timer},
+        calloop::{
+            timer::{TimeoutAction, Timer},
+            RegistrationToken,
+        },
         wayland_protocols::ext::session_lock::v1::server::ext_session_lock_v1::ExtSessionLockV1,
         wayland_server::{
             protocol::{wl_output::WlOutput, wl_surface::WlSurface},
@@ -45,6 +48,9 @@ pub const COVER: [f32; 4] = [0.0, 0.0, 0.0, 1.0];
 struct Confirming {
     locker: SessionLocker,
     outputs: Vec<Output>,
+    /// The timer that confirms anyway; removed when the outputs confirm first, so it
+    /// cannot confirm a later lock early.
+    deadline: Option<RegistrationToken>,
 }
 
 /// The session lock's state.
@@ -169,6 +175,9 @@ impl Ghost {
     fn lock_confirm(&mut self) {
         if let Some(confirming) = self.lock.confirming.take() {
             info!("session locked");
+            if let Some(token) = confirming.deadline {
+                self.loop_handle.remove(token);
+            }
             confirming.locker.lock();
         }
     }
@@ -238,12 +247,7 @@ impl Ghost {
 
     /// Keeps the keyboard on the lock surface of the output under the pointer (or any).
     fn lock_keep_focus(&mut self) {
-        let Some(keyboard) = self.seat.get_keyboard() else {
-            return;
-        };
-        let focused = keyboard.current_focus().and_then(|f| {
-            smithay::wayland::seat::WaylandFocus::wl_surface(&f).map(|s| s.into_owned())
-        });
+        let focused = self.keyboard_focus_surface();
         if focused.as_ref().is_some_and(|s| self.lock.owns(s)) {
             return;
         }
@@ -273,8 +277,13 @@ impl Ghost {
             return Err("no locker: [lock] command is empty".into());
         }
         info!(?command, "starting the screen locker");
-        self.spawn(&command);
-        Ok(())
+        let started = self
+            .command_for(&command)
+            .and_then(|cmd| self.spawn_child(cmd, &command[0], None));
+        match started {
+            Some(_) => Ok(()),
+            None => Err(format!("could not start the locker {:?}", command[0])),
+        }
     }
 
     /// Lifts the lock: windows show again and the top one gets the keyboard.
@@ -318,16 +327,21 @@ impl SessionLockHandler for Ghost {
             return;
         }
         info!("locking the session");
+        let deadline = self
+            .loop_handle
+            .insert_source(Timer::from_duration(CONFIRM_WITHIN), |_, _, state| {
+                if let Some(confirming) = &mut state.lock.confirming {
+                    confirming.deadline = None;
+                }
+                state.lock_confirm();
+                TimeoutAction::Drop
+            })
+            .ok();
         self.lock.confirming = Some(Confirming {
             locker: confirmation,
             outputs: self.outputs(),
+            deadline,
         });
-        let _ =
-            self.loop_handle
-                .insert_source(Timer::from_duration(CONFIRM_WITHIN), |_, _, state| {
-                    state.lock_confirm();
-                    TimeoutAction::Drop
-                });
         self.lock_keep_focus();
         self.queue_redraw_all();
     }
