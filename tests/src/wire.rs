@@ -123,9 +123,9 @@ impl WireClient {
     /// wl_display.sync and waits for the answer, keeping the other events.
     pub fn roundtrip(&mut self, timeout: Duration) -> Result<Answer> {
         let callback = self.new_id();
-        if self.send(1, 0, &[Arg::NewId(callback)]).is_err() {
-            return Ok(Answer::Closed);
-        }
+        // A compositor that has just sent an error and hung up refuses the sync; the error
+        // may still wait unread in the socket, so it is read before answering Closed.
+        let _ = self.send(1, 0, &[Arg::NewId(callback)]);
         let end = Instant::now() + timeout;
         loop {
             while let Some((object, opcode, body)) = self.next_event() {

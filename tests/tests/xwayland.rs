@@ -353,6 +353,70 @@ fn on_a_scaled_output_x11_programs_are_upscaled_or_drawn_at_native_resolution() 
     Ok(())
 }
 
+/// `Xft.dpi` in the X resources an X11 program finds when it connects (xprop reads the
+/// root window's RESOURCE_MANAGER as Xlib does at connection).
+fn xft_dpi(comp: &Compositor) -> Result<Option<String>> {
+    let out = x11(comp, "xprop")?
+        .args(["-root", "RESOURCE_MANAGER"])
+        .output()?;
+    // RESOURCE_MANAGER(STRING) = "Xft.dpi:\t192\n..." (escapes as written by xprop).
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let Some((_, database)) = text.split_once('"') else {
+        return Ok(None);
+    };
+    Ok(database
+        .trim_end()
+        .trim_end_matches('"')
+        .split("\\n")
+        .find_map(|entry| {
+            let value = entry.strip_prefix("Xft.dpi:")?;
+            Some(value.trim_start_matches("\\t").trim().to_string())
+        }))
+}
+
+#[test]
+fn x11_programs_find_the_dpi_of_their_scale_in_the_x_resources() -> Result<()> {
+    require_program("wlr-randr")?;
+    let home = std::env::temp_dir().join(format!("ghost-xwl-dpi-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[xwayland]\nscaling = \"native\"\n",
+    )?;
+    let comp = Compositor::start_with_config_home(&["--output", "1280x720@60,scale=2"], &home)?;
+    // The program that starts Xwayland already finds it: Xt programs (xterm, xclock)
+    // read the resources only when they connect.
+    assert_eq!(xwayland(&comp)?["running"], false);
+    assert_eq!(xft_dpi(&comp)?.as_deref(), Some("192"));
+    // A user's own resources stay; a new scale rewrites only the DPI.
+    let status = x11(&comp, "xprop")?
+        .args([
+            "-root",
+            "-f",
+            "RESOURCE_MANAGER",
+            "8s",
+            "-set",
+            "RESOURCE_MANAGER",
+            "XTerm*background:\tnavy\nXft.dpi:\t192\n",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "xprop -set failed");
+    let set = comp
+        .command("wlr-randr")
+        .args(["--output", "HEADLESS-1", "--scale", "1.5"])
+        .status()?;
+    anyhow::ensure!(set.success(), "wlr-randr --scale failed");
+    wait_for(Duration::from_secs(10), "Xft.dpi 144", || {
+        (xft_dpi(&comp).ok()?.as_deref() == Some("144")).then_some(())
+    })?;
+    let out = x11(&comp, "xprop")?
+        .args(["-root", "RESOURCE_MANAGER"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("XTerm*background:\\tnavy"), "{text}");
+    Ok(())
+}
+
 #[test]
 fn an_x11_window_is_resized_with_the_pointer() -> Result<()> {
     let home = std::env::temp_dir().join(format!("ghost-xwl-resize-{}", std::process::id()));
@@ -484,6 +548,27 @@ fn the_clipboard_crosses_between_x11_and_wayland_programs() -> Result<()> {
             (out.stdout == b"selected in X11").then_some(())
         },
     )?;
+
+    // An image copied in an X11 program pastes into a Wayland one byte for byte, also
+    // when it is larger than one X request and comes in increments (INCR).
+    let image: Vec<u8> = (0..5u32 << 20).map(|i| (i * 13 % 251) as u8).collect();
+    let path = comp.runtime_dir().join("x11-copied.png");
+    std::fs::write(&path, &image)?;
+    let status = xclip(&["-i", "-selection", "clipboard", "-t", "image/png"])?
+        .stdin(std::fs::File::open(&path)?)
+        .status()?;
+    anyhow::ensure!(status.success(), "xclip -i -t image/png failed");
+    let types = wait_for(Duration::from_secs(10), "image/png offered", || {
+        let out = wl("wl-paste").arg("--list-types").output().ok()?;
+        let types = String::from_utf8_lossy(&out.stdout).into_owned();
+        types.lines().any(|t| t == "image/png").then_some(types)
+    })?;
+    assert!(types.contains("image/png"), "{types}");
+    let out = wl("wl-paste")
+        .args(["--no-newline", "--type", "image/png"])
+        .output()?;
+    assert_eq!(out.stdout.len(), image.len(), "the pasted image's size");
+    assert!(out.stdout == image, "the pasted image differs");
 
     // Copied in a Wayland program, pasted in an X11 one: text and an image.
     let _text = run({

@@ -91,10 +91,16 @@ impl SelectionHandler for Ghost {
         _seat: Seat<Self>,
         _user_data: &(),
     ) {
-        // A Wayland client pastes what an X11 program copied.
+        // A Wayland client pastes what an X11 program copied: text through smithay's
+        // bridge, other types (images) through ghostcomp's own reader.
+        let display = self.xwayland.display();
         if let Some(wm) = self.xwayland.wm.as_mut() {
-            if let Err(err) = wm.send_selection(ty, mime_type, fd, self.loop_handle.clone()) {
-                tracing::warn!(%err, "cannot read an X11 program's selection");
+            if crate::xwayland::transfer::bridged_by_smithay(&mime_type) {
+                if let Err(err) = wm.send_selection(ty, mime_type, fd, self.loop_handle.clone()) {
+                    tracing::warn!(%err, "cannot read an X11 program's selection");
+                }
+            } else if let Some(display) = display {
+                crate::xwayland::transfer::read_selection(display, ty, mime_type, fd);
             }
         }
     }

@@ -8,7 +8,9 @@
 
 mod focus;
 pub mod on_demand;
+mod resources;
 mod tie;
+pub mod transfer;
 mod wm;
 
 use std::{
@@ -50,6 +52,8 @@ pub struct Xwayland {
     applied_scale: Option<f64>,
     /// The scale XSETTINGS last said (None: none yet, or a new window manager).
     announced_scale: Option<f64>,
+    /// The writer of the server's X resources (`Xft.dpi`), queued before it started.
+    resources: Option<resources::Resources>,
     /// Servers that reached the window manager so far.
     starts: u32,
     /// Servers that went away (exited or crashed).
@@ -103,22 +107,39 @@ impl Ghost {
         let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        let envs = match mode {
-            XwaylandMode::OnDemand => {
-                match on_demand::prepare(&runtime_dir, &self.socket_name.to_string_lossy()) {
-                    Ok(envs) => envs,
-                    Err(err) => {
-                        tracing::warn!(%err, "no X11: cannot prepare Xwayland");
-                        return;
-                    }
-                }
+        // Both modes start the stand-in: on demand it waits for the first X11
+        // program; either way it passes on the resources client's -initfd.
+        let mut envs = match on_demand::prepare(&runtime_dir, &self.socket_name.to_string_lossy()) {
+            Ok(envs) => envs,
+            Err(err) => {
+                tracing::warn!(%err, "no X11: cannot prepare Xwayland");
+                return;
             }
-            _ => Vec::new(),
         };
-        if mode == XwaylandMode::Always && on_demand::find_in_path("Xwayland").is_none() {
-            tracing::warn!("no X11: Xwayland is not installed");
-            return;
+        if mode == XwaylandMode::Always {
+            envs.push((on_demand::AT_ONCE.into(), "1".into()));
         }
+        let dpi = resources::dpi_for_scale(self.xwayland_wanted_scale());
+        let init = match resources::prepare(dpi) {
+            Ok((listener, writer)) => match resources::inheritable(&listener) {
+                Ok(()) => {
+                    use std::os::fd::AsRawFd;
+                    envs.push((
+                        resources::INIT_FD.into(),
+                        listener.as_raw_fd().to_string().into(),
+                    ));
+                    Some((listener, writer))
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "X11 programs get no X resources");
+                    None
+                }
+            },
+            Err(err) => {
+                tracing::warn!(%err, "X11 programs get no X resources");
+                None
+            }
+        };
         if let Err(err) = on_demand::ensure_socket_dir(Path::new(on_demand::SOCKET_DIR)) {
             tracing::warn!(%err, dir = on_demand::SOCKET_DIR, "no X11: no socket folder");
             return;
@@ -139,6 +160,10 @@ impl Ghost {
             log,
             |_| {},
         );
+        // The stand-in has the listener now; this copy goes, so a server that dies
+        // also ends the writer's wait.
+        let (init_listener, writer) = init.unzip();
+        drop(init_listener);
         let (server, client) = match spawned {
             Ok(s) => s,
             Err(err) => {
@@ -146,6 +171,7 @@ impl Ghost {
                 return;
             }
         };
+        self.xwayland.resources = writer;
         let display = server.display_number();
         let wm_client = client.clone();
         let armed_at = Instant::now();
@@ -153,6 +179,11 @@ impl Ghost {
             .loop_handle
             .insert_source(server, move |event, _, state| match event {
                 XWaylandEvent::Ready { x11_socket, .. } => {
+                    // Taking WM_S0 lets the ordinary X11 programs in: the resources
+                    // they read at connection go first.
+                    if let Some(writer) = state.xwayland.resources.as_mut() {
+                        writer.wait_written(Duration::from_millis(500));
+                    }
                     let handle = state.loop_handle.clone();
                     match X11Wm::start_wm(handle, x11_socket, wm_client.clone()) {
                         Ok(wm) => {
@@ -205,6 +236,7 @@ impl Ghost {
     /// server that cannot run does not spin).
     pub fn xwayland_gone(&mut self) {
         self.xwayland.wm = None;
+        self.xwayland.resources = None;
         self.xwayland.started_at = None;
         if let Some((token, _client)) = self.xwayland.server.take() {
             // Dropping the source drops smithay's XWayland, which disconnects its client.
@@ -245,14 +277,7 @@ impl Ghost {
         let Some(client) = self.xwayland.client() else {
             return;
         };
-        let scale = match self.config.xwayland.scaling {
-            ghost_config::XwaylandScaling::Upscale => 1.0,
-            ghost_config::XwaylandScaling::Native => self
-                .space
-                .outputs()
-                .map(|o| o.current_scale().fractional_scale())
-                .fold(1.0, f64::max),
-        };
+        let scale = self.xwayland_wanted_scale();
         if self.xwayland.applied_scale != Some(scale) {
             self.xwayland.applied_scale = Some(scale);
             if let Some(data) = client.get_data::<smithay::xwayland::XWaylandClientData>() {
@@ -282,6 +307,22 @@ impl Ghost {
             if let Err(err) = wm.set_xsettings(settings.into_iter()) {
                 tracing::warn!(%err, "cannot set XSETTINGS for X11 programs");
             }
+        }
+        if let Some(writer) = self.xwayland.resources.as_ref() {
+            writer.set_dpi(resources::dpi_for_scale(scale));
+        }
+    }
+
+    /// The scale X11 programs should have: 1 when upscaled, the largest output scale
+    /// at native resolution.
+    fn xwayland_wanted_scale(&self) -> f64 {
+        match self.config.xwayland.scaling {
+            ghost_config::XwaylandScaling::Upscale => 1.0,
+            ghost_config::XwaylandScaling::Native => self
+                .space
+                .outputs()
+                .map(|o| o.current_scale().fractional_scale())
+                .fold(1.0, f64::max),
         }
     }
 

@@ -25,11 +25,44 @@ pub fn is_stand_in() -> bool {
         .is_some_and(|arg0| Path::new(&arg0).file_name() == Some(std::ffi::OsStr::new("Xwayland")))
 }
 
-/// The stand-in: waits for the first X11 connection, then execs the real Xwayland.
-/// Returns only where that failed (or exits quietly when the compositor went away
-/// first).
+/// Set (to anything) where the stand-in should become Xwayland at once
+/// (`mode = "always"`): it still adds the resources client's `-initfd`.
+pub const AT_ONCE: &str = "GHOSTCOMP_XWAYLAND_AT_ONCE";
+
+/// The stand-in: waits for the first X11 connection (unless [`AT_ONCE`]), then execs
+/// the real Xwayland, with `-initfd` added where ghostcomp queued its resources client
+/// ([`super::resources`]). Returns only where that failed (or exits quietly when the
+/// compositor went away first).
 pub fn wait_then_exec() -> std::io::Error {
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if std::env::var_os(AT_ONCE).is_none() {
+        if let Some(err) = wait_for_connection(&args) {
+            return err;
+        }
+    }
+    if let Some(fd) = std::env::var(super::resources::INIT_FD)
+        .ok()
+        .filter(|fd| fd.parse::<i32>().is_ok())
+    {
+        args.extend(["-initfd".into(), fd.into()]);
+    }
+    let real = std::env::var_os(REAL_XWAYLAND).unwrap_or_else(|| "/usr/bin/Xwayland".into());
+    let mut command = Command::new(real);
+    command
+        .args(&args)
+        .env_remove(REAL_XWAYLAND)
+        .env_remove(AT_ONCE)
+        .env_remove(super::resources::INIT_FD);
+    match std::env::var_os(REAL_PATH) {
+        Some(path) => command.env("PATH", path).env_remove(REAL_PATH),
+        None => &mut command,
+    };
+    command.exec()
+}
+
+/// Sleeps until an X11 program connects to one of the `-listenfd` sockets in `args`;
+/// exits quietly when the compositor goes away first. Some(error) where polling failed.
+fn wait_for_connection(args: &[OsString]) -> Option<std::io::Error> {
     let listening: Vec<i32> = args
         .windows(2)
         .filter(|pair| pair[0] == "-listenfd")
@@ -56,7 +89,7 @@ pub fn wait_then_exec() -> std::io::Error {
         }
         match rustix::event::poll(&mut fds, None) {
             Err(rustix::io::Errno::INTR) => continue,
-            Err(err) => return err.into(),
+            Err(err) => return Some(err.into()),
             Ok(_) => {}
         }
         let compositor_gone = wayland.is_some()
@@ -71,17 +104,9 @@ pub fn wait_then_exec() -> std::io::Error {
             .iter()
             .any(|fd| !fd.revents().is_empty())
         {
-            break;
+            return None;
         }
     }
-    let real = std::env::var_os(REAL_XWAYLAND).unwrap_or_else(|| "/usr/bin/Xwayland".into());
-    let mut command = Command::new(real);
-    command.args(&args).env_remove(REAL_XWAYLAND);
-    match std::env::var_os(REAL_PATH) {
-        Some(path) => command.env("PATH", path).env_remove(REAL_PATH),
-        None => &mut command,
-    };
-    command.exec()
 }
 
 /// Makes the folder with the stand-in (a link to this executable named `Xwayland`) in
