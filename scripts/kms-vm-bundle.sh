@@ -11,7 +11,7 @@ mkdir -p "$dest/bin" "$dest/lib"
 # Debug information would make the guest's initramfs hundreds of megabytes.
 strip -o "$dest/bin/ghostcomp" "$bin"
 for exe in "$bin" "$@"; do
-  [ "$exe" = "$bin" ] || cp -L "$(command -v "$exe")" "$dest/bin/"
+  [ "$exe" = "$bin" ] || strip -o "$dest/bin/$(basename "$exe")" "$(command -v "$exe")"
   ldd "$(command -v "$exe")" | awk '/=> \//{print $3}' | while read -r lib; do
     cp -L "$lib" "$dest/lib/"
   done

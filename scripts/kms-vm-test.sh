@@ -28,13 +28,15 @@ if [ -z "$seatd" ]; then
   fi
   seatd=$seatd_dir/usr/sbin/seatd
 fi
-# ghostcomp itself, its libraries, xkb data, wlr-randr and seatd go in as one folder.
+# ghostcomp itself, its libraries, xkb data, wlr-randr, seatd and the kiosk test's
+# program go in as one folder.
 # The whole workspace, as test.sh builds it: building one package alone unifies
 # features differently and compiles smithay again.
 cargo build --workspace --all-targets >&2
 bundle=$(mktemp -d /tmp/ghost-kms-bundle.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
-bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr "$seatd"
+bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr "$seatd" \
+  target/debug/ghost-kiosk-client
 G=/ghost/files/ghostcomp
 # Mesa's EGL and KMS software driver, for the compositor's GLES tests only (they make
 # the initramfs about 200 MB larger).
@@ -76,8 +78,15 @@ for line in sys.stdin:
   # Explicit sync and damage clips need Linux 6.12 and virtio-gpu (module linux612):
   # those tests boot bookworm-backports' kernel with virtio-gpu beside vkms; the rest
   # boot Debian 12's.
-  if [[ "${filter[*]:-}" != linux612* ]]; then
-    bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --skip linux612 --ignored --test-threads=1 --nocapture
+  if [[ "${filter[*]:-}" != linux612* && "${filter[*]:-}" != logind* ]]; then
+    bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --skip linux612 --skip logind --ignored --test-threads=1 --nocapture
+  fi
+  # The logind session tests (module logind) boot the VM with systemd as init.
+  if [ ${#filter[@]} -eq 0 ] || [[ "${filter[*]}" == logind* ]]; then
+    echo "kms-vm-test: $crate/$target logind (systemd as init, a logind session on VT 2)"
+    bash scripts/kms-vm-systemd.sh "$bundle/systemd"
+    GHOST_VM_INIT=systemd GHOST_VM_ROOT="$bundle/systemd" \
+      bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]:-logind}" --ignored --test-threads=1 --nocapture
   fi
   if [ ${#filter[@]} -eq 0 ] || [[ "${filter[*]}" == linux612* ]]; then
     echo "kms-vm-test: $crate/$target linux612 (Linux 6.12, virtio-gpu)"

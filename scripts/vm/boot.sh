@@ -19,6 +19,9 @@
 #   GHOST_VM_DIR      image cache (target/vm), built by image.sh on first use
 #   GHOST_VM_KERNEL   stable (Debian 12's 6.1) or backports (bookworm-backports' 6.12)
 #   GHOST_VM_VIRTIO_GPU  1: a virtio-gpu device beside vkms (syncobj timelines on 6.12)
+#   GHOST_VM_ROOT     a folder laid over the guest's root (scripts/kms-vm-systemd.sh)
+#   GHOST_VM_INIT     systemd: PID 1 hands over to systemd, which runs PROGRAM in a
+#                     logind session (needs GHOST_VM_ROOT from kms-vm-systemd.sh)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export GHOST_VM_DIR=${GHOST_VM_DIR:-target/vm}
@@ -47,7 +50,7 @@ if [[ $program == */* || -f $program ]]; then
 fi
 {
   echo '#!/bin/sh'
-  echo 'export RUST_BACKTRACE=${RUST_BACKTRACE:-1} HOME=/tmp XDG_RUNTIME_DIR=/run'
+  echo 'export RUST_BACKTRACE=${RUST_BACKTRACE:-1} HOME=/tmp XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run}'
   for kv in ${GHOST_VM_ENV:-}; do echo "export $(quote "$kv")"; done
   printf 'exec %s' "$(quote "$program")"
   for a in "$@"; do printf ' %s' "$(quote "$a")"; done
@@ -59,10 +62,14 @@ for f in ${GHOST_VM_FILES:-}; do cp -a "$f" "$P/files/"; done
   echo "VKMS=$(quote "${GHOST_VM_VKMS:-enable_cursor=1 enable_overlay=1 enable_writeback=1}")"
   echo "DMESG=${GHOST_VM_DMESG:-0}"
   echo "VIRTIO_GPU=${GHOST_VM_VIRTIO_GPU:-0}"
+  echo "INIT=${GHOST_VM_INIT:-busybox}"
 } >"$P/settings"
 # A second cpio appended to the image's: the kernel unpacks both into one root.
 (cd "$TMP/payload" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$TMP/payload.cpio.gz"
 cat "$DIR/initramfs.cpio.gz" "$TMP/payload.cpio.gz" >"$TMP/initrd"
+if [[ -n ${GHOST_VM_ROOT:-} ]]; then
+  (cd "$GHOST_VM_ROOT" && find . -print0 | sort -z | cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >>"$TMP/initrd"
+fi
 
 qemu() { # TIMEOUT ACCEL INITRD APPEND...
   local limit=$1 accel=$2 initrd=$3; shift 3
@@ -92,6 +99,7 @@ if [[ $accel == auto ]]; then
 fi
 
 append="loglevel=1 drm_kms_helper.fbdev_emulation=0 ${GHOST_VM_APPEND:-}"
+[[ ${GHOST_VM_INIT:-busybox} != systemd ]] || append+=" systemd.show_status=0 systemd.log_target=console systemd.log_level=warning systemd.firstboot=off"
 status_file=$TMP/status
 start=$(date +%s.%N)
 set +e

@@ -31,6 +31,11 @@ fi
 modprobe evdev 2>/dev/null
 modprobe uinput 2>/dev/null
 
+if [ "${INIT:-busybox}" = systemd ]; then
+    # systemd runs the program (ghost-test.service, from kms-vm-systemd.sh), prints
+    # the start and exit lines and powers off.
+    exec /lib/systemd/systemd
+fi
 echo "GHOST_VM_START"
 if [ -x /ghost/run ]; then (cd /ghost && /ghost/run); status=$?; else drm_info; status=$?; fi
 echo "GHOST_VM_EXIT=$status"

@@ -322,9 +322,35 @@ impl TestClient {
         frames: usize,
         paint: impl Fn(usize, i32, i32) -> u32,
     ) -> Result<ColorWindow> {
+        let role = self.toplevel(app_id, false)?;
+        self.paint_toplevel(role, width, height, frames, paint)
+    }
+
+    /// Maps a toplevel of one colour (ARGB) at the size the compositor's first configure
+    /// asks for (`fallback` where it leaves the size to the client), as toolkits do:
+    /// what a kiosk or fullscreen program shows.
+    pub fn sized_window(
+        &mut self,
+        app_id: &str,
+        fallback: (i32, i32),
+        color: u32,
+    ) -> Result<ColorWindow> {
+        let role = self.toplevel(app_id, false)?;
+        let (w, h) = self.state.configure_size;
+        let (width, height) = if w > 0 && h > 0 { (w, h) } else { fallback };
+        self.paint_toplevel(role, width, height, 1, |_, _, _| color)
+    }
+
+    fn paint_toplevel(
+        &mut self,
+        (surface, xdg_surface, toplevel): (WlSurface, XdgSurface, XdgToplevel),
+        width: i32,
+        height: i32,
+        frames: usize,
+        paint: impl Fn(usize, i32, i32) -> u32,
+    ) -> Result<ColorWindow> {
         let qh = self.qh();
         let shm: WlShm = self.bind(1..=1, ())?;
-        let (surface, xdg_surface, toplevel) = self.toplevel(app_id, false)?;
         let frame_bytes = (width * height * 4) as usize;
         let fd: OwnedFd = rustix::fs::memfd_create("ghost-test", rustix::fs::MemfdFlags::CLOEXEC)?;
         let file = std::fs::File::from(fd);

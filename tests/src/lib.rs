@@ -256,6 +256,19 @@ impl Compositor {
         )
     }
 
+    /// Starts ghostcomp on the machine's KMS device through logind (libseat's logind
+    /// backend), as a display manager's session does: the caller runs in a logind
+    /// session. `env`: more of the session's variables (the user bus).
+    pub fn start_kms_on_logind(
+        config_home: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        let mut all = vec![("LIBSEAT_BACKEND", "logind")];
+        all.extend_from_slice(env);
+        Self::launch(args, Some(config_home), "kms", &all)
+    }
+
     fn start_inner(args: &[&str], config_home: Option<&Path>) -> Result<Self> {
         Self::launch(args, config_home, "headless", &[])
     }

@@ -87,6 +87,25 @@ fn kiosk_mode_runs_one_program_fullscreen_without_bindings_and_exits_with_it() -
     Ok(())
 }
 
+#[test]
+fn a_kiosk_programs_first_frame_already_fills_the_screen() -> Result<()> {
+    // ghost-kiosk-client draws once, at the size of the compositor's first configure:
+    // the window fills the output only if that configure was already fullscreen.
+    let client = env!("CARGO_BIN_EXE_ghost-kiosk-client");
+    let mut comp = Compositor::start(&["--output", "1280x720@60", "--kiosk", client])?;
+    let window = comp.wait_window("ghost-kiosk-client")?;
+    assert_eq!(window["fullscreen"], true, "{window}");
+    assert_eq!(
+        (&window["geometry"]["width"], &window["geometry"]["height"]),
+        (&json!(1280), &json!(720)),
+        "{window}"
+    );
+    comp.input(json!({"action": "key", "combo": "Return"}))?;
+    let status = comp.wait_exit(Duration::from_secs(10))?;
+    assert!(status.success(), "{status}: {}", comp.log());
+    Ok(())
+}
+
 /// Writes an autostart entry `name` into `dir` with the lines `body`.
 fn entry(dir: &std::path::Path, name: &str, body: &str) -> Result<()> {
     std::fs::create_dir_all(dir)?;

@@ -294,6 +294,7 @@ impl Ghost {
         let data = window_data(window);
         let has_buffer = window.geometry().size.w > 0 && window.geometry().size.h > 0;
         if !toplevel.is_initial_configure_sent() {
+            self.prepare_open_state(window);
             toplevel.send_configure();
             // A client that attached its first buffer before the configure (which
             // xdg-shell does not allow, but some do) is placed now all the same.

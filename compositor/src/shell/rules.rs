@@ -40,6 +40,47 @@ impl Ghost {
         rule.unwrap_or(!sandboxed)
     }
 
+    /// Whether a window opens fullscreen: a kiosk program's main window, or as the
+    /// last matching rule says.
+    fn opens_fullscreen(&self, window: &Window) -> bool {
+        (self.session.kiosk() && !crate::shell::has_parent(window))
+            || self
+                .matching_rules(window)
+                .iter()
+                .filter_map(|r| r.fullscreen)
+                .next_back()
+                == Some(true)
+    }
+
+    /// Puts a window that opens fullscreen into that state before its first configure,
+    /// sized to the output it will open on, so that its first frame already fills the
+    /// screen (a kiosk program, a game) instead of drawing once at its own size and
+    /// again when the rules apply at its first commit.
+    pub fn prepare_open_state(&mut self, window: &Window) {
+        let Some(toplevel) = window.toplevel() else {
+            return;
+        };
+        if !self.opens_fullscreen(window) {
+            return;
+        }
+        let Some(output) = self.active_output() else {
+            return;
+        };
+        let Some(geo) = self.space.output_geometry(&output) else {
+            return;
+        };
+        let client_output = toplevel
+            .wl_surface()
+            .client()
+            .and_then(|c| output.client_outputs(&c).next());
+        toplevel.with_pending_state(|s| {
+            s.states
+                .set(smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State::Fullscreen);
+            s.size = Some(geo.size);
+            s.fullscreen_output = client_output;
+        });
+    }
+
     /// Applies the rules that decide how a window opens; later rules win.
     pub fn apply_open_rules(&mut self, window: &Window) {
         let rules = self.matching_rules(window);
@@ -66,7 +107,7 @@ impl Ghost {
             }
         }
         // In kiosk mode the program's main windows fill the screen; its dialogs do not.
-        if self.session.kiosk() && !crate::shell::has_parent(window) {
+        if self.opens_fullscreen(window) {
             fullscreen = Some(true);
         }
         self.apply_live_rules(window);

@@ -238,3 +238,47 @@ fn kms_touchscreen_tap_focuses_and_reaches_the_window_under_the_finger() -> Resu
     );
     Ok(())
 }
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_kiosk_program_fills_the_display_and_ghostcomp_ends_with_it() -> Result<()> {
+    const KIOSK: &str = "ffc08020";
+    const KIOSK_RGB: [u8; 3] = [0xc0, 0x80, 0x20];
+    let mut devices = Devices::create()?;
+    let mut comp = Compositor::start_kms_with(
+        &super::config_home("kiosk", "")?,
+        &["--kiosk", "ghost-kiosk-client", KIOSK],
+    )?;
+    // The one program's window covers the whole display (corners away from the pointer).
+    writeback_until(&comp, "the kiosk program filling the display", |f| {
+        [(1018, 5), (5, 762), (1018, 762), (512, 600)]
+            .iter()
+            .all(|&(x, y)| close(f.pixel(x, y), KIOSK_RGB))
+    })
+    .map_err(|e| {
+        let pixels = super::writeback(&comp)
+            .map(|f| [(1018, 5), (5, 762), (1018, 762), (512, 600)].map(|(x, y)| f.pixel(x, y)));
+        anyhow::anyhow!(
+            "{e}; windows {:?}; pixels {pixels:?}; log:\n{}",
+            comp.windows(),
+            comp.log()
+        )
+    })?;
+    let windows = comp.windows()?;
+    assert_eq!(windows.len(), 1, "{windows:?}");
+    assert_eq!(windows[0]["fullscreen"], true, "{windows:?}");
+    // Return in the program ends it; ghostcomp ends with it, with its status.
+    wait_for(
+        Duration::from_secs(20),
+        "ghostcomp to end with its program",
+        || {
+            devices.tap(Key::KEY_ENTER).ok()?;
+            comp.wait_exit(Duration::from_secs(1)).ok()
+        },
+    )
+    .and_then(|status| {
+        anyhow::ensure!(status.success(), "ghostcomp's exit: {status}");
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))
+}

@@ -49,6 +49,7 @@ impl Devices {
             Key::KEY_LEFTALT,
             Key::KEY_LEFTSHIFT,
             Key::KEY_ENTER,
+            Key::KEY_F1,
             Key::KEY_F2,
         ] {
             keys.insert(k);

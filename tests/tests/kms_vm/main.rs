@@ -17,6 +17,7 @@ mod display;
 mod gles;
 mod hostile;
 mod linux612;
+mod logind;
 mod planes;
 mod session;
 

@@ -28,8 +28,8 @@ use super::{
 };
 
 const SEATD_SOCKET: &str = "/run/seatd.sock";
-const SECOND: u32 = 0xff20_60e0;
-const SECOND_RGB: [u8; 3] = [0x20, 0x60, 0xe0];
+pub(crate) const SECOND: u32 = 0xff20_60e0;
+pub(crate) const SECOND_RGB: [u8; 3] = [0x20, 0x60, 0xe0];
 
 /// seatd running as the seat's manager for the test's lifetime.
 struct Seatd {
@@ -70,7 +70,7 @@ impl Drop for Seatd {
 
 /// Switches to virtual terminal `vt` as the program on the other terminal does when the
 /// user asks it to, returning once the switch is complete (busybox `chvt` waits for it).
-fn switch_vt(vt: u32) -> Result<()> {
+pub(crate) fn switch_vt(vt: u32) -> Result<()> {
     let mut chvt = Command::new("chvt").arg(vt.to_string()).spawn()?;
     let status = wait_for(Duration::from_secs(10), "the VT switch", || {
         chvt.try_wait().ok().flatten()
@@ -165,7 +165,7 @@ impl Drop for OtherSession {
 }
 
 /// Waits until `client` has received a press of `key`.
-fn typed(client: &mut TestClient, key: Key, what: &str) -> Result<()> {
+pub(crate) fn typed(client: &mut TestClient, key: Key, what: &str) -> Result<()> {
     wait_for(Duration::from_secs(10), what, || {
         client.roundtrip().ok()?;
         client
