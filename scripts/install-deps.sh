@@ -22,7 +22,7 @@ TEST_CLIENTS=(
   nginx-light libnginx-mod-rtmp srt-tools
   xwayland xterm x11-apps x11-utils xfonts-base xdotool xclip wl-clipboard
   swaylock swayidle
-  systemd libpam-systemd dbus-user-session libpam-modules file
+  systemd libpam-systemd dbus-user-session libpam-modules file groff-base
 )
 
 missing=()

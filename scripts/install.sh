@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs ghostcomp as a login session: the binary, the session file display managers
 # list (GDM, SDDM, greetd's tuigreet), the systemd user target `ghostcomp --session`
-# starts, and the xdg-desktop-portal backend's files.
+# starts, the xdg-desktop-portal backend's files, and the manual pages.
 #   PREFIX   where to install (default /usr/local)
 #   DESTDIR  staging root for packagers (default none)
 #   BIN      the ghostcomp binary (default target/release/ghostcomp, built when missing)
@@ -26,4 +26,6 @@ install -d "$root/share/dbus-1/services"
 sed "s|^Exec=.*|Exec=$PREFIX/bin/ghostcomp portal|" \
   data/portal/org.freedesktop.impl.portal.desktop.ghost.service \
   >"$root/share/dbus-1/services/org.freedesktop.impl.portal.desktop.ghost.service"
+# ghostcomp(1) and a page per subcommand, rendered from the binary's own command line.
+"$BIN" manpages "$root/share/man/man1"
 echo "installed ghostcomp under $root"

@@ -94,6 +94,13 @@ pub enum Command {
         #[command(subcommand)]
         action: VoiceCommand,
     },
+    /// Write the manual pages (ghostcomp.1 and one per subcommand) into a folder, made
+    /// from this command line's own definitions so that they never drift from it.
+    #[command(hide = true)]
+    Manpages {
+        /// The folder (created if missing), e.g. $PREFIX/share/man/man1.
+        dir: PathBuf,
+    },
     /// Decode a monitor's EDID: from a file, `-` for standard input, or a connector.
     Edid {
         /// The EDID file, or `-` to read standard input.

@@ -3,6 +3,7 @@
 
 mod cli;
 mod edid;
+mod manpage;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -46,6 +47,15 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Voice { ref action }) => return voice(action),
+        Some(Command::Manpages { ref dir }) => {
+            return match manpage::write(dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("ghostcomp manpages: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Portal) => {
             init_logging();
             return match ghost_compositor::portal::run() {

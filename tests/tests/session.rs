@@ -223,6 +223,27 @@ fn the_install_script_puts_the_session_where_display_managers_and_systemd_look()
     assert!(read("usr/share/xdg-desktop-portal/portals/ghost.portal")?.contains("UseIn=ghost"));
     assert!(read("usr/share/xdg-desktop-portal/ghost-portals.conf").is_ok());
     assert!(root.join("usr/bin/ghostcomp").is_file());
+    // The manual renders, lists the options the binary has, and says what the command
+    // line cannot (files, environment).
+    require_program("groff")?;
+    let page = root.join("usr/share/man/man1/ghostcomp.1");
+    // Plain text: no overstriking for bold or underline.
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tascii", "-P-c", "-P-b", "-P-u"])
+        .arg(&page)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--kiosk",
+        "--session",
+        "--backend",
+        "FILES",
+        "ENVIRONMENT",
+        "config.toml",
+    ] {
+        assert!(text.contains(needle), "{needle} in ghostcomp(1):\n{text}");
+    }
+    assert!(root.join("usr/share/man/man1/ghostcomp-msg.1").is_file());
     let _ = std::fs::remove_dir_all(&root);
     Ok(())
 }
