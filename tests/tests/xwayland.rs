@@ -418,6 +418,46 @@ fn x11_programs_find_the_dpi_of_their_scale_in_the_x_resources() -> Result<()> {
 }
 
 #[test]
+fn an_x11_programs_bypass_compositor_wish_is_followed() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    let _term = xterm(&comp, "bypass-term")?;
+    wait_titled(&comp, "bypass-term")?;
+    let out = x11(&comp, "xdotool")?
+        .args(["search", "--name", "^bypass-term$"])
+        .output()?;
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .context("xdotool found no window")?
+        .trim()
+        .to_string();
+    let set = |value: &str| -> Result<()> {
+        let status = x11(&comp, "xprop")?
+            .args(["-id", &id, "-f", "_NET_WM_BYPASS_COMPOSITOR", "32c"])
+            .args(["-set", "_NET_WM_BYPASS_COMPOSITOR", value])
+            .status()?;
+        anyhow::ensure!(status.success(), "xprop -set failed");
+        Ok(())
+    };
+    let mapped = wait_titled(&comp, "bypass-term")?;
+    assert_eq!(mapped["bypass_compositor"], 0, "{mapped}");
+    assert_eq!(mapped["content_type"], "none", "{mapped}");
+    // 1: a game asking for the fastest path is paced as a game (VRR's content-type
+    // policy); 2: it stays composited; 0 again: no preference.
+    for (value, content) in [(1, "game"), (2, "none"), (0, "none")] {
+        set(&value.to_string())?;
+        let now = wait_for(Duration::from_secs(10), "the new value", || {
+            let windows = comp.windows().ok()?;
+            window(&windows, "bypass-term")
+                .filter(|w| w["bypass_compositor"] == value)
+                .cloned()
+        })?;
+        assert_eq!(now["content_type"], content, "{now}");
+    }
+    Ok(())
+}
+
+#[test]
 fn an_x11_window_is_resized_with_the_pointer() -> Result<()> {
     let home = std::env::temp_dir().join(format!("ghost-xwl-resize-{}", std::process::id()));
     std::fs::create_dir_all(home.join("ghostcomp"))?;

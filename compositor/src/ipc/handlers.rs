@@ -279,10 +279,11 @@ impl Ghost {
                     "maximized": maximized,
                     "fullscreen": fullscreen,
                     "server_side_decorations": window_data(w).server_side_decorations.get(),
-                    "content_type": surface.as_ref().map(crate::handlers::pacing::content_type),
+                    "content_type": crate::shell::window_content_type(w),
                     "allows_tearing": surface.as_ref().is_some_and(crate::protocols::tearing_control::allows_tearing),
                     "xwayland": x11.is_some(),
                     "pid": x11.and_then(|x| x.pid()),
+                    "bypass_compositor": x11.map(|_| window_data(w).bypass_compositor.get()),
                 })
             })
             .collect();

@@ -56,6 +56,10 @@ pub struct WindowData {
     pub vrr: Cell<Option<ghost_config::VrrPolicy>>,
     /// Drawn black in every capture (`block_out_from_screencast` rules).
     pub block_out: Cell<bool>,
+    /// An X11 program's `_NET_WM_BYPASS_COMPOSITOR`: 0 no preference, 1 it wants the
+    /// fastest path to the screen (a game: content type "game" for the VRR policy), 2
+    /// it wants to stay composited (never scanned out directly or put on a plane).
+    pub bypass_compositor: Cell<u32>,
     /// Render element id of the black box, stable so capture damage stays small.
     pub block_out_id: smithay::backend::renderer::element::Id,
 }
@@ -73,6 +77,7 @@ pub fn window_data(window: &Window) -> &WindowData {
         opacity: Cell::new(1.0),
         vrr: Cell::new(None),
         block_out: Cell::new(false),
+        bypass_compositor: Cell::new(0),
         block_out_id: smithay::backend::renderer::element::Id::new(),
     });
     // insert_if_missing just ensured it exists.
@@ -119,6 +124,21 @@ fn cascade_position(
         output.loc + Point::from((CASCADE * lap, CASCADE * lap))
     };
     origin + Point::from((CASCADE * along, CASCADE * along))
+}
+
+/// What the window shows, for the VRR policy and `msg windows`: its surface's
+/// wp_content_type, or "game" for an X11 program that asked to bypass composition (X11
+/// has no content type; SDL games and Wine ask for that when fullscreen).
+pub fn window_content_type(window: &Window) -> Option<&'static str> {
+    let surface = toplevel_surface(window)?;
+    let said = crate::handlers::pacing::content_type(&surface);
+    Some(
+        if said == "none" && window_data(window).bypass_compositor.get() == 1 {
+            "game"
+        } else {
+            said
+        },
+    )
 }
 
 /// The window's main surface: the xdg toplevel's, or the one Xwayland drew an X11

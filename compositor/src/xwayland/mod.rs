@@ -6,9 +6,9 @@
 //! crashes, its X11 windows go, the rest of the session stays, and the same display
 //! is armed again for the next X11 program.
 
+mod connection;
 mod focus;
 pub mod on_demand;
-mod resources;
 mod tie;
 pub mod transfer;
 mod wm;
@@ -52,8 +52,10 @@ pub struct Xwayland {
     applied_scale: Option<f64>,
     /// The scale XSETTINGS last said (None: none yet, or a new window manager).
     announced_scale: Option<f64>,
-    /// The writer of the server's X resources (`Xft.dpi`), queued before it started.
-    resources: Option<resources::Resources>,
+    /// ghostcomp's own X connection (the X resources, window properties smithay does
+    /// not read), queued before the server started; and its updates' event source.
+    own: Option<connection::OwnConnection>,
+    own_updates: Option<RegistrationToken>,
     /// Servers that reached the window manager so far.
     starts: u32,
     /// Servers that went away (exited or crashed).
@@ -119,22 +121,16 @@ impl Ghost {
         if mode == XwaylandMode::Always {
             envs.push((on_demand::AT_ONCE.into(), "1".into()));
         }
-        let dpi = resources::dpi_for_scale(self.xwayland_wanted_scale());
-        let init = match resources::prepare(dpi) {
-            Ok((listener, writer)) => match resources::inheritable(&listener) {
-                Ok(()) => {
-                    use std::os::fd::AsRawFd;
-                    envs.push((
-                        resources::INIT_FD.into(),
-                        listener.as_raw_fd().to_string().into(),
-                    ));
-                    Some((listener, writer))
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "X11 programs get no X resources");
-                    None
-                }
-            },
+        let dpi = connection::dpi_for_scale(self.xwayland_wanted_scale());
+        let init = match self.own_connection(dpi) {
+            Ok((listener, own)) => {
+                use std::os::fd::AsRawFd;
+                envs.push((
+                    connection::INIT_FD.into(),
+                    listener.as_raw_fd().to_string().into(),
+                ));
+                Some((listener, own))
+            }
             Err(err) => {
                 tracing::warn!(%err, "X11 programs get no X resources");
                 None
@@ -162,7 +158,7 @@ impl Ghost {
         );
         // The stand-in has the listener now; this copy goes, so a server that dies
         // also ends the writer's wait.
-        let (init_listener, writer) = init.unzip();
+        let (init_listener, own) = init.unzip();
         drop(init_listener);
         let (server, client) = match spawned {
             Ok(s) => s,
@@ -171,7 +167,7 @@ impl Ghost {
                 return;
             }
         };
-        self.xwayland.resources = writer;
+        self.xwayland.own = own;
         let display = server.display_number();
         let wm_client = client.clone();
         let armed_at = Instant::now();
@@ -181,8 +177,8 @@ impl Ghost {
                 XWaylandEvent::Ready { x11_socket, .. } => {
                     // Taking WM_S0 lets the ordinary X11 programs in: the resources
                     // they read at connection go first.
-                    if let Some(writer) = state.xwayland.resources.as_mut() {
-                        writer.wait_written(Duration::from_millis(500));
+                    if let Some(own) = state.xwayland.own.as_mut() {
+                        own.wait_written(Duration::from_millis(500));
                     }
                     let handle = state.loop_handle.clone();
                     match X11Wm::start_wm(handle, x11_socket, wm_client.clone()) {
@@ -236,7 +232,10 @@ impl Ghost {
     /// server that cannot run does not spin).
     pub fn xwayland_gone(&mut self) {
         self.xwayland.wm = None;
-        self.xwayland.resources = None;
+        self.xwayland.own = None;
+        if let Some(token) = self.xwayland.own_updates.take() {
+            self.loop_handle.remove(token);
+        }
         self.xwayland.started_at = None;
         if let Some((token, _client)) = self.xwayland.server.take() {
             // Dropping the source drops smithay's XWayland, which disconnects its client.
@@ -308,8 +307,57 @@ impl Ghost {
                 tracing::warn!(%err, "cannot set XSETTINGS for X11 programs");
             }
         }
-        if let Some(writer) = self.xwayland.resources.as_ref() {
-            writer.set_dpi(resources::dpi_for_scale(scale));
+        if let Some(own) = self.xwayland.own.as_mut() {
+            own.set_dpi(connection::dpi_for_scale(scale));
+        }
+    }
+
+    /// Queues ghostcomp's own X connection for the next server (see [`connection`]):
+    /// the listener to pass as `-initfd` (made inheritable) and the connection, whose
+    /// property updates reach the event loop.
+    fn own_connection(
+        &mut self,
+        dpi: u32,
+    ) -> std::io::Result<(std::os::fd::OwnedFd, connection::OwnConnection)> {
+        use smithay::reexports::calloop::channel::{channel, Event};
+        let (updates, received) = channel();
+        let (listener, own) = connection::prepare(dpi, updates)?;
+        connection::inheritable(&listener)?;
+        let token = self
+            .loop_handle
+            .insert_source(received, |event, _, state| {
+                if let Event::Msg(update) = event {
+                    state.x11_property_update(update);
+                }
+            })
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        if let Some(old) = self.xwayland.own_updates.replace(token) {
+            self.loop_handle.remove(old);
+        }
+        Ok((listener, own))
+    }
+
+    /// Follows a managed X11 window's properties that smithay does not read.
+    pub(crate) fn x11_watch_properties(&mut self, window: u32) {
+        if let Some(own) = self.xwayland.own.as_mut() {
+            own.watch(window);
+        }
+    }
+
+    /// A watched property of an X11 window changed (or was read at its map).
+    fn x11_property_update(&mut self, update: connection::Update) {
+        let connection::Update::Bypass { window, value } = update;
+        let found = self
+            .space
+            .elements()
+            .find(|w| w.x11_surface().is_some_and(|x| x.window_id() == window))
+            .cloned();
+        if let Some(w) = found {
+            let data = crate::shell::window_data(&w);
+            if data.bypass_compositor.replace(value) != value {
+                tracing::debug!(window, value, "_NET_WM_BYPASS_COMPOSITOR");
+                self.queue_redraw_all();
+            }
         }
     }
 

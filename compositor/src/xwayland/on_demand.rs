@@ -31,7 +31,7 @@ pub const AT_ONCE: &str = "GHOSTCOMP_XWAYLAND_AT_ONCE";
 
 /// The stand-in: waits for the first X11 connection (unless [`AT_ONCE`]), then execs
 /// the real Xwayland, with `-initfd` added where ghostcomp queued its resources client
-/// ([`super::resources`]). Returns only where that failed (or exits quietly when the
+/// ([`super::connection`]). Returns only where that failed (or exits quietly when the
 /// compositor went away first).
 pub fn wait_then_exec() -> std::io::Error {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -40,7 +40,7 @@ pub fn wait_then_exec() -> std::io::Error {
             return err;
         }
     }
-    if let Some(fd) = std::env::var(super::resources::INIT_FD)
+    if let Some(fd) = std::env::var(super::connection::INIT_FD)
         .ok()
         .filter(|fd| fd.parse::<i32>().is_ok())
     {
@@ -52,7 +52,7 @@ pub fn wait_then_exec() -> std::io::Error {
         .args(&args)
         .env_remove(REAL_XWAYLAND)
         .env_remove(AT_ONCE)
-        .env_remove(super::resources::INIT_FD);
+        .env_remove(super::connection::INIT_FD);
     match std::env::var_os(REAL_PATH) {
         Some(path) => command.env("PATH", path).env_remove(REAL_PATH),
         None => &mut command,

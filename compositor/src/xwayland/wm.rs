@@ -239,6 +239,7 @@ impl XwmHandler for Ghost {
         }
         self.apply_open_rules(&window);
         self.focus_window(&window);
+        self.x11_watch_properties(x11.window_id());
         if super::surface_of(&x11).is_none() {
             self.xwayland.focus_pending = Some(x11.clone());
         }

@@ -77,9 +77,8 @@ impl Ghost {
         FrameScene {
             policy: policy(rule.unwrap_or(output_policy)),
             fullscreen: true,
-            content: surface
-                .as_ref()
-                .map(|s| content(crate::handlers::pacing::content_type(s)))
+            content: crate::shell::window_content_type(&window)
+                .map(content)
                 .unwrap_or(ContentType::None),
             tearing: surface
                 .as_ref()

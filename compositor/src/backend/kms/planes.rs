@@ -169,7 +169,10 @@ fn candidate(
     {
         return None;
     }
-    if (crate::shell::window_data(window).opacity.get() - 1.0).abs() > f32::EPSILON {
+    let data = crate::shell::window_data(window);
+    // Translucent windows, and X11 programs that asked to stay composited
+    // (_NET_WM_BYPASS_COMPOSITOR = 2), are drawn by the compositor.
+    if (data.opacity.get() - 1.0).abs() > f32::EPSILON || data.bypass_compositor.get() == 2 {
         return None;
     }
     let loc = space.element_location(window)?;
