@@ -103,3 +103,40 @@ fn a_confined_pointer_stays_on_its_surface() -> Result<()> {
     assert!(x < 300.0, "kept inside: {x}");
     Ok(())
 }
+
+#[test]
+fn a_games_lock_holds_only_while_it_has_the_keyboard() -> Result<()> {
+    let comp = Compositor::start(&[])?;
+    let mut game = TestClient::connect(&comp.socket_path())?;
+    let window = window_under_pointer(&comp, &mut game, "game")?;
+    let _lock = game.lock_pointer(&window.surface)?;
+    let locked = |game: &mut TestClient, want: bool, what: &str| {
+        wait_for(Duration::from_secs(5), what, || {
+            game.roundtrip().ok()?;
+            (game.state.constraint.active == want).then_some(())
+        })
+    };
+    locked(&mut game, true, "the lock")?;
+    // Another window takes the keyboard (a chat opening, Alt+Tab): the lock lets go,
+    // though the pointer has not moved off the game.
+    let id = |app: &str| -> Result<u64> {
+        comp.windows()?
+            .iter()
+            .find(|w| w["app_id"] == app)
+            .and_then(|w| w["id"].as_u64())
+            .context("the window's id")
+    };
+    let mut chat = TestClient::connect(&comp.socket_path())?;
+    let _chat = chat.color_window("chat", 200, 100, &[0xff30_3030])?;
+    comp.wait_window("chat")?;
+    comp.request(json!({"request": "focus", "id": id("chat")?}))?;
+    locked(&mut game, false, "the lock released")?;
+    // The game's window comes back to the front: its lock holds again.
+    comp.request(json!({"request": "focus", "id": id("game")?}))?;
+    locked(&mut game, true, "the lock back")?;
+    let at = game.state.seat.pointer_at;
+    move_by(&comp, 40.0, 0.0)?;
+    game.roundtrip()?;
+    assert_eq!(game.state.seat.pointer_at, at, "held again");
+    Ok(())
+}

@@ -124,7 +124,11 @@ delegate_idle_inhibit!(Ghost);
 
 impl PointerConstraintsHandler for Ghost {
     fn new_constraint(&mut self, surface: &WlSurface, pointer: &PointerHandle<Self>) {
-        if pointer.current_focus().as_ref() == Some(surface) {
+        // As in constraints.rs: only the window with the keyboard holds the pointer.
+        let focused = self.keyboard_focus_surface();
+        if pointer.current_focus().as_ref() == Some(surface)
+            && focused.is_some_and(|f| crate::input::same_surface_tree(&f, surface))
+        {
             with_pointer_constraint(surface, pointer, |constraint| {
                 if let Some(c) = constraint {
                     c.activate();

@@ -39,6 +39,8 @@ impl SeatHandler for Ghost {
             .and_then(|s| dh.get_client(s.id()).ok());
         set_data_device_focus(dh, seat, client.clone());
         set_primary_focus(dh, seat, client);
+        let surface = focused.and_then(|f| f.wl_surface()).map(|s| s.into_owned());
+        self.pointer_constraints_follow_focus(surface.as_ref());
     }
 
     fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {

@@ -4,6 +4,7 @@
 
 mod bindings;
 mod constraints;
+pub use constraints::same_surface_tree;
 mod touch;
 mod typing;
 

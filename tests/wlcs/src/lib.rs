@@ -24,7 +24,6 @@ use std::{
 use ghost_compositor::{backend::headless, shell::window_data, ClientState, Ghost};
 use smithay::{
     backend::input::{ButtonState, TouchSlot},
-    input::pointer::RelativeMotionEvent,
     reexports::{
         calloop::{
             channel::{channel, Channel, Event, Sender},
@@ -374,29 +373,28 @@ fn handle(command: Command, state: &mut Ghost, clients: &mut HashMap<i32, Client
             if let Some(window) = window.cloned() {
                 // Placed by the test: ghostcomp must not re-centre it on its first buffer.
                 window_data(&window).placed.set(true);
+                // A move, not a raise: the windows above it stay above (smithay's
+                // map_element puts the window on top).
+                let above: Vec<_> = state
+                    .space
+                    .elements()
+                    .skip_while(|w| *w != &window)
+                    .skip(1)
+                    .cloned()
+                    .collect();
                 state.space.map_element(window, location, false);
+                for w in &above {
+                    state.space.raise_element(w, false);
+                }
                 state.queue_redraw_all();
             }
         }
         Command::PointerTo(at) => state.pointer_motion_to(at, time),
         Command::PointerBy(delta) => {
-            let Some(pointer) = state.seat.get_pointer() else {
-                return;
-            };
-            let to = pointer.current_location() + delta;
-            state.pointer_motion_to(to, time);
-            let under = state.surface_under(pointer.current_location());
+            // A mouse's motion: the same path as libinput's relative motion, so that
+            // pointer locks and confinements hold it.
             let utime = state.now().as_micros() as u64;
-            pointer.relative_motion(
-                state,
-                under,
-                &RelativeMotionEvent {
-                    delta,
-                    delta_unaccel: delta,
-                    utime,
-                },
-            );
-            pointer.frame(state);
+            state.pointer_motion_relative(delta, delta, utime);
         }
         Command::Button { code, pressed } => {
             let button_state = if pressed {
