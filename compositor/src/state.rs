@@ -134,6 +134,12 @@ pub struct Ghost {
     /// Where a locked pointer's client says the pointer is (global), to put it there
     /// once the lock ends.
     pub pointer_lock_hint: Option<smithay::utils::Point<f64, smithay::utils::Logical>>,
+    /// The surface the pointer was last given and where that surface's origin was, to
+    /// notice when what is under a still pointer changes.
+    pub pointer_under: Option<(
+        smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+        smithay::utils::Point<f64, smithay::utils::Logical>,
+    )>,
     /// Keep the pointer on the outputs (real pointers); a test harness whose virtual
     /// pointer goes anywhere turns this off.
     pub clamp_pointer: bool,
@@ -322,6 +328,7 @@ impl Ghost {
             seat,
             cursor_status: CursorImageStatus::default_named(),
             pointer_lock_hint: None,
+            pointer_under: None,
             clamp_pointer: true,
             typing: None,
             config,
@@ -391,6 +398,7 @@ impl Ghost {
         self.popup_grab_refresh();
         self.foreign_toplevels_refresh();
         self.lock_refresh();
+        self.pointer_focus_refresh();
         crate::backend::kms::deliver_waiting_flips(self);
         self.forget_departed_clients();
         if let Err(err) = self.display_handle.flush_clients() {

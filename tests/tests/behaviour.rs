@@ -350,3 +350,34 @@ fn a_virtual_output_added_then_unplugged_hands_its_windows_to_the_remaining_one(
     assert_eq!(again["name"], "HEADLESS-2");
     Ok(())
 }
+
+#[test]
+fn a_window_that_opens_or_closes_under_a_still_pointer_gets_or_gives_it_up() -> Result<()> {
+    // New windows open centred: the pointer waits in the middle of the output.
+    let comp = Compositor::start(&["--output", "1280x720@60"])?;
+    comp.input(json!({"action": "pointer-move", "x": 640.0, "y": 360.0}))?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    client.watch_seat()?;
+    let window = client.color_window("under-pointer", 200, 100, &[0xff40_8020])?;
+    // No motion: the pointer enters because the window appeared under it.
+    wait_for(Duration::from_secs(5), "the pointer entering", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
+    })?;
+    assert_eq!(client.state.seat.pointer_at, (100.0, 50.0));
+    // A second client's window closing over it hands the pointer back.
+    let mut other = TestClient::connect(&comp.socket_path())?;
+    other.watch_seat()?;
+    let cover = other.color_window("cover", 400, 300, &[0xff20_2020])?;
+    wait_for(Duration::from_secs(5), "the pointer leaving", || {
+        client.roundtrip().ok()?;
+        client.state.seat.pointer_focus.is_none().then_some(())
+    })?;
+    cover.destroy();
+    other.roundtrip()?;
+    wait_for(Duration::from_secs(5), "the pointer back", || {
+        client.roundtrip().ok()?;
+        (client.state.seat.pointer_focus.as_ref() == Some(&window.surface)).then_some(())
+    })?;
+    Ok(())
+}

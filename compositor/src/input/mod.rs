@@ -154,10 +154,32 @@ impl Ghost {
             .or_else(|| layer_hit(Layer::Background))
     }
 
+    /// Gives the pointer to what is under it now where that changed while it stood
+    /// still (a window opened, closed, moved or resized under it), as a motion would:
+    /// hover, cursor shape and the next click's target are right without nudging the
+    /// mouse (checked after each event-loop iteration; nothing is sent when nothing
+    /// changed, and nothing during a grab, which decides the focus itself).
+    pub fn pointer_focus_refresh(&mut self) {
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        if pointer.is_grabbed() {
+            return;
+        }
+        let at = pointer.current_location();
+        let under = self.surface_under(at);
+        if under == self.pointer_under {
+            return;
+        }
+        let time = self.now().as_millis() as u32;
+        self.pointer_motion_to(at, time);
+    }
+
     /// Moves the pointer to `pos` (clamped to the outputs) and updates focus.
     pub fn pointer_motion_to(&mut self, pos: Point<f64, Logical>, time: u32) {
         let pos = self.clamp_to_outputs(pos);
         let under = self.surface_under(pos);
+        self.pointer_under = under.clone();
         let over_desktop = under.is_none();
         let Some(pointer) = self.seat.get_pointer() else {
             return;
