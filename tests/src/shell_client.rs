@@ -107,9 +107,18 @@ impl TestClient {
     /// Maps a launcher as fuzzel and wofi are: a 400x100 overlay layer surface in the
     /// middle of the output that takes the keyboard exclusively.
     pub fn launcher(&mut self) -> Result<Layer> {
+        self.launcher_with(zwlr_layer_surface_v1::KeyboardInteractivity::Exclusive)
+    }
+
+    /// [`Self::launcher`] asking for the keyboard as `interactivity` says (on demand:
+    /// a panel's menu, a launcher that lets other windows have it when clicked).
+    pub fn launcher_with(
+        &mut self,
+        interactivity: zwlr_layer_surface_v1::KeyboardInteractivity,
+    ) -> Result<Layer> {
         let (surface, layer) = self.new_layer(zwlr_layer_shell_v1::Layer::Overlay, "launcher")?;
         layer.set_size(400, 100);
-        layer.set_keyboard_interactivity(zwlr_layer_surface_v1::KeyboardInteractivity::Exclusive);
+        layer.set_keyboard_interactivity(interactivity);
         self.map_layer(surface, layer)
     }
 

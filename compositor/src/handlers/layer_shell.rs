@@ -52,10 +52,7 @@ impl WlrLayerShellHandler for Ghost {
                 self.queue_redraw(&output);
                 // The keyboard it held goes back to the top window.
                 if self.keyboard_focus_surface().as_ref() == Some(surface.wl_surface()) {
-                    match self.space.elements().last().cloned() {
-                        Some(top) => self.focus_window(&top),
-                        None => self.set_keyboard_focus(None),
-                    }
+                    self.focus_top_window();
                 }
                 break;
             }

@@ -15,6 +15,9 @@ use smithay::{
 
 use crate::state::Ghost;
 
+/// Marks a layer surface that has shown (on-demand ones take the keyboard only then).
+struct FirstShown(());
+
 /// The free zone an output's windows were last fitted to.
 #[derive(Default)]
 struct LastFreeZone(std::sync::Mutex<Option<Rectangle<i32, Logical>>>);
@@ -64,6 +67,7 @@ impl Ghost {
         if zone_changed {
             self.refit_maximized(&output);
         }
+        self.layer_keyboard_follow(surface, &output);
         // A launcher or a lock-like overlay asking for the keyboard exclusively gets it
         // as soon as it shows.
         if let Some(exclusive) = self.exclusive_layer() {
@@ -72,6 +76,44 @@ impl Ghost {
             }
         }
         self.queue_redraw(&output);
+    }
+
+    /// The keyboard as a layer surface's commits change what it asks: an on-demand top
+    /// or overlay surface (a launcher, a panel's menu) takes the keyboard when it first
+    /// shows, and gives it up to a click elsewhere (an exclusive one keeps it); one
+    /// whose interactivity becomes none gives the keyboard back to the top window.
+    fn layer_keyboard_follow(&mut self, surface: &WlSurface, output: &Output) {
+        use smithay::wayland::shell::wlr_layer::{KeyboardInteractivity, Layer};
+        let map = layer_map_for_output(output);
+        let Some(layer) = map
+            .layer_for_surface(surface, smithay::desktop::WindowSurfaceType::TOPLEVEL)
+            .cloned()
+        else {
+            return;
+        };
+        drop(map);
+        let state = layer.cached_state();
+        let shows = smithay::backend::renderer::utils::with_renderer_surface_state(surface, |s| {
+            s.buffer().is_some()
+        })
+        .unwrap_or(false);
+        let focused = self.keyboard_focus_surface().as_ref() == Some(surface);
+        match state.keyboard_interactivity {
+            KeyboardInteractivity::None if focused => self.focus_top_window(),
+            KeyboardInteractivity::OnDemand
+                if shows && matches!(state.layer, Layer::Top | Layer::Overlay) =>
+            {
+                let first = with_states(surface, |states| {
+                    states
+                        .data_map
+                        .insert_if_missing_threadsafe(|| FirstShown(()))
+                });
+                if first && !self.lock.is_locked() {
+                    self.set_keyboard_focus(Some(surface.clone()));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The mapped top or overlay layer surface that asked for the keyboard exclusively

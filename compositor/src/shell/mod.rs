@@ -280,11 +280,7 @@ impl Ghost {
         self.space.unmap_elem(&window);
         self.minimized.retain(|w| w != &window);
         if had_focus {
-            let next = self.space.elements().last().cloned();
-            match next {
-                Some(next) => self.focus_window(&next),
-                None => self.set_keyboard_focus(None),
-            }
+            self.focus_top_window();
         }
         self.image_copy_sources_changed();
         self.queue_redraw_all();
@@ -427,6 +423,15 @@ impl Ghost {
             }
         }
         self.set_keyboard_focus(toplevel_surface(window));
+    }
+
+    /// Gives the keyboard to the window on top (nobody where there is none), when what
+    /// had it went away.
+    pub fn focus_top_window(&mut self) {
+        match self.space.elements().last().cloned() {
+            Some(top) => self.focus_window(&top),
+            None => self.set_keyboard_focus(None),
+        }
     }
 
     /// Focuses the next (or previous) window in stacking order, like Alt+Tab.

@@ -339,6 +339,55 @@ fn serve(commands: Channel<Request>) {
     );
 }
 
+/// WLCS moves layer surfaces too: the layer map puts a surface anchored to the top and
+/// left edges at its margins, so the surface is given those, as if its client had asked
+/// for them (it keeps its layer, size and everything else).
+fn place_layer_surface(
+    state: &mut Ghost,
+    client: &Client,
+    surface: u32,
+    location: Point<i32, Logical>,
+) {
+    use smithay::{
+        desktop::layer_map_for_output,
+        wayland::{
+            compositor::with_states,
+            shell::wlr_layer::{Anchor, LayerSurfaceCachedState, Margins},
+        },
+    };
+    for output in state.space.outputs().cloned().collect::<Vec<_>>() {
+        let origin = state
+            .space
+            .output_geometry(&output)
+            .map(|g| g.loc)
+            .unwrap_or_default();
+        let mut map = layer_map_for_output(&output);
+        let found = map
+            .layers()
+            .find(|l| {
+                let s = l.wl_surface();
+                s.id().protocol_id() == surface && s.client().as_ref() == Some(client)
+            })
+            .cloned();
+        if let Some(layer) = found {
+            with_states(layer.wl_surface(), |states| {
+                let mut cached = states.cached_state.get::<LayerSurfaceCachedState>();
+                let current = cached.current();
+                current.anchor = Anchor::TOP | Anchor::LEFT;
+                current.margin = Margins {
+                    top: location.y - origin.y,
+                    left: location.x - origin.x,
+                    ..Default::default()
+                };
+            });
+            map.arrange();
+            drop(map);
+            state.queue_redraw_all();
+            return;
+        }
+    }
+}
+
 fn now_ms(state: &Ghost) -> u32 {
     state.now().as_millis() as u32
 }
@@ -370,6 +419,10 @@ fn handle(command: Command, state: &mut Ghost, clients: &mut HashMap<i32, Client
                         s.id().protocol_id() == surface && s.client().as_ref() == Some(client)
                     })
                 });
+            if window.is_none() {
+                place_layer_surface(state, client, surface, location);
+                return;
+            }
             if let Some(window) = window.cloned() {
                 // Placed by the test: ghostcomp must not re-centre it on its first buffer.
                 window_data(&window).placed.set(true);
