@@ -49,6 +49,9 @@ pub struct Sender {
 
 /// How long one connection attempt or one blocked write may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a stopped stream keeps sending what was queued before it closes: a live
+/// stream ends when the user stops it, not when a slow link has carried its backlog.
+const STOP_DRAIN: Duration = Duration::from_secs(2);
 
 impl Sender {
     /// Starts the thread that connects to `url` and sends what it is given.
@@ -116,12 +119,16 @@ fn send(
     let mut retry_at = Instant::now();
     let mut waiting_for_key = true;
     let mut open = true;
+    let mut drain_until: Option<Instant> = None;
     while open {
         let mut batch: Vec<(usize, Packet)> = Vec::new();
         match packets.recv_timeout(Duration::from_millis(100)) {
             Ok(p) => batch.push(p),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                open = false;
+                drain_until = Some(Instant::now() + STOP_DRAIN);
+            }
         }
         batch.extend(packets.try_iter());
         if sink.is_none() && Instant::now() >= retry_at && open {
@@ -181,6 +188,10 @@ fn send(
                 skip(&link);
                 continue;
             };
+            if drain_until.is_some_and(|until| Instant::now() >= until) {
+                skip(&link);
+                continue;
+            }
             if at < from || (waiting_for_key && !(is_video && packet.is_key())) {
                 skip(&link);
                 continue;
