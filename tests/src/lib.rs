@@ -409,8 +409,16 @@ impl Compositor {
     pub fn raw_request(&self, line: &str) -> Result<Value> {
         let mut stream = UnixStream::connect(&self.ipc)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        stream.write_all(line.as_bytes())?;
-        stream.write_all(b"\n")?;
+        // The compositor may answer an oversized line and hang up before it has all of
+        // it: the refusal then waits to be read although the write failed.
+        let written = stream
+            .write_all(line.as_bytes())
+            .and_then(|()| stream.write_all(b"\n"));
+        if let Err(err) = written {
+            if err.kind() != std::io::ErrorKind::BrokenPipe {
+                return Err(err.into());
+            }
+        }
         let mut reply = String::new();
         BufReader::new(stream).read_line(&mut reply)?;
         Ok(serde_json::from_str(&reply)?)

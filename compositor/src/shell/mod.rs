@@ -126,6 +126,23 @@ fn cascade_position(
     origin + Point::from((CASCADE * along, CASCADE * along))
 }
 
+/// Puts a toplevel's next configure in the fullscreen state on `output`, at `size`.
+pub(crate) fn pend_fullscreen(
+    toplevel: &smithay::wayland::shell::xdg::ToplevelSurface,
+    output: &Output,
+    size: smithay::utils::Size<i32, smithay::utils::Logical>,
+) {
+    let client_output = toplevel
+        .wl_surface()
+        .client()
+        .and_then(|c| output.client_outputs(&c).next());
+    toplevel.with_pending_state(|s| {
+        s.states.set(xdg_toplevel::State::Fullscreen);
+        s.size = Some(size);
+        s.fullscreen_output = client_output;
+    });
+}
+
 /// What the window shows, for the VRR policy and `msg windows`: its surface's
 /// wp_content_type, or "game" for an X11 program that asked to bypass composition (X11
 /// has no content type; SDL games and Wine ask for that when fullscreen).
@@ -580,14 +597,7 @@ impl Ghost {
                 return;
             };
             self.remember_window_geometry(window);
-            toplevel.with_pending_state(|s| {
-                s.states.set(xdg_toplevel::State::Fullscreen);
-                s.size = Some(geo.size);
-                s.fullscreen_output = toplevel
-                    .wl_surface()
-                    .client()
-                    .and_then(|c| output.client_outputs(&c).next());
-            });
+            pend_fullscreen(&toplevel, &output, geo.size);
             self.space.map_element(window.clone(), geo.loc, true);
         } else {
             toplevel.with_pending_state(|s| {

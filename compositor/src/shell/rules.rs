@@ -69,16 +69,7 @@ impl Ghost {
         let Some(geo) = self.space.output_geometry(&output) else {
             return;
         };
-        let client_output = toplevel
-            .wl_surface()
-            .client()
-            .and_then(|c| output.client_outputs(&c).next());
-        toplevel.with_pending_state(|s| {
-            s.states
-                .set(smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State::Fullscreen);
-            s.size = Some(geo.size);
-            s.fullscreen_output = client_output;
-        });
+        super::pend_fullscreen(toplevel, &output, geo.size);
     }
 
     /// Applies the rules that decide how a window opens; later rules win.
