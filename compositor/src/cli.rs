@@ -229,6 +229,23 @@ pub enum MsgCommand {
         #[command(subcommand)]
         action: Option<VoiceMsgCommand>,
     },
+    /// GPU temperature, power, clocks, load and memory; each output's frame times,
+    /// render times, missed frames, planes and VRR; each window's own frame rate and
+    /// frame-time percentiles (its 1% low).
+    Stats {
+        /// Print again every second until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// The whole reply as JSON (one line a second with --watch), as `msg --json`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show, hide or toggle the performance overlay.
+    Overlay {
+        /// on, off or toggle.
+        #[arg(value_parser = ["on", "off", "toggle"], default_value = "toggle")]
+        state: String,
+    },
     /// Re-read the configuration file and print its problems, if any.
     Reload,
     /// Stop the compositor.

@@ -176,6 +176,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     state.output_management_changed();
     state.watch_config();
     state.voice_config_changed();
+    state.start_telemetry();
+    state.telemetry_reconfigured();
     if let Some(problems) = startup_problems {
         state.config_source.last_error = Some(problems.clone());
         state.set_notification(Some(format!(
@@ -248,8 +250,64 @@ fn on_virtual_terminal() -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// `ghostcomp msg stats [--watch]`: the figures for a person (or JSON), once or every
+/// second until interrupted or the compositor goes.
+fn stats(json: bool, watch: bool) -> ExitCode {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        let reply = ipc::client::find_socket()
+            .and_then(|socket| ipc::client::send(&socket, &Request::Stats));
+        let text = match reply {
+            Ok(reply) if reply.ok => match json {
+                true => format!("{}\n", serde_json::to_string(&reply).unwrap_or_default()),
+                false => ghost_compositor::telemetry::text::format_stats(&reply.result),
+            },
+            Ok(reply) => {
+                eprintln!("ghostcomp msg: {}", reply.error.unwrap_or_default());
+                return ExitCode::FAILURE;
+            }
+            Err(err) => {
+                eprintln!("ghostcomp msg: {err:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // Each round replaces the last on a terminal; a pipe gets one block (one JSON
+        // line) a second.
+        let clear = if watch && terminal && !json {
+            "\x1b[H\x1b[2J"
+        } else {
+            ""
+        };
+        let mut out = std::io::stdout().lock();
+        if out
+            .write_all(format!("{clear}{text}").as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return ExitCode::SUCCESS;
+        }
+        drop(out);
+        if !watch {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
 fn msg(json: bool, command: MsgCommand) -> ExitCode {
+    if let MsgCommand::Stats { watch, json: own } = command {
+        return stats(json || own, watch);
+    }
     let request = match command {
+        MsgCommand::Stats { .. } => Request::Stats,
+        MsgCommand::Overlay { state } => Request::Overlay {
+            on: match state.as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                _ => None,
+            },
+        },
         MsgCommand::Version => Request::Version,
         MsgCommand::Encoders => Request::Encoders,
         MsgCommand::Outputs => Request::Outputs,

@@ -247,6 +247,9 @@ impl Ghost {
         if self.config.voice != old.voice {
             self.voice_config_changed();
         }
+        if self.config.telemetry != old.telemetry {
+            self.telemetry_reconfigured();
+        }
         self.queue_redraw_all();
     }
 

@@ -149,6 +149,8 @@ pub struct Ghost {
     pub config: ghost_config::Config,
     /// Where the settings came from, for reloads.
     pub config_source: crate::settings::ConfigSource,
+    /// GPU figures, frame statistics and the performance overlay.
+    pub telemetry: crate::telemetry::TelemetryState,
     /// The notification on screen, if any.
     pub notification: Option<crate::render::notification::Notification>,
     /// The arrow drawn for named pointer shapes where no host draws the pointer.
@@ -333,6 +335,7 @@ impl Ghost {
             typing: None,
             config,
             config_source: crate::settings::ConfigSource::default(),
+            telemetry: Default::default(),
             notification: None,
             default_cursor: None,
             capture_arrow: crate::render::cursor::DefaultCursor::arrow(),

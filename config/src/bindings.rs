@@ -156,6 +156,8 @@ pub enum Action {
     Quit,
     /// Lock the session.
     Lock,
+    /// Show or hide the performance overlay.
+    ToggleOverlay,
 }
 
 /// Actions written as a bare word: `"close"`.
@@ -173,6 +175,7 @@ pub const UNIT_ACTIONS: &[&str] = &[
     "reload-config",
     "quit",
     "lock",
+    "toggle-overlay",
 ];
 
 /// Actions that take a value: `{ spawn = ["foot"] }`.
@@ -267,6 +270,7 @@ impl Default for Bindings {
             b(logo, "Print", Action::Screenshot(ScreenshotTarget::Output)),
             b(logo_shift, "r", Action::ReloadConfig),
             b(logo_shift, "e", Action::Quit),
+            b(logo_shift, "o", Action::ToggleOverlay),
         ])
     }
 }

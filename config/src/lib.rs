@@ -6,7 +6,7 @@
 //!
 //! Sections: `[[output]]`, `[input]` (with `[[input.device]]`), `[bindings]`,
 //! `[[window_rule]]`, `[capture]`, `[voice]`, `[xwayland]`, `[environment]`,
-//! `autostart` and `[debug]`. `example.toml` beside this crate documents every key and
+//! `autostart`, `[telemetry]`, `[idle]`, `[lock]` and `[debug]`. `example.toml` beside this crate documents every key and
 //! equals the defaults.
 
 pub mod autostart;
@@ -23,9 +23,9 @@ pub use output::{
     ModeSetting, ModeSpec, OutputConfig, OutputSpecError, Toggle, Transform, VrrPolicy,
 };
 pub use sections::{
-    AccelProfile, CaptureConfig, CursorMode, DebugConfig, DeviceConfig, Encoder, IdleConfig,
-    InputConfig, LockConfig, NoiseSuppression, Unattended, VideoCodec, VoiceConfig, WindowRule,
-    XwaylandConfig, XwaylandMode, XwaylandScaling,
+    AccelProfile, CaptureConfig, Corner, CursorMode, DebugConfig, DeviceConfig, Encoder,
+    IdleConfig, InputConfig, LockConfig, NoiseSuppression, TelemetryConfig, Unattended, VideoCodec,
+    VoiceConfig, WindowRule, XwaylandConfig, XwaylandMode, XwaylandScaling,
 };
 
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,8 @@ pub struct Config {
     pub environment: BTreeMap<String, String>,
     /// Commands started once when the compositor is ready, each an argv list.
     pub autostart: Vec<Vec<String>>,
+    /// GPU figures and the performance overlay.
+    pub telemetry: TelemetryConfig,
     /// Blanking the displays when idle.
     pub idle: IdleConfig,
     /// The screen locker.

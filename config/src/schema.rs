@@ -181,6 +181,17 @@ pub const XWAYLAND: &[Field] = &[
     f("scaling", Kind::Enum(XWAYLAND_SCALING)),
 ];
 
+/// Corners the performance overlay can sit in.
+pub const CORNERS: &[&str] = &["top-left", "top-right", "bottom-left", "bottom-right"];
+
+/// `[telemetry]`.
+pub const TELEMETRY: &[Field] = &[
+    f("interval_ms", Kind::Int(100, 60_000)),
+    f("overlay", Kind::Bool),
+    f("overlay_output", Kind::Str),
+    f("overlay_corner", Kind::Enum(CORNERS)),
+];
+
 /// `[idle]`.
 pub const IDLE: &[Field] = &[f("blank_after", Kind::Int(0, 86_400))];
 
@@ -205,6 +216,7 @@ pub const ROOT: &[Field] = &[
     f("xwayland", Kind::Table(XWAYLAND)),
     f("environment", Kind::StrMap),
     f("autostart", Kind::CommandList),
+    f("telemetry", Kind::Table(TELEMETRY)),
     f("idle", Kind::Table(IDLE)),
     f("lock", Kind::Table(LOCK)),
     f("debug", Kind::Table(DEBUG)),

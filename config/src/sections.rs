@@ -321,6 +321,47 @@ pub struct XwaylandConfig {
     pub scaling: XwaylandScaling,
 }
 
+/// Where the performance overlay sits on its output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Corner {
+    /// Top left (MangoHud's place).
+    #[default]
+    TopLeft,
+    /// Top right.
+    TopRight,
+    /// Bottom left.
+    BottomLeft,
+    /// Bottom right.
+    BottomRight,
+}
+
+/// `[telemetry]`: GPU figures and the performance overlay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// How often the GPU is asked, in ms (NVML, hwmon), off the render path.
+    pub interval_ms: u32,
+    /// Show the overlay from the start (the `toggle-overlay` binding and
+    /// `ghostcomp msg overlay` switch it while running).
+    pub overlay: bool,
+    /// The output it is shown on; the first output when absent or not connected.
+    pub overlay_output: Option<String>,
+    /// The corner it sits in.
+    pub overlay_corner: Corner,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 1000,
+            overlay: false,
+            overlay_output: None,
+            overlay_corner: Corner::TopLeft,
+        }
+    }
+}
+
 /// `[idle]`: what happens when nobody touches the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -23,6 +23,7 @@ pub mod prime;
 pub mod property;
 pub mod quirks;
 pub mod sim;
+pub mod telemetry;
 pub mod version;
 
 pub use model::{

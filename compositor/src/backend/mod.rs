@@ -56,6 +56,11 @@ macro_rules! capture_scene {
             $cursor,
         )
         .locked(&$state.lock)
+        .overlay($crate::telemetry::overlay::view(
+            &$state.telemetry.overlay,
+            &$state.space,
+            $state.config.telemetry.overlay_corner,
+        ))
     };
 }
 pub(crate) use capture_scene;

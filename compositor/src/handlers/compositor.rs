@@ -62,6 +62,16 @@ impl CompositorHandler for Ghost {
     }
 
     fn commit(&mut self, surface: &WlSurface) {
+        let new_buffer = smithay::wayland::compositor::with_states(surface, |states| {
+            matches!(
+                states
+                    .cached_state
+                    .get::<smithay::wayland::compositor::SurfaceAttributes>()
+                    .current()
+                    .buffer,
+                Some(smithay::wayland::compositor::BufferAssignment::NewBuffer(_))
+            )
+        });
         on_commit_buffer_handler::<Self>(surface);
         if is_sync_subsurface(surface) {
             return;
@@ -72,6 +82,7 @@ impl CompositorHandler for Ghost {
         }
         if let Some(window) = self.window_for_surface(&root) {
             window.on_commit();
+            self.telemetry_commit(surface, &root, new_buffer);
         }
         self.popups.commit(surface);
         self.shell_commit(surface, &root);

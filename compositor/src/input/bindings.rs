@@ -153,6 +153,7 @@ impl Ghost {
                     warn!(%err, "cannot lock the session");
                 }
             }
+            Action::ToggleOverlay => self.set_overlay(!self.telemetry.overlay.on),
         }
     }
 

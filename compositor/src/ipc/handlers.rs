@@ -146,6 +146,11 @@ impl Ghost {
             | Request::StreamStop
             | Request::StreamStatus => return self.recording_request(request, stream),
             Request::Voice => Reply::ok(self.voice_json()),
+            Request::Stats => Reply::ok(self.stats_json()),
+            Request::Overlay { on } => {
+                self.set_overlay(on.unwrap_or(!self.telemetry.overlay.on));
+                Reply::ok(json!({"on": self.telemetry.overlay.on}))
+            }
             Request::VoiceSet {
                 mode,
                 echo_cancellation,

@@ -196,6 +196,14 @@ pub enum Request {
         #[serde(default)]
         echo_cancellation: Option<bool>,
     },
+    /// GPU figures, each output's frame statistics and each window's frame rate.
+    Stats,
+    /// Show, hide or toggle the performance overlay; the reply says whether it shows.
+    Overlay {
+        /// On or off; toggles when absent.
+        #[serde(default)]
+        on: Option<bool>,
+    },
     /// Re-read the configuration file; the reply carries its problems, if any.
     Reload,
     /// Stop the compositor.
@@ -332,6 +340,9 @@ mod tests {
             Request::CastStop { id: 2 },
             Request::Casts,
             Request::Voice,
+            Request::Stats,
+            Request::Overlay { on: Some(true) },
+            Request::Overlay { on: None },
             Request::VoiceSet {
                 mode: Some("quality".into()),
                 echo_cancellation: Some(false),

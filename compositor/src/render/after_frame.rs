@@ -83,6 +83,11 @@ impl Ghost {
         }
 
         if let Some((time, refresh, seq)) = presented {
+            self.telemetry.frame_presented(
+                &output.name(),
+                u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
+                u64::try_from(refresh.as_nanos()).unwrap_or(u64::MAX),
+            );
             let mut feedback = OutputPresentationFeedback::new(output);
             for window in self.space.elements() {
                 if self.window_on_output(window, output) {

@@ -29,6 +29,7 @@ pub mod colour_frames;
 pub mod cursor;
 pub mod notification;
 pub mod overlay;
+pub mod text;
 pub mod yuv;
 
 use crate::{shell::decorations, state::Ghost};
@@ -63,6 +64,11 @@ macro_rules! screen_scene {
         .sharing($state.casts.active() || $state.recordings.active())
         .selection($state.picks.selection())
         .locked(&$state.lock)
+        .overlay($crate::telemetry::overlay::view(
+            &$state.telemetry.overlay,
+            &$state.space,
+            $state.config.telemetry.overlay_corner,
+        ))
     };
 }
 
@@ -93,6 +99,8 @@ pub struct Scene<'a> {
     focused: Option<WlSurface>,
     /// The session lock, when the session is locked: only lock surfaces are drawn.
     lock: Option<&'a crate::session::lock::SessionLock>,
+    /// The performance overlay, while shown.
+    overlay: Option<crate::telemetry::overlay::OverlayView<'a>>,
 }
 
 impl<'a> Scene<'a> {
@@ -136,7 +144,14 @@ impl<'a> Scene<'a> {
             default_cursor: None,
             focused,
             lock: None,
+            overlay: None,
         }
+    }
+
+    /// Draws the performance overlay where `view` says.
+    pub fn overlay(mut self, view: Option<crate::telemetry::overlay::OverlayView<'a>>) -> Self {
+        self.overlay = view;
+        self
     }
 
     /// Shows the sharing indicator while `active` (the screen as people see it, never
@@ -230,6 +245,22 @@ impl<'a> Scene<'a> {
             elements.extend(
                 overlay::selection_edges(selection, output_geo, scale).map(OutputElement::Solid),
             );
+        }
+
+        if let Some(view) = self.overlay.as_ref().filter(|v| v.output == output) {
+            let loc = to_physical(view.at).to_f64();
+            match MemoryRenderBufferRenderElement::from_buffer(
+                renderer,
+                loc,
+                view.buffer,
+                None,
+                None,
+                None,
+                Kind::Unspecified,
+            ) {
+                Ok(e) => elements.push(OutputElement::Memory(e)),
+                Err(err) => tracing::warn!(?err, "cannot draw the performance overlay"),
+            }
         }
 
         if let Some(n) = self.notification {

@@ -9,10 +9,6 @@ use tracing::warn;
 
 use crate::state::Ghost;
 
-const FONT_PATHS: &[&str] = &[
-    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
-    "/usr/share/fonts/TTF/DejaVuSansMono.ttf",
-];
 const FONT_PX: f32 = 14.0;
 const LINE_HEIGHT: usize = 18;
 const PADDING: usize = 12;
@@ -34,13 +30,6 @@ pub struct Notification {
     pub size: Size<i32, Logical>,
 }
 
-fn load_font() -> Option<fontdue::Font> {
-    FONT_PATHS.iter().find_map(|p| {
-        let bytes = std::fs::read(p).ok()?;
-        fontdue::Font::from_bytes(bytes, fontdue::FontSettings::default()).ok()
-    })
-}
-
 /// Renders `text` into a box: white monospace text on the notification background.
 /// Without a font the box is drawn empty (the log still has the text).
 pub fn render_box(text: &str) -> Notification {
@@ -49,52 +38,24 @@ pub fn render_box(text: &str) -> Notification {
         .take(MAX_LINES)
         .map(|l| l.chars().take(MAX_COLUMNS).collect())
         .collect();
-    let font = load_font();
-    if font.is_none() {
+    let mut font = super::text::Monospace::load(FONT_PX);
+    if !font.available() {
         warn!("no font for notifications (install fonts-dejavu-core)");
     }
-    let advance = font
-        .as_ref()
-        .map(|f| f.metrics('M', FONT_PX).advance_width.ceil() as usize)
-        .unwrap_or(8);
     let columns = lines
         .iter()
         .map(|l| l.chars().count())
         .max()
         .unwrap_or(0)
         .max(20);
-    let width = columns * advance + 2 * PADDING;
+    let width = columns * font.advance + 2 * PADDING;
     let height = lines.len().max(1) * LINE_HEIGHT + 2 * PADDING;
-    let mut pixels: Vec<u8> = BACKGROUND
-        .iter()
-        .copied()
-        .cycle()
-        .take(width * height * 4)
-        .collect();
-    if let Some(font) = &font {
-        for (row, line) in lines.iter().enumerate() {
-            let baseline = PADDING + row * LINE_HEIGHT + (FONT_PX as usize);
-            for (col, ch) in line.chars().enumerate() {
-                let (metrics, coverage) = font.rasterize(ch, FONT_PX);
-                let x0 = (PADDING + col * advance) as i64 + metrics.xmin as i64;
-                let y0 = baseline as i64 - metrics.height as i64 - metrics.ymin as i64;
-                for gy in 0..metrics.height {
-                    for gx in 0..metrics.width {
-                        let (x, y) = (x0 + gx as i64, y0 + gy as i64);
-                        if x < 0 || y < 0 || x as usize >= width || y as usize >= height {
-                            continue;
-                        }
-                        let a = coverage[gy * metrics.width + gx] as u32;
-                        let at = (y as usize * width + x as usize) * 4;
-                        for c in 0..3 {
-                            let bg = pixels[at + c] as u32;
-                            pixels[at + c] = ((255 * a + bg * (255 - a)) / 255) as u8;
-                        }
-                    }
-                }
-            }
-        }
+    let mut canvas = super::text::Canvas::new(width, height, BACKGROUND);
+    for (row, line) in lines.iter().enumerate() {
+        let baseline = PADDING + row * LINE_HEIGHT + (FONT_PX as usize);
+        font.draw(&mut canvas, PADDING, baseline, line, [255, 255, 255]);
     }
+    let pixels = canvas.pixels;
     let buffer = MemoryRenderBuffer::from_slice(
         &pixels,
         Fourcc::Argb8888,

@@ -400,6 +400,7 @@ fn render(state: &mut Ghost, output: &Output) {
     };
     v.timer = None;
     let vblank = v.scheduled_ns;
+    let started = Instant::now();
     let result = match (&mut backend.renderer, &mut v.buffer) {
         // Nobody but the casts reads this output's buffer, and they draw their frames
         // themselves: what changed is all this frame needs.
@@ -469,6 +470,15 @@ fn render(state: &mut Ghost, output: &Output) {
     v.rendered_once = true;
     v.stats.record(damage);
     let damaged = damage.is_some();
+    if damaged {
+        // Headless frames are drawn at their vblank: all of it is drawing.
+        state.telemetry.frame_drawn(
+            &output.name(),
+            Some(started.elapsed()),
+            vblank,
+            Some(vblank),
+        );
+    }
     v.clock.presented(vblank);
     let refresh = Duration::from_nanos(v.clock.cycle().period_ns());
     let seq = v.clock.cycle().sequence_of(vblank);

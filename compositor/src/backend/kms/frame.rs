@@ -280,7 +280,7 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
     let Some(o) = backend.outputs.iter_mut().find(|o| &o.output == output) else {
         return;
     };
-    o.scheduler.started(now);
+    let aim = o.scheduler.started(now);
     let layers = if debug.overlay_planes || debug.direct_scanout {
         planes::scene_layers(
             &state.space,
@@ -433,8 +433,17 @@ fn render(state: &mut Ghost, output: &Output, flip: Flip) {
                 gpu.chain.submitted(&slot);
                 gpu.pending = Some(slot);
             }
-            o.scheduler.submitted(now + nanos(started.elapsed()));
+            let finished = now + nanos(started.elapsed());
+            o.scheduler.submitted(finished);
             o.in_flight = Some((Some(states), flip));
+            // A directly scanned-out buffer was not drawn at all.
+            let drawing = clients
+                .direct
+                .is_none()
+                .then(|| rendered_at.duration_since(started));
+            state
+                .telemetry
+                .frame_drawn(&output.name(), drawing, finished, aim);
             o.stats.record(Some(
                 rects.iter().map(|r| u64::from(r.2) * u64::from(r.3)).sum(),
             ));
