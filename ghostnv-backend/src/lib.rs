@@ -8,8 +8,8 @@
 //! Today it holds GPU discovery from sysfs ([`discover`]), framebuffers over dumb,
 //! client ([`prime`]) and GBM ([`framebuffer`]) buffers, the device model with its
 //! loaders (`drm_info -j` JSON, and the `drm_info` text dumps through [`drm_info_text`]),
-//! property kinds, the simulated device that checks and records atomic requests, and the
-//! driver quirk table.
+//! property kinds, the simulated device that checks and records atomic requests, the
+//! driver quirk table, and GPU telemetry (NVML and sysfs/hwmon, [`telemetry`]).
 
 pub mod commit;
 pub mod cuda;

@@ -112,6 +112,33 @@ fn stats_show_each_outputs_frames_and_a_windows_own_frame_rate() -> Result<()> {
     ] {
         ensure!(text.contains(want), "{want:?} missing:\n{text}");
     }
+    let shown = wf_shown(w);
+    ensure!(
+        (50.0..=62.0).contains(&shown),
+        "every frame it drew was shown: {w}"
+    );
+
+    // Drawing without waiting for the screen (a game with vsync off): it commits far
+    // more often than the output shows, and both rates say so.
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        client.commit_next(&mut window, false)?;
+        client.roundtrip()?;
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    let s = stats(&comp)?;
+    let w = s["windows"]
+        .as_array()
+        .and_then(|a| a.iter().find(|w| w["app_id"] == "game"))
+        .context("the window in stats")?;
+    eprintln!("unthrottled: {w}");
+    let (drawn, shown) = (w["frames"]["fps"].as_f64().unwrap_or(0.0), wf_shown(w));
+    ensure!(drawn > 90.0, "commits counted: {w}");
+    ensure!(
+        shown <= 61.0 && shown > 40.0,
+        "the screen shows at most 60: {w}"
+    );
+
     // The window stops drawing: after a second it is idle.
     std::thread::sleep(Duration::from_millis(1300));
     let s = stats(&comp)?;
@@ -124,6 +151,10 @@ fn stats_show_each_outputs_frames_and_a_windows_own_frame_rate() -> Result<()> {
         "an idle window shows 0 fps"
     );
     Ok(())
+}
+
+fn wf_shown(window: &Value) -> f64 {
+    window["shown"]["fps"].as_f64().unwrap_or(0.0)
 }
 
 fn dark_panel_at(image: &ghost_tests::Image, x: u32, y: u32) -> bool {

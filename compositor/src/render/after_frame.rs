@@ -83,11 +83,19 @@ impl Ghost {
         }
 
         if let Some((time, refresh, seq)) = presented {
+            let presented_ns = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
             self.telemetry.frame_presented(
                 &output.name(),
-                u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
+                presented_ns,
                 u64::try_from(refresh.as_nanos()).unwrap_or(u64::MAX),
             );
+            for window in self.space.elements() {
+                if self.window_on_output(window, output) {
+                    if let Some(surface) = crate::shell::toplevel_surface(window) {
+                        self.telemetry.window_presented(&surface, presented_ns);
+                    }
+                }
+            }
             let mut feedback = OutputPresentationFeedback::new(output);
             for window in self.space.elements() {
                 if self.window_on_output(window, output) {

@@ -41,6 +41,16 @@ struct Drawn {
     aim_ns: Option<u64>,
 }
 
+/// A window's frames: those it committed and those the screen showed.
+#[derive(Default)]
+struct WindowFrames {
+    committed: ClientCadence,
+    shown: ClientCadence,
+    last_commit_ns: u64,
+    /// The last commit a presentation counted.
+    counted_ns: u64,
+}
+
 /// The telemetry state of the compositor.
 #[derive(Default)]
 pub struct TelemetryState {
@@ -48,7 +58,7 @@ pub struct TelemetryState {
     pub gpus: Option<(Snapshot, Instant)>,
     outputs: HashMap<String, OutputFrames>,
     drawn: HashMap<String, Drawn>,
-    windows: HashMap<ObjectId, ClientCadence>,
+    windows: HashMap<ObjectId, WindowFrames>,
     /// The sampling interval the sampler thread follows (ms), changed by reloads.
     interval_ms: Arc<AtomicU64>,
     /// The overlay.
@@ -103,7 +113,21 @@ impl TelemetryState {
 
     /// `root` (a window's surface) committed a new buffer at `now_ns`.
     pub fn window_committed(&mut self, root: &WlSurface, now_ns: u64) {
-        self.windows.entry(root.id()).or_default().commit(now_ns);
+        let w = self.windows.entry(root.id()).or_default();
+        w.committed.commit(now_ns);
+        w.last_commit_ns = now_ns;
+    }
+
+    /// A frame showing `root`'s window reached the screen at `presented_ns`: it
+    /// counts as a shown frame of the window when the window committed since the last
+    /// one that counted (a game drawing 300 frames a second on a 60 Hz screen shows 60).
+    pub fn window_presented(&mut self, root: &WlSurface, presented_ns: u64) {
+        if let Some(w) = self.windows.get_mut(&root.id()) {
+            if w.last_commit_ns > w.counted_ns && w.last_commit_ns <= presented_ns {
+                w.counted_ns = w.last_commit_ns;
+                w.shown.commit(presented_ns);
+            }
+        }
     }
 
     /// Forgets windows whose surfaces are gone.
@@ -116,9 +140,11 @@ impl TelemetryState {
         self.outputs.get(output)
     }
 
-    /// A window's cadence.
-    pub fn window_cadence(&self, root: &WlSurface) -> Option<&ClientCadence> {
-        self.windows.get(&root.id())
+    /// A window's committed and shown cadences.
+    pub fn window_cadence(&self, root: &WlSurface) -> Option<(&ClientCadence, &ClientCadence)> {
+        self.windows
+            .get(&root.id())
+            .map(|w| (&w.committed, &w.shown))
     }
 }
 

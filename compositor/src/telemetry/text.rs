@@ -47,10 +47,10 @@ impl Ghost {
             .elements()
             .filter_map(|w| {
                 let surface = crate::shell::toplevel_surface(w)?;
-                let summary = self
+                let (committed, shown) = self
                     .telemetry
                     .window_cadence(&surface)
-                    .map(|c| c.summary(now))
+                    .map(|(c, s)| (c.summary(now), s.summary(now)))
                     .unwrap_or_default();
                 let (title, app_id) = crate::shell::window_title_and_app_id(w);
                 Some(json!({
@@ -58,7 +58,8 @@ impl Ghost {
                     "app_id": app_id,
                     "title": title,
                     "focused": focused.as_ref() == Some(w),
-                    "frames": summary,
+                    "frames": committed,
+                    "shown": shown,
                 }))
             })
             .collect();
@@ -248,12 +249,13 @@ fn gpu_lines(stats: &Value, brief: bool) -> Vec<String> {
 fn window_line(w: &Value) -> String {
     let fr = &w["frames"];
     format!(
-        "{}: {} fps  p99 {} ms  1% low {}",
+        "{}: {} fps ({} shown)  p99 {} ms  1% low {}",
         w["app_id"]
             .as_str()
             .filter(|a| !a.is_empty())
             .unwrap_or("window"),
         f(&fr["fps"], 0),
+        f(&w["shown"]["fps"], 0),
         f(&fr["frame_ms_p99"], 1),
         f(&fr["low_1pct_fps"], 0),
     )
@@ -311,7 +313,8 @@ mod tests {
                          "frames": {"fps": 60.0, "frame_ms": 16.67, "frame_ms_p99": 16.9,
                                     "missed_last_second": 0, "missed_total": 2},
                          "planes": [], "cursor_on_plane": false}],
-            "windows": [{"id": 3, "app_id": "foot", "frames": {"fps": 59.9, "frame_ms_p99": 17.0, "low_1pct_fps": 58.8}}],
+            "windows": [{"id": 3, "app_id": "foot", "frames": {"fps": 59.9, "frame_ms_p99": 17.0, "low_1pct_fps": 58.8},
+                         "shown": {"fps": 59.5}}],
             "overlay": {"on": false},
         });
         let text = format_stats(&stats);
@@ -321,7 +324,7 @@ mod tests {
             "VRAM 1.0/80.0 GiB  throttled: power cap",
             "HEADLESS-1 (headless, 60.00 Hz, VRR off)",
             "frame 16.67 ms p99 16.90  60 fps  missed 0/2",
-            "window 3 foot: 60 fps  p99 17.0 ms  1% low 59",
+            "window 3 foot: 60 fps (60 shown)  p99 17.0 ms  1% low 59",
             "overlay off",
         ] {
             assert!(text.contains(want), "{want:?} missing from:\n{text}");

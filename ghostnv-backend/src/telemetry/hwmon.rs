@@ -149,10 +149,26 @@ impl Provider for HwmonProvider {
                 self.sys_class_drm.display()
             )));
         }
-        Ok(cards
+        // Devices with no figure at all (vkms, simpledrm, a board whose files went)
+        // are no GPUs to report.
+        let readings: Vec<GpuReading> = cards
             .iter()
             .map(|(name, card, driver)| self.read_card(name, card, driver, now))
-            .collect())
+            .filter(|r| {
+                *r != GpuReading {
+                    name: r.name.clone(),
+                    source: "hwmon",
+                    ..Default::default()
+                }
+            })
+            .collect();
+        if readings.is_empty() {
+            return Err(TelemetryError::Unavailable(format!(
+                "no GPU with sysfs figures under {}",
+                self.sys_class_drm.display()
+            )));
+        }
+        Ok(readings)
     }
 }
 

@@ -20,6 +20,7 @@ mod linux612;
 mod logind;
 mod planes;
 mod session;
+mod telemetry;
 
 use std::{
     path::Path,

@@ -120,13 +120,24 @@ fn an_intel_board_reports_power_from_its_energy_counter_and_its_throttling() {
 }
 
 #[test]
+fn a_display_only_device_is_no_gpu_to_report() {
+    let tree = Tree::new("vkms");
+    tree.card("card0", "vkms", &[]);
+    let mut p = HwmonProvider::new(&tree.drm());
+    assert!(matches!(p.sample(), Err(TelemetryError::Unavailable(_))));
+}
+
+#[test]
 fn nvidia_cards_are_left_to_nvml_and_a_vanished_board_drops_out() {
     let tree = Tree::new("gone");
     tree.card("card0", "nvidia", &[]);
     let amd = tree.card(
         "card1",
         "amdgpu",
-        &[("device/hwmon/hwmon1/temp1_input", "40000")],
+        &[
+            ("device/hwmon/hwmon1/temp1_input", "40000"),
+            ("device/gpu_busy_percent", "3"),
+        ],
     );
     let mut p = HwmonProvider::new(&tree.drm());
     let gpus = p.sample().unwrap();
@@ -136,6 +147,7 @@ fn nvidia_cards_are_left_to_nvml_and_a_vanished_board_drops_out() {
     fs::remove_file(amd.join("device/hwmon/hwmon1/temp1_input")).unwrap();
     let gpus = p.sample().unwrap();
     assert_eq!(gpus[0].temperature_c, None);
+    assert_eq!(gpus[0].gpu_busy_percent, Some(3));
     // The board goes: nothing left to report, which is no failure of the source.
     fs::remove_dir_all(&amd).unwrap();
     assert!(matches!(p.sample(), Err(TelemetryError::Unavailable(_))));
