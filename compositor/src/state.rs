@@ -149,6 +149,8 @@ pub struct Ghost {
     pub config: ghost_config::Config,
     /// Where the settings came from, for reloads.
     pub config_source: crate::settings::ConfigSource,
+    /// The client whose input method holds the seat (zwp_input_method_v2).
+    pub input_method_owner: Option<smithay::reexports::wayland_server::backend::ClientId>,
     /// GPU figures, frame statistics and the performance overlay.
     pub telemetry: crate::telemetry::TelemetryState,
     /// The notification on screen, if any.
@@ -250,6 +252,10 @@ impl Ghost {
             smithay::wayland::xwayland_shell::XWaylandShellState::new::<Self>(&dh);
         let xdg_decoration_state = XdgDecorationState::new::<Self>(&dh);
         let layer_shell_state = WlrLayerShellState::new_with_filter::<Self, _>(&dh, privileged);
+        // Input methods: text-input for every client; the input method, which reads
+        // every key typed and types into every window, only outside sandboxes.
+        smithay::wayland::text_input::TextInputManagerState::new::<Self>(&dh);
+        smithay::wayland::input_method::InputMethodManagerState::new::<Self, _>(&dh, privileged);
         // Beside the two every compositor takes, what capture clients are told they
         // may hand over (both renderers import these from clients too).
         let shm_state = ShmState::new::<Self>(&dh, crate::protocols::capture_buffer::shm_formats());
@@ -335,6 +341,7 @@ impl Ghost {
             typing: None,
             config,
             config_source: crate::settings::ConfigSource::default(),
+            input_method_owner: None,
             telemetry: Default::default(),
             notification: None,
             default_cursor: None,

@@ -12,6 +12,7 @@ pub mod dmabuf_client;
 pub mod fuzz;
 pub mod idle_client;
 pub mod inhibit_client;
+pub mod input_method_client;
 pub mod lock_client;
 pub mod media_server;
 pub mod obs;

@@ -151,6 +151,8 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "ext_image_copy_capture_manager_v1",
     "ext_output_image_capture_source_manager_v1",
     "ext_foreign_toplevel_image_capture_source_manager_v1",
+    "zwp_text_input_manager_v3",
+    "zwp_input_method_manager_v2",
 ];
 
 const PRIVILEGED_GLOBALS: &[&str] = &[
@@ -166,6 +168,7 @@ const PRIVILEGED_GLOBALS: &[&str] = &[
     "ext_image_copy_capture_manager_v1",
     "ext_output_image_capture_source_manager_v1",
     "ext_foreign_toplevel_image_capture_source_manager_v1",
+    "zwp_input_method_manager_v2",
 ];
 
 fn wayland_info_interfaces(cmd: &mut Command) -> Result<Vec<String>> {

@@ -5,6 +5,7 @@ pub mod color_management;
 pub mod foreign_toplevel_management;
 pub mod image_capture_source;
 pub mod image_copy_capture;
+pub mod input_method;
 pub mod output_management;
 pub mod screencopy;
 pub mod tearing_control;
