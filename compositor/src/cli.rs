@@ -391,6 +391,21 @@ pub enum InputCommand {
         #[arg(default_value = "left")]
         button: String,
     },
+    /// Bring the synthetic tablet's pen to global coordinates.
+    TabletMove {
+        x: f64,
+        y: f64,
+        /// 0 to 1.
+        #[arg(long)]
+        pressure: Option<f64>,
+    },
+    /// The pen touches the tablet (down) or lifts (up).
+    TabletTip {
+        #[arg(value_parser = ["down", "up"])]
+        state: String,
+    },
+    /// The pen leaves the tablet's range.
+    TabletOut,
 }
 
 /// Parses `WxH@HZ[,scale=S]`.

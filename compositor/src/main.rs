@@ -435,6 +435,16 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             InputCommand::Click { button } => InputRequest::Click { button },
             InputCommand::Press { button } => InputRequest::Press { button },
             InputCommand::Release { button } => InputRequest::Release { button },
+            InputCommand::TabletMove { x, y, pressure } => InputRequest::TabletMove {
+                x,
+                y,
+                pressure,
+                tilt: None,
+            },
+            InputCommand::TabletTip { state } => InputRequest::TabletTip {
+                down: state == "down",
+            },
+            InputCommand::TabletOut => InputRequest::TabletOut,
         }),
     };
     let reply = ipc::client::find_socket().and_then(|socket| ipc::client::send(&socket, &request));

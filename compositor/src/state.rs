@@ -149,6 +149,9 @@ pub struct Ghost {
     pub config: ghost_config::Config,
     /// Where the settings came from, for reloads.
     pub config_source: crate::settings::ConfigSource,
+    /// Clients that asked for the seat's tablets (the others get a pen's touch as a
+    /// click).
+    pub tablet_clients: Vec<smithay::reexports::wayland_server::backend::ClientId>,
     /// The client whose input method holds the seat (zwp_input_method_v2).
     pub input_method_owner: Option<smithay::reexports::wayland_server::backend::ClientId>,
     /// GPU figures, frame statistics and the performance overlay.
@@ -256,6 +259,8 @@ impl Ghost {
         // every key typed and types into every window, only outside sandboxes.
         smithay::wayland::text_input::TextInputManagerState::new::<Self>(&dh);
         smithay::wayland::input_method::InputMethodManagerState::new::<Self, _>(&dh, privileged);
+        // Drawing tablets.
+        smithay::wayland::tablet_manager::TabletManagerState::new::<Self>(&dh);
         // Beside the two every compositor takes, what capture clients are told they
         // may hand over (both renderers import these from clients too).
         let shm_state = ShmState::new::<Self>(&dh, crate::protocols::capture_buffer::shm_formats());
@@ -342,6 +347,7 @@ impl Ghost {
             config,
             config_source: crate::settings::ConfigSource::default(),
             input_method_owner: None,
+            tablet_clients: Vec::new(),
             telemetry: Default::default(),
             notification: None,
             default_cursor: None,

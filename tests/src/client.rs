@@ -99,6 +99,8 @@ pub struct State {
     pub taskbar: Vec<crate::taskbar_client::TaskbarEntry>,
     /// What the session lock reported (after `lock_session`).
     pub lock: crate::lock_client::LockEvents,
+    /// What the seat's tablets reported (after `watch_tablets`).
+    pub tablet: crate::tablet_client::TabletEvents,
     /// What the seat's input method was told (after `become_input_method`).
     pub input_method: crate::input_method_client::InputMethodEvents,
     /// What pointer constraints and relative motion reported.

@@ -22,6 +22,7 @@ pub mod seat_client;
 pub mod share_session;
 pub mod shell_client;
 pub mod syncobj_client;
+pub mod tablet_client;
 pub mod taskbar_client;
 pub mod wire;
 pub mod wlr_copy;

@@ -153,6 +153,7 @@ const EXPECTED_GLOBALS: &[&str] = &[
     "ext_foreign_toplevel_image_capture_source_manager_v1",
     "zwp_text_input_manager_v3",
     "zwp_input_method_manager_v2",
+    "zwp_tablet_manager_v2",
 ];
 
 const PRIVILEGED_GLOBALS: &[&str] = &[

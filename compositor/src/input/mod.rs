@@ -5,6 +5,7 @@
 mod bindings;
 mod constraints;
 pub use constraints::same_surface_tree;
+pub mod tablet;
 mod touch;
 mod typing;
 
@@ -101,6 +102,12 @@ impl Ghost {
             InputEvent::TouchUp { event } => self.touch_up::<I>(event),
             InputEvent::TouchFrame { .. } => self.touch_frame(),
             InputEvent::TouchCancel { .. } => self.touch_cancel(),
+            InputEvent::TabletToolAxis { event } => self.tablet_tool_axis::<I, _>(event),
+            InputEvent::TabletToolProximity { event } => self.tablet_tool_proximity::<I>(event),
+            InputEvent::TabletToolTip { event } => self.tablet_tool_tip::<I>(event),
+            InputEvent::TabletToolButton { event } => self.tablet_tool_button::<I>(event),
+            InputEvent::DeviceAdded { device } => self.tablet_device_changed(&device, true),
+            InputEvent::DeviceRemoved { device } => self.tablet_device_changed(&device, false),
             _ => {}
         }
     }

@@ -506,6 +506,39 @@ impl Ghost {
                     self.pointer_button(code, ButtonState::Released, time);
                 }
             }
+            InputRequest::TabletMove {
+                x,
+                y,
+                pressure,
+                tilt,
+            } => {
+                let finite = [x, y]
+                    .iter()
+                    .chain(pressure.iter())
+                    .chain(tilt.iter().flatten())
+                    .all(|v| v.is_finite());
+                if !finite {
+                    return Reply::error("tablet values must be finite numbers");
+                }
+                let axes = crate::input::tablet::ToolAxes {
+                    pressure: pressure.map(|p| p.clamp(0.0, 1.0)),
+                    tilt: tilt.map(|[a, b]| (a.clamp(-90.0, 90.0), b.clamp(-90.0, 90.0))),
+                    ..Default::default()
+                };
+                self.tablet_tool_at(
+                    &crate::input::tablet::synthetic_tablet(),
+                    &crate::input::tablet::synthetic_pen(),
+                    (x, y).into(),
+                    axes,
+                    time,
+                );
+            }
+            InputRequest::TabletTip { down } => {
+                self.tablet_tip(&crate::input::tablet::synthetic_pen(), down, time)
+            }
+            InputRequest::TabletOut => {
+                self.tablet_tool_out(&crate::input::tablet::synthetic_pen(), time)
+            }
         }
         if let Err(e) = self.display_handle.flush_clients() {
             tracing::debug!(%e, "flush after injected input");

@@ -256,6 +256,26 @@ pub enum InputRequest {
         /// "left", "right" or "middle".
         button: String,
     },
+    /// Bring the synthetic tablet's pen to a global position (into proximity first).
+    TabletMove {
+        /// Global x.
+        x: f64,
+        /// Global y.
+        y: f64,
+        /// 0 to 1.
+        #[serde(default)]
+        pressure: Option<f64>,
+        /// Degrees from the vertical, x and y (-90 to 90).
+        #[serde(default)]
+        tilt: Option<[f64; 2]>,
+    },
+    /// The pen touches the tablet (true) or lifts (false).
+    TabletTip {
+        /// Touching.
+        down: bool,
+    },
+    /// The pen leaves the tablet's range.
+    TabletOut,
 }
 
 /// The reply to any request.

@@ -282,3 +282,52 @@ fn kms_kiosk_program_fills_the_display_and_ghostcomp_ends_with_it() -> Result<()
     })
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", comp.log()))
 }
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_a_tablet_pen_reaches_the_window_under_it_through_libinput() -> Result<()> {
+    use ghost_tests::{tablet_client::ToolEvent, wayland_client::Proxy};
+    let comp = start("tablet", "")?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let _tablets = client.watch_tablets()?;
+    let window = client.color_window("kms-canvas", 300, 200, &[WINDOW])?;
+    let info = comp.wait_window("kms-canvas")?;
+    let mut tablet = super::devices::PenTablet::create()?;
+    wait_for(
+        Duration::from_secs(10),
+        "libinput's tablet announced",
+        || {
+            client.roundtrip().ok()?;
+            (!client.state.tablet.tablets.is_empty()).then_some(())
+        },
+    )?;
+    eprintln!("tablets: {:?}", client.state.tablet.tablets);
+    // The tablet's area spans the 1024x768 output: device units are output pixels.
+    let x = info["geometry"]["x"].as_i64().unwrap_or(0) as i32 + 100;
+    let y = info["geometry"]["y"].as_i64().unwrap_or(0) as i32 + 80;
+    tablet.stroke(x, y, 2048)?;
+    let surface = window.surface.id().protocol_id();
+    let events = wait_for(Duration::from_secs(10), "the pen's stroke", || {
+        client.roundtrip().ok()?;
+        let e = &client.state.tablet.events;
+        e.contains(&ToolEvent::ProximityOut).then(|| e.clone())
+    })?;
+    eprintln!("{events:?}");
+    let at = |want: &ToolEvent| events.iter().position(|e| e == want);
+    let inside = at(&ToolEvent::ProximityIn(surface)).context("the pen at the window")?;
+    let down = at(&ToolEvent::Down).context("touch")?;
+    let up = at(&ToolEvent::Up).context("lift")?;
+    let pressed = events
+        .iter()
+        .position(|e| matches!(e, ToolEvent::Pressure(p) if (25_000..=40_000).contains(p)))
+        .context("half pressure")?;
+    anyhow::ensure!(
+        inside < down && down <= pressed && pressed < up,
+        "{events:?}"
+    );
+    let near = events.iter().any(|e| {
+        matches!(e, ToolEvent::Motion(mx, my) if (mx - 100.0).abs() <= 2.0 && (my - 80.0).abs() <= 2.0)
+    });
+    anyhow::ensure!(near, "the pen where it was put: {events:?}");
+    Ok(())
+}

@@ -173,3 +173,63 @@ impl Touchscreen {
         Ok(())
     }
 }
+
+/// A uinput pen tablet (as a Wacom Intuos is): a pen with pressure over a 256 x 192 mm
+/// area mapped onto the 1024x768 output.
+pub(crate) struct PenTablet(VirtualDevice);
+
+impl PenTablet {
+    pub(crate) fn create() -> Result<Self> {
+        let mut keys = AttributeSet::<Key>::new();
+        for k in [Key::BTN_TOOL_PEN, Key::BTN_TOUCH, Key::BTN_STYLUS] {
+            keys.insert(k);
+        }
+        let mut props = AttributeSet::<PropType>::new();
+        props.insert(PropType::POINTER);
+        let axis = |axis, max, res| UinputAbsSetup::new(axis, AbsInfo::new(0, 0, max, 0, 0, res));
+        let mut device = VirtualDeviceBuilder::new()?
+            .name("ghost test pen tablet")
+            .with_keys(&keys)?
+            .with_properties(&props)?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_X, 1023, 4))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_Y, 767, 4))?
+            .with_absolute_axis(&axis(AbsoluteAxisType::ABS_PRESSURE, 4095, 0))?
+            .build()?;
+        register_with_udev(&mut device, &["TABLET"])?;
+        Ok(Self(device))
+    }
+
+    fn emit(&mut self, events: &[(EventType, u16, i32)]) -> Result<()> {
+        let events: Vec<InputEvent> = events
+            .iter()
+            .map(|(t, c, v)| InputEvent::new(*t, *c, *v))
+            .collect();
+        self.0.emit(&events)?;
+        std::thread::sleep(Duration::from_millis(40));
+        Ok(())
+    }
+
+    /// The pen comes near at (x, y), touches with `pressure` (of 4095), lifts and leaves.
+    pub(crate) fn stroke(&mut self, x: i32, y: i32, pressure: i32) -> Result<()> {
+        let (key, abs) = (EventType::KEY, EventType::ABSOLUTE);
+        let (px, py, pp) = (
+            AbsoluteAxisType::ABS_X.0,
+            AbsoluteAxisType::ABS_Y.0,
+            AbsoluteAxisType::ABS_PRESSURE.0,
+        );
+        self.emit(&[
+            (key, Key::BTN_TOOL_PEN.code(), 1),
+            (abs, px, x),
+            (abs, py, y),
+        ])?;
+        self.emit(&[
+            (abs, px, x + 4),
+            (abs, pp, pressure),
+            (key, Key::BTN_TOUCH.code(), 1),
+        ])?;
+        self.emit(&[(abs, px, x + 8), (abs, pp, pressure + 10)])?;
+        self.emit(&[(abs, pp, 0), (key, Key::BTN_TOUCH.code(), 0)])?;
+        self.emit(&[(key, Key::BTN_TOOL_PEN.code(), 0)])?;
+        Ok(())
+    }
+}

@@ -356,6 +356,13 @@ pub fn init_with(
     for output in state.outputs() {
         schedule(state, &output);
     }
+    // A tablet for synthetic pen input (`msg input tablet-move`), as a real one is
+    // announced when libinput finds it.
+    use smithay::wayland::tablet_manager::TabletSeatTrait;
+    state.seat.tablet_seat().add_tablet::<Ghost>(
+        &state.display_handle,
+        &crate::input::tablet::synthetic_tablet(),
+    );
     Ok(())
 }
 
