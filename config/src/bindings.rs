@@ -122,6 +122,40 @@ pub enum ScreenshotTarget {
     Region,
 }
 
+/// Which half or quarter of the output a `snap` binding puts the focused window in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapTarget {
+    /// Left half.
+    Left,
+    /// Right half.
+    Right,
+    /// Top half.
+    Top,
+    /// Bottom half.
+    Bottom,
+    /// Top-left quarter.
+    TopLeft,
+    /// Top-right quarter.
+    TopRight,
+    /// Bottom-left quarter.
+    BottomLeft,
+    /// Bottom-right quarter.
+    BottomRight,
+}
+
+/// The words `snap` takes.
+pub const SNAP_TARGETS: &[&str] = &[
+    "left",
+    "right",
+    "top",
+    "bottom",
+    "top-left",
+    "top-right",
+    "bottom-left",
+    "bottom-right",
+];
+
 /// What a binding does.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -158,6 +192,9 @@ pub enum Action {
     Lock,
     /// Show or hide the performance overlay.
     ToggleOverlay,
+    /// Put the focused window in a half or quarter of its output (again: back where
+    /// it was): `{ snap = "left" }`.
+    Snap(SnapTarget),
 }
 
 /// Actions written as a bare word: `"close"`.
@@ -179,7 +216,7 @@ pub const UNIT_ACTIONS: &[&str] = &[
 ];
 
 /// Actions that take a value: `{ spawn = ["foot"] }`.
-pub const VALUE_ACTIONS: &[&str] = &["spawn", "screenshot"];
+pub const VALUE_ACTIONS: &[&str] = &["spawn", "screenshot", "snap"];
 
 /// Actions people expect that ghostcomp does not have yet, with why: `validate` refuses
 /// them by name instead of calling them unknown.
@@ -271,6 +308,8 @@ impl Default for Bindings {
             b(logo_shift, "r", Action::ReloadConfig),
             b(logo_shift, "e", Action::Quit),
             b(logo_shift, "o", Action::ToggleOverlay),
+            b(logo, "Left", Action::Snap(SnapTarget::Left)),
+            b(logo, "Right", Action::Snap(SnapTarget::Right)),
         ])
     }
 }

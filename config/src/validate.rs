@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use toml_edit::{Item, TableLike, Value};
 
 use crate::{
-    bindings::{action_names, KeyCombo, NOT_YET, UNIT_ACTIONS, VALUE_ACTIONS},
+    bindings::{action_names, KeyCombo, NOT_YET, SNAP_TARGETS, UNIT_ACTIONS, VALUE_ACTIONS},
     error::Problem,
     schema::{suggest, Field, Kind},
     ModeSetting,
@@ -394,6 +394,10 @@ fn check_action(
             .as_value()
             .and_then(Value::as_str)
             .is_some_and(|s| ["output", "window", "region"].contains(&s)),
+        "snap" => v
+            .as_value()
+            .and_then(Value::as_str)
+            .is_some_and(|s| SNAP_TARGETS.contains(&s)),
         other if not_yet(other).is_some() => {
             let why = not_yet(other).copied().unwrap_or_default();
             out.push(Problem::new(
@@ -423,6 +427,7 @@ fn check_action(
     if !ok {
         let expected = match name {
             "spawn" => "a non-empty list of strings (the command and its arguments)",
+            "snap" => "one of \"left\", \"right\", \"top\", \"bottom\", \"top-left\", \"top-right\", \"bottom-left\" or \"bottom-right\"",
             _ => "\"output\", \"window\" or \"region\"",
         };
         out.push(Problem::new(

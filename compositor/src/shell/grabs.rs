@@ -321,6 +321,10 @@ impl PointerGrab<Ghost> for WindowGrab {
         handle.button(data, event);
         if handle.current_pressed().is_empty() {
             handle.unset_grab(self, data, event.serial, event.time, true);
+            if let GrabKind::Move = self.kind {
+                let at = handle.current_location();
+                data.window_dropped(&self.window, at);
+            }
         }
     }
 

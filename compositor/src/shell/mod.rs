@@ -2,9 +2,11 @@
 //! pointer is on, focus follows clicks and keyboard cycling, and windows can be moved,
 //! resized, maximized, made fullscreen and minimized.
 
+mod arrange;
 pub mod decorations;
 pub mod grabs;
 mod layers;
+pub mod placement;
 pub mod popup_grab;
 mod rules;
 
@@ -62,6 +64,8 @@ pub struct WindowData {
     pub bypass_compositor: Cell<u32>,
     /// Render element id of the black box, stable so capture damage stays small.
     pub block_out_id: smithay::backend::renderer::element::Id,
+    /// The half or quarter of its output the window was snapped to, while it stays.
+    pub snapped: Cell<Option<placement::Snap>>,
 }
 
 /// ghostcomp's data of a window (created on first use).
@@ -79,6 +83,7 @@ pub fn window_data(window: &Window) -> &WindowData {
         block_out: Cell::new(false),
         bypass_compositor: Cell::new(0),
         block_out_id: smithay::backend::renderer::element::Id::new(),
+        snapped: Cell::new(None),
     });
     // insert_if_missing just ensured it exists.
     window
@@ -102,28 +107,6 @@ pub fn title_and_app_id(surface: &WlSurface) -> (String, String) {
             })
             .unwrap_or_default()
     })
-}
-
-/// The `step`-th cascade position from `centre`: 32 px down-right per step, wrapping to
-/// the output's top-left area when the window would leave the output.
-fn cascade_position(
-    centre: Point<i32, Logical>,
-    step: i32,
-    output: Rectangle<i32, Logical>,
-    size: smithay::utils::Size<i32, Logical>,
-) -> Point<i32, Logical> {
-    const CASCADE: i32 = 32;
-    let room_x = ((output.loc.x + output.size.w - size.w) - centre.x).max(0) / CASCADE;
-    let room_y = ((output.loc.y + output.size.h - size.h) - centre.y).max(0) / CASCADE;
-    let room = room_x.min(room_y).max(1);
-    let lap = step / (room + 1);
-    let along = step % (room + 1);
-    let origin = if lap == 0 {
-        centre
-    } else {
-        output.loc + Point::from((CASCADE * lap, CASCADE * lap))
-    };
-    origin + Point::from((CASCADE * along, CASCADE * along))
 }
 
 /// Puts a toplevel's next configure in the fullscreen state on `output`, at `size`.
@@ -346,42 +329,6 @@ impl Ghost {
             self.apply_open_rules(window);
             self.focus_window(window);
         }
-    }
-
-    /// Centres a new window on the active output, below its title bar when decorated;
-    /// when another window already sits there, cascades down-right so none is hidden
-    /// exactly behind another.
-    pub(crate) fn place_new_window(&mut self, window: &Window) {
-        let Some(output_geo) = self
-            .active_output()
-            .and_then(|o| self.space.output_geometry(&o))
-        else {
-            return;
-        };
-        let size = window.geometry().size;
-        let bar = if window_data(window).server_side_decorations.get() {
-            TITLE_BAR_HEIGHT
-        } else {
-            0
-        };
-        let centre = Point::from((
-            output_geo.loc.x + ((output_geo.size.w - size.w) / 2).max(0),
-            output_geo.loc.y + ((output_geo.size.h - size.h - bar) / 2).max(0) + bar,
-        ));
-        let taken: Vec<Point<i32, Logical>> = self
-            .space
-            .elements()
-            .filter(|w| *w != window)
-            .filter_map(|w| self.space.element_location(w))
-            .collect();
-        let mut loc = centre;
-        for step in 1..=64 {
-            if !taken.contains(&loc) {
-                break;
-            }
-            loc = cascade_position(centre, step, output_geo, size);
-        }
-        self.space.map_element(window.clone(), loc, false);
     }
 
     /// Gives keyboard focus to `surface` (or nobody) and updates activated states.
