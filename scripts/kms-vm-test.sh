@@ -38,6 +38,10 @@ trap 'rm -rf "$bundle"' EXIT
 bash scripts/kms-vm-bundle.sh target/debug/ghostcomp "$bundle/ghostcomp" wlr-randr "$seatd" \
   target/debug/ghost-kiosk-client
 G=/ghost/files/ghostcomp
+# libinput's device quirks and libwacom's tablet database, where the libraries look
+# for them (compiled-in paths): without libwacom's data libinput takes no tablet.
+mkdir -p "$bundle/data-root/usr/share"
+cp -rL /usr/share/libinput /usr/share/libwacom "$bundle/data-root/usr/share/"
 # Mesa's EGL and KMS software driver, for the compositor's GLES tests only (they make
 # the initramfs about 200 MB larger).
 M=/ghost/files/mesa
@@ -79,7 +83,8 @@ for line in sys.stdin:
   # those tests boot bookworm-backports' kernel with virtio-gpu beside vkms; the rest
   # boot Debian 12's.
   if [[ "${filter[*]:-}" != linux612* && "${filter[*]:-}" != logind* ]]; then
-    bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --skip linux612 --skip logind --ignored --test-threads=1 --nocapture
+    GHOST_VM_ROOT="$bundle/data-root" \
+      bash scripts/vm/boot.sh "$bundle/$target" "${filter[@]}" --skip linux612 --skip logind --ignored --test-threads=1 --nocapture
   fi
   # The logind session tests (module logind) boot the VM with systemd as init.
   if [ ${#filter[@]} -eq 0 ] || [[ "${filter[*]}" == logind* ]]; then

@@ -77,6 +77,7 @@ impl Ghost {
             return;
         }
         let tablet = TabletDescriptor::from(device);
+        tracing::info!(name = tablet.name, added, "drawing tablet");
         let seat = self.seat.tablet_seat();
         if added {
             seat.add_tablet::<Ghost>(&self.display_handle, &tablet);

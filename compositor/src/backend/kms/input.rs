@@ -76,6 +76,21 @@ pub fn start(state: &mut Ghost, session: &LibSeatSession) -> anyhow::Result<Libi
     if !udev_daemon_running() {
         add_event_nodes(&mut context);
     }
+    // The devices found so far are announced now: their "added" events wait in
+    // libinput's queue, which the event loop would read only at the first input event
+    // (a tablet would stay unknown to clients until someone touched a key).
+    if let Err(err) = context.dispatch() {
+        warn!(%err, "libinput: reading the first devices failed");
+    }
+    let queued: Vec<libinput::Event> = (&mut context).collect();
+    for event in queued {
+        if let libinput::Event::Device(libinput::event::DeviceEvent::Added(added)) = event {
+            use libinput::event::EventTrait;
+            let mut device = added.device();
+            configure(&mut device, &state.config.input);
+            state.process_input_event(InputEvent::<LibinputInputBackend>::DeviceAdded { device });
+        }
+    }
     let backend = LibinputInputBackend::new(context.clone());
     state
         .loop_handle
