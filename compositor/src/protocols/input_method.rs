@@ -56,6 +56,18 @@ impl InputMethodHandler for Ghost {
     }
 }
 
+impl Ghost {
+    /// Whether an input method holds the seat (its client still connected).
+    pub fn input_method_present(&self) -> bool {
+        self.input_method_owner.clone().is_some_and(|id| {
+            self.display_handle
+                .backend_handle()
+                .get_client_data(id)
+                .is_ok()
+        })
+    }
+}
+
 /// The input method object of a client that asked while another held the seat: told
 /// `unavailable` (as the protocol says; smithay 0.7 tells the one that holds the seat
 /// instead), and deaf to everything after.

@@ -61,7 +61,16 @@ impl KeyboardTarget<Ghost> for KeyboardFocus {
         serial: Serial,
     ) {
         match self {
-            Self::Surface(s) => KeyboardTarget::enter(s, seat, data, keys, serial),
+            Self::Surface(s) => {
+                KeyboardTarget::enter(s, seat, data, keys, serial);
+                // zwp_text_input_v3 says the focused surface's text inputs are entered
+                // whether or not an input method runs (smithay 0.7 waits for one; one
+                // that comes later enters them itself).
+                if !data.input_method_present() {
+                    use smithay::wayland::text_input::TextInputSeat;
+                    seat.text_input().enter();
+                }
+            }
             Self::X11(x) => {
                 let tied = super::tied_by_id(x);
                 match tied {
@@ -78,7 +87,13 @@ impl KeyboardTarget<Ghost> for KeyboardFocus {
 
     fn leave(&self, seat: &Seat<Ghost>, data: &mut Ghost, serial: Serial) {
         match self {
-            Self::Surface(s) => KeyboardTarget::leave(s, seat, data, serial),
+            Self::Surface(s) => {
+                if !data.input_method_present() {
+                    use smithay::wayland::text_input::TextInputSeat;
+                    seat.text_input().leave();
+                }
+                KeyboardTarget::leave(s, seat, data, serial)
+            }
             Self::X11(x) => {
                 KeyboardTarget::leave(x, seat, data, serial);
                 if let Some(surface) = super::tied_by_id(x) {
