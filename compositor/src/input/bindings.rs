@@ -154,13 +154,8 @@ impl Ghost {
                 }
             }
             Action::ToggleOverlay => self.set_overlay(!self.telemetry.overlay.on),
-            Action::Snap(target) => {
-                let word = serde_json::to_value(target).ok();
-                let snap = word
-                    .as_ref()
-                    .and_then(|w| w.as_str())
-                    .and_then(crate::shell::placement::Snap::from_name);
-                if let (Some(snap), Some(window)) = (snap, self.focused_window()) {
+            Action::Snap(snap) => {
+                if let Some(window) = self.focused_window() {
                     self.snap_window(&window, snap);
                 }
             }

@@ -12,7 +12,6 @@ use smithay::{
         TabletToolEvent, TabletToolProximityEvent, TabletToolTipEvent, TabletToolTipState,
         TabletToolType,
     },
-    input::pointer::MotionEvent,
     reexports::{
         wayland_protocols::wp::tablet::zv2::server::{
             zwp_tablet_manager_v2::{self, ZwpTabletManagerV2},
@@ -175,19 +174,8 @@ impl Ghost {
             return;
         };
         let handle = seat.add_tool::<Ghost>(self, &dh, tool);
-        if let Some(pointer) = self.seat.get_pointer() {
-            let under = self.surface_under(pos);
-            pointer.motion(
-                self,
-                under,
-                &MotionEvent {
-                    location: pos,
-                    serial: SERIAL_COUNTER.next_serial(),
-                    time,
-                },
-            );
-            pointer.frame(self);
-        }
+        // The pointer follows the pen as a mouse moved there would.
+        self.pointer_motion_to(pos, time);
         if let Some(p) = axes.pressure {
             handle.pressure(p);
         }

@@ -4,43 +4,8 @@
 
 use smithay::utils::{Logical, Point, Rectangle};
 
-/// A half or quarter of the usable area, or all of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Snap {
-    /// Left half.
-    Left,
-    /// Right half.
-    Right,
-    /// Top half.
-    Top,
-    /// Bottom half.
-    Bottom,
-    /// Top-left quarter.
-    TopLeft,
-    /// Top-right quarter.
-    TopRight,
-    /// Bottom-left quarter.
-    BottomLeft,
-    /// Bottom-right quarter.
-    BottomRight,
-}
-
-impl Snap {
-    /// The binding's word ("snap-left" is `Snap::Left`).
-    pub fn from_name(word: &str) -> Option<Snap> {
-        Some(match word {
-            "left" => Snap::Left,
-            "right" => Snap::Right,
-            "top" => Snap::Top,
-            "bottom" => Snap::Bottom,
-            "top-left" => Snap::TopLeft,
-            "top-right" => Snap::TopRight,
-            "bottom-left" => Snap::BottomLeft,
-            "bottom-right" => Snap::BottomRight,
-            _ => return None,
-        })
-    }
-}
+/// Which half or quarter: the configuration's own word for it (`{ snap = "left" }`).
+pub use ghost_config::SnapTarget as Snap;
 
 /// The part of `area` a window snapped to `snap` fills (odd pixels go to the right and
 /// bottom parts, so the parts tile the area exactly).
