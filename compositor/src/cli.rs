@@ -126,6 +126,26 @@ pub enum MsgCommand {
     Outputs,
     /// Windows with id, app_id, title, geometry, output and focus.
     Windows,
+    /// Each output's workspaces: number, id, whether shown, the windows on it.
+    Workspaces,
+    /// Show workspace N (1 the first; past the last: the empty one), next or previous.
+    FocusWorkspace {
+        /// A number, next or previous.
+        #[arg(value_parser = parse_workspace)]
+        workspace: ghost_config::WorkspaceTarget,
+        /// Output name (default: the focused window's, else the pointer's).
+        #[arg(long)]
+        output: Option<String>,
+    },
+    /// Move a window to workspace N of its output (next, previous); the view stays.
+    MoveToWorkspace {
+        /// A number, next or previous.
+        #[arg(value_parser = parse_workspace)]
+        workspace: ghost_config::WorkspaceTarget,
+        /// Window id from `windows` (default: the focused window).
+        #[arg(long)]
+        window: Option<u64>,
+    },
     /// Raise and focus a window.
     Focus { id: u64 },
     /// Ask a window to close.
@@ -435,6 +455,20 @@ pub fn parse_output_spec(s: &str) -> Result<OutputSpec, String> {
         }
     }
     Ok(spec)
+}
+
+fn parse_workspace(s: &str) -> Result<ghost_config::WorkspaceTarget, String> {
+    use ghost_config::{WorkspaceStep, WorkspaceTarget};
+    match s {
+        "next" => Ok(WorkspaceTarget::Step(WorkspaceStep::Next)),
+        "previous" | "prev" => Ok(WorkspaceTarget::Step(WorkspaceStep::Previous)),
+        n => match n.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(WorkspaceTarget::Number(n)),
+            _ => Err(format!(
+                "{s:?} is not a workspace: a number from 1, next or previous"
+            )),
+        },
+    }
 }
 
 fn parse_region(s: &str) -> Result<[i32; 4], String> {

@@ -313,6 +313,13 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
         MsgCommand::Outputs => Request::Outputs,
         MsgCommand::Windows => Request::Windows,
         MsgCommand::Focus { id } => Request::Focus { id },
+        MsgCommand::Workspaces => Request::Workspaces,
+        MsgCommand::FocusWorkspace { workspace, output } => {
+            Request::FocusWorkspace { workspace, output }
+        }
+        MsgCommand::MoveToWorkspace { workspace, window } => {
+            Request::MoveToWorkspace { workspace, window }
+        }
         MsgCommand::Close { id } => Request::Close { id },
         MsgCommand::Power { output, state } => Request::Power {
             output,

@@ -125,6 +125,8 @@ pub struct Ghost {
     pub disabled_outputs: Vec<Output>,
     /// Minimized windows, kept out of the space until restored.
     pub minimized: Vec<Window>,
+    /// Which workspace of which output each shown or parked window is on.
+    pub workspaces: crate::shell::workspaces::Workspaces<Window>,
     /// Open popups.
     pub popups: PopupManager,
     /// The one seat.
@@ -207,6 +209,8 @@ pub struct Ghost {
     /// wlr-foreign-toplevel-management (taskbars).
     pub foreign_toplevel_management:
         crate::protocols::foreign_toplevel_management::ForeignToplevelManagement,
+    /// ext-workspace-v1 managers (bars' workspace lists).
+    pub ext_workspaces: crate::protocols::ext_workspace::ExtWorkspaces,
     /// The menus holding a popup grab.
     pub popup_grab: crate::shell::popup_grab::PopupGrab,
     /// The programs the session started, and kiosk mode.
@@ -314,6 +318,7 @@ impl Ghost {
             crate::protocols::foreign_toplevel_management::ForeignToplevelManagement::new(
                 &dh, privileged,
             );
+        let ext_workspaces = crate::protocols::ext_workspace::ExtWorkspaces::new(&dh, privileged);
 
         let mut seat = seat_state.new_wl_seat(&dh, "seat0");
         let input = &config.input;
@@ -337,6 +342,7 @@ impl Ghost {
             space: Space::default(),
             disabled_outputs: Vec::new(),
             minimized: Vec::new(),
+            workspaces: Default::default(),
             popups: PopupManager::default(),
             seat,
             cursor_status: CursorImageStatus::default_named(),
@@ -384,6 +390,7 @@ impl Ghost {
             session: Default::default(),
             popup_grab: Default::default(),
             foreign_toplevel_management,
+            ext_workspaces,
             foreign_toplevel_list_state,
             security_context_state,
             output_management_state,
@@ -412,7 +419,9 @@ impl Ghost {
         self.xwayland_apply_scaling();
         self.popups.cleanup();
         self.popup_grab_refresh();
+        self.workspaces_sync_outputs();
         self.foreign_toplevels_refresh();
+        self.ext_workspaces_refresh();
         self.lock_refresh();
         self.pointer_focus_refresh();
         crate::backend::kms::deliver_waiting_flips(self);

@@ -156,6 +156,28 @@ pub const SNAP_TARGETS: &[&str] = &[
     "bottom-right",
 ];
 
+/// Which workspace a `focus-workspace` or `move-to-workspace` binding means: a number
+/// (1 is the first of the output's workspaces; past the last, the empty one at the end)
+/// or a step from the output's current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WorkspaceTarget {
+    /// The n-th workspace of the output, from 1.
+    Number(u32),
+    /// One down or up from the current one.
+    Step(WorkspaceStep),
+}
+
+/// A step through an output's workspaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkspaceStep {
+    /// The one after the current one.
+    Next,
+    /// The one before it.
+    Previous,
+}
+
 /// What a binding does.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -195,6 +217,12 @@ pub enum Action {
     /// Put the focused window in a half or quarter of its output (again: back where
     /// it was): `{ snap = "left" }`.
     Snap(SnapTarget),
+    /// Show another workspace of the focused output: `{ focus-workspace = 2 }`,
+    /// `{ focus-workspace = "next" }`.
+    FocusWorkspace(WorkspaceTarget),
+    /// Move the focused window to another workspace of its output (the view stays):
+    /// `{ move-to-workspace = 2 }`.
+    MoveToWorkspace(WorkspaceTarget),
 }
 
 /// Actions written as a bare word: `"close"`.
@@ -216,14 +244,17 @@ pub const UNIT_ACTIONS: &[&str] = &[
 ];
 
 /// Actions that take a value: `{ spawn = ["foot"] }`.
-pub const VALUE_ACTIONS: &[&str] = &["spawn", "screenshot", "snap"];
+pub const VALUE_ACTIONS: &[&str] = &[
+    "spawn",
+    "screenshot",
+    "snap",
+    "focus-workspace",
+    "move-to-workspace",
+];
 
 /// Actions people expect that ghostcomp does not have yet, with why: `validate` refuses
 /// them by name instead of calling them unknown.
-pub const NOT_YET: &[(&str, &str)] = &[
-    ("focus-workspace", "ghostcomp has no workspaces yet"),
-    ("move-to-workspace", "ghostcomp has no workspaces yet"),
-];
+pub const NOT_YET: &[(&str, &str)] = &[];
 
 /// Every action name, for suggestions.
 pub fn action_names() -> impl Iterator<Item = &'static str> {
@@ -295,22 +326,51 @@ impl Default for Bindings {
             },
             action,
         };
-        Bindings(vec![
-            b(logo, "Return", Action::Spawn(vec!["foot".into()])),
-            b(logo, "q", Action::Close),
-            b(alt, "Tab", Action::FocusNext),
-            b(logo, "Tab", Action::FocusNext),
-            b(logo_shift, "Tab", Action::FocusPrevious),
-            b(logo, "f", Action::Fullscreen),
-            b(logo, "m", Action::Maximize),
-            b(logo, "n", Action::Minimize),
-            b(logo, "Print", Action::Screenshot(ScreenshotTarget::Output)),
-            b(logo_shift, "r", Action::ReloadConfig),
-            b(logo_shift, "e", Action::Quit),
-            b(logo_shift, "o", Action::ToggleOverlay),
-            b(logo, "Left", Action::Snap(SnapTarget::Left)),
-            b(logo, "Right", Action::Snap(SnapTarget::Right)),
-        ])
+        Bindings(
+            vec![
+                b(logo, "Return", Action::Spawn(vec!["foot".into()])),
+                b(logo, "q", Action::Close),
+                b(alt, "Tab", Action::FocusNext),
+                b(logo, "Tab", Action::FocusNext),
+                b(logo_shift, "Tab", Action::FocusPrevious),
+                b(logo, "f", Action::Fullscreen),
+                b(logo, "m", Action::Maximize),
+                b(logo, "n", Action::Minimize),
+                b(logo, "Print", Action::Screenshot(ScreenshotTarget::Output)),
+                b(logo_shift, "r", Action::ReloadConfig),
+                b(logo_shift, "e", Action::Quit),
+                b(logo_shift, "o", Action::ToggleOverlay),
+                b(logo, "Left", Action::Snap(SnapTarget::Left)),
+                b(logo, "Right", Action::Snap(SnapTarget::Right)),
+                b(
+                    logo,
+                    "Page_Down",
+                    Action::FocusWorkspace(WorkspaceTarget::Step(WorkspaceStep::Next)),
+                ),
+                b(
+                    logo,
+                    "Page_Up",
+                    Action::FocusWorkspace(WorkspaceTarget::Step(WorkspaceStep::Previous)),
+                ),
+            ]
+            .into_iter()
+            .chain((1..=9).flat_map(|n| {
+                let key = n.to_string();
+                [
+                    b(
+                        logo,
+                        &key,
+                        Action::FocusWorkspace(WorkspaceTarget::Number(n)),
+                    ),
+                    b(
+                        logo_shift,
+                        &key,
+                        Action::MoveToWorkspace(WorkspaceTarget::Number(n)),
+                    ),
+                ]
+            }))
+            .collect(),
+        )
     }
 }
 

@@ -17,7 +17,10 @@ pub mod schema;
 mod sections;
 mod validate;
 
-pub use bindings::{Action, Binding, Bindings, KeyCombo, Modifiers, ScreenshotTarget, SnapTarget};
+pub use bindings::{
+    Action, Binding, Bindings, KeyCombo, Modifiers, ScreenshotTarget, SnapTarget, WorkspaceStep,
+    WorkspaceTarget,
+};
 pub use error::{ConfigError, Located, Problem};
 pub use output::{
     ModeSetting, ModeSpec, OutputConfig, OutputSpecError, Toggle, Transform, VrrPolicy,

@@ -141,6 +141,7 @@ pub const WINDOW_RULE: &[Field] = &[
     f("maximized", Kind::Bool),
     f("fullscreen", Kind::Bool),
     f("output", Kind::Str),
+    f("workspace", Kind::Int(1, 1000)),
     f("opacity", Kind::Float(0.0, 1.0)),
     f("vrr", Kind::Enum(VRR)),
     f("block_out_from_screencast", Kind::Bool),

@@ -102,6 +102,9 @@ pub struct WindowRule {
     /// Open on this output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// Open on this workspace (1 the first) of its output, without taking the view there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<u32>,
     /// Opacity, 0.0 to 1.0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opacity: Option<f64>,

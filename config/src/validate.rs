@@ -398,6 +398,11 @@ fn check_action(
             .as_value()
             .and_then(Value::as_str)
             .is_some_and(|s| SNAP_TARGETS.contains(&s)),
+        "focus-workspace" | "move-to-workspace" => v.as_value().is_some_and(|v| {
+            v.as_integer().is_some_and(|n| (1..=1000).contains(&n))
+                || v.as_str()
+                    .is_some_and(|s| ["next", "previous"].contains(&s))
+        }),
         other if not_yet(other).is_some() => {
             let why = not_yet(other).copied().unwrap_or_default();
             out.push(Problem::new(
@@ -427,6 +432,9 @@ fn check_action(
     if !ok {
         let expected = match name {
             "spawn" => "a non-empty list of strings (the command and its arguments)",
+            "focus-workspace" | "move-to-workspace" => {
+                "a workspace number from 1 to 1000, \"next\" or \"previous\""
+            }
             "snap" => "one of \"left\", \"right\", \"top\", \"bottom\", \"top-left\", \"top-right\", \"bottom-left\" or \"bottom-right\"",
             _ => "\"output\", \"window\" or \"region\"",
         };

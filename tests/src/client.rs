@@ -95,6 +95,8 @@ pub struct State {
     pub seat: crate::seat_client::SeatEvents,
     /// Whether a keyboard shortcuts inhibitor is active (after `inhibit_shortcuts`).
     pub shortcuts_inhibited: Option<bool>,
+    /// What a workspace bar was told (after `workspace_bar`).
+    pub bar: crate::workspace_client::BarEvents,
     /// The windows a taskbar was told of (after `taskbar`).
     pub taskbar: Vec<crate::taskbar_client::TaskbarEntry>,
     /// What the session lock reported (after `lock_session`).

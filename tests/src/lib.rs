@@ -26,6 +26,7 @@ pub mod tablet_client;
 pub mod taskbar_client;
 pub mod wire;
 pub mod wlr_copy;
+pub mod workspace_client;
 
 pub use pipewire;
 pub use wayland_client;

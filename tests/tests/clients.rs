@@ -170,6 +170,7 @@ const PRIVILEGED_GLOBALS: &[&str] = &[
     "ext_output_image_capture_source_manager_v1",
     "ext_foreign_toplevel_image_capture_source_manager_v1",
     "zwp_input_method_manager_v2",
+    "ext_workspace_manager_v1",
 ];
 
 fn wayland_info_interfaces(cmd: &mut Command) -> Result<Vec<String>> {

@@ -64,10 +64,22 @@ pub fn action_for(
         .find_map(|sym| {
             config
                 .bindings
-                .action_for(held, &xkb::keysym_get_name(*sym))
+                .0
+                .iter()
+                .find(|b| b.combo.modifiers == held && keysym_of(&b.combo) == Some(*sym))
         })
-        .cloned()
-        .map(Bound::Action)
+        .map(|b| Bound::Action(b.action.clone()))
+}
+
+/// The keysym a binding's key names. xkb gives several names to one key ("Page_Down"
+/// and "Next", "Prior" and "Page_Up"), so keys are compared as keysyms, not as names;
+/// a name in the wrong case still finds its key.
+fn keysym_of(combo: &ghost_config::KeyCombo) -> Option<Keysym> {
+    let key = combo.normalized().key;
+    [xkb::KEYSYM_NO_FLAGS, xkb::KEYSYM_CASE_INSENSITIVE]
+        .into_iter()
+        .map(|flags| xkb::keysym_from_name(&key, flags))
+        .find(|sym| sym.raw() != 0)
 }
 
 impl Ghost {
@@ -154,6 +166,8 @@ impl Ghost {
                 }
             }
             Action::ToggleOverlay => self.set_overlay(!self.telemetry.overlay.on),
+            Action::FocusWorkspace(target) => self.focus_workspace_binding(target),
+            Action::MoveToWorkspace(target) => self.move_to_workspace_binding(target),
             Action::Snap(snap) => {
                 if let Some(window) = self.focused_window() {
                     self.snap_window(&window, snap);

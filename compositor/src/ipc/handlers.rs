@@ -69,6 +69,33 @@ impl Ghost {
                 }
                 None => Reply::error(format!("no window with id {id}")),
             },
+            Request::Workspaces => Reply::ok(self.workspaces_json()),
+            Request::FocusWorkspace { workspace, output } => {
+                let output = match output {
+                    Some(name) => self.space.outputs().find(|o| o.name() == name).cloned(),
+                    None => self.workspace_output(),
+                };
+                match output {
+                    Some(output) => {
+                        self.focus_workspace(&output, workspace);
+                        Reply::ok(self.workspaces_json())
+                    }
+                    None => Reply::error("no such output"),
+                }
+            }
+            Request::MoveToWorkspace { workspace, window } => {
+                let window = match window {
+                    Some(id) => self.window_by_id(id),
+                    None => self.focused_window(),
+                };
+                match window {
+                    Some(w) => {
+                        let hidden = self.move_window_to_workspace(&w, workspace);
+                        Reply::ok(json!({"hidden": hidden}))
+                    }
+                    None => Reply::error("no such window"),
+                }
+            }
             Request::Close { id } => match self.window_by_id(id) {
                 Some(w) => {
                     self.close_window(&w);
@@ -259,8 +286,10 @@ impl Ghost {
         let focused = self.focused_window();
         let mapped = self.space.elements().map(|w| (w, false));
         let minimized = self.minimized.iter().map(|w| (w, true));
+        let parked = self.workspaces.hidden().map(|w| (w, false));
         let windows: Vec<Value> = mapped
             .chain(minimized)
+            .chain(parked)
             .filter(|(w, _)| !w.x11_surface().is_some_and(|x| x.is_override_redirect()))
             .map(|(w, is_minimized)| {
                 let (title, app_id) = crate::shell::window_title_and_app_id(w);
@@ -268,9 +297,16 @@ impl Ghost {
                 let geo = if is_minimized {
                     window_data(w).restore.borrow().unwrap_or_default()
                 } else {
-                    self.space.element_geometry(w).unwrap_or_default()
+                    self.space
+                        .element_geometry(w)
+                        .or_else(|| self.parked_geometry(w))
+                        .unwrap_or_default()
                 };
-                let output = self.space.outputs_for_element(w).first().map(|o| o.name());
+                let workspace = self.workspaces.locate(w);
+                let output = match workspace {
+                    Some((name, _)) => Some(name.to_owned()),
+                    None => self.space.outputs_for_element(w).first().map(|o| o.name()),
+                };
                 let (maximized, fullscreen) = crate::shell::window_is_maximized_or_fullscreen(w, false);
                 let x11 = w.x11_surface();
                 json!({
@@ -281,6 +317,8 @@ impl Ghost {
                     "output": output,
                     "focused": focused.as_ref() == Some(w),
                     "minimized": is_minimized,
+                    "workspace": workspace.map(|(_, i)| i + 1),
+                    "on_screen": self.space.elements().any(|e| e == w),
                     "maximized": maximized,
                     "fullscreen": fullscreen,
                     "server_side_decorations": window_data(w).server_side_decorations.get(),

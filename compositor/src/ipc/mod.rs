@@ -26,6 +26,24 @@ pub enum Request {
         /// Window id from `windows`.
         id: u64,
     },
+    /// Each output's workspaces, with their windows and the one shown.
+    Workspaces,
+    /// Show another workspace: a number (1 the first), "next" or "previous".
+    FocusWorkspace {
+        /// Which workspace.
+        workspace: ghost_config::WorkspaceTarget,
+        /// Output name; the focused window's output (else the pointer's) when absent.
+        #[serde(default)]
+        output: Option<String>,
+    },
+    /// Move a window to another workspace of its output; the view stays.
+    MoveToWorkspace {
+        /// Which workspace.
+        workspace: ghost_config::WorkspaceTarget,
+        /// Window id from `windows`; the focused window when absent.
+        #[serde(default)]
+        window: Option<u64>,
+    },
     /// Ask a window to close.
     Close {
         /// Window id from `windows`.

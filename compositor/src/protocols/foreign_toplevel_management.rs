@@ -114,6 +114,7 @@ impl Ghost {
             .elements()
             .map(|w| (w, false))
             .chain(self.minimized.iter().map(|w| (w, true)))
+            .chain(self.workspaces.hidden().map(|w| (w, false)))
             .filter(|(w, _)| !w.x11_surface().is_some_and(|x| x.is_override_redirect()))
             .map(|(w, minimized)| {
                 (

@@ -202,7 +202,7 @@ impl Ghost {
                         .is_some_and(|h| h.identifier() == handle.identifier())
                 };
                 let Some(window) = self.space.elements().find(named).cloned() else {
-                    return if self.minimized.iter().any(|w| named(&w)) {
+                    return if self.all_windows().any(|w| named(&w)) {
                         Resolved::Hidden
                     } else {
                         Resolved::Gone

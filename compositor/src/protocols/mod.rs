@@ -2,6 +2,7 @@
 
 pub mod capture_buffer;
 pub mod color_management;
+pub mod ext_workspace;
 pub mod foreign_toplevel_management;
 pub mod image_capture_source;
 pub mod image_copy_capture;

@@ -9,6 +9,9 @@ mod layers;
 pub mod placement;
 pub mod popup_grab;
 mod rules;
+mod window_states;
+mod workspace_glue;
+pub mod workspaces;
 
 use std::{
     cell::{Cell, RefCell},
@@ -31,7 +34,6 @@ use smithay::{
 };
 
 use crate::state::Ghost;
-use decorations::TITLE_BAR_HEIGHT;
 
 static NEXT_WINDOW_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -66,6 +68,8 @@ pub struct WindowData {
     pub block_out_id: smithay::backend::renderer::element::Id,
     /// The half or quarter of its output the window was snapped to, while it stays.
     pub snapped: Cell<Option<placement::Snap>>,
+    /// Where it was relative to its output's corner while its workspace is not shown.
+    pub parked_at: Cell<Option<Point<i32, Logical>>>,
 }
 
 /// ghostcomp's data of a window (created on first use).
@@ -84,6 +88,7 @@ pub fn window_data(window: &Window) -> &WindowData {
         bypass_compositor: Cell::new(0),
         block_out_id: smithay::backend::renderer::element::Id::new(),
         snapped: Cell::new(None),
+        parked_at: Cell::new(None),
     });
     // insert_if_missing just ensured it exists.
     window
@@ -206,20 +211,24 @@ pub fn window_title_and_app_id(window: &Window) -> (String, String) {
 }
 
 impl Ghost {
-    /// The window whose toplevel surface is `surface`, mapped or minimized.
-    pub fn window_for_surface(&self, surface: &WlSurface) -> Option<Window> {
+    /// Every window: shown, minimized, or on a workspace not shown.
+    pub fn all_windows(&self) -> impl Iterator<Item = &Window> {
         self.space
             .elements()
             .chain(self.minimized.iter())
+            .chain(self.workspaces.hidden())
+    }
+
+    /// The window whose toplevel surface is `surface`, wherever it is.
+    pub fn window_for_surface(&self, surface: &WlSurface) -> Option<Window> {
+        self.all_windows()
             .find(|w| toplevel_surface(w).as_ref() == Some(surface))
             .cloned()
     }
 
     /// The window with IPC id `id`.
     pub fn window_by_id(&self, id: u64) -> Option<Window> {
-        self.space
-            .elements()
-            .chain(self.minimized.iter())
+        self.all_windows()
             .find(|w| window_data(w).id == id)
             .cloned()
     }
@@ -255,11 +264,15 @@ impl Ghost {
                 .new_toplevel::<Ghost>(title, app_id);
             *data.foreign.borrow_mut() = Some(handle);
         }
-        let origin = self
-            .active_output()
-            .and_then(|o| self.space.output_geometry(&o))
+        let output = self.active_output();
+        let origin = output
+            .as_ref()
+            .and_then(|o| self.space.output_geometry(o))
             .map(|g| g.loc)
             .unwrap_or_default();
+        self.workspaces_sync_outputs();
+        let name = output.map(|o| o.name()).unwrap_or_default();
+        self.workspaces.add_window(&name, window.clone());
         self.space.map_element(window, origin, false);
     }
 
@@ -279,6 +292,8 @@ impl Ghost {
         let had_focus = self.focused_window().as_ref() == Some(&window);
         self.space.unmap_elem(&window);
         self.minimized.retain(|w| w != &window);
+        self.workspaces.remove_window(&window);
+        self.ext_workspaces_refresh();
         if had_focus {
             self.focus_top_window();
         }
@@ -327,7 +342,10 @@ impl Ghost {
             }
             self.place_new_window(window);
             self.apply_open_rules(window);
-            self.focus_window(window);
+            // A rule may have put it on a workspace not shown: it waits there.
+            if !self.workspaces.is_hidden(window) {
+                self.focus_window(window);
+            }
         }
     }
 
@@ -375,10 +393,16 @@ impl Ghost {
 
     /// Raises `window`, focuses it, and restores it if minimized.
     pub fn focus_window(&mut self, window: &Window) {
+        self.reveal_window(window);
         if let Some(pos) = self.minimized.iter().position(|w| w == window) {
             let w = self.minimized.remove(pos);
             let loc = window_data(&w).restore.borrow_mut().take().map(|g| g.loc);
-            self.space.map_element(w, loc.unwrap_or_default(), false);
+            self.space
+                .map_element(w.clone(), loc.unwrap_or_default(), false);
+            // It comes back on the shown workspace of the output it returns to.
+            let output = self.output_of(&w).map(|o| o.name()).unwrap_or_default();
+            self.workspaces.add_window(&output, w);
+            self.ext_workspaces_refresh();
         }
         self.space.raise_element(window, false);
         if let (Some(x11), Some(wm)) = (window.x11_surface(), self.xwayland.wm.as_mut()) {
@@ -451,140 +475,6 @@ impl Ghost {
             })
             .or_else(|| self.space.outputs_for_element(window).into_iter().next())
             .or_else(|| self.active_output())
-    }
-
-    pub(crate) fn remember_window_geometry(&self, window: &Window) {
-        let data = window_data(window);
-        let mut restore = data.restore.borrow_mut();
-        if restore.is_none() {
-            if let Some(loc) = self.space.element_location(window) {
-                *restore = Some(Rectangle::new(loc, window.geometry().size));
-            }
-        }
-    }
-
-    fn restore_geometry(&mut self, window: &Window) {
-        let Some(geo) = window_data(window).restore.borrow_mut().take() else {
-            return;
-        };
-        if let Some(t) = window.toplevel() {
-            t.with_pending_state(|s| s.size = Some(geo.size));
-        }
-        self.space.map_element(window.clone(), geo.loc, true);
-    }
-
-    /// Maximizes to the usable area of the window's output, or restores.
-    pub fn set_maximized(&mut self, window: &Window, maximized: bool) {
-        if let Some(x11) = window.x11_surface().cloned() {
-            return self.x11_set_maximized(window, &x11, maximized);
-        }
-        let Some(toplevel) = window.toplevel().cloned() else {
-            return;
-        };
-        if maximized {
-            let Some(output) = self.output_of(window) else {
-                return;
-            };
-            self.remember_window_geometry(window);
-            let area = self.usable_area(&output);
-            let bar = if window_data(window).server_side_decorations.get() {
-                TITLE_BAR_HEIGHT
-            } else {
-                0
-            };
-            toplevel.with_pending_state(|s| {
-                s.states.set(xdg_toplevel::State::Maximized);
-                s.size = Some((area.size.w, area.size.h - bar).into());
-            });
-            self.space.map_element(
-                window.clone(),
-                Point::from((area.loc.x, area.loc.y + bar)),
-                true,
-            );
-        } else {
-            toplevel.with_pending_state(|s| {
-                s.states.unset(xdg_toplevel::State::Maximized);
-                s.size = None;
-            });
-            self.restore_geometry(window);
-        }
-        if toplevel.is_initial_configure_sent() {
-            toplevel.send_pending_configure();
-        }
-        self.queue_redraw_all();
-    }
-
-    /// Fits a fullscreen window to `output`, or a maximized one to the space its panels
-    /// leave, again: after the output changed, the window came to it, or panels moved.
-    /// Other windows stay as they are.
-    pub fn refit_window(&mut self, window: &Window, output: &Output) {
-        let Some(states) = window.toplevel().map(|t| t.current_state().states) else {
-            return;
-        };
-        if states.contains(xdg_toplevel::State::Fullscreen) {
-            self.set_fullscreen(window, true, Some(output.clone()));
-        } else if states.contains(xdg_toplevel::State::Maximized) {
-            self.set_maximized(window, true);
-        }
-    }
-
-    /// Makes the window cover a whole output (no title bar), or restores it.
-    pub fn set_fullscreen(&mut self, window: &Window, fullscreen: bool, output: Option<Output>) {
-        if let Some(x11) = window.x11_surface().cloned() {
-            return self.x11_set_fullscreen(window, &x11, fullscreen, output);
-        }
-        let Some(toplevel) = window.toplevel().cloned() else {
-            return;
-        };
-        if fullscreen {
-            let Some(output) = output.or_else(|| self.output_of(window)) else {
-                return;
-            };
-            let Some(geo) = self.space.output_geometry(&output) else {
-                return;
-            };
-            self.remember_window_geometry(window);
-            pend_fullscreen(&toplevel, &output, geo.size);
-            self.space.map_element(window.clone(), geo.loc, true);
-        } else {
-            toplevel.with_pending_state(|s| {
-                s.states.unset(xdg_toplevel::State::Fullscreen);
-                s.size = None;
-                s.fullscreen_output = None;
-            });
-            self.restore_geometry(window);
-        }
-        if toplevel.is_initial_configure_sent() {
-            toplevel.send_pending_configure();
-        }
-        self.queue_redraw_all();
-    }
-
-    /// Whether the window is fullscreen (it then has no title bar).
-    pub fn is_fullscreen(window: &Window) -> bool {
-        if let Some(x11) = window.x11_surface() {
-            return x11.is_fullscreen();
-        }
-        window.toplevel().is_some_and(|t| {
-            t.current_state()
-                .states
-                .contains(xdg_toplevel::State::Fullscreen)
-        })
-    }
-
-    /// Hides a window until it is focused again (IPC, activation, or focus cycling).
-    pub fn minimize(&mut self, window: &Window) {
-        self.remember_window_geometry(window);
-        self.space.unmap_elem(window);
-        self.minimized.push(window.clone());
-        if self.focused_window().as_ref() == Some(window) {
-            let next = self.space.elements().last().cloned();
-            match next {
-                Some(next) => self.focus_window(&next),
-                None => self.set_keyboard_focus(None),
-            }
-        }
-        self.queue_redraw_all();
     }
 
     /// Tells task bars the window's new title or app_id (and re-checks rules).

@@ -78,8 +78,10 @@ impl Ghost {
         let mut output = None;
         let mut maximized = None;
         let mut fullscreen = None;
+        let mut workspace = None;
         for r in &rules {
             output = r.output.clone().or(output);
+            workspace = r.workspace.or(workspace);
             maximized = r.maximized.or(maximized);
             fullscreen = r.fullscreen.or(fullscreen);
         }
@@ -106,6 +108,10 @@ impl Ghost {
             self.set_fullscreen(window, true, None);
         } else if maximized == Some(true) {
             self.set_maximized(window, true);
+        }
+        if let Some(number) = workspace {
+            let target = crate::shell::workspaces::Target::Number(number);
+            self.move_window_to_workspace(window, target);
         }
     }
 

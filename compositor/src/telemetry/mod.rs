@@ -167,9 +167,7 @@ impl Ghost {
             if let Event::Msg(snapshot) = event {
                 state.telemetry.gpus = Some((snapshot, Instant::now()));
                 let alive: Vec<ObjectId> = state
-                    .space
-                    .elements()
-                    .chain(&state.minimized)
+                    .all_windows()
                     .filter_map(crate::shell::toplevel_surface)
                     .map(|s| s.id())
                     .collect();

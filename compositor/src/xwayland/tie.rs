@@ -44,7 +44,7 @@ impl Ghost {
         let Some(client) = self.xwayland.client() else {
             return;
         };
-        for window in self.space.elements().chain(self.minimized.iter()) {
+        for window in self.all_windows() {
             let Some(x11) = window.x11_surface() else {
                 continue;
             };

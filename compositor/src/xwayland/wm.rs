@@ -37,9 +37,7 @@ use crate::{
 impl Ghost {
     /// The desktop window of X11 window `x11` (mapped or minimized).
     pub fn window_for_x11(&self, x11: &X11Surface) -> Option<Window> {
-        self.space
-            .elements()
-            .chain(self.minimized.iter())
+        self.all_windows()
             .find(|w| w.x11_surface() == Some(x11))
             .cloned()
     }
@@ -77,9 +75,7 @@ impl Ghost {
     /// Forgets every X11 window: their server is gone.
     pub(super) fn remove_x11_windows(&mut self) {
         let gone: Vec<Window> = self
-            .space
-            .elements()
-            .chain(self.minimized.iter())
+            .all_windows()
             .filter(|w| w.x11_surface().is_some())
             .cloned()
             .collect();
@@ -167,7 +163,7 @@ impl Ghost {
         if let Err(err) = x11.configure(geo) {
             tracing::debug!(%err, "cannot configure an X11 window");
         }
-        self.space.map_element(window.clone(), geo.loc, true);
+        self.map_or_park(window, geo.loc, true);
         self.queue_redraw_all();
     }
 
@@ -238,7 +234,9 @@ impl XwmHandler for Ghost {
             }
         }
         self.apply_open_rules(&window);
-        self.focus_window(&window);
+        if !self.workspaces.is_hidden(&window) {
+            self.focus_window(&window);
+        }
         self.x11_watch_properties(x11.window_id());
         if super::surface_of(&x11).is_none() {
             self.xwayland.focus_pending = Some(x11.clone());
