@@ -30,6 +30,40 @@ impl XdgShellHandler for Ghost {
         &mut self.xdg_shell_state
     }
 
+    fn popup_destroyed(&mut self, surface: PopupSurface) {
+        // The pointer leaves a menu as it goes, while its wl_surface still exists to be
+        // left (a client destroys both at once); after this dispatch the pointer
+        // enters whatever is under it now.
+        let Some(pointer) = self.seat.get_pointer() else {
+            return;
+        };
+        let on_popup = pointer.current_focus().is_some_and(|focus| {
+            smithay::wayland::seat::WaylandFocus::wl_surface(&focus)
+                .is_some_and(|s| *s == *surface.wl_surface())
+        });
+        if on_popup && !pointer.is_grabbed() {
+            let event = smithay::input::pointer::MotionEvent {
+                location: pointer.current_location(),
+                serial: smithay::utils::SERIAL_COUNTER.next_serial(),
+                time: self.now().as_millis() as u32,
+            };
+            pointer.motion(self, None, &event);
+            pointer.frame(self);
+            self.pointer_under = None;
+        }
+    }
+
+    fn ack_configure(
+        &mut self,
+        surface: smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+        configure: smithay::wayland::shell::xdg::Configure,
+    ) {
+        if let smithay::wayland::shell::xdg::Configure::Popup(_) = configure {
+            crate::shell::popup_grab::place_popup_shown_before_its_configure(&surface);
+            self.queue_redraw_all();
+        }
+    }
+
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
         // A new window ends any menu's grab (its popups close), as a click elsewhere does.
         if self.popup_grab.active() {

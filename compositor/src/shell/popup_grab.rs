@@ -120,3 +120,29 @@ impl Ghost {
         }
     }
 }
+
+/// A popup that committed its buffer before its first configure (xdg-shell forbids it,
+/// some toolkits and WLCS do it) and only acks that configure is already showing; its
+/// place would otherwise wait for a commit that may never come, leaving it at its
+/// parent's corner. It takes the acked place at the ack. Popups that follow the protocol
+/// are untouched: their place applies at the commit after the ack.
+pub fn place_popup_shown_before_its_configure(
+    surface: &smithay::reexports::wayland_server::protocol::wl_surface::WlSurface,
+) {
+    use smithay::wayland::{compositor::with_states, shell::xdg::XdgPopupSurfaceData};
+    with_states(surface, |states| {
+        let Some(mut popup) = states
+            .data_map
+            .get::<XdgPopupSurfaceData>()
+            .and_then(|d| d.lock().ok())
+        else {
+            return;
+        };
+        if popup.committed && popup.current_serial.is_none() {
+            if let Some(acked) = popup.last_acked {
+                popup.current = acked;
+                popup.current_serial = popup.configure_serial;
+            }
+        }
+    });
+}
