@@ -1,7 +1,7 @@
 //! xdg-shell (toplevels and popups) and xdg-decoration.
 
 use smithay::{
-    delegate_xdg_decoration, delegate_xdg_shell,
+    delegate_xdg_decoration,
     desktop::{find_popup_root_surface, get_popup_toplevel_coords, PopupKind, Window},
     input::Seat,
     output::Output,
@@ -170,7 +170,65 @@ impl XdgShellHandler for Ghost {
         self.sync_foreign_toplevel(surface.wl_surface());
     }
 }
-delegate_xdg_shell!(Ghost);
+// smithay's delegate_xdg_shell, but for xdg_positioner, whose requests are checked
+// first (below).
+smithay::reexports::wayland_server::delegate_global_dispatch!(Ghost: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_wm_base::XdgWmBase: ()
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(Ghost: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_wm_base::XdgWmBase:
+        smithay::wayland::shell::xdg::XdgWmBaseUserData
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(Ghost: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_popup::XdgPopup:
+        smithay::wayland::shell::xdg::XdgShellSurfaceUserData
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(Ghost: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_surface::XdgSurface:
+        smithay::wayland::shell::xdg::XdgSurfaceUserData
+] => XdgShellState);
+smithay::reexports::wayland_server::delegate_dispatch!(Ghost: [
+    smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::XdgToplevel:
+        smithay::wayland::shell::xdg::XdgShellSurfaceUserData
+] => XdgShellState);
+
+/// xdg_positioner: a negative parent size is refused with `invalid_input` (smithay
+/// 0.7 builds a negative size from it, which its own checks reject by panicking);
+/// everything else is smithay's.
+impl
+    smithay::reexports::wayland_server::Dispatch<
+        smithay::reexports::wayland_protocols::xdg::shell::server::xdg_positioner::XdgPositioner,
+        smithay::wayland::shell::xdg::XdgPositionerUserData,
+    > for Ghost
+{
+    fn request(
+        state: &mut Self,
+        client: &smithay::reexports::wayland_server::Client,
+        positioner: &smithay::reexports::wayland_protocols::xdg::shell::server::xdg_positioner::XdgPositioner,
+        request: smithay::reexports::wayland_protocols::xdg::shell::server::xdg_positioner::Request,
+        data: &smithay::wayland::shell::xdg::XdgPositionerUserData,
+        dh: &smithay::reexports::wayland_server::DisplayHandle,
+        data_init: &mut smithay::reexports::wayland_server::DataInit<'_, Self>,
+    ) {
+        use smithay::reexports::{
+            wayland_protocols::xdg::shell::server::xdg_positioner::{Error, Request},
+            wayland_server::Resource,
+        };
+        if let Request::SetParentSize {
+            parent_width,
+            parent_height,
+        } = request
+        {
+            if parent_width < 0 || parent_height < 0 {
+                positioner.post_error(Error::InvalidInput, "negative parent size");
+                return;
+            }
+        }
+        <XdgShellState as smithay::reexports::wayland_server::Dispatch<_, _, Ghost>>::request(
+            state, client, positioner, request, data, dh, data_init,
+        );
+    }
+}
 
 impl XdgDecorationHandler for Ghost {
     fn new_decoration(&mut self, toplevel: ToplevelSurface) {

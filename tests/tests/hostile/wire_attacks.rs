@@ -128,6 +128,27 @@ fn rectangles_of_negative_size_are_ignored_not_a_crash() -> Result<()> {
 }
 
 #[test]
+fn a_positioner_with_a_negative_parent_size_is_a_protocol_error_not_a_panic() -> Result<()> {
+    let mut comp = Compositor::start(&[])?;
+    let aftermath = Aftermath::begin(&comp)?;
+    let (mut client, wm_base) = bound(&comp.socket_path(), "xdg_wm_base", 3)?;
+    let positioner = client.new_id();
+    client.send(wm_base, 1, &[Arg::NewId(positioner)])?; // create_positioner
+                                                         // set_parent_size(i32::MAX, i32::MIN)
+    client.send(positioner, 8, &[Arg::Int(i32::MAX), Arg::Int(i32::MIN)])?;
+    let answer = client.roundtrip(PROMPT)?;
+    // xdg_positioner.error.invalid_input.
+    assert!(
+        matches!(answer, Answer::Error(object, 0, _) if object == positioner),
+        "{answer:?}"
+    );
+    still_serves(&mut comp)?;
+    let log = comp.log();
+    assert!(!log.contains("panicked"), "ghostcomp panicked:\n{log}");
+    aftermath.check(&mut comp)
+}
+
+#[test]
 fn a_buffer_pool_resized_to_nothing_is_a_protocol_error_not_a_crash() -> Result<()> {
     let mut comp = Compositor::start(&[])?;
     let aftermath = Aftermath::begin(&comp)?;
