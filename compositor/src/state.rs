@@ -420,6 +420,7 @@ impl Ghost {
         self.popups.cleanup();
         self.popup_grab_refresh();
         self.workspaces_sync_outputs();
+        self.tiling_refresh();
         self.foreign_toplevels_refresh();
         self.ext_workspaces_refresh();
         self.lock_refresh();

@@ -217,6 +217,10 @@ pub enum Action {
     /// Put the focused window in a half or quarter of its output (again: back where
     /// it was): `{ snap = "left" }`.
     Snap(SnapTarget),
+    /// Tile the focused output's shown workspace, or let its windows float again.
+    ToggleTiling,
+    /// Take the focused window out of its workspace's tiles, or put it back.
+    ToggleFloating,
     /// Show another workspace of the focused output: `{ focus-workspace = 2 }`,
     /// `{ focus-workspace = "next" }`.
     FocusWorkspace(WorkspaceTarget),
@@ -241,6 +245,8 @@ pub const UNIT_ACTIONS: &[&str] = &[
     "quit",
     "lock",
     "toggle-overlay",
+    "toggle-tiling",
+    "toggle-floating",
 ];
 
 /// Actions that take a value: `{ spawn = ["foot"] }`.
@@ -340,6 +346,8 @@ impl Default for Bindings {
                 b(logo_shift, "r", Action::ReloadConfig),
                 b(logo_shift, "e", Action::Quit),
                 b(logo_shift, "o", Action::ToggleOverlay),
+                b(logo, "t", Action::ToggleTiling),
+                b(logo_shift, "space", Action::ToggleFloating),
                 b(logo, "Left", Action::Snap(SnapTarget::Left)),
                 b(logo, "Right", Action::Snap(SnapTarget::Right)),
                 b(

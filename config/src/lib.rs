@@ -6,7 +6,7 @@
 //!
 //! Sections: `[[output]]`, `[input]` (with `[[input.device]]`), `[bindings]`,
 //! `[[window_rule]]`, `[capture]`, `[voice]`, `[xwayland]`, `[environment]`,
-//! `autostart`, `[telemetry]`, `[idle]`, `[lock]` and `[debug]`. `example.toml` beside this crate documents every key and
+//! `autostart`, `[layout]`, `[telemetry]`, `[idle]`, `[lock]` and `[debug]`. `example.toml` beside this crate documents every key and
 //! equals the defaults.
 
 pub mod autostart;
@@ -27,8 +27,8 @@ pub use output::{
 };
 pub use sections::{
     AccelProfile, CaptureConfig, Corner, CursorMode, DebugConfig, DeviceConfig, Encoder,
-    IdleConfig, InputConfig, LockConfig, NoiseSuppression, TelemetryConfig, Unattended, VideoCodec,
-    VoiceConfig, WindowRule, XwaylandConfig, XwaylandMode, XwaylandScaling,
+    IdleConfig, InputConfig, LayoutConfig, LockConfig, NoiseSuppression, TelemetryConfig,
+    Unattended, VideoCodec, VoiceConfig, WindowRule, XwaylandConfig, XwaylandMode, XwaylandScaling,
 };
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,8 @@ pub struct Config {
     pub environment: BTreeMap<String, String>,
     /// Commands started once when the compositor is ready, each an argv list.
     pub autostart: Vec<Vec<String>>,
+    /// Floating or tiled workspaces.
+    pub layout: LayoutConfig,
     /// GPU figures and the performance overlay.
     pub telemetry: TelemetryConfig,
     /// Blanking the displays when idle.

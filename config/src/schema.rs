@@ -142,6 +142,7 @@ pub const WINDOW_RULE: &[Field] = &[
     f("fullscreen", Kind::Bool),
     f("output", Kind::Str),
     f("workspace", Kind::Int(1, 1000)),
+    f("position", Kind::Position),
     f("opacity", Kind::Float(0.0, 1.0)),
     f("vrr", Kind::Enum(VRR)),
     f("block_out_from_screencast", Kind::Bool),
@@ -185,6 +186,13 @@ pub const XWAYLAND: &[Field] = &[
 /// Corners the performance overlay can sit in.
 pub const CORNERS: &[&str] = &["top-left", "top-right", "bottom-left", "bottom-right"];
 
+/// `[layout]`.
+pub const LAYOUT: &[Field] = &[
+    f("tiling", Kind::Bool),
+    f("gaps", Kind::Int(0, 200)),
+    f("master_ratio", Kind::Float(0.1, 0.9)),
+];
+
 /// `[telemetry]`.
 pub const TELEMETRY: &[Field] = &[
     f("interval_ms", Kind::Int(100, 60_000)),
@@ -217,6 +225,7 @@ pub const ROOT: &[Field] = &[
     f("xwayland", Kind::Table(XWAYLAND)),
     f("environment", Kind::StrMap),
     f("autostart", Kind::CommandList),
+    f("layout", Kind::Table(LAYOUT)),
     f("telemetry", Kind::Table(TELEMETRY)),
     f("idle", Kind::Table(IDLE)),
     f("lock", Kind::Table(LOCK)),

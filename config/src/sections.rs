@@ -90,7 +90,8 @@ pub struct WindowRule {
     /// Regex the title must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Open floating.
+    /// Stay out of a tiled workspace's tiles (true), or join them even as a dialog
+    /// (false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floating: Option<bool>,
     /// Open maximized.
@@ -102,6 +103,10 @@ pub struct WindowRule {
     /// Open on this output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// Open at `[x, y]` (logical pixels from its output's top-left corner) instead of
+    /// where it would hide the least of the other windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<(i32, i32)>,
     /// Open on this workspace (1 the first) of its output, without taking the view there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<u32>,
@@ -337,6 +342,29 @@ pub enum Corner {
     BottomLeft,
     /// Bottom right.
     BottomRight,
+}
+
+/// `[layout]`: how workspaces arrange their windows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LayoutConfig {
+    /// New workspaces tile their windows (a master column and a stack) instead of
+    /// letting them float; `toggle-tiling` switches one workspace.
+    pub tiling: bool,
+    /// Pixels between tiled windows and around them.
+    pub gaps: u32,
+    /// The master column's share of a tiled workspace's width.
+    pub master_ratio: f64,
+}
+
+impl Default for LayoutConfig {
+    fn default() -> Self {
+        Self {
+            tiling: false,
+            gaps: 8,
+            master_ratio: 0.5,
+        }
+    }
 }
 
 /// `[telemetry]`: GPU figures and the performance overlay.

@@ -1,5 +1,6 @@
-//! End to end: snapping. Super+Left/Right snap the focused window to a half and back;
-//! dropping a window dragged by its title bar against an edge snaps it there.
+//! End to end: where windows go. A new window takes the spot where it hides least of
+//! the others; Super+Left/Right snap the focused window to a half and back; dropping a
+//! window dragged by its title bar against an edge snaps it there.
 
 use std::time::Duration;
 
@@ -15,6 +16,39 @@ fn rect(w: &Value) -> Result<(i64, i64, i64, i64)> {
         g["width"].as_i64().context("w")?,
         g["height"].as_i64().context("h")?,
     ))
+}
+
+fn overlap(a: (i64, i64, i64, i64), b: (i64, i64, i64, i64)) -> i64 {
+    let w = (a.0 + a.2).min(b.0 + b.2) - a.0.max(b.0);
+    let h = (a.1 + a.3).min(b.1 + b.3) - a.1.max(b.1);
+    w.max(0) * h.max(0)
+}
+
+#[test]
+fn a_new_window_opens_where_it_hides_least_of_the_others() -> Result<()> {
+    let comp = Compositor::start(&["--output", "1920x1080@60"])?;
+    let mut client = TestClient::connect(&comp.socket_path())?;
+    let _small = client.color_window("small", 300, 200, &[0xff_c0_30_30])?;
+    let small = rect(&comp.wait_window("small")?)?;
+    ensure!(
+        small == (810, 440, 300, 200),
+        "the first window is centred: {small:?}"
+    );
+    // A bigger one: centred (or cascaded from the centre) it would hide the first.
+    let _big = client.color_window("big", 800, 600, &[0xff_30_30_c0])?;
+    let big = rect(&comp.wait_window("big")?)?;
+    ensure!(
+        overlap(small, big) == 0,
+        "the small window stays visible: {small:?} {big:?}"
+    );
+    // The small one is still on screen, red.
+    let shot = comp.screenshot(json!({}))?;
+    ensure!(
+        shot.pixel(960, 540) == [0xc0, 0x30, 0x30],
+        "{:?}",
+        shot.pixel(960, 540)
+    );
+    Ok(())
 }
 
 #[test]

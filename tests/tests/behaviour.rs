@@ -120,7 +120,8 @@ fn clicking_focuses_and_ipc_focuses_and_closes() -> Result<()> {
     let _wa = a.color_window("org.ghostnv.a", 300, 200, &[0xffff0000])?;
     let wa = window_by_app_id(&comp, "org.ghostnv.a")?;
     let mut b = TestClient::connect(&comp.socket_path())?;
-    let _wb = b.color_window("org.ghostnv.b", 100, 100, &[0xff0000ff])?;
+    // Big enough that it cannot open beside a: it covers part of it.
+    let _wb = b.color_window("org.ghostnv.b", 1000, 700, &[0xff0000ff])?;
     let wb = window_by_app_id(&comp, "org.ghostnv.b")?;
     // The newest window has focus.
     wait_for(Duration::from_secs(5), "b focused", || {
@@ -130,13 +131,27 @@ fn clicking_focuses_and_ipc_focuses_and_closes() -> Result<()> {
             .find(|w| w["app_id"] == "org.ghostnv.b" && w["focused"] == true)
             .map(|_| ())
     })?;
-    // Click a part of a that b (centred on top of it) does not cover.
-    let g = &wa["geometry"];
-    let (x, y) = (
-        g["x"].as_f64().unwrap_or(0.0) + 10.0,
-        g["y"].as_f64().unwrap_or(0.0) + 10.0,
-    );
-    comp.request(json!({"request": "input", "action": "pointer-move", "x": x, "y": y}))?;
+    let rect = |w: &serde_json::Value| {
+        let g = &w["geometry"];
+        let v = |k: &str| g[k].as_i64().unwrap_or(0);
+        (v("x"), v("y"), v("width"), v("height"))
+    };
+    let (ra, rb) = (rect(&wa), rect(&wb));
+    let inside = |r: (i64, i64, i64, i64), x: i64, y: i64| {
+        x >= r.0 && x < r.0 + r.2 && y >= r.1 && y < r.1 + r.3
+    };
+    let points: Vec<(i64, i64)> = (0..ra.2)
+        .step_by(10)
+        .flat_map(|dx| (0..ra.3).step_by(10).map(move |dy| (ra.0 + dx, ra.1 + dy)))
+        .collect();
+    // Click a part of a that b does not cover.
+    let (x, y) = *points
+        .iter()
+        .find(|(x, y)| !inside(rb, *x, *y))
+        .ok_or_else(|| anyhow::anyhow!("b hides all of a: {ra:?} {rb:?}"))?;
+    comp.request(
+        json!({"request": "input", "action": "pointer-move", "x": x as f64, "y": y as f64}),
+    )?;
     comp.request(json!({"request": "input", "action": "click", "button": "left"}))?;
     let windows = comp.windows()?;
     let focused: Vec<_> = windows
@@ -145,12 +160,11 @@ fn clicking_focuses_and_ipc_focuses_and_closes() -> Result<()> {
         .map(|w| w["app_id"].clone())
         .collect();
     assert_eq!(focused, vec![json!("org.ghostnv.a")]);
-    // a is now on top: its colour covers b's centre.
-    let gb = &wb["geometry"];
-    let (cx, cy) = (
-        gb["x"].as_i64().unwrap_or(0) + 50,
-        gb["y"].as_i64().unwrap_or(0) + 50,
-    );
+    // a is now on top: its colour shows where the two overlap.
+    let (cx, cy) = *points
+        .iter()
+        .find(|(x, y)| inside(rb, *x, *y))
+        .ok_or_else(|| anyhow::anyhow!("b does not overlap a: {ra:?} {rb:?}"))?;
     wait_for(Duration::from_secs(5), "a raised above b", || {
         (comp.screenshot(json!({})).ok()?.pixel(cx as u32, cy as u32) == [0xff, 0, 0]).then_some(())
     })?;

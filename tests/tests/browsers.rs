@@ -20,7 +20,24 @@ use serde_json::{json, Value};
 
 const RED: u32 = 0xff_ff_00_00;
 
-const RULES: &str = "[capture]\nunattended = \"grant\"\n\n[[window_rule]]\napp_id = \"^share\\\\.secret$\"\nblock_out_from_screencast = true\n";
+/// The scene's windows stack at fixed places (`RED_AT`, `ANIMATION_AT`, `SECRET_AT`), each
+/// over the last, which new windows would otherwise avoid.
+const RULES: &str = r#"[capture]
+unattended = "grant"
+
+[[window_rule]]
+app_id = '^share\.secret$'
+block_out_from_screencast = true
+position = [860, 490]
+
+[[window_rule]]
+app_id = '^share\.red$'
+position = [810, 440]
+
+[[window_rule]]
+app_id = '^org\.freedesktop\.weston\.simple-shm$'
+position = [835, 415]
+"#;
 
 /// One browser at a time: two at once on a small test machine would measure each
 /// other.

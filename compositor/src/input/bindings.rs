@@ -166,6 +166,12 @@ impl Ghost {
                 }
             }
             Action::ToggleOverlay => self.set_overlay(!self.telemetry.overlay.on),
+            Action::ToggleTiling => self.toggle_tiling(),
+            Action::ToggleFloating => {
+                if let Some(window) = self.focused_window() {
+                    self.toggle_floating(&window);
+                }
+            }
             Action::FocusWorkspace(target) => self.focus_workspace_binding(target),
             Action::MoveToWorkspace(target) => self.move_to_workspace_binding(target),
             Action::Snap(snap) => {

@@ -318,6 +318,7 @@ impl Ghost {
                     "focused": focused.as_ref() == Some(w),
                     "minimized": is_minimized,
                     "workspace": workspace.map(|(_, i)| i + 1),
+                    "tiled": Ghost::is_tiled(w),
                     "on_screen": self.space.elements().any(|e| e == w),
                     "maximized": maximized,
                     "fullscreen": fullscreen,

@@ -1,7 +1,6 @@
-//! Where windows go on their output: new windows centred (cascaded where another sits),
-//! snapping to halves and quarters by binding or by dropping a dragged window against
-//! an edge. The snapping decisions are [`super::placement`]'s; this is the glue to the
-//! space and the clients.
+//! Where windows go on their output: new windows where they cover least, snapping to
+//! halves and quarters by binding or by dropping a dragged window against an edge. The
+//! decisions are [`super::placement`]'s; this is the glue to the space and the clients.
 
 use smithay::{
     desktop::Window,
@@ -19,6 +18,10 @@ fn down(by: i32) -> Point<i32, Logical> {
     Point::from((0, by))
 }
 
+fn taller(by: i32) -> smithay::utils::Size<i32, Logical> {
+    smithay::utils::Size::from((0, by))
+}
+
 fn bar_of(window: &Window) -> i32 {
     if window_data(window).server_side_decorations.get() {
         TITLE_BAR_HEIGHT
@@ -27,64 +30,36 @@ fn bar_of(window: &Window) -> i32 {
     }
 }
 
-/// The `step`-th cascade position from `centre`: 32 px down-right per step, wrapping to
-/// the output's top-left area when the window would leave the output.
-fn cascade_position(
-    centre: Point<i32, Logical>,
-    step: i32,
-    output: Rectangle<i32, Logical>,
-    size: smithay::utils::Size<i32, Logical>,
-) -> Point<i32, Logical> {
-    const CASCADE: i32 = 32;
-    let room_x = ((output.loc.x + output.size.w - size.w) - centre.x).max(0) / CASCADE;
-    let room_y = ((output.loc.y + output.size.h - size.h) - centre.y).max(0) / CASCADE;
-    let room = room_x.min(room_y).max(1);
-    let lap = step / (room + 1);
-    let along = step % (room + 1);
-    let origin = if lap == 0 {
-        centre
-    } else {
-        output.loc + Point::from((CASCADE * lap, CASCADE * lap))
-    };
-    origin + Point::from((CASCADE * along, CASCADE * along))
-}
-
 impl Ghost {
-    /// Centres a new window on the active output, below its title bar when decorated;
-    /// when another window already sits there, cascades down-right so none is hidden
-    /// exactly behind another.
+    /// Places a new window on the active output where it covers least of the windows
+    /// already there (centred on an empty output), title bars counted.
     pub(crate) fn place_new_window(&mut self, window: &Window) {
-        let Some(output_geo) = self
-            .active_output()
-            .and_then(|o| self.space.output_geometry(&o))
-        else {
+        let Some(output) = self.active_output() else {
             return;
         };
-        let size = window.geometry().size;
+        let area = self.usable_area(&output);
         let bar = bar_of(window);
-        let centre = Point::from((
-            output_geo.loc.x + ((output_geo.size.w - size.w) / 2).max(0),
-            output_geo.loc.y + ((output_geo.size.h - size.h - bar) / 2).max(0) + bar,
-        ));
-        let taken: Vec<Point<i32, Logical>> = self
+        let size = window.geometry().size + taller(bar);
+        let others: Vec<Rectangle<i32, Logical>> = self
             .space
             .elements()
             .filter(|w| *w != window)
-            .filter_map(|w| self.space.element_location(w))
+            .filter_map(|w| {
+                let geo = self.space.element_geometry(w)?;
+                let b = bar_of(w);
+                Some(Rectangle::new(geo.loc - down(b), geo.size + taller(b)))
+            })
+            .filter(|r| r.overlaps(area))
             .collect();
-        let mut loc = centre;
-        for step in 1..=64 {
-            if !taken.contains(&loc) {
-                break;
-            }
-            loc = cascade_position(centre, step, output_geo, size);
-        }
-        self.space.map_element(window.clone(), loc, false);
+        let at = placement::place(area, size, &others);
+        self.space
+            .map_element(window.clone(), at + down(bar), false);
     }
 
     /// Puts `window` in a half or quarter of its output's usable area; the same snap
     /// again puts it back where it was.
     pub fn snap_window(&mut self, window: &Window, snap: placement::Snap) {
+        self.float_in_place(window);
         let Some(toplevel) = window.toplevel().cloned() else {
             return;
         };

@@ -119,6 +119,7 @@ impl Ghost {
         let Some(start_data) = self.grab_start(seat, window, serial) else {
             return;
         };
+        self.float_in_place(window);
         let Some(initial_location) = self.space.element_location(window) else {
             return;
         };
@@ -152,6 +153,7 @@ impl Ghost {
         let Some(start_data) = self.grab_start(seat, window, serial) else {
             return;
         };
+        self.float_in_place(window);
         let Some(initial_location) = self.space.element_location(window) else {
             return;
         };

@@ -9,6 +9,8 @@ mod layers;
 pub mod placement;
 pub mod popup_grab;
 mod rules;
+pub mod tiling;
+mod tiling_glue;
 mod window_states;
 mod workspace_glue;
 pub mod workspaces;
@@ -70,6 +72,12 @@ pub struct WindowData {
     pub snapped: Cell<Option<placement::Snap>>,
     /// Where it was relative to its output's corner while its workspace is not shown.
     pub parked_at: Cell<Option<Point<i32, Logical>>>,
+    /// The user's word on floating in a tiled workspace (`toggle-floating`, or moving
+    /// it with the pointer), above the window rules'.
+    pub floating: Cell<Option<bool>>,
+    /// While it is in a tiled workspace's tiles: its floating place and size, to go back
+    /// to when it leaves them.
+    pub tiled_from: Cell<Option<Rectangle<i32, Logical>>>,
 }
 
 /// ghostcomp's data of a window (created on first use).
@@ -89,6 +97,8 @@ pub fn window_data(window: &Window) -> &WindowData {
         block_out_id: smithay::backend::renderer::element::Id::new(),
         snapped: Cell::new(None),
         parked_at: Cell::new(None),
+        floating: Cell::new(None),
+        tiled_from: Cell::new(None),
     });
     // insert_if_missing just ensured it exists.
     window

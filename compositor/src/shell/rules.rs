@@ -40,6 +40,15 @@ impl Ghost {
         rule.unwrap_or(!sandboxed)
     }
 
+    /// The last matching rule's `floating`: whether the window stays out of a tiled
+    /// workspace's tiles.
+    pub(crate) fn floating_rule(&self, window: &Window) -> Option<bool> {
+        self.matching_rules(window)
+            .iter()
+            .rev()
+            .find_map(|r| r.floating)
+    }
+
     /// Whether a window opens fullscreen: a kiosk program's main window, or as the
     /// last matching rule says.
     fn opens_fullscreen(&self, window: &Window) -> bool {
@@ -79,8 +88,10 @@ impl Ghost {
         let mut maximized = None;
         let mut fullscreen = None;
         let mut workspace = None;
+        let mut position = None;
         for r in &rules {
             output = r.output.clone().or(output);
+            position = r.position.or(position);
             workspace = r.workspace.or(workspace);
             maximized = r.maximized.or(maximized);
             fullscreen = r.fullscreen.or(fullscreen);
@@ -97,6 +108,16 @@ impl Ghost {
                     self.space
                         .map_element(window.clone(), to.loc + (current - from_origin), false);
                 }
+            }
+        }
+        if let Some((x, y)) = position {
+            if let Some(origin) = self
+                .output_of(window)
+                .and_then(|o| self.space.output_geometry(&o))
+                .map(|g| g.loc)
+            {
+                let at = origin + smithay::utils::Point::from((x, y));
+                self.space.map_element(window.clone(), at, false);
             }
         }
         // In kiosk mode the program's main windows fill the screen; its dialogs do not.

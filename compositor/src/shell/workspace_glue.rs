@@ -228,6 +228,7 @@ impl Ghost {
                             "number": i + 1,
                             "id": ws.id,
                             "active": i == set.active,
+                            "tiled": ws.tiled,
                             "windows": ws.windows.iter().map(|w| window_data(w).id).collect::<Vec<_>>(),
                         })
                     })

@@ -17,6 +17,8 @@ pub struct Workspace<W> {
     pub id: u64,
     /// The windows on it, bottom first.
     pub windows: Vec<W>,
+    /// Whether it tiles its windows instead of letting them float.
+    pub tiled: bool,
 }
 
 /// The workspaces of one output.
@@ -56,6 +58,8 @@ pub struct Workspaces<W> {
     next_id: u64,
     /// The workspaces of the last output to go, kept (with no output) until one comes.
     orphaned: bool,
+    /// Whether new workspaces tile (`[layout] tiling`).
+    default_tiled: bool,
 }
 
 impl<W> Default for Workspaces<W> {
@@ -64,6 +68,7 @@ impl<W> Default for Workspaces<W> {
             outputs: Vec::new(),
             next_id: 1,
             orphaned: false,
+            default_tiled: false,
         }
     }
 }
@@ -80,7 +85,39 @@ impl<W: Clone + PartialEq> Workspaces<W> {
         Workspace {
             id,
             windows: Vec::new(),
+            tiled: self.default_tiled,
         }
+    }
+
+    /// Whether workspaces made from now on tile; empty ones switch now too, so the
+    /// configuration applies to the workspaces a user goes to next.
+    pub fn set_default_tiled(&mut self, tiled: bool) {
+        if self.default_tiled == tiled {
+            return;
+        }
+        self.default_tiled = tiled;
+        for set in &mut self.outputs {
+            for ws in set.workspaces.iter_mut().filter(|ws| ws.windows.is_empty()) {
+                ws.tiled = tiled;
+            }
+        }
+    }
+
+    /// The workspace `output` shows.
+    pub fn shown(&self, output: &str) -> Option<&Workspace<W>> {
+        self.outputs
+            .iter()
+            .find(|o| o.output == output)
+            .map(|set| &set.workspaces[set.active])
+    }
+
+    /// Tiles the workspace `output` shows, or lets it float; returns whether it tiles
+    /// now (None: the output is unknown).
+    pub fn toggle_tiled(&mut self, output: &str) -> Option<bool> {
+        let set = self.outputs.iter_mut().find(|o| o.output == output)?;
+        let shown = &mut set.workspaces[set.active];
+        shown.tiled = !shown.tiled;
+        Some(shown.tiled)
     }
 
     /// A new output starts with one empty workspace; the first output after every output

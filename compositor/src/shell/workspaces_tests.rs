@@ -103,6 +103,22 @@ fn ids_stay_with_their_workspace_when_numbers_change() {
 }
 
 #[test]
+fn tiling_is_per_workspace_and_new_workspaces_follow_the_default() {
+    let mut ws = one_output();
+    ws.add_window("A", 1);
+    assert_eq!(ws.toggle_tiled("A"), Some(true));
+    assert!(ws.shown("A").unwrap().tiled);
+    ws.activate("A", Target::Number(2));
+    assert!(!ws.shown("A").unwrap().tiled);
+    ws.set_default_tiled(true);
+    // The empty workspace shown follows the new default; workspace 1 keeps its own.
+    assert!(ws.shown("A").unwrap().tiled);
+    ws.add_window("A", 2);
+    assert!(ws.outputs()[0].workspaces[2].tiled);
+    assert!(ws.toggle_tiled("B").is_none());
+}
+
+#[test]
 fn restack_orders_the_shown_windows_for_the_next_show() {
     let mut ws = one_output();
     for w in [1, 2, 3] {
