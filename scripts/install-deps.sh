@@ -21,7 +21,7 @@ TEST_CLIENTS=(
   chromium firefox-esr obs-studio obs-plugins qtwayland5 ffmpeg
   nginx-light libnginx-mod-rtmp srt-tools
   xwayland xterm x11-apps x11-utils xfonts-base xdotool xclip wl-clipboard
-  swaylock swayidle
+  swaylock swayidle wayvnc
   systemd libpam-systemd dbus-user-session libpam-modules file groff-base
 )
 

@@ -319,6 +319,7 @@ impl Ghost {
                 &dh, privileged,
             );
         let ext_workspaces = crate::protocols::ext_workspace::ExtWorkspaces::new(&dh, privileged);
+        crate::protocols::virtual_input::create_globals(&dh, privileged);
 
         let mut seat = seat_state.new_wl_seat(&dh, "seat0");
         let input = &config.input;

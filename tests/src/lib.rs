@@ -18,6 +18,7 @@ pub mod media_server;
 pub mod obs;
 pub mod pacing_client;
 pub mod pw_consumer;
+pub mod rfb;
 pub mod seat_client;
 pub mod share_session;
 pub mod shell_client;

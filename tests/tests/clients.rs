@@ -171,6 +171,8 @@ const PRIVILEGED_GLOBALS: &[&str] = &[
     "ext_foreign_toplevel_image_capture_source_manager_v1",
     "zwp_input_method_manager_v2",
     "ext_workspace_manager_v1",
+    "zwp_virtual_keyboard_manager_v1",
+    "zwlr_virtual_pointer_manager_v1",
 ];
 
 fn wayland_info_interfaces(cmd: &mut Command) -> Result<Vec<String>> {

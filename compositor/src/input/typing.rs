@@ -79,6 +79,14 @@ impl KeyboardTyping {
             .ok_or(TypingError::NoKeyFor(c))
     }
 
+    /// The key that gives `sym` at its base level (no Shift), if any.
+    pub fn key_for_sym(&self, sym: Keysym) -> Option<Keycode> {
+        self.keys
+            .get(&sym.raw())
+            .filter(|(_, shift)| !shift)
+            .map(|(code, _)| *code)
+    }
+
     /// Parses `Ctrl+Shift+t` style combos into modifier keys and the main key.
     pub fn parse_combo(&self, combo: &str) -> Result<(Vec<Keycode>, Keycode), TypingError> {
         let mut parts: Vec<&str> = combo.split('+').collect();

@@ -10,3 +10,4 @@ pub mod input_method;
 pub mod output_management;
 pub mod screencopy;
 pub mod tearing_control;
+pub mod virtual_input;

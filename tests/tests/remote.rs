@@ -1,0 +1,161 @@
+//! End to end: a real VNC server (wayvnc, through wlr-screencopy, the virtual keyboard
+//! and the virtual pointer) and our own RFB viewer. The viewer sees the screen, types
+//! into foot, clicks a window to focus it, and a compositor binding pressed remotely
+//! works as a local one does.
+
+use std::{net::TcpListener, time::Duration};
+
+use anyhow::{ensure, Context, Result};
+use ghost_tests::{client::TestClient, require_program, rfb::Viewer, wait_for, Compositor};
+use serde_json::Value;
+
+const RED: u32 = 0xff_d0_20_20;
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn window(comp: &Compositor, app_id: &str) -> Option<Value> {
+    comp.windows()
+        .ok()?
+        .into_iter()
+        .find(|w| w["app_id"] == app_id)
+}
+
+fn rect(w: &Value) -> (i64, i64, i64, i64) {
+    let g = &w["geometry"];
+    let n = |k: &str| g[k].as_i64().unwrap_or(0);
+    // The title bar above a window with server-side decorations covers too.
+    let bar = if w["server_side_decorations"] == true {
+        24
+    } else {
+        0
+    };
+    (n("x"), n("y") - bar, n("width"), n("height") + bar)
+}
+
+/// A point of `below` that `above` does not cover.
+fn visible_point(below: &Value, above: &Value) -> Option<(u16, u16)> {
+    let (bx, by, bw, bh) = rect(below);
+    let (ax, ay, aw, ah) = rect(above);
+    let inside = |x: i64, y: i64| x >= ax && x < ax + aw && y >= ay && y < ay + ah;
+    (0..bh / 10)
+        .flat_map(|j| (0..bw / 10).map(move |i| (bx + 5 + i * 10, by + 5 + j * 10)))
+        .find(|&(x, y)| !inside(x, y))
+        .map(|(x, y)| (x as u16, y as u16))
+}
+
+#[test]
+fn a_vnc_viewer_sees_the_screen_types_clicks_and_uses_bindings() -> Result<()> {
+    require_program("wayvnc")?;
+    require_program("foot")?;
+    let mut comp = Compositor::start(&["--output", "1280x720@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _red = app.color_window("red", 300, 200, &[RED])?;
+    let red = comp.wait_window("red")?;
+    let typed = comp.runtime_dir().join("typed.txt");
+    let mut foot = comp.command("foot");
+    foot.args(["--config=/dev/null", "--app-id=term", "sh", "-c"])
+        .arg(format!("cat > {}", typed.display()));
+    comp.spawn_client(foot)?;
+    wait_for(Duration::from_secs(20), "foot focused", || {
+        window(&comp, "term").filter(|w| w["focused"] == true)
+    })?;
+
+    let port = free_port()?;
+    let home = comp.runtime_dir().join("vnc-config");
+    std::fs::create_dir_all(&home)?;
+    let mut vnc = comp.command("wayvnc");
+    vnc.env("XDG_CONFIG_HOME", &home)
+        .args(["--output=HEADLESS-1", "127.0.0.1", &port.to_string()]);
+    comp.spawn_client(vnc)?;
+    let mut viewer = Viewer::connect(port, Duration::from_secs(20))?;
+    ensure!((viewer.width, viewer.height) == (1280, 720));
+
+    // The picture: the red window where ghostcomp says it is (at a point the terminal,
+    // opened after it, does not cover).
+    let (rx, ry) = visible_point(&red, &window(&comp, "term").context("the terminal")?)
+        .context("no part of the red window is in sight")?;
+    wait_for(
+        Duration::from_secs(10),
+        "the red window in the VNC picture",
+        || {
+            viewer.refresh().ok()?;
+            (viewer.pixel(rx, ry) == [0xd0, 0x20, 0x20]).then_some(())
+        },
+    )?;
+
+    // Typing reaches the focused terminal's shell.
+    viewer.type_text("hello from vnc\n")?;
+    wait_for(Duration::from_secs(10), "the typed line", || {
+        let text = std::fs::read_to_string(&typed).ok()?;
+        text.contains("hello from vnc").then_some(text)
+    })?;
+
+    // A click focuses the window under it.
+    viewer.click(rx, ry)?;
+    wait_for(Duration::from_secs(10), "the red window focused", || {
+        window(&comp, "red").filter(|w| w["focused"] == true)
+    })?;
+
+    // Super+Return, pressed remotely, is the compositor's terminal binding.
+    let before = comp.windows()?.len();
+    viewer.key(0xffeb, true)?; // Super_L
+    viewer.key(0xff0d, true)?; // Return
+    viewer.key(0xff0d, false)?;
+    viewer.key(0xffeb, false)?;
+    wait_for(
+        Duration::from_secs(20),
+        "a terminal from the binding",
+        || {
+            let now = comp.windows().ok()?.len();
+            (now > before).then_some(())
+        },
+    )
+    .context("the Super+Return binding did not act through the virtual keyboard")?;
+    Ok(())
+}
+
+#[test]
+fn a_vnc_servers_us_keymap_types_the_right_letters_into_a_german_seat() -> Result<()> {
+    require_program("wayvnc")?;
+    require_program("foot")?;
+    // On a German layout Y and Z swap places: passing the server's keycodes through
+    // unread would type "yz" for "zy".
+    let home = std::env::temp_dir().join(format!("ghost-remote-de-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(
+        home.join("ghostcomp/config.toml"),
+        "[input]\nxkb_layout = \"de\"\n",
+    )?;
+    let mut comp = Compositor::start_with_config_home(&["--output", "1280x720@60"], &home)?;
+    let typed = comp.runtime_dir().join("typed.txt");
+    let mut foot = comp.command("foot");
+    foot.args(["--config=/dev/null", "--app-id=term", "sh", "-c"])
+        .arg(format!("cat > {}", typed.display()));
+    comp.spawn_client(foot)?;
+    wait_for(Duration::from_secs(20), "foot focused", || {
+        window(&comp, "term").filter(|w| w["focused"] == true)
+    })?;
+    let port = free_port()?;
+    let vnc_home = comp.runtime_dir().join("vnc-config");
+    std::fs::create_dir_all(&vnc_home)?;
+    let mut vnc = comp.command("wayvnc");
+    vnc.env("XDG_CONFIG_HOME", &vnc_home).args([
+        "--keyboard=us",
+        "--output=HEADLESS-1",
+        "127.0.0.1",
+        &port.to_string(),
+    ]);
+    comp.spawn_client(vnc)?;
+    let mut viewer = Viewer::connect(port, Duration::from_secs(20))?;
+    viewer.type_text("zy\n")?;
+    let text = wait_for(Duration::from_secs(10), "the typed line", || {
+        std::fs::read_to_string(&typed)
+            .ok()
+            .filter(|t| t.ends_with('\n'))
+    })?;
+    ensure!(text == "zy\n", "typed {text:?}");
+    std::fs::remove_dir_all(&home).ok();
+    Ok(())
+}
