@@ -45,31 +45,45 @@ fn visible_point(below: &Value, above: &Value) -> Option<(u16, u16)> {
         .map(|(x, y)| (x as u16, y as u16))
 }
 
-#[test]
-fn a_vnc_viewer_sees_the_screen_types_clicks_and_uses_bindings() -> Result<()> {
-    require_program("wayvnc")?;
+/// Starts foot running `cat` into a file, waits until it has the keyboard, and returns
+/// the file's path.
+fn terminal_typing_into_a_file(comp: &mut Compositor) -> Result<std::path::PathBuf> {
     require_program("foot")?;
-    let mut comp = Compositor::start(&["--output", "1280x720@60"])?;
-    let mut app = TestClient::connect(&comp.socket_path())?;
-    let _red = app.color_window("red", 300, 200, &[RED])?;
-    let red = comp.wait_window("red")?;
     let typed = comp.runtime_dir().join("typed.txt");
     let mut foot = comp.command("foot");
     foot.args(["--config=/dev/null", "--app-id=term", "sh", "-c"])
         .arg(format!("cat > {}", typed.display()));
     comp.spawn_client(foot)?;
     wait_for(Duration::from_secs(20), "foot focused", || {
-        window(&comp, "term").filter(|w| w["focused"] == true)
+        window(comp, "term").filter(|w| w["focused"] == true)
     })?;
+    Ok(typed)
+}
 
+/// Starts wayvnc on the headless output with `args` and connects a viewer to it.
+fn vnc(comp: &mut Compositor, args: &[&str]) -> Result<Viewer> {
+    require_program("wayvnc")?;
     let port = free_port()?;
     let home = comp.runtime_dir().join("vnc-config");
     std::fs::create_dir_all(&home)?;
     let mut vnc = comp.command("wayvnc");
-    vnc.env("XDG_CONFIG_HOME", &home)
-        .args(["--output=HEADLESS-1", "127.0.0.1", &port.to_string()]);
+    vnc.env("XDG_CONFIG_HOME", &home).args(args).args([
+        "--output=HEADLESS-1",
+        "127.0.0.1",
+        &port.to_string(),
+    ]);
     comp.spawn_client(vnc)?;
-    let mut viewer = Viewer::connect(port, Duration::from_secs(20))?;
+    Viewer::connect(port, Duration::from_secs(20))
+}
+
+#[test]
+fn a_vnc_viewer_sees_the_screen_types_clicks_and_uses_bindings() -> Result<()> {
+    let mut comp = Compositor::start(&["--output", "1280x720@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _red = app.color_window("red", 300, 200, &[RED])?;
+    let red = comp.wait_window("red")?;
+    let typed = terminal_typing_into_a_file(&mut comp)?;
+    let mut viewer = vnc(&mut comp, &[])?;
     ensure!((viewer.width, viewer.height) == (1280, 720));
 
     // The picture: the red window where ghostcomp says it is (at a point the terminal,
@@ -118,8 +132,6 @@ fn a_vnc_viewer_sees_the_screen_types_clicks_and_uses_bindings() -> Result<()> {
 
 #[test]
 fn a_vnc_servers_us_keymap_types_the_right_letters_into_a_german_seat() -> Result<()> {
-    require_program("wayvnc")?;
-    require_program("foot")?;
     // On a German layout Y and Z swap places: passing the server's keycodes through
     // unread would type "yz" for "zy".
     let home = std::env::temp_dir().join(format!("ghost-remote-de-{}", std::process::id()));
@@ -129,26 +141,8 @@ fn a_vnc_servers_us_keymap_types_the_right_letters_into_a_german_seat() -> Resul
         "[input]\nxkb_layout = \"de\"\n",
     )?;
     let mut comp = Compositor::start_with_config_home(&["--output", "1280x720@60"], &home)?;
-    let typed = comp.runtime_dir().join("typed.txt");
-    let mut foot = comp.command("foot");
-    foot.args(["--config=/dev/null", "--app-id=term", "sh", "-c"])
-        .arg(format!("cat > {}", typed.display()));
-    comp.spawn_client(foot)?;
-    wait_for(Duration::from_secs(20), "foot focused", || {
-        window(&comp, "term").filter(|w| w["focused"] == true)
-    })?;
-    let port = free_port()?;
-    let vnc_home = comp.runtime_dir().join("vnc-config");
-    std::fs::create_dir_all(&vnc_home)?;
-    let mut vnc = comp.command("wayvnc");
-    vnc.env("XDG_CONFIG_HOME", &vnc_home).args([
-        "--keyboard=us",
-        "--output=HEADLESS-1",
-        "127.0.0.1",
-        &port.to_string(),
-    ]);
-    comp.spawn_client(vnc)?;
-    let mut viewer = Viewer::connect(port, Duration::from_secs(20))?;
+    let typed = terminal_typing_into_a_file(&mut comp)?;
+    let mut viewer = vnc(&mut comp, &["--keyboard=us"])?;
     viewer.type_text("zy\n")?;
     let text = wait_for(Duration::from_secs(10), "the typed line", || {
         std::fs::read_to_string(&typed)
