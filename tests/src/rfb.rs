@@ -100,7 +100,17 @@ impl Viewer {
 
     /// Asks for the whole screen and reads updates until one arrives.
     pub fn refresh(&mut self) -> Result<()> {
-        let mut req = vec![3, 0, 0, 0, 0, 0];
+        self.request_update(false)
+    }
+
+    /// Asks for what changed since the last update and waits for it (the server answers
+    /// when something has).
+    pub fn refresh_incremental(&mut self) -> Result<()> {
+        self.request_update(true)
+    }
+
+    fn request_update(&mut self, incremental: bool) -> Result<()> {
+        let mut req = vec![3, u8::from(incremental), 0, 0, 0, 0];
         req.extend_from_slice(&self.width.to_be_bytes());
         req.extend_from_slice(&self.height.to_be_bytes());
         self.stream.write_all(&req)?;

@@ -153,3 +153,30 @@ fn a_vnc_servers_us_keymap_types_the_right_letters_into_a_german_seat() -> Resul
     std::fs::remove_dir_all(&home).ok();
     Ok(())
 }
+
+#[test]
+fn a_vnc_viewer_sees_the_pointer_move_over_a_still_desktop() -> Result<()> {
+    // wayvnc draws the pointer into its picture (--render-cursor) through screencopy
+    // frames that wait for a change: a pointer moving over an otherwise still desktop
+    // must answer them.
+    let mut comp = Compositor::start(&["--output", "1280x720@60"])?;
+    let mut viewer = vnc(&mut comp, &["--render-cursor", "--max-fps=60"])?;
+    viewer.pointer(4, 4, 0)?;
+    std::thread::sleep(Duration::from_millis(300));
+    viewer.refresh()?;
+    let (x, y) = (640, 300);
+    let background = viewer.pixel(x + 12, y + 12);
+    let shows =
+        |v: &Viewer| (y..y + 24).any(|py| (x..x + 24).any(|px| v.pixel(px, py) != background));
+    ensure!(!shows(&viewer), "the spot is not empty desktop");
+    viewer.pointer(x + 2, y + 2, 0)?;
+    wait_for(
+        Duration::from_secs(5),
+        "the pointer in the VNC picture",
+        || {
+            viewer.refresh_incremental().ok()?;
+            shows(&viewer).then_some(())
+        },
+    )?;
+    Ok(())
+}

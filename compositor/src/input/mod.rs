@@ -215,6 +215,7 @@ impl Ghost {
             CursorImageStatus::Hidden => false,
         };
         self.update_cursor_sessions();
+        self.screencopy_cursor_moved();
         if drawn {
             self.queue_cursor_redraw();
         } else if self.image_copy_state.follows_pointer() || self.casts.follow_pointer() {

@@ -377,6 +377,40 @@ impl Ghost {
         frame.ready((secs >> 32) as u32, secs as u32, now.subsec_nanos());
     }
 
+    /// The pointer moved: frames that draw it and wait for a change get one now, all of
+    /// their output counted as changed (a pointer on a cursor plane, or on a headless
+    /// output, moves without a repaint that would answer them; VNC servers that draw
+    /// the pointer into their picture wait on exactly these).
+    pub fn screencopy_cursor_moved(&mut self) {
+        let ready: Vec<(ZwlrScreencopyFrameV1, WlBuffer)> = {
+            let Ok(mut waiting) = self.screencopy_state.waiting.lock() else {
+                return;
+            };
+            if waiting.is_empty() {
+                return;
+            }
+            let (mine, rest): (Vec<_>, Vec<_>) = waiting
+                .drain(..)
+                .partition(|(f, _)| f.data::<FrameData>().is_some_and(|d| d.cursor));
+            *waiting = rest;
+            mine
+        };
+        for (frame, buffer) in ready {
+            if !frame.is_alive() {
+                continue;
+            }
+            let Some(data) = frame.data::<FrameData>() else {
+                continue;
+            };
+            let Some(output) = data.output.clone() else {
+                continue;
+            };
+            // Whatever was gathered is covered by reporting the whole output.
+            let _ = self.take_unsent(data.manager.clone(), &output);
+            self.copy_frame(&output, &frame, &buffer, data, Some(None), None);
+        }
+    }
+
     /// After `output` repainted: adds what changed to every manager's unsent damage,
     /// then answers the frames waiting for a change on it.
     pub fn screencopy_after_repaint(
