@@ -9,7 +9,9 @@
 source "$(dirname "$0")/lib.sh"
 need sway wayvnc jq procps util-linux
 RUNS=${RUNS:-40}
-(cd "$BENCH_ROOT" && cargo build --release -q -p ghost-compositor -p ghost-tests --bin ghost-vnc-latency) || exit 1
+build_clients || exit 1
+(cd "$BENCH_ROOT" && cargo build --release -q -p ghost-compositor \
+  && cargo build --release -q -p ghost-tests --bin ghost-vnc-latency) || exit 1
 GHOSTCOMP="$BENCH_ROOT/target/release/ghostcomp"
 PROBE="$BENCH_ROOT/target/release/ghost-vnc-latency"
 WORK=$(scratch_dir remote) && chmod 777 "$WORK"
