@@ -7,7 +7,7 @@ mod constraints;
 pub use constraints::same_surface_tree;
 pub mod tablet;
 mod touch;
-mod typing;
+pub(crate) mod typing;
 
 pub use typing::KeyboardTyping;
 

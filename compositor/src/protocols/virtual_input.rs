@@ -131,6 +131,34 @@ impl Ghost {
             .unwrap_or(code)
     }
 
+    /// A virtual keyboard said which modifiers it holds (VNC servers say so for a
+    /// capital typed without a Shift key): the seat's Shift, Ctrl, Alt and Super follow,
+    /// pressed or released as keys, so the next key reads as the sender meant.
+    fn follow_virtual_modifiers(&mut self, keymap: &xkb::Keymap, held: u32) {
+        use crate::input::typing::{ALT, CTRL, SHIFT, SUPER};
+        let Some(seat_keyboard) = self.seat.get_keyboard() else {
+            return;
+        };
+        let now = seat_keyboard.modifier_state();
+        let wants = |name: &str| {
+            let index = keymap.mod_get_index(name);
+            index != xkb::MOD_INVALID && held & (1 << index) != 0
+        };
+        let time = self.now().as_millis() as u32;
+        for (name, is_held, key) in [
+            (xkb::MOD_NAME_SHIFT, now.shift, SHIFT),
+            (xkb::MOD_NAME_CTRL, now.ctrl, CTRL),
+            (xkb::MOD_NAME_ALT, now.alt, ALT),
+            (xkb::MOD_NAME_LOGO, now.logo, SUPER),
+        ] {
+            match (wants(name), is_held) {
+                (true, false) => self.keyboard_key(key, KeyState::Pressed, time),
+                (false, true) => self.keyboard_key(key, KeyState::Released, time),
+                _ => {}
+            }
+        }
+    }
+
     /// Where absolute motion of a virtual pointer lands: its output, else the whole
     /// layout.
     fn virtual_pointer_area(&self, output: Option<&Output>) -> Option<Rectangle<i32, Logical>> {
@@ -229,13 +257,22 @@ impl Dispatch<ZwpVirtualKeyboardV1, VirtualKeyboard> for Ghost {
                 state.note_input_activity();
                 state.keyboard_key(code, pressed, time);
             }
-            // The modifier keys themselves come as keys and set the seat's modifiers the
-            // way a real keyboard's do; the request only has to follow a keymap.
-            Request::Modifiers { .. } if data.keymap.lock().ok().is_some_and(|k| k.is_none()) => {
-                keyboard.post_error(
-                    zwp_virtual_keyboard_v1::Error::NoKeymap,
-                    "modifiers sent before a keymap",
-                );
+            Request::Modifiers {
+                mods_depressed,
+                mods_latched,
+                ..
+            } => {
+                let keymap = data.keymap.lock().ok().and_then(|k| k.clone());
+                match keymap {
+                    None => keyboard.post_error(
+                        zwp_virtual_keyboard_v1::Error::NoKeymap,
+                        "modifiers sent before a keymap",
+                    ),
+                    Some(Some(keymap)) => {
+                        state.follow_virtual_modifiers(&keymap, mods_depressed | mods_latched)
+                    }
+                    Some(None) => {}
+                }
             }
             _ => {}
         }
