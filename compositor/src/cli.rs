@@ -214,6 +214,15 @@ pub enum MsgCommand {
         #[arg(long)]
         cancel: bool,
     },
+    /// Remote peers holding input control through the portal (app, devices, events).
+    Remotes,
+    /// Take input control away from remote peers (all, or --id N); their portal
+    /// sessions close, with their shares.
+    RemoteRevoke {
+        /// One control's id from `remotes`.
+        #[arg(long)]
+        id: Option<u64>,
+    },
     /// Add a virtual output right of the others (headless only), as if a monitor were
     /// plugged in: WxH[@HZ][,scale=S]. Prints its name.
     CreateOutput {

@@ -13,6 +13,7 @@ pub mod input;
 pub mod ipc;
 pub mod portal;
 pub mod protocols;
+pub mod remote;
 pub mod render;
 pub mod screenshot;
 pub mod session;

@@ -370,6 +370,8 @@ fn msg(json: bool, command: MsgCommand) -> ExitCode {
             portal: false,
         },
         MsgCommand::CastStop { id } => Request::CastStop { id },
+        MsgCommand::Remotes => Request::Remotes,
+        MsgCommand::RemoteRevoke { id } => Request::RemoteRevoke { id },
         MsgCommand::CastPick {
             output,
             window,

@@ -4,7 +4,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use ghost_capture::portal::{Choice, Desktop, Source, Stream};
+use ghost_capture::portal::{Choice, Desktop, RemoteInput, Source, Stream};
 use serde_json::Value;
 
 use crate::ipc::{client, Reply, Request};
@@ -63,12 +63,14 @@ impl Desktop for IpcDesktop {
         app_id: &str,
         types: u32,
         restore: Option<&str>,
+        control: u32,
     ) -> Result<Option<Choice>, String> {
         let request = Request::CastChoose {
             app_id: app_id.to_string(),
             types,
             restore: restore.map(str::to_string),
             question: None,
+            control,
         };
         match self.ask(&request, CHOICE_PATIENCE) {
             Ok(answer) => {
@@ -121,18 +123,52 @@ impl Desktop for IpcDesktop {
         }
     }
 
-    fn confirm(&self, app_id: &str, question: &str) -> Result<bool, String> {
+    fn confirm(&self, app_id: &str, question: &str, control: u32) -> Result<bool, String> {
         let request = Request::CastChoose {
             app_id: app_id.to_string(),
             types: 1,
             restore: None,
             question: Some(question.to_string()),
+            control,
         };
         match self.ask(&request, CHOICE_PATIENCE) {
             Ok(_) => Ok(true),
             Err(e) if e.starts_with("cancelled") => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    fn start_remote(&self, app_id: &str, devices: u32) -> Result<u64, String> {
+        let request = Request::RemoteStart {
+            app_id: app_id.to_string(),
+            devices,
+        };
+        let answer = self.ask(&request, Duration::from_secs(5))?;
+        answer["id"]
+            .as_u64()
+            .ok_or_else(|| format!("no id in {answer}"))
+    }
+
+    fn remote_input(&self, id: u64, event: &RemoteInput) -> Result<(), String> {
+        let request = Request::RemoteInput {
+            id,
+            event: event.clone(),
+        };
+        self.ask(&request, Duration::from_secs(2)).map(|_| ())
+    }
+
+    fn stop_remote(&self, id: u64) {
+        if let Err(e) = self.ask(&Request::RemoteStop { id }, Duration::from_secs(5)) {
+            tracing::debug!(id, "ending a remote control: {e}");
+        }
+    }
+
+    fn remotes(&self) -> Result<Vec<u64>, String> {
+        let answer = self.ask(&Request::Remotes, Duration::from_secs(5))?;
+        Ok(answer
+            .as_array()
+            .map(|all| all.iter().filter_map(|r| r["id"].as_u64()).collect())
+            .unwrap_or_default())
     }
 
     fn screenshot(&self, output: &str, path: &std::path::Path) -> Result<(), String> {

@@ -231,6 +231,10 @@ pub struct Ghost {
     pub voice: crate::voice::Voice,
     /// Screen-share requests waiting for the user's choice.
     pub picks: crate::casts::pick::Picks,
+    /// Input control granted to remote peers through the portal.
+    pub remotes: crate::remote::RemoteControls,
+    /// Keys and buttons remote peers hold down.
+    pub remote_held: crate::remote::Held,
     /// ext-image-copy-capture sessions and their waiting frames.
     pub image_copy_state: crate::protocols::image_copy_capture::ImageCopyCaptureState,
     pub fifo_state: FifoManagerState,
@@ -404,6 +408,8 @@ impl Ghost {
             recordings: Default::default(),
             voice: Default::default(),
             picks: Default::default(),
+            remotes: Default::default(),
+            remote_held: Default::default(),
             fifo_state,
             commit_timing_state,
             content_type_state,

@@ -227,6 +227,9 @@ pub enum Action {
     /// Move the focused window to another workspace of its output (the view stays):
     /// `{ move-to-workspace = 2 }`.
     MoveToWorkspace(WorkspaceTarget),
+    /// Take input control away from every remote peer (their portal sessions close,
+    /// with their shares).
+    StopRemoteControl,
 }
 
 /// Actions written as a bare word: `"close"`.
@@ -247,6 +250,7 @@ pub const UNIT_ACTIONS: &[&str] = &[
     "toggle-overlay",
     "toggle-tiling",
     "toggle-floating",
+    "stop-remote-control",
 ];
 
 /// Actions that take a value: `{ spawn = ["foot"] }`.
@@ -348,6 +352,7 @@ impl Default for Bindings {
                 b(logo_shift, "o", Action::ToggleOverlay),
                 b(logo, "t", Action::ToggleTiling),
                 b(logo_shift, "space", Action::ToggleFloating),
+                b(logo_shift, "Escape", Action::StopRemoteControl),
                 b(logo, "Left", Action::Snap(SnapTarget::Left)),
                 b(logo, "Right", Action::Snap(SnapTarget::Right)),
                 b(

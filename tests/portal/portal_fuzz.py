@@ -2,7 +2,8 @@
 """Calls ghostcomp's portal backend (org.freedesktop.impl.portal.desktop.ghost) directly,
 as any process on the session bus could, with arguments no portal frontend would send:
 wrong types, unknown and malformed session handles, huge option dictionaries, long
-strings, variants of the wrong type, Start twice, thousands of sessions.
+strings, variants of the wrong type, Start twice, thousands of sessions, remote-desktop
+input for sessions that hold no control.
 
     portal_fuzz.py --seed N --rounds N
 
@@ -21,6 +22,7 @@ PATH = "/org/freedesktop/portal/desktop"
 CAST = "org.freedesktop.impl.portal.ScreenCast"
 SHOT = "org.freedesktop.impl.portal.Screenshot"
 ACCESS = "org.freedesktop.impl.portal.Access"
+REMOTE = "org.freedesktop.impl.portal.RemoteDesktop"
 
 
 def text(rng):
@@ -62,7 +64,7 @@ def options(rng):
 
 def call(bus, rng, sessions, counts):
     obj = bus.get_object(DEST, PATH, introspect=False)
-    kind = rng.randrange(8)
+    kind = rng.randrange(11)
     request = dbus.ObjectPath("/org/freedesktop/portal/desktop/request/1_1/t%d" % rng.randrange(1 << 30))
     try:
         if kind == 0:
@@ -84,10 +86,32 @@ def call(bus, rng, sessions, counts):
             target = bus.get_object(DEST, handle(rng, sessions), introspect=False)
             target.Close(dbus_interface="org.freedesktop.impl.portal.Session", timeout=5)
         elif kind == 6:
-            obj.Get(rng.choice([CAST, SHOT, "no.such.Interface"]), text(rng)[:50],
+            obj.Get(rng.choice([CAST, SHOT, REMOTE, "no.such.Interface"]), text(rng)[:50],
                     dbus_interface="org.freedesktop.DBus.Properties", timeout=5)
+        elif kind == 7:
+            session = dbus.ObjectPath("/org/freedesktop/portal/desktop/session/1_1/d%d" % rng.randrange(1 << 30))
+            obj.CreateSession(request, session, text(rng), options(rng), dbus_interface=REMOTE, timeout=5)
+            sessions.append(session)
+        elif kind == 8:
+            obj.SelectDevices(request, handle(rng, sessions), text(rng), options(rng), dbus_interface=REMOTE,
+                              timeout=5)
+        elif kind == 9:
+            # Input for sessions never started (or not remote at all), with odd values.
+            number = rng.choice([float("nan"), float("inf"), -1e308, 0.0, 12.5])
+            method, params = rng.choice([
+                ("NotifyPointerMotion", [dbus.Double(number), dbus.Double(number)]),
+                ("NotifyPointerMotionAbsolute", [dbus.UInt32(0xFFFFFFFF), dbus.Double(number), dbus.Double(1)]),
+                ("NotifyPointerButton", [dbus.Int32(-5), dbus.UInt32(1)]),
+                ("NotifyKeyboardKeycode", [dbus.Int32(rng.choice([-1, 30, 1 << 30])), dbus.UInt32(1)]),
+                ("NotifyKeyboardKeysym", [dbus.Int32(rng.choice([-1, 0x61, 0x7FFFFFFF])), dbus.UInt32(1)]),
+                ("NotifyTouchDown", [dbus.UInt32(1), dbus.UInt32(0xFFFFFFFF), dbus.Double(number), dbus.Double(0)]),
+                ("NotifyTouchUp", [dbus.UInt32(7)]),
+                ("NotifyPointerAxisDiscrete", [dbus.UInt32(9), dbus.Int32(-(1 << 31))]),
+            ])
+            getattr(obj, method)(handle(rng, sessions), options(rng), *params, dbus_interface=REMOTE, timeout=5)
         else:
-            obj.NoSuchMethod(dbus.String(text(rng)), dbus_interface=rng.choice([CAST, SHOT, ACCESS]), timeout=5)
+            obj.NoSuchMethod(dbus.String(text(rng)), dbus_interface=rng.choice([CAST, SHOT, ACCESS, REMOTE]),
+                             timeout=5)
         counts["answered"] += 1
     except dbus.exceptions.DBusException as e:
         if e.get_dbus_name() == "org.freedesktop.DBus.Error.NoReply":

@@ -18,6 +18,30 @@ use crate::{wait_for, Compositor};
 const XDG_DESKTOP_PORTAL: &str = "/usr/libexec/xdg-desktop-portal";
 const PYTHON: &str = "/usr/bin/python3";
 
+/// Answers the share prompt from a script (`ghostcomp msg ARGS`, such as `cast-pick
+/// --output HEADLESS-1`) as soon as one waits.
+pub fn pick_when_asked(
+    comp: &Compositor,
+    args: Vec<String>,
+) -> std::thread::JoinHandle<Result<()>> {
+    let ipc = comp
+        .runtime_dir()
+        .join(format!("ghostcomp.{}.sock", comp.socket()));
+    std::thread::spawn(move || -> Result<()> {
+        let bin = crate::ghostcomp_bin();
+        wait_for(Duration::from_secs(30), "the prompt", || {
+            Command::new(&bin)
+                .arg("msg")
+                .args(&args)
+                .env("GHOSTCOMP_SOCKET", &ipc)
+                .status()
+                .ok()?
+                .success()
+                .then_some(())
+        })
+    })
+}
+
 /// The session's helper processes, killed on drop.
 pub struct ShareSession {
     children: Vec<(String, Child)>,

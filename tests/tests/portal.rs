@@ -5,7 +5,11 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::{ensure, Result};
-use ghost_tests::{client::TestClient, share_session::ShareSession, wait_for, Compositor};
+use ghost_tests::{
+    client::TestClient,
+    share_session::{pick_when_asked, ShareSession},
+    wait_for, Compositor,
+};
 use serde_json::{json, Value};
 
 const RED: u32 = 0xff_ff_00_00;
@@ -28,26 +32,6 @@ fn start(name: &str, config_text: &str) -> Result<(Compositor, ShareSession)> {
     let comp = Compositor::start_with_config_home(&["--output", "1920x1080@60"], &home)?;
     let session = ShareSession::start(&comp)?;
     Ok((comp, session))
-}
-
-/// Answers the share prompt from a script (`ghostcomp msg ARGS`) as soon as one waits.
-fn pick_when_asked(comp: &Compositor, args: Vec<String>) -> std::thread::JoinHandle<Result<()>> {
-    let ipc = comp
-        .runtime_dir()
-        .join(format!("ghostcomp.{}.sock", comp.socket()));
-    std::thread::spawn(move || -> Result<()> {
-        let bin = ghost_tests::ghostcomp_bin();
-        wait_for(Duration::from_secs(30), "the prompt", || {
-            std::process::Command::new(&bin)
-                .arg("msg")
-                .args(&args)
-                .env("GHOSTCOMP_SOCKET", &ipc)
-                .status()
-                .ok()?
-                .success()
-                .then_some(())
-        })
-    })
 }
 
 /// Moves the window under `at` by `by` as a user would: the `Super+M` move binding of

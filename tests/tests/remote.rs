@@ -1,13 +1,21 @@
 //! End to end: a real VNC server (wayvnc, through wlr-screencopy, the virtual keyboard
 //! and the virtual pointer) and our own RFB viewer. The viewer sees the screen, types
 //! into foot, clicks a window to focus it, and a compositor binding pressed remotely
-//! works as a local one does.
+//! works as a local one does. And the RemoteDesktop portal through Debian's
+//! xdg-desktop-portal: a combined share-and-control session types, clicks where its
+//! stream shows a window, and ends when the user revokes it.
 
 use std::{net::TcpListener, time::Duration};
 
 use anyhow::{ensure, Context, Result};
-use ghost_tests::{client::TestClient, require_program, rfb::Viewer, wait_for, Compositor};
-use serde_json::Value;
+use ghost_tests::{
+    client::TestClient,
+    require_program,
+    rfb::Viewer,
+    share_session::{pick_when_asked, ShareSession},
+    wait_for, Compositor,
+};
+use serde_json::{json, Value};
 
 const RED: u32 = 0xff_d0_20_20;
 
@@ -178,5 +186,164 @@ fn a_vnc_viewer_sees_the_pointer_move_over_a_still_desktop() -> Result<()> {
             shows(&viewer).then_some(())
         },
     )?;
+    Ok(())
+}
+
+/// The remote-control indicator's middle on a 1280-wide output at scale 1: an amber
+/// square left of the sharing indicator.
+const REMOTE_DOT: (u32, u32) = (1245, 15);
+const AMBER: [u8; 3] = [0xff, 0xa6, 0x00];
+
+/// ghostcomp at 1280x720 with `config`, and the portal session around it.
+fn portal_desktop(name: &str, config: &str) -> Result<(Compositor, ShareSession)> {
+    if let Some(why) = ghost_tests::share_session::missing_parts() {
+        anyhow::bail!("{why}: scripts/install-deps.sh installs it");
+    }
+    let home = std::env::temp_dir().join(format!("ghost-remote-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("ghostcomp"))?;
+    std::fs::write(home.join("ghostcomp/config.toml"), config)?;
+    let comp = Compositor::start_with_config_home(&["--output", "1280x720@60"], &home)?;
+    let session = ShareSession::start(&comp)?;
+    Ok((comp, session))
+}
+
+fn remote_client(session: &ShareSession, args: &[&str]) -> Result<Value> {
+    session.run_script("tests/portal/remote_client.py", args)
+}
+
+fn pixel(comp: &Compositor, (x, y): (u32, u32)) -> Result<[u8; 3]> {
+    let shot = comp.screenshot(json!({}))?;
+    let p = shot.pixel(x, y);
+    Ok([p[0], p[1], p[2]])
+}
+
+#[test]
+fn a_portal_remote_desktop_types_clicks_on_its_stream_and_ends_when_revoked() -> Result<()> {
+    let (mut comp, session) = portal_desktop("revoke", "")?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _red = app.color_window("red", 300, 200, &[RED])?;
+    let red = comp.wait_window("red")?;
+    let typed = terminal_typing_into_a_file(&mut comp)?;
+    let terminal = window(&comp, "term").context("the terminal")?;
+    let (rx, ry) = visible_point(&red, &terminal).context("no part of the red window shows")?;
+    let (tx, ty) = visible_point(&terminal, &red).context("no part of the terminal shows")?;
+
+    // The user grants the request at the prompt (which names the control too).
+    let picker = pick_when_asked(
+        &comp,
+        vec!["cast-pick".into(), "--output".into(), "HEADLESS-1".into()],
+    );
+    let click = format!("{rx},{ry}");
+    let after = format!("{tx},{ty}");
+    let report = std::thread::scope(|scope| -> Result<Value> {
+        let client = scope.spawn(|| {
+            remote_client(
+                &session,
+                &[
+                    "--garbage",
+                    "--type",
+                    "Hello portal\n",
+                    "--click",
+                    &click,
+                    "--wait-closed",
+                    "30",
+                    "--click-after-close",
+                    &after,
+                ],
+            )
+        });
+        picker
+            .join()
+            .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+        // Keysyms typed into the focused terminal, the capital through Shift.
+        wait_for(Duration::from_secs(20), "the typed line", || {
+            let text = std::fs::read_to_string(&typed).ok()?;
+            text.contains("Hello portal\n").then_some(())
+        })?;
+        // The click on the stream's picture lands on the window shown there.
+        wait_for(Duration::from_secs(10), "the red window focused", || {
+            window(&comp, "red").filter(|w| w["focused"] == true)
+        })?;
+        let remotes = comp.request(json!({"request": "remotes"}))?;
+        ensure!(
+            remotes[0]["keyboard"] == true && remotes[0]["pointer"] == true,
+            "{remotes}"
+        );
+        ensure!(remotes[0]["events"].as_u64() >= Some(27), "{remotes}");
+        ensure!(pixel(&comp, REMOTE_DOT)? == AMBER, "the indicator shows");
+        // The user takes control back.
+        let out = comp.msg_cli(&["remote-revoke"])?;
+        ensure!(out.status.success(), "{out:?}");
+        client
+            .join()
+            .map_err(|_| anyhow::anyhow!("the client panicked"))?
+    })?;
+    ensure!(report["start"] == 0 && report["devices"] == 3, "{report}");
+    ensure!(report["size"] == json!([1280, 720]), "{report}");
+    ensure!(report["closed"] == true, "the app heard Closed: {report}");
+    // The session's share ended with it, and so did the indicator.
+    wait_for(Duration::from_secs(5), "the share to end", || {
+        let casts = comp.request(json!({"request": "casts"})).ok()?;
+        casts.as_array()?.is_empty().then_some(())
+    })?;
+    ensure!(comp.request(json!({"request": "remotes"}))? == json!([]));
+    ensure!(pixel(&comp, REMOTE_DOT)? != AMBER, "the indicator is gone");
+    // The click sent after the revocation went nowhere.
+    std::thread::sleep(Duration::from_millis(300));
+    ensure!(
+        window(&comp, "red").is_some_and(|w| w["focused"] == true),
+        "{report}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_granted_remote_desktop_restores_without_asking_and_unattended_never_grants_it() -> Result<()> {
+    let (mut comp, session) = portal_desktop("restore", "[capture]\nunattended = \"grant\"\n")?;
+    let typed = terminal_typing_into_a_file(&mut comp)?;
+    // Unattended "grant" shares screens alone: control still asks, and a refusal
+    // leaves the app without it.
+    let refuse = pick_when_asked(&comp, vec!["cast-pick".into(), "--cancel".into()]);
+    let refused = remote_client(&session, &["--type", "no\n"])?;
+    refuse
+        .join()
+        .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+    ensure!(refused["start"] == 1, "refused at the prompt: {refused}");
+
+    // Debian 12's xdg-desktop-portal (RemoteDesktop version 1) keeps no restore data
+    // for remote desktops; the backend is called as newer ones call it.
+    let grant = pick_when_asked(&comp, vec!["cast-pick".into()]);
+    let first = remote_client(&session, &["--direct", "--devices", "1", "--type", "one\n"])?;
+    grant
+        .join()
+        .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+    let data = first["restore_data"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    ensure!(first["start"] == 0 && !data.is_empty(), "{first}");
+    // Nobody answers a prompt this time.
+    let second = remote_client(
+        &session,
+        &[
+            "--direct",
+            "--devices",
+            "1",
+            "--restore-data",
+            &data,
+            "--type",
+            "two\n",
+        ],
+    )?;
+    ensure!(second["start"] == 0 && second["devices"] == 1, "{second}");
+    let text = wait_for(Duration::from_secs(10), "both lines", || {
+        std::fs::read_to_string(&typed)
+            .ok()
+            .filter(|t| t.contains("two\n"))
+    })?;
+    ensure!(
+        text == "one\ntwo\n",
+        "only granted sessions typed: {text:?}"
+    );
     Ok(())
 }

@@ -36,7 +36,7 @@ impl Access {
         _options: HashMap<String, OwnedValue>,
     ) -> (u32, Results) {
         let desktop = self.desktop.clone();
-        let answer = blocking::unblock(move || desktop.confirm(&app_id, &title)).await;
+        let answer = blocking::unblock(move || desktop.confirm(&app_id, &title, 0)).await;
         match answer {
             Ok(true) => (SUCCESS, Results::new()),
             Ok(false) => (CANCELLED, Results::new()),

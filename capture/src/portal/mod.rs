@@ -1,4 +1,5 @@
 //! The xdg-desktop-portal backend: `org.freedesktop.impl.portal.ScreenCast`,
+//! `org.freedesktop.impl.portal.RemoteDesktop`,
 //! `org.freedesktop.impl.portal.Screenshot` and `org.freedesktop.impl.portal.Access`
 //! (xdg-desktop-portal 1.16 offers the Screenshot portal only with an Access backend) on
 //! the session bus, as `org.freedesktop.impl.portal.desktop.ghost`.
@@ -14,6 +15,7 @@
 //! call.
 
 mod access;
+mod remote_desktop;
 mod screencast;
 mod screenshot;
 mod session;
@@ -21,6 +23,7 @@ mod session;
 use std::{collections::HashMap, sync::Arc};
 
 pub use access::Access;
+pub use remote_desktop::{RemoteDesktop, RemoteInput, KEYBOARD, POINTER, TOUCHSCREEN};
 pub use screencast::ScreenCast;
 pub use screenshot::Screenshot;
 
@@ -29,12 +32,15 @@ pub trait Desktop: Send + Sync + 'static {
     /// Which source `app_id` may share, among `types` (1 monitors, 2 windows, 4
     /// regions): at once
     /// when `restore` still names something, else as the user (or the unattended
-    /// policy) decides. `Ok(None)` when refused.
+    /// policy) decides. `control` names the input devices the app would also control
+    /// (remote desktop; 0 for a share alone), which the prompt says. `Ok(None)` when
+    /// refused.
     fn choose(
         &self,
         app_id: &str,
         types: u32,
         restore: Option<&str>,
+        control: u32,
     ) -> Result<Option<Choice>, String>;
     /// Starts a PipeWire stream of `source` with the cursor `hidden`, `embedded` or
     /// `metadata`.
@@ -43,8 +49,20 @@ pub trait Desktop: Send + Sync + 'static {
     fn stop_cast(&self, id: u64);
     /// Writes a PNG of `output` to `path`.
     fn screenshot(&self, output: &str, path: &std::path::Path) -> Result<(), String>;
-    /// Asks the user a yes/no `question` on behalf of `app_id`.
-    fn confirm(&self, app_id: &str, question: &str) -> Result<bool, String>;
+    /// Asks the user a yes/no `question` on behalf of `app_id`; `control` names the
+    /// input devices a yes gives (remote desktop; 0 for none), which no unattended
+    /// policy grants.
+    fn confirm(&self, app_id: &str, question: &str, control: u32) -> Result<bool, String>;
+    /// Gives `app_id` the control of `devices` the user granted: input it sends goes
+    /// through the seat, and the screen shows that someone controls it. The id names
+    /// the control.
+    fn start_remote(&self, app_id: &str, devices: u32) -> Result<u64, String>;
+    /// One input event of control `id`; an error once the control ended.
+    fn remote_input(&self, id: u64, event: &RemoteInput) -> Result<(), String>;
+    /// Ends control `id`.
+    fn stop_remote(&self, id: u64);
+    /// The controls still running (the user may revoke one at any time).
+    fn remotes(&self) -> Result<Vec<u64>, String>;
 }
 
 /// A shareable thing the user chose.
@@ -115,19 +133,51 @@ pub fn serve(
     desktop: Arc<dyn Desktop>,
     keep_running: impl Fn() -> bool,
 ) -> Result<(), PortalError> {
-    let sessions = session::Sessions::default();
-    let _connection = zbus::blocking::connection::Builder::session()?
+    let sessions = session::Sessions::new(desktop.clone());
+    let connection = zbus::blocking::connection::Builder::session()?
         .serve_at(
             OBJECT_PATH,
             ScreenCast::new(desktop.clone(), sessions.clone()),
         )?
+        .serve_at(
+            OBJECT_PATH,
+            RemoteDesktop::new(desktop.clone(), sessions.clone()),
+        )?
         .serve_at(OBJECT_PATH, Screenshot::new(desktop.clone()))?
-        .serve_at(OBJECT_PATH, Access::new(desktop))?
+        .serve_at(OBJECT_PATH, Access::new(desktop.clone()))?
         .name(BUS_NAME)?
         .build()?;
     tracing::info!(name = BUS_NAME, "portal backend ready");
     while keep_running() {
         std::thread::sleep(std::time::Duration::from_secs(1));
+        close_revoked(&connection, &sessions, desktop.as_ref());
     }
     Ok(())
+}
+
+/// Closes the sessions whose remote control the user revoked in the compositor (a
+/// binding, `ghostcomp msg remote-revoke`), with their shares: the app hears `Closed`.
+fn close_revoked(
+    connection: &zbus::blocking::Connection,
+    sessions: &session::Sessions,
+    desktop: &dyn Desktop,
+) {
+    let controlling = sessions.controlling();
+    if controlling.is_empty() {
+        return;
+    }
+    let Ok(running) = desktop.remotes() else {
+        return;
+    };
+    for (path, remote) in controlling {
+        if running.contains(&remote) {
+            continue;
+        }
+        tracing::info!(%path, remote, "remote control revoked: closing the session");
+        if let Some(state) = sessions.remove(&path) {
+            sessions.release(desktop, state);
+        }
+        let server = connection.object_server();
+        zbus::block_on(session::close_from_here(server.inner(), &path));
+    }
 }

@@ -8,12 +8,12 @@ use std::{collections::HashMap, sync::Arc};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
 
 use super::{
-    session::{Session, SessionState, Sessions},
+    session::{SessionState, Sessions},
     Choice, Desktop, Results, Source, CANCELLED, FAILED, SUCCESS,
 };
 
 /// Monitors may be shared.
-const MONITOR: u32 = 1;
+pub(super) const MONITOR: u32 = 1;
 /// Windows may be shared.
 const WINDOW: u32 = 2;
 /// Regions of the desktop may be shared ("virtual" in the portal's terms).
@@ -23,8 +23,8 @@ const CURSOR_HIDDEN: u32 = 1;
 const CURSOR_EMBEDDED: u32 = 2;
 const CURSOR_METADATA: u32 = 4;
 /// Restore data is (vendor, version, data); ours is a string.
-const VENDOR: &str = "GhostNV";
-const RESTORE_VERSION: u32 = 1;
+pub(super) const VENDOR: &str = "GhostNV";
+pub(super) const RESTORE_VERSION: u32 = 1;
 
 /// The ScreenCast implementation.
 pub struct ScreenCast {
@@ -39,12 +39,12 @@ impl ScreenCast {
     }
 }
 
-fn get_u32(options: &HashMap<String, OwnedValue>, key: &str) -> Option<u32> {
+pub(super) fn get_u32(options: &HashMap<String, OwnedValue>, key: &str) -> Option<u32> {
     options.get(key).and_then(|v| v.downcast_ref::<u32>().ok())
 }
 
 /// Our restore data out of SelectSources' options, when it is ours and understood.
-fn restore_of(options: &HashMap<String, OwnedValue>) -> Option<String> {
+pub(super) fn restore_of(options: &HashMap<String, OwnedValue>) -> Option<String> {
     let value = options.get("restore_data")?.try_clone().ok()?;
     let (vendor, version, data): (String, u32, OwnedValue) = value.try_into().ok()?;
     if vendor != VENDOR || version != RESTORE_VERSION {
@@ -53,11 +53,11 @@ fn restore_of(options: &HashMap<String, OwnedValue>) -> Option<String> {
     data.downcast_ref::<String>().ok()
 }
 
-fn owned<'a>(value: impl Into<Value<'a>>) -> Option<OwnedValue> {
+pub(super) fn owned<'a>(value: impl Into<Value<'a>>) -> Option<OwnedValue> {
     OwnedValue::try_from(value.into()).ok()
 }
 
-fn cursor_name(mode: u32) -> &'static str {
+pub(super) fn cursor_name(mode: u32) -> &'static str {
     match mode {
         CURSOR_HIDDEN => "hidden",
         CURSOR_METADATA => "metadata",
@@ -76,32 +76,21 @@ impl ScreenCast {
         _options: HashMap<String, OwnedValue>,
         #[zbus(object_server)] server: &zbus::ObjectServer,
     ) -> (u32, Results) {
-        if !self.sessions.has_room() {
-            tracing::warn!(
-                app_id,
-                "too many screen-cast sessions are open; refusing another"
-            );
-            return (FAILED, Results::new());
+        let state = SessionState {
+            app_id,
+            types: MONITOR,
+            cursor_mode: CURSOR_HIDDEN,
+            ..Default::default()
+        };
+        let desktop = self.desktop.clone();
+        match self
+            .sessions
+            .open(server, session_handle, state, desktop)
+            .await
+        {
+            true => (SUCCESS, Results::new()),
+            false => (FAILED, Results::new()),
         }
-        let session = Session::new(
-            session_handle.clone(),
-            self.sessions.clone(),
-            self.desktop.clone(),
-        );
-        if let Err(err) = server.at(&session_handle, session).await {
-            tracing::warn!(%err, "cannot export a portal session");
-            return (FAILED, Results::new());
-        }
-        self.sessions.insert(
-            session_handle,
-            SessionState {
-                app_id,
-                types: MONITOR,
-                cursor_mode: CURSOR_HIDDEN,
-                ..Default::default()
-            },
-        );
-        (SUCCESS, Results::new())
     }
 
     /// What the app accepts: source types, cursor mode, persistence, restore data.
@@ -122,8 +111,12 @@ impl ScreenCast {
                 CURSOR_HIDDEN | CURSOR_EMBEDDED | CURSOR_METADATA => cursor,
                 _ => CURSOR_EMBEDDED,
             };
-            s.persist_mode = persist;
-            s.restore = restore;
+            s.sources_selected = true;
+            // A remote-desktop session keeps the restore data SelectDevices gave.
+            if s.devices == 0 {
+                s.persist_mode = persist;
+                s.restore = restore;
+            }
         });
         match known {
             Some(()) => (SUCCESS, Results::new()),
@@ -152,7 +145,7 @@ impl ScreenCast {
         let desktop = self.desktop.clone();
         let asked = state.clone();
         let outcome = blocking::unblock(move || {
-            let choice = desktop.choose(&asked.app_id, asked.types, asked.restore.as_deref())?;
+            let choice = desktop.choose(&asked.app_id, asked.types, asked.restore.as_deref(), 0)?;
             let Some(choice) = choice else {
                 return Ok(None);
             };
@@ -175,6 +168,7 @@ impl ScreenCast {
         let still_open = self.sessions.with(&session_handle, |s| {
             s.choice = Some(choice.clone());
             s.streams.push(stream.id);
+            s.nodes.push((stream.node_id, stream.id));
         });
         if still_open.is_none() {
             // Closed while the user chose: the stream has no one to go to.
@@ -206,7 +200,27 @@ impl ScreenCast {
 
 /// Start's results: the stream with its size and kind, and restore data when the app
 /// asked to persist.
-fn results(choice: &Choice, stream: &super::Stream, persist_mode: u32) -> Option<Results> {
+pub(super) fn results(
+    choice: &Choice,
+    stream: &super::Stream,
+    persist_mode: u32,
+) -> Option<Results> {
+    let mut results = Results::new();
+    results.insert(
+        "streams".into(),
+        owned(vec![stream_entry(choice, stream)?])?,
+    );
+    if persist_mode > 0 {
+        insert_restore(&mut results, persist_mode, choice.restore.clone())?;
+    }
+    Some(results)
+}
+
+/// One stream as Start lists it: its node, with its size, kind and sound.
+pub(super) fn stream_entry(
+    choice: &Choice,
+    stream: &super::Stream,
+) -> Option<(u32, HashMap<String, OwnedValue>)> {
     let source_type = match choice.source {
         Source::Output(_) => MONITOR,
         Source::Window(_) => WINDOW,
@@ -227,19 +241,20 @@ fn results(choice: &Choice, stream: &super::Stream, persist_mode: u32) -> Option
     if let Some(audio) = stream.audio_node_id {
         properties.insert("audio_node_id".into(), owned(audio)?);
     }
-    let streams = vec![(stream.node_id, properties)];
-    let mut results = Results::new();
-    results.insert("streams".into(), owned(streams)?);
-    if persist_mode > 0 {
-        results.insert("persist_mode".into(), owned(persist_mode)?);
-        results.insert(
-            "restore_data".into(),
-            owned(zbus::zvariant::Structure::from((
-                VENDOR.to_string(),
-                RESTORE_VERSION,
-                Value::from(choice.restore.clone()),
-            )))?,
-        );
-    }
-    Some(results)
+    Some((stream.node_id, properties))
+}
+
+/// Adds the persistence the app asked for and our restore data (which
+/// xdg-desktop-portal keeps behind a token).
+pub(super) fn insert_restore(results: &mut Results, persist_mode: u32, data: String) -> Option<()> {
+    results.insert("persist_mode".into(), owned(persist_mode)?);
+    results.insert(
+        "restore_data".into(),
+        owned(zbus::zvariant::Structure::from((
+            VENDOR.to_string(),
+            RESTORE_VERSION,
+            Value::from(data),
+        )))?,
+    );
+    Some(())
 }

@@ -41,7 +41,7 @@ impl Screenshot {
     ) -> (u32, Results) {
         let desktop = self.desktop.clone();
         let outcome = blocking::unblock(move || {
-            let Some(choice) = desktop.choose(&app_id, 1, None)? else {
+            let Some(choice) = desktop.choose(&app_id, 1, None, 0)? else {
                 return Ok(None);
             };
             let Source::Output(output) = choice.source else {

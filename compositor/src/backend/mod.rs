@@ -519,10 +519,11 @@ impl Ghost {
     ) -> anyhow::Result<Captured> {
         let mut scene = capture_scene!(self, shows, cursor);
         scene.block_out = block_out;
-        // The user's own screenshot shows the screen as it is, sharing indicator and
-        // the share prompt's outline too.
+        // The user's own screenshot shows the screen as it is, sharing and
+        // remote-control indicators and the share prompt's outline too.
         let scene = scene
             .sharing(!block_out && (self.casts.active() || self.recordings.active()))
+            .remote_control(!block_out && self.remotes.active())
             .selection(self.picks.selection().filter(|_| !block_out));
         match &mut self.backend {
             Backend::Headless(h) => h.capture(&scene, output, hdr),

@@ -331,7 +331,8 @@ impl Ghost {
     }
 
     /// Watches the portal backend's lease connection; when it closes, every cast the
-    /// portal started ends (its sessions cannot close them any more).
+    /// portal started and every remote control it holds end (its sessions cannot close
+    /// them any more).
     pub fn take_portal_lease(
         &mut self,
         stream: std::os::unix::net::UnixStream,
@@ -365,11 +366,19 @@ impl Ghost {
                     for id in orphaned {
                         state.stop_cast(id);
                     }
+                    // Its grants of input control end too: nobody can close them now.
+                    state.stop_remote_control();
                     Ok(PostAction::Remove)
                 },
             )
             .map_err(|e| anyhow::anyhow!("cannot watch the portal: {e}"))?;
         Ok(())
+    }
+
+    /// Cast `id`'s source and picture size, for input placed on its picture.
+    pub fn cast_source_size(&self, id: u64) -> Option<(CastSource, (u32, u32))> {
+        let cast = self.casts.casts.iter().find(|c| c.id == id)?;
+        Some((cast.source.clone(), cast.size))
     }
 
     /// Every cast, for `ghostcomp msg casts`.

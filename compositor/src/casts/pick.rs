@@ -27,6 +27,21 @@ use crate::{
     state::Ghost,
 };
 
+/// The input devices of a remote-desktop request, in words ("keyboard and pointer").
+fn control_words(control: u32) -> Option<String> {
+    use ghost_capture::portal::{KEYBOARD, POINTER, TOUCHSCREEN};
+    let names: Vec<&str> = [
+        (KEYBOARD, "keyboard"),
+        (POINTER, "pointer"),
+        (TOUCHSCREEN, "touchscreen"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| control & bit != 0)
+    .map(|(_, name)| name)
+    .collect();
+    (!names.is_empty()).then(|| names.join(" and "))
+}
+
 /// Monitors may be chosen.
 pub const MONITOR: u32 = 1;
 /// Windows may be chosen.
@@ -50,11 +65,22 @@ pub enum PickKey {
     Previous,
 }
 
+/// What a request asks the user.
+#[derive(Debug, Clone, Default)]
+pub struct Asked {
+    /// The application asking (shown in the prompt).
+    pub app_id: String,
+    /// Which kinds of source it accepts (monitors, windows, regions).
+    pub types: u32,
+    /// A yes/no question instead of a choice of source.
+    pub question: Option<String>,
+    /// Input devices it would control too (remote desktop), which the prompt names.
+    pub control: u32,
+}
+
 /// A request waiting for the user.
 struct Pending {
-    app_id: String,
-    types: u32,
-    question: Option<String>,
+    asked: Asked,
     reply: UnixStream,
     since: Instant,
 }
@@ -209,26 +235,25 @@ impl Ghost {
     }
 
     /// Takes a screen-share request: answers it now (restore data, unattended policy)
-    /// or queues it for the user. Returns the immediate reply, if any.
+    /// or queues it for the user. Returns the immediate reply, if any. Control of
+    /// input is never granted unattended: only the user or restore data (an earlier
+    /// grant of theirs) give it.
     pub fn choose_cast(
         &mut self,
-        app_id: String,
-        types: u32,
+        mut asked: Asked,
         restore: Option<String>,
-        question: Option<String>,
         reply: UnixStream,
     ) -> Option<Reply> {
-        let types = if types & (MONITOR | WINDOW | REGION) == 0 {
-            MONITOR
-        } else {
-            types
-        };
+        if asked.types & (MONITOR | WINDOW | REGION) == 0 {
+            asked.types = MONITOR;
+        }
+        let (app_id, types) = (asked.app_id.clone(), asked.types);
         if let Some(source) = restore.as_deref().and_then(|r| self.restored(r, types)) {
             tracing::info!(app_id, ?source, "screen share restored");
             return Some(Reply::ok(chosen(&source, self)));
         }
         match self.config.capture.unattended {
-            Unattended::Grant => {
+            Unattended::Grant if asked.control == 0 => {
                 return Some(match self.obvious_choice(types) {
                     Some(source) => {
                         tracing::info!(app_id, ?source, "screen share granted (unattended)");
@@ -238,12 +263,10 @@ impl Ghost {
                 });
             }
             Unattended::Deny => return Some(Reply::error("cancelled: screen sharing is denied")),
-            Unattended::Off => {}
+            Unattended::Grant | Unattended::Off => {}
         }
         self.picks.pending.push_back(Pending {
-            app_id,
-            types,
-            question,
+            asked,
             reply,
             since: Instant::now(),
         });
@@ -258,6 +281,7 @@ impl Ghost {
             self.set_notification(None);
             return;
         };
+        let p = &p.asked;
         let what = match (p.types & MONITOR != 0, p.types & WINDOW != 0) {
             (true, true) => "Click a window or the desktop of a screen to share it.",
             (false, true) => "Click the window to share.",
@@ -274,10 +298,16 @@ impl Ghost {
         } else {
             p.app_id.clone()
         };
+        let wants = match control_words(p.control) {
+            Some(devices) => format!("wants to share your screen and control your {devices}"),
+            None => "wants to share your screen".to_string(),
+        };
         let text = match &p.question {
-            Some(question) => format!("{app}: {question}\nReturn or a click: allow · Escape: refuse"),
+            Some(question) => {
+                format!("{app}: {question}\nReturn or a click: allow · Escape: refuse")
+            }
             None => format!(
-                "{app} wants to share your screen.\n{what}\nTab: go through them · Return: share · Escape: refuse"
+                "{app} {wants}.\n{what}\nTab: go through them · Return: share · Escape: refuse"
             ),
         };
         self.set_notification(Some(text));
@@ -295,7 +325,7 @@ impl Ghost {
         }
         let reply = match &source {
             Some(source) => {
-                tracing::info!(app_id = p.app_id, ?source, waited = ?p.since.elapsed(), "screen share chosen");
+                tracing::info!(app_id = p.asked.app_id, ?source, waited = ?p.since.elapsed(), "screen share chosen");
                 Reply::ok(chosen(source, self))
             }
             None => Reply::error("cancelled by the user"),
@@ -347,7 +377,7 @@ impl Ghost {
 
     /// Tab or Shift+Tab: outlines the next or previous choice.
     fn pick_cycle(&mut self, forward: bool) {
-        let Some(types) = self.picks.pending.front().map(|p| p.types) else {
+        let Some(types) = self.picks.pending.front().map(|p| p.asked.types) else {
             return;
         };
         let candidates = self.pick_candidates(types);
@@ -383,7 +413,7 @@ impl Ghost {
             .picks
             .pending
             .front()
-            .is_some_and(|p| p.types & REGION != 0);
+            .is_some_and(|p| p.asked.types & REGION != 0);
         let dragged = (pos.x - start.x).abs() >= DRAG_MIN || (pos.y - start.y).abs() >= DRAG_MIN;
         if !accepts || !dragged {
             return None;
@@ -432,7 +462,7 @@ impl Ghost {
     /// A click while the user is asked: what is under the pointer, if the request
     /// accepts it.
     fn pick_at(&mut self, pos: Point<f64, Logical>) {
-        let Some(types) = self.picks.pending.front().map(|p| p.types) else {
+        let Some(types) = self.picks.pending.front().map(|p| p.asked.types) else {
             return;
         };
         let window: Option<Window> = self.space.element_under(pos).map(|(w, _)| w.clone());
@@ -450,7 +480,7 @@ impl Ghost {
 
     /// A key while the user is asked. Returns whether the key was taken.
     pub fn pick_key(&mut self, key: PickKey) -> bool {
-        let Some(types) = self.picks.pending.front().map(|p| p.types) else {
+        let Some(types) = self.picks.pending.front().map(|p| p.asked.types) else {
             return false;
         };
         match key {
@@ -478,6 +508,16 @@ impl Ghost {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_control_request_names_its_devices_in_the_prompt() {
+        assert_eq!(control_words(0), None);
+        assert_eq!(control_words(3).as_deref(), Some("keyboard and pointer"));
+        assert_eq!(
+            control_words(7).as_deref(),
+            Some("keyboard and pointer and touchscreen")
+        );
+    }
 
     #[test]
     fn region_restore_data_reads_back_what_was_written() {

@@ -172,6 +172,9 @@ impl Ghost {
                     self.toggle_floating(&window);
                 }
             }
+            Action::StopRemoteControl => {
+                self.stop_remote_control();
+            }
             Action::FocusWorkspace(target) => self.focus_workspace_binding(target),
             Action::MoveToWorkspace(target) => self.move_to_workspace_binding(target),
             Action::Snap(snap) => {

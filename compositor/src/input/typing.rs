@@ -79,6 +79,12 @@ impl KeyboardTyping {
             .ok_or(TypingError::NoKeyFor(c))
     }
 
+    /// The key that gives `sym`, and whether it needs Shift (a key without Shift
+    /// preferred).
+    pub fn key_and_shift_for_sym(&self, sym: Keysym) -> Option<(Keycode, bool)> {
+        self.keys.get(&sym.raw()).copied()
+    }
+
     /// The key that gives `sym` at its base level (no Shift), if any.
     pub fn key_for_sym(&self, sym: Keysym) -> Option<Keycode> {
         self.keys

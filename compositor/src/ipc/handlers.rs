@@ -172,6 +172,11 @@ impl Ghost {
             | Request::StreamStart { .. }
             | Request::StreamStop
             | Request::StreamStatus => return self.recording_request(request, stream),
+            Request::RemoteStart { .. }
+            | Request::RemoteInput { .. }
+            | Request::RemoteStop { .. }
+            | Request::Remotes
+            | Request::RemoteRevoke { .. } => self.remote_request(request),
             Request::Voice => Reply::ok(self.voice_json()),
             Request::Stats => Reply::ok(self.stats_json()),
             Request::Overlay { on } => {
@@ -190,8 +195,15 @@ impl Ghost {
                 types,
                 restore,
                 question,
+                control,
             } => {
-                return match self.choose_cast(app_id, types, restore, question, stream) {
+                let asked = crate::casts::pick::Asked {
+                    app_id,
+                    types,
+                    question,
+                    control,
+                };
+                return match self.choose_cast(asked, restore, stream) {
                     Some(reply) => Answer::Now(reply),
                     None => Answer::Deferred,
                 };

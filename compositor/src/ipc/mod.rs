@@ -118,6 +118,10 @@ pub enum Request {
         /// portal's Access dialog); answered like a monitor choice.
         #[serde(default)]
         question: Option<String>,
+        /// Input devices the app would control too (remote desktop: 1 keyboard, 2
+        /// pointer, 4 touchscreen), which the prompt says; never granted unattended.
+        #[serde(default)]
+        control: u32,
     },
     /// Answer the screen-share prompt from a script: an output, a window, or a refusal.
     CastPick {
@@ -228,6 +232,34 @@ pub enum Request {
     Quit,
     /// Synthetic input for tests (headless backend only).
     Input(InputRequest),
+    /// Give an application control of input, once the user granted it (the portal
+    /// backend asks); the reply names the control.
+    RemoteStart {
+        /// Who gets it.
+        app_id: String,
+        /// Device types (1 keyboard, 2 pointer, 4 touchscreen).
+        devices: u32,
+    },
+    /// One input event of a granted control, carried out through the seat.
+    RemoteInput {
+        /// The control's id.
+        id: u64,
+        /// The event.
+        event: ghost_capture::portal::RemoteInput,
+    },
+    /// End a control (its portal session closed).
+    RemoteStop {
+        /// The control's id.
+        id: u64,
+    },
+    /// The controls granted now.
+    Remotes,
+    /// Take input control away from remote peers: one, or all.
+    RemoteRevoke {
+        /// The control's id; every one when absent.
+        #[serde(default)]
+        id: Option<u64>,
+    },
 }
 
 /// Synthetic input, as a user would type and click.
@@ -385,6 +417,15 @@ mod tests {
                 mode: Some("quality".into()),
                 echo_cancellation: Some(false),
             },
+            Request::RemoteInput {
+                id: 2,
+                event: ghost_capture::portal::RemoteInput::PointerMotionAbsolute {
+                    cast: 1,
+                    x: 10.5,
+                    y: 20.0,
+                },
+            },
+            Request::RemoteRevoke { id: None },
         ];
         for r in reqs {
             let text = serde_json::to_string(&r).unwrap();

@@ -62,6 +62,7 @@ macro_rules! screen_scene {
             $state.notification.as_ref(),
         )
         .sharing($state.casts.active() || $state.recordings.active())
+        .remote_control($state.remotes.active())
         .selection($state.picks.selection())
         .locked(&$state.lock)
         .overlay($crate::telemetry::overlay::view(
@@ -87,6 +88,8 @@ pub struct Scene<'a> {
     pub only_cursor: bool,
     /// Something is being shared: a red dot in each output's top-right corner says so.
     sharing: bool,
+    /// A remote peer may drive the input: an amber dot beside the red one.
+    remote_control: bool,
     /// A region being dragged out in the share prompt (global logical coordinates).
     selection: Option<Rectangle<i32, Logical>>,
     pointer: Option<Point<f64, Logical>>,
@@ -135,6 +138,7 @@ impl<'a> Scene<'a> {
             only_window: None,
             only_cursor: false,
             sharing: false,
+            remote_control: false,
             selection: None,
             pointer,
             space,
@@ -158,6 +162,12 @@ impl<'a> Scene<'a> {
     /// in what is shared).
     pub fn sharing(mut self, active: bool) -> Self {
         self.sharing = active;
+        self
+    }
+
+    /// Shows the remote-control indicator while `active` (on the screen only).
+    pub fn remote_control(mut self, active: bool) -> Self {
+        self.remote_control = active;
         self
     }
 
@@ -240,6 +250,9 @@ impl<'a> Scene<'a> {
             elements.push(OutputElement::Solid(overlay::sharing_dot(
                 output_geo, scale,
             )));
+        }
+        if self.remote_control {
+            elements.push(OutputElement::Solid(overlay::remote_dot(output_geo, scale)));
         }
         if let Some(selection) = self.selection {
             elements.extend(

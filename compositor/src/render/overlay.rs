@@ -1,5 +1,5 @@
 //! Marks the compositor draws over everything on the screen itself (never in what is
-//! shared): the sharing indicator and the outline of a region being dragged out in the
+//! shared): the sharing indicator, the remote-control indicator and the outline of a region being dragged out in the
 //! share prompt.
 
 use smithay::{
@@ -16,6 +16,10 @@ const SHARING_DOT: f64 = 10.0;
 /// Its colour.
 pub const SHARING_COLOR: [f32; 4] = [0.9, 0.1, 0.1, 1.0];
 
+/// The remote-control indicator (someone else drives the input): an amber square
+/// left of the sharing indicator's place.
+pub const REMOTE_COLOR: [f32; 4] = [1.0, 0.65, 0.0, 1.0];
+
 /// The outline of a region being dragged out: this colour, this wide (logical pixels).
 pub const SELECTION_COLOR: [f32; 4] = [0.25, 0.6, 1.0, 1.0];
 const SELECTION_EDGE: f64 = 2.0;
@@ -23,7 +27,7 @@ const SELECTION_EDGE: f64 = 2.0;
 /// Ids that stay the same from frame to frame (the indicator, the four edges of the
 /// selection), so damage tracking sees the same elements move rather than new ones.
 fn fixed_id(index: usize) -> Id {
-    static IDS: std::sync::OnceLock<[Id; 5]> = std::sync::OnceLock::new();
+    static IDS: std::sync::OnceLock<[Id; 6]> = std::sync::OnceLock::new();
     IDS.get_or_init(|| std::array::from_fn(|_| Id::new()))[index].clone()
 }
 
@@ -53,6 +57,25 @@ pub fn sharing_dot(
         0,
         Rectangle::new((size.w - side - margin, margin).into(), (side, side).into()),
         SHARING_COLOR,
+    )
+}
+
+/// The remote-control indicator of an output at `output_geo`: as big as the sharing
+/// indicator, one place to its left (both show when a peer watches and controls).
+pub fn remote_dot(
+    output_geo: Rectangle<i32, Logical>,
+    scale: Scale<f64>,
+) -> SolidColorRenderElement {
+    let size: Size<i32, Physical> = output_geo.size.to_physical_precise_round(scale);
+    let side = ((SHARING_DOT * scale.x).round() as i32).max(1);
+    let margin = side;
+    solid(
+        5,
+        Rectangle::new(
+            (size.w - 2 * (side + margin), margin).into(),
+            (side, side).into(),
+        ),
+        REMOTE_COLOR,
     )
 }
 
