@@ -77,6 +77,9 @@ fi
 # reads an HDR share as 10-bit PQ through PipeWire's GStreamer elements.
 "$(dirname "$0")/pipewire-newer.sh" "$(dirname "$0")/../target/pipewire-1.4"
 
+# libei (Debian 13's, unpacked): the remote-desktop test's libei client.
+"$(dirname "$0")/libei.sh" "$(dirname "$0")/../target/libei"
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
   exit 1

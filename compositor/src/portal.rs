@@ -171,6 +171,21 @@ impl Desktop for IpcDesktop {
             .unwrap_or_default())
     }
 
+    fn connect_eis(&self, id: u64) -> Result<std::os::fd::OwnedFd, String> {
+        use std::io::Write;
+        let answer = self.ask(&Request::RemoteEis { id }, Duration::from_secs(5))?;
+        let (Some(socket), Some(token)) = (answer["socket"].as_str(), answer["token"].as_str())
+        else {
+            return Err(format!("no socket and token in {answer}"));
+        };
+        let mut stream = std::os::unix::net::UnixStream::connect(socket)
+            .map_err(|e| format!("cannot reach the EIS socket {socket}: {e}"))?;
+        stream
+            .write_all(format!("{token}\n").as_bytes())
+            .map_err(|e| format!("EIS socket: {e}"))?;
+        Ok(stream.into())
+    }
+
     fn screenshot(&self, output: &str, path: &std::path::Path) -> Result<(), String> {
         self.ask(
             &Request::Screenshot {

@@ -235,6 +235,8 @@ pub struct Ghost {
     pub remotes: crate::remote::RemoteControls,
     /// Keys and buttons remote peers hold down.
     pub remote_held: crate::remote::Held,
+    /// The EIS socket and its libei clients.
+    pub eis: crate::remote::EisServer,
     /// ext-image-copy-capture sessions and their waiting frames.
     pub image_copy_state: crate::protocols::image_copy_capture::ImageCopyCaptureState,
     pub fifo_state: FifoManagerState,
@@ -410,6 +412,7 @@ impl Ghost {
             picks: Default::default(),
             remotes: Default::default(),
             remote_held: Default::default(),
+            eis: Default::default(),
             fifo_state,
             commit_timing_state,
             content_type_state,

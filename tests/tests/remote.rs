@@ -347,3 +347,94 @@ fn a_granted_remote_desktop_restores_without_asking_and_unattended_never_grants_
     );
     Ok(())
 }
+
+/// Debian 13's libei, unpacked by `scripts/libei.sh` (`scripts/install-deps.sh` runs it).
+fn libei() -> Result<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/libei/usr/lib/x86_64-linux-gnu/libei.so.1");
+    ensure!(
+        path.exists(),
+        "{} is missing: run scripts/libei.sh target/libei",
+        path.display()
+    );
+    Ok(path.to_string_lossy().into_owned())
+}
+
+#[test]
+fn a_libei_client_types_and_clicks_through_connect_to_eis_until_revoked() -> Result<()> {
+    let libei = libei()?;
+    let (mut comp, session) = portal_desktop("eis", "")?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _red = app.color_window("red", 300, 200, &[RED])?;
+    let red = comp.wait_window("red")?;
+    let typed = terminal_typing_into_a_file(&mut comp)?;
+    let terminal = window(&comp, "term").context("the terminal")?;
+    let (rx, ry) = visible_point(&red, &terminal).context("no part of the red window shows")?;
+
+    // The user grants control at the prompt (a yes/no question: no share here).
+    let picker = pick_when_asked(&comp, vec!["cast-pick".into()]);
+    let click = format!("{rx},{ry}");
+    let report = std::thread::scope(|scope| -> Result<Value> {
+        let client = scope.spawn(|| {
+            session.run_script(
+                "tests/portal/eis_client.py",
+                &[
+                    "--libei",
+                    &libei,
+                    "--type",
+                    "hi eis\n",
+                    "--click",
+                    &click,
+                    "--wait-disconnect",
+                    "30",
+                ],
+            )
+        });
+        picker
+            .join()
+            .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+        // libei's keys reach the focused terminal; its absolute pointer, placed in
+        // desktop coordinates (the device's regions are the outputs), clicks the red
+        // window there.
+        wait_for(Duration::from_secs(20), "the typed line", || {
+            let text = std::fs::read_to_string(&typed).ok()?;
+            text.contains("hi eis\n").then_some(())
+        })?;
+        wait_for(Duration::from_secs(10), "the red window focused", || {
+            window(&comp, "red").filter(|w| w["focused"] == true)
+        })?;
+        ensure!(pixel(&comp, REMOTE_DOT)? == AMBER, "the indicator shows");
+        let out = comp.msg_cli(&["remote-revoke"])?;
+        ensure!(out.status.success(), "{out:?}");
+        client
+            .join()
+            .map_err(|_| anyhow::anyhow!("the client panicked"))?
+    })?;
+    ensure!(
+        report["start"] == 0 && report["connected"] == true,
+        "{report}"
+    );
+    ensure!(
+        report["capabilities"] == json!(["absolute", "keyboard", "pointer"]),
+        "a keyboard and pointer grant offers those: {report}"
+    );
+    ensure!(
+        report["disconnected"] == true,
+        "revoking disconnects the libei client: {report}"
+    );
+
+    // A keyboard-only grant offers libei a keyboard alone.
+    let picker = pick_when_asked(&comp, vec!["cast-pick".into()]);
+    let keys_only = session.run_script(
+        "tests/portal/eis_client.py",
+        &["--libei", &libei, "--devices", "1"],
+    )?;
+    picker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
+    ensure!(
+        keys_only["capabilities"] == json!(["keyboard"]),
+        "{keys_only}"
+    );
+    Ok(())
+}

@@ -63,6 +63,9 @@ pub trait Desktop: Send + Sync + 'static {
     fn stop_remote(&self, id: u64);
     /// The controls still running (the user may revoke one at any time).
     fn remotes(&self) -> Result<Vec<u64>, String>;
+    /// A socket speaking libei's protocol to the compositor for control `id` (the app
+    /// sends its input there instead of through Notify calls).
+    fn connect_eis(&self, id: u64) -> Result<std::os::fd::OwnedFd, String>;
 }
 
 /// A shareable thing the user chose.

@@ -45,10 +45,12 @@ pub enum RemoteInput {
         /// Logical pixels down.
         dy: f64,
     },
-    /// To a position on a cast's picture (its logical coordinates).
+    /// To a position on a cast's picture (its logical coordinates), or on the desktop
+    /// (global logical coordinates: EIS devices' regions are the outputs).
     PointerMotionAbsolute {
-        /// The compositor's cast id.
-        cast: u64,
+        /// The compositor's cast id; the desktop when absent.
+        #[serde(default)]
+        cast: Option<u64>,
         /// From the picture's left edge.
         x: f64,
         /// From the picture's top edge.
@@ -91,10 +93,11 @@ pub enum RemoteInput {
         /// Pressed (true) or released.
         pressed: bool,
     },
-    /// A finger touches a cast's picture.
+    /// A finger touches a cast's picture (or the desktop).
     TouchDown {
-        /// The compositor's cast id.
-        cast: u64,
+        /// The compositor's cast id; the desktop when absent.
+        #[serde(default)]
+        cast: Option<u64>,
         /// Which finger.
         slot: u32,
         /// Logical position on the picture.
@@ -102,10 +105,11 @@ pub enum RemoteInput {
         /// Logical position on the picture.
         y: f64,
     },
-    /// A finger moves on a cast's picture.
+    /// A finger moves on a cast's picture (or the desktop).
     TouchMotion {
-        /// The compositor's cast id.
-        cast: u64,
+        /// The compositor's cast id; the desktop when absent.
+        #[serde(default)]
+        cast: Option<u64>,
         /// Which finger.
         slot: u32,
         /// Logical position on the picture.
@@ -184,7 +188,8 @@ impl RemoteDesktop {
     ) {
         let Some(Some((remote, event))) = self.sessions.with(path, |s| {
             let event = event(s)?;
-            let remote = s.remote.filter(|_| s.devices & event.device() != 0)?;
+            let allowed = s.devices & event.device() != 0 && !s.uses_eis;
+            let remote = s.remote.filter(|_| allowed)?;
             Some((remote, event))
         }) else {
             tracing::debug!(%path, "input for a session that may not send it; dropped");
@@ -337,7 +342,7 @@ impl RemoteDesktop {
     ) {
         self.notify(&session_handle, |s| {
             let (x, y) = finite(x, y)?;
-            let cast = cast_of(s, stream)?;
+            let cast = Some(cast_of(s, stream)?);
             Some(RemoteInput::PointerMotionAbsolute { cast, x, y })
         });
     }
@@ -433,7 +438,7 @@ impl RemoteDesktop {
     ) {
         self.notify(&session_handle, |s| {
             let (x, y) = finite(x, y)?;
-            let cast = cast_of(s, stream)?;
+            let cast = Some(cast_of(s, stream)?);
             Some(RemoteInput::TouchDown { cast, slot, x, y })
         });
     }
@@ -450,7 +455,7 @@ impl RemoteDesktop {
     ) {
         self.notify(&session_handle, |s| {
             let (x, y) = finite(x, y)?;
-            let cast = cast_of(s, stream)?;
+            let cast = Some(cast_of(s, stream)?);
             Some(RemoteInput::TouchMotion { cast, slot, x, y })
         });
     }
@@ -463,6 +468,35 @@ impl RemoteDesktop {
         slot: u32,
     ) {
         self.notify(&session_handle, |_| Some(RemoteInput::TouchUp { slot }));
+    }
+
+    /// A libei socket for a started session's control (xdg-desktop-portal 1.17 and
+    /// newer pass it on); once per session, and Notify calls stop counting.
+    #[zbus(name = "ConnectToEIS")]
+    async fn connect_to_eis(
+        &self,
+        session_handle: OwnedObjectPath,
+        _app_id: String,
+        _options: HashMap<String, OwnedValue>,
+    ) -> zbus::fdo::Result<zbus::zvariant::OwnedFd> {
+        let remote = self
+            .sessions
+            .with(&session_handle, |s| {
+                let remote = s.remote.filter(|_| !s.uses_eis)?;
+                s.uses_eis = true;
+                Some(remote)
+            })
+            .flatten()
+            .ok_or_else(|| {
+                zbus::fdo::Error::AccessDenied(
+                    "the session holds no control, or has its EIS connection".into(),
+                )
+            })?;
+        let desktop = self.desktop.clone();
+        let fd = blocking::unblock(move || desktop.connect_eis(remote))
+            .await
+            .map_err(zbus::fdo::Error::Failed)?;
+        Ok(fd.into())
     }
 
     /// Keyboard, pointer and touchscreen.

@@ -41,6 +41,8 @@ pub struct SessionState {
     /// Each stream's PipeWire node and the compositor's cast id, for input placed on
     /// a stream.
     pub nodes: Vec<(u32, u64)>,
+    /// The app took a libei connection (its input goes there, once).
+    pub uses_eis: bool,
 }
 
 /// How many sessions may be open at once. Each holds an exported object and, once

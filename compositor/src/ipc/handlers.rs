@@ -176,6 +176,7 @@ impl Ghost {
             | Request::RemoteInput { .. }
             | Request::RemoteStop { .. }
             | Request::Remotes
+            | Request::RemoteEis { .. }
             | Request::RemoteRevoke { .. } => self.remote_request(request),
             Request::Voice => Reply::ok(self.voice_json()),
             Request::Stats => Reply::ok(self.stats_json()),

@@ -254,6 +254,12 @@ pub enum Request {
     },
     /// The controls granted now.
     Remotes,
+    /// A libei connection for a granted control: the EIS socket and a one-time token
+    /// to write on it (a line) before speaking libei's protocol.
+    RemoteEis {
+        /// The control's id.
+        id: u64,
+    },
     /// Take input control away from remote peers: one, or all.
     RemoteRevoke {
         /// The control's id; every one when absent.
@@ -420,7 +426,7 @@ mod tests {
             Request::RemoteInput {
                 id: 2,
                 event: ghost_capture::portal::RemoteInput::PointerMotionAbsolute {
-                    cast: 1,
+                    cast: Some(1),
                     x: 10.5,
                     y: 20.0,
                 },

@@ -131,8 +131,11 @@ impl Ghost {
     }
 
     /// Where `(x, y)` on cast `id`'s picture (its size's coordinates) lies on the
-    /// desktop.
-    fn cast_point(&self, id: u64, x: f64, y: f64) -> Option<Point<f64, Logical>> {
+    /// desktop; without a cast, `(x, y)` are the desktop's own coordinates.
+    fn cast_point(&self, id: Option<u64>, x: f64, y: f64) -> Option<Point<f64, Logical>> {
+        let Some(id) = id else {
+            return Some(Point::from((x, y)));
+        };
         let (source, (width, height)) = self.cast_source_size(id)?;
         if width == 0 || height == 0 {
             return None;

@@ -4,11 +4,13 @@
 //! user ends them all with the `stop-remote-control` binding or
 //! `ghostcomp msg remote-revoke` (the portal then closes the app's session). Grants
 //! end with the portal backend too. The events become input in [`apply`] through the
-//! seat's own paths, as real devices' do.
+//! seat's own paths, as real devices' do; [`eis`] serves libei clients of a grant.
 
 mod apply;
+mod eis;
 
 pub use apply::Held;
+pub use eis::EisServer;
 
 use std::time::Instant;
 
@@ -102,6 +104,16 @@ impl RemoteControls {
         Ok(())
     }
 
+    /// The grants' ids.
+    pub fn ids(&self) -> Vec<u64> {
+        self.controls.iter().map(|c| c.id).collect()
+    }
+
+    /// The devices grant `id` holds, while it runs.
+    pub fn devices_of(&self, id: u64) -> Option<u32> {
+        self.controls.iter().find(|c| c.id == id).map(|c| c.devices)
+    }
+
     /// Whether someone controls input now (the indicator shows).
     pub fn active(&self) -> bool {
         !self.controls.is_empty()
@@ -131,6 +143,13 @@ impl RemoteControls {
 impl Ghost {
     /// Carries out a remote-control request.
     pub(crate) fn remote_request(&mut self, request: Request) -> Reply {
+        let reply = self.remote_request_inner(request);
+        // Revoked or ended grants lose their EIS clients at once.
+        self.eis_disconnect_ended();
+        reply
+    }
+
+    fn remote_request_inner(&mut self, request: Request) -> Reply {
         match request {
             Request::RemoteStart { app_id, devices } => {
                 match self.remotes.start(&app_id, devices) {
@@ -151,6 +170,10 @@ impl Ghost {
                 false => Reply::error(RemoteError::Unknown(id).to_string()),
             },
             Request::Remotes => Reply::ok(self.remotes.to_json()),
+            Request::RemoteEis { id } => match self.eis_connection_for(id) {
+                Ok((socket, token)) => Reply::ok(json!({"socket": socket, "token": token})),
+                Err(e) => Reply::error(format!("{e:#}")),
+            },
             Request::RemoteRevoke { id: Some(id) } => match self.stop_remote(id) {
                 true => Reply::ok(json!({"revoked": 1})),
                 false => Reply::error(RemoteError::Unknown(id).to_string()),
@@ -185,6 +208,7 @@ impl Ghost {
     /// ran.
     pub fn stop_remote_control(&mut self) -> usize {
         let count = self.remotes.stop_all();
+        self.eis_disconnect_ended();
         if count > 0 {
             tracing::info!(count, "remote control revoked");
             self.release_remote_keys();
