@@ -7,7 +7,7 @@
 //! One boot runs them all; they are grouped by what they exercise: the desktop and its
 //! input devices, the display itself (modes, pacing, hotplug), frames drawn by GLES
 //! into GBM buffers, client buffers on planes, capture into device buffers, screen
-//! casts through PipeWire, and attacks by hostile clients.
+//! casts through PipeWire, remote control, and attacks by hostile clients.
 
 mod capture;
 mod casts;
@@ -19,6 +19,7 @@ mod hostile;
 mod linux612;
 mod logind;
 mod planes;
+mod remote;
 mod session;
 mod telemetry;
 
