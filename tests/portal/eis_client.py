@@ -11,7 +11,8 @@ pointer click. Prints a JSON report.
 --type sends each character's key (evdev codes of a US keyboard: lowercase letters,
 space, newline); --click moves the absolute pointer to X,Y on the desktop and clicks.
 --wait-disconnect waits that long for the server to disconnect the client (the user
-revoked control).
+revoked control). --serve instead prints "ready" once connected and moves the absolute
+pointer to each "X Y" line it reads (for bench/remote.sh's latency probe).
 """
 import argparse
 import ctypes
@@ -79,6 +80,8 @@ def main():
     p.add_argument("--type", default="")
     p.add_argument("--click")
     p.add_argument("--wait-disconnect", type=float, default=0.0)
+    p.add_argument("--serve", action="store_true",
+                   help="once connected, print ready and move the absolute pointer to each X Y line read")
     args = p.parse_args()
     lib = library(args.libei)
     code, fd, granted = start_session(args.devices)
@@ -138,6 +141,16 @@ def main():
                                ("absolute", CAP_POINTER_ABSOLUTE), ("touch", CAP_TOUCH))
         if with_cap(cap))
     keyboard, pointer = with_cap(CAP_KEYBOARD), with_cap(CAP_POINTER_ABSOLUTE)
+    if args.serve:
+        if not pointer:
+            raise SystemExit("no absolute pointer")
+        print("ready", flush=True)
+        for line in sys.stdin:
+            x, y = (float(v) for v in line.split())
+            lib.ei_device_pointer_motion_absolute(pointer, x, y)
+            lib.ei_device_frame(pointer, lib.ei_now(ei))
+            lib.ei_dispatch(ei)
+        return
     sent = 0
     if keyboard:
         for char in args.type:

@@ -16,7 +16,8 @@ the pointer to X,Y on the stream (NotifyPointerMotionAbsolute) and clicks the le
 button; --scroll sends wheel clicks. --wait-closed waits that long for the session's
 Closed signal (the user revoked control), after which --click-after-close tries one
 more click. Prints the portal's answers, the devices granted, the stream and whether
-the session was closed.
+the session was closed. --serve instead prints "ready" once started and moves the
+pointer to each "X Y" line it reads (for bench/remote.sh's latency probe).
 """
 import argparse
 import json
@@ -52,6 +53,8 @@ def main():
     p.add_argument("--click-after-close")
     p.add_argument("--direct", action="store_true")
     p.add_argument("--garbage", action="store_true", help="send odd values first")
+    p.add_argument("--serve", action="store_true",
+                   help="once started, print ready and move the pointer to each X Y line read")
     p.add_argument("--restore-data", default="")
     args = p.parse_args()
     if args.direct:
@@ -132,6 +135,12 @@ def main():
         remote.NotifyPointerButton(session, empty, dbus.Int32(BTN_LEFT), dbus.UInt32(1))
         remote.NotifyPointerButton(session, empty, dbus.Int32(BTN_LEFT), dbus.UInt32(0))
 
+    if args.serve:
+        print("ready", flush=True)
+        for line in sys.stdin:
+            x, y = (float(v) for v in line.split())
+            remote.NotifyPointerMotionAbsolute(session, empty, dbus.UInt32(node), x, y)
+        return
     if args.garbage:
         send_garbage(remote, session, node)
     for char in args.type:

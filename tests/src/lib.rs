@@ -63,6 +63,19 @@ pub fn rgb(argb: u32) -> [u8; 3] {
     [(argb >> 16) as u8, (argb >> 8) as u8, argb as u8]
 }
 
+/// The `median_ms p90_ms runs` line the latency probes print, from times in ms.
+pub fn latency_line(mut times: Vec<f64>) -> String {
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let last = times.len().saturating_sub(1);
+        times
+            .get((last as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    format!("{:.2} {:.2} {}", at(0.5), at(0.9), times.len())
+}
+
 /// Fails with a useful message when a Debian client the test drives is missing.
 pub fn require_program(name: &str) -> Result<()> {
     let found = std::env::var_os("PATH")

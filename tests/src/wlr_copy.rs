@@ -63,6 +63,29 @@ pub struct WlrCopied {
     pub damage: Vec<(u32, u32, u32, u32)>,
 }
 
+/// Reads `client`'s events until `done` holds for a frame's `events` (10 s at most), as
+/// recorders waiting on one frame at a time do.
+pub fn wait_frame(
+    client: &mut TestClient,
+    events: &Arc<Mutex<WlrFrameEvents>>,
+    done: impl Fn(&WlrFrameEvents) -> bool,
+) -> Result<WlrFrameEvents> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = events
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .clone();
+        if done(&seen) {
+            return Ok(seen);
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("the compositor did not answer the frame in 10 s");
+        }
+        client.wait()?;
+    }
+}
+
 impl TestClient {
     /// Binds the screencopy manager (version 3: damage and buffer_done).
     pub fn wlr_screencopy(&self) -> Result<ZwlrScreencopyManagerV1> {
@@ -217,3 +240,7 @@ impl Dispatch<ZwlrScreencopyFrameV1, Shared<WlrFrameEvents>> for State {
 }
 
 wayland_client::delegate_noop!(State: ignore ZwlrScreencopyManagerV1);
+
+// The virtual pointer of the remote-input latency probe: no events.
+wayland_client::delegate_noop!(State: ignore wayland_protocols_wlr::virtual_pointer::v1::client::zwlr_virtual_pointer_manager_v1::ZwlrVirtualPointerManagerV1);
+wayland_client::delegate_noop!(State: ignore wayland_protocols_wlr::virtual_pointer::v1::client::zwlr_virtual_pointer_v1::ZwlrVirtualPointerV1);

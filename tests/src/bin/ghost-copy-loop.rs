@@ -14,11 +14,14 @@
 use std::{
     path::PathBuf,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{bail, Context, Result};
-use ghost_tests::{client::TestClient, wlr_copy::WlrFrameEvents};
+use ghost_tests::{
+    client::TestClient,
+    wlr_copy::{wait_frame, WlrFrameEvents},
+};
 use wayland_client::protocol::{wl_output::WlOutput, wl_shm};
 
 const WARM_UP: usize = 5;
@@ -46,7 +49,7 @@ fn main() -> Result<()> {
         let events: Arc<Mutex<WlrFrameEvents>> = Arc::default();
         let started = Instant::now();
         let frame = manager.capture_output(0, &output, &client.qh(), events.clone());
-        let named = wait_for(&mut client, &events, |e| e.buffer_done || e.failed)?;
+        let named = wait_frame(&mut client, &events, |e| e.buffer_done || e.failed)?;
         if named.failed {
             bail!("the compositor failed frame {n}");
         }
@@ -64,7 +67,7 @@ fn main() -> Result<()> {
         };
         let copying = Instant::now();
         frame.copy(wl_buffer);
-        let done = wait_for(&mut client, &events, |e| e.ready || e.failed)?;
+        let done = wait_frame(&mut client, &events, |e| e.ready || e.failed)?;
         if !done.ready {
             bail!("the copy of frame {n} failed");
         }
@@ -82,26 +85,4 @@ fn main() -> Result<()> {
     println!("request_to_ready_ms: {:.3}", median(whole));
     println!("copy_to_ready_ms: {:.3}", median(copy));
     Ok(())
-}
-
-/// Reads events until `done` holds for the frame's (10 s at most).
-fn wait_for(
-    client: &mut TestClient,
-    events: &Arc<Mutex<WlrFrameEvents>>,
-    done: impl Fn(&WlrFrameEvents) -> bool,
-) -> Result<WlrFrameEvents> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let seen = events
-            .lock()
-            .map_err(|_| anyhow::anyhow!("poisoned"))?
-            .clone();
-        if done(&seen) {
-            return Ok(seen);
-        }
-        if Instant::now() > deadline {
-            bail!("the compositor did not answer the frame in 10 s");
-        }
-        client.wait()?;
-    }
 }

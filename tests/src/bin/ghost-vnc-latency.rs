@@ -58,8 +58,6 @@ fn main() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-    println!("{:.2} {:.2} {}", at(0.5), at(0.9), times.len());
+    println!("{}", ghost_tests::latency_line(times));
     Ok(())
 }
