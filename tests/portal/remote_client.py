@@ -3,7 +3,7 @@
 server does, and reports what happened as JSON.
 
     remote_client.py [--devices N] [--no-share] [--persist] [--restore-token T]
-                     [--type TEXT] [--click X,Y] [--scroll STEPS]
+                     [--type TEXT] [--scenario RX,RY,TX,TY] [--click X,Y] [--scroll STEPS]
                      [--wait-closed S] [--click-after-close X,Y]
 
 CreateSession, SelectDevices, ScreenCast.SelectSources on the same session (a monitor;
@@ -11,7 +11,8 @@ left out with --no-share), Start. --direct calls ghostcomp's backend
 (org.freedesktop.impl.portal.RemoteDesktop) as a newer xdg-desktop-portal does, for
 what Debian 12's (RemoteDesktop version 1) does not pass on: restore data, printed as
 "restore_data" and given back with --restore-data. Then, in this order: --type sends each character as
-a keysym press and release (NotifyKeyboardKeysym; a newline is Return); --click moves
+a keysym press and release (NotifyKeyboardKeysym; a newline is Return); --scenario sends every kind of input in turn (see scenario());
+--click moves
 the pointer to X,Y on the stream (NotifyPointerMotionAbsolute) and clicks the left
 button; --scroll sends wheel clicks. --wait-closed waits that long for the session's
 Closed signal (the user revoked control), after which --click-after-close tries one
@@ -29,6 +30,8 @@ from gi.repository import GLib
 
 BTN_LEFT = 0x110
 RETURN = 0xFF0D
+# Linux evdev key codes of the letters the scenario types (a US keyboard's places).
+EVDEV = {"n": 49, "o": 24, "k": 37, "\n": 28}
 
 
 def keysym(char):
@@ -53,6 +56,8 @@ def main():
     p.add_argument("--click-after-close")
     p.add_argument("--direct", action="store_true")
     p.add_argument("--garbage", action="store_true", help="send odd values first")
+    p.add_argument("--scenario", metavar="RX,RY,TX,TY",
+                   help="every kind of input in turn around a window at RX,RY and a terminal at TX,TY")
     p.add_argument("--serve", action="store_true",
                    help="once started, print ready and move the pointer to each X Y line read")
     p.add_argument("--restore-data", default="")
@@ -147,6 +152,8 @@ def main():
         sym = dbus.Int32(keysym(char))
         remote.NotifyKeyboardKeysym(session, empty, sym, dbus.UInt32(1))
         remote.NotifyKeyboardKeysym(session, empty, sym, dbus.UInt32(0))
+    if args.scenario:
+        report["errors"] = scenario(remote, session, node, [float(v) for v in args.scenario.split(",")])
     if args.click:
         click(args.click)
     if args.scroll:
@@ -164,6 +171,46 @@ def main():
                 report["after_close"] = e.get_dbus_name()
     json.dump(report, sys.stdout)
     print()
+
+
+def scenario(remote, session, node, points):
+    """Each kind of input once, so that what the terminal at TX,TY receives shows that
+    each did what it should: with the terminal focused, "Hello portal" by keysyms; the
+    pointer to the terminal (absolute), then by relative motion onto the window at
+    RX,RY and a click there (focus leaves the terminal, so "no" by keycodes goes to that
+    window); a scroll; a finger tapping the terminal (focus comes back) and "ok" by
+    keycodes into it. The terminal must read "Hello portal\nok\n"."""
+    rx, ry, tx, ty = points
+    empty = dbus.Dictionary({}, signature="sv")
+    errors = []
+
+    def call(method, *params):
+        try:
+            getattr(remote, method)(session, *params)
+        except dbus.exceptions.DBusException as e:
+            errors.append(f"{method}: {e.get_dbus_message()}")
+
+    def keycodes(text):
+        for char in text:
+            code = dbus.Int32(EVDEV[char])
+            call("NotifyKeyboardKeycode", empty, code, dbus.UInt32(1))
+            call("NotifyKeyboardKeycode", empty, code, dbus.UInt32(0))
+
+    for char in "Hello portal\n":
+        sym = dbus.Int32(keysym(char))
+        call("NotifyKeyboardKeysym", empty, sym, dbus.UInt32(1))
+        call("NotifyKeyboardKeysym", empty, sym, dbus.UInt32(0))
+    call("NotifyPointerMotionAbsolute", empty, dbus.UInt32(node), tx, ty)
+    call("NotifyPointerMotion", empty, rx - tx, ry - ty)
+    call("NotifyPointerButton", empty, dbus.Int32(BTN_LEFT), dbus.UInt32(1))
+    call("NotifyPointerButton", empty, dbus.Int32(BTN_LEFT), dbus.UInt32(0))
+    keycodes("no\n")
+    call("NotifyPointerAxisDiscrete", empty, dbus.UInt32(0), dbus.Int32(2))
+    call("NotifyPointerAxis", dbus.Dictionary({"finish": True}, signature="sv"), 0.0, 10.0)
+    call("NotifyTouchDown", empty, dbus.UInt32(node), dbus.UInt32(0), tx, ty)
+    call("NotifyTouchUp", empty, dbus.UInt32(0))
+    keycodes("ok\n")
+    return errors
 
 
 def send_garbage(remote, session, node):

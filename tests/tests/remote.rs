@@ -218,7 +218,7 @@ fn pixel(comp: &Compositor, (x, y): (u32, u32)) -> Result<[u8; 3]> {
 }
 
 #[test]
-fn a_portal_remote_desktop_types_clicks_on_its_stream_and_ends_when_revoked() -> Result<()> {
+fn a_portal_remote_desktop_sends_every_kind_of_input_and_ends_when_revoked() -> Result<()> {
     let (mut comp, session) = portal_desktop("revoke", "")?;
     let mut app = TestClient::connect(&comp.socket_path())?;
     let _red = app.color_window("red", 300, 200, &[RED])?;
@@ -233,18 +233,18 @@ fn a_portal_remote_desktop_types_clicks_on_its_stream_and_ends_when_revoked() ->
         &comp,
         vec!["cast-pick".into(), "--output".into(), "HEADLESS-1".into()],
     );
-    let click = format!("{rx},{ry}");
-    let after = format!("{tx},{ty}");
+    let scenario = format!("{rx},{ry},{tx},{ty}");
+    let after = format!("{rx},{ry}");
     let report = std::thread::scope(|scope| -> Result<Value> {
         let client = scope.spawn(|| {
             remote_client(
                 &session,
                 &[
+                    "--devices",
+                    "7",
                     "--garbage",
-                    "--type",
-                    "Hello portal\n",
-                    "--click",
-                    &click,
+                    "--scenario",
+                    &scenario,
                     "--wait-closed",
                     "30",
                     "--click-after-close",
@@ -255,21 +255,34 @@ fn a_portal_remote_desktop_types_clicks_on_its_stream_and_ends_when_revoked() ->
         picker
             .join()
             .map_err(|_| anyhow::anyhow!("the picker panicked"))??;
-        // Keysyms typed into the focused terminal, the capital through Shift.
-        wait_for(Duration::from_secs(20), "the typed line", || {
+        // Every kind of input did its part (see remote_client.py's scenario): keysyms
+        // typed into the focused terminal (the capital through Shift); absolute and
+        // relative motion and a click on the stream's picture took focus to the red
+        // window, so the keycodes typed then went there; a finger's tap brought focus
+        // back (on the terminal's title bar, which the compositor draws) and the last
+        // keycodes reached the terminal.
+        let text = wait_for(Duration::from_secs(20), "the typed lines", || {
             let text = std::fs::read_to_string(&typed).ok()?;
-            text.contains("Hello portal\n").then_some(())
+            text.contains("ok\n").then_some(text)
+        })
+        .map_err(|e| {
+            let text = std::fs::read_to_string(&typed).unwrap_or_default();
+            anyhow::anyhow!("{e}: the terminal read {text:?}")
         })?;
-        // The click on the stream's picture lands on the window shown there.
-        wait_for(Duration::from_secs(10), "the red window focused", || {
-            window(&comp, "red").filter(|w| w["focused"] == true)
-        })?;
+        ensure!(text == "Hello portal\nok\n", "the terminal read {text:?}");
+        ensure!(
+            window(&comp, "term").is_some_and(|w| w["focused"] == true),
+            "the tap focused the terminal"
+        );
         let remotes = comp.request(json!({"request": "remotes"}))?;
         ensure!(
             remotes[0]["keyboard"] == true && remotes[0]["pointer"] == true,
             "{remotes}"
         );
-        ensure!(remotes[0]["events"].as_u64() >= Some(27), "{remotes}");
+        ensure!(
+            remotes[0]["touchscreen"] == true && remotes[0]["events"].as_u64() >= Some(40),
+            "{remotes}"
+        );
         ensure!(pixel(&comp, REMOTE_DOT)? == AMBER, "the indicator shows");
         // The user takes control back.
         let out = comp.msg_cli(&["remote-revoke"])?;
@@ -278,7 +291,11 @@ fn a_portal_remote_desktop_types_clicks_on_its_stream_and_ends_when_revoked() ->
             .join()
             .map_err(|_| anyhow::anyhow!("the client panicked"))?
     })?;
-    ensure!(report["start"] == 0 && report["devices"] == 3, "{report}");
+    ensure!(report["start"] == 0 && report["devices"] == 7, "{report}");
+    ensure!(
+        report["errors"] == json!([]),
+        "xdg-desktop-portal refused input: {report}"
+    );
     ensure!(report["size"] == json!([1280, 720]), "{report}");
     ensure!(report["closed"] == true, "the app heard Closed: {report}");
     // The session's share ended with it, and so did the indicator.
@@ -288,10 +305,10 @@ fn a_portal_remote_desktop_types_clicks_on_its_stream_and_ends_when_revoked() ->
     })?;
     ensure!(comp.request(json!({"request": "remotes"}))? == json!([]));
     ensure!(pixel(&comp, REMOTE_DOT)? != AMBER, "the indicator is gone");
-    // The click sent after the revocation went nowhere.
+    // The click on the red window sent after the revocation went nowhere.
     std::thread::sleep(Duration::from_millis(300));
     ensure!(
-        window(&comp, "red").is_some_and(|w| w["focused"] == true),
+        window(&comp, "term").is_some_and(|w| w["focused"] == true),
         "{report}"
     );
     Ok(())

@@ -1,5 +1,5 @@
-//! Touch: a finger down focuses the window under it (like a click) and the touch goes to
-//! the surface under the finger.
+//! Touch: a finger down focuses the window under it (like a click, the title bar the
+//! compositor draws included) and the touch goes to the surface under the finger.
 
 use smithay::{
     backend::input::{AbsolutePositionEvent, Event, InputBackend, TouchEvent, TouchSlot},
@@ -40,7 +40,16 @@ impl Ghost {
 
     /// A finger touched the screen at `pos` (global).
     pub fn touch_down_at(&mut self, slot: TouchSlot, pos: Point<f64, Logical>, time: u32) {
-        if let Some((window, _)) = self.space.element_under(pos).map(|(w, l)| (w.clone(), l)) {
+        // A title bar lies outside its window's geometry, above it.
+        let on_title_bar = self.space.elements().rev().find(|w| {
+            self.space
+                .element_location(w)
+                .is_some_and(|loc| crate::shell::decorations::hit_test(w, loc, pos).is_some())
+        });
+        let touched = on_title_bar
+            .cloned()
+            .or_else(|| self.space.element_under(pos).map(|(w, _)| w.clone()));
+        if let Some(window) = touched {
             self.focus_window(&window);
         }
         let under = self.surface_under(pos);
