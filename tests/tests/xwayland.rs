@@ -724,3 +724,54 @@ fn when_xwayland_dies_the_session_lives_and_the_next_x11_program_starts_it_again
     assert!(Path::new(comp.runtime_dir()).exists());
     Ok(())
 }
+
+#[test]
+fn remote_control_input_reaches_x11_windows() -> Result<()> {
+    // What the RemoteDesktop portal and libei clients send, once granted, takes the
+    // seat's path: X11 programs get it through Xwayland like the local keyboard's.
+    let comp = Compositor::start(&[])?;
+    let _term = xterm(&comp, "remote-term")?;
+    wait_titled(&comp, "remote-term")?;
+    let granted =
+        comp.request(json!({"request": "remote-start", "app_id": "test", "devices": 3}))?;
+    let id = granted["id"].as_u64().context("a control id")?;
+    let send =
+        |event: Value| comp.request(json!({"request": "remote-input", "id": id, "event": event}));
+    let by_remote = comp.runtime_dir().join("by-remote");
+    for c in format!("touch {}\n", by_remote.display()).chars() {
+        let keysym = if c == '\n' { 0xff0d } else { c as u32 };
+        send(json!({"event": "keyboard-keysym", "keysym": keysym, "pressed": true}))?;
+        send(json!({"event": "keyboard-keysym", "keysym": keysym, "pressed": false}))?;
+    }
+    wait_for(
+        Duration::from_secs(10),
+        "xterm to run the remotely typed command",
+        || by_remote.exists().then_some(()),
+    )?;
+
+    let mut xev = x11(&comp, "xev")?;
+    xev.args(["-name", "remote-click", "-event", "button"]);
+    let mut xev = xev.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let target = wait_titled(&comp, "remote-click")?;
+    let g = &target["geometry"];
+    let (cx, cy) = (
+        g["x"].as_f64().context("x")? + g["width"].as_f64().context("w")? / 2.0,
+        g["y"].as_f64().context("y")? + g["height"].as_f64().context("h")? / 2.0,
+    );
+    send(json!({"event": "pointer-motion-absolute", "x": cx, "y": cy}))?;
+    std::thread::sleep(Duration::from_millis(300));
+    send(json!({"event": "pointer-button", "button": 0x110, "pressed": true}))?;
+    send(json!({"event": "pointer-button", "button": 0x110, "pressed": false}))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = xev.kill();
+    let mut out = String::new();
+    if let Some(mut stdout) = xev.stdout.take() {
+        stdout.read_to_string(&mut out)?;
+    }
+    let _ = xev.wait();
+    assert!(
+        out.contains("ButtonPress") && out.contains("ButtonRelease"),
+        "xev saw the remote click: {out}"
+    );
+    Ok(())
+}
