@@ -17,6 +17,7 @@ pointer to each "X Y" line it reads (for bench/remote.sh's latency probe).
 import argparse
 import ctypes
 import json
+import os
 import select
 import sys
 import time
@@ -48,11 +49,25 @@ def library(path):
         ("ei_device_keyboard_key", None, [p, u32, b]), ("ei_device_frame", None, [p, u64]),
         ("ei_device_pointer_motion_absolute", None, [p, d, d]),
         ("ei_device_button_button", None, [p, u32, b]), ("ei_now", u64, [p]),
+        ("ei_device_keyboard_get_keymap", p, [p]), ("ei_keymap_get_size", ctypes.c_size_t, [p]),
+        ("ei_keymap_get_type", i, [p]), ("ei_keymap_get_fd", i, [p]),
     ]:
         f = getattr(lib, name)
         f.restype = res
         f.argtypes = args
     return lib
+
+
+def keymap_of(lib, keyboard):
+    """The type and the start of the keymap the server gave the keyboard, if any."""
+    if not keyboard:
+        return None
+    keymap = lib.ei_device_keyboard_get_keymap(keyboard)
+    if not keymap:
+        return None
+    size = lib.ei_keymap_get_size(keymap)
+    head = os.pread(lib.ei_keymap_get_fd(keymap), min(size, 64), 0).decode(errors="replace")
+    return {"type": lib.ei_keymap_get_type(keymap), "size": size, "head": head}
 
 
 def start_session(devices):
@@ -141,6 +156,7 @@ def main():
                                ("absolute", CAP_POINTER_ABSOLUTE), ("touch", CAP_TOUCH))
         if with_cap(cap))
     keyboard, pointer = with_cap(CAP_KEYBOARD), with_cap(CAP_POINTER_ABSOLUTE)
+    report["keymap"] = keymap_of(lib, keyboard)
     if args.serve:
         if not pointer:
             raise SystemExit("no absolute pointer")

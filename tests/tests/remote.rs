@@ -435,6 +435,15 @@ fn a_libei_client_types_and_clicks_through_connect_to_eis_until_revoked() -> Res
         report["capabilities"] == json!(["absolute", "keyboard", "pointer"]),
         "a keyboard and pointer grant offers those: {report}"
     );
+    // The keyboard comes with the seat's xkb keymap (type 1), for clients that type
+    // text by symbol.
+    ensure!(
+        report["keymap"]["type"] == 1
+            && report["keymap"]["head"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("xkb_keymap")),
+        "the keyboard's keymap: {report}"
+    );
     ensure!(
         report["disconnected"] == true,
         "Super+Shift+Escape disconnects the libei client: {report}"

@@ -28,6 +28,20 @@ pub enum TypingError {
     UnknownModifier(String),
 }
 
+/// The xkb keymap of the configured layout (what the seat's keyboard uses).
+pub fn layout_keymap(input: &ghost_config::InputConfig) -> Option<xkb::Keymap> {
+    let context = xkb::Context::new(xkb::CONTEXT_NO_FLAGS);
+    xkb::Keymap::new_from_names(
+        &context,
+        "",
+        "",
+        &input.xkb_layout,
+        &input.xkb_variant,
+        input.xkb_options.clone(),
+        xkb::KEYMAP_COMPILE_NO_FLAGS,
+    )
+}
+
 /// Reverse lookup from keysyms to keys in one layout.
 pub struct KeyboardTyping {
     keys: HashMap<u32, (Keycode, bool)>,
@@ -36,17 +50,7 @@ pub struct KeyboardTyping {
 impl KeyboardTyping {
     /// Builds the lookup for the configured layout.
     pub fn new(input: &ghost_config::InputConfig) -> anyhow::Result<Self> {
-        let context = xkb::Context::new(xkb::CONTEXT_NO_FLAGS);
-        let keymap = xkb::Keymap::new_from_names(
-            &context,
-            "",
-            "",
-            &input.xkb_layout,
-            &input.xkb_variant,
-            input.xkb_options.clone(),
-            xkb::KEYMAP_COMPILE_NO_FLAGS,
-        )
-        .ok_or_else(|| {
+        let keymap = layout_keymap(input).ok_or_else(|| {
             anyhow::anyhow!(
                 "xkb cannot compile the keymap for layout {:?}",
                 input.xkb_layout

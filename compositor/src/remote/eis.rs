@@ -58,6 +58,22 @@ fn new_token() -> std::io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The seat's layout as an xkb keymap in a sealed-off memory file, for EIS keyboards:
+/// libei clients that type text look up which key gives a symbol in it.
+fn keymap_file(input: &ghost_config::InputConfig) -> Option<(std::os::fd::OwnedFd, u32)> {
+    use smithay::input::keyboard::xkb;
+    let keymap = crate::input::typing::layout_keymap(input)?;
+    let mut text = keymap
+        .get_as_string(xkb::KEYMAP_FORMAT_TEXT_V1)
+        .into_bytes();
+    text.push(0);
+    let fd =
+        rustix::fs::memfd_create("ghostcomp-eis-keymap", rustix::fs::MemfdFlags::CLOEXEC).ok()?;
+    let mut file = std::fs::File::from(fd);
+    std::io::Write::write_all(&mut file, &text).ok()?;
+    Some((file.into(), u32::try_from(text.len()).ok()?))
+}
+
 /// What a grant's devices let an EIS seat offer.
 fn seat_capabilities(devices: u32) -> BitFlags<DeviceCapability> {
     let mut caps = BitFlags::empty();
@@ -310,8 +326,9 @@ impl Ghost {
         PostAction::Continue
     }
 
-    /// One device per kind the client bound: keyboard, relative pointer, absolute
-    /// pointer over the outputs, touchscreen over the outputs.
+    /// One device per kind the client bound: keyboard (with the seat's keymap),
+    /// relative pointer, absolute pointer over the outputs, touchscreen over the
+    /// outputs.
     fn eis_add_devices(&self, seat: &reis::request::Seat, wanted: BitFlags<DeviceCapability>) {
         let regions: Vec<_> = self
             .space
@@ -331,6 +348,14 @@ impl Ghost {
                     geo.size.h.max(0) as u32,
                     *scale,
                 );
+            }
+        };
+        let keymap = keymap_file(&self.config.input);
+        let with_keymap = |device: &reis::request::Device| {
+            let keyboard = device.interface::<eis::Keyboard>();
+            if let (Some(keyboard), Some((fd, size))) = (keyboard, keymap.as_ref()) {
+                use std::os::fd::AsFd;
+                keyboard.keymap(eis::keyboard::KeymapType::Xkb, *size, fd.as_fd());
             }
         };
         let pointer_extras = DeviceCapability::Button | DeviceCapability::Scroll;
@@ -363,6 +388,7 @@ impl Ghost {
                 if absolute {
                     with_regions(d);
                 }
+                with_keymap(d);
             });
             device.resumed();
         }
