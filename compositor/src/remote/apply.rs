@@ -30,6 +30,19 @@ pub struct Held {
     buttons: Vec<u32>,
 }
 
+/// Records `item` pressed or released in `held`; whether to press (true) or release
+/// (false) it on the seat, or nothing (a press of a held one, a release of one not
+/// held).
+fn hold<T: PartialEq>(held: &mut Vec<T>, item: T, pressed: bool) -> Option<bool> {
+    let known = held.contains(&item);
+    match (pressed, known) {
+        (true, false) => held.push(item),
+        (false, true) => held.retain(|h| *h != item),
+        _ => return None,
+    }
+    Some(pressed)
+}
+
 impl Ghost {
     /// Carries out `event` through the seat.
     pub(super) fn apply_remote_input(&mut self, event: &RemoteInput) {
@@ -49,20 +62,11 @@ impl Ghost {
                 if !BUTTONS.contains(&button) || (prompting && pressed) {
                     return;
                 }
-                let held = &mut self.remote_held.buttons;
-                let state = match pressed {
-                    true if !held.contains(&button) => {
-                        held.push(button);
-                        ButtonState::Pressed
-                    }
-                    false if held.contains(&button) => {
-                        held.retain(|b| *b != button);
-                        ButtonState::Released
-                    }
-                    // A press of a held button, or a release of one not held.
-                    _ => return,
-                };
-                self.pointer_button(button, state, time);
+                match hold(&mut self.remote_held.buttons, button, pressed) {
+                    Some(true) => self.pointer_button(button, ButtonState::Pressed, time),
+                    Some(false) => self.pointer_button(button, ButtonState::Released, time),
+                    None => {}
+                }
             }
             RemoteInput::PointerAxis { dx, dy, finish } => {
                 let mut frame = AxisFrame::new(time).source(AxisSource::Finger);
@@ -169,19 +173,11 @@ impl Ghost {
 
     /// A key of a peer, remembered while held.
     fn remote_key(&mut self, key: Keycode, pressed: bool, time: u32) {
-        let held = &mut self.remote_held.keys;
-        let state = match pressed {
-            true if !held.contains(&key) => {
-                held.push(key);
-                KeyState::Pressed
-            }
-            false if held.contains(&key) => {
-                held.retain(|k| *k != key);
-                KeyState::Released
-            }
-            _ => return,
-        };
-        self.keyboard_key(key, state, time);
+        match hold(&mut self.remote_held.keys, key, pressed) {
+            Some(true) => self.keyboard_key(key, KeyState::Pressed, time),
+            Some(false) => self.keyboard_key(key, KeyState::Released, time),
+            None => {}
+        }
     }
 
     /// A key by the symbol it types: the key of the seat's layout that types it, with
@@ -214,5 +210,24 @@ impl Ghost {
             pointer.axis(self, frame);
             pointer.frame(self);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hold;
+
+    #[test]
+    fn a_key_is_pressed_once_and_released_only_when_held() {
+        let mut held = Vec::new();
+        assert_eq!(
+            hold(&mut held, 30, false),
+            None,
+            "a release of a key not held"
+        );
+        assert_eq!(hold(&mut held, 30, true), Some(true));
+        assert_eq!(hold(&mut held, 30, true), None, "a second press");
+        assert_eq!(hold(&mut held, 30, false), Some(false));
+        assert!(held.is_empty());
     }
 }

@@ -92,6 +92,12 @@ fn seat_capabilities(devices: u32) -> BitFlags<DeviceCapability> {
     caps
 }
 
+/// Tells a client why it is disconnected, now.
+fn hang_up(connection: &Connection, reason: eis::connection::DisconnectReason, why: &str) {
+    connection.disconnected(reason, Some(why));
+    let _ = connection.flush();
+}
+
 /// The portal's event for one EIS request; None for requests that carry no input.
 fn remote_input_of(request: &EisRequest) -> Option<RemoteInput> {
     let pressed_button = |s: &eis::button::ButtonState| *s == eis::button::ButtonState::Press;
@@ -278,22 +284,22 @@ impl Ghost {
         event: EisRequestSourceEvent,
     ) -> PostAction {
         let Some(devices) = self.remotes.devices_of(remote) else {
-            connection.disconnected(
+            hang_up(
+                connection,
                 eis::connection::DisconnectReason::Disconnected,
-                Some("revoked"),
+                "revoked",
             );
-            let _ = connection.flush();
             self.eis_forget(client);
             return PostAction::Remove;
         };
         match event {
             EisRequestSourceEvent::Connected => {
                 if connection.context_type() != eis::handshake::ContextType::Sender {
-                    connection.disconnected(
+                    hang_up(
+                        connection,
                         eis::connection::DisconnectReason::Error,
-                        Some("only senders of input are served"),
+                        "only senders of input are served",
                     );
-                    let _ = connection.flush();
                     return PostAction::Remove;
                 }
                 // The connection keeps its seats; nothing else needs this handle.
@@ -311,11 +317,11 @@ impl Ghost {
             EisRequestSourceEvent::Request(request) => {
                 if let Some(event) = remote_input_of(&request) {
                     if self.remote_input(remote, &event).is_err() {
-                        connection.disconnected(
+                        hang_up(
+                            connection,
                             eis::connection::DisconnectReason::Disconnected,
-                            Some("revoked"),
+                            "revoked",
                         );
-                        let _ = connection.flush();
                         self.eis_forget(client);
                         return PostAction::Remove;
                     }
@@ -405,11 +411,11 @@ impl Ghost {
             if live.contains(remote) {
                 return true;
             }
-            connection.disconnected(
+            hang_up(
+                connection,
                 eis::connection::DisconnectReason::Disconnected,
-                Some("revoked"),
+                "revoked",
             );
-            let _ = connection.flush();
             false
         });
         self.eis.tokens.retain(|_, remote| live.contains(remote));

@@ -143,13 +143,6 @@ impl RemoteControls {
 impl Ghost {
     /// Carries out a remote-control request.
     pub(crate) fn remote_request(&mut self, request: Request) -> Reply {
-        let reply = self.remote_request_inner(request);
-        // Revoked or ended grants lose their EIS clients at once.
-        self.eis_disconnect_ended();
-        reply
-    }
-
-    fn remote_request_inner(&mut self, request: Request) -> Reply {
         match request {
             Request::RemoteStart { app_id, devices } => {
                 match self.remotes.start(&app_id, devices) {
@@ -197,6 +190,8 @@ impl Ghost {
     fn stop_remote(&mut self, id: u64) -> bool {
         let ran = self.remotes.stop(id);
         if ran {
+            // An ended grant loses its EIS clients at once.
+            self.eis_disconnect_ended();
             tracing::info!(id, "remote control ended");
             self.release_remote_keys();
             self.queue_redraw_all();

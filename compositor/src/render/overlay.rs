@@ -50,14 +50,7 @@ pub fn sharing_dot(
     output_geo: Rectangle<i32, Logical>,
     scale: Scale<f64>,
 ) -> SolidColorRenderElement {
-    let size: Size<i32, Physical> = output_geo.size.to_physical_precise_round(scale);
-    let side = ((SHARING_DOT * scale.x).round() as i32).max(1);
-    let margin = side;
-    solid(
-        0,
-        Rectangle::new((size.w - side - margin, margin).into(), (side, side).into()),
-        SHARING_COLOR,
-    )
+    corner_dot(output_geo, scale, 1, 0, SHARING_COLOR)
 }
 
 /// The remote-control indicator of an output at `output_geo`: as big as the sharing
@@ -66,16 +59,28 @@ pub fn remote_dot(
     output_geo: Rectangle<i32, Logical>,
     scale: Scale<f64>,
 ) -> SolidColorRenderElement {
+    corner_dot(output_geo, scale, 2, 5, REMOTE_COLOR)
+}
+
+/// A square of the indicators' size, `place` squares (each with its margin) from the
+/// output's top-right corner.
+fn corner_dot(
+    output_geo: Rectangle<i32, Logical>,
+    scale: Scale<f64>,
+    place: i32,
+    index: usize,
+    color: [f32; 4],
+) -> SolidColorRenderElement {
     let size: Size<i32, Physical> = output_geo.size.to_physical_precise_round(scale);
     let side = ((SHARING_DOT * scale.x).round() as i32).max(1);
     let margin = side;
     solid(
-        5,
+        index,
         Rectangle::new(
-            (size.w - 2 * (side + margin), margin).into(),
+            (size.w - place * (side + margin), margin).into(),
             (side, side).into(),
         ),
-        REMOTE_COLOR,
+        color,
     )
 }
 
