@@ -52,7 +52,7 @@ impl PixelFormat {
     }
 
     /// (R, G, B, A) of one stored pixel with alpha still premultiplied; 255 for X.
-    fn premultiplied_rgba(self, px: [u8; 4]) -> [u8; 4] {
+    pub(crate) fn premultiplied_rgba(self, px: [u8; 4]) -> [u8; 4] {
         match self {
             PixelFormat::Xrgb8888 => [px[2], px[1], px[0], 255],
             PixelFormat::Argb8888 => [px[2], px[1], px[0], px[3]],
@@ -62,7 +62,7 @@ impl PixelFormat {
     }
 
     /// The stored bytes of a premultiplied (R, G, B, A) pixel.
-    fn store(self, [r, g, b, a]: [u8; 4]) -> [u8; 4] {
+    pub(crate) fn store(self, [r, g, b, a]: [u8; 4]) -> [u8; 4] {
         match self {
             PixelFormat::Xrgb8888 => [b, g, r, 255],
             PixelFormat::Argb8888 => [b, g, r, a],

@@ -20,10 +20,12 @@ pub mod hdr;
 pub mod pipewire;
 pub mod portal;
 pub mod screenshot;
+pub mod stamp;
 pub mod yuv;
 
 pub use damage::{accumulate, changed_regions};
 pub use frame::{Frame, FrameError, FrameView, PixelFormat, Region};
 pub use hdr::{encode_png_hdr, HdrFrame};
 pub use screenshot::{encode_png, ScreenshotError};
+pub use stamp::Stamp;
 pub use yuv::YuvFrame;

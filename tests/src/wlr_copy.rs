@@ -115,6 +115,50 @@ impl TestClient {
         })
     }
 
+    /// Copies one frame of `output` (or of `region` of it: x, y, width, height) into
+    /// an shm buffer of the format the compositor names, with the pointer painted in
+    /// where `overlay_cursor`, as VNC servers and recorders that show the pointer ask.
+    pub fn wlr_copy(
+        &mut self,
+        manager: &ZwlrScreencopyManagerV1,
+        output: &WlOutput,
+        overlay_cursor: bool,
+        region: Option<(i32, i32, i32, i32)>,
+    ) -> Result<WlrCopied> {
+        let events: Shared<WlrFrameEvents> = Shared::default();
+        let overlay = i32::from(overlay_cursor);
+        let frame = match region {
+            Some((x, y, w, h)) => manager.capture_output_region(
+                overlay,
+                output,
+                x,
+                y,
+                w,
+                h,
+                &self.qh(),
+                events.clone(),
+            ),
+            None => manager.capture_output(overlay, output, &self.qh(), events.clone()),
+        };
+        let named = wait_frame(self, &events, |e| e.buffer_done || e.failed)?;
+        anyhow::ensure!(!named.failed, "the compositor failed the frame");
+        let (format, w, h, stride) = named.buffer.context("the compositor named no shm buffer")?;
+        let format = wl_shm::Format::try_from(format).unwrap_or(wl_shm::Format::Xrgb8888);
+        let (buffer, file) = self.shm_buffer(w, h, stride, format)?;
+        frame.copy(&buffer);
+        let pending = WlrPending {
+            frame,
+            events,
+            buffer,
+            file,
+            size: (w, h),
+        };
+        match self.wlr_collect(pending, Duration::from_secs(10))? {
+            Ok(copied) => Ok(copied),
+            Err(_) => anyhow::bail!("the copy was not ready in 10 s"),
+        }
+    }
+
     /// Copies a frame of `output` into a dmabuf: a dumb buffer of `card` of the size
     /// the compositor names in its `linux_dmabuf` event. Fails where it names none.
     pub fn wlr_copy_into_dmabuf(

@@ -636,3 +636,71 @@ fn dragging_a_rectangle_in_the_prompt_shares_that_region() -> Result<()> {
     );
     Ok(())
 }
+
+/// A wlr-screencopy frame that wants the pointer is the shown picture with the arrow
+/// laid over it, not a whole output drawn again; what the client gets is what drawing
+/// would give (the pointer painted by ext-image-copy-capture, which draws), whole, cut
+/// to a region, and with the arrow hanging over the output's corner.
+#[test]
+fn wlr_screencopy_with_the_pointer_equals_a_drawn_capture() -> Result<()> {
+    let comp = Compositor::start(&["--output", "320x240@60"])?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _window = app.color_window("copy.pointer", 200, 120, &[RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("copy.pointer")?);
+    let (mut cap, output) = capturer(&comp)?;
+    let manager = cap.wlr_screencopy()?;
+    // The screen shows the window from its next refresh on.
+    wait_for(Duration::from_secs(5), "the window on the screen", || {
+        let shown = cap.wlr_copy(&manager, &output, false, None).ok()?;
+        shown.rgb.contains(&[0xff, 0, 0]).then_some(())
+    })?;
+    let painted = cap.capture_output(&output, true)?;
+    for (px, py) in [(x + 20, y + 10), (315, 236)] {
+        comp.request(json!({"request": "input", "action": "pointer-move", "x": px, "y": py}))?;
+        let (w, h, drawn, _) = cap
+            .capture_frame(
+                &painted,
+                wl_shm::Format::Xrgb8888,
+                None,
+                Duration::from_secs(5),
+            )?
+            .ready()?;
+        let copied = cap.wlr_copy(&manager, &output, true, None)?;
+        assert_eq!((copied.width, copied.height), (w, h));
+        let off = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > 1);
+        let differing = (0..h)
+            .flat_map(|cy| (0..w).map(move |cx| (cx, cy)))
+            .filter(|&(cx, cy)| {
+                off(
+                    copied.rgb[(cy * w + cx) as usize],
+                    rgb_at(&drawn, w, cx, cy),
+                )
+            })
+            .count();
+        assert_eq!(
+            differing, 0,
+            "pixels unlike the drawn capture, pointer at {px},{py}"
+        );
+        let plain = cap.wlr_copy(&manager, &output, false, None)?;
+        assert!(
+            plain.rgb.iter().zip(&copied.rgb).any(|(a, b)| a != b),
+            "the pointer is in the copy that asked for it only"
+        );
+        // A region around the pointer's tip, clipped to the output.
+        let (rx, ry) = ((px - 6) as i32, (py - 6) as i32);
+        let (rw, rh) = (30.min(320 - rx), 30.min(240 - ry));
+        let part = cap.wlr_copy(&manager, &output, true, Some((rx, ry, rw, rh)))?;
+        assert_eq!((part.width, part.height), (rw as u32, rh as u32));
+        for cy in 0..part.height {
+            for cx in 0..part.width {
+                let want = rgb_at(&drawn, w, rx as u32 + cx, ry as u32 + cy);
+                let got = part.rgb[(cy * part.width + cx) as usize];
+                assert!(
+                    !off(got, want),
+                    "region pixel {cx},{cy}: {got:?} vs {want:?}"
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -467,15 +467,93 @@ impl Ghost {
     )> {
         if cursor
             || matches!(self.cursor_status, CursorImageStatus::Surface(_))
-            || output.current_transform() != smithay::utils::Transform::Normal
-            || self
-                .space
-                .elements_for_output(output)
-                .any(|w| crate::shell::window_data(w).block_out.get())
+            || !self.shown_as_captured(output)
         {
             return None;
         }
         self.backend.shown(output)
+    }
+
+    /// [`Ghost::shown_for_capture`] for a capture that wants the pointer painted in:
+    /// the picture, and the arrow to lay over it where the output does not show one
+    /// (named pointer shapes; a client's cursor surface is in the picture already, as
+    /// on screen). None where the picture must be drawn (also a scaled output with an
+    /// arrow, which captures draw scaled).
+    pub fn shown_with_pointer(
+        &self,
+        output: &Output,
+    ) -> Option<(
+        ghost_capture::FrameView<'_>,
+        Option<ghost_capture::Stamp<'_>>,
+    )> {
+        if !self.shown_as_captured(output) {
+            return None;
+        }
+        let stamp = match &self.cursor_status {
+            CursorImageStatus::Named(_) => {
+                if output.current_scale().fractional_scale() != 1.0 {
+                    return None;
+                }
+                let origin = self.space.output_geometry(output)?.loc;
+                self.capture_cursor_image().map(|(image, _)| {
+                    let arrow = &self.capture_arrow.image;
+                    ghost_capture::Stamp {
+                        pixels: &arrow.pixels,
+                        width: arrow.width,
+                        height: arrow.height,
+                        x: image.loc.x - origin.x,
+                        y: image.loc.y - origin.y,
+                    }
+                })
+            }
+            CursorImageStatus::Hidden | CursorImageStatus::Surface(_) => None,
+        };
+        let (view, _) = self.backend.shown(output)?;
+        Some((view, stamp))
+    }
+
+    /// Whether `output`'s own buffer shows what a capture of it shows, the pointer
+    /// aside: not rotated, and no window on it blocked out of captures.
+    fn shown_as_captured(&self, output: &Output) -> bool {
+        output.current_transform() == smithay::utils::Transform::Normal
+            && !self
+                .space
+                .elements_for_output(output)
+                .any(|w| crate::shell::window_data(w).block_out.get())
+    }
+
+    /// Draws a client's capture of the whole `output` straight into its dmabuf on the
+    /// GPU, where it can (KMS with GLES, an SDR output, a buffer the size of the
+    /// picture that the renderer draws into): nothing read back, nothing copied by the
+    /// CPU. False where it cannot; the caller copies through memory instead.
+    pub fn capture_into_dmabuf(
+        &mut self,
+        output: &Output,
+        buffer: &smithay::reexports::wayland_server::protocol::wl_buffer::WlBuffer,
+        cursor: bool,
+    ) -> bool {
+        let Ok(dmabuf) = smithay::wayland::dmabuf::get_dmabuf(buffer) else {
+            return false;
+        };
+        let mut dmabuf = dmabuf.clone();
+        if crate::protocols::color_management::output_is_hdr(output) {
+            return false;
+        }
+        let scene = capture_scene!(self, Shows::Output, cursor);
+        let Backend::Kms(kms) = &mut self.backend else {
+            return false;
+        };
+        let size = smithay::backend::allocator::Buffer::size(&dmabuf);
+        if scene.capture_size(output) != Some((size.w, size.h).into()) {
+            return false;
+        }
+        match kms.capture_into_dmabuf(&scene, output, &mut dmabuf) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::debug!("capture read back instead of drawn into the dmabuf: {err:#}");
+                false
+            }
+        }
     }
 
     /// Renders what a client's capture (screencopy, a stream) shows and reads it back,

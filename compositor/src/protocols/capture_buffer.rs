@@ -117,8 +117,25 @@ fn write_shm(buffer: &WlBuffer, fill: impl FnOnce(&mut [u8], usize) -> bool) -> 
 /// Copies `picture` into `buffer` in the buffer's own layout. False when the buffer
 /// cannot be written (unmappable, too small, not a capture target).
 pub fn write(buffer: &WlBuffer, picture: &ghost_capture::FrameView<'_>) -> bool {
+    write_stamped(buffer, picture, None)
+}
+
+/// [`write`], then `stamp` (the pointer, in the picture's pixels) blended over the copy.
+pub fn write_stamped(
+    buffer: &WlBuffer,
+    picture: &ghost_capture::FrameView<'_>,
+    stamp: Option<&ghost_capture::Stamp<'_>>,
+) -> bool {
     let Some((_, _, layout)) = self::layout(buffer) else {
         return false;
+    };
+    let (width, height) = (picture.width(), picture.height());
+    let copy = |bytes: &mut [u8], stride: usize| {
+        let copied = picture.copy_into(bytes, stride, layout);
+        if let (true, Some(stamp)) = (copied, stamp) {
+            stamp.blend_into(bytes, stride, layout, width, height);
+        }
+        copied
     };
     if let Ok(dmabuf) = get_dmabuf(buffer) {
         let Some(stride) = dmabuf.strides().next() else {
@@ -137,11 +154,9 @@ pub fn write(buffer: &WlBuffer, picture: &ghost_capture::FrameView<'_>) -> bool 
         // until the end of this block; copy_into checks the rows fit. The client may
         // write concurrently, which can only garble its own picture.
         let bytes = unsafe { std::slice::from_raw_parts_mut(map.ptr().cast::<u8>(), map.length()) };
-        let copied = picture.copy_into(bytes, stride as usize, layout);
+        let copied = copy(bytes, stride as usize);
         let _ = dmabuf.sync_plane(0, DmabufSyncFlags::END | DmabufSyncFlags::WRITE);
         return copied;
     }
-    write_shm(buffer, |pool, stride| {
-        picture.copy_into(pool, stride, layout)
-    })
+    write_shm(buffer, copy)
 }

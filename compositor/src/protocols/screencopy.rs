@@ -1,7 +1,11 @@
-//! wlr-screencopy-unstable-v1: what grim, wf-recorder and OBS's wlrobs read the screen
-//! with. Frames are rendered through the same path as screenshots (the cursor only when
-//! asked, windows blocked out of captures black) and copied
-//! into the client's buffer: shm, or a linear dmabuf where the backend takes dmabufs. `copy_with_damage` answers a manager's first copy of
+//! wlr-screencopy-unstable-v1: what grim, wf-recorder, wayvnc and OBS's wlrobs read the
+//! screen with. A frame shows what screenshots show (the cursor only when asked,
+//! windows blocked out of captures black). Where the output's own buffer holds that
+//! picture (headless pixman) it is copied from there, with the arrow blended over the
+//! copy when the client wants the pointer; on KMS with GLES a whole-output frame into
+//! a dmabuf is drawn there by the GPU; otherwise the picture is drawn and read back,
+//! then copied into the client's buffer (shm, or a linear dmabuf written through a
+//! mapping). `copy_with_damage` answers a manager's first copy of
 //! an output at once; later ones wait until the output shows something new and report
 //! what changed since that manager's previous copy (the renderer's damage, gathered
 //! per manager, so a recorder reading every other frame misses nothing).
@@ -331,28 +335,11 @@ impl Ghost {
             width: w,
             height: h,
         };
-        // The output's own buffer where it shows exactly what the client asked for;
-        // drawn again otherwise.
-        let drawn;
-        let picture = match self.shown_for_capture(output, data.cursor) {
-            Some((view, _)) => view,
-            None => {
-                drawn = match self.capture(output, Shows::Output, false, data.cursor) {
-                    Ok(crate::backend::Captured::Sdr(picture)) => picture,
-                    Ok(crate::backend::Captured::Hdr(_)) | Err(_) => {
-                        frame.failed();
-                        return;
-                    }
-                };
-                drawn.view()
-            }
-        };
-        let Ok(part) = picture.crop(crop) else {
-            frame.failed();
-            return;
-        };
-        if !capture_buffer::write(buffer, &part) {
-            warn!("screencopy: the client's buffer could not be written");
+        let whole = picture_size(output) == Some((w, h)) && (x, y) == (0, 0);
+        // Drawn by the GPU into a dmabuf where it can be; copied through memory otherwise.
+        let copied = (whole && self.capture_into_dmabuf(output, buffer, data.cursor))
+            || self.copy_through_memory(output, buffer, crop, data.cursor);
+        if !copied {
             frame.failed();
             return;
         }
@@ -375,6 +362,49 @@ impl Ghost {
         let now = shown_at.unwrap_or_else(|| std::time::Duration::from(self.clock.now()));
         let secs = now.as_secs();
         frame.ready((secs >> 32) as u32, secs as u32, now.subsec_nanos());
+    }
+
+    /// Copies `crop` of what a capture of `output` shows into `buffer`: from the
+    /// output's own buffer where it shows what the client asked for (with the arrow
+    /// laid over it where the client wants the pointer and the screen has none),
+    /// drawn again otherwise. False where it cannot.
+    fn copy_through_memory(
+        &mut self,
+        output: &Output,
+        buffer: &WlBuffer,
+        crop: ghost_capture::Region,
+        cursor: bool,
+    ) -> bool {
+        let shown = if cursor {
+            self.shown_with_pointer(output)
+        } else {
+            self.shown_for_capture(output, false)
+                .map(|(view, _)| (view, None))
+        };
+        let drawn;
+        let (picture, stamp) = match shown {
+            Some(shown) => shown,
+            None => {
+                drawn = match self.capture(output, Shows::Output, false, cursor) {
+                    Ok(crate::backend::Captured::Sdr(picture)) => picture,
+                    Ok(crate::backend::Captured::Hdr(_)) | Err(_) => return false,
+                };
+                (drawn.view(), None)
+            }
+        };
+        let Ok(part) = picture.crop(crop) else {
+            return false;
+        };
+        let stamp = stamp.map(|s| ghost_capture::Stamp {
+            x: s.x - crop.x,
+            y: s.y - crop.y,
+            ..s
+        });
+        if !capture_buffer::write_stamped(buffer, &part, stamp.as_ref()) {
+            warn!("screencopy: the client's buffer could not be written");
+            return false;
+        }
+        true
     }
 
     /// The pointer moved: frames that draw it and wait for a change get one now, all of

@@ -113,6 +113,10 @@ pub struct KmsBackend {
     feedbacks: Option<dmabuf::Feedbacks>,
     /// A client's cursor surface, copied for the cursor plane once per commit.
     client_cursor: crate::render::cursor::ClientCursor,
+    /// The colour path's state for captures drawn into clients' dmabufs.
+    capture_colour: crate::render::colour_frames::ColourFrames,
+    /// Client captures drawn by the GPU straight into their dmabufs.
+    gpu_captures: u64,
 }
 
 impl KmsBackend {
@@ -144,6 +148,20 @@ impl KmsBackend {
         if let Err(err) = self.session.change_vt(vt) {
             warn!(%err, vt, "cannot switch virtual terminals");
         }
+    }
+
+    /// Draws a client's capture of `scene` into its `dmabuf` on the GPU (see
+    /// [`crate::state::Ghost::capture_into_dmabuf`]); an error where GLES cannot.
+    pub fn capture_into_dmabuf(
+        &mut self,
+        scene: &crate::render::Scene<'_>,
+        output: &Output,
+        dmabuf: &mut smithay::backend::allocator::dmabuf::Dmabuf,
+    ) -> anyhow::Result<()> {
+        self.painter
+            .render_cast(scene, output, &mut self.capture_colour, dmabuf)?;
+        self.gpu_captures += 1;
+        Ok(())
     }
 
     /// The device clients share dmabufs with, while the linux-dmabuf global is up.
@@ -225,6 +243,7 @@ impl KmsBackend {
             "primary_plane": head.lit.plane,
             "format": format!("{:#010x}", head.lit.format),
             "renderer": self.painter.name(),
+            "captures_drawn_into_dmabufs": self.gpu_captures,
             "gl": match &self.painter {
                 paint::Painter::Gles(g) => Some(g.name.clone()),
                 paint::Painter::Pixman(_) => None,
@@ -391,6 +410,8 @@ pub fn init(state: &mut Ghost, renderer: super::RendererChoice) -> anyhow::Resul
         framebuffers: Default::default(),
         feedbacks,
         client_cursor: Default::default(),
+        capture_colour: Default::default(),
+        gpu_captures: 0,
     }));
     outputs::sync(state);
     state.arm_idle_timer();
