@@ -78,7 +78,8 @@ impl Ghost {
     /// Whether `output`'s frames are drawn by its casts rather than into its own buffer:
     /// the headless backend draws it in memory, at least one cast shows it whole, every
     /// cast of it does (no region, the pointer not painted in), and the picture is the
-    /// screen's (no client cursor surface, no window blocked out of captures).
+    /// screen's (no client cursor surface, no window blocked out of captures), and no
+    /// screencopy recorder follows the output (it reads the output's own picture).
     pub fn casts_draw_frames(&self, output: &Output) -> bool {
         let Backend::Headless(h) = &self.backend else {
             return false;
@@ -88,6 +89,7 @@ impl Ghost {
             || self.lock.is_locked()
             || !h.draws_into_memory(output)
             || matches!(self.cursor_status, CursorImageStatus::Surface(_))
+            || self.screencopy_state.follows(output)
             || self
                 .space
                 .elements_for_output(output)

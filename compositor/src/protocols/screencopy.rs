@@ -69,9 +69,38 @@ struct Unsent {
 pub struct ScreencopyState {
     waiting: Mutex<Vec<(ZwlrScreencopyFrameV1, WlBuffer)>>,
     unsent: Mutex<Vec<Unsent>>,
+    /// When a frame of each output was last copied.
+    copied: Mutex<Vec<(Output, std::time::Instant)>>,
 }
 
+/// How long after its last copied frame a client still counts as following an output.
+const FOLLOWING: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl ScreencopyState {
+    /// Whether a client follows `output`: a recorder with `copy_with_damage`, or one
+    /// that asked for a frame of it in the last second (VNC servers, pollers). Their
+    /// frames are read from the output's own picture, which must then be drawn.
+    pub fn follows(&self, output: &Output) -> bool {
+        let recently = self.copied.lock().is_ok_and(|copied| {
+            copied
+                .iter()
+                .any(|(o, at)| o == output && at.elapsed() < FOLLOWING)
+        });
+        recently
+            || self
+                .unsent
+                .lock()
+                .is_ok_and(|all| all.iter().any(|u| &u.output == output))
+    }
+
+    /// Notes that a frame of `output` was copied now (see [`ScreencopyState::follows`]).
+    fn copied_now(&self, output: &Output) {
+        if let Ok(mut copied) = self.copied.lock() {
+            copied.retain(|(o, at)| o != output && at.elapsed() < FOLLOWING);
+            copied.push((output.clone(), std::time::Instant::now()));
+        }
+    }
+
     /// Creates the global, visible to clients that pass `filter`.
     pub fn new<D, F>(dh: &DisplayHandle, filter: F) -> Self
     where
@@ -343,6 +372,7 @@ impl Ghost {
             frame.failed();
             return;
         }
+        self.screencopy_state.copied_now(output);
         frame.flags(Flags::empty());
         if let (Some(damage), true) = (damage, frame.version() >= 2) {
             let boxes = match damage {
@@ -385,6 +415,13 @@ impl Ghost {
         let (picture, stamp) = match shown {
             Some(shown) => shown,
             None => {
+                // The output's buffer is not drawn while its casts draw its frames; it
+                // is from its next repaint on, as this client now follows it.
+                if matches!(self.backend, crate::backend::Backend::Headless(_))
+                    && self.backend.shown(output).is_none()
+                {
+                    self.queue_redraw(output);
+                }
                 drawn = match self.capture(output, Shows::Output, false, cursor) {
                     Ok(crate::backend::Captured::Sdr(picture)) => picture,
                     Ok(crate::backend::Captured::Hdr(_)) | Err(_) => return false,
