@@ -244,6 +244,20 @@ impl Ghost {
         if self.capture_size(&located.output, shows).is_none() {
             return Ok(None);
         }
+        // The output's own picture where it shows what the capture asks for: one copy
+        // instead of drawing the whole output again.
+        if let (Shows::Output, false, false) = (shows, hdr, paint_cursors) {
+            if let Some((view, _)) = self.shown_for_capture(&located.output, false) {
+                let (width, height) = (view.width(), view.height());
+                let stride = width as usize * 4;
+                let mut bytes = vec![0; stride * height as usize];
+                let layout = ghost_capture::PixelFormat::Xrgb8888;
+                if view.copy_into(&mut bytes, stride, layout) {
+                    let frame = ghost_capture::Frame::new(width, height, stride, layout, bytes)?;
+                    return Ok(Some(Picture::Sdr(frame)));
+                }
+            }
+        }
         match self.capture(&located.output, shows, hdr, paint_cursors)? {
             crate::backend::Captured::Sdr(frame) => Ok(Some(Picture::Sdr(frame))),
             crate::backend::Captured::Hdr(frame) => Ok(Some(Picture::Pq(frame))),
