@@ -79,7 +79,7 @@ impl Ghost {
     /// the headless backend draws it in memory, at least one cast shows it whole, every
     /// cast of it does (no region, the pointer not painted in), and the picture is the
     /// screen's (no client cursor surface, no window blocked out of captures), and no
-    /// screencopy recorder follows the output (it reads the output's own picture).
+    /// screencopy or image-copy client follows the output (they read its own picture).
     pub fn casts_draw_frames(&self, output: &Output) -> bool {
         let Backend::Headless(h) = &self.backend else {
             return false;
@@ -90,6 +90,7 @@ impl Ghost {
             || !h.draws_into_memory(output)
             || matches!(self.cursor_status, CursorImageStatus::Surface(_))
             || self.screencopy_state.follows(output)
+            || self.image_copy_follows(output)
             || self
                 .space
                 .elements_for_output(output)

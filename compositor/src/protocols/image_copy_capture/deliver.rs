@@ -41,6 +41,20 @@ pub(super) enum Delivery {
 }
 
 impl Ghost {
+    /// Whether a session captures `output` whole: its frames copy the output's own
+    /// picture, which must then be drawn (see `casts_draw_frames`).
+    pub fn image_copy_follows(&self, output: &smithay::output::Output) -> bool {
+        self.image_copy_state.sessions.iter().any(|session| {
+            let Some(SessionSource::Image(source)) =
+                session.data::<SessionData>().map(|d| &d.source)
+            else {
+                return false;
+            };
+            matches!(self.resolve_capture_source(source),
+                Resolved::Here(l) if &l.output == output && l.window.is_none())
+        })
+    }
+
     /// Sends a new session its constraints, or `stopped` when its source is gone.
     pub(super) fn start_session(&mut self, session: ExtImageCopyCaptureSessionV1) {
         self.image_copy_state.sessions.push(session.clone());
