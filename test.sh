@@ -18,3 +18,11 @@ if [ "${KMS_VM:-1}" != 0 ]; then ./scripts/kms-vm-test.sh; fi
 # The wire fuzzer's time (tests/tests/wire_fuzz.rs), half of it on a fresh random seed.
 export GHOST_WIRE_FUZZ_SECONDS=${GHOST_WIRE_FUZZ_SECONDS:-60}
 cargo test --workspace
+# A short run of bench/compare.sh against weston and sway with the test build, its
+# figures recorded here and never asserted (timings are not tests): a change that
+# doubles a cost shows in the next run's log (BENCH=0 skips it).
+if [ "${BENCH:-1}" != 0 ]; then
+  echo "== bench/compare.sh, quick, test build (opt-level 1: compare runs with each other) =="
+  QUICK=1 GHOSTCOMP="$PWD/target/debug/ghostcomp" timeout 600 ./bench/compare.sh ||
+    echo "bench/compare.sh did not finish; its figures are not tests"
+fi

@@ -2,8 +2,13 @@
 # Runs ghostcomp, weston and sway headless one after another in one session on this
 # machine, and prints each figure with ghostcomp's ratio to the better peer
 # (below 1.0 is better for time, memory and CPU; above 1.0 for fps).
-# Usage: bench/compare.sh   (env: RUNS, DUR, SHOTS as in bench/peers/*.sh)
+# Usage: bench/compare.sh   (env: RUNS, DUR, SHOTS as in bench/peers/*.sh; QUICK=1 for
+# the short run test.sh records, 3 starts and 3 s windows; GHOSTCOMP=path to measure a
+# built binary instead of the release build)
 HERE="$(cd "$(dirname "$0")" && pwd)"
+if [ "${QUICK:-0}" = 1 ]; then
+  export RUNS=${RUNS:-3} DUR=${DUR:-3} SHOTS=${SHOTS:-3}
+fi
 ROOT="$(cd "$HERE/.." && pwd)"
 OUT="${OUT:-$ROOT/target/bench}"
 mkdir -p "$OUT"

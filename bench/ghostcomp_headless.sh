@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # ghostcomp headless (pixman), measured exactly as bench/peers/ measures weston and sway
 # (the same start-up probe, animating client and CPU/RSS sampling from bench/lib.sh).
-# Usage: bench/ghostcomp_headless.sh   (env: RUNS=10 startup runs, DUR=10 s CPU window, SHOTS=20)
+# Usage: bench/ghostcomp_headless.sh   (env: RUNS=10 startup runs, DUR=10 s CPU window, SHOTS=20;
+# GHOSTCOMP=path measures that binary instead of building the release one)
 # Prints "name: value" lines.
 source "$(dirname "$0")/lib.sh"
 need procps
 build_clients || exit 1
-(cd "$BENCH_ROOT" && cargo build --release -q -p ghost-compositor) || exit 1
-GHOSTCOMP="$BENCH_ROOT/target/release/ghostcomp"
+if [ -z "${GHOSTCOMP:-}" ]; then
+  (cd "$BENCH_ROOT" && cargo build --release -q -p ghost-compositor) || exit 1
+  GHOSTCOMP="$BENCH_ROOT/target/release/ghostcomp"
+fi
 
 RUNS=${RUNS:-10}; DUR=${DUR:-10}; SHOTS=${SHOTS:-20}
 WORK=$(scratch_dir ghostcomp); cd "$WORK" || exit 1
