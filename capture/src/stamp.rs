@@ -39,19 +39,7 @@ impl Stamp<'_> {
         if self.pixels.len() < w.checked_mul(h)?.checked_mul(4)? {
             return None;
         }
-        let picture = Region {
-            x: 0,
-            y: 0,
-            width: i32::try_from(width).ok()?,
-            height: i32::try_from(height).ok()?,
-        };
-        let area = Region {
-            x: self.x,
-            y: self.y,
-            width: i32::try_from(self.width).ok()?,
-            height: i32::try_from(self.height).ok()?,
-        }
-        .within(picture)?;
+        let area = self.area(width, height)?;
         let row_end = (area.x + area.width) as usize * 4;
         let last_row = (area.y + area.height - 1) as usize;
         if stride < row_end || dst.len() < last_row * stride + row_end {
@@ -75,6 +63,27 @@ impl Stamp<'_> {
             }
         }
         Some(area)
+    }
+}
+
+impl Stamp<'_> {
+    /// The part of a `width` × `height` picture the image covers (None: none of it):
+    /// what a picture that had the image laid over it must have redrawn once the
+    /// image moves.
+    pub fn area(&self, width: u32, height: u32) -> Option<Region> {
+        let picture = Region {
+            x: 0,
+            y: 0,
+            width: i32::try_from(width).ok()?,
+            height: i32::try_from(height).ok()?,
+        };
+        Region {
+            x: self.x,
+            y: self.y,
+            width: i32::try_from(self.width).ok()?,
+            height: i32::try_from(self.height).ok()?,
+        }
+        .within(picture)
     }
 }
 

@@ -481,6 +481,53 @@ fn the_portal_cursor_modes_leave_out_draw_or_describe_the_pointer() -> Result<()
     Ok(())
 }
 
+/// A share that paints the pointer follows it without leaving a trail: the stream's
+/// buffers come round again while the pointer moves from place to place, and the last
+/// frame shows the arrow at its last place and the window clean at every earlier one.
+#[test]
+fn a_painted_pointer_moves_in_the_stream_without_leaving_a_trail() -> Result<()> {
+    let (comp, session) = start("cursor-trail", "[capture]\nunattended = \"grant\"\n")?;
+    let mut app = TestClient::connect(&comp.socket_path())?;
+    let _w = app.color_window("share.red", 300, 200, &[RED])?;
+    let (x, y, _, _) = geometry(&comp.wait_window("share.red")?);
+    // The arrow's tip at each place; its white inside 4 right and 9 down.
+    let places: Vec<(u32, u32)> = (0..9).map(|k| (x + 20 + 30 * k, y + 30 + 15 * k)).collect();
+    comp.input(json!({"action": "pointer-move", "x": places[0].0, "y": places[0].1}))?;
+    let probes: Vec<String> = places
+        .iter()
+        .map(|(px, py)| format!("{},{}", px + 4, py + 9))
+        .collect();
+    let mut args = vec!["--seconds", "4", "--cursor-mode", "2"];
+    for p in &probes {
+        args.extend(["--probe", p.as_str()]);
+    }
+    let report = std::thread::scope(|scope| -> Result<Value> {
+        let consumer = scope.spawn(|| session.consume(&args));
+        std::thread::sleep(Duration::from_millis(2000));
+        for (px, py) in &places[1..] {
+            comp.input(json!({"action": "pointer-move", "x": px, "y": py}))?;
+            std::thread::sleep(Duration::from_millis(120));
+        }
+        consumer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the consumer thread panicked"))?
+    })?;
+    let (last, earlier) = places.split_last().expect("places");
+    assert_eq!(
+        probe(&report, last.0 + 4, last.1 + 9),
+        vec![0xff, 0xff, 0xff],
+        "the arrow at its last place: {report}"
+    );
+    for (px, py) in earlier {
+        assert_eq!(
+            probe(&report, px + 4, py + 9),
+            vec![0xff, 0, 0],
+            "no arrow left at {px},{py}: {report}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn a_consumer_that_keeps_its_buffers_a_while_keeps_getting_frames() -> Result<()> {
     let (comp, _session) = start("holding", "")?;

@@ -476,9 +476,7 @@ impl Ghost {
 
     /// [`Ghost::shown_for_capture`] for a capture that wants the pointer painted in:
     /// the picture, and the arrow to lay over it where the output does not show one
-    /// (named pointer shapes; a client's cursor surface is in the picture already, as
-    /// on screen). None where the picture must be drawn (also a scaled output with an
-    /// arrow, which captures draw scaled).
+    /// (see [`Ghost::arrow_over_shown`]). None where the picture must be drawn.
     pub fn shown_with_pointer(
         &self,
         output: &Output,
@@ -486,30 +484,33 @@ impl Ghost {
         ghost_capture::FrameView<'_>,
         Option<ghost_capture::Stamp<'_>>,
     )> {
+        let at = self.arrow_over_shown(output)?;
+        let (view, _) = self.backend.shown(output)?;
+        Some((view, at.map(|at| arrow_stamp(&self.capture_arrow, at))))
+    }
+
+    /// Where a capture that paints the pointer lays the arrow over `output`'s own
+    /// picture (output pixels): None where that picture cannot serve such a capture
+    /// (see `shown_as_captured`; a scaled output with an arrow, which captures draw
+    /// scaled), Some(None) where nothing is laid over it (a hidden pointer, or a
+    /// client's cursor surface, which the output's picture holds as the screen does).
+    pub fn arrow_over_shown(&self, output: &Output) -> Option<Option<(i32, i32)>> {
         if !self.shown_as_captured(output) {
             return None;
         }
-        let stamp = match &self.cursor_status {
+        match &self.cursor_status {
             CursorImageStatus::Named(_) => {
                 if output.current_scale().fractional_scale() != 1.0 {
                     return None;
                 }
                 let origin = self.space.output_geometry(output)?.loc;
-                self.capture_cursor_image().map(|(image, _)| {
-                    let arrow = &self.capture_arrow.image;
-                    ghost_capture::Stamp {
-                        pixels: &arrow.pixels,
-                        width: arrow.width,
-                        height: arrow.height,
-                        x: image.loc.x - origin.x,
-                        y: image.loc.y - origin.y,
-                    }
-                })
+                Some(
+                    self.capture_cursor_image()
+                        .map(|(image, _)| (image.loc.x - origin.x, image.loc.y - origin.y)),
+                )
             }
-            CursorImageStatus::Hidden | CursorImageStatus::Surface(_) => None,
-        };
-        let (view, _) = self.backend.shown(output)?;
-        Some((view, stamp))
+            CursorImageStatus::Hidden | CursorImageStatus::Surface(_) => Some(None),
+        }
     }
 
     /// Whether `output`'s own buffer shows what a capture of it shows, the pointer
@@ -610,5 +611,19 @@ impl Ghost {
             Backend::Kms(k) => k.capture(&scene, output, hdr),
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
+    }
+}
+
+/// The captures' arrow laid with its top left at `at` (picture pixels).
+pub fn arrow_stamp(
+    arrow: &crate::render::cursor::DefaultCursor,
+    (x, y): (i32, i32),
+) -> ghost_capture::Stamp<'_> {
+    ghost_capture::Stamp {
+        pixels: &arrow.image.pixels,
+        width: arrow.image.width,
+        height: arrow.image.height,
+        x,
+        y,
     }
 }

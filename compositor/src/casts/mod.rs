@@ -27,6 +27,7 @@ mod gpu;
 mod hdr;
 pub mod pick;
 pub mod record;
+mod shown;
 
 /// A renderer's damage rectangle as capture code counts it (picture pixels).
 pub fn region_of(r: &Rectangle<i32, smithay::utils::Physical>) -> ghost_capture::Region {
@@ -96,6 +97,8 @@ struct Cast {
     unsent: Vec<ghost_capture::Region>,
     /// Whether the consumer has a first picture from the read-in-place path.
     primed: bool,
+    /// Where the read-in-place path last laid the arrow over the picture it sent.
+    last_stamp: Option<ghost_capture::Region>,
     /// Frames drawn straight into the stream's buffers (no copy from the output's).
     drawn_in_stream: u64,
     /// The consumer may lack the latest picture: every buffer was with it, or the
@@ -299,6 +302,7 @@ impl Ghost {
             last_cursor: None,
             unsent: Vec::new(),
             primed: false,
+            last_stamp: None,
             drawn_in_stream: 0,
             behind: false,
             gpu: None,
@@ -515,66 +519,6 @@ impl Ghost {
             &mut self.casts.casts[index].unsent,
             damage.iter().map(region_of),
         );
-    }
-
-    /// Sends an output cast's frame straight from the output's own buffer, where the
-    /// backend draws into memory and the picture needs nothing the screen does not
-    /// show (no painted pointer, no blocked-out window, no rotation): one copy, and the
-    /// renderer's own damage. Returns false where the picture must be drawn instead.
-    fn cast_shown(
-        &mut self,
-        index: usize,
-        output: &Output,
-        crop: Option<ghost_capture::Region>,
-        cursor: CursorMode,
-        now: Duration,
-    ) -> anyhow::Result<bool> {
-        if crop.is_none() && self.casts_draw_frames(output) {
-            return self.cast_drawn(index, output, cursor, now);
-        }
-        if self
-            .shown_for_capture(output, cursor == CursorMode::Embedded)
-            .is_none()
-        {
-            return Ok(false);
-        }
-        let pointer = match cursor {
-            CursorMode::Metadata => Some(self.cursor_meta(output, None, crop)),
-            _ => None,
-        };
-        // Read through the backend field alone, so the casts stay free to borrow.
-        let Some((view, _)) = self.backend.shown(output) else {
-            return Ok(false);
-        };
-        let view = match crop {
-            Some(crop) => view.crop(crop)?,
-            None => view,
-        };
-        let cast = &mut self.casts.casts[index];
-        // The repaints' damage, in the picture's coordinates.
-        let unsent: std::borrow::Cow<[ghost_capture::Region]> = match crop {
-            Some(crop) => cast.unsent.iter().filter_map(|r| r.within(crop)).collect(),
-            None => std::borrow::Cow::Borrowed(&cast.unsent),
-        };
-        let Some(caster) = self.casts.caster.as_mut() else {
-            return Ok(true);
-        };
-        let size = (view.width(), view.height());
-        if size != cast.size {
-            caster.resize(cast.id, size.0, size.1)?;
-            cast.size = size;
-            cast.primed = false;
-            return Ok(true);
-        }
-        let damage = cast.repaint_damage(&unsent, size, pointer.as_ref());
-        drop(unsent);
-        let Some(damage) = damage else {
-            cast.unsent.clear();
-            return Ok(true);
-        };
-        let pushed = caster.push(cast.id, view, &damage, pointer.as_ref(), now)?;
-        cast.pushed(caster, pushed, size, pointer)?;
-        Ok(true)
     }
 
     fn cast_frame(
