@@ -637,12 +637,14 @@ fn dragging_a_rectangle_in_the_prompt_shares_that_region() -> Result<()> {
     Ok(())
 }
 
-/// A wlr-screencopy frame that wants the pointer is the shown picture with the arrow
-/// laid over it, not a whole output drawn again; what the client gets is what drawing
-/// would give (the pointer painted by ext-image-copy-capture, which draws), whole, cut
-/// to a region, and with the arrow hanging over the output's corner.
+/// Captures that want the pointer (wlr-screencopy's `overlay_cursor`,
+/// ext-image-copy-capture's `paint_cursors`) are the shown picture with the arrow laid
+/// over it, not a whole output drawn again. What a client gets is checked against a
+/// reference made here: the screenshot (drawn, no pointer) with the arrow as a cursor
+/// session captures it laid over at the pointer, premultiplied source-over; whole, cut
+/// to a region, and with the arrow over the output's corner.
 #[test]
-fn wlr_screencopy_with_the_pointer_equals_a_drawn_capture() -> Result<()> {
+fn captures_with_the_pointer_equal_the_screen_with_the_arrow_over_it() -> Result<()> {
     let comp = Compositor::start(&["--output", "320x240@60"])?;
     let mut app = TestClient::connect(&comp.socket_path())?;
     let _window = app.color_window("copy.pointer", 200, 120, &[RED])?;
@@ -654,10 +656,53 @@ fn wlr_screencopy_with_the_pointer_equals_a_drawn_capture() -> Result<()> {
         let shown = cap.wlr_copy(&manager, &output, false, None).ok()?;
         shown.rgb.contains(&[0xff, 0, 0]).then_some(())
     })?;
+    // The arrow, captured on its own, and where in it the pointer is.
+    cap.watch_seat()?;
+    let pointer = cap.state.seat.pointer.clone().expect("a pointer");
+    comp.request(json!({"request": "input", "action": "pointer-move", "x": x + 20, "y": y + 10}))?;
+    let source = cap.output_source(&output)?;
+    let cursor = cap.capture_cursor(&source, &pointer)?;
+    let (aw, ah, arrow, _) = cap
+        .capture_frame(
+            &cursor.image,
+            wl_shm::Format::Argb8888,
+            None,
+            Duration::from_secs(5),
+        )?
+        .ready()?;
+    let (hx, hy) = cursor
+        .events
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .hotspot
+        .unwrap_or((0, 0));
     let painted = cap.capture_output(&output, true)?;
+    let off = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > 1);
     for (px, py) in [(x + 20, y + 10), (315, 236)] {
         comp.request(json!({"request": "input", "action": "pointer-move", "x": px, "y": py}))?;
-        let (w, h, drawn, _) = cap
+        let shot = comp.screenshot(json!({}))?;
+        let (w, h) = (shot.width, shot.height);
+        let (ax, ay) = (px - i64::from(hx), py - i64::from(hy));
+        let expected = |cx: u32, cy: u32| -> [u8; 3] {
+            let under = shot.pixel(cx, cy);
+            let (dx, dy) = (i64::from(cx) - ax, i64::from(cy) - ay);
+            if dx < 0 || dy < 0 || dx >= i64::from(aw) || dy >= i64::from(ah) {
+                return under;
+            }
+            let a = &arrow[((dy as u32 * aw + dx as u32) * 4) as usize..][..4];
+            let over = |src: u8, dst: u8| {
+                let rest = f64::from(dst) * f64::from(255 - a[3]) / 255.0;
+                (f64::from(src) + rest).round().min(255.0) as u8
+            };
+            [
+                over(a[0], under[0]),
+                over(a[1], under[1]),
+                over(a[2], under[2]),
+            ]
+        };
+        let copied = cap.wlr_copy(&manager, &output, true, None)?;
+        assert_eq!((copied.width, copied.height), (w, h));
+        let (_, _, ext, _) = cap
             .capture_frame(
                 &painted,
                 wl_shm::Format::Xrgb8888,
@@ -665,21 +710,21 @@ fn wlr_screencopy_with_the_pointer_equals_a_drawn_capture() -> Result<()> {
                 Duration::from_secs(5),
             )?
             .ready()?;
-        let copied = cap.wlr_copy(&manager, &output, true, None)?;
-        assert_eq!((copied.width, copied.height), (w, h));
-        let off = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > 1);
-        let differing = (0..h)
-            .flat_map(|cy| (0..w).map(move |cx| (cx, cy)))
-            .filter(|&(cx, cy)| {
-                off(
-                    copied.rgb[(cy * w + cx) as usize],
-                    rgb_at(&drawn, w, cx, cy),
-                )
-            })
-            .count();
+        let (mut wlr_off, mut ext_off) = (0, 0);
+        for cy in 0..h {
+            for cx in 0..w {
+                let want = expected(cx, cy);
+                wlr_off += usize::from(off(copied.rgb[(cy * w + cx) as usize], want));
+                ext_off += usize::from(off(rgb_at(&ext, w, cx, cy), want));
+            }
+        }
         assert_eq!(
-            differing, 0,
-            "pixels unlike the drawn capture, pointer at {px},{py}"
+            wlr_off, 0,
+            "wlr-screencopy pixels unlike the reference, pointer at {px},{py}"
+        );
+        assert_eq!(
+            ext_off, 0,
+            "ext-image-copy pixels unlike the reference, pointer at {px},{py}"
         );
         let plain = cap.wlr_copy(&manager, &output, false, None)?;
         assert!(
@@ -693,7 +738,7 @@ fn wlr_screencopy_with_the_pointer_equals_a_drawn_capture() -> Result<()> {
         assert_eq!((part.width, part.height), (rw as u32, rh as u32));
         for cy in 0..part.height {
             for cx in 0..part.width {
-                let want = rgb_at(&drawn, w, rx as u32 + cx, ry as u32 + cy);
+                let want = expected(rx as u32 + cx, ry as u32 + cy);
                 let got = part.rgb[(cy * part.width + cx) as usize];
                 assert!(
                     !off(got, want),

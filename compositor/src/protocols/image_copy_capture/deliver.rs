@@ -258,15 +258,25 @@ impl Ghost {
         if self.capture_size(&located.output, shows).is_none() {
             return Ok(None);
         }
-        // The output's own picture where it shows what the capture asks for: one copy
-        // instead of drawing the whole output again.
-        if let (Shows::Output, false, false) = (shows, hdr, paint_cursors) {
-            if let Some((view, _)) = self.shown_for_capture(&located.output, false) {
+        // The output's own picture where it shows what the capture asks for (the arrow
+        // laid over the copy where the pointer is painted in and the screen has none):
+        // one copy instead of drawing the whole output again.
+        if let (Shows::Output, false) = (shows, hdr) {
+            let shown = if paint_cursors {
+                self.shown_with_pointer(&located.output)
+            } else {
+                self.shown_for_capture(&located.output, false)
+                    .map(|(view, _)| (view, None))
+            };
+            if let Some((view, stamp)) = shown {
                 let (width, height) = (view.width(), view.height());
                 let stride = width as usize * 4;
                 let mut bytes = vec![0; stride * height as usize];
                 let layout = ghost_capture::PixelFormat::Xrgb8888;
                 if view.copy_into(&mut bytes, stride, layout) {
+                    if let Some(stamp) = stamp {
+                        stamp.blend_into(&mut bytes, stride, layout, width, height);
+                    }
                     let frame = ghost_capture::Frame::new(width, height, stride, layout, bytes)?;
                     return Ok(Some(Picture::Sdr(frame)));
                 }
