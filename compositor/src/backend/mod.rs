@@ -452,54 +452,39 @@ impl Ghost {
         self.capture_scene(Shows::Cursor, false).cursor_image()
     }
 
-    /// `output`'s picture read in place from the buffer it was drawn into, with what its
-    /// last frame repainted, where a client's capture of the whole output may use it:
-    /// the backend draws into memory (headless pixman), the output is not rotated, no
-    /// client cursor surface is drawn into it, the capture wants no pointer painted, and
-    /// no window on it is blocked out of captures. None where the picture must be drawn.
+    /// `output`'s picture read in place from the buffer it was drawn into, where a
+    /// client's capture of the whole output (or a part) may use it, with the arrow to
+    /// lay over the copy where the capture wants the pointer painted and the output
+    /// shows none (see [`Ghost::arrow_for_capture`]). None where the picture must be
+    /// drawn.
     pub fn shown_for_capture(
         &self,
         output: &Output,
         cursor: bool,
     ) -> Option<(
         ghost_capture::FrameView<'_>,
-        &[smithay::utils::Rectangle<i32, smithay::utils::Physical>],
-    )> {
-        if cursor
-            || matches!(self.cursor_status, CursorImageStatus::Surface(_))
-            || !self.shown_as_captured(output)
-        {
-            return None;
-        }
-        self.backend.shown(output)
-    }
-
-    /// [`Ghost::shown_for_capture`] for a capture that wants the pointer painted in:
-    /// the picture, and the arrow to lay over it where the output does not show one
-    /// (see [`Ghost::arrow_over_shown`]). None where the picture must be drawn.
-    pub fn shown_with_pointer(
-        &self,
-        output: &Output,
-    ) -> Option<(
-        ghost_capture::FrameView<'_>,
         Option<ghost_capture::Stamp<'_>>,
     )> {
-        let at = self.arrow_over_shown(output)?;
+        let at = self.arrow_for_capture(output, cursor)?;
         let (view, _) = self.backend.shown(output)?;
         Some((view, at.map(|at| arrow_stamp(&self.capture_arrow, at))))
     }
 
-    /// Where a capture that paints the pointer lays the arrow over `output`'s own
-    /// picture (output pixels): None where that picture cannot serve such a capture
-    /// (see `shown_as_captured`; a scaled output with an arrow, which captures draw
-    /// scaled), Some(None) where nothing is laid over it (a hidden pointer, or a
-    /// client's cursor surface, which the output's picture holds as the screen does).
-    pub fn arrow_over_shown(&self, output: &Output) -> Option<Option<(i32, i32)>> {
+    /// Whether `output`'s own picture (where the backend draws it into memory) can
+    /// serve a capture that paints the pointer (`cursor`) or leaves it out, and where
+    /// the arrow then goes over it (output pixels). None where it cannot: the output
+    /// is rotated or holds a window blocked out of captures; a capture without the
+    /// pointer while a client's cursor surface is drawn into the output; one with it
+    /// on a scaled output with the arrow, which captures draw scaled. Some(None) where
+    /// nothing is laid over it (no pointer wanted or shown, or the client's cursor
+    /// surface the picture already holds, as the screen does).
+    pub fn arrow_for_capture(&self, output: &Output, cursor: bool) -> Option<Option<(i32, i32)>> {
         if !self.shown_as_captured(output) {
             return None;
         }
-        match &self.cursor_status {
-            CursorImageStatus::Named(_) => {
+        match (&self.cursor_status, cursor) {
+            (CursorImageStatus::Surface(_), false) => None,
+            (CursorImageStatus::Named(_), true) => {
                 if output.current_scale().fractional_scale() != 1.0 {
                     return None;
                 }
@@ -509,7 +494,7 @@ impl Ghost {
                         .map(|(image, _)| (image.loc.x - origin.x, image.loc.y - origin.y)),
                 )
             }
-            CursorImageStatus::Hidden | CursorImageStatus::Surface(_) => Some(None),
+            _ => Some(None),
         }
     }
 

@@ -28,18 +28,11 @@ impl Ghost {
             return self.cast_drawn(index, output, cursor, now);
         }
         // Where the arrow goes, in the picture's pixels, for a cast that paints it.
-        let arrow = if cursor == CursorMode::Embedded {
-            let Some(at) = self.arrow_over_shown(output) else {
-                return Ok(false);
-            };
-            let (dx, dy) = crop.map_or((0, 0), |c| (c.x, c.y));
-            at.map(|(x, y)| (x - dx, y - dy))
-        } else {
-            if self.shown_for_capture(output, false).is_none() {
-                return Ok(false);
-            }
-            None
+        let Some(arrow) = self.arrow_for_capture(output, cursor == CursorMode::Embedded) else {
+            return Ok(false);
         };
+        let (dx, dy) = crop.map_or((0, 0), |c| (c.x, c.y));
+        let arrow = arrow.map(|(x, y)| (x - dx, y - dy));
         let pointer = match cursor {
             CursorMode::Metadata => Some(self.cursor_meta(output, None, crop)),
             _ => None,

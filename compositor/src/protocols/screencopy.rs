@@ -405,14 +405,8 @@ impl Ghost {
         crop: ghost_capture::Region,
         cursor: bool,
     ) -> bool {
-        let shown = if cursor {
-            self.shown_with_pointer(output)
-        } else {
-            self.shown_for_capture(output, false)
-                .map(|(view, _)| (view, None))
-        };
         let drawn;
-        let (picture, stamp) = match shown {
+        let (picture, stamp) = match self.shown_for_capture(output, cursor) {
             Some(shown) => shown,
             None => {
                 // The output's buffer is not drawn while its casts draw its frames; it

@@ -262,13 +262,7 @@ impl Ghost {
         // laid over the copy where the pointer is painted in and the screen has none):
         // one copy instead of drawing the whole output again.
         if let (Shows::Output, false) = (shows, hdr) {
-            let shown = if paint_cursors {
-                self.shown_with_pointer(&located.output)
-            } else {
-                self.shown_for_capture(&located.output, false)
-                    .map(|(view, _)| (view, None))
-            };
-            if let Some((view, stamp)) = shown {
+            if let Some((view, stamp)) = self.shown_for_capture(&located.output, paint_cursors) {
                 let (width, height) = (view.width(), view.height());
                 let stride = width as usize * 4;
                 let mut bytes = vec![0; stride * height as usize];
