@@ -96,6 +96,20 @@ fn out_ports(session: &ShareSession, node: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Whether an output port of `from` is linked to one of `to`, from `pw-link -l`.
+fn linked(session: &ShareSession, from: &str, to: &str) -> Result<bool> {
+    let listing = session.tool_output("pw-link", &["-l"])?;
+    let mut in_from = false;
+    for line in listing.lines() {
+        if !line.starts_with(' ') {
+            in_from = line.starts_with(&format!("{from}:"));
+        } else if in_from && line.contains(&format!("|-> {to}:")) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A PipeWire null device of `class`, mono, named `name`.
 fn null_device(session: &ShareSession, name: &str, class: &str) -> Result<()> {
     session.tool_output(
@@ -167,6 +181,13 @@ fn the_clean_mic_cleans_speech_in_20_ms_and_becomes_the_default_while_sharing() 
         out_ports(&session, "ghostnv_clean_mic")
             .ok()
             .filter(|p| !p.is_empty())
+    })?;
+
+    // The microphone's ports come after its node: the link waits for them.
+    wait_for(Duration::from_secs(10), "the microphone linked in", || {
+        linked(&session, "ghost-test-mic", "ghostnv_clean_mic")
+            .ok()
+            .filter(|l| *l)
     })?;
 
     // Record the microphone and the clean mic side by side, then play noisy speech

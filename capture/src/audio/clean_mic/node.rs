@@ -161,6 +161,19 @@ fn session(
                 }
                 return;
             }
+            if global.type_ == pw::types::ObjectType::Port {
+                let props = global.props;
+                let node = props
+                    .and_then(|p| p.get(*pw::keys::NODE_ID))
+                    .and_then(|n| n.parse().ok());
+                let output = props.and_then(|p| p.get(*pw::keys::PORT_DIRECTION)) == Some("out");
+                if let Some(node) = node {
+                    wired
+                        .borrow_mut()
+                        .port_added(&wiring_core, global.id, node, output);
+                }
+                return;
+            }
             if global.type_ != pw::types::ObjectType::Metadata
                 || global.props.and_then(|p| p.get("metadata.name")) != Some("default")
                 || meta_slot.borrow().is_some()

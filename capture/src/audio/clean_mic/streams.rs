@@ -2,11 +2,14 @@
 //! the link from the microphone into it, and the echo reference (a capture stream of
 //! the default output's monitor, made again on a new default output's).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use pipewire as pw;
-use tracing::info;
+use pw::proxy::ProxyT;
+use tracing::{info, warn};
 
 use super::filter::SourceFilter;
 use super::processing::Processing;
@@ -95,19 +98,30 @@ impl Streams {
                 );
                 self.reference = Some(stream);
             }
-            Err(e) => tracing::warn!(%e, "clean mic: no echo reference"),
+            Err(e) => warn!(%e, "clean mic: no echo reference"),
         }
     }
 }
 
-/// Keeps the microphone linked into the source node: node ids by name from the
-/// registry, and a link made whenever both are there and none is.
+/// Keeps the microphone linked into the source node: node ids by name and their ports
+/// from the registry, and a link made whenever the microphone has an output port, the
+/// source an input port, and no link is there. A node's ports come after the node, and
+/// a link asked for before them fails, so the ports are what starts a link.
 #[derive(Default)]
 pub(super) struct Wiring {
     nodes: HashMap<String, u32>,
+    /// Ports by global id: their node's id and whether they are outputs.
+    ports: HashMap<u32, (u32, bool)>,
     /// The microphone's node name, once chosen.
     pub(super) microphone: Option<String>,
-    link: Option<pw::link::Link>,
+    link: Option<MicLink>,
+}
+
+/// A link asked for, with the listener that hears PipeWire refuse it.
+struct MicLink {
+    _link: pw::link::Link,
+    _listener: pw::proxy::ProxyListener,
+    refused: Rc<Cell<bool>>,
 }
 
 impl Wiring {
@@ -117,26 +131,47 @@ impl Wiring {
         self.relink(core);
     }
 
-    /// A global went away: a link to or from it went with it.
-    pub(super) fn removed(&mut self, id: u32) {
-        let before = self.nodes.len();
-        self.nodes.retain(|_, v| *v != id);
-        if self.nodes.len() != before {
-            self.link = None;
-        }
+    /// A port appeared on node `node`.
+    pub(super) fn port_added(&mut self, core: &pw::core::Core, id: u32, node: u32, output: bool) {
+        self.ports.insert(id, (node, output));
+        self.relink(core);
     }
 
-    /// Links the microphone into the source where both exist and no link does.
+    /// A global went away; when it was the microphone or the source, the link went
+    /// with it.
+    pub(super) fn removed(&mut self, id: u32) {
+        self.ports.remove(&id);
+        let ends = [self.mic_node(), self.nodes.get(NODE_NAME).copied()];
+        if ends.contains(&Some(id)) {
+            self.link = None;
+        }
+        self.nodes.retain(|_, v| *v != id);
+    }
+
+    fn mic_node(&self) -> Option<u32> {
+        self.microphone
+            .as_ref()
+            .and_then(|m| self.nodes.get(m))
+            .copied()
+    }
+
+    fn has_port(&self, node: u32, output: bool) -> bool {
+        self.ports.values().any(|p| *p == (node, output))
+    }
+
+    /// Links the microphone into the source where both have their ports and no link
+    /// is (or the last one was refused).
     pub(super) fn relink(&mut self, core: &pw::core::Core) {
-        if self.link.is_some() {
+        if self.link.as_ref().is_some_and(|l| !l.refused.get()) {
             return;
         }
-        let Some(mic) = self.microphone.as_ref().and_then(|m| self.nodes.get(m)) else {
+        let (Some(mic), Some(ours)) = (self.mic_node(), self.nodes.get(NODE_NAME).copied()) else {
             return;
         };
-        let Some(ours) = self.nodes.get(NODE_NAME) else {
+        if !self.has_port(mic, true) || !self.has_port(ours, false) {
             return;
-        };
+        }
+        self.link = None;
         let props = pw::properties::properties! {
             "link.output.node" => mic.to_string(),
             "link.input.node" => ours.to_string(),
@@ -145,9 +180,23 @@ impl Wiring {
         match core.create_object::<pw::link::Link>("link-factory", &props) {
             Ok(link) => {
                 info!(microphone = ?self.microphone, "clean mic: microphone linked");
-                self.link = Some(link);
+                let refused = Rc::new(Cell::new(false));
+                let flag = refused.clone();
+                let listener = link
+                    .upcast_ref()
+                    .add_listener_local()
+                    .error(move |_seq, res, message| {
+                        warn!(res, message, "clean mic: the microphone link was refused");
+                        flag.set(true);
+                    })
+                    .register();
+                self.link = Some(MicLink {
+                    _link: link,
+                    _listener: listener,
+                    refused,
+                });
             }
-            Err(e) => tracing::warn!(%e, "clean mic: the microphone could not be linked"),
+            Err(e) => warn!(%e, "clean mic: the microphone could not be linked"),
         }
     }
 }
