@@ -123,15 +123,30 @@ impl Ghost {
                     .copied()
                     .filter(|m| m.size.w == spec.width && m.size.h == spec.height);
                 let refresh = spec.refresh_mhz.unwrap_or(60_000);
-                same_size
-                    .min_by_key(|m| (m.refresh - refresh).abs())
-                    .or(Some(Mode {
-                        size: (spec.width, spec.height).into(),
-                        refresh,
-                    }))
+                let asked = Mode {
+                    size: (spec.width, spec.height).into(),
+                    refresh,
+                };
+                match same_size.min_by_key(|m| (m.refresh - refresh).abs()) {
+                    // A rate the output does not list (farther than the half hertz
+                    // "@60" leaves open for 59.94): a custom mode.
+                    Some(m)
+                        if spec
+                            .refresh_mhz
+                            .is_some_and(|r| (m.refresh - r).abs() > 500) =>
+                    {
+                        Some(asked)
+                    }
+                    Some(m) => Some(m),
+                    None => Some(asked),
+                }
             }
         };
-        if let Some(mode) = wanted.filter(|m| Some(*m) != current) {
+        if let Some(line) = &section.modeline {
+            if let Err(err) = self.set_output_modeline(output, line) {
+                warn!(%err, output = output.name(), "configured modeline refused; keeping the current mode");
+            }
+        } else if let Some(mode) = wanted.filter(|m| Some(*m) != current) {
             if let Err(err) = self.set_output_mode(output, mode) {
                 warn!(%err, output = output.name(), "configured mode refused; keeping the current one");
             }

@@ -12,6 +12,7 @@
 pub mod autostart;
 pub mod bindings;
 mod error;
+mod modeline;
 mod output;
 pub mod schema;
 mod sections;
@@ -22,6 +23,7 @@ pub use bindings::{
     WorkspaceTarget,
 };
 pub use error::{ConfigError, Located, Problem};
+pub use modeline::{Modeline, ModelineError};
 pub use output::{
     ModeSetting, ModeSpec, OutputConfig, OutputSpecError, Toggle, Transform, VrrPolicy,
 };

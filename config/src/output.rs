@@ -29,6 +29,9 @@ pub struct OutputConfig {
     /// The mode; the preferred mode when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<ModeSetting>,
+    /// A whole timing (X11 modeline), used instead of `mode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modeline: Option<crate::Modeline>,
     /// Top-left corner in the global layout, in logical pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<(i32, i32)>,

@@ -24,6 +24,8 @@ pub enum Kind {
     CommandList,
     /// `WxH`, `WxH@Hz`, "preferred" or "highest-refresh".
     Mode,
+    /// An X11 modeline: `CLOCK HDISP HSS HSE HTOT VDISP VSS VSE VTOT [flags]`.
+    Modeline,
     /// `[x, y]`.
     Position,
     /// A regular expression.
@@ -90,6 +92,7 @@ pub const OUTPUT: &[Field] = &[
     f("serial", Kind::Str),
     f("enabled", Kind::Bool),
     f("mode", Kind::Mode),
+    f("modeline", Kind::Modeline),
     f("position", Kind::Position),
     f("scale", Kind::Float(0.25, 8.0)),
     f("transform", Kind::Enum(TRANSFORMS)),

@@ -163,6 +163,7 @@ fn arb_output() -> impl Strategy<Value = OutputConfig> {
                 serial: None,
                 enabled,
                 mode,
+                modeline: None,
                 position,
                 scale,
                 transform: Transform::Normal,

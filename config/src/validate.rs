@@ -193,6 +193,20 @@ fn check(
                 }
             }
         },
+        Kind::Modeline => match value.and_then(Value::as_str) {
+            None => expect(
+                item,
+                key_span,
+                path,
+                "a modeline string such as \"138.50 1920 1968 2000 2080 1080 1083 1088 1111 +hsync -vsync\"",
+                out,
+            ),
+            Some(s) => {
+                if let Err(e) = s.parse::<crate::Modeline>() {
+                    out.push(Problem::new(span, e.to_string()));
+                }
+            }
+        },
         Kind::Position => {
             let ok = value.and_then(Value::as_array).is_some_and(|a| {
                 a.len() == 2

@@ -69,8 +69,9 @@ pub struct CrtcModel {
     pub properties: Properties,
 }
 
-/// A display timing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A display timing, whole: a mode the connector does not list (a custom mode) is
+/// built from these fields alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModeInfo {
     /// Active width.
     pub width: u16,
@@ -78,10 +79,20 @@ pub struct ModeInfo {
     pub height: u16,
     /// Pixel clock in kHz.
     pub clock_khz: u32,
+    /// Where the horizontal sync pulse starts (active width plus front porch).
+    pub hsync_start: u16,
+    /// Where the horizontal sync pulse ends.
+    pub hsync_end: u16,
     /// Total width including blanking.
     pub htotal: u16,
+    /// Where the vertical sync pulse starts.
+    pub vsync_start: u16,
+    /// Where the vertical sync pulse ends.
+    pub vsync_end: u16,
     /// Total height including blanking.
     pub vtotal: u16,
+    /// `DRM_MODE_FLAG_*` bits: sync polarities, interlace.
+    pub flags: u32,
     /// DRM_MODE_TYPE_PREFERRED is set.
     pub preferred: bool,
 }
@@ -212,6 +223,15 @@ fn uint(v: &Value, key: &str) -> Result<u64, ModelError> {
     field(v, key)?
         .as_u64()
         .ok_or_else(|| ModelError::Shape(format!("field {key:?} is not an unsigned integer")))
+}
+
+/// A sync position, or the active size where the dump has none (`drm_info`'s text
+/// form prints only sizes and rates).
+fn sync(v: &Value, key: &str, active: &str) -> Result<u64, ModelError> {
+    match v.get(key) {
+        Some(_) => uint(v, key),
+        None => uint(v, active),
+    }
 }
 
 fn properties(v: &Value) -> Properties {
@@ -401,8 +421,13 @@ fn parse_connector(
                 width: narrow(uint(m, "hdisplay")?, "hdisplay")?,
                 height: narrow(uint(m, "vdisplay")?, "vdisplay")?,
                 clock_khz: narrow(uint(m, "clock")?, "clock")?,
+                hsync_start: narrow(sync(m, "hsync_start", "hdisplay")?, "hsync_start")?,
+                hsync_end: narrow(sync(m, "hsync_end", "hdisplay")?, "hsync_end")?,
                 htotal: narrow(uint(m, "htotal")?, "htotal")?,
+                vsync_start: narrow(sync(m, "vsync_start", "vdisplay")?, "vsync_start")?,
+                vsync_end: narrow(sync(m, "vsync_end", "vdisplay")?, "vsync_end")?,
                 vtotal: narrow(uint(m, "vtotal")?, "vtotal")?,
+                flags: narrow(m.get("flags").and_then(Value::as_u64).unwrap_or(0), "flags")?,
                 // DRM_MODE_TYPE_PREFERRED
                 preferred: uint(m, "type")? & (1 << 3) != 0,
             })

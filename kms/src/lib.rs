@@ -17,6 +17,7 @@ pub mod mode;
 pub mod planes;
 pub mod scanout;
 pub mod setup;
+pub mod timing;
 pub mod vrr;
 pub mod writeback;
 

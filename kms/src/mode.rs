@@ -64,6 +64,7 @@ mod tests {
             htotal: 1000,
             vtotal: 1000,
             preferred,
+            ..ModeInfo::default()
         }
     }
 

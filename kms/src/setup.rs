@@ -49,6 +49,10 @@ pub struct OutputWish {
     pub formats: Vec<u32>,
     /// HDR to try first (on a 10-bit buffer); SDR always follows.
     pub hdr: Option<HdrSignal>,
+    /// `mode` is a custom timing the user asked for: tried though the connector does
+    /// not list it (a listed mode is required otherwise, so a wish made for one monitor
+    /// never drives another on the same connector with a timing it did not offer).
+    pub custom: bool,
 }
 
 /// Why nothing could be lit.
@@ -145,7 +149,7 @@ pub fn light_outputs<C: Committer>(
         };
         let wish = wishes.get(connector).cloned().unwrap_or_default();
         let mut modes = Vec::new();
-        if let Some(m) = wish.mode.filter(|m| k.modes.contains(m)) {
+        if let Some(m) = wish.mode.filter(|m| wish.custom || k.modes.contains(m)) {
             modes.push(m);
         }
         if !modes.contains(&preferred) {

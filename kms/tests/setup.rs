@@ -37,6 +37,7 @@ fn deep_colour_everywhere(model: &DeviceModel) -> BTreeMap<u32, OutputWish> {
                     mode: None,
                     formats: vec![XRGB2101010],
                     hdr: None,
+                    custom: false,
                 },
             )
         })
@@ -119,4 +120,41 @@ fn when_everything_is_refused_nothing_is_committed() {
     dev.inject = Some(Box::new(|_| Some("broken driver".to_owned())));
     assert!(light_outputs(&mut dev, &BTreeMap::new(), &BTreeMap::new()).is_err());
     assert!(dev.committed.is_empty());
+}
+
+#[test]
+fn a_custom_timing_lights_only_when_wished_as_one() {
+    use ghost_kms::timing::{generate, Formula};
+    for model in devices() {
+        let Some(connector) = model
+            .connectors
+            .iter()
+            .find(|c| c.connection == Connection::Connected && !c.modes.is_empty())
+        else {
+            continue;
+        };
+        let custom = generate(Formula::CvtRb2, 1000, 700, 50.0).expect("a timing");
+        assert!(!connector.modes.contains(&custom));
+        for (wished_as_custom, expect_custom) in [(true, true), (false, false)] {
+            let wishes = BTreeMap::from([(
+                connector.id,
+                OutputWish {
+                    mode: Some(custom.clone()),
+                    custom: wished_as_custom,
+                    ..OutputWish::default()
+                },
+            )]);
+            let mut dev = SimDevice::new(model.clone());
+            let lit = light_outputs(&mut dev, &wishes, &BTreeMap::new())
+                .unwrap_or_else(|e| panic!("{}: {e}", model.driver));
+            let head = lit
+                .iter()
+                .find(|o| o.connector == connector.id)
+                .expect("lit");
+            // Not wished as custom: a timing the connector does not list is never
+            // tried; the preferred mode is lit instead.
+            assert_eq!(head.mode == custom, expect_custom, "{}", model.driver);
+            assert_eq!(head.mode.preferred, !expect_custom, "{}", model.driver);
+        }
+    }
 }

@@ -30,6 +30,7 @@ fn a_format_vkms_refuses_falls_back_and_the_output_lights() {
                     mode: None,
                     formats: vec![XRGB2101010],
                     hdr: None,
+                    custom: false,
                 },
             )
         })

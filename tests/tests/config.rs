@@ -134,6 +134,24 @@ fn output_sections_apply_at_start_and_on_reload() -> Result<()> {
     })?;
     let outputs = comp.request(json!({"request": "outputs"}))?;
     assert_eq!(outputs[0]["current_mode"]["width"], 3840, "{outputs}");
+
+    // A modeline: a virtual output takes its size and exact rate (60 MHz over
+    // 1260 × 640 lines: 74.405 Hz).
+    let g = generation(&comp)?;
+    write_config(
+        &home,
+        "[[output]]\nname = \"HEADLESS-1\"\nmodeline = \"60.00 1100 1148 1180 1260 620 623 628 640 +hsync -vsync\"\n",
+    )?;
+    wait_for(Duration::from_secs(5), "the reload", || {
+        (generation(&comp).ok()? > g).then_some(())
+    })?;
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    let mode = &outputs[0]["current_mode"];
+    assert_eq!(
+        (&mode["width"], &mode["height"], &mode["refresh_mhz"]),
+        (&json!(1100), &json!(620), &json!(74_405)),
+        "{outputs}"
+    );
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
 }

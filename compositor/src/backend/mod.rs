@@ -312,7 +312,13 @@ impl Ghost {
         match &mut self.backend {
             Backend::Headless(h) => h.set_mode(output, mode)?,
             Backend::Winit(_) => anyhow::bail!("the nested window's size is set by the host"),
-            Backend::Kms(_) => kms::set_mode(self, output, mode)?,
+            Backend::Kms(_) => {
+                // The mode shown is the timing's exact one (a custom timing's refresh
+                // may differ from the asked one by a little).
+                kms::set_mode(self, output, mode)?;
+                self.relayout_after_output_change(output);
+                return Ok(());
+            }
             Backend::Starting => anyhow::bail!("no backend yet"),
         }
         if let Some(old) = output.current_mode() {
@@ -322,6 +328,32 @@ impl Ghost {
         output.change_current_state(Some(mode), None, None, None);
         self.relayout_after_output_change(output);
         Ok(())
+    }
+
+    /// Switches `output` to a whole timing from the config: on KMS exactly that timing;
+    /// a virtual output takes its size and rate.
+    pub fn set_output_modeline(
+        &mut self,
+        output: &Output,
+        line: &ghost_config::Modeline,
+    ) -> anyhow::Result<()> {
+        let timing = ghost_kms::timing::from_modeline(line);
+        if matches!(self.backend, Backend::Kms(_)) {
+            if kms::is_current_timing(self, output, &timing) {
+                return Ok(());
+            }
+            kms::set_timing(self, output, timing)?;
+            self.relayout_after_output_change(output);
+            return Ok(());
+        }
+        let mode = Mode {
+            size: (i32::from(timing.width), i32::from(timing.height)).into(),
+            refresh: timing.refresh_mhz(),
+        };
+        if output.current_mode() == Some(mode) {
+            return Ok(());
+        }
+        self.set_output_mode(output, mode)
     }
 
     /// A display went away (unplugged, or a virtual output removed): its global goes,

@@ -105,16 +105,49 @@ fn in_formats(blob: &[u8]) -> BTreeMap<u32, Vec<u64>> {
 
 fn mode_info(mode: &Mode) -> ModeInfo {
     let (width, height) = mode.size();
+    let (hsync_start, hsync_end, htotal) = mode.hsync();
+    let (vsync_start, vsync_end, vtotal) = mode.vsync();
     ModeInfo {
         width,
         height,
         clock_khz: mode.clock(),
-        htotal: mode.hsync().2,
-        vtotal: mode.vsync().2,
+        hsync_start,
+        hsync_end,
+        htotal,
+        vsync_start,
+        vsync_end,
+        vtotal,
+        flags: mode.flags().bits(),
         preferred: mode
             .mode_type()
             .contains(drm::control::ModeTypeFlags::PREFERRED),
     }
+}
+
+/// The kernel's form of a mode the connector does not list, marked as the user's.
+fn custom_kernel_mode(mode: &ModeInfo) -> Mode {
+    let mut name = [0 as std::ffi::c_char; 32];
+    let text = format!("{}x{}", mode.width, mode.height);
+    for (slot, byte) in name.iter_mut().zip(text.bytes().take(31)) {
+        *slot = byte as std::ffi::c_char;
+    }
+    Mode::from(drm_ffi::drm_mode_modeinfo {
+        clock: mode.clock_khz,
+        hdisplay: mode.width,
+        hsync_start: mode.hsync_start,
+        hsync_end: mode.hsync_end,
+        htotal: mode.htotal,
+        hskew: 0,
+        vdisplay: mode.height,
+        vsync_start: mode.vsync_start,
+        vsync_end: mode.vsync_end,
+        vtotal: mode.vtotal,
+        vscan: 0,
+        vrefresh: u32::try_from((mode.refresh_mhz() + 500) / 1000).unwrap_or(0),
+        flags: mode.flags,
+        type_: drm_ffi::DRM_MODE_TYPE_USERDEF,
+        name,
+    })
 }
 
 impl KmsDevice {
@@ -257,7 +290,9 @@ impl KmsDevice {
         })
     }
 
-    /// The kernel's mode of `connector` that matches `mode` (size, clock and totals).
+    /// The kernel's mode of `connector` that matches `mode` (the whole timing); a mode
+    /// the connector does not list is built from the timing (a custom mode), and the
+    /// driver's TEST_ONLY commit decides whether it takes it.
     pub fn kernel_mode(&self, connector: u32, mode: &ModeInfo) -> Option<Mode> {
         let info = self
             .get_connector(
@@ -265,6 +300,11 @@ impl KmsDevice {
                 false,
             )
             .ok()?;
-        info.modes().iter().find(|m| mode_info(m) == *mode).copied()
+        let listed = info.modes().iter().find(|m| {
+            let mut m = mode_info(m);
+            m.preferred = mode.preferred;
+            m == *mode
+        });
+        Some(listed.copied().unwrap_or_else(|| custom_kernel_mode(mode)))
     }
 }

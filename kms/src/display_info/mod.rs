@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use identity::OutputIdentity;
 pub use modes::{Mode, ModeSource};
 pub use parse::DECODER_FAULT;
-pub use raw::{AdaptiveSyncRange, FrlRate};
+pub use raw::{AdaptiveSyncRange, FrlRate, RangeFormula, RangeLimits};
 
 /// Everything decoded from one EDID.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -47,6 +47,8 @@ pub struct DisplayInfo {
     pub vrr: Vrr,
     /// Link capabilities.
     pub link: Link,
+    /// The display range limits descriptor: what custom timings are checked against.
+    pub range_limits: Option<RangeLimits>,
     /// What was wrong with the data and how it was handled.
     pub problems: Vec<String>,
 }

@@ -318,6 +318,7 @@ fn fill_raw(out: &mut DisplayInfo, raw: &RawBlocks) {
         max_frl: forum.and_then(|f| f.max_frl),
         dsc: forum.is_some_and(|f| f.dsc),
     };
+    out.range_limits = raw.range_limits;
     if let Some(limits) = raw.range_limits {
         out.vrr.stated.push(VrrRange {
             min_hz: limits.min_hz,

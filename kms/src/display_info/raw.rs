@@ -118,7 +118,10 @@ impl RawBlocks {
     pub fn decode(edid: &[u8]) -> Self {
         let mut out = Self::default();
         if let Some(base) = edid.get(..128) {
-            out.range_limits = base[54..126].chunks_exact(18).find_map(range_limits);
+            let edid_1_4 = base[18] == 1 && base[19] >= 4;
+            out.range_limits = base[54..126]
+                .chunks_exact(18)
+                .find_map(|d| range_limits(d, edid_1_4));
         }
         for (index, block) in edid.chunks_exact(128).enumerate().skip(1) {
             match block[0] {
@@ -277,28 +280,84 @@ fn hdr_static(payload: &[u8]) -> HdrStaticBlock {
     }
 }
 
-/// The vertical rates of a display range limits descriptor (EDID 1.4, 3.10.3.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A display range limits descriptor (EDID 1.4, 3.10.3.3): the rates and pixel clock
+/// the display takes, and by which formula it expects timings it does not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RangeLimits {
     /// Lowest vertical rate in Hz.
     pub min_hz: u32,
     /// Highest vertical rate in Hz.
     pub max_hz: u32,
+    /// Lowest horizontal rate in kHz.
+    pub min_khz: u32,
+    /// Highest horizontal rate in kHz.
+    pub max_khz: u32,
+    /// Highest pixel clock in kHz, where stated.
+    pub max_clock_khz: Option<u32>,
     /// "Range limits only": no timing formula, any rate in range is accepted.
     pub bare: bool,
+    /// The formula the display expects for timings it does not list.
+    pub formula: RangeFormula,
 }
 
-fn range_limits(descriptor: &[u8]) -> Option<RangeLimits> {
+/// The timing formula a range limits descriptor names (its byte 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RangeFormula {
+    /// The default GTF curve.
+    Gtf,
+    /// GTF with a secondary curve (treated as the default curve).
+    SecondaryGtf,
+    /// None: "bare limits".
+    Bare,
+    /// CVT, with the blankings the display says it supports.
+    Cvt {
+        /// CVT standard blanking.
+        standard: bool,
+        /// CVT reduced blanking.
+        reduced: bool,
+    },
+}
+
+fn range_limits(descriptor: &[u8], edid_1_4: bool) -> Option<RangeLimits> {
     if descriptor[..3] != [0, 0, 0] || descriptor[3] != 0xfd {
         return None;
     }
-    let offsets = descriptor[4];
-    let min_offset = if offsets & 0x03 == 0x03 { 255 } else { 0 };
-    let max_offset = if offsets & 0x02 != 0 { 255 } else { 0 };
+    // The rate offsets came with EDID 1.4; before it the byte is reserved.
+    let offsets = if edid_1_4 { descriptor[4] } else { 0 };
+    // Bits 1:0 offset the vertical rates, 3:2 the horizontal: 10 the maximum by 255,
+    // 11 both.
+    let offset = |bits: u8| -> (u32, u32) {
+        match bits & 0x03 {
+            0x03 => (255, 255),
+            0x02 => (0, 255),
+            _ => (0, 0),
+        }
+    };
+    let (v_min, v_max) = offset(offsets);
+    let (h_min, h_max) = offset(offsets >> 2);
+    let formula = match descriptor[10] {
+        0x01 => RangeFormula::Bare,
+        0x02 => RangeFormula::SecondaryGtf,
+        0x04 => RangeFormula::Cvt {
+            standard: descriptor[15] & 0x08 != 0,
+            reduced: descriptor[15] & 0x10 != 0,
+        },
+        _ => RangeFormula::Gtf,
+    };
+    let mut max_clock_khz = Some(u32::from(descriptor[9]) * 10_000).filter(|c| *c != 0);
+    if let (RangeFormula::Cvt { .. }, Some(clock)) = (formula, max_clock_khz.as_mut()) {
+        // CVT's extra precision: 0.25 MHz steps taken off the 10 MHz figure.
+        *clock = clock.saturating_sub(u32::from(descriptor[12] >> 2) * 250);
+    }
     Some(RangeLimits {
-        min_hz: u32::from(descriptor[5]) + min_offset,
-        max_hz: u32::from(descriptor[6]) + max_offset,
+        min_hz: u32::from(descriptor[5]) + v_min,
+        max_hz: u32::from(descriptor[6]) + v_max,
+        min_khz: u32::from(descriptor[7]) + h_min,
+        max_khz: u32::from(descriptor[8]) + h_max,
+        max_clock_khz,
         bare: descriptor[10] == 0x01,
+        formula,
     })
 }
 

@@ -204,3 +204,76 @@ fn kms_display_unplugged_and_plugged_back_keeps_the_desktop() -> Result<()> {
     })?;
     Ok(())
 }
+
+/// The mode in the kernel's atomic state for the CRTC (debugfs), e.g. `"1000x700"`.
+fn kernel_mode_name() -> Result<String> {
+    let state = std::fs::read_to_string("/sys/kernel/debug/dri/0/state")
+        .context("reading the kernel's atomic state (debugfs)")?;
+    let line = state
+        .lines()
+        .find(|l| l.trim_start().starts_with("mode: "))
+        .with_context(|| format!("a mode line in the kernel's state:\n{state}"))?;
+    Ok(line
+        .trim_start()
+        .trim_start_matches("mode: ")
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_owned())
+}
+
+#[test]
+#[ignore = "needs a KMS device and root: run scripts/kms-vm-test.sh"]
+fn kms_custom_modes_from_wlr_randr_and_a_config_modeline_reach_the_display() -> Result<()> {
+    // A modeline in the config: that exact timing is what the CRTC scans out.
+    let modeline = "60.00 1100 1148 1180 1260 620 623 628 640 +hsync -vsync";
+    let comp = start(
+        "modeline",
+        &format!("[[output]]\nname = \"Virtual-1\"\nmodeline = \"{modeline}\"\n"),
+    )?;
+    let frame = writeback_until(&comp, "the modeline's size", |f| {
+        (f.width, f.height) == (1100, 620)
+    })?;
+    assert!(close(frame.pixel(1099, 619), BACKGROUND_RGB));
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    let timing = &outputs[0]["kms"]["timing"];
+    assert_eq!(timing["made_by"], "modeline", "{timing}");
+    assert_eq!(
+        timing["modeline"],
+        "60.000 1100 1148 1180 1260 620 623 628 640 +hsync -vsync"
+    );
+    // 60 MHz over 1260 × 640: 74.405 Hz, as wl_output says.
+    assert_eq!(outputs[0]["current_mode"]["refresh_mhz"], 74_405);
+    assert_eq!(kernel_mode_name()?, "1100x620");
+    drop(comp);
+
+    // A size and rate vkms does not list, asked for through wlr-output-management:
+    // a CVT-RBv2 timing at exactly that rate (vkms has no EDID to name a formula).
+    let comp = start("custom", "")?;
+    ghost_tests::require_program("wlr-randr")?;
+    let out = comp
+        .command("wlr-randr")
+        .args(["--output", "Virtual-1", "--custom-mode", "1000x700@50Hz"])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "wlr-randr failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writeback_until(&comp, "the custom mode's size", |f| {
+        (f.width, f.height) == (1000, 700)
+    })?;
+    let outputs = comp.request(json!({"request": "outputs"}))?;
+    assert_eq!(outputs[0]["kms"]["timing"]["made_by"], "CVT-RBv2");
+    assert_eq!(outputs[0]["current_mode"]["refresh_mhz"], 50_000);
+    assert_eq!(kernel_mode_name()?, "1000x700");
+    // The custom mode is one of the output's modes now, for wlr-randr too.
+    let listed = comp.command("wlr-randr").output()?;
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("1000x700 px, 50.000000 Hz (current)"),
+        "{listed}"
+    );
+    Ok(())
+}

@@ -15,6 +15,7 @@ mod frame;
 pub mod hdr;
 mod hotplug;
 mod input;
+mod modes;
 mod outputs;
 pub mod pacing;
 pub mod paint;
@@ -33,7 +34,7 @@ use smithay::{
         session::{libseat::LibSeatSession, Event as SessionEvent, Session},
         udev,
     },
-    output::{Mode, Output},
+    output::Output,
     reexports::{
         calloop::{generic::Generic, Interest, Mode as FdMode, PostAction, RegistrationToken},
         input::Libinput,
@@ -94,6 +95,8 @@ struct KmsOutput {
     last_clients: ghost_kms::client_planes::ClientPlanes,
     /// Frames whose client planes the device refused (they were composited).
     refused_client_frames: u64,
+    /// How the mode's timing was made when the display does not list it.
+    timing_made_by: Option<ghost_kms::timing::Formula>,
 }
 
 /// The session, the device and its outputs, and the input devices.
@@ -261,6 +264,10 @@ impl KmsBackend {
                 "side": c.side,
                 "visible": c.visible,
             })),
+            "timing": {
+                "modeline": ghost_kms::timing::AsModeline(&head.lit.mode).to_string(),
+                "made_by": o.timing_made_by.map_or("the display's list", ghost_kms::timing::Formula::name),
+            },
             "vrr": {
                 "capable": ghost_kms::vrr::vrr_capable(self.scanout.model(), o.connector, o.crtc)
                     && o.display.as_ref().is_none_or(|d| d.vrr.range.is_some()),
@@ -455,10 +462,7 @@ fn on_hotplug(state: &mut Ghost) {
     }
 }
 
-/// Switches `output` to `mode` (one of its connector's modes) with a tested modeset.
-pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Result<()> {
-    outputs::set_mode(state, output, mode)
-}
+pub use modes::{is_current_timing, set_mode, set_timing};
 
 /// Switches `output`'s display on or off (DPMS), keeping its mode.
 pub fn set_power(state: &mut Ghost, output: &Output, on: bool) -> anyhow::Result<()> {

@@ -3,8 +3,7 @@
 //! EDID), one that went takes its output away and its windows move to a remaining
 //! one, and a relit head (new mode, new buffers) is drawn again in full.
 
-use anyhow::Context;
-use ghost_kms::{setup::OutputWish, DisplayInfo, OutputIdentity};
+use ghost_kms::{DisplayInfo, OutputIdentity};
 use ghostnv_backend::ModeInfo;
 use smithay::{
     backend::renderer::damage::OutputDamageTracker,
@@ -16,7 +15,7 @@ use tracing::{info, warn};
 use super::{paint, Backend, KmsBackend, KmsOutput};
 use crate::{backend::OutputModes, state::Ghost};
 
-fn to_mode(m: &ModeInfo) -> Mode {
+pub(super) fn to_mode(m: &ModeInfo) -> Mode {
     Mode {
         size: (i32::from(m.width), i32::from(m.height)).into(),
         refresh: m.refresh_mhz(),
@@ -201,6 +200,7 @@ pub fn sync(state: &mut Ghost) {
             on_planes: Vec::new(),
             last_clients: Default::default(),
             refused_client_frames: 0,
+            timing_made_by: None,
         });
         added.push(output);
     }
@@ -311,53 +311,6 @@ pub fn relight(state: &mut Ghost) {
         o.failures = 0;
     }
     sync(state);
-}
-
-/// Switches `output` to `mode` with a tested modeset. A mode the driver refuses leaves
-/// the display on a mode it takes (its preferred one) and reports the refusal.
-pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Result<()> {
-    let Backend::Kms(backend) = &mut state.backend else {
-        anyhow::bail!("not a KMS output");
-    };
-    let connector = backend
-        .find(output)
-        .map(|o| o.connector)
-        .context("unknown output")?;
-    let info = backend
-        .scanout
-        .model()
-        .connectors
-        .iter()
-        .find(|c| c.id == connector)
-        .and_then(|c| c.modes.iter().find(|m| to_mode(m) == mode).cloned())
-        .with_context(|| {
-            format!(
-                "the display does not offer {}x{}@{:.3}",
-                mode.size.w,
-                mode.size.h,
-                f64::from(mode.refresh) / 1000.0
-            )
-        })?;
-    let mut wishes = backend.scanout.wishes().clone();
-    wishes.insert(
-        connector,
-        OutputWish {
-            mode: Some(info.clone()),
-            formats: Vec::new(),
-            hdr: None,
-        },
-    );
-    let lit = backend.scanout.light(wishes);
-    let got = backend
-        .scanout
-        .head_of_connector(connector)
-        .map(|h| h.lit.mode.clone());
-    sync(state);
-    lit.map_err(|e| anyhow::anyhow!("{e}"))?;
-    if got.as_ref() != Some(&info) {
-        anyhow::bail!("the driver refused the mode; the display kept a mode it takes");
-    }
-    Ok(())
 }
 
 /// After a fall back to pixman: pixman converts no colour descriptions, so the protocol
