@@ -9,6 +9,7 @@
 //! planes as the assigner sees them ([`planes`]).
 
 pub mod allocate;
+pub mod bandwidth;
 pub mod client_planes;
 pub mod cursor;
 pub mod display_info;
