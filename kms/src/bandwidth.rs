@@ -120,7 +120,7 @@ pub fn plan(wanted: &ModeInfo, bpc: u32, modes: &[ModeInfo], caps: &LinkCaps) ->
     // Smaller sizes, largest first, each at its highest rate first.
     let mut smaller: Vec<&ModeInfo> = modes
         .iter()
-        .filter(|m| area(m) < area(wanted) && !m.flags_interlaced())
+        .filter(|m| area(m) < area(wanted) && !interlaced(m))
         .collect();
     smaller.sort_by_key(|m| std::cmp::Reverse((area(m), m.refresh_mhz())));
     let mut out = Plan::default();
@@ -150,15 +150,9 @@ pub fn plan(wanted: &ModeInfo, bpc: u32, modes: &[ModeInfo], caps: &LinkCaps) ->
 }
 
 /// Interlaced modes are never a fall-back: they halve the picture's vertical detail.
-trait Interlace {
-    fn flags_interlaced(&self) -> bool;
-}
-
-impl Interlace for ModeInfo {
-    fn flags_interlaced(&self) -> bool {
-        // DRM_MODE_FLAG_INTERLACE
-        self.flags & (1 << 4) != 0
-    }
+fn interlaced(mode: &ModeInfo) -> bool {
+    // DRM_MODE_FLAG_INTERLACE
+    mode.flags & (1 << 4) != 0
 }
 
 #[cfg(test)]

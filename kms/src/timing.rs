@@ -5,17 +5,17 @@
 
 use std::fmt;
 
-use ghost_config::Modeline;
 use ghostnv_backend::ModeInfo;
 use libdisplay_info::{cvt, gtf};
 
 use crate::display_info::{DisplayInfo, RangeFormula, RangeLimits};
 
-const FLAG_PHSYNC: u32 = 1 << 0;
-const FLAG_NHSYNC: u32 = 1 << 1;
-const FLAG_PVSYNC: u32 = 1 << 2;
-const FLAG_NVSYNC: u32 = 1 << 3;
-const FLAG_INTERLACE: u32 = 1 << 4;
+/// `DRM_MODE_FLAG_PHSYNC` and its siblings: sync polarities and interlace.
+pub const FLAG_PHSYNC: u32 = 1 << 0;
+pub const FLAG_NHSYNC: u32 = 1 << 1;
+pub const FLAG_PVSYNC: u32 = 1 << 2;
+pub const FLAG_NVSYNC: u32 = 1 << 3;
+pub const FLAG_INTERLACE: u32 = 1 << 4;
 
 /// How a custom timing was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,32 +196,6 @@ pub fn generate(
         Formula::Modeline => None,
     };
     made.ok_or_else(|| impossible(width, height, hz, "the formula gave no usable timing"))
-}
-
-/// The timing a `modeline` gives; sync polarities it leaves unsaid stay unset.
-pub fn from_modeline(line: &Modeline) -> ModeInfo {
-    let [width, hsync_start, hsync_end, htotal] = line.horizontal;
-    let [height, vsync_start, vsync_end, vtotal] = line.vertical;
-    let polarity = |sign: Option<bool>, plus: u32, minus: u32| match sign {
-        Some(true) => plus,
-        Some(false) => minus,
-        None => 0,
-    };
-    ModeInfo {
-        width,
-        height,
-        clock_khz: line.clock_khz,
-        hsync_start,
-        hsync_end,
-        htotal,
-        vsync_start,
-        vsync_end,
-        vtotal,
-        flags: polarity(line.hsync_positive, FLAG_PHSYNC, FLAG_NHSYNC)
-            | polarity(line.vsync_positive, FLAG_PVSYNC, FLAG_NVSYNC)
-            | if line.interlace { FLAG_INTERLACE } else { 0 },
-        preferred: false,
-    }
 }
 
 /// A mode as a modeline, the form users compare with `cvt`'s.

@@ -337,7 +337,7 @@ impl Ghost {
         output: &Output,
         line: &ghost_config::Modeline,
     ) -> anyhow::Result<()> {
-        let timing = ghost_kms::timing::from_modeline(line);
+        let timing = kms::from_modeline(line);
         if matches!(self.backend, Backend::Kms(_)) {
             if kms::is_current_timing(self, output, &timing) {
                 return Ok(());

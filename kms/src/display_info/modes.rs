@@ -2,13 +2,13 @@
 
 use libdisplay_info::{
     cta::VideoFormat,
-    cvt, dmt,
+    dmt,
     edid::{DetailedTimingDef, DetailedTimingDefStereo, EstablishedTimings, StandardTimingRef},
-    gtf,
 };
 use serde::Serialize;
 
 use super::raw::RawTiming;
+use crate::timing::{self, Formula};
 
 /// Where in the EDID a mode was listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -291,34 +291,28 @@ pub(super) fn standard(timing: &StandardTimingRef) -> Option<Mode> {
     )
 }
 
-fn computed_gtf(width: i32, height: i32, rate: f64, source: ModeSource) -> Option<Mode> {
+/// A mode from a timing the formulas in [`crate::timing`] make.
+fn from_formula(
+    formula: Formula,
+    (width, height): (i32, i32),
+    rate: f64,
+    source: ModeSource,
+) -> Option<Mode> {
     if width <= 0 || height <= 0 || rate <= 0.0 {
         return None;
     }
-    let t = gtf::Timing::compute(gtf::Options {
-        h_pixels: width,
-        v_lines: height,
-        margins_rqd: false,
-        ip_param: gtf::IpParam::VFrameRate,
-        ip_freq_rqd: rate,
-        int_rqd: false,
-        m: gtf::DEFAULT_M,
-        c: gtf::DEFAULT_C,
-        k: gtf::DEFAULT_K,
-        j: gtf::DEFAULT_J,
-    });
-    let htotal = t.h_pixels + t.h_front_porch + t.h_sync + t.h_back_porch + 2 * t.h_border;
-    let vtotal = t.v_lines + t.v_front_porch + t.v_sync + t.v_back_porch + 2 * t.v_border;
+    let t = timing::generate(formula, width, height, rate).ok()?;
     Mode::from_totals(
-        (
-            u32::try_from(t.h_pixels).ok()?,
-            u32::try_from(t.v_lines).ok()?,
-        ),
-        (u32::try_from(htotal).ok()?, u32::try_from(vtotal).ok()?),
-        (t.pixel_freq_mhz * 1000.0).round() as u64,
+        (u32::from(t.width), u32::from(t.height)),
+        (u32::from(t.htotal), u32::from(t.vtotal)),
+        u64::from(t.clock_khz),
         false,
         source,
     )
+}
+
+fn computed_gtf(width: i32, height: i32, rate: f64, source: ModeSource) -> Option<Mode> {
+    from_formula(Formula::Gtf, (width, height), rate, source)
 }
 
 /// A CVT timing (reduced blanking when `reduced`), as CVT codes and EDID 1.4
@@ -330,32 +324,10 @@ pub(super) fn computed_cvt(
     reduced: bool,
     source: ModeSource,
 ) -> Option<Mode> {
-    if width <= 0 || height <= 0 || rate <= 0.0 {
-        return None;
-    }
-    let t = cvt::Timing::compute(cvt::Options {
-        red_blank_ver: if reduced {
-            cvt::ReducedBlankingVersion::V1
-        } else {
-            cvt::ReducedBlankingVersion::None
-        },
-        h_pixels: width,
-        v_lines: height,
-        ip_freq_rqd: rate,
-        video_opt: false,
-        vblank: 0.0,
-        additional_hblank: 0,
-        early_vsync_rqd: false,
-        int_rqd: false,
-        margins_rqd: false,
-    });
-    let htotal = t.total_active_pixels + t.h_front_porch + t.h_sync + t.h_back_porch;
-    let vtotal = t.v_lines_rnd + t.v_front_porch + t.v_sync + t.v_back_porch;
-    Mode::from_totals(
-        (u32::try_from(width).ok()?, u32::try_from(height).ok()?),
-        (htotal.round() as u32, vtotal.round() as u32),
-        (t.act_pixel_freq * 1000.0).round() as u64,
-        false,
-        source,
-    )
+    let formula = if reduced {
+        Formula::CvtRb
+    } else {
+        Formula::Cvt
+    };
+    from_formula(formula, (width, height), rate, source)
 }

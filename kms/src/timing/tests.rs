@@ -1,7 +1,26 @@
 use super::*;
 
+/// A modeline as the compositor reads it from the config.
 fn line(text: &str) -> ModeInfo {
-    from_modeline(&text.parse().expect("a modeline"))
+    let l: ghost_config::Modeline = text.parse().expect("a modeline");
+    let [width, hsync_start, hsync_end, htotal] = l.horizontal;
+    let [height, vsync_start, vsync_end, vtotal] = l.vertical;
+    let sign = |s: Option<bool>, plus, minus| s.map_or(0, |p| if p { plus } else { minus });
+    ModeInfo {
+        width,
+        height,
+        clock_khz: l.clock_khz,
+        hsync_start,
+        hsync_end,
+        htotal,
+        vsync_start,
+        vsync_end,
+        vtotal,
+        flags: sign(l.hsync_positive, FLAG_PHSYNC, FLAG_NHSYNC)
+            | sign(l.vsync_positive, FLAG_PVSYNC, FLAG_NVSYNC)
+            | if l.interlace { FLAG_INTERLACE } else { 0 },
+        preferred: false,
+    }
 }
 
 // Published outputs of the X.Org `cvt` and `gtf` utilities (VESA CVT 1.1 and GTF 1.1),

@@ -462,7 +462,7 @@ fn on_hotplug(state: &mut Ghost) {
     }
 }
 
-pub use modes::{is_current_timing, set_mode, set_timing};
+pub use modes::{from_modeline, is_current_timing, set_mode, set_timing};
 
 /// Switches `output`'s display on or off (DPMS), keeping its mode.
 pub fn set_power(state: &mut Ghost, output: &Output, on: bool) -> anyhow::Result<()> {

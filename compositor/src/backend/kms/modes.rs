@@ -10,6 +10,42 @@ use smithay::output::{Mode, Output};
 use super::{outputs, Backend};
 use crate::{backend::OutputModes, state::Ghost};
 
+/// The timing a `modeline` gives; sync polarities it leaves unsaid stay unset.
+pub fn from_modeline(line: &ghost_config::Modeline) -> ModeInfo {
+    let [width, hsync_start, hsync_end, htotal] = line.horizontal;
+    let [height, vsync_start, vsync_end, vtotal] = line.vertical;
+    let polarity = |sign: Option<bool>, plus: u32, minus: u32| match sign {
+        Some(true) => plus,
+        Some(false) => minus,
+        None => 0,
+    };
+    ModeInfo {
+        width,
+        height,
+        clock_khz: line.clock_khz,
+        hsync_start,
+        hsync_end,
+        htotal,
+        vsync_start,
+        vsync_end,
+        vtotal,
+        flags: polarity(
+            line.hsync_positive,
+            timing::FLAG_PHSYNC,
+            timing::FLAG_NHSYNC,
+        ) | polarity(
+            line.vsync_positive,
+            timing::FLAG_PVSYNC,
+            timing::FLAG_NVSYNC,
+        ) | if line.interlace {
+            timing::FLAG_INTERLACE
+        } else {
+            0
+        },
+        preferred: false,
+    }
+}
+
 /// Switches `output` to `mode`: the display's own where it lists it, else a custom
 /// timing made by the display's formula. Returns the mode now shown.
 pub fn set_mode(state: &mut Ghost, output: &Output, mode: Mode) -> anyhow::Result<Mode> {
